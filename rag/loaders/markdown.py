@@ -1,0 +1,71 @@
+"""Markdown with YAML front matter (the corpus format, see corpus/README.md); '##' headings start sections."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import yaml
+
+from rag.errors import InputError
+from rag.loaders.base import LoadItem, LoadOptions, build_meta, decode_text, require_text, slug
+from rag.models import Document
+
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)\n(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.S)
+_H1 = re.compile(r"^#[ \t]+(.+?)[ \t#]*$", re.M)
+_H2 = re.compile(r"^##[ \t]+(.+?)[ \t#]*$", re.M)
+LEAD_SECTION = "Summary"
+
+
+def split_front_matter(source: str, text: str) -> tuple[dict[str, object] | None, str]:
+    """The parsed front matter (None when the file has none) and the body after it."""
+    if not text.startswith("---"):
+        return None, text
+    match = _FRONT_MATTER.match(text)
+    if match is None:
+        raise InputError(source, "front matter starts with '---' but has no closing '---' line")
+    try:
+        fields = yaml.safe_load(match.group(1))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 2}" if mark is not None else ""
+        raise InputError(source, f"front matter is not valid YAML{where}: {getattr(exc, 'problem', exc)}") from None
+    if not isinstance(fields, dict):
+        raise InputError(source, "front matter must be a mapping of 'field: value' lines")
+    return {str(k): v for k, v in fields.items()}, text[match.end() :]
+
+
+def markdown_sections(body: str) -> list[tuple[str, str]]:
+    """``(heading, text)`` pairs split at '##' headings; a leading '# Title' line is not part of any section."""
+    body = _H1.sub("", body, count=1) if _H1.match(body.lstrip("\n")) else body
+    parts: list[tuple[str, str]] = []
+    headings = list(_H2.finditer(body))
+    lead = body[: headings[0].start()] if headings else body
+    parts.append((LEAD_SECTION, lead))
+    ends = [h.start() for h in headings[1:]] + [len(body)] if headings else []
+    for heading, end in zip(headings, ends, strict=True):
+        parts.append((heading.group(1), body[heading.end() : end]))
+    return parts
+
+
+def load_markdown(path: Path, raw: bytes, options: LoadOptions) -> Iterator[LoadItem]:
+    """One document per file. Without front matter the id comes from the file name and the title from '# ...'."""
+    source = str(path)
+    text = decode_text(path, raw)
+    fields, body = split_front_matter(source, text)
+    if fields is None:
+        title = _H1.search(body)
+        fields = {"id": slug(path.stem), "title": title.group(1) if title else path.stem}
+    meta = build_meta(source, fields, options)
+    yield require_text(source, Document.from_sections(meta, markdown_sections(body), source))
+
+
+def load_text(path: Path, raw: bytes, options: LoadOptions) -> Iterator[LoadItem]:
+    """Plain text: one section; the id is the file name, the title its first line when that line is short."""
+    source = str(path)
+    text = decode_text(path, raw).strip()
+    first_line = text.split("\n", 1)[0].strip()
+    title = first_line if 0 < len(first_line) <= 200 else path.stem
+    meta = build_meta(source, {"id": slug(path.stem), "title": title}, options)
+    yield require_text(source, Document.from_sections(meta, [("Text", text)], source))

@@ -1,0 +1,291 @@
+"""The catalog: one SQLite file holding every committed document, its chunks and their full-text (BM25) index.
+
+The FTS5 table follows the chunks table through triggers, so the lexical index changes in the same transaction as
+the catalog and can never disagree with it. A ``pending`` row marks documents whose vectors are being changed; see
+:mod:`rag.store.index` for the protocol that keeps Chroma in step.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from rag.errors import StoreError
+from rag.models import Chunk, Document, DocumentMeta, Section
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS documents (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    source TEXT NOT NULL,
+    source_file TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    meta_json TEXT NOT NULL,
+    text TEXT NOT NULL,
+    sections_json TEXT NOT NULL,
+    n_chunks INTEGER NOT NULL,
+    updated_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS documents_source_file ON documents(source_file);
+CREATE TABLE IF NOT EXISTS chunks (
+    rowid INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    doc_id TEXT NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    kind TEXT NOT NULL,
+    ordinal INTEGER NOT NULL,
+    section TEXT NOT NULL,
+    start INTEGER NOT NULL,
+    "end" INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    search_text TEXT NOT NULL,
+    token_count INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
+CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
+    search_text, content='chunks', content_rowid='rowid', tokenize='porter unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER IF NOT EXISTS chunks_fts_insert AFTER INSERT ON chunks BEGIN
+    INSERT INTO chunks_fts(rowid, search_text) VALUES (new.rowid, new.search_text);
+END;
+CREATE TRIGGER IF NOT EXISTS chunks_fts_delete AFTER DELETE ON chunks BEGIN
+    INSERT INTO chunks_fts(chunks_fts, rowid, search_text) VALUES ('delete', old.rowid, old.search_text);
+END;
+CREATE TABLE IF NOT EXISTS pending (doc_id TEXT PRIMARY KEY, started_at REAL NOT NULL);
+"""
+
+
+@dataclass(frozen=True)
+class StoredDocument:
+    """What the catalog knows about a committed document, without its text."""
+
+    id: str
+    kind: str
+    source: str
+    source_file: str
+    fingerprint: str
+    n_chunks: int
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    """A committed chunk joined with its document's metadata: everything a search hit shows."""
+
+    id: str
+    doc_id: str
+    section: str
+    start: int
+    end: int
+    text: str
+    meta: DocumentMeta
+
+
+class Catalog:
+    """SQLite in WAL mode: one writer at a time, readers never blocked."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            self._db = sqlite3.connect(path, timeout=30.0, isolation_level=None, check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._migrate()
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open the catalog {path}: {exc}") from exc
+
+    def close(self) -> None:
+        self._db.close()
+
+    def _migrate(self) -> None:
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise StoreError(f"the catalog {self.path} was written by a newer version of rag (schema {version})")
+        if version < SCHEMA_VERSION:
+            # executescript commits first, so the script carries its own transaction
+            self._db.executescript(f"BEGIN IMMEDIATE;\n{_SCHEMA}\nPRAGMA user_version={SCHEMA_VERSION};\nCOMMIT;")
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One atomic write: everything inside commits together or not at all."""
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise StoreError(f"catalog write failed ({self.path}): {exc}") from exc
+
+    # -- settings stored with the index ------------------------------------------------------------------------
+    def get_meta(self, key: str) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.transaction() as db:
+            db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
+
+    # -- reads -------------------------------------------------------------------------------------------------
+    def documents(self, ids: Iterable[str] | None = None) -> dict[str, StoredDocument]:
+        query = "SELECT id, kind, source, source_file, fingerprint, n_chunks FROM documents"
+        if ids is None:
+            rows = self._db.execute(query).fetchall()
+        else:
+            rows = [row for batch in _batches(list(ids)) for row in self._db.execute(
+                f"{query} WHERE id IN ({_marks(batch)})", batch)]
+        return {row[0]: StoredDocument(*row) for row in rows}
+
+    def chunk_ids(self, doc_ids: Sequence[str]) -> dict[str, set[str]]:
+        found: dict[str, set[str]] = {doc_id: set() for doc_id in doc_ids}
+        for batch in _batches(list(doc_ids)):
+            for chunk_id, doc_id in self._db.execute(
+                f"SELECT id, doc_id FROM chunks WHERE doc_id IN ({_marks(batch)})", batch
+            ):
+                found[doc_id].add(chunk_id)
+        return found
+
+    def all_chunk_ids(self) -> set[str]:
+        return {row[0] for row in self._db.execute("SELECT id FROM chunks")}
+
+    def chunks(self, chunk_ids: Sequence[str]) -> dict[str, StoredChunk]:
+        """Committed chunks by id (ids not in the catalog are left out), with their documents' metadata."""
+        found: dict[str, StoredChunk] = {}
+        for batch in _batches(list(chunk_ids)):
+            rows = self._db.execute(
+                "SELECT c.id, c.doc_id, c.section, c.start, c.\"end\", c.text, d.meta_json "
+                f"FROM chunks c JOIN documents d ON d.id = c.doc_id WHERE c.id IN ({_marks(batch)})",
+                batch,
+            )
+            for cid, doc_id, section, start, end, text, meta_json in rows:
+                meta = DocumentMeta.model_validate_json(meta_json)
+                found[cid] = StoredChunk(cid, doc_id, section, start, end, text, meta)
+        return found
+
+    def document(self, doc_id: str) -> Document | None:
+        row = self._db.execute(
+            "SELECT meta_json, text, sections_json, source FROM documents WHERE id = ?", (doc_id,)
+        ).fetchone()
+        if row is None:
+            return None
+        sections = tuple(Section(**s) for s in json.loads(row[2]))
+        return Document(meta=DocumentMeta.model_validate_json(row[0]), text=row[1], sections=sections, source=row[3])
+
+    def counts(self) -> tuple[int, int, dict[str, int]]:
+        """(documents, chunks, documents by kind)."""
+        by_kind = dict(self._db.execute("SELECT kind, COUNT(*) FROM documents GROUP BY kind").fetchall())
+        chunks = self._db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+        return sum(by_kind.values()), int(chunks), {str(k): int(v) for k, v in by_kind.items()}
+
+    def fts_count(self) -> int:
+        """Rows of the full-text index (its own count, not the chunks table's)."""
+        return int(self._db.execute("SELECT COUNT(*) FROM chunks_fts_docsize").fetchone()[0])
+
+    def pending(self) -> list[str]:
+        return [row[0] for row in self._db.execute("SELECT doc_id FROM pending ORDER BY doc_id")]
+
+    # -- writes ------------------------------------------------------------------------------------------------
+    def mark_pending(self, doc_ids: Sequence[str]) -> None:
+        now = time.time()
+        with self.transaction() as db:
+            db.executemany("INSERT OR REPLACE INTO pending(doc_id, started_at) VALUES (?, ?)",
+                           [(d, now) for d in doc_ids])
+
+    def clear_pending(self, doc_ids: Sequence[str]) -> None:
+        with self.transaction() as db:
+            db.executemany("DELETE FROM pending WHERE doc_id = ?", [(d,) for d in doc_ids])
+
+    def replace_documents(self, entries: Sequence[tuple[Document, str, str, Sequence[Chunk]]]) -> None:
+        """Atomically store ``(document, source_file, fingerprint, chunks)`` entries, replacing older versions."""
+        now = time.time()
+        with self.transaction() as db:
+            for document, source_file, fingerprint, chunks in entries:
+                db.execute("DELETE FROM chunks WHERE doc_id = ?", (document.id,))
+                db.execute(
+                    "INSERT OR REPLACE INTO documents(id, kind, source, source_file, fingerprint, meta_json, text, "
+                    "sections_json, n_chunks, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        document.id, document.kind, document.source, source_file, fingerprint,
+                        document.meta.model_dump_json(), document.text,
+                        json.dumps([s.model_dump() for s in document.sections]), len(chunks), now,
+                    ),
+                )
+                db.executemany(
+                    "INSERT INTO chunks(id, doc_id, kind, ordinal, section, start, \"end\", text, search_text, "
+                    "token_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [(c.id, c.doc_id, document.kind, c.ordinal, c.section, c.start, c.end, c.text, c.embed_text,
+                      c.token_count) for c in chunks],
+                )
+
+    def move_sources(self, moves: Sequence[tuple[str, str, str]]) -> None:
+        """Record new ``(doc_id, source, source_file)`` for unchanged documents whose file was moved."""
+        with self.transaction() as db:
+            db.executemany("UPDATE documents SET source = ?, source_file = ? WHERE id = ?",
+                           [(source, source_file, doc_id) for doc_id, source, source_file in moves])
+
+    def delete_documents(self, doc_ids: Sequence[str]) -> None:
+        with self.transaction() as db:
+            db.executemany("DELETE FROM documents WHERE id = ?", [(d,) for d in doc_ids])
+
+    # -- lexical search ----------------------------------------------------------------------------------------
+    def fts_search(self, match: str, k: int, kinds: Sequence[str] | None) -> list[tuple[str, float]]:
+        sql = ("SELECT c.id, -bm25(chunks_fts) FROM chunks_fts JOIN chunks c ON c.rowid = chunks_fts.rowid "
+               "WHERE chunks_fts MATCH ?")
+        params: list[object] = [match]
+        if kinds:
+            sql += f" AND c.kind IN ({_marks(kinds)})"
+            params.extend(kinds)
+        sql += " ORDER BY bm25(chunks_fts) LIMIT ?"
+        params.append(k)
+        return [(row[0], float(row[1])) for row in self._db.execute(sql, params)]
+
+
+class SqliteLexicalIndex:
+    """BM25 over the catalog's FTS5 table (porter stemming, diacritics folded); see :class:`LexicalIndex`."""
+
+    _TOKEN = re.compile(r"\w+", re.UNICODE)
+
+    def __init__(self, catalog: Catalog) -> None:
+        self._catalog = catalog
+
+    def search(self, query: str, k: int, kinds: Sequence[str] | None = None) -> list[tuple[str, float]]:
+        terms = sorted({t for t in self._TOKEN.findall(query.lower()) if t not in STOPWORDS})
+        if not terms:
+            return []
+        match = " OR ".join(f'"{t}"' for t in terms)
+        try:
+            return self._catalog.fts_search(match, k, kinds)
+        except sqlite3.Error as exc:
+            raise StoreError(f"lexical search failed: {exc}") from exc
+
+    def count(self) -> int:
+        return self._catalog.fts_count()
+
+
+STOPWORDS = frozenset(
+    """a about above after again against all am an and any are as at be because been before being below between both
+    but by can could did do does doing down during each few for from further had has have having he her here hers
+    herself him himself his how i if in into is it its itself just me more most my myself no nor not of off on
+    once only or other our ours ourselves out over own same she should so some such than that the their theirs
+    them themselves then there these they this those through to too under until up very was we were what when
+    where which while who whom why will with would you your yours yourself yourselves""".split()
+)
+
+
+def _marks(values: Sequence[object]) -> str:
+    return ",".join("?" * len(values))
+
+
+def _batches(values: list[str], size: int = 500) -> Iterator[list[str]]:
+    for i in range(0, len(values), size):
+        yield values[i : i + size]

@@ -1,0 +1,157 @@
+"""Chroma as the vector store: embedded ``PersistentClient`` by default, ``HttpClient`` when a server URL is set.
+
+Telemetry is off, and the collection is registered with our own embedding function so Chroma never falls back to
+its default one (which would try to download a model). We pass vectors in ourselves; the registered function is
+only used when a third party (e.g. LangChain's Chroma wrapper) queries by text, and it loads the model lazily.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import chromadb
+import numpy as np
+from chromadb.api import ClientAPI
+from chromadb.api.models.Collection import Collection
+from chromadb.api.types import Documents, EmbeddingFunction, Embeddings
+from chromadb.config import Settings as ChromaSettings
+from chromadb.errors import ChromaError
+from chromadb.utils.embedding_functions import register_embedding_function
+
+from rag.embedding.protocol import Embedder, Vectors
+from rag.embedding.sentence_transformer import SentenceTransformerEmbedder
+from rag.errors import ConfigError, StoreError
+from rag.store.protocols import MetadataValue, Where
+
+logger = logging.getLogger(__name__)
+
+_BATCH = 4000  # below Chroma's maximum batch size
+
+
+@register_embedding_function
+class RagEmbeddingFunction(EmbeddingFunction[Documents]):
+    """Chroma's view of our embedder: same model, same normalisation, loaded on first use."""
+
+    def __init__(self, model_path: str | None = None, embedder: Embedder | None = None) -> None:
+        self._model_path = model_path
+        self._embedder = embedder
+
+    def __call__(self, input: Documents) -> Embeddings:
+        vectors = self._get().embed_documents(list(input))
+        return [np.asarray(v, dtype=np.float32) for v in vectors]
+
+    def _get(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = SentenceTransformerEmbedder(Path(self._model_path) if self._model_path else None)
+        return self._embedder
+
+    @staticmethod
+    def name() -> str:
+        return "rag-sentence-transformer"
+
+    def get_config(self) -> dict[str, Any]:
+        if self._model_path is None and isinstance(self._embedder, SentenceTransformerEmbedder):
+            return {"model_path": None if self._embedder.is_packaged else str(self._embedder.path)}
+        return {"model_path": self._model_path}
+
+    @staticmethod
+    def build_from_config(config: dict[str, Any]) -> RagEmbeddingFunction:
+        return RagEmbeddingFunction(model_path=config.get("model_path"))
+
+    def default_space(self) -> str:  # type: ignore[override]
+        return "cosine"
+
+
+def open_client(data_dir: Path, chroma_url: str | None) -> ClientAPI:
+    """An HTTP client for ``chroma_url``, else an embedded client persisting under ``data_dir/chroma``."""
+    settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    try:
+        if chroma_url:
+            url = urlparse(chroma_url)
+            if not url.hostname:
+                raise ConfigError(f"RAG_CHROMA_URL {chroma_url!r} has no host")
+            port = url.port or (443 if url.scheme == "https" else 8000)
+            return chromadb.HttpClient(host=url.hostname, port=port, ssl=url.scheme == "https", settings=settings)
+        return chromadb.PersistentClient(path=str(data_dir / "chroma"), settings=settings)
+    except (ChromaError, ValueError, OSError) as exc:
+        where = chroma_url or str(data_dir / "chroma")
+        raise StoreError(f"cannot open the Chroma store at {where}: {exc}") from exc
+
+
+class ChromaVectorStore:
+    """A Chroma collection of chunk vectors (cosine space); see :class:`rag.store.protocols.VectorStore`."""
+
+    def __init__(self, client: ClientAPI, collection: str, embedding_function: RagEmbeddingFunction) -> None:
+        try:
+            self._collection: Collection = client.get_or_create_collection(
+                collection,
+                embedding_function=embedding_function,  # type: ignore[arg-type]
+                configuration={"hnsw": {"space": "cosine"}},
+            )
+        except (ChromaError, ValueError) as exc:
+            raise StoreError(f"cannot open the Chroma collection {collection!r}: {exc}") from exc
+
+    def upsert(
+        self,
+        ids: Sequence[str],
+        vectors: Vectors,
+        texts: Sequence[str],
+        metadatas: Sequence[Mapping[str, MetadataValue]],
+    ) -> None:
+        for i in range(0, len(ids), _BATCH):
+            self._call(
+                self._collection.upsert,
+                ids=list(ids[i : i + _BATCH]),
+                embeddings=vectors[i : i + _BATCH],
+                documents=list(texts[i : i + _BATCH]),
+                metadatas=[dict(m) for m in metadatas[i : i + _BATCH]],
+            )
+
+    def delete(self, ids: Sequence[str]) -> None:
+        for i in range(0, len(ids), _BATCH):
+            self._call(self._collection.delete, ids=list(ids[i : i + _BATCH]))
+
+    def ids_for_documents(self, doc_ids: Sequence[str]) -> set[str]:
+        found: set[str] = set()
+        for i in range(0, len(doc_ids), 500):
+            batch = list(doc_ids[i : i + 500])
+            result = self._call(self._collection.get, where={"doc_id": {"$in": batch}}, include=[])
+            found.update(result["ids"])
+        return found
+
+    def all_ids(self) -> set[str]:
+        found: set[str] = set()
+        offset = 0
+        while True:
+            result = self._call(self._collection.get, include=[], limit=_BATCH, offset=offset)
+            found.update(result["ids"])
+            if len(result["ids"]) < _BATCH:
+                return found
+            offset += _BATCH
+
+    def count(self) -> int:
+        return int(self._call(self._collection.count))
+
+    def query(self, vector: Vectors, k: int, where: Where | None = None) -> list[tuple[str, float]]:
+        if self.count() == 0:
+            return []
+        result = self._call(
+            self._collection.query,
+            query_embeddings=[np.asarray(vector, dtype=np.float32)],
+            n_results=k,
+            where=dict(where) if where else None,
+            include=["distances"],
+        )
+        ids, distances = result["ids"][0], (result["distances"] or [[]])[0]
+        return [(chunk_id, 1.0 - float(distance)) for chunk_id, distance in zip(ids, distances, strict=True)]
+
+    @staticmethod
+    def _call(method: Any, **kwargs: Any) -> Any:
+        try:
+            return method(**kwargs)
+        except (ChromaError, ValueError, OSError) as exc:
+            raise StoreError(f"Chroma {getattr(method, '__name__', 'call')} failed: {exc}") from exc

@@ -1,0 +1,173 @@
+"""The Index: the catalog (SQLite, with its BM25 table) and the vector store kept in step, crash-safe.
+
+Write protocol for a batch of documents (new, changed or removed):
+
+1. mark them ``pending`` in the catalog (committed);
+2. add the vectors of chunks the vector store does not hold yet (ids are content-derived, so unchanged chunks of
+   an edited document are not re-embedded);
+3. replace the documents and their chunks in the catalog in one transaction (the BM25 table follows by trigger);
+4. delete the vectors of chunks the catalog no longer holds;
+5. clear ``pending``.
+
+Invariant: every chunk the catalog holds has its vector in the store. A crash (even ``kill -9``) between any two
+steps leaves the catalog on the old or the new version of each document, never half; the next write or ``recover``
+deletes the leftover vectors of pending documents, after which catalog, BM25 and vectors agree exactly.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from rag.config import Settings
+from rag.embedding.protocol import Embedder, Vectors
+from rag.errors import ConfigError, StoreError
+from rag.models import Chunk, Document
+from rag.store.catalog import Catalog, SqliteLexicalIndex
+from rag.store.chroma import ChromaVectorStore, RagEmbeddingFunction, open_client
+from rag.store.protocols import LexicalIndex, MetadataValue, VectorStore
+
+logger = logging.getLogger(__name__)
+
+CATALOG_FILE = "catalog.sqlite3"
+
+
+@dataclass(frozen=True)
+class IndexEntry:
+    """A document ready to store: its chunks, and vectors for the chunks the store does not hold yet."""
+
+    document: Document
+    source_file: str
+    fingerprint: str
+    chunks: Sequence[Chunk]
+    new_vectors: dict[str, Vectors]
+
+
+class Index:
+    """Catalog + lexical index + vector store, written together by the protocol above."""
+
+    def __init__(self, catalog: Catalog, vectors: VectorStore, lexical: LexicalIndex) -> None:
+        self.catalog = catalog
+        self.vectors = vectors
+        self.lexical = lexical
+
+    def close(self) -> None:
+        self.catalog.close()
+
+    def check_embedder(self, embedder: Embedder) -> None:
+        """Refuse to mix vectors of two models in one index; record the model on first use."""
+        stored = self.catalog.get_meta("embedder")
+        current = json.dumps({"name": embedder.name, "dimension": embedder.dimension})
+        if stored is None:
+            self.catalog.set_meta("embedder", current)
+        elif stored != current:
+            raise ConfigError(
+                f"this index was built with the embedding model {json.loads(stored)['name']!r}, but the settings now "
+                f"use {embedder.name!r}; use another data dir (RAG_DATA_DIR) or delete this one to re-index"
+            )
+
+    def recover(self) -> int:
+        """Finish what a crashed writer left: drop vectors of pending documents the catalog does not hold."""
+        pending = self.catalog.pending()
+        if not pending:
+            return 0
+        committed = self.catalog.chunk_ids(pending)
+        stored = self.vectors.ids_for_documents(pending)
+        keep = set().union(*committed.values()) if committed else set()
+        orphans = sorted(stored - keep)
+        self.vectors.delete(orphans)
+        self.catalog.clear_pending(pending)
+        logger.info("recovered an interrupted write", extra={"documents": len(pending), "orphans": len(orphans)})
+        return len(pending)
+
+    def write(self, entries: Sequence[IndexEntry]) -> None:
+        """Store new or changed documents atomically per document (see the module docstring)."""
+        if not entries:
+            return
+        doc_ids = [e.document.id for e in entries]
+        old = self.catalog.chunk_ids(doc_ids)
+        self.catalog.mark_pending(doc_ids)
+        ids, vectors, texts, metadatas = [], [], [], []
+        for entry in entries:
+            for chunk in entry.chunks:
+                if chunk.id in entry.new_vectors:
+                    ids.append(chunk.id)
+                    vectors.append(entry.new_vectors[chunk.id])
+                    texts.append(chunk.text)
+                    metadatas.append(chunk_metadata(entry.document, chunk))
+        if ids:
+            import numpy as np
+
+            self.vectors.upsert(ids, np.vstack(vectors), texts, metadatas)
+        self.catalog.replace_documents([(e.document, e.source_file, e.fingerprint, e.chunks) for e in entries])
+        current = {c.id for e in entries for c in e.chunks}
+        stale = sorted(set().union(*old.values()) - current) if old else []
+        self.vectors.delete(stale)
+        self.catalog.clear_pending(doc_ids)
+
+    def remove(self, doc_ids: Sequence[str]) -> None:
+        """Delete documents with their chunks, BM25 rows and vectors, by the same protocol."""
+        if not doc_ids:
+            return
+        self.catalog.mark_pending(doc_ids)
+        self.catalog.delete_documents(doc_ids)
+        self.vectors.delete(sorted(self.vectors.ids_for_documents(doc_ids)))
+        self.catalog.clear_pending(doc_ids)
+
+    def verify(self) -> dict[str, object]:
+        """Compare the three stores: counts, and chunk ids missing from or extra in the vector store."""
+        _, chunks, _ = self.catalog.counts()
+        catalog_ids = self.catalog.all_chunk_ids()
+        vector_ids = self.vectors.all_ids()
+        missing, extra = sorted(catalog_ids - vector_ids), sorted(vector_ids - catalog_ids)
+        lexical = self.lexical.count()
+        return {
+            "consistent": not missing and not extra and lexical == chunks and not self.catalog.pending(),
+            "catalog_chunks": chunks,
+            "lexical_rows": lexical,
+            "vectors": len(vector_ids),
+            "missing_vectors": missing[:20],
+            "extra_vectors": extra[:20],
+            "pending": self.catalog.pending(),
+        }
+
+
+def chunk_metadata(document: Document, chunk: Chunk) -> dict[str, MetadataValue]:
+    """What the vector store keeps beside each vector, for filtering (None values are left out)."""
+    meta = document.meta
+    values: dict[str, MetadataValue | None] = {
+        "doc_id": document.id,
+        "kind": document.kind,
+        "section": chunk.section,
+        "ordinal": chunk.ordinal,
+        "start": chunk.start,
+        "end": chunk.end,
+        "year": meta.year,
+        "study_design": meta.study_design,
+        "evidence_level": meta.evidence_level,
+    }
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def open_index(settings: Settings, embedding_function: RagEmbeddingFunction | None = None) -> Index:
+    """Open (creating when missing) the index in ``settings.data_dir``: catalog, BM25 and Chroma."""
+    data_dir = prepare_data_dir(settings.data_dir)
+    catalog = Catalog(data_dir / CATALOG_FILE)
+    model_path = str(settings.embedding.model_path) if settings.embedding.model_path else None
+    function = embedding_function or RagEmbeddingFunction(model_path=model_path)
+    vectors = ChromaVectorStore(open_client(data_dir, settings.chroma_url), settings.store.collection, function)
+    return Index(catalog, vectors, SqliteLexicalIndex(catalog))
+
+
+def prepare_data_dir(data_dir: Path) -> Path:
+    """Create the data dir if needed; a path that is a file, or not writable, is a clear error."""
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(f"cannot create the data dir {data_dir}: {exc.strerror}") from exc
+    if not data_dir.is_dir():
+        raise StoreError(f"the data dir {data_dir} is not a directory")
+    return data_dir

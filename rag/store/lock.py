@@ -1,0 +1,35 @@
+"""An exclusive, process-wide writer lock on the data dir, so two ingests never interleave their writes."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from rag.errors import StoreError
+
+
+@contextmanager
+def writer_lock(data_dir: Path) -> Iterator[None]:
+    """Held for a whole ingest; released by the OS if the process dies, so a crash never leaves it stuck."""
+    path = data_dir / "write.lock"
+    try:
+        handle = open(path, "a+")  # noqa: SIM115 - held open for the duration of the lock
+    except OSError as exc:
+        raise StoreError(f"cannot create the lock file {path}: {exc.strerror}") from exc
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise StoreError(f"another ingest (pid {holder}) is writing to {data_dir}; wait for it to finish") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        yield
+    finally:
+        handle.close()

@@ -1,0 +1,49 @@
+"""The storage seams: a vector store (Chroma embedded or HTTP; an in-memory fake) and a lexical index."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Protocol, runtime_checkable
+
+from rag.embedding.protocol import Vectors
+
+MetadataValue = str | int | float | bool
+Where = Mapping[str, object]
+
+
+@runtime_checkable
+class VectorStore(Protocol):
+    """Chunk vectors with a little metadata, addressed by chunk id."""
+
+    def upsert(
+        self,
+        ids: Sequence[str],
+        vectors: Vectors,
+        texts: Sequence[str],
+        metadatas: Sequence[Mapping[str, MetadataValue]],
+    ) -> None: ...
+
+    def delete(self, ids: Sequence[str]) -> None: ...
+
+    def ids_for_documents(self, doc_ids: Sequence[str]) -> set[str]:
+        """Every stored chunk id whose ``doc_id`` metadata is one of ``doc_ids``."""
+        ...
+
+    def all_ids(self) -> set[str]: ...
+
+    def count(self) -> int: ...
+
+    def query(self, vector: Vectors, k: int, where: Where | None = None) -> list[tuple[str, float]]:
+        """``(chunk id, cosine similarity)`` of the ``k`` nearest chunks, best first."""
+        ...
+
+
+@runtime_checkable
+class LexicalIndex(Protocol):
+    """Keyword (BM25) search over chunk texts."""
+
+    def search(self, query: str, k: int, kinds: Sequence[str] | None = None) -> list[tuple[str, float]]:
+        """``(chunk id, BM25 score)`` of the best ``k`` chunks, best first; higher is better."""
+        ...
+
+    def count(self) -> int: ...

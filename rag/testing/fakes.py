@@ -1,0 +1,116 @@
+"""Fakes for the Embedder and VectorStore seams: fast, deterministic, no model and no files."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from rag.embedding.protocol import Vectors
+from rag.store.protocols import MetadataValue, Where
+
+_TOKEN = re.compile(r"\w+|[^\w\s]")
+
+
+class HashEmbedder:
+    """Bag-of-words vectors from hashed, lowercased tokens: texts sharing words are similar, as with a real model.
+
+    ``calls`` and ``embedded`` record use, so tests can assert what was (not) re-embedded; ``delay`` slows each
+    call down, for tests that interrupt a running ingest.
+    """
+
+    def __init__(self, dimension: int = 64, max_tokens: int = 256, delay: float = 0.0) -> None:
+        self._dimension = dimension
+        self._max_tokens = max_tokens
+        self.delay = delay
+        self.calls = 0
+        self.embedded: list[str] = []
+
+    @property
+    def name(self) -> str:
+        return f"hash-{self._dimension}"
+
+    @property
+    def dimension(self) -> int:
+        return self._dimension
+
+    @property
+    def max_tokens(self) -> int:
+        return self._max_tokens
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        return [len(_TOKEN.findall(text)) for text in texts]
+
+    def embed_documents(self, texts: Sequence[str]) -> Vectors:
+        self.calls += 1
+        self.embedded.extend(texts)
+        if self.delay:
+            time.sleep(self.delay)
+        return np.vstack([self._vector(t) for t in texts]) if texts else np.zeros((0, self._dimension), np.float32)
+
+    def embed_query(self, text: str) -> Vectors:
+        return self._vector(text)
+
+    def _vector(self, text: str) -> Vectors:
+        vector = np.zeros(self._dimension, dtype=np.float32)
+        for token in _TOKEN.findall(text.lower()):
+            if token.isalnum():
+                digest = hashlib.blake2b(token.encode(), digest_size=4).digest()
+                vector[int.from_bytes(digest, "little") % self._dimension] += 1.0
+        norm = float(np.linalg.norm(vector))
+        return vector / norm if norm else vector
+
+
+class InMemoryVectorStore:
+    """A dict of vectors with exact cosine search; honours ``where`` equality and ``$in`` on metadata."""
+
+    def __init__(self) -> None:
+        self._vectors: dict[str, Vectors] = {}
+        self._metadata: dict[str, dict[str, MetadataValue]] = {}
+
+    def upsert(
+        self,
+        ids: Sequence[str],
+        vectors: Vectors,
+        texts: Sequence[str],
+        metadatas: Sequence[Mapping[str, MetadataValue]],
+    ) -> None:
+        for chunk_id, vector, metadata in zip(ids, vectors, metadatas, strict=True):
+            self._vectors[chunk_id] = np.asarray(vector, dtype=np.float32)
+            self._metadata[chunk_id] = dict(metadata)
+
+    def delete(self, ids: Sequence[str]) -> None:
+        for chunk_id in ids:
+            self._vectors.pop(chunk_id, None)
+            self._metadata.pop(chunk_id, None)
+
+    def ids_for_documents(self, doc_ids: Sequence[str]) -> set[str]:
+        wanted = set(doc_ids)
+        return {cid for cid, meta in self._metadata.items() if meta.get("doc_id") in wanted}
+
+    def all_ids(self) -> set[str]:
+        return set(self._vectors)
+
+    def count(self) -> int:
+        return len(self._vectors)
+
+    def query(self, vector: Vectors, k: int, where: Where | None = None) -> list[tuple[str, float]]:
+        scored = [
+            (cid, float(np.dot(v, vector))) for cid, v in self._vectors.items() if _matches(self._metadata[cid], where)
+        ]
+        scored.sort(key=lambda item: (-item[1], item[0]))
+        return scored[:k]
+
+
+def _matches(metadata: Mapping[str, MetadataValue], where: Where | None) -> bool:
+    for key, condition in (where or {}).items():
+        value = metadata.get(key)
+        if isinstance(condition, Mapping) and "$in" in condition:
+            if value not in condition["$in"]:
+                return False
+        elif value != condition:
+            return False
+    return True

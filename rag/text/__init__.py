@@ -1,0 +1,1 @@
+"""Text utilities shared by chunking, quoting and answer checking."""

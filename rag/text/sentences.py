@@ -1,0 +1,66 @@
+"""Sentence segmentation that keeps character spans, tuned for clinical and scientific prose.
+
+Rules: a blank line, a list item or a heading always starts a new unit; inside a paragraph a sentence ends at
+'.', '!' or '?' followed by space and a capital, digit, quote or bracket, unless the word before the full stop is a
+known abbreviation ("et al.", "vs.", "e.g.", "Fig.") or a single initial ("J. Smith").
+"""
+
+from __future__ import annotations
+
+import re
+
+_ABBREVIATIONS = frozenset(
+    """al approx ca cf dr e.g eg etc fig figs i.e ie incl jr mr mrs ms no nos prof ref refs resp sr st vs viz vol jan
+    feb mar apr jun jul aug sep sept oct nov dec dept univ inc ltd co corp eq eqs ed eds est min max mg""".split()
+)
+_BLOCK_START = re.compile(r"\n[ \t]*\n|\n(?=[ \t]*(?:[-*+•]|\d{1,3}[.)])[ \t]+)|\n(?=#{1,6}[ \t])")
+_BOUNDARY = re.compile(r"[.!?][\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
+_WORD_BEFORE = re.compile(r"([A-Za-z][A-Za-z.]*)\.?$")
+
+
+def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
+    """Spans ``(s, e)`` of the sentences in ``text[start:end]``, trimmed of surrounding whitespace."""
+    end = len(text) if end is None else end
+    spans: list[tuple[int, int]] = []
+    block_start = start
+    for match in _BLOCK_START.finditer(text, start, end):
+        spans.extend(_split_block(text, block_start, match.start()))
+        block_start = match.end()
+    spans.extend(_split_block(text, block_start, end))
+    return spans
+
+
+def _split_block(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    spans = []
+    if text.startswith("#", start):
+        line_end = text.find("\n", start, end)
+        if line_end != -1:
+            spans.append((start, line_end))
+            start = line_end + 1
+    sentence_start = start
+    for match in _BOUNDARY.finditer(text, start, end):
+        if _is_abbreviation(text[sentence_start : match.start() + 1]):
+            continue
+        spans.append((sentence_start, match.start() + len(match.group(0).rstrip())))
+        sentence_start = match.end()
+    spans.append((sentence_start, end))
+    return [trimmed for span in spans if (trimmed := _trim(text, *span))]
+
+
+def _is_abbreviation(sentence: str) -> bool:
+    """True when the full stop ending ``sentence`` belongs to an abbreviation or an initial."""
+    if not sentence.endswith("."):
+        return False
+    match = _WORD_BEFORE.search(sentence[:-1])
+    if match is None:
+        return False
+    word = match.group(1).lower().rstrip(".")
+    return word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha())
+
+
+def _trim(text: str, start: int, end: int) -> tuple[int, int] | None:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return (start, end) if end > start else None

@@ -1,0 +1,80 @@
+"""Shared fixtures: offline guard (also for subprocesses), settings in a temp dir, the fake embedder."""
+
+from __future__ import annotations
+
+import os
+import textwrap
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from rag.config import Settings
+from rag.factory import Components
+from rag.testing import HashEmbedder, install_network_guard
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = ROOT.parent / "shared" / "data"
+NETGUARD_DIR = Path(__file__).resolve().parent / "netguard"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def offline() -> Iterator[None]:
+    """No test reaches beyond 127.0.0.1: in this process and in any Python subprocess a test starts."""
+    install_network_guard()
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(NETGUARD_DIR), os.environ.get("PYTHONPATH")]))
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ["TRANSFORMERS_OFFLINE"] = "1"
+    yield
+
+
+@pytest.fixture(autouse=True)
+def clean_rag_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests start from default settings whatever the developer's shell exports."""
+    for name in list(os.environ):
+        if name.startswith("RAG_"):
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path / "data")
+
+
+@pytest.fixture
+def embedder() -> HashEmbedder:
+    return HashEmbedder()
+
+
+@pytest.fixture
+def components(settings: Settings, embedder: HashEmbedder) -> Iterator[Components]:
+    built = Components(settings, embedder=embedder)
+    yield built
+    built.close()
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    if not SHARED_DATA.is_dir():
+        pytest.skip("../shared/data is not available")
+    return SHARED_DATA
+
+
+WriteDoc = Callable[..., Path]
+
+
+@pytest.fixture
+def write_doc(tmp_path: Path) -> WriteDoc:
+    """Write a corpus-format Markdown file: ``write_doc("dir/name.md", id=..., kind=..., body=...)``."""
+
+    def write(relative: str, *, body: str = "## Results\nA finding was reported.", **fields: object) -> Path:
+        path = tmp_path / "src" / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fields.setdefault("id", path.stem)
+        fields.setdefault("kind", "study")
+        fields.setdefault("title", f"Title of {path.stem}")
+        front = "\n".join(f"{key}: {value}" for key, value in fields.items())
+        path.write_text(f"---\n{front}\n---\n{textwrap.dedent(body)}\n", encoding="utf-8")
+        return path
+
+    return write
