@@ -32,5 +32,9 @@ class StoreError(RuntimeFailure):
     """The vector store, lexical index or catalog failed or is unreachable."""
 
 
+class VectorIndexNotReady(StoreError):
+    """The vector index exists but another process has not flushed it to disk yet (first moments of an ingest)."""
+
+
 class ProviderError(RuntimeFailure):
     """A model provider (embedding model, LLM endpoint) failed."""

@@ -19,6 +19,7 @@ from rag.embedding.protocol import Embedder
 from rag.errors import InputError
 from rag.loaders import Format, LoadOptions, discover, load_file
 from rag.models import Chunk, Document, Kind
+from rag.store.catalog import StoredDocument
 from rag.store.index import Index, IndexEntry
 from rag.store.lock import writer_lock
 
@@ -57,6 +58,7 @@ class _Loaded:
     """Documents read in this run, by id, with the file each came from."""
 
     documents: dict[str, tuple[Document, str]] = field(default_factory=dict)
+    stored: dict[str, StoredDocument] = field(default_factory=dict)  # catalog rows of these ids before the run
     clean_files: set[str] = field(default_factory=set)  # read with no error at all: safe to prune against
     files: set[str] = field(default_factory=set)
 
@@ -98,6 +100,7 @@ class Ingestor:
     # -- loading -----------------------------------------------------------------------------------------------
     def _load(self, paths: Sequence[Path], fmt: Format, options: LoadOptions, report: IngestReport) -> _Loaded:
         loaded = _Loaded()
+        definitions: dict[str, list[tuple[Document, str]]] = {}
         max_bytes = int(self._settings.ingest.max_file_mb * 1_000_000)
         for found in discover(paths, fmt):
             if isinstance(found, InputError):
@@ -107,10 +110,10 @@ class Ingestor:
             loaded.files.add(source_file)
             errors_before = len(report.failed)
             for document in self._read(found, fmt, options, max_bytes, report):
-                self._accept(document, source_file, loaded, report)
+                definitions.setdefault(document.id, []).append((document, source_file))
             if len(report.failed) == errors_before:
                 loaded.clean_files.add(source_file)
-        self._resolve_stored_conflicts(loaded, report)
+        self._resolve(definitions, loaded, report)
         return loaded
 
     @staticmethod
@@ -130,29 +133,35 @@ class Ingestor:
             return []
         return documents
 
-    @staticmethod
-    def _accept(document: Document, source_file: str, loaded: _Loaded, report: IngestReport) -> None:
-        earlier = loaded.documents.get(document.id)
-        if earlier is not None:
-            report.fail(InputError(document.source, f"id '{document.id}' is also defined in {earlier[0].source}; "
-                                                    "ids must be unique (this copy was not ingested)"))
-            return
-        loaded.documents[document.id] = (document, source_file)
+    def _resolve(self, definitions: dict[str, list[tuple[Document, str]]], loaded: _Loaded,
+                 report: IngestReport) -> None:
+        """One definition per id. The file that already holds the id in the index keeps it; otherwise the first
+        file in path order. Any other definition is reported, and so is a definition whose id is indexed from
+        another file that still exists and is not part of this run."""
+        stored = loaded.stored = self._index.catalog.documents(definitions)
+        for doc_id, candidates in definitions.items():
+            owner = stored[doc_id].source_file if doc_id in stored else None
+            if owner is not None and owner not in loaded.files and Path(owner).exists():
+                for document, source_file in candidates:
+                    self._reject(document, source_file, f"id '{doc_id}' is already indexed from "
+                                 f"{stored[doc_id].source}", loaded, report)
+                continue
+            winner = next((c for c in candidates if c[1] == owner), candidates[0])
+            loaded.documents[doc_id] = winner
+            for candidate in candidates:
+                if candidate is not winner:
+                    document, source_file = candidate
+                    self._reject(document, source_file, f"id '{doc_id}' is also defined in {winner[0].source}",
+                                 loaded, report)
 
-    def _resolve_stored_conflicts(self, loaded: _Loaded, report: IngestReport) -> None:
-        """An id already stored from another file that still exists (and is not part of this run) is a conflict."""
-        stored = self._index.catalog.documents(loaded.documents)
-        for doc_id, existing in stored.items():
-            document, source_file = loaded.documents[doc_id]
-            owner = existing.source_file
-            if owner != source_file and owner not in loaded.files and Path(owner).exists():
-                report.fail(InputError(document.source, f"id '{doc_id}' is already indexed from {existing.source}; "
-                                                        "ids must be unique (this copy was not ingested)"))
-                del loaded.documents[doc_id]
+    @staticmethod
+    def _reject(document: Document, source_file: str, reason: str, loaded: _Loaded, report: IngestReport) -> None:
+        report.fail(InputError(document.source, f"{reason}; ids must be unique (this copy was not ingested)"))
+        loaded.clean_files.discard(source_file)
 
     # -- storing -----------------------------------------------------------------------------------------------
     def _store(self, loaded: _Loaded, report: IngestReport, progress: Progress | None) -> None:
-        stored = self._index.catalog.documents(loaded.documents)
+        stored = loaded.stored
         todo: list[tuple[Document, str, str]] = []
         moves: list[tuple[str, str, str]] = []
         for doc_id, (document, source_file) in loaded.documents.items():

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+
 from rag.config import RetrievalSettings
 from rag.embedding.protocol import Embedder
-from rag.errors import UserError
+from rag.errors import UserError, VectorIndexNotReady
 from rag.models import Hit, Kind
 from rag.store.catalog import StoredChunk
 from rag.store.index import Index
+
+logger = logging.getLogger(__name__)
 
 _OVERFETCH = 2  # chunks in the vector store but not (yet) committed are skipped, so ask for a few more
 
@@ -38,7 +42,13 @@ class DenseSearcher:
         query = validate_query(query, k, self._settings)
         vector = self._embedder.embed_query(query)
         where = {"kind": kind} if kind else None
-        scored = self._index.vectors.query(vector, k * _OVERFETCH + 5, where)
+        try:
+            scored = self._index.vectors.query(vector, k * _OVERFETCH + 5, where)
+        except VectorIndexNotReady:
+            # Another process is writing the very first vectors; Chroma has not put them on disk yet. The catalog's
+            # BM25 table is already committed, so answer from it rather than fail.
+            logger.warning("vector index not readable yet; answering from the lexical index")
+            scored = self._index.lexical.search(query, k * _OVERFETCH + 5, [kind] if kind else None)
         chunks = self._index.catalog.chunks([chunk_id for chunk_id, _ in scored])
         hits = [to_hit(chunks[chunk_id], score) for chunk_id, score in scored if chunk_id in chunks]
         return hits[:k]

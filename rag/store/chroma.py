@@ -24,7 +24,7 @@ from chromadb.utils.embedding_functions import register_embedding_function
 
 from rag.embedding.protocol import Embedder, Vectors
 from rag.embedding.sentence_transformer import SentenceTransformerEmbedder
-from rag.errors import ConfigError, StoreError
+from rag.errors import ConfigError, StoreError, VectorIndexNotReady
 from rag.store.protocols import MetadataValue, Where
 
 logger = logging.getLogger(__name__)
@@ -154,4 +154,6 @@ class ChromaVectorStore:
         try:
             return method(**kwargs)
         except (ChromaError, ValueError, OSError) as exc:
+            if "Nothing found on disk" in str(exc):
+                raise VectorIndexNotReady("the vector index is still being written by an ingest") from exc
             raise StoreError(f"Chroma {getattr(method, '__name__', 'call')} failed: {exc}") from exc
