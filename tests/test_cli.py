@@ -1,0 +1,132 @@
+"""The command line with the real packaged embedding model: JSON contracts, exit codes, batch search."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from rag.cli import main
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.slow
+
+QUESTION = "What is the comparative efficacy of PRP micro-needling versus exosome micro-needling for facial skin?"
+
+
+@pytest.fixture(scope="module")
+def corpus_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A slice of the starter corpus (the PRP/exosome topic and a few others), quick to embed."""
+    target = tmp_path_factory.mktemp("corpus")
+    for path in sorted((ROOT / "corpus").rglob("*.md")):
+        text = path.read_text(encoding="utf-8")
+        if "prp-exosome-microneedling" in text or "hypertension" in text:
+            destination = target / path.parent.name / path.name
+            destination.parent.mkdir(exist_ok=True)
+            shutil.copy(path, destination)
+    return target
+
+
+@pytest.fixture(scope="module")
+def data_dir(corpus_copy: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    data = tmp_path_factory.mktemp("data")
+    result = CliRunner().invoke(main, ["ingest", str(corpus_copy), "--data-dir", str(data), "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["added"] >= 40 and report["failed"] == [] and report["chunks"] > report["added"]
+    return data
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, list(args))
+    return result.exit_code, result.output
+
+
+def test_stats_and_reingest(data_dir: Path, corpus_copy: Path) -> None:
+    code, out = run("stats", "--data-dir", str(data_dir), "--json", "--verify")
+    stats = json.loads(out)
+    assert code == 0 and stats["documents"] == stats["by_kind"]["guideline"] + stats["by_kind"]["study"]
+    assert stats["verify"]["consistent"] is True and stats["verify"]["vectors"] == stats["chunks"]
+    code, out = run("ingest", str(corpus_copy), "--data-dir", str(data_dir), "--json")
+    report = json.loads(out)
+    assert code == 0 and report["unchanged"] == stats["documents"] and report["added"] == report["chunks"] == 0
+
+
+def test_search_finds_the_head_to_head_trial(data_dir: Path) -> None:
+    code, out = run("search", QUESTION, "-k", "8", "--kind", "study", "--data-dir", str(data_dir), "--json")
+    hits = json.loads(out)["hits"]
+    assert code == 0 and len(hits) == 8 and all(h["kind"] == "study" for h in hits)
+    assert {"doc_id", "chunk_id", "kind", "title", "score", "text", "section", "span", "year", "doi"} <= set(hits[0])
+    assert hits == sorted(hits, key=lambda h: -h["score"])
+    assert any("exosome" in h["text"].lower() and "prp" in h["text"].lower() for h in hits[:3])
+
+
+def test_search_table_output(data_dir: Path) -> None:
+    code, out = run("search", "granulomas after exosome injection", "-k", "3", "--data-dir", str(data_dir))
+    assert code == 0 and "1. " in out and "score" in out
+
+
+def test_batch_search(data_dir: Path, tmp_path: Path) -> None:
+    queries = tmp_path / "queries.jsonl"
+    queries.write_text("\n".join(json.dumps(q) for q in [
+        {"id": "q1", "query": "FDA exosome safety notification", "kind": "guideline", "k": 2},
+        {"id": "q2", "query": "blood pressure measurement", "kind": None, "k": 3},
+    ]))
+    code, out = run("search", "--batch", str(queries), "--data-dir", str(data_dir))
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert code == 0 and [line["id"] for line in lines] == ["q1", "q2"]
+    assert len(lines[0]["hits"]) == 2 and all(h["kind"] == "guideline" for h in lines[0]["hits"])
+    assert len(lines[1]["hits"]) == 3
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["search", "   "], "query is empty"),
+        (["search", "x", "-k", "0"], "k must be between 1 and 100"),
+        (["search", "x", "-k", "1000"], "k must be between 1 and 100"),
+        (["search", "x" * 2001], "limit is 2000"),
+        (["search"], "either a QUERY or --batch"),
+        (["ingest", "x", "--kind", "opinion"], "opinion"),
+        (["ingest", "x", "--format", "docx"], "docx"),
+    ],
+)
+def test_usage_errors_exit_2_with_a_clear_message(data_dir: Path, args: list[str], message: str) -> None:
+    code, out = run(*args, "--data-dir", str(data_dir))
+    assert code == 2 and message in out and "Traceback" not in out
+
+
+def test_bad_batch_line_names_the_line(data_dir: Path, tmp_path: Path) -> None:
+    queries = tmp_path / "q.jsonl"
+    queries.write_text(json.dumps({"id": "a", "query": "ok"}) + "\n" + json.dumps({"id": "b", "k": 3}) + "\n")
+    code, out = run("search", "--batch", str(queries), "--data-dir", str(data_dir))
+    assert code == 2 and f"{queries}:2" in out and "'query'" in out
+
+
+def test_failed_sources_exit_1_and_are_listed_in_a_subprocess(tmp_path: Path) -> None:
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "good.md").write_text("---\nid: good\nkind: study\ntitle: Good\n---\nSome text here.\n")
+    (source / "bad.md").write_text("---\nid: bad\nkind: study\n---\nNo title.\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "rag", "ingest", str(source), "--data-dir", str(tmp_path / "d"), "--json"],
+        capture_output=True, text=True, timeout=300, cwd=ROOT,
+    )
+    assert result.returncode == 1, result.stderr
+    report = json.loads(result.stdout)
+    assert report["added"] == 1 and report["failed"] == [
+        {"path": str(source / "bad.md"), "error": "field 'title' is required but missing"}
+    ]
+    assert "Traceback" not in result.stderr
+
+
+def test_unwritable_data_dir_is_a_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    code, out = run("stats", "--data-dir", str(blocker / "sub"))
+    assert code == 1 and "data dir" in out and "Traceback" not in out

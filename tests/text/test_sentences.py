@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+import pytest
+
+from rag.text.sentences import sentence_spans
+
+
+def sentences(text: str) -> list[str]:
+    return [text[s:e] for s, e in sentence_spans(text)]
+
+
+def test_clinical_abbreviations_numbers_and_initials_do_not_split() -> None:
+    text = ("ECCA fell 32.5% vs. 19.9% (p<0.01). Kwon et al. reported it, e.g. in Fig. 2. "
+            "J. Smith agreed! Was it real? Yes.")
+    assert sentences(text) == [
+        "ECCA fell 32.5% vs. 19.9% (p<0.01).",
+        "Kwon et al. reported it, e.g. in Fig. 2.",
+        "J. Smith agreed!",
+        "Was it real?",
+        "Yes.",
+    ]
+
+
+def test_blocks_bullets_and_headings_start_new_units() -> None:
+    text = "Intro line one\ncontinues here.\n\n- First item. Second part.\n- Item two\n### Sub\nBody after."
+    assert sentences(text) == [
+        "Intro line one\ncontinues here.", "- First item.", "Second part.", "- Item two", "### Sub", "Body after.",
+    ]
+
+
+def test_lowercase_after_full_stop_is_not_a_boundary() -> None:
+    assert sentences("The dose was 5 mg. and then stopped. Next one.") == [
+        "The dose was 5 mg. and then stopped.", "Next one.",
+    ]
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\n\n"])
+def test_empty_text_has_no_sentences(text: str) -> None:
+    assert sentence_spans(text) == []
+
+
+def test_spans_respect_bounds_and_are_trimmed() -> None:
+    text = "XXX  First one. Second one.  YYY"
+    spans = sentence_spans(text, 3, len(text) - 3)
+    assert [text[s:e] for s, e in spans] == ["First one.", "Second one."]
