@@ -21,9 +21,11 @@ from rich.table import Table
 
 from rag.config import Settings
 from rag.errors import RagError, UserError
+from rag.filters import Filters
 from rag.ingest import IngestReport
 from rag.loaders import FORMAT_NAMES, check_format
 from rag.models import KINDS, Hit, Kind
+from rag.retrieve import MODES, Mode, Retriever
 
 F = TypeVar("F", bound=Callable[..., Any])
 logger = logging.getLogger(__name__)
@@ -147,31 +149,59 @@ def stats(verify: bool, data_dir: Path | None, as_json: bool) -> None:
 
 @main.command()
 @click.argument("query", required=False)
-@click.option("-k", "k", type=int, default=None, help="Number of hits (default 8).")
+@click.option("-k", "k", type=int, default=None, help="Number of passages (default 8).")
 @click.option("--kind", type=click.Choice(KINDS), default=None, help="Only guidelines or only studies.")
+@click.option("--sections", is_flag=True, help="Guidelines and studies retrieved separately (their own k).")
+@click.option("--mode", type=click.Choice(MODES), default="hybrid", show_default=True,
+              help="hybrid (dense + BM25), dense only, or BM25 only.")
+@click.option("--year-from", type=int, default=None, help="Published in or after this year.")
+@click.option("--year-to", type=int, default=None, help="Published in or before this year.")
+@click.option("--design", "designs", multiple=True, help="Only this study design (repeatable).")
+@click.option("--doc-id", "doc_ids", multiple=True, help="Only this document (repeatable).")
 @click.option("--batch", "batch", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="JSONL file of {id, query, kind, k} lines; writes one {id, hits} line per query.")
+              help="JSONL of {id, query, kind, k, filters, mode} lines; writes one {id, hits} line per query.")
 @common_options
-def search(query: str | None, k: int | None, kind: str | None, batch: Path | None, data_dir: Path | None,
-           as_json: bool) -> None:
-    """Find the passages closest to QUERY."""
+def search(query: str | None, k: int | None, kind: str | None, sections: bool, mode: str, year_from: int | None,
+           year_to: int | None, designs: tuple[str, ...], doc_ids: tuple[str, ...], batch: Path | None,
+           data_dir: Path | None, as_json: bool) -> None:
+    """Find the passages that best match QUERY (hybrid: dense + BM25, fused)."""
     if (query is None) == (batch is None):
         raise UsageExit("give either a QUERY or --batch FILE")
     settings = load_settings(data_dir)
-    with reported_errors(), components(settings) as built:
-        searcher = built.searcher()
-        if batch is not None:
-            _search_batch(searcher, batch)
-            return
-        assert query is not None
-        hits = searcher.search(query, k=k, kind=check_kind(kind))
+    with reported_errors():
+        raw_filters: dict[str, Any] = {"kinds": [kind] if kind else None, "year_from": year_from,
+                                       "year_to": year_to, "study_designs": list(designs) or None,
+                                       "doc_ids": list(doc_ids) or None}
+        filters = Filters.parse({key: value for key, value in raw_filters.items() if value is not None})
+        with components(settings) as built:
+            retriever = built.retriever()
+            if batch is not None:
+                _search_batch(retriever, batch)
+                return
+            assert query is not None
+            if sections:
+                found = retriever.search_sections(query, k, k, filters, check_mode(mode))
+                payload: dict[str, Any] = {"sections": {
+                    "guidelines": [h.model_dump(mode="json") for h in found.guidelines],
+                    "studies": [h.model_dump(mode="json") for h in found.studies]}}
+                hits = [*found.guidelines, *found.studies]
+            else:
+                hits = retriever.search(query, k, filters, check_mode(mode))
+                payload = {"hits": [h.model_dump(mode="json") for h in hits]}
     if as_json:
-        emit({"hits": [h.model_dump(mode="json") for h in hits]})
+        emit(payload)
     else:
         _print_hits(hits)
 
 
-def _search_batch(searcher: Any, batch: Path) -> None:
+def check_mode(value: object) -> Mode:
+    if value not in MODES:
+        raise UserError(f"mode must be one of {', '.join(MODES)}, got {value!r}")
+    return value
+
+
+def _search_batch(retriever: Retriever, batch: Path) -> None:
+    """One query a line: {"id", "query", "kind", "k", "filters", "mode"}; one {"id", "hits"} line out per query."""
     from rag.loaders.jsonl import iter_json_lines
 
     try:
@@ -182,7 +212,15 @@ def _search_batch(searcher: Any, batch: Path) -> None:
         if isinstance(record, RagError):
             raise UserError(str(record))
         try:
-            hits = searcher.search(_batch_query(record), k=_batch_k(record), kind=check_kind(record.get("kind")))
+            unknown = set(record) - {"id", "query", "kind", "k", "filters", "mode"}
+            if unknown:
+                raise UserError(f"unknown field(s) {', '.join(sorted(unknown))}")
+            filters = Filters.parse(record.get("filters"))
+            kind = check_kind(record.get("kind"))
+            if kind is not None:
+                filters = filters.with_kind(kind)
+            hits = retriever.search(_batch_query(record), _batch_k(record), filters, check_mode(record.get("mode",
+                                                                                                         "hybrid")))
         except UserError as exc:
             raise UserError(f"{batch}:{number}: {exc}") from None
         emit({"id": record.get("id", number), "hits": [h.model_dump(mode="json") for h in hits]})

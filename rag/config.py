@@ -7,6 +7,7 @@ Nested fields use a double underscore: ``RAG_INGEST__MAX_FILE_MB=100``. The two 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -50,6 +51,24 @@ class RetrievalSettings(_Group):
     default_k: int = Field(8, ge=1, le=100, description="Hits returned when k is not given.")
     max_k: int = Field(100, ge=1, le=1000, description="Largest k a caller may ask for.")
     max_query_chars: int = Field(2000, ge=10, description="Longer queries are refused.")
+    guideline_k: int = Field(5, ge=0, le=100, description="Passages retrieved for 'From the Guidelines'.")
+    study_k: int = Field(8, ge=0, le=100, description="Passages retrieved for 'From the Research'.")
+    candidates: int = Field(100, ge=1, le=2000, description="Candidates each retriever (dense, BM25) contributes.")
+    rrf_k: float = Field(60.0, gt=0, description="Reciprocal rank fusion constant: score = sum w / (rrf_k + rank).")
+    dense_weight: float = Field(1.0, ge=0, description="Weight of the dense ranking in the fusion.")
+    lexical_weight: float = Field(1.0, ge=0, description="Weight of the BM25 ranking in the fusion.")
+    max_chunks_per_doc: int = Field(2, ge=1, description="At most this many passages of one document per result list.")
+    near_duplicate: float = Field(
+        0.8, gt=0, le=1, description="Drop a passage whose word-trigram Jaccard with a kept one reaches this."
+    )
+    tie_tolerance: float = Field(
+        0.02, ge=0, lt=1, description="Scores within this relative distance of a group's best are ties."
+    )
+    tie_breakers: tuple[Literal["evidence", "recency"], ...] = Field(
+        ("evidence", "recency"), description="Order of ties: stronger evidence level first, then newer."
+    )
+    reranker_path: Path | None = Field(None, description="Local cross-encoder model folder; unset: no reranking.")
+    rerank_depth: int = Field(30, ge=1, le=500, description="Fused candidates the reranker re-scores.")
 
 
 class Settings(BaseSettings):

@@ -5,7 +5,8 @@ from __future__ import annotations
 from rag.config import Settings
 from rag.embedding import Embedder, make_embedder
 from rag.ingest import Ingestor
-from rag.search import DenseSearcher
+from rag.retrieve import Retriever
+from rag.retrieve.rerank import CrossEncoderReranker, Reranker
 from rag.store.chroma import RagEmbeddingFunction
 from rag.store.index import Index, open_index
 
@@ -22,8 +23,12 @@ class Components:
     def ingestor(self) -> Ingestor:
         return Ingestor(self.settings, self.index, self.embedder)
 
-    def searcher(self) -> DenseSearcher:
-        return DenseSearcher(self.index, self.embedder, self.settings.retrieval)
+    def retriever(self, reranker: Reranker | None = None) -> Retriever:
+        """The hybrid retriever; the reranker is the configured cross-encoder unless one is passed in."""
+        path = self.settings.retrieval.reranker_path
+        if reranker is None and path is not None:
+            reranker = CrossEncoderReranker(path, device=self.settings.embedding.device)
+        return Retriever(self.index, self.embedder, self.settings.retrieval, reranker)
 
     def close(self) -> None:
         self.index.close()

@@ -177,3 +177,9 @@ class Hit(BaseModel):
     pmid: str | None = None
     doi: str | None = None
     url: str | None = None
+    dense_rank: int | None = Field(None, description="1-based rank in the dense candidates (None: not among them).")
+    dense_score: float | None = Field(None, description="Cosine similarity to the query.")
+    lexical_rank: int | None = Field(None, description="1-based rank in the BM25 candidates.")
+    lexical_score: float | None = Field(None, description="BM25 score.")
+    fused_score: float | None = Field(None, description="Reciprocal-rank-fusion score.")
+    rerank_score: float | None = Field(None, description="Cross-encoder score, when a reranker is configured.")

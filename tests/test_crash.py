@@ -121,7 +121,7 @@ def test_search_in_another_process_never_fails_during_ingest(tmp_path: Path) -> 
     try:
         while process.poll() is None:
             components = Components(searcher_settings, embedder=HashEmbedder())
-            hits = components.searcher().search("Doc 3 part 1 sentence", k=5)
+            hits = components.retriever().search("Doc 3 part 1 sentence", k=5)
             assert all(hit.text for hit in hits)
             components.close()
             searches += 1
@@ -130,5 +130,5 @@ def test_search_in_another_process_never_fails_during_ingest(tmp_path: Path) -> 
     assert process.returncode == 0, err
     assert searches >= 3
     components = Components(searcher_settings, embedder=HashEmbedder())
-    assert components.searcher().search("Doc 3 part 1 sentence", k=5)[0].doc_id == "doc03"
+    assert components.retriever().search("Doc 3 part 1 sentence", k=5)[0].doc_id == "doc03"
     components.close()

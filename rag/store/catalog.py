@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rag.errors import StoreError
+from rag.filters import Filters
 from rag.models import Chunk, Document, DocumentMeta, Section
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -47,7 +48,10 @@ CREATE TABLE IF NOT EXISTS chunks (
     "end" INTEGER NOT NULL,
     text TEXT NOT NULL,
     search_text TEXT NOT NULL,
-    token_count INTEGER NOT NULL
+    token_count INTEGER NOT NULL,
+    year INTEGER,
+    study_design TEXT,
+    evidence_level INTEGER
 );
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
@@ -61,6 +65,19 @@ CREATE TRIGGER IF NOT EXISTS chunks_fts_delete AFTER DELETE ON chunks BEGIN
 END;
 CREATE TABLE IF NOT EXISTS pending (doc_id TEXT PRIMARY KEY, started_at REAL NOT NULL);
 """
+
+#: Upgrades from an older schema version (key) to the next one.
+_MIGRATIONS = {
+    1: """
+ALTER TABLE chunks ADD COLUMN year INTEGER;
+ALTER TABLE chunks ADD COLUMN study_design TEXT;
+ALTER TABLE chunks ADD COLUMN evidence_level INTEGER;
+UPDATE chunks SET
+    year = (SELECT json_extract(d.meta_json, '$.year') FROM documents d WHERE d.id = chunks.doc_id),
+    study_design = (SELECT json_extract(d.meta_json, '$.study_design') FROM documents d WHERE d.id = chunks.doc_id),
+    evidence_level = (SELECT json_extract(d.meta_json, '$.evidence_level') FROM documents d WHERE d.id = chunks.doc_id);
+""",
+}
 
 
 @dataclass(frozen=True)
@@ -109,9 +126,10 @@ class Catalog:
         version = self._db.execute("PRAGMA user_version").fetchone()[0]
         if version > SCHEMA_VERSION:
             raise StoreError(f"the catalog {self.path} was written by a newer version of rag (schema {version})")
+        script = _SCHEMA if version == 0 else "".join(_MIGRATIONS[v] for v in range(version, SCHEMA_VERSION))
         if version < SCHEMA_VERSION:
             # executescript commits first, so the script carries its own transaction
-            self._db.executescript(f"BEGIN IMMEDIATE;\n{_SCHEMA}\nPRAGMA user_version={SCHEMA_VERSION};\nCOMMIT;")
+            self._db.executescript(f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version={SCHEMA_VERSION};\nCOMMIT;")
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -220,11 +238,12 @@ class Catalog:
                         json.dumps([s.model_dump() for s in document.sections]), len(chunks), now,
                     ),
                 )
+                meta = document.meta
                 db.executemany(
                     "INSERT INTO chunks(id, doc_id, kind, ordinal, section, start, \"end\", text, search_text, "
-                    "token_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "token_count, year, study_design, evidence_level) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [(c.id, c.doc_id, document.kind, c.ordinal, c.section, c.start, c.end, c.text, c.embed_text,
-                      c.token_count) for c in chunks],
+                      c.token_count, meta.year, meta.study_design, meta.evidence_level) for c in chunks],
                 )
 
     def move_sources(self, moves: Sequence[tuple[str, str, str]]) -> None:
@@ -238,16 +257,11 @@ class Catalog:
             db.executemany("DELETE FROM documents WHERE id = ?", [(d,) for d in doc_ids])
 
     # -- lexical search ----------------------------------------------------------------------------------------
-    def fts_search(self, match: str, k: int, kinds: Sequence[str] | None) -> list[tuple[str, float]]:
+    def fts_search(self, match: str, k: int, where: str = "", params: Sequence[object] = ()) -> list[tuple[str, float]]:
+        """BM25 over chunks; ``where`` is an SQL condition on the chunks table aliased ``c`` (from Filters)."""
         sql = ("SELECT c.id, -bm25(chunks_fts) FROM chunks_fts JOIN chunks c ON c.rowid = chunks_fts.rowid "
-               "WHERE chunks_fts MATCH ?")
-        params: list[object] = [match]
-        if kinds:
-            sql += f" AND c.kind IN ({_marks(kinds)})"
-            params.extend(kinds)
-        sql += " ORDER BY bm25(chunks_fts) LIMIT ?"
-        params.append(k)
-        return [(row[0], float(row[1])) for row in self._db.execute(sql, params)]
+               f"WHERE chunks_fts MATCH ?{f' AND {where}' if where else ''} ORDER BY bm25(chunks_fts) LIMIT ?")
+        return [(row[0], float(row[1])) for row in self._db.execute(sql, [match, *params, k])]
 
 
 class SqliteLexicalIndex:
@@ -258,13 +272,14 @@ class SqliteLexicalIndex:
     def __init__(self, catalog: Catalog) -> None:
         self._catalog = catalog
 
-    def search(self, query: str, k: int, kinds: Sequence[str] | None = None) -> list[tuple[str, float]]:
+    def search(self, query: str, k: int, filters: Filters | None = None) -> list[tuple[str, float]]:
         terms = sorted({t for t in self._TOKEN.findall(query.lower()) if t not in STOPWORDS})
-        if not terms:
+        if not terms or (filters is not None and filters.is_empty_set()):
             return []
         match = " OR ".join(f'"{t}"' for t in terms)
+        where, params = filters.sql("c") if filters is not None else ("", [])
         try:
-            return self._catalog.fts_search(match, k, kinds)
+            return self._catalog.fts_search(match, k, where, params)
         except sqlite3.Error as exc:
             raise StoreError(f"lexical search failed: {exc}") from exc
 

@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Protocol, runtime_checkable
 
 from rag.embedding.protocol import Vectors
+from rag.filters import Filters
 
 MetadataValue = str | int | float | bool
 Where = Mapping[str, object]
@@ -42,7 +43,7 @@ class VectorStore(Protocol):
 class LexicalIndex(Protocol):
     """Keyword (BM25) search over chunk texts."""
 
-    def search(self, query: str, k: int, kinds: Sequence[str] | None = None) -> list[tuple[str, float]]:
+    def search(self, query: str, k: int, filters: Filters | None = None) -> list[tuple[str, float]]:
         """``(chunk id, BM25 score)`` of the best ``k`` chunks, best first; higher is better."""
         ...
 

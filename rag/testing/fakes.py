@@ -106,11 +106,22 @@ class InMemoryVectorStore:
 
 
 def _matches(metadata: Mapping[str, MetadataValue], where: Where | None) -> bool:
+    """Chroma's ``where`` semantics for the operators we use: equality, $in, $gte, $lte, $and."""
     for key, condition in (where or {}).items():
-        value = metadata.get(key)
-        if isinstance(condition, Mapping) and "$in" in condition:
-            if value not in condition["$in"]:
+        if key == "$and":
+            if not all(_matches(metadata, part) for part in condition):  # type: ignore[attr-defined]
                 return False
-        elif value != condition:
-            return False
+            continue
+        value = metadata.get(key)
+        if not isinstance(condition, Mapping):
+            condition = {"$eq": condition}
+        for operator, operand in condition.items():
+            if operator == "$eq" and value != operand:
+                return False
+            if operator == "$in" and value not in operand:  # type: ignore[operator]
+                return False
+            if operator == "$gte" and (value is None or value < operand):  # type: ignore[operator]
+                return False
+            if operator == "$lte" and (value is None or value > operand):  # type: ignore[operator]
+                return False
     return True

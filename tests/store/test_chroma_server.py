@@ -14,6 +14,7 @@ import pytest
 
 from rag.config import Settings
 from rag.factory import Components
+from rag.filters import Filters
 from rag.testing import HashEmbedder
 from tests.conftest import ROOT
 
@@ -67,7 +68,7 @@ def test_ingest_update_and_search_against_a_chroma_server(chroma_url: str, tmp_p
         assert (report.updated, report.unchanged) == (1, 1)
         verify = components.index.verify()
         assert verify["consistent"] and verify["vectors"] == verify["catalog_chunks"]
-        hits = components.searcher().search("topical exosomes versus platelet-rich plasma", k=3, kind="study")
+        hits = components.retriever().search("topical exosomes versus platelet-rich plasma", k=3, filters=Filters(kinds=("study",)))
         assert hits and hits[0].doc_id == "estupinan-2025-exosomes-vs-prp-photoaged-skin"
         assert not (tmp_path / "data" / "chroma").exists(), "server mode keeps no embedded Chroma files"
     finally:

@@ -1,0 +1,5 @@
+"""Retrieval: hybrid (dense + BM25, reciprocal rank fusion), per-section, filtered, diversified."""
+
+from rag.retrieve.retriever import MODES, Mode, Retriever, SectionHits, validate_query
+
+__all__ = ["MODES", "Mode", "Retriever", "SectionHits", "validate_query"]

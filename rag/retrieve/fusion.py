@@ -1,0 +1,39 @@
+"""Reciprocal rank fusion of ranked candidate lists, keeping each component's rank and score."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+@dataclass
+class Candidate:
+    """A chunk proposed by one or more retrievers."""
+
+    chunk_id: str
+    dense_rank: int | None = None
+    dense_score: float | None = None
+    lexical_rank: int | None = None
+    lexical_score: float | None = None
+    fused: float = 0.0
+
+
+def reciprocal_rank_fusion(
+    dense: Sequence[tuple[str, float]],
+    lexical: Sequence[tuple[str, float]],
+    *,
+    rrf_k: float,
+    dense_weight: float = 1.0,
+    lexical_weight: float = 1.0,
+) -> list[Candidate]:
+    """``fused = sum(weight / (rrf_k + rank))`` over the lists a chunk appears in; best first, ties by chunk id."""
+    candidates: dict[str, Candidate] = {}
+    for rank, (chunk_id, score) in enumerate(dense, start=1):
+        candidate = candidates.setdefault(chunk_id, Candidate(chunk_id))
+        candidate.dense_rank, candidate.dense_score = rank, score
+        candidate.fused += dense_weight / (rrf_k + rank)
+    for rank, (chunk_id, score) in enumerate(lexical, start=1):
+        candidate = candidates.setdefault(chunk_id, Candidate(chunk_id))
+        candidate.lexical_rank, candidate.lexical_score = rank, score
+        candidate.fused += lexical_weight / (rrf_k + rank)
+    return sorted(candidates.values(), key=lambda c: (-c.fused, c.chunk_id))

@@ -1,0 +1,155 @@
+"""Hybrid retrieval: dense (Chroma) and BM25 candidates fused by RRF, optionally reranked, then ordered and
+diversified; and per-section retrieval, so guidelines and studies each get their own passages."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Literal
+
+from rag.config import RetrievalSettings
+from rag.embedding.protocol import Embedder, Vectors
+from rag.errors import UserError, VectorIndexNotReady
+from rag.filters import Filters
+from rag.models import Hit, Kind
+from rag.retrieve.fusion import Candidate, reciprocal_rank_fusion
+from rag.retrieve.ordering import break_ties, diversify
+from rag.retrieve.rerank import Reranker
+from rag.store.catalog import StoredChunk
+from rag.store.index import Index
+
+logger = logging.getLogger(__name__)
+
+Mode = Literal["hybrid", "dense", "lexical"]
+MODES: tuple[Mode, ...] = ("hybrid", "dense", "lexical")
+
+
+@dataclass(frozen=True)
+class SectionHits:
+    """Passages for each answer section: guidelines for "From the Guidelines", studies for "From the Research"."""
+
+    guidelines: list[Hit]
+    studies: list[Hit]
+
+
+def validate_query(query: str, k: int, settings: RetrievalSettings) -> str:
+    """The stripped query; an empty or over-long query, or k outside 1..max_k, is a clear error."""
+    if not isinstance(query, str):
+        raise UserError("the query must be a string")
+    stripped = query.strip()
+    if not stripped:
+        raise UserError("the query is empty")
+    if len(stripped) > settings.max_query_chars:
+        raise UserError(f"the query is {len(stripped)} characters long; the limit is {settings.max_query_chars} "
+                        "(RAG_RETRIEVAL__MAX_QUERY_CHARS)")
+    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= settings.max_k:
+        raise UserError(f"k must be an integer between 1 and {settings.max_k}, got {k!r}")
+    return stripped
+
+
+class Retriever:
+    """Searches one index; ``mode`` picks hybrid (default), dense only or BM25 only."""
+
+    def __init__(
+        self, index: Index, embedder: Embedder, settings: RetrievalSettings, reranker: Reranker | None = None
+    ) -> None:
+        self._index = index
+        self._embedder = embedder
+        self._settings = settings
+        self._reranker = reranker
+
+    @property
+    def settings(self) -> RetrievalSettings:
+        return self._settings
+
+    def search(
+        self, query: str, k: int | None = None, filters: Filters | None = None, mode: Mode = "hybrid"
+    ) -> list[Hit]:
+        """The best ``k`` passages for ``query`` that pass ``filters``, best first."""
+        k = self._settings.default_k if k is None else k
+        query = validate_query(query, k, self._settings)
+        if mode not in MODES:
+            raise UserError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+        vector = self._embedder.embed_query(query) if mode != "lexical" else None
+        return self._search(query, vector, k, filters or Filters(), mode)
+
+    def search_sections(
+        self,
+        query: str,
+        guideline_k: int | None = None,
+        study_k: int | None = None,
+        filters: Filters | None = None,
+        mode: Mode = "hybrid",
+    ) -> SectionHits:
+        """Guidelines and studies retrieved separately, each with its own k (0 skips a section)."""
+        settings = self._settings
+        guideline_k = settings.guideline_k if guideline_k is None else guideline_k
+        study_k = settings.study_k if study_k is None else study_k
+        for name, value in (("guideline_k", guideline_k), ("study_k", study_k)):
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= settings.max_k:
+                raise UserError(f"{name} must be an integer between 0 and {settings.max_k}, got {value!r}")
+        query = validate_query(query, max(guideline_k, study_k, 1), settings)
+        vector = self._embedder.embed_query(query) if mode != "lexical" else None
+        filters = filters or Filters()
+        return SectionHits(
+            guidelines=self._section(query, vector, guideline_k, filters, "guideline", mode),
+            studies=self._section(query, vector, study_k, filters, "study", mode),
+        )
+
+    def _section(self, query: str, vector: Vectors | None, k: int, filters: Filters, kind: Kind,
+                 mode: Mode) -> list[Hit]:
+        return self._search(query, vector, k, filters.with_kind(kind), mode) if k else []
+
+    def _search(self, query: str, vector: Vectors | None, k: int, filters: Filters, mode: Mode) -> list[Hit]:
+        if filters.is_empty_set():
+            return []
+        settings = self._settings
+        depth = max(settings.candidates, 3 * k * settings.max_chunks_per_doc)
+        dense = self._dense(query, vector, depth, filters) if vector is not None else []
+        lexical = self._index.lexical.search(query, depth, filters) if mode != "dense" else []
+        fused = reciprocal_rank_fusion(
+            dense, lexical, rrf_k=settings.rrf_k, dense_weight=settings.dense_weight,
+            lexical_weight=settings.lexical_weight,
+        )
+        stored = self._index.catalog.chunks([c.chunk_id for c in fused])
+        hits = [to_hit(stored[c.chunk_id], c) for c in fused if c.chunk_id in stored]
+        if self._reranker is not None and hits:
+            hits = self._rerank(query, hits)
+        hits = break_ties(hits, settings.tie_tolerance, settings.tie_breakers)
+        return diversify(hits, k, settings.max_chunks_per_doc, settings.near_duplicate)
+
+    def _dense(self, query: str, vector: Vectors, depth: int, filters: Filters) -> list[tuple[str, float]]:
+        try:
+            return self._index.vectors.query(vector, depth, filters.chroma_where())
+        except VectorIndexNotReady:
+            # Another process is writing the very first vectors and Chroma has not flushed them to disk yet; the
+            # catalog's BM25 rows are committed already, so the lexical side still answers.
+            logger.warning("vector index not readable yet; this search uses BM25 only")
+            return []
+
+    def _rerank(self, query: str, hits: list[Hit]) -> list[Hit]:
+        assert self._reranker is not None
+        head, tail = hits[: self._settings.rerank_depth], hits[self._settings.rerank_depth :]
+        scores = self._reranker.score(query, [h.text for h in head])
+        rescored = [h.model_copy(update={"score": s, "rerank_score": s}) for h, s in zip(head, scores, strict=True)]
+        rescored.sort(key=lambda h: -h.score)
+        floor = min((h.score for h in rescored), default=0.0)
+        return rescored + [h.model_copy(update={"score": floor - 1.0}) for h in tail]
+
+
+def to_hit(chunk: StoredChunk, candidate: Candidate | None = None, score: float | None = None) -> Hit:
+    """A search hit from a committed chunk and (when fused) its component ranks and scores."""
+    meta = chunk.meta
+    fused = candidate.fused if candidate is not None else None
+    return Hit(
+        doc_id=chunk.doc_id, chunk_id=chunk.id, kind=meta.kind, title=meta.title,
+        score=round(score if score is not None else (fused or 0.0), 6),
+        text=chunk.text, section=chunk.section, span=(chunk.start, chunk.end), year=meta.year,
+        source=meta.source_name, study_design=meta.study_design, evidence_level=meta.evidence_level,
+        pmid=meta.pmid, doi=meta.doi, url=meta.url,
+        dense_rank=candidate.dense_rank if candidate else None,
+        dense_score=round(candidate.dense_score, 6) if candidate and candidate.dense_score is not None else None,
+        lexical_rank=candidate.lexical_rank if candidate else None,
+        lexical_score=round(candidate.lexical_score, 6) if candidate and candidate.lexical_score is not None else None,
+        fused_score=round(fused, 6) if fused is not None else None,
+    )
