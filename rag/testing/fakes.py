@@ -64,6 +64,20 @@ class HashEmbedder:
         return vector / norm if norm else vector
 
 
+class KeywordReranker:
+    """A stand-in cross-encoder: the score is the share of query words present in the passage."""
+
+    name = "keyword-reranker"
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, int]] = []
+
+    def score(self, query: str, passages: Sequence[str]) -> list[float]:
+        self.calls.append((query, len(passages)))
+        words = {w for w in _TOKEN.findall(query.lower()) if w.isalnum()}
+        return [len(words & set(_TOKEN.findall(p.lower()))) / max(len(words), 1) for p in passages]
+
+
 class InMemoryVectorStore:
     """A dict of vectors with exact cosine search; honours ``where`` equality and ``$in`` on metadata."""
 

@@ -1,0 +1,1 @@
+"""Adapters that let other frameworks use rag's components as their own."""
