@@ -9,7 +9,7 @@ QUESTION ?= What is the comparative efficacy of PRP micro-needling versus exosom
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install demo test lint bench-ingest clean
+.PHONY: install demo test lint bench-ingest bench-retrieval clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,7 +25,7 @@ install: $(STAMP)
 demo: install
 	$(BIN)/rag ingest corpus/
 	$(BIN)/rag stats
-	$(BIN)/rag search "$(QUESTION)" -k 6
+	$(BIN)/rag search "$(QUESTION)" --sections -k 3
 
 test: install
 	$(BIN)/python -m pytest
@@ -36,6 +36,9 @@ lint: install
 
 bench-ingest: install
 	$(BIN)/python bench/ingest.py
+
+bench-retrieval: install
+	$(BIN)/python bench/retrieval.py
 
 clean:
 	rm -rf .rag build *.egg-info

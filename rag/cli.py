@@ -25,7 +25,7 @@ from rag.filters import Filters
 from rag.ingest import IngestReport
 from rag.loaders import FORMAT_NAMES, check_format
 from rag.models import KINDS, Hit, Kind
-from rag.retrieve import MODES, Mode, Retriever
+from rag.retrieve import MODES, Retriever, check_mode
 
 F = TypeVar("F", bound=Callable[..., Any])
 logger = logging.getLogger(__name__)
@@ -192,12 +192,6 @@ def search(query: str | None, k: int | None, kind: str | None, sections: bool, m
         emit(payload)
     else:
         _print_hits(hits)
-
-
-def check_mode(value: object) -> Mode:
-    if value not in MODES:
-        raise UserError(f"mode must be one of {', '.join(MODES)}, got {value!r}")
-    return value
 
 
 def _search_batch(retriever: Retriever, batch: Path) -> None:

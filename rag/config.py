@@ -41,6 +41,9 @@ class EmbeddingSettings(_Group):
         None, description="A local sentence-transformers model folder; default: the packaged all-MiniLM-L6-v2."
     )
     device: str = Field("cpu", description="Torch device for the embedding model.")
+    onnx_queries: bool = Field(
+        True, description="Encode queries with ONNX Runtime (same vectors, 2-3x faster); passages stay on PyTorch."
+    )
 
 
 class StoreSettings(_Group):

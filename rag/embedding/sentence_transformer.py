@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from rag.embedding.onnx_query import OnnxQueryEncoder, onnx_runtime_available, pooling_of
 from rag.embedding.protocol import Vectors
 from rag.errors import ConfigError, ProviderError
 
@@ -39,7 +40,15 @@ def packaged_model_path() -> Path:
 class SentenceTransformerEmbedder:
     """A local sentence-transformers model; batched, normalised, offline."""
 
-    def __init__(self, model_path: Path | None = None, *, device: str = "cpu", batch_size: int = 64) -> None:
+    def __init__(
+        self,
+        model_path: Path | None = None,
+        *,
+        device: str = "cpu",
+        batch_size: int = 64,
+        onnx_cache: Path | None = None,
+    ) -> None:
+        """``onnx_cache``: where the ONNX query encoder is exported to; None keeps queries on PyTorch."""
         self._path = Path(model_path) if model_path is not None else packaged_model_path()
         if not (self._path / "modules.json").is_file() and not (self._path / "config.json").is_file():
             raise ConfigError(f"embedding.model_path {self._path} is not a sentence-transformers model folder")
@@ -47,6 +56,10 @@ class SentenceTransformerEmbedder:
         self._batch_size = batch_size
         self._lock = threading.Lock()
         self._model: SentenceTransformer | None = None
+        self._query_encoder: OnnxQueryEncoder | None = None
+        pooling = pooling_of(self._path) if onnx_cache is not None and onnx_runtime_available() else None
+        if onnx_cache is not None and pooling is not None:
+            self._query_encoder = OnnxQueryEncoder(self._path, onnx_cache, self.max_tokens, pooling)
 
     @property
     def path(self) -> Path:
@@ -95,6 +108,13 @@ class SentenceTransformerEmbedder:
         return self._encode(list(texts))
 
     def embed_query(self, text: str) -> Vectors:
+        if self._query_encoder is not None:
+            try:
+                fast: Vectors = self._query_encoder.encode([text])[0]
+                return fast
+            except Exception as exc:
+                logger.warning("ONNX query encoder unavailable (%s); using PyTorch for queries", exc)
+                self._query_encoder = None
         vector: Vectors = self._encode([text])[0]
         return vector
 

@@ -4,6 +4,7 @@ diversified; and per-section retrieval, so guidelines and studies each get their
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Literal
 
@@ -11,7 +12,7 @@ from rag.config import RetrievalSettings
 from rag.embedding.protocol import Embedder, Vectors
 from rag.errors import UserError, VectorIndexNotReady
 from rag.filters import Filters
-from rag.models import Hit, Kind
+from rag.models import Hit
 from rag.retrieve.fusion import Candidate, reciprocal_rank_fusion
 from rag.retrieve.ordering import break_ties, diversify
 from rag.retrieve.rerank import Reranker
@@ -30,6 +31,12 @@ class SectionHits:
 
     guidelines: list[Hit]
     studies: list[Hit]
+
+
+def check_mode(mode: object) -> Mode:
+    if mode not in MODES:
+        raise UserError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+    return mode
 
 
 def validate_query(query: str, k: int, settings: RetrievalSettings) -> str:
@@ -57,6 +64,7 @@ class Retriever:
         self._embedder = embedder
         self._settings = settings
         self._reranker = reranker
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="rag-bm25")
 
     @property
     def settings(self) -> RetrievalSettings:
@@ -68,10 +76,8 @@ class Retriever:
         """The best ``k`` passages for ``query`` that pass ``filters``, best first."""
         k = self._settings.default_k if k is None else k
         query = validate_query(query, k, self._settings)
-        if mode not in MODES:
-            raise UserError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
-        vector = self._embedder.embed_query(query) if mode != "lexical" else None
-        return self._search(query, vector, k, filters or Filters(), mode)
+        plan = [(k, filters or Filters())]
+        return self._run(query, plan, check_mode(mode))[0]
 
     def search_sections(
         self,
@@ -89,36 +95,63 @@ class Retriever:
             if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= settings.max_k:
                 raise UserError(f"{name} must be an integer between 0 and {settings.max_k}, got {value!r}")
         query = validate_query(query, max(guideline_k, study_k, 1), settings)
-        vector = self._embedder.embed_query(query) if mode != "lexical" else None
         filters = filters or Filters()
-        return SectionHits(
-            guidelines=self._section(query, vector, guideline_k, filters, "guideline", mode),
-            studies=self._section(query, vector, study_k, filters, "study", mode),
-        )
+        plan = [(guideline_k, filters.with_kind("guideline")), (study_k, filters.with_kind("study"))]
+        guidelines, studies = self._run(query, plan, check_mode(mode))
+        return SectionHits(guidelines=guidelines, studies=studies)
 
-    def _section(self, query: str, vector: Vectors | None, k: int, filters: Filters, kind: Kind,
-                 mode: Mode) -> list[Hit]:
-        return self._search(query, vector, k, filters.with_kind(kind), mode) if k else []
+    def _run(self, query: str, plan: list[tuple[int, Filters]], mode: Mode) -> list[list[Hit]]:
+        """One result list per ``(k, filters)``. BM25 runs in a worker thread while the query is embedded (both
+        release the GIL), then the dense side queries the store."""
+        live = [(k, f) for k, f in plan if k > 0 and not f.is_empty_set()]
+        lexical = {
+            id(f): self._pool.submit(self._index.lexical.search, query, self._depth(k), f)
+            for k, f in live if mode != "dense"
+        }
+        vector = self._embedder.embed_query(query) if mode != "lexical" and live else None
+        results: list[list[Hit]] = []
+        for k, filters in plan:
+            if k == 0 or filters.is_empty_set():
+                results.append([])
+                continue
+            dense = self._dense(vector, self._depth(k), filters) if vector is not None else []
+            bm25 = lexical[id(filters)].result() if mode != "dense" else []
+            results.append(self._finish(query, dense, bm25, k))
+        return results
 
-    def _search(self, query: str, vector: Vectors | None, k: int, filters: Filters, mode: Mode) -> list[Hit]:
-        if filters.is_empty_set():
-            return []
+    def _depth(self, k: int) -> int:
+        return max(self._settings.candidates, 3 * k * self._settings.max_chunks_per_doc)
+
+    def _finish(self, query: str, dense: list[tuple[str, float]], lexical: list[tuple[str, float]],
+                k: int) -> list[Hit]:
         settings = self._settings
-        depth = max(settings.candidates, 3 * k * settings.max_chunks_per_doc)
-        dense = self._dense(query, vector, depth, filters) if vector is not None else []
-        lexical = self._index.lexical.search(query, depth, filters) if mode != "dense" else []
         fused = reciprocal_rank_fusion(
             dense, lexical, rrf_k=settings.rrf_k, dense_weight=settings.dense_weight,
             lexical_weight=settings.lexical_weight,
         )
-        stored = self._index.catalog.chunks([c.chunk_id for c in fused])
-        hits = [to_hit(stored[c.chunk_id], c) for c in fused if c.chunk_id in stored]
-        if self._reranker is not None and hits:
-            hits = self._rerank(query, hits)
-        hits = break_ties(hits, settings.tie_tolerance, settings.tie_breakers)
-        return diversify(hits, k, settings.max_chunks_per_doc, settings.near_duplicate)
+        # Load passages for the head of the fused list only (plus any candidates tied with its last one); the rest
+        # is loaded only when diversity filtering leaves fewer than k.
+        head = self._head_size(fused, max(4 * k * settings.max_chunks_per_doc, settings.rerank_depth))
+        for candidates in (fused[:head], fused):
+            stored = self._index.catalog.chunks([c.chunk_id for c in candidates])
+            hits = [to_hit(stored[c.chunk_id], c) for c in candidates if c.chunk_id in stored]
+            if self._reranker is not None and hits:
+                hits = self._rerank(query, hits)
+            hits = break_ties(hits, settings.tie_tolerance, settings.tie_breakers)
+            kept = diversify(hits, k, settings.max_chunks_per_doc, settings.near_duplicate)
+            if len(kept) == k or len(candidates) == len(fused):
+                return kept
+        return kept
 
-    def _dense(self, query: str, vector: Vectors, depth: int, filters: Filters) -> list[tuple[str, float]]:
+    def _head_size(self, fused: list[Candidate], wanted: int) -> int:
+        if wanted >= len(fused):
+            return len(fused)
+        floor = fused[wanted - 1].fused * (1 - self._settings.tie_tolerance)
+        while wanted < len(fused) and fused[wanted].fused >= floor:
+            wanted += 1
+        return wanted
+
+    def _dense(self, vector: Vectors, depth: int, filters: Filters) -> list[tuple[str, float]]:
         try:
             return self._index.vectors.query(vector, depth, filters.chroma_where())
         except VectorIndexNotReady:

@@ -259,8 +259,12 @@ class Catalog:
     # -- lexical search ----------------------------------------------------------------------------------------
     def fts_search(self, match: str, k: int, where: str = "", params: Sequence[object] = ()) -> list[tuple[str, float]]:
         """BM25 over chunks; ``where`` is an SQL condition on the chunks table aliased ``c`` (from Filters)."""
-        sql = ("SELECT c.id, -bm25(chunks_fts) FROM chunks_fts JOIN chunks c ON c.rowid = chunks_fts.rowid "
-               f"WHERE chunks_fts MATCH ?{f' AND {where}' if where else ''} ORDER BY bm25(chunks_fts) LIMIT ?")
+        if where:
+            sql = ("SELECT c.id, -bm25(chunks_fts) FROM chunks_fts JOIN chunks c ON c.rowid = chunks_fts.rowid "
+                   f"WHERE chunks_fts MATCH ? AND {where} ORDER BY bm25(chunks_fts) LIMIT ?")
+        else:  # FTS5 sorts by its rank column faster than by a bm25() expression
+            sql = ("SELECT c.id, -r.rank FROM (SELECT rowid, rank FROM chunks_fts WHERE chunks_fts MATCH ? "
+                   "ORDER BY rank LIMIT ?) r JOIN chunks c ON c.rowid = r.rowid ORDER BY r.rank")
         return [(row[0], float(row[1])) for row in self._db.execute(sql, [match, *params, k])]
 
 

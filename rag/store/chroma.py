@@ -137,8 +137,6 @@ class ChromaVectorStore:
         return int(self._call(self._collection.count))
 
     def query(self, vector: Vectors, k: int, where: Where | None = None) -> list[tuple[str, float]]:
-        if self.count() == 0:
-            return []
         result = self._call(
             self._collection.query,
             query_embeddings=[np.asarray(vector, dtype=np.float32)],

@@ -1,0 +1,1 @@
+"""Metric functions, each small and pure."""
