@@ -174,6 +174,6 @@ def test_langchain_adapter(indexed: Components) -> None:
     adapter = RagRetriever(retriever=indexed.retriever(), k=2, kind="guideline")
     assert isinstance(adapter, BaseRetriever)
     documents = adapter.invoke("exosome approval")
-    assert [d.metadata["doc_id"] for d in documents][0] == "fda" and len(documents) == 2
+    assert next(d.metadata["doc_id"] for d in documents) == "fda" and len(documents) == 2
     assert documents[0].page_content.startswith("No exosome product") and documents[0].id
     assert all(d.metadata["kind"] == "guideline" for d in documents)
