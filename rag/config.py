@@ -60,6 +60,9 @@ class RetrievalSettings(_Group):
     rrf_k: float = Field(60.0, gt=0, description="Reciprocal rank fusion constant: score = sum w / (rrf_k + rank).")
     dense_weight: float = Field(1.0, ge=0, description="Weight of the dense ranking in the fusion.")
     lexical_weight: float = Field(1.0, ge=0, description="Weight of the BM25 ranking in the fusion.")
+    lexical_max_df: float = Field(
+        0.1, gt=0, le=1, description="BM25 ignores query terms found in more than this share of passages (1: none)."
+    )
     max_chunks_per_doc: int = Field(2, ge=1, description="At most this many passages of one document per result list.")
     near_duplicate: float = Field(
         0.8, gt=0, le=1, description="Drop a passage whose word-trigram Jaccard with a kept one reaches this."

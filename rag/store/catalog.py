@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -209,6 +210,16 @@ class Catalog:
         """Rows of the full-text index (its own count, not the chunks table's)."""
         return int(self._db.execute("SELECT COUNT(*) FROM chunks_fts_docsize").fetchone()[0])
 
+    def size_key(self) -> tuple[int, int]:
+        """(chunk count, largest chunk rowid): changes whenever chunks are added."""
+        count, largest = self._db.execute("SELECT COUNT(*), COALESCE(MAX(rowid), 0) FROM chunks").fetchone()
+        return int(count), int(largest)
+
+    def fts_document_frequency(self, term: str) -> int:
+        """Chunks whose text contains ``term`` (after the index's own stemming)."""
+        return int(self._db.execute("SELECT COUNT(*) FROM chunks_fts WHERE chunks_fts MATCH ?",
+                                    (f'"{term}"',)).fetchone()[0])
+
     def pending(self) -> list[str]:
         return [row[0] for row in self._db.execute("SELECT doc_id FROM pending ORDER BY doc_id")]
 
@@ -269,23 +280,47 @@ class Catalog:
 
 
 class SqliteLexicalIndex:
-    """BM25 over the catalog's FTS5 table (porter stemming, diacritics folded); see :class:`LexicalIndex`."""
+    """BM25 over the catalog's FTS5 table (porter stemming, diacritics folded); see :class:`LexicalIndex`.
+
+    FTS5 scores every chunk that contains any query term, so a query's cost grows with the posting lists of its most
+    common terms. ``max_df`` (0-1] drops query terms that occur in more than that share of chunks (their IDF is low:
+    they barely move the ranking but dominate the cost); 1.0 keeps every term and gives exact BM25. The term that
+    occurs least is always kept.
+    """
 
     _TOKEN = re.compile(r"\w+", re.UNICODE)
 
-    def __init__(self, catalog: Catalog) -> None:
+    def __init__(self, catalog: Catalog, max_df: float = 1.0) -> None:
         self._catalog = catalog
+        self._max_df = max_df
+        self._df: dict[str, int] = {}
+        self._df_key: tuple[int, int] | None = None
+        self._lock = threading.Lock()
 
     def search(self, query: str, k: int, filters: Filters | None = None) -> list[tuple[str, float]]:
         terms = sorted({t for t in self._TOKEN.findall(query.lower()) if t not in STOPWORDS})
         if not terms or (filters is not None and filters.is_empty_set()):
             return []
-        match = " OR ".join(f'"{t}"' for t in terms)
         where, params = filters.sql("c") if filters is not None else ("", [])
         try:
-            return self._catalog.fts_search(match, k, where, params)
+            if self._max_df < 1.0:
+                terms = self._prune(terms)
+            return self._catalog.fts_search(" OR ".join(f'"{t}"' for t in terms), k, where, params)
         except sqlite3.Error as exc:
             raise StoreError(f"lexical search failed: {exc}") from exc
+
+    def _prune(self, terms: list[str]) -> list[str]:
+        with self._lock:
+            key = self._catalog.size_key()
+            if key != self._df_key:
+                self._df, self._df_key = {}, key
+            for term in terms:
+                if term not in self._df:
+                    self._df[term] = self._catalog.fts_document_frequency(term)
+            frequencies = {t: self._df[t] for t in terms}
+        limit = self._max_df * max(key[0], 1)
+        kept = [t for t in terms if frequencies[t] <= limit]
+        return kept or [min(terms, key=lambda t: frequencies[t])]
 
     def count(self) -> int:
         return self._catalog.fts_count()

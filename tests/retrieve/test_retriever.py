@@ -177,3 +177,20 @@ def test_langchain_adapter(indexed: Components) -> None:
     assert next(d.metadata["doc_id"] for d in documents) == "fda" and len(documents) == 2
     assert documents[0].page_content.startswith("No exosome product") and documents[0].id
     assert all(d.metadata["kind"] == "guideline" for d in documents)
+
+
+def test_bm25_ignores_very_common_query_terms_but_keeps_the_rarest(components: Components, write_doc: WriteDoc,
+                                                                    tmp_path: Path) -> None:
+    from rag.store.catalog import SqliteLexicalIndex
+
+    for i in range(20):
+        write_doc(f"c{i:02d}.md", body=f"## Results\nCommon words everywhere in passage {i}.")
+    write_doc("rare.md", body="## Results\nCommon words plus quasquicentennial here.")
+    components.ingestor().run([tmp_path / "src"])
+    exact = SqliteLexicalIndex(components.index.catalog, max_df=1.0)
+    pruned = SqliteLexicalIndex(components.index.catalog, max_df=0.5)
+    assert len(exact.search("common quasquicentennial", 50)) == 21
+    hits = pruned.search("common quasquicentennial", 50)
+    assert [chunk_id.split("#")[0] for chunk_id, _ in hits] == ["rare"], "'common' is in every passage"
+    only_common = pruned.search("common words", 50)
+    assert len(only_common) == 21, "when every term is common the rarest one is still searched"
