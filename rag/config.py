@@ -61,7 +61,11 @@ class RetrievalSettings(_Group):
     dense_weight: float = Field(1.0, ge=0, description="Weight of the dense ranking in the fusion.")
     lexical_weight: float = Field(1.0, ge=0, description="Weight of the BM25 ranking in the fusion.")
     lexical_max_df: float = Field(
-        0.1, gt=0, le=1, description="BM25 ignores query terms found in more than this share of passages (1: none)."
+        0.1, gt=0, le=1, description="On large indexes BM25 ignores query terms found in more than this share of "
+        "passages (1: never)."
+    )
+    lexical_prune_from: int = Field(
+        50_000, ge=0, description="Index size (passages) from which lexical_max_df applies; below it BM25 is exact."
     )
     max_chunks_per_doc: int = Field(2, ge=1, description="At most this many passages of one document per result list.")
     near_duplicate: float = Field(

@@ -283,16 +283,17 @@ class SqliteLexicalIndex:
     """BM25 over the catalog's FTS5 table (porter stemming, diacritics folded); see :class:`LexicalIndex`.
 
     FTS5 scores every chunk that contains any query term, so a query's cost grows with the posting lists of its most
-    common terms. ``max_df`` (0-1] drops query terms that occur in more than that share of chunks (their IDF is low:
-    they barely move the ranking but dominate the cost); 1.0 keeps every term and gives exact BM25. The term that
-    occurs least is always kept.
+    common terms. On an index of at least ``prune_from`` chunks, ``max_df`` (0-1] drops query terms that occur in
+    more than that share of chunks (their IDF is low: they barely move the ranking but dominate the cost); the term
+    that occurs least is always kept. Smaller indexes, and ``max_df`` 1.0, get exact BM25.
     """
 
     _TOKEN = re.compile(r"\w+", re.UNICODE)
 
-    def __init__(self, catalog: Catalog, max_df: float = 1.0) -> None:
+    def __init__(self, catalog: Catalog, max_df: float = 1.0, prune_from: int = 0) -> None:
         self._catalog = catalog
         self._max_df = max_df
+        self._prune_from = prune_from
         self._df: dict[str, int] = {}
         self._df_key: tuple[int, int] | None = None
         self._lock = threading.Lock()
@@ -318,6 +319,8 @@ class SqliteLexicalIndex:
                 if term not in self._df:
                     self._df[term] = self._catalog.fts_document_frequency(term)
             frequencies = {t: self._df[t] for t in terms}
+        if key[0] < self._prune_from:
+            return terms
         limit = self._max_df * max(key[0], 1)
         kept = [t for t in terms if frequencies[t] <= limit]
         return kept or [min(terms, key=lambda t: frequencies[t])]

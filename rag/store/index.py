@@ -159,7 +159,9 @@ def open_index(settings: Settings, embedding_function: RagEmbeddingFunction | No
     model_path = str(settings.embedding.model_path) if settings.embedding.model_path else None
     function = embedding_function or RagEmbeddingFunction(model_path=model_path)
     vectors = ChromaVectorStore(open_client(data_dir, settings.chroma_url), settings.store.collection, function)
-    return Index(catalog, vectors, SqliteLexicalIndex(catalog, settings.retrieval.lexical_max_df))
+    return Index(catalog, vectors, SqliteLexicalIndex(
+        catalog, settings.retrieval.lexical_max_df, settings.retrieval.lexical_prune_from
+    ))
 
 
 def prepare_data_dir(data_dir: Path) -> Path:
