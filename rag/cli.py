@@ -19,6 +19,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from rag.answer.contract import AUDIENCES
+from rag.answer.render import render_markdown
 from rag.config import Settings
 from rag.errors import RagError, UserError
 from rag.filters import Filters
@@ -73,6 +75,10 @@ def reported_errors() -> Iterator[None]:
         raise UsageExit(str(exc)) from None
     except RagError as exc:
         click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    except Exception as exc:
+        logger.debug("unexpected error", exc_info=True)
+        click.echo(f"error: unexpected {type(exc).__name__}: {exc} (run with -vv for details)", err=True)
         sys.exit(1)
 
 
@@ -231,6 +237,29 @@ def _batch_k(record: dict[str, Any]) -> int | None:
     if k is not None and (not isinstance(k, int) or isinstance(k, bool)):
         raise UserError("field 'k' must be an integer")
     return k
+
+
+@main.command()
+@click.argument("question")
+@click.option("--audience", type=click.Choice(AUDIENCES), default="clinician", show_default=True,
+              help="clinician: clinical language; patient: plain language.")
+@click.option("--conversation", "conversation_id", default=None, help="Continue this conversation (a follow-up).")
+@click.option("--llm", "backend", type=click.Choice(["extractive", "openai"]), default=None,
+              help="Generator (default from RAG_GENERATION__BACKEND: extractive).")
+@common_options
+def ask(question: str, audience: str, conversation_id: str | None, backend: str | None, data_dir: Path | None,
+        as_json: bool) -> None:
+    """Answer QUESTION in two cited sections: From the Guidelines, From the Research."""
+    settings = load_settings(data_dir)
+    with reported_errors(), components(settings) as built:
+        answer = built.answers().answer(question, audience=audience, conversation_id=conversation_id,
+                                        backend=backend)
+    if as_json:
+        emit(answer.model_dump(mode="json"))
+    else:
+        from rich.markdown import Markdown
+
+        Console().print(Markdown(render_markdown(answer)))
 
 
 @contextmanager

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -81,6 +81,30 @@ class RetrievalSettings(_Group):
     rerank_depth: int = Field(30, ge=1, le=500, description="Fused candidates the reranker re-scores.")
 
 
+class GenerationSettings(_Group):
+    backend: Literal["extractive", "openai"] = Field(
+        "extractive", description="extractive: offline, quotes the sources; openai: any OpenAI-compatible endpoint."
+    )
+    base_url: str | None = Field(None, description="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1.")
+    api_key: SecretStr | None = Field(None, description="API key for the endpoint (never logged).")
+    model: str | None = Field(None, description="Model name the endpoint serves.")
+    temperature: float = Field(0.0, ge=0, le=2)
+    timeout_s: float = Field(60.0, gt=0, description="Per-request timeout.")
+    max_retries: int = Field(2, ge=0, le=10, description="Retries with exponential backoff on timeouts and 5xx.")
+    context_tokens: int = Field(8192, ge=1024, description="The model's context window.")
+    max_answer_tokens: int = Field(900, ge=64, description="Tokens reserved for the answer.")
+    max_question_chars: int = Field(2000, ge=10, description="Longer questions are refused.")
+    relevance_threshold: float = Field(
+        0.35, ge=0, le=1, description="Extractive: a sentence below this relevance is not used as evidence."
+    )
+    guideline_sentences: int = Field(3, ge=1, le=10, description="Extractive: sentences in 'From the Guidelines'.")
+    research_sentences: int = Field(5, ge=1, le=15, description="Extractive: sentences in 'From the Research'.")
+    support_threshold: float = Field(
+        0.5, ge=0, le=1, description="A sentence counts as supported when this share of its content words (and "
+        "all of its numbers) appear in the passages it cites."
+    )
+
+
 class Settings(BaseSettings):
     """Everything configurable, passed down explicitly; nothing else reads the environment."""
 
@@ -95,6 +119,7 @@ class Settings(BaseSettings):
     embedding: EmbeddingSettings = EmbeddingSettings()
     store: StoreSettings = StoreSettings()
     retrieval: RetrievalSettings = RetrievalSettings()
+    generation: GenerationSettings = GenerationSettings()
 
     @field_validator("chroma_url")
     @classmethod

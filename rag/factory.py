@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rag.config import Settings
 from rag.embedding import Embedder, make_embedder
 from rag.ingest import Ingestor
@@ -9,6 +11,11 @@ from rag.retrieve import Retriever
 from rag.retrieve.rerank import CrossEncoderReranker, Reranker
 from rag.store.chroma import RagEmbeddingFunction
 from rag.store.index import Index, open_index
+
+if TYPE_CHECKING:
+    from rag.answer.service import AnswerService
+    from rag.conversation import ConversationStore
+    from rag.generate.protocol import Generator
 
 
 class Components:
@@ -19,6 +26,7 @@ class Components:
         self.embedder = embedder or make_embedder(settings)
         self.index: Index = open_index(settings, RagEmbeddingFunction(embedder=self.embedder))
         self.index.check_embedder(self.embedder)
+        self._conversations: ConversationStore | None = None
 
     def ingestor(self) -> Ingestor:
         return Ingestor(self.settings, self.index, self.embedder)
@@ -30,5 +38,24 @@ class Components:
             reranker = CrossEncoderReranker(path, device=self.settings.embedding.device)
         return Retriever(self.index, self.embedder, self.settings.retrieval, reranker)
 
+    def answers(self, llm: Generator | None = None) -> AnswerService:
+        """The answer service: extractive always available; the OpenAI-compatible model when configured."""
+        from rag.answer.prompting import Prompts
+        from rag.answer.service import AnswerService
+        from rag.conversation import ConversationStore
+        from rag.generate.extractive import ExtractiveGenerator
+
+        generation = self.settings.generation
+        if llm is None and generation.base_url and generation.model:
+            from rag.generate.openai_chat import OpenAIChatGenerator
+
+            llm = OpenAIChatGenerator(generation)
+        if self._conversations is None:
+            self._conversations = ConversationStore(self.settings.data_dir / "conversations.sqlite3")
+        return AnswerService(self.settings, self.retriever(), ExtractiveGenerator(self.embedder, generation), llm,
+                             Prompts(), self._conversations)
+
     def close(self) -> None:
+        if self._conversations is not None:
+            self._conversations.close()
         self.index.close()

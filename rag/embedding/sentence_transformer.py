@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 PACKAGED_MODEL_NAME = "all-MiniLM-L6-v2"
+SMALL_BATCH = 128
 
 
 def packaged_model_path() -> Path:
@@ -105,7 +106,24 @@ class SentenceTransformerEmbedder:
     def embed_documents(self, texts: Sequence[str]) -> Vectors:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
+        if self._query_encoder is not None and len(texts) <= SMALL_BATCH:
+            # A few sentences (e.g. for an extractive answer) are faster through ONNX Runtime, and give the same
+            # vectors; whole ingests stay on PyTorch, which is faster on long batches.
+            try:
+                return self._small_batch(list(texts))
+            except Exception as exc:
+                logger.warning("ONNX encoder unavailable (%s); using PyTorch", exc)
+                self._query_encoder = None
         return self._encode(list(texts))
+
+    def _small_batch(self, texts: list[str]) -> Vectors:
+        assert self._query_encoder is not None
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        for i in range(0, len(order), 16):
+            batch = order[i : i + 16]
+            vectors[batch] = self._query_encoder.encode([texts[j] for j in batch])
+        return vectors
 
     def embed_query(self, text: str) -> Vectors:
         if self._query_encoder is not None:

@@ -1,0 +1,1 @@
+"""Prompt templates (Jinja2), rendered by rag.answer.prompting in a sandbox with StrictUndefined."""

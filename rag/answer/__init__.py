@@ -1,0 +1,1 @@
+"""Answers in two cited sections: sources, prompts, generation, parsing, verification and fallback."""

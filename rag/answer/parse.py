@@ -1,0 +1,132 @@
+"""Parse a generator's raw text into the answer's sections, tolerating messy model output.
+
+Handles: headings as Markdown, bold or plain lines (with or without a colon, text on the same line or not), no
+headings at all (sentences are then routed by the kind of the sources they cite), a reference list the model wrote
+itself (dropped: the system builds references), and citation styles [1], [1, 2], [1-3], [1–3], [Source 2], [S2],
+[^2], (1), (1, 2). Numbers that match no given source are removed and reported.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from rag.answer.contract import SECTION_SOURCE_KIND, SectionKind
+from rag.answer.models import Source
+from rag.text.sentences import sentence_spans
+
+_HEADINGS: dict[str, str] = {
+    "guidelines": r"(?:from\s+the\s+)?guidelines?(?:\s+(?:and|&)\s+[\w\s]+)?",
+    "research": r"(?:from\s+the\s+)?(?:research|studies|evidence\s+from\s+(?:the\s+)?studies|research\s+evidence)",
+    "limitations": r"limitations?(?:\s+of\s+the\s+evidence)?|caveats",
+    "references": r"references|sources|bibliography|citations|works\s+cited",
+}
+_HEADING_LINE = re.compile(
+    r"^\s*(?:#{1,6}\s*)?(?:\*\*|__)?\s*(?P<name>" + "|".join(f"(?P<{k}>{v})" for k, v in _HEADINGS.items())
+    + r")\s*(?:\*\*|__)?\s*:?\s*(?:\*\*|__)?(?P<rest>(?:\s.*)?)$",
+    re.IGNORECASE,
+)
+_NUMBER_LIST = r"\d+(?:\s*[-–—]\s*\d+)?(?:\s*[,;]\s*\d+(?:\s*[-–—]\s*\d+)?)*"
+_BRACKET_CITATION = re.compile(r"\[\s*(?:\^|source\s*|src\s*|s|ref\.?\s*)?(" + _NUMBER_LIST + r")\s*\]", re.IGNORECASE)
+_PAREN_CITATION = re.compile(r"\s?\((" + _NUMBER_LIST + r")\)(?=\s*(?:[.;:,!?]|\[|$))")
+_CITATION = re.compile(r"\[(\d+)\]")
+_MAX_RANGE = 20
+
+
+@dataclass
+class ParsedAnswer:
+    sections: dict[SectionKind, str]
+    limitations: str
+    dangling: list[int] = field(default_factory=list)
+    headings_found: bool = False
+
+    def citation_count(self) -> int:
+        return sum(len(_CITATION.findall(text)) for text in self.sections.values())
+
+
+def parse_answer(raw: str, sources: Sequence[Source]) -> ParsedAnswer:
+    text = _unwrap_code_fence(raw.replace("\r\n", "\n"))
+    blocks, found = _split_headings(text)
+    valid = {s.n for s in sources}
+    dangling: list[int] = []
+    cleaned = {name: _normalise_citations(body, valid, dangling) for name, body in blocks.items()}
+    if not found:
+        sections = _route_by_citations(cleaned.get("body", ""), {s.n: s.kind for s in sources})
+        limitations = ""
+    else:
+        sections = {kind: cleaned.get(kind, "").strip() for kind in ("guidelines", "research")}
+        limitations = cleaned.get("limitations", "").strip()
+    return ParsedAnswer(sections=sections, limitations=_strip_citations(limitations),
+                        dangling=sorted(set(dangling)), headings_found=found)
+
+
+def citations_in(text: str) -> list[int]:
+    return [int(n) for n in _CITATION.findall(text)]
+
+
+def _unwrap_code_fence(text: str) -> str:
+    stripped = text.strip()
+    if stripped.startswith("```") and stripped.endswith("```"):
+        return stripped.split("\n", 1)[1].rsplit("```", 1)[0] if "\n" in stripped else ""
+    return text
+
+
+def _split_headings(text: str) -> tuple[dict[str, str], bool]:
+    """Text per heading; before any heading it is 'body'. A references block is dropped."""
+    blocks: dict[str, list[str]] = {"body": []}
+    current = "body"
+    found = False
+    for line in text.split("\n"):
+        match = _HEADING_LINE.match(line)
+        if match and (len(line) < 80 or match.group("rest").strip() == "" or line.lstrip().startswith(("#", "**"))):
+            current = next(k for k in _HEADINGS if match.group(k))
+            found = found or current in ("guidelines", "research")
+            blocks.setdefault(current, [])
+            if match.group("rest").strip():
+                blocks[current].append(match.group("rest").strip())
+            continue
+        blocks.setdefault(current, []).append(line)
+    joined = {name: "\n".join(lines).strip() for name, lines in blocks.items() if name != "references"}
+    if found and joined.get("body"):  # a preamble before the first heading is not part of any section
+        joined.pop("body")
+    return joined, found
+
+
+def _normalise_citations(text: str, valid: set[int], dangling: list[int]) -> str:
+    def expand(numbers: str) -> str:
+        out: list[int] = []
+        for part in re.split(r"\s*[,;]\s*", numbers.strip()):
+            bounds = [int(x) for x in re.split(r"\s*[-–—]\s*", part) if x]
+            if len(bounds) == 2 and 0 <= bounds[1] - bounds[0] <= _MAX_RANGE:
+                out.extend(range(bounds[0], bounds[1] + 1))
+            else:
+                out.extend(bounds[:1])
+        kept = []
+        for n in out:
+            if n in valid:
+                kept.append(f"[{n}]")
+            else:
+                dangling.append(n)
+        return "".join(dict.fromkeys(kept))
+
+    text = _BRACKET_CITATION.sub(lambda m: expand(m.group(1)), text)
+    text = _PAREN_CITATION.sub(lambda m: (" " + expand(m.group(1))) if expand(m.group(1)) else m.group(0), text)
+    text = re.sub(r"[ \t]+([.;:,!?])", r"\1", text)
+    return re.sub(r"[ \t]{2,}", " ", text)
+
+
+def _route_by_citations(text: str, kinds: dict[int, str]) -> dict[SectionKind, str]:
+    """Without headings: a sentence citing only guidelines goes to the guidelines section, anything else to
+    research."""
+    routed: dict[SectionKind, list[str]] = {"guidelines": [], "research": []}
+    for start, end in sentence_spans(text):
+        sentence = text[start:end]
+        cited = {kinds[n] for n in citations_in(sentence) if n in kinds}
+        target: SectionKind = "guidelines" if cited == {SECTION_SOURCE_KIND["guidelines"]} else "research"
+        routed[target].append(sentence)
+    return {name: " ".join(sentences) for name, sentences in routed.items()}
+
+
+def _strip_citations(text: str) -> str:
+    return re.sub(r"\s*\[\d+\]", "", text).strip()

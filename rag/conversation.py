@@ -1,0 +1,115 @@
+"""Conversations for follow-up questions, kept in SQLite in the data dir; and the rule that condenses a follow-up
+into a standalone question when no language model is available."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from rag.errors import StoreError, UserError
+from rag.text.terms import content_terms
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS conversations (id TEXT PRIMARY KEY, audience TEXT NOT NULL, created_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS turns (
+    conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+    n INTEGER NOT NULL,
+    question TEXT NOT NULL,
+    standalone_question TEXT NOT NULL,
+    answer_json TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    PRIMARY KEY (conversation_id, n)
+);
+"""
+_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+@dataclass(frozen=True)
+class StoredTurn:
+    n: int
+    question: str
+    standalone_question: str
+    answer_json: str
+
+
+@dataclass(frozen=True)
+class Conversation:
+    id: str
+    audience: str
+    created_at: float
+    turns: list[StoredTurn]
+
+
+class ConversationStore:
+    """One SQLite file; safe for several threads and processes (WAL)."""
+
+    def __init__(self, path: Path) -> None:
+        try:
+            self._db = sqlite3.connect(path, timeout=30.0, isolation_level=None, check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._db.executescript(_SCHEMA)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open the conversation store {path}: {exc}") from exc
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        self._db.close()
+
+    def create(self, audience: str) -> str:
+        conversation_id = uuid.uuid4().hex
+        with self._lock:
+            self._db.execute("INSERT INTO conversations(id, audience, created_at) VALUES (?, ?, ?)",
+                             (conversation_id, audience, time.time()))
+        return conversation_id
+
+    def get(self, conversation_id: str) -> Conversation:
+        """The conversation with its turns; an unknown id is a :class:`UserError`."""
+        if not isinstance(conversation_id, str) or not _ID.match(conversation_id):
+            raise UserError(f"unknown conversation id {conversation_id!r}")
+        with self._lock:
+            row = self._db.execute("SELECT audience, created_at FROM conversations WHERE id = ?",
+                                   (conversation_id,)).fetchone()
+            if row is None:
+                raise UserError(f"unknown conversation id {conversation_id!r}")
+            turns = [StoredTurn(*t) for t in self._db.execute(
+                "SELECT n, question, standalone_question, answer_json FROM turns WHERE conversation_id = ? "
+                "ORDER BY n", (conversation_id,))]
+        return Conversation(conversation_id, row[0], row[1], turns)
+
+    def add_turn(self, conversation_id: str, question: str, standalone: str, answer_json: str) -> int:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                n = self._db.execute("SELECT COALESCE(MAX(n), 0) + 1 FROM turns WHERE conversation_id = ?",
+                                     (conversation_id,)).fetchone()[0]
+                self._db.execute(
+                    "INSERT INTO turns(conversation_id, n, question, standalone_question, answer_json, created_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?)", (conversation_id, n, question, standalone, answer_json, time.time()))
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+        return int(n)
+
+
+_ANAPHORA = frozenset("it its it's they them their theirs this that these those there he she his her one ones "
+                      "same such former latter".split())
+_CONTINUATIONS = ("and ", "what about", "how about", "also", "what if", "and what", "but ", "so ", "then ",
+                  "compared", "versus", "vs", "same for", "why", "how long", "how often", "is it", "are they",
+                  "does it", "do they", "can it", "can they")
+
+
+def condense_by_rule(question: str, previous_standalone: str) -> str:
+    """A follow-up that leans on the previous question (a pronoun such as 'it' or 'they', an opening such as
+    'what about', or fewer than four content words) is joined to that question for retrieval; a question that
+    stands on its own is kept as is."""
+    lowered = question.strip().lower()
+    words = set(re.findall(r"[a-z']+", lowered))
+    leans = bool(words & _ANAPHORA) or lowered.startswith(_CONTINUATIONS) or len(content_terms(question)) < 4
+    return f"{question.strip()} (follow-up to: {previous_standalone})" if leans else question.strip()

@@ -1,0 +1,137 @@
+"""The offline extractive generator (the embedded default): it quotes the most relevant sentences of each
+section's passages, each cited, and says plainly when a section has no relevant passage. Deterministic.
+
+Relevance of a sentence = cosine similarity of its embedding with the question's + 0.3 x the share of the
+question's content words it contains. Sentences below ``relevance_threshold`` are not evidence.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from rag.answer.contract import (
+    LIMITATIONS_TITLE,
+    NO_EVIDENCE_STATEMENTS,
+    SECTION_SOURCE_KIND,
+    SECTION_TITLES,
+    SectionKind,
+)
+from rag.answer.models import Source
+from rag.config import GenerationSettings
+from rag.embedding.protocol import Embedder
+from rag.generate.protocol import GenerationRequest
+from rag.text.sentences import sentence_spans
+from rag.text.terms import content_terms
+
+LEXICAL_WEIGHT = 0.3
+MAX_PER_SOURCE = 2
+_BULLET = re.compile(r"^\s*(?:[-*+•]|\d{1,3}[.)])\s+")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    source: Source
+    position: int
+    text: str
+    relevance: float
+
+
+class ExtractiveGenerator:
+    """Composes the answer from the sources' own sentences."""
+
+    name = "extractive"
+
+    def __init__(self, embedder: Embedder, settings: GenerationSettings) -> None:
+        self._embedder = embedder
+        self._settings = settings
+
+    def generate(self, request: GenerationRequest) -> str:
+        return "".join(self.stream(request))
+
+    def stream(self, request: GenerationRequest) -> Iterator[str]:
+        candidates = self._score(request.question, request.sources)
+        limits: dict[SectionKind, int] = {"guidelines": self._settings.guideline_sentences,
+                                          "research": self._settings.research_sentences}
+        chosen_all: list[Candidate] = []
+        for section, limit in limits.items():
+            chosen = self._choose([c for c in candidates if c.source.kind == SECTION_SOURCE_KIND[section]], limit)
+            chosen_all.extend(chosen)
+            body = " ".join(cite(c.text, c.source.n) for c in chosen) or NO_EVIDENCE_STATEMENTS[section]
+            yield f"## {SECTION_TITLES[section]}\n{body}\n\n"
+        yield f"## {LIMITATIONS_TITLE}\n{limitations(chosen_all, request.audience == 'patient')}\n"
+
+    def _score(self, question: str, sources: Sequence[Source]) -> list[Candidate]:
+        pieces: list[tuple[Source, int, str]] = []
+        for source in sources:
+            for position, (start, end) in enumerate(sentence_spans(source.text)):
+                text = _BULLET.sub("", source.text[start:end]).strip()
+                if len(text.split()) >= 6 and not text.startswith("#"):
+                    pieces.append((source, position, " ".join(text.split())))
+        if not pieces:
+            return []
+        question_vector = self._embedder.embed_query(question)
+        vectors = self._embedder.embed_documents([text for _, _, text in pieces])
+        similarity = vectors @ question_vector
+        wanted = content_terms(question)
+        return [
+            Candidate(source, position, text,
+                      float(sim) + LEXICAL_WEIGHT * (len(wanted & content_terms(text)) / len(wanted) if wanted else 0))
+            for (source, position, text), sim in zip(pieces, np.asarray(similarity), strict=True)
+        ]
+
+    def _choose(self, candidates: list[Candidate], limit: int) -> list[Candidate]:
+        """The best sentences above the threshold, at most two per source, in source then reading order."""
+        relevant = sorted((c for c in candidates if c.relevance >= self._settings.relevance_threshold),
+                          key=lambda c: (-c.relevance, c.source.n, c.position))
+        chosen: list[Candidate] = []
+        per_source: dict[int, int] = {}
+        seen: set[frozenset[str]] = set()
+        for candidate in relevant:
+            terms = frozenset(content_terms(candidate.text))
+            if per_source.get(candidate.source.n, 0) >= MAX_PER_SOURCE or terms in seen:
+                continue
+            chosen.append(candidate)
+            seen.add(terms)
+            per_source[candidate.source.n] = per_source.get(candidate.source.n, 0) + 1
+            if len(chosen) == limit:
+                break
+        return sorted(chosen, key=lambda c: (c.source.n, c.position))
+
+
+def cite(sentence: str, n: int) -> str:
+    """The sentence with its citation before the closing punctuation: 'It helped [3].'"""
+    if sentence[-1:] in ".!?":
+        return f"{sentence[:-1].rstrip()} [{n}]{sentence[-1]}"
+    return f"{sentence} [{n}]"
+
+
+_DESIGN_NAMES = {
+    "meta-analysis": "meta-analysis", "systematic-review": "systematic review", "rct": "randomised trial",
+    "non-randomized-trial": "non-randomised trial", "cohort": "cohort study", "case-control": "case-control study",
+    "cross-sectional": "cross-sectional study", "case-series": "case series", "case-report": "case report",
+    "narrative-review": "narrative review",
+}
+
+
+def limitations(chosen: Sequence[Candidate], patient: bool) -> str:
+    """A deterministic limitations paragraph from what the cited studies are."""
+    studies = {c.source.hit.doc_id: c.source.hit for c in chosen if c.source.kind == "study"}
+    designs: dict[str, int] = {}
+    for hit in studies.values():
+        name = _DESIGN_NAMES.get(hit.study_design or "", "study of another or unstated design")
+        designs[name] = designs.get(name, 0) + 1
+    if patient:
+        evidence = (f"This summary is based on {len(studies)} published {'study' if len(studies) == 1 else 'studies'}"
+                    if studies else "No research studies in our sources answer this directly")
+        return (f"{evidence}. It repeats sentences from the sources word for word and does not weigh them against "
+                "each other, so it cannot tell you what is best for you. Please talk to your clinician.")
+    parts = ", ".join(f"{n} {name}{'s' if n > 1 and not name.endswith(('s', 'series')) else ''}"
+                      for name, n in sorted(designs.items(), key=lambda item: (-item[1], item[0])))
+    described = f"The research cited here comprises {parts}." if studies else "No study is cited."
+    return (f"{described} This answer was composed extractively: it quotes the most relevant sentences of the "
+            "retrieved passages verbatim and does not synthesise, weigh or grade them; sample sizes, risk of bias and "
+            "applicability should be judged from the original publications.")

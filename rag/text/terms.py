@@ -1,0 +1,39 @@
+"""Content words and numbers of a text, for lexical relevance and support checks."""
+
+from __future__ import annotations
+
+import re
+
+from rag.store.catalog import STOPWORDS
+
+_WORD = re.compile(r"[A-Za-z][A-Za-z0-9-]*|\d+(?:[.,]\d+)?")
+_NUMBER = re.compile(r"(?<![\w.])[-−]?\d+(?:[.,]\d+)?")
+_EXTRA_STOPWORDS = frozenset({"versus", "vs", "also", "may", "might", "however", "whether", "using", "used", "use"})
+
+
+def normalise(word: str) -> str:
+    """Lowercase with a light English suffix strip, so 'scars' matches 'scar' and 'studies' matches 'study'."""
+    word = word.lower()
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+def content_terms(text: str) -> set[str]:
+    """Normalised words that carry meaning (no stopwords, no one-letter words)."""
+    return {
+        normalise(w) for w in _WORD.findall(text)
+        if len(w) > 1 and w.lower() not in STOPWORDS and w.lower() not in _EXTRA_STOPWORDS
+    }
+
+
+def numbers(text: str) -> set[str]:
+    """The numbers written in a text, normalised ('1,000' -> '1000', '0,5' -> '0.5', '−3' -> '-3')."""
+    found = set()
+    for raw in _NUMBER.findall(text):
+        value = raw.replace("−", "-")
+        value = value.replace(",", "") if re.fullmatch(r"-?\d{1,3}(,\d{3})+", value) else value.replace(",", ".")
+        found.add(value)
+    return found
