@@ -25,7 +25,7 @@ install: $(STAMP)
 demo: install
 	$(BIN)/rag ingest corpus/
 	$(BIN)/rag stats
-	$(BIN)/rag search "$(QUESTION)" --sections -k 3
+	$(BIN)/rag ask "$(QUESTION)"
 
 test: install
 	$(BIN)/python -m pytest

@@ -101,7 +101,7 @@ class ConversationStore:
 _ANAPHORA = frozenset("it its it's they them their theirs this that these those there he she his her one ones "
                       "same such former latter".split())
 _CONTINUATIONS = ("and ", "what about", "how about", "also", "what if", "and what", "but ", "so ", "then ",
-                  "compared", "versus", "vs", "same for", "why", "how long", "how often", "is it", "are they",
+                  "compared", "versus", "vs", "same for", "is it", "are they",
                   "does it", "do they", "can it", "can they")
 
 

@@ -133,3 +133,31 @@ def test_unwritable_data_dir_is_a_clear_error(tmp_path: Path) -> None:
     blocker.write_text("x")
     code, out = run("stats", "--data-dir", str(blocker / "sub"))
     assert code == 1 and "data dir" in out and "Traceback" not in out
+
+
+def test_ask_answers_the_seed_question_with_grounded_citations(data_dir: Path) -> None:
+    code, out = run("ask", QUESTION, "--data-dir", str(data_dir), "--json")
+    assert code == 0, out
+    answer = json.loads(out)
+    assert [s["title"] for s in answer["sections"]] == ["From the Guidelines", "From the Research"]
+    assert all(s["evidence_found"] for s in answer["sections"]) and answer["grounding"]["verified"]
+    kinds = {r["n"]: r["kind"] for r in answer["references"]}
+    import re
+
+    for section, kind in zip(answer["sections"], ("guideline", "study"), strict=True):
+        cited = {int(n) for n in re.findall(r"\[(\d+)\]", section["text"])}
+        assert cited and {kinds[n] for n in cited} == {kind}
+    assert any(r["doc_id"] == "estupinan-2025-exosomes-vs-prp-photoaged-skin" for r in answer["references"])
+    follow = run("ask", "What about their safety?", "--conversation", answer["conversation_id"], "--data-dir",
+                 str(data_dir), "--json")
+    assert follow[0] == 0 and json.loads(follow[1])["standalone_question"].startswith("What about their safety?")
+
+
+def test_ask_markdown_and_bad_input(data_dir: Path) -> None:
+    code, out = run("ask", QUESTION, "--audience", "patient", "--data-dir", str(data_dir))
+    assert code == 0 and "From the Guidelines" in out and "References" in out and "not advice" in out
+    assert run("ask", QUESTION, "--audience", "nurse", "--data-dir", str(data_dir))[0] == 2
+    code, out = run("ask", QUESTION, "--conversation", "nope", "--data-dir", str(data_dir))
+    assert code == 2 and "unknown conversation id" in out
+    code, out = run("ask", QUESTION, "--llm", "openai", "--data-dir", str(data_dir))
+    assert code == 2 and "no OpenAI-compatible endpoint" in out

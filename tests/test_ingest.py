@@ -221,7 +221,7 @@ def test_recover_removes_vectors_of_an_interrupted_write(components: Components,
     import numpy as np
 
     index.catalog.mark_pending(["a"])
-    index.vectors.upsert(["a#999-orphan"], np.ones((1, 64), np.float32), ["x"], [{"doc_id": "a", "kind": "study"}])
+    index.vectors.upsert(["a#999-orphan"], np.ones((1, 256), np.float32), ["x"], [{"doc_id": "a", "kind": "study"}])
     assert not index.verify()["consistent"]
     assert index.recover() == 1
     assert index.verify()["consistent"] and "a#999-orphan" not in index.vectors.all_ids()

@@ -57,7 +57,7 @@ def parse_answer(raw: str, sources: Sequence[Source]) -> ParsedAnswer:
     else:
         sections = {kind: cleaned.get(kind, "").strip() for kind in ("guidelines", "research")}
         limitations = cleaned.get("limitations", "").strip()
-    return ParsedAnswer(sections=sections, limitations=_strip_citations(limitations),
+    return ParsedAnswer(sections=sections, limitations=strip_citations(limitations),
                         dangling=sorted(set(dangling)), headings_found=found)
 
 
@@ -128,5 +128,6 @@ def _route_by_citations(text: str, kinds: dict[int, str]) -> dict[SectionKind, s
     return {name: " ".join(sentences) for name, sentences in routed.items()}
 
 
-def _strip_citations(text: str) -> str:
+def strip_citations(text: str) -> str:
+    """The text without its [n] markers."""
     return re.sub(r"\s*\[\d+\]", "", text).strip()

@@ -15,7 +15,7 @@ from rag.answer.contract import (
     SectionKind,
 )
 from rag.answer.models import AnswerSection, Grounding, Reference, Source
-from rag.answer.parse import ParsedAnswer, citations_in
+from rag.answer.parse import ParsedAnswer, citations_in, strip_citations
 from rag.text.sentences import sentence_spans
 from rag.text.terms import content_terms, numbers
 
@@ -114,7 +114,7 @@ def _check_sentence(sentence: str, section: SectionKind, sources: dict[int, Sour
         return
     together = " ".join(sources[n].text for n in cited)
     if not support(sentence, together).passes(threshold):
-        grounding.unsupported_sentences.append(_CITATION.sub("", sentence).strip())
+        grounding.unsupported_sentences.append(strip_citations(sentence))
     for n in cited:
         if sources[n].kind != SECTION_SOURCE_KIND[section]:
             grounding.misrouted.append(n)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -22,7 +22,7 @@ class HashEmbedder:
     call down, for tests that interrupt a running ingest.
     """
 
-    def __init__(self, dimension: int = 64, max_tokens: int = 256, delay: float = 0.0) -> None:
+    def __init__(self, dimension: int = 256, max_tokens: int = 256, delay: float = 0.0) -> None:
         self._dimension = dimension
         self._max_tokens = max_tokens
         self.delay = delay
@@ -139,3 +139,39 @@ def _matches(metadata: Mapping[str, MetadataValue], where: Where | None) -> bool
             if operator == "$lte" and (value is None or value > operand):  # type: ignore[operator]
                 return False
     return True
+
+
+class ScriptedGenerator:
+    """A fake LLM: returns the scripted outputs in turn (an Exception in the script is raised instead), and
+    records every request and completion prompt it was given."""
+
+    def __init__(self, outputs: Sequence[object], name: str = "scripted", completions: Sequence[str] = ()) -> None:
+        self._outputs = list(outputs)
+        self._completions = list(completions)
+        self._name = name
+        self.requests: list[object] = []
+        self.completion_prompts: list[object] = []
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    def generate(self, request: object) -> str:
+        self.requests.append(request)
+        if not self._outputs:
+            raise AssertionError("ScriptedGenerator ran out of scripted outputs")
+        output = self._outputs.pop(0)
+        if isinstance(output, BaseException):
+            raise output
+        return str(output)
+
+    def stream(self, request: object) -> Iterator[str]:
+        text = self.generate(request)
+        for i in range(0, len(text), 40):
+            yield text[i : i + 40]
+
+    def complete(self, prompt: object) -> str:
+        self.completion_prompts.append(prompt)
+        if not self._completions:
+            raise AssertionError("ScriptedGenerator has no scripted completion")
+        return self._completions.pop(0)

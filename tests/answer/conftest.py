@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+import pytest
+
+from rag.answer.models import Source
+from rag.models import Hit
+
+
+def make_source(n: int, kind: str, text: str, doc_id: str | None = None, start: int = 100) -> Source:
+    hit = Hit(doc_id=doc_id or f"doc{n}", chunk_id=f"doc{n}#0-x", kind=kind, title=f"Title {n}",  # type: ignore[arg-type]
+              score=1.0, text=text, section="Results", span=(start, start + len(text)), year=2020)
+    return Source(n=n, hit=hit, text=text)
+
+
+@pytest.fixture
+def sources() -> list[Source]:
+    return [
+        make_source(1, "guideline", "No exosome product is approved by the FDA. Exosome products need premarket review."),
+        make_source(2, "guideline", "Microneedling devices for aesthetic use exclude delivery of drugs or biologics."),
+        make_source(3, "study", "In a split-face trial of 50 patients, PRP with microneedling improved acne scars by "
+                                "62.20% against 45.84% with distilled water. Few side effects were seen."),
+        make_source(4, "study", "Exosome gel after fractional CO2 laser reduced ECCA scores by 32.5% versus 19.9% "
+                                "for control gel (p<0.01) in 25 patients."),
+    ]

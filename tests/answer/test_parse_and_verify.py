@@ -1,0 +1,87 @@
+"""Parsing a collection of messy model outputs, and verifying citations against the given sources."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.answer.contract import NO_GUIDELINE
+from rag.answer.models import Source
+from rag.answer.parse import parse_answer
+from rag.answer.verify import answer_sentences, verify
+
+MESSY = {
+    "markdown": "## From the Guidelines\nNo exosome product is approved [1].\n\n## From the Research\n"
+                "PRP improved acne scars by 62.20% [3].\n\n## Limitations\nSmall trials [3].",
+    "bold-inline": "**From the Guidelines:** No exosome product is approved (1).\n**From the Research:** PRP "
+                   "improved acne scars by 62.20% (3).\n**Limitations:** Small trials.",
+    "plain-colon": "Guidelines:\nNo exosome product is approved [1]\n\nResearch:\nPRP improved acne scars by "
+                   "62.20% [3]\n\nLimitations:\nSmall trials.",
+    "lists": "## From the Guidelines\nNo exosome product is approved [1, 2].\n## From the Research\nPRP improved "
+             "acne scars by 62.20% [3-4].",
+    "preamble-and-references": "Sure! Here is the answer.\n### From the Guidelines\nNo exosome product is approved "
+                               "[Source 1].\n### From the Research\nPRP improved acne scars by 62.20% [S3].\n"
+                               "### References\n1. FDA notice\n3. Asif 2016",
+    "fenced": "```markdown\n## From the Guidelines\nNo exosome product is approved [^1].\n## From the Research\n"
+              "PRP improved acne scars by 62.20% [3].\n```",
+}
+
+
+@pytest.mark.parametrize("name", sorted(MESSY))
+def test_messy_outputs_parse_into_the_two_sections(name: str, sources: list[Source]) -> None:
+    parsed = parse_answer(MESSY[name], sources)
+    assert parsed.headings_found
+    assert parsed.sections["guidelines"].startswith("No exosome product is approved [1]")
+    assert "PRP improved acne scars by 62.20% [3]" in parsed.sections["research"]
+    assert "Asif" not in parsed.sections["research"] and "Here is the answer" not in parsed.sections["guidelines"]
+    assert parsed.dangling == []
+
+
+def test_ranges_lists_and_invented_numbers(sources: list[Source]) -> None:
+    parsed = parse_answer("## From the Research\nA [1–3]. B [2; 4]. C [7]. D [3, 9]. E (12).", sources)
+    research = parsed.sections["research"]
+    assert research.startswith("A [1][2][3]. B [2][4]. C. D [3]. E (12).")
+    assert parsed.dangling == [7, 9, 12]
+    huge = parse_answer("## From the Research\nX [1-1000].", sources)
+    assert huge.sections["research"] == "X [1]." and huge.dangling == [], "an absurd range keeps its first number"
+
+
+def test_no_headings_routes_sentences_by_cited_kind(sources: list[Source]) -> None:
+    parsed = parse_answer("The FDA has approved no exosome product [1]. PRP improved scars [3]. Both [1][3].",
+                          sources)
+    assert not parsed.headings_found
+    assert parsed.sections["guidelines"] == "The FDA has approved no exosome product [1]."
+    assert parsed.sections["research"] == "PRP improved scars [3]. Both [1][3]."
+
+
+def test_verification_renumbers_quotes_and_flags(sources: list[Source]) -> None:
+    raw = ("## From the Guidelines\nNo exosome product is approved by the FDA [1]. PRP improved acne scars by "
+           "62.20% [3].\n## From the Research\nExosome gel reduced ECCA scores by 32.5% versus 19.9% [4]. "
+           "PRP with microneedling improved acne scars by 90% [3]. Unsourced claim about laser outcomes here.\n"
+           "## Limitations\nSmall.")
+    sections, references, grounding = verify(parse_answer(raw, sources), sources, 0.5)
+    assert [r.n for r in references] == [1, 2, 3] and [r.doc_id for r in references] == ["doc1", "doc3", "doc4"]
+    assert sections[0].text.endswith("by 62.20% [2].") and "[3]" in sections[1].text
+    assert grounding.misrouted == [2], "a study cited in the guidelines section"
+    assert grounding.unsupported_sentences == ["PRP with microneedling improved acne scars by 90%."]
+    assert grounding.uncited_sentences == ["Unsourced claim about laser outcomes here."]
+    assert not grounding.verified
+    quote = references[2]
+    assert quote.quote.startswith("Exosome gel after fractional CO2 laser reduced ECCA scores")
+    assert quote.span == (100, 100 + len(quote.quote))
+
+
+def test_clean_answer_is_verified_and_no_evidence_is_recognised(sources: list[Source]) -> None:
+    raw = (f"## From the Guidelines\n{NO_GUIDELINE} No guideline covers acne scar devices.\n## From the Research\n"
+           "In 50 patients, PRP with microneedling improved acne scars by 62.20% against 45.84% [3].")
+    sections, references, grounding = verify(parse_answer(raw, sources), sources, 0.5)
+    assert sections[0].evidence_found is False and sections[1].evidence_found is True
+    assert grounding.verified and [r.n for r in references] == [1]
+    assert references[0].quote.startswith("In a split-face trial of 50 patients")
+    empty, _, _ = verify(parse_answer("## From the Research\n", sources), sources, 0.5)
+    assert empty[0].text == NO_GUIDELINE and not empty[1].evidence_found
+
+
+def test_citations_after_the_full_stop_belong_to_the_sentence_before() -> None:
+    assert answer_sentences("First claim. [1] Second claim. [2][3] Third [4].") == [
+        "First claim. [1]", "Second claim. [2][3]", "Third [4].",
+    ]

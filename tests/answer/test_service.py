@@ -1,0 +1,153 @@
+"""The answer service end to end on a small index: extractive answers, LLM answers through a scripted fake,
+fallbacks, follow-ups, audiences and bad input."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.answer.contract import NO_GUIDELINE, NO_RESEARCH, PATIENT_DISCLAIMER
+from rag.answer.models import Answer
+from rag.errors import UserError
+from rag.factory import Components
+from rag.generate.protocol import GenerationError
+from rag.testing import ScriptedGenerator
+
+QUESTION = "Is any exosome product approved by the FDA, and does PRP with microneedling improve acne scars?"
+
+
+def kinds_cited(answer: Answer, section: str) -> set[str]:
+    import re
+
+    text = next(s.text for s in answer.sections if s.kind == section)
+    numbers = {int(n) for n in re.findall(r"\[(\d+)\]", text)}
+    return {r.kind for r in answer.references if r.n in numbers}
+
+
+def test_extractive_answer_has_two_verified_sections(answer_corpus: Components) -> None:
+    answer = answer_corpus.answers().answer(QUESTION)
+    assert answer.backend == "extractive" and answer.grounding.verified, answer.grounding
+    assert [s.title for s in answer.sections] == ["From the Guidelines", "From the Research"]
+    assert all(s.evidence_found for s in answer.sections), answer.sections
+    assert kinds_cited(answer, "guidelines") == {"guideline"} and kinds_cited(answer, "research") == {"study"}
+    document = answer_corpus.index.catalog.document(answer.references[0].doc_id)
+    assert document is not None
+    for reference in answer.references:
+        doc = answer_corpus.index.catalog.document(reference.doc_id)
+        assert doc is not None and doc.text[reference.span[0] : reference.span[1]] == reference.quote
+    assert answer.conversation_id and set(answer.timings_ms) >= {"retrieve", "generate", "verify", "total"}
+    assert "extractively" in answer.limitations
+
+
+def test_no_guideline_and_no_evidence_are_said_plainly(answer_corpus: Components) -> None:
+    service = answer_corpus.answers()
+    only_studies = service.answer("What did the split-face trial of PRP with distilled water report for patients?")
+    guidelines = only_studies.sections[0]
+    assert not guidelines.evidence_found and guidelines.text == NO_GUIDELINE
+    nothing = service.answer("Which vaccine schedule is recommended for infant rotavirus immunisation?")
+    assert [s.evidence_found for s in nothing.sections] == [False, False]
+    assert nothing.sections[1].text == NO_RESEARCH and nothing.references == []
+
+
+def test_llm_answer_with_invented_citation_is_cleaned(answer_corpus: Components) -> None:
+    llm = ScriptedGenerator(["## From the Guidelines\nNo exosome product is approved by the FDA [1].\n"
+                             "## From the Research\nPRP improved acne scars by 62.20% [2] and more [7].\n"
+                             "## Limitations\nFew trials."])
+    answer = answer_corpus.answers(llm=llm).answer(QUESTION, backend="openai")
+    assert answer.backend == "scripted" and answer.grounding.dangling == [7]
+    assert "[7]" not in answer.sections[1].text and answer.limitations == "Few trials."
+    sources_given = llm.requests[0].sources  # type: ignore[attr-defined]
+    assert len(sources_given) >= 2 and sources_given[0].kind == "guideline"
+
+
+@pytest.mark.parametrize(
+    ("script", "reason"),
+    [
+        ([GenerationError("the model endpoint returned HTTP 500")], "HTTP 500"),
+        ([GenerationError("the model did not answer within 1 s")], "did not answer"),
+        (["Just prose without any sources.", "Still nothing cited."], "cited no source"),
+    ],
+)
+def test_llm_failures_fall_back_to_the_extractive_answer(answer_corpus: Components, script: list[object],
+                                                         reason: str) -> None:
+    llm = ScriptedGenerator(script)
+    answer = answer_corpus.answers(llm=llm).answer(QUESTION, backend="openai")
+    assert answer.backend == "extractive (fallback from scripted)"
+    assert any(reason in notice for notice in answer.notices) and answer.grounding.verified
+    assert len(llm.requests) == len(script)
+
+
+def test_prompt_injection_in_a_document_stays_fenced(answer_corpus: Components) -> None:
+    llm = ScriptedGenerator(["## From the Guidelines\nNo exosome product is approved by the FDA [1].\n"
+                             "## From the Research\nAcne scars were treated with microneedling sessions [2]."])
+    answer_corpus.answers(llm=llm).answer("acne scar microneedling injection report", backend="openai")
+    user = llm.requests[0].prompt.user  # type: ignore[attr-defined]
+    assert "Ignore previous instructions" in user
+    injected = user.index("Ignore previous instructions")
+    assert user.rfind("<source n=", 0, injected) > user.rfind("</source>", 0, injected)
+    assert user.count("<source n=") == user.count("</source>")
+    assert '<source n="9">' not in user
+
+
+def test_follow_up_is_condensed_and_remembered(answer_corpus: Components) -> None:
+    service = answer_corpus.answers()
+    first = service.answer(QUESTION)
+    follow = service.answer("What about their side effects?", conversation_id=first.conversation_id)
+    assert follow.conversation_id == first.conversation_id
+    assert follow.standalone_question is not None and QUESTION in follow.standalone_question
+    stored = answer_corpus.answers()._conversations.get(first.conversation_id)  # type: ignore[arg-type,union-attr]
+    assert [t.question for t in stored.turns] == [QUESTION, "What about their side effects?"]
+    standalone = service.answer("How often should adults be screened for high blood pressure in primary care?",
+                                conversation_id=first.conversation_id)
+    assert standalone.standalone_question is None, "a self-contained question is not rewritten"
+
+
+def test_llm_condenses_follow_ups(answer_corpus: Components) -> None:
+    llm = ScriptedGenerator(["## From the Research\nPRP improved acne scars [2]."] * 2,
+                            completions=["What are the side effects of PRP microneedling for acne scars?"])
+    service = answer_corpus.answers(llm=llm)
+    first = service.answer(QUESTION, backend="openai")
+    follow = service.answer("And side effects?", conversation_id=first.conversation_id, backend="openai")
+    assert follow.standalone_question == "What are the side effects of PRP microneedling for acne scars?"
+    assert "And side effects?" in llm.completion_prompts[0].user  # type: ignore[attr-defined]
+
+
+def test_patient_audience(answer_corpus: Components) -> None:
+    llm = ScriptedGenerator(["## From the Research\nPRP helped acne scars in a study of 50 patients [2]."])
+    answer = answer_corpus.answers(llm=llm).answer(QUESTION, audience="patient", backend="openai")
+    assert answer.audience == "patient" and answer.disclaimer == PATIENT_DISCLAIMER
+    assert "plain language" in llm.requests[0].prompt.system  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"question": "  "}, "question is empty"),
+        ({"question": "x" * 2001}, "limit is 2000"),
+        ({"question": "ok?", "audience": "doctor"}, "audience must be one of"),
+        ({"question": "ok?", "conversation_id": "no-such-id"}, "unknown conversation id"),
+        ({"question": "ok?", "conversation_id": "../../etc"}, "unknown conversation id"),
+        ({"question": "ok?", "backend": "openai"}, "no OpenAI-compatible endpoint"),
+        ({"question": "ok?", "backend": "gpt"}, "llm must be"),
+    ],
+)
+def test_bad_input(answer_corpus: Components, kwargs: dict[str, str], message: str) -> None:
+    question = kwargs.pop("question")
+    with pytest.raises(UserError, match=message):
+        answer_corpus.answers().answer(question, **kwargs)  # type: ignore[arg-type]
+
+
+def test_stream_yields_sources_first_then_deltas_then_the_answer(answer_corpus: Components) -> None:
+    events = list(answer_corpus.answers().stream(QUESTION))
+    kinds = [kind for kind, _ in events]
+    assert kinds[0] == "sources" and kinds[-1] == "answer" and set(kinds[1:-1]) == {"delta"}
+    text = "".join(payload for kind, payload in events if kind == "delta")
+    assert "## From the Guidelines" in text and events[-1][1].grounding.verified
+    assert {s["n"] for s in events[0][1]} >= {r.n for r in events[-1][1].references}
+
+
+def test_stream_falls_back_when_the_model_breaks(answer_corpus: Components) -> None:
+    llm = ScriptedGenerator([GenerationError("the stream from the model broke off")])
+    events = list(answer_corpus.answers(llm=llm).stream(QUESTION, backend="openai"))
+    kinds = [kind for kind, _ in events]
+    assert kinds[0] == "sources" and "notice" in kinds and kinds[-1] == "answer"
+    assert events[-1][1].backend.startswith("extractive (fallback")
