@@ -9,7 +9,7 @@ QUESTION ?= What is the comparative efficacy of PRP micro-needling versus exosom
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install demo test lint bench-ingest bench-retrieval clean
+.PHONY: install demo test lint bench-ingest bench-retrieval bench-answer clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,9 @@ bench-ingest: install
 
 bench-retrieval: install
 	$(BIN)/python bench/retrieval.py
+
+bench-answer: install
+	$(BIN)/python bench/answer.py
 
 clean:
 	rm -rf .rag build *.egg-info

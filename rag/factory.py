@@ -52,8 +52,8 @@ class Components:
             llm = OpenAIChatGenerator(generation)
         if self._conversations is None:
             self._conversations = ConversationStore(self.settings.data_dir / "conversations.sqlite3")
-        return AnswerService(self.settings, self.retriever(), ExtractiveGenerator(self.embedder, generation), llm,
-                             Prompts(), self._conversations)
+        extractive = ExtractiveGenerator(self.embedder, self.index.vectors.get_vectors, generation)
+        return AnswerService(self.settings, self.retriever(), extractive, llm, Prompts(), self._conversations)
 
     def close(self) -> None:
         if self._conversations is not None:

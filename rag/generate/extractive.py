@@ -1,14 +1,16 @@
 """The offline extractive generator (the embedded default): it quotes the most relevant sentences of each
 section's passages, each cited, and says plainly when a section has no relevant passage. Deterministic.
 
-Relevance of a sentence = cosine similarity of its embedding with the question's + 0.3 x the share of the
-question's content words it contains. Sentences below ``relevance_threshold`` are not evidence.
+Relevance of a sentence = cosine similarity of its passage's stored embedding with the question's embedding
++ 0.3 x the share of the question's content words the sentence contains. Sentences below ``relevance_threshold``,
+or sharing fewer than two content words with the question (one for very short questions), are not evidence. Passage vectors come from the vector store (no
+re-encoding): embedding each sentence would cost ~20 ms a sentence on a CPU, far over an interactive budget.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,11 +24,12 @@ from rag.answer.contract import (
 )
 from rag.answer.models import Source
 from rag.config import GenerationSettings
-from rag.embedding.protocol import Embedder
+from rag.embedding.protocol import Embedder, Vectors
 from rag.generate.protocol import GenerationRequest
 from rag.text.sentences import sentence_spans
 from rag.text.terms import content_terms
 
+VectorLookup = Callable[[list[str]], dict[str, Vectors]]
 LEXICAL_WEIGHT = 0.3
 MAX_PER_SOURCE = 2
 _BULLET = re.compile(r"^\s*(?:[-*+•]|\d{1,3}[.)])\s+")
@@ -45,8 +48,9 @@ class ExtractiveGenerator:
 
     name = "extractive"
 
-    def __init__(self, embedder: Embedder, settings: GenerationSettings) -> None:
+    def __init__(self, embedder: Embedder, vectors: VectorLookup, settings: GenerationSettings) -> None:
         self._embedder = embedder
+        self._vectors = vectors
         self._settings = settings
 
     def generate(self, request: GenerationRequest) -> str:
@@ -65,23 +69,25 @@ class ExtractiveGenerator:
         yield f"## {LIMITATIONS_TITLE}\n{limitations(chosen_all, request.audience == 'patient')}\n"
 
     def _score(self, question: str, sources: Sequence[Source]) -> list[Candidate]:
-        pieces: list[tuple[Source, int, str]] = []
-        for source in sources:
-            for position, (start, end) in enumerate(sentence_spans(source.text)):
-                text = _BULLET.sub("", source.text[start:end]).strip()
-                if len(text.split()) >= 6 and not text.startswith("#"):
-                    pieces.append((source, position, " ".join(text.split())))
-        if not pieces:
+        if not sources:
             return []
         question_vector = self._embedder.embed_query(question)
-        vectors = self._embedder.embed_documents([text for _, _, text in pieces])
-        similarity = vectors @ question_vector
+        stored = self._vectors([s.hit.chunk_id for s in sources])
         wanted = content_terms(question)
-        return [
-            Candidate(source, position, text,
-                      float(sim) + LEXICAL_WEIGHT * (len(wanted & content_terms(text)) / len(wanted) if wanted else 0))
-            for (source, position, text), sim in zip(pieces, np.asarray(similarity), strict=True)
-        ]
+        minimum = 2 if len(wanted) >= 4 else 1  # a sentence must share this many content words with the question
+        candidates = []
+        for source in sources:
+            vector = stored.get(source.hit.chunk_id)
+            similarity = float(np.dot(vector, question_vector)) if vector is not None else 0.0
+            for position, (start, end) in enumerate(sentence_spans(source.text)):
+                text = " ".join(_BULLET.sub("", source.text[start:end]).split())
+                if len(text.split()) < 6 or text.startswith("#"):
+                    continue
+                shared = len(wanted & content_terms(text))
+                if shared >= minimum:
+                    overlap = shared / len(wanted)
+                    candidates.append(Candidate(source, position, text, similarity + LEXICAL_WEIGHT * overlap))
+        return candidates
 
     def _choose(self, candidates: list[Candidate], limit: int) -> list[Candidate]:
         """The best sentences above the threshold, at most two per source, in source then reading order."""

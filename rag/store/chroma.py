@@ -133,6 +133,12 @@ class ChromaVectorStore:
                 return found
             offset += _BATCH
 
+    def get_vectors(self, ids: Sequence[str]) -> dict[str, Vectors]:
+        if not ids:
+            return {}
+        result = self._call(self._collection.get, ids=list(ids), include=["embeddings"])
+        return {i: np.asarray(v, dtype=np.float32) for i, v in zip(result["ids"], result["embeddings"], strict=True)}
+
     def count(self) -> int:
         return int(self._call(self._collection.count))
 

@@ -32,6 +32,10 @@ class VectorStore(Protocol):
 
     def all_ids(self) -> set[str]: ...
 
+    def get_vectors(self, ids: Sequence[str]) -> dict[str, Vectors]:
+        """The stored vectors of these chunk ids (ids not stored are left out)."""
+        ...
+
     def count(self) -> int: ...
 
     def query(self, vector: Vectors, k: int, where: Where | None = None) -> list[tuple[str, float]]:

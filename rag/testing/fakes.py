@@ -108,6 +108,9 @@ class InMemoryVectorStore:
     def all_ids(self) -> set[str]:
         return set(self._vectors)
 
+    def get_vectors(self, ids: Sequence[str]) -> dict[str, Vectors]:
+        return {i: self._vectors[i] for i in ids if i in self._vectors}
+
     def count(self) -> int:
         return len(self._vectors)
 
