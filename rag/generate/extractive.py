@@ -3,8 +3,9 @@ section's passages, each cited, and says plainly when a section has no relevant 
 
 Relevance of a sentence = cosine similarity of its passage's stored embedding with the question's embedding
 + 0.3 x the share of the question's content words the sentence contains. Sentences below ``relevance_threshold``,
-or sharing fewer than two content words with the question (one for very short questions), are not evidence. Passage vectors come from the vector store (no
-re-encoding): embedding each sentence would cost ~20 ms a sentence on a CPU, far over an interactive budget.
+or sharing fewer than two content words with the question (one for very short questions), are not evidence.
+Passage vectors come from the vector store (no re-encoding): embedding each sentence would cost ~20 ms a sentence
+on a CPU, far over an interactive budget.
 """
 
 from __future__ import annotations
