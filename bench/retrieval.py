@@ -214,24 +214,36 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cache", type=Path, default=ROOT / "bench" / ".cache")
     parser.add_argument("--skip-100k", action="store_true")
+    parser.add_argument("--latency-only", action="store_true", help="skip the quality tables")
     args = parser.parse_args()
     if not DATA.is_dir():
         raise SystemExit(f"shared data not found at {DATA}")
     args.cache.mkdir(parents=True, exist_ok=True)
-    print(f"settings: {json.dumps(RetrievalSettings().model_dump(mode='json'))}")
 
     queries, golds, corpus = scifact()
     components = open_index(args.cache, "scifact", DATA / "scifact" / "corpus.jsonl")
-    rows = our_rows(components, queries, golds) | naive_rows(components, "scifact", queries, golds, corpus, args.cache)
+    if not args.latency_only:
+        quality_tables(args.cache, components, queries, golds, corpus)
+    latency_report(args, components, queries)
+    components.close()
+
+
+def quality_tables(cache: Path, components: Components, queries: list[str], golds: list[set[str]],
+                   corpus: dict[str, str]) -> None:
+    args_cache = cache
+    print(f"settings: {json.dumps(RetrievalSettings().model_dump(mode='json'))}")
+    rows = our_rows(components, queries, golds) | naive_rows(components, "scifact", queries, golds, corpus, args_cache)
     print_table(f"SciFact: {len(corpus)} abstracts, {len(queries)} claims with evidence", rows)
 
     pqa_queries, pqa_golds, pqa_corpus = pubmedqa()
-    pqa = open_index(args.cache, "pubmedqa", DATA / "pubmedqa" / "pqal_cv_500.json")
+    pqa = open_index(args_cache, "pubmedqa", DATA / "pubmedqa" / "pqal_cv_500.json")
     pqa_rows = our_rows(pqa, pqa_queries, pqa_golds) | naive_rows(pqa, "pubmedqa", pqa_queries, pqa_golds,
-                                                                  pqa_corpus, args.cache)
+                                                                  pqa_corpus, args_cache)
     print_table(f"PubMedQA: {len(pqa_corpus)} abstracts, {len(pqa_queries)} questions", pqa_rows)
     pqa.close()
 
+
+def latency_report(args: argparse.Namespace, components: Components, queries: list[str]) -> None:
     retriever = components.retriever()
     chunks = components.index.catalog.counts()[1]
     p50, p95 = latencies(lambda q: retriever.search(q, 10), queries)
@@ -248,7 +260,6 @@ def main() -> None:
         opened = open_in_new_process(args.cache / "replica-100k")
         print(f"new process on the {big_chunks}-chunk index: imports {opened['import_s']:.2f} s, open "
               f"{opened['open_s']:.2f} s, first query (model load included) {opened['first_query_s']:.2f} s")
-    components.close()
 
 
 

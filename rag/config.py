@@ -65,7 +65,7 @@ class RetrievalSettings(_Group):
         "passages (1: never)."
     )
     lexical_prune_from: int = Field(
-        50_000, ge=0, description="Index size (passages) from which lexical_max_df applies; below it BM25 is exact."
+        10_000, ge=0, description="Index size (passages) from which lexical_max_df applies; below it BM25 is exact."
     )
     max_chunks_per_doc: int = Field(2, ge=1, description="At most this many passages of one document per result list.")
     near_duplicate: float = Field(
