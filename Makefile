@@ -27,8 +27,13 @@ demo: install
 	$(BIN)/rag stats
 	$(BIN)/rag ask "$(QUESTION)"
 
+EVAL_DIR := .rag/eval-gate
+GATES := --fail-under citation_validity=1.0 --fail-under section_routing=1.0 --fail-under citation_recall=0.95
+
 test: install
 	$(BIN)/python -m pytest
+	$(BIN)/rag ingest corpus/ --prune --data-dir $(EVAL_DIR) --json > /dev/null
+	$(BIN)/rag eval evals/datasets/starter.jsonl --data-dir $(EVAL_DIR) --out $(EVAL_DIR)/report $(GATES)
 
 lint: install
 	$(BIN)/ruff check rag tests bench

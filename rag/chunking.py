@@ -49,7 +49,7 @@ class Chunker:
 
     def fingerprint(self) -> str:
         """Identifies the chunking rules, so that changing them re-chunks every document."""
-        return f"v1:{self._settings.max_tokens}:{self._settings.overlap_tokens}"
+        return f"v2:{self._settings.max_tokens}:{self._settings.overlap_tokens}"
 
     def chunk(self, document: Document) -> list[Chunk]:
         chunks: list[Chunk] = []

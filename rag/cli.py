@@ -262,12 +262,124 @@ def ask(question: str, audience: str, conversation_id: str | None, backend: str 
         Console().print(Markdown(render_markdown(answer)))
 
 
+@main.command("eval")
+@click.argument("dataset", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--answers", "answers_file", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Score these precomputed answers (one Answer JSON a line) instead of answering.")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), default=Path("eval-out"),
+              show_default=True, help="Where cases.jsonl, summary.json and report.html are written.")
+@click.option("--baseline", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="A previous summary.json: print the deltas.")
+@click.option("--fail-under", "gates", multiple=True, metavar="METRIC=VALUE",
+              help="Exit 1 when METRIC's mean is below VALUE (above, for uncited_rate). Repeatable.")
+@click.option("--llm", "backend", type=click.Choice(["extractive", "openai"]), default=None)
+@click.option("--judge", "judge_spec", default="offline", show_default=True,
+              help="offline, llm, or a local NLI / cross-encoder model folder.")
+@click.option("--workers", type=int, default=2, show_default=True)
+@common_options
+def eval_command(dataset: Path, answers_file: Path | None, out_dir: Path, baseline: Path | None,
+                 gates: tuple[str, ...], backend: str | None, judge_spec: str, workers: int, data_dir: Path | None,
+                 as_json: bool) -> None:
+    """Score answers to an eval DATASET: citation grounding, routing, abstention, retrieval; write a report."""
+    from evals.cases import load_cases
+    from evals.runner import EvalRunner, check_gates, compare, parse_gates, summarize, write_outputs
+    from evals.sources import LiveAnswers, PrecomputedAnswers, make_judge, passage_resolver, retrieval_ranking
+
+    settings = load_settings(data_dir)
+    with reported_errors():
+        parsed_gates = parse_gates(gates)
+        cases, errors = load_cases(dataset)
+        for error in errors:
+            click.echo(f"skipped {error.source}: {error.reason}", err=True)
+        baseline_summary = _read_json(baseline) if baseline else None
+        with components(settings) as built:
+            judge = make_judge(judge_spec, built)
+            source = (PrecomputedAnswers(answers_file, cases) if answers_file
+                      else LiveAnswers(built.answers(), backend))
+            retriever = None if answers_file else built.retriever()
+            out_dir.mkdir(parents=True, exist_ok=True)
+            partial = out_dir / "cases.partial.jsonl"
+            partial.unlink(missing_ok=True)
+            with _progress(not as_json and sys.stderr.isatty(), "answering") as progress:
+                runner = EvalRunner(source, passage_resolver(built), retrieval_ranking(retriever), judge,
+                                    workers=workers, progress=progress)
+                results = runner.run(cases, partial=partial)
+            meta = {"dataset": str(dataset), "backend": "precomputed" if answers_file else (
+                backend or settings.generation.backend), "judge": judge.name, "skipped_lines": len(errors)}
+            summary = summarize(results, meta)
+            deltas = compare(summary, baseline_summary) if baseline_summary else None
+            paths = write_outputs(out_dir, results, summary, deltas)
+            partial.unlink(missing_ok=True)
+    failed = check_gates(summary, parsed_gates)
+    if as_json:
+        emit({**summary, "deltas": deltas or {}, "gates_failed": failed, "outputs": {k: str(v) for k, v in
+                                                                                  paths.items()}})
+    else:
+        _print_summary(summary, deltas, failed, paths)
+    sys.exit(1 if failed else 0)
+
+
+@main.command()
+@click.option("--pairs", "pairs_file", type=click.Path(path_type=Path, dir_okay=False), required=True,
+              help='JSONL of {"id", "claim", "passage"} lines.')
+@click.option("--judge", "judge_spec", default="offline", show_default=True)
+@common_options
+def judge(pairs_file: Path, judge_spec: str, data_dir: Path | None, as_json: bool) -> None:
+    """Does each passage support its claim? Writes {"id", "supported", "score"} lines."""
+    from evals.sources import make_judge
+    from rag.loaders.jsonl import iter_json_lines
+
+    settings = load_settings(data_dir)
+    with reported_errors():
+        try:
+            raw = pairs_file.read_bytes()
+        except OSError as exc:
+            raise UserError(f"{pairs_file}: cannot read ({exc.strerror})") from None
+        pairs: list[tuple[object, str, str]] = []
+        for number, record in iter_json_lines(pairs_file, raw):
+            if isinstance(record, RagError):
+                raise UserError(str(record))
+            if not isinstance(record.get("claim"), str) or not isinstance(record.get("passage"), str):
+                raise UserError(f"{pairs_file}:{number}: fields 'claim' and 'passage' (strings) are required")
+            pairs.append((record.get("id", number), record["claim"], record["passage"]))
+        with components(settings) as built:
+            judgments = make_judge(judge_spec, built).judge_many([(c, p) for _, c, p in pairs])
+    for (pair_id, _, _), judgment in zip(pairs, judgments, strict=True):
+        emit({"id": pair_id, "supported": judgment.supported, "score": judgment.score})
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise UserError(f"{path}: cannot read the baseline summary ({exc})") from None
+    if not isinstance(data, dict) or "metrics" not in data:
+        raise UserError(f"{path}: not a summary.json written by rag eval")
+    return data
+
+
+def _print_summary(summary: dict[str, Any], deltas: dict[str, float] | None, failed: list[str],
+                   paths: dict[str, Path]) -> None:
+    table = Table(title=f"{summary['dataset']}: {summary['cases']} cases, {summary['errors']} errors")
+    for column in ("metric", "mean", "cases", "delta"):
+        table.add_column(column, justify="left" if column == "metric" else "right")
+    for name, entry in summary["metrics"].items():
+        mean = "—" if entry["mean"] is None else f"{entry['mean']:.4f}"
+        delta = f"{deltas[name]:+.4f}" if deltas and name in deltas else ""
+        table.add_row(name, mean, str(entry["cases"]), delta)
+    console = Console()
+    console.print(table)
+    for message in failed:
+        console.print(f"[red]gate failed:[/red] {message}", highlight=False)
+    console.print(f"report: {paths['report']}", highlight=False)
+
+
 @contextmanager
-def _progress(enabled: bool) -> Iterator[Callable[[int, int], None] | None]:
+def _progress(enabled: bool, label: str = "embedding") -> Iterator[Callable[[int, int], None] | None]:
     if not enabled:
         yield None
         return
-    bar = Progress(TextColumn("embedding"), BarColumn(), MofNCompleteColumn(), TextColumn("documents"),
+    bar = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(),
                    TimeRemainingColumn(), console=Console(stderr=True), transient=True)
     task = bar.add_task("ingest", total=None)
     with bar:

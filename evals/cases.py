@@ -1,0 +1,103 @@
+"""Eval cases (DESIGN.md): one JSON object a line, or a YAML list. Only ``id`` and ``question`` are required.
+
+A bad line or item is reported with its line number (or index) and the rest of the dataset still runs.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from rag.errors import InputError, UserError
+from rag.loaders.base import describe_validation_error
+
+
+class Gold(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    doc_ids: tuple[str, ...] = ()
+    guideline_doc_ids: tuple[str, ...] = ()
+    study_doc_ids: tuple[str, ...] = ()
+    snippets: tuple[str, ...] = Field((), description="Gold evidence text (BioASQ snippets, SciFact rationales).")
+
+    def all_doc_ids(self) -> set[str]:
+        return {*self.doc_ids, *self.guideline_doc_ids, *self.study_doc_ids}
+
+
+class Expect(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    guidelines: Literal["evidence", "none"] | None = None
+    research: Literal["evidence", "none"] | None = None
+
+
+class EvalCase(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(min_length=1)
+    question: str = Field(min_length=1)
+    audience: Literal["clinician", "patient"] = "clinician"
+    conversation: tuple[str, ...] = Field((), description="Earlier questions, asked first in the same conversation.")
+    gold: Gold = Gold()
+    expect: Expect = Expect()
+    label: Literal["yes", "no", "maybe"] | None = None
+    reference_answer: str | None = None
+    tags: tuple[str, ...] = ()
+
+
+def load_cases(path: Path) -> tuple[list[EvalCase], list[InputError]]:
+    """The valid cases of a dataset and an error per invalid line/item; duplicate ids are errors too."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"{path}: cannot read the dataset ({exc})") from None
+    records = _yaml_records(path, text) if path.suffix in (".yaml", ".yml") else _jsonl_records(path, text)
+    cases: list[EvalCase] = []
+    errors: list[InputError] = []
+    seen: set[str] = set()
+    for where, record in records:
+        if isinstance(record, InputError):
+            errors.append(record)
+            continue
+        try:
+            case = EvalCase.model_validate(record)
+        except ValidationError as exc:
+            errors.append(InputError(where, describe_validation_error(exc)))
+            continue
+        if case.id in seen:
+            errors.append(InputError(where, f"duplicate case id {case.id!r}"))
+            continue
+        seen.add(case.id)
+        cases.append(case)
+    if not cases and not errors:
+        raise UserError(f"{path}: the dataset has no cases")
+    return cases, errors
+
+
+def _jsonl_records(path: Path, text: str) -> list[tuple[str, object]]:
+    records: list[tuple[str, object]] = []
+    for number, line in enumerate(text.split("\n"), start=1):
+        if not line.strip():
+            continue
+        where = f"{path}:{number}"
+        try:
+            records.append((where, json.loads(line)))
+        except json.JSONDecodeError as exc:
+            records.append((where, InputError(where, f"not valid JSON ({exc.msg} at column {exc.colno})")))
+    return records
+
+
+def _yaml_records(path: Path, text: str) -> list[tuple[str, object]]:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise UserError(f"{path}: not valid YAML ({exc})") from None
+    if isinstance(data, dict) and isinstance(data.get("cases"), list):
+        data = data["cases"]
+    if not isinstance(data, list):
+        raise UserError(f"{path}: a YAML dataset is a list of cases (or a mapping with a 'cases' list)")
+    return [(f"{path}#{index}", item) for index, item in enumerate(data)]

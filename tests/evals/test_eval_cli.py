@@ -1,0 +1,104 @@
+"""`rag eval` and `rag judge` with the real packaged model: outputs, gates, and the harness's sensitivity (shuffled
+citations must score far lower than the verified ones)."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from rag.cli import main
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.slow
+
+PRP_CASES = ["seed-prp-vs-exosome", "exosome-fda-approval", "prp-mn-acne-scars", "exosome-adverse-events",
+             "prp-after-co2-laser", "microneedling-granulomas", "prp-vs-tca", "followup-safety", "paw-classification"]
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """An index of the PRP/exosome topic, and a dataset of the starter cases about it."""
+    root = tmp_path_factory.mktemp("eval")
+    corpus = root / "corpus"
+    for path in sorted((ROOT / "corpus").rglob("*.md")):
+        if "prp-exosome-microneedling" in path.read_text(encoding="utf-8"):
+            (corpus / path.parent.name).mkdir(parents=True, exist_ok=True)
+            shutil.copy(path, corpus / path.parent.name / path.name)
+    data = root / "data"
+    assert CliRunner().invoke(main, ["ingest", str(corpus), "--data-dir", str(data), "--json"]).exit_code == 0
+    dataset = root / "prp.jsonl"
+    lines = (ROOT / "evals" / "datasets" / "starter.jsonl").read_text().splitlines()
+    dataset.write_text("\n".join(line for line in lines if json.loads(line)["id"] in PRP_CASES) + "\n")
+    return data, dataset
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, list(args))
+    return result.exit_code, result.output
+
+
+def test_eval_writes_outputs_passes_gates_and_compares(setup: tuple[Path, Path], tmp_path: Path) -> None:
+    data, dataset = setup
+    gates = ["--fail-under", "citation_validity=1.0", "--fail-under", "section_routing=1.0",
+             "--fail-under", "citation_recall=0.95"]
+    code, out = run("eval", str(dataset), "--data-dir", str(data), "--out", str(tmp_path / "a"), "--json", *gates)
+    summary = json.loads(out)
+    assert code == 0 and summary["gates_failed"] == [] and summary["cases"] == len(PRP_CASES)
+    for name in ("cases", "summary", "report"):
+        assert Path(summary["outputs"][name]).is_file()
+    code, out = run("eval", str(dataset), "--data-dir", str(data), "--out", str(tmp_path / "b"), "--json",
+                    "--baseline", str(tmp_path / "a" / "summary.json"))
+    again = json.loads(out)
+    assert code == 0 and set(again["deltas"].values()) == {0.0}, "two offline runs give identical numbers"
+    code, out = run("eval", str(dataset), "--data-dir", str(data), "--out", str(tmp_path / "c"),
+                    "--fail-under", "citation_precision=1.01")
+    assert code == 1 and "gate failed" in out
+    code, out = run("eval", str(dataset), "--data-dir", str(data), "--fail-under", "accuracy=1")
+    assert code == 2 and "unknown metric 'accuracy'" in out
+
+
+def shuffle_citations(answer: dict[str, object]) -> dict[str, object]:
+    """Each citation moved to the next of the answer's references (a derangement when there are two or more)."""
+    numbers = [r["n"] for r in answer["references"]]  # type: ignore[index, union-attr]
+    shift = {n: numbers[(i + 1) % len(numbers)] for i, n in enumerate(numbers)}
+    sections = [dict(s, text=re.sub(r"\[(\d+)\]", lambda m: f"[{shift.get(int(m.group(1)), 0)}]", s["text"]))
+                for s in answer["sections"]]  # type: ignore[union-attr]
+    return dict(answer, sections=sections)
+
+
+def test_shuffled_citations_score_at_least_50_points_lower(setup: tuple[Path, Path], tmp_path: Path) -> None:
+    data, dataset = setup
+    code, out = run("eval", str(dataset), "--data-dir", str(data), "--out", str(tmp_path / "live"), "--json")
+    verified = json.loads(out)["metrics"]
+    assert verified["citation_recall"]["mean"] >= 0.95
+    answers = [json.loads(line) for line in (tmp_path / "live" / "cases.jsonl").read_text().splitlines()]
+    shuffled = tmp_path / "shuffled.jsonl"
+    shuffled.write_text("\n".join(json.dumps(dict(shuffle_citations(a["answer"]), id=a["id"])) for a in answers))
+    code, out = run("eval", str(dataset), "--answers", str(shuffled), "--data-dir", str(data), "--out",
+                    str(tmp_path / "shuffled"), "--json")
+    broken = json.loads(out)["metrics"]
+    for metric in ("citation_recall", "citation_precision"):
+        assert verified[metric]["mean"] - broken[metric]["mean"] >= 0.5, (metric, verified, broken)
+
+
+def test_judge_command(tmp_path: Path, setup: tuple[Path, Path]) -> None:
+    data, _ = setup
+    pairs = tmp_path / "pairs.jsonl"
+    pairs.write_text("\n".join(json.dumps(p) for p in [
+        {"id": "yes", "claim": "No exosome product is approved by the FDA.",
+         "passage": "The FDA states that no exosome product is approved; such products need premarket review."},
+        {"id": "no", "claim": "Exosome facials cure acne scars in 90% of patients.",
+         "passage": "Blood pressure screening is recommended for adults aged 18 years or older."},
+    ]))
+    code, out = run("judge", "--pairs", str(pairs), "--data-dir", str(data))
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert code == 0 and [(x["id"], x["supported"]) for x in lines] == [("yes", True), ("no", False)]
+    assert 0 <= lines[1]["score"] < lines[0]["score"] <= 1
+    pairs.write_text('{"id": 1, "claim": "only a claim"}\n')
+    code, out = run("judge", "--pairs", str(pairs), "--data-dir", str(data))
+    assert code == 2 and ":1: fields 'claim' and 'passage'" in out

@@ -1,0 +1,103 @@
+"""The eval runner on a small live index: outputs, reproducibility, baselines, gates, precomputed answers, and a
+judge that fails mid-run."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from evals.cases import EvalCase, Expect, Gold
+from evals.judges.offline import OfflineJudge
+from evals.judges.protocol import Judgment
+from evals.runner import EvalRunner, check_gates, compare, parse_gates, summarize, write_outputs
+from evals.sources import LiveAnswers, PrecomputedAnswers, passage_resolver, retrieval_ranking
+from rag.errors import ProviderError, UserError
+from rag.factory import Components
+
+CASES = [
+    EvalCase(id="fda", question="Is any exosome product approved by the FDA?",
+             gold=Gold(guideline_doc_ids=("fda",)), expect=Expect(guidelines="evidence")),
+    EvalCase(id="prp", question="Does PRP with microneedling improve acne scars in patients?",
+             gold=Gold(study_doc_ids=("prp",)), expect=Expect(research="evidence")),
+    EvalCase(id="follow", question="What about exosome gel after laser for acne scars?",
+             conversation=("Does PRP with microneedling improve acne scars in patients?",)),
+    EvalCase(id="none", question="Which vaccine schedule is recommended for infant rotavirus immunisation?",
+             expect=Expect(guidelines="none", research="none")),
+]
+
+
+def runner(components: Components, judge: object | None = None, answers: object | None = None) -> EvalRunner:
+    return EvalRunner(answers or LiveAnswers(components.answers(), None), passage_resolver(components),
+                      retrieval_ranking(components.retriever()), judge or OfflineJudge(components.embedder),  # type: ignore[arg-type]
+                      workers=2)
+
+
+def test_live_run_outputs_and_reproducibility(answer_corpus: Components, tmp_path: Path) -> None:
+    first = runner(answer_corpus).run(CASES)
+    second = runner(answer_corpus).run(CASES)
+    assert [r.scores for r in first] == [r.scores for r in second], "offline runs give identical numbers"
+    assert [r.id for r in first] == [c.id for c in CASES]
+    summary = summarize(first, {"dataset": "unit", "backend": "extractive", "judge": "offline"})
+    metrics = summary["metrics"]
+    assert metrics["citation_validity"]["mean"] == 1.0 and metrics["section_routing"]["mean"] == 1.0
+    assert metrics["citation_recall"]["mean"] == 1.0 and metrics["abstention_correct"]["mean"] == 1.0
+    assert metrics["retrieval_recall@10"]["cases"] == 2
+    paths = write_outputs(tmp_path / "out", first, summary, compare(summary, summary))
+    lines = [json.loads(line) for line in paths["cases"].read_text().splitlines()]
+    assert [line["id"] for line in lines] == ["fda", "prp", "follow", "none"]
+    assert lines[2]["answer"]["standalone_question"], "the follow-up was asked inside its conversation"
+    saved = json.loads(paths["summary"].read_text())
+    assert saved["metrics"] == metrics and set(saved["deltas"].values()) == {0.0}
+    html = paths["report"].read_text()
+    assert html.startswith("<!doctype html>") and "<svg" in html and "citation_recall" in html and "<script" not in html
+
+
+def test_gates_and_baseline_deltas() -> None:
+    summary = {"metrics": {"citation_recall": {"mean": 0.9, "cases": 3}, "uncited_rate": {"mean": 0.2, "cases": 3},
+                           "citation_validity": {"mean": None, "cases": 0}}}
+    gates = parse_gates(["citation_recall=0.95", "uncited_rate=0.1", "citation_validity=1"])
+    failed = check_gates(summary, gates)
+    assert len(failed) == 3 and "below the gate 0.95" in failed[0] and "above the gate 0.1" in failed[1]
+    assert check_gates(summary, parse_gates(["citation_recall=0.8"])) == []
+    assert compare(summary, {"metrics": {"citation_recall": {"mean": 1.0}}}) == {"citation_recall": pytest.approx(-0.1)}
+    with pytest.raises(UserError, match="unknown metric 'recall'"):
+        parse_gates(["recall=0.9"])
+    with pytest.raises(UserError, match="must be a number"):
+        parse_gates(["citation_recall=high"])
+
+
+def test_precomputed_answers_and_missing_references(answer_corpus: Components, tmp_path: Path) -> None:
+    live = runner(answer_corpus).run(CASES[:2])
+    file = tmp_path / "answers.jsonl"
+    first = dict(live[0].answer or {}, id="fda")
+    broken = {k: v for k, v in (live[1].answer or {}).items() if k != "references"}
+    file.write_text(json.dumps(first) + "\n" + json.dumps(dict(broken, id="prp")) + "\n")
+    results = runner(answer_corpus, answers=PrecomputedAnswers(file, CASES[:2])).run(CASES[:2])
+    assert results[0].scores == live[0].scores and results[0].error is None
+    assert results[1].error and "no 'references' list" in results[1].error
+    assert summarize(results, {})["errors"] == 1
+
+
+class FailingJudge:
+    """Works for the first case (about the FDA), then its endpoint "goes down" (any claim about acne)."""
+
+    name = "failing"
+
+    def judge_many(self, pairs: Sequence[tuple[str, str]]) -> list[Judgment]:
+        if any("acne" in claim.lower() for claim, _ in pairs):
+            raise ProviderError("the judge endpoint could not be reached")
+        return [Judgment(True, 1.0) for _ in pairs]
+
+
+def test_unreachable_judge_stops_the_run_and_keeps_partial_results(answer_corpus: Components,
+                                                                   tmp_path: Path) -> None:
+    partial = tmp_path / "cases.partial.jsonl"
+    eval_runner = EvalRunner(LiveAnswers(answer_corpus.answers(), None), passage_resolver(answer_corpus),
+                             retrieval_ranking(None), FailingJudge(), workers=1)
+    with pytest.raises(ProviderError, match="could not be reached"):
+        eval_runner.run(CASES, partial=partial)
+    kept = [json.loads(line) for line in partial.read_text().splitlines()]
+    assert [k["id"] for k in kept] == ["fda"]
