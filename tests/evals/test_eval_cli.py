@@ -81,6 +81,7 @@ def test_shuffled_citations_score_at_least_50_points_lower(setup: tuple[Path, Pa
     shuffled.write_text("\n".join(json.dumps(dict(shuffle_citations(a["answer"]), id=a["id"])) for a in answers))
     code, out = run("eval", str(dataset), "--answers", str(shuffled), "--data-dir", str(data), "--out",
                     str(tmp_path / "shuffled"), "--json")
+    assert code == 0, out
     broken = json.loads(out)["metrics"]
     for metric in ("citation_recall", "citation_precision"):
         assert verified[metric]["mean"] - broken[metric]["mean"] >= 0.5, (metric, verified, broken)
