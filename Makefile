@@ -9,7 +9,7 @@ QUESTION ?= What is the comparative efficacy of PRP micro-needling versus exosom
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install demo test lint bench-ingest bench-retrieval bench-answer clean
+.PHONY: install demo test lint bench-ingest bench-retrieval bench-answer bench-judge bench-eval clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,12 @@ bench-retrieval: install
 
 bench-answer: install
 	$(BIN)/python bench/answer.py
+
+bench-judge: install
+	$(BIN)/python bench/judge.py
+
+bench-eval: install
+	$(BIN)/python bench/eval.py
 
 clean:
 	rm -rf .rag build *.egg-info

@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 DATA = ROOT.parent / "shared" / "data" / "scifact"
 
-from evals.judges.offline import FEATURES, Calibration, OfflineJudge  # noqa: E402
+from evals.judges.offline import CALIBRATION_FILE, FEATURES, Calibration, OfflineJudge  # noqa: E402
 from rag.embedding import SentenceTransformerEmbedder  # noqa: E402
 from rag.text.terms import content_terms  # noqa: E402
 
@@ -114,10 +114,11 @@ def main() -> None:
           f"held-out (odd claim ids): {int(held_out.sum())}")
 
     embedder = SentenceTransformerEmbedder()
-    judge = OfflineJudge(embedder)
-    features = np.array([judge.features(claim, passage) for _, claim, passage, _ in pairs])
+    judge = OfflineJudge(embedder, Calibration.load() if CALIBRATION_FILE.exists() and not args.fit else
+                         Calibration((0.0,) * len(FEATURES), (1.0,) * len(FEATURES), 0.0, (0.0,) * len(FEATURES), 0.5))
+    features = np.array(judge.features_many([(claim, passage) for _, claim, passage, _ in pairs]))
 
-    cosine = features[:, FEATURES.index("max_cosine")]
+    cosine = features[:, FEATURES.index("max_sentence_cosine")]
     f1 = np.array([token_f1(claim, passage) for _, claim, passage, _ in pairs])
     print("\nbaselines (best threshold chosen on the same pairs: optimistic):")
     for name, scores in (("naive max cosine (claim vs any sentence)", cosine), ("naive token-overlap F1", f1)):
@@ -126,12 +127,19 @@ def main() -> None:
 
     if args.fit:
         train = ~held_out
-        bias, weights = fit_logistic(features[train], labels[train])
-        scores = 1 / (1 + np.exp(-(bias + features[train] @ weights)))
+        mean, scale = features[train].mean(axis=0), features[train].std(axis=0) + 1e-9
+        bias, weights = fit_logistic((features[train] - mean) / scale, labels[train])
+        fitted = Calibration(tuple(float(x) for x in mean), tuple(float(x) for x in scale), bias,
+                             tuple(float(w) for w in weights), 0.5)
+        scores = np.array([fitted.score(row) for row in features[train]])
         threshold, _ = best_threshold(scores, labels[train])
-        print(f"\nfitted on {int(train.sum())} pairs (even claim ids): Calibration(bias={bias:.3f}, "
-              f"weights=({', '.join(f'{w:.3f}' for w in weights)}), threshold={threshold:.3f})")
-        judge = OfflineJudge(embedder, Calibration(bias, tuple(float(w) for w in weights), threshold))
+        fitted = Calibration(fitted.mean, fitted.scale, bias, fitted.weights, threshold)
+        fitted.save(CALIBRATION_FILE, f"bench/judge.py --fit: logistic regression on {int(train.sum())} SciFact "
+                                      "train pairs (even claim ids), threshold maximising balanced accuracy there")
+        print(f"\nfitted on {int(train.sum())} pairs (even claim ids), written to {CALIBRATION_FILE.name}: "
+              + ", ".join(f"{n} {w:+.2f}" for n, w in zip(FEATURES, fitted.weights, strict=True))
+              + f"; threshold {threshold:.3f}")
+        judge = judge.with_calibration(fitted)
 
     judgments = judge.judge_many([(claim, passage) for _, claim, passage, _ in pairs])
     predicted = np.array([float(j.supported) for j in judgments])

@@ -1,100 +1,161 @@
-"""The offline judge: lexical and embedding evidence, numbers and negations, combined by a logistic model whose
-weights were fitted on SciFact train claims (``python bench/judge.py --fit``; the figures are in docs/DECISIONS.md).
+"""The offline judge: lexical and embedding evidence, numbers, combined by a logistic model fitted on SciFact train
+claims (``python bench/judge.py --fit`` writes ``offline_calibration.json``; figures in docs/DECISIONS.md).
 
-Features of (claim, passage):
-- ``contained``: the claim (citations removed, case and spacing ignored) appears verbatim in the passage;
-- ``window_recall``: share of the claim's content words found in the best window of 1-2 consecutive sentences;
-- ``passage_recall``: the same over the whole passage;
-- ``max_cosine``: highest cosine between the claim and a passage sentence or 2-sentence window (all-MiniLM-L6-v2);
-- ``number_mismatch``: the claim states a number the passage does not contain;
-- ``negation_mismatch``: the claim and its best-matching window disagree on negation ("not", "no", "without", ...).
+A claim found verbatim in the passage (citations, case and spacing ignored) is supported outright. Otherwise the
+features of (claim, passage) are:
+
+- cosines between the claim and the passage's sentences (best, mean of the best two, the first sentence), its
+  two-sentence windows (best) and the whole passage (mean of sentence vectors);
+- BERTScore-style token alignment: the mean, over the claim's tokens, of their best cosine with a token of the
+  window, for the best window (contextual token vectors of the same model);
+- lexical coverage of the claim's content words: in the passage, weighted by word-piece count (rarer words weigh
+  more), in the best window, and of its word bigrams;
+- numbers: share of the claim's numbers the passage states, and whether it misses any.
 """
 
 from __future__ import annotations
 
 import itertools
+import json
 import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
 from evals.judges.protocol import Judgment
-from rag.embedding.protocol import Embedder, Vectors
+from rag.embedding.protocol import Vectors
+from rag.store.catalog import STOPWORDS
 from rag.text.sentences import sentence_spans
-from rag.text.terms import content_terms, numbers
+from rag.text.terms import content_terms, normalise, numbers
 
+CALIBRATION_FILE = Path(__file__).with_name("offline_calibration.json")
+FEATURES = (
+    "max_sentence_cosine", "max_window_cosine", "top2_sentence_cosine", "passage_cosine", "first_sentence_cosine",
+    "token_alignment", "recall", "weighted_recall", "window_recall", "bigram_recall", "number_match",
+    "number_mismatch",
+)
 _CITATION = re.compile(r"\s*\[\d+\]")
-_NEGATION = re.compile(r"\b(?:not|no|never|without|neither|nor|none|cannot|can't|doesn't|don't|didn't|isn't|"
-                       r"aren't|wasn't|weren't|fail(?:s|ed)?\s+to|lack(?:s|ed|ing)?|absence|unrelated)\b", re.I)
-FEATURES = ("window_recall", "passage_recall", "max_cosine", "number_mismatch", "negation_mismatch")
+_WORD = re.compile(r"[A-Za-z][A-Za-z0-9-]*|\d+(?:[.,]\d+)?")
+
+
+class TokenEncoder(Protocol):
+    def encode_tokens(self, texts: Sequence[str]) -> list[tuple[Vectors, Vectors]]: ...
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]: ...
 
 
 @dataclass(frozen=True)
 class Calibration:
-    """Logistic weights: score = sigmoid(bias + sum(weight * feature)); supported when score >= threshold."""
+    """Standardise each feature, then score = sigmoid(bias + weights . z); supported when score >= threshold."""
 
+    mean: tuple[float, ...]
+    scale: tuple[float, ...]
     bias: float
     weights: tuple[float, ...]
-    threshold: float = 0.5
+    threshold: float
 
+    @classmethod
+    def load(cls, path: Path = CALIBRATION_FILE) -> Calibration:
+        data = json.loads(path.read_text())
+        if tuple(data["features"]) != FEATURES:
+            raise ValueError(f"{path} was fitted for other features; rerun python bench/judge.py --fit")
+        return cls(tuple(data["mean"]), tuple(data["scale"]), data["bias"], tuple(data["weights"]), data["threshold"])
 
-#: Fitted by ``python bench/judge.py --fit`` on the even-numbered SciFact train claims (see docs/DECISIONS.md).
-DEFAULT_CALIBRATION = Calibration(bias=-9.0, weights=(4.0, 2.0, 9.0, -3.0, -1.0), threshold=0.5)
+    def save(self, path: Path, note: str) -> None:
+        path.write_text(json.dumps({"features": FEATURES, "mean": self.mean, "scale": self.scale, "bias": self.bias,
+                                    "weights": self.weights, "threshold": self.threshold, "fitted": note},
+                                   indent=2) + "\n")
+
+    def score(self, values: Sequence[float]) -> float:
+        z = [(v - m) / s for v, m, s in zip(values, self.mean, self.scale, strict=True)]
+        logit = self.bias + sum(w * x for w, x in zip(self.weights, z, strict=True))
+        return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, logit))))
 
 
 class OfflineJudge:
-    """Deterministic; embeddings of sentences are cached, so repeated passages cost nothing the second time."""
+    """Deterministic. Vectors of every text are cached, so repeated passages cost nothing the second time."""
 
     name = "offline"
 
-    def __init__(self, embedder: Embedder, calibration: Calibration = DEFAULT_CALIBRATION) -> None:
-        self._embedder = embedder
-        self._calibration = calibration
-        self._cache: dict[str, Vectors] = {}
+    def __init__(self, encoder: TokenEncoder, calibration: Calibration | None = None) -> None:
+        self._encoder = encoder
+        self._calibration = calibration or Calibration.load()
+        self._vectors: dict[str, tuple[Vectors, Vectors]] = {}
+        self._pieces: dict[str, int] = {}
+
+    def with_calibration(self, calibration: Calibration) -> OfflineJudge:
+        """The same judge (and cache) with other weights."""
+        judge = OfflineJudge(self._encoder, calibration)
+        judge._vectors, judge._pieces = self._vectors, self._pieces
+        return judge
 
     def judge_many(self, pairs: Sequence[tuple[str, str]]) -> list[Judgment]:
         prepared = [(_clean(claim), passage) for claim, passage in pairs]
-        self._embed([text for claim, passage in prepared if not _contained(claim, passage)
-                     for text in [claim, *_windows(passage)]])
-        return [self._judge(claim, passage) for claim, passage in prepared]
+        self._encode([t for claim, passage in prepared if not _contained(claim, passage)
+                      for t in [claim, *_sentences(passage), *_pairs(passage)]])
+        results = []
+        for claim, passage in prepared:
+            if _contained(claim, passage):
+                results.append(Judgment(True, 1.0))
+                continue
+            score = self._calibration.score(self._features(claim, passage))
+            results.append(Judgment(score >= self._calibration.threshold, round(score, 6)))
+        return results
 
-    def features(self, claim: str, passage: str) -> tuple[float, ...]:
-        """The feature vector of a pair (used by the judge and by the calibration script)."""
-        claim = _clean(claim)
-        self._embed([claim, *_windows(passage)])
-        return self._features(claim, passage)
-
-    def _judge(self, claim: str, passage: str) -> Judgment:
-        if _contained(claim, passage):
-            return Judgment(True, 1.0)
-        values = self._features(claim, passage)
-        calibration = self._calibration
-        logit = calibration.bias + sum(w * v for w, v in zip(calibration.weights, values, strict=True))
-        score = 1.0 / (1.0 + math.exp(-logit))
-        return Judgment(score >= calibration.threshold, round(score, 6))
+    def features_many(self, pairs: Sequence[tuple[str, str]]) -> list[tuple[float, ...]]:
+        """Feature vectors (for calibration), encoding every text they need in one batch."""
+        prepared = [(_clean(claim), passage) for claim, passage in pairs]
+        self._encode([t for claim, passage in prepared for t in [claim, *_sentences(passage), *_pairs(passage)]])
+        return [self._features(claim, passage) for claim, passage in prepared]
 
     def _features(self, claim: str, passage: str) -> tuple[float, ...]:
+        sentences, pairs = _sentences(passage) or [" ".join(passage.split())], _pairs(passage)
+        windows = sentences + pairs
+        claim_vector, claim_tokens = self._vectors[claim]
+        sentence_cos = sorted((float(np.dot(claim_vector, self._vectors[s][0])) for s in sentences), reverse=True)
+        window_cos = max(float(np.dot(claim_vector, self._vectors[w][0])) for w in windows)
+        mean_vector = np.mean([self._vectors[s][0] for s in sentences], axis=0)
+        passage_cos = float(np.dot(claim_vector, mean_vector / (np.linalg.norm(mean_vector) or 1.0)))
+        alignment = max((_alignment(claim_tokens, self._vectors[w][1]) for w in windows), default=0.0)
         wanted = content_terms(claim)
-        windows = _windows(passage)
-        best_window, window_recall = "", 0.0
-        for window in windows:
-            recall = len(wanted & content_terms(window)) / len(wanted) if wanted else 1.0
-            if recall > window_recall or not best_window:
-                best_window, window_recall = window, recall
-        passage_recall = len(wanted & content_terms(passage)) / len(wanted) if wanted else 1.0
-        claim_vector = self._cache[claim]
-        max_cosine = max((float(np.dot(claim_vector, self._cache[w])) for w in windows), default=0.0)
-        number_mismatch = float(bool(numbers(claim) - numbers(passage)))
-        negation_mismatch = float(bool(_NEGATION.search(claim)) != bool(_NEGATION.search(best_window)))
-        return window_recall, passage_recall, max_cosine, number_mismatch, negation_mismatch
+        found = content_terms(passage)
+        weights = {t: self._word_pieces(t) for t in wanted}
+        recall = len(wanted & found) / len(wanted) if wanted else 1.0
+        weighted = sum(weights[t] for t in wanted & found) / (sum(weights.values()) or 1)
+        window_recall = max((len(wanted & content_terms(w)) / len(wanted) for w in windows), default=0.0) \
+            if wanted else 1.0
+        claim_bigrams, passage_bigrams = _bigrams(claim), _bigrams(passage)
+        bigram_recall = len(claim_bigrams & passage_bigrams) / len(claim_bigrams) if claim_bigrams else recall
+        claim_numbers = numbers(claim)
+        number_match = len(claim_numbers & numbers(passage)) / len(claim_numbers) if claim_numbers else 0.5
+        return (sentence_cos[0], window_cos, float(np.mean(sentence_cos[:2])), passage_cos,
+                float(np.dot(claim_vector, self._vectors[sentences[0]][0])), alignment, recall, weighted,
+                window_recall, bigram_recall, number_match, float(bool(claim_numbers - numbers(passage))))
 
-    def _embed(self, texts: list[str]) -> None:
-        missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
-        if missing:
-            for text, vector in zip(missing, self._embedder.embed_documents(missing), strict=True):
-                self._cache[text] = vector
+    def _encode(self, texts: list[str]) -> None:
+        missing = list(dict.fromkeys(t for t in texts if t not in self._vectors))
+        for text, encoded in zip(missing, self._encoder.encode_tokens(missing), strict=True):
+            self._vectors[text] = encoded
+
+    def _word_pieces(self, word: str) -> int:
+        if word not in self._pieces:
+            self._pieces[word] = max(1, self._encoder.count_tokens([word])[0])
+        return self._pieces[word]
+
+
+def _alignment(claim_tokens: Vectors, window_tokens: Vectors) -> float:
+    if len(claim_tokens) == 0 or len(window_tokens) == 0:
+        return 0.0
+    return float((claim_tokens @ window_tokens.T).max(axis=1).mean())
+
+
+def _bigrams(text: str) -> set[tuple[str, str]]:
+    words = [normalise(w) for w in _WORD.findall(text) if len(w) > 1 and w.lower() not in STOPWORDS]
+    return set(itertools.pairwise(words))
 
 
 def _clean(claim: str) -> str:
@@ -110,7 +171,10 @@ def _contained(claim: str, passage: str) -> bool:
     return len(plain) >= 20 and plain in _normalised(passage)
 
 
-def _windows(passage: str) -> list[str]:
-    sentences = [" ".join(passage[s:e].split()) for s, e in sentence_spans(passage)]
-    pairs = [f"{a} {b}" for a, b in itertools.pairwise(sentences)]
-    return [*sentences, *pairs] or [" ".join(passage.split())]
+def _sentences(passage: str) -> list[str]:
+    return [" ".join(passage[s:e].split()) for s, e in sentence_spans(passage)]
+
+
+def _pairs(passage: str) -> list[str]:
+    sentences = _sentences(passage)
+    return [f"{a} {b}" for a, b in itertools.pairwise(sentences)]

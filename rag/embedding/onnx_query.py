@@ -77,16 +77,7 @@ class OnnxQueryEncoder:
         self._tokenizer: Any = None
 
     def encode(self, texts: Sequence[str]) -> Vectors:
-        session, tokenizer = self._load()
-        encodings = tokenizer.encode_batch(list(texts))
-        length = max(len(e.ids) for e in encodings)
-        ids = np.zeros((len(encodings), length), dtype=np.int64)
-        mask = np.zeros_like(ids)
-        types = np.zeros_like(ids)
-        for row, encoding in enumerate(encodings):
-            n = len(encoding.ids)
-            ids[row, :n], mask[row, :n], types[row, :n] = encoding.ids, 1, encoding.type_ids
-        hidden = session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": types})[0]
+        hidden, mask = self.hidden_states(texts)
         if self._mode == "cls":
             vectors = hidden[:, 0, :]
         else:
@@ -96,6 +87,20 @@ class OnnxQueryEncoder:
             vectors = vectors / np.clip(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12, None)
         result: Vectors = vectors.astype(np.float32)
         return result
+
+    def hidden_states(self, texts: Sequence[str]) -> tuple[Vectors, Any]:
+        """The transformer's last hidden states (batch x tokens x dim) and the attention mask."""
+        session, tokenizer = self._load()
+        encodings = tokenizer.encode_batch(list(texts))
+        length = max(len(e.ids) for e in encodings)
+        ids = np.zeros((len(encodings), length), dtype=np.int64)
+        mask = np.zeros_like(ids)
+        types = np.zeros_like(ids)
+        for row, encoding in enumerate(encodings):
+            n = len(encoding.ids)
+            ids[row, :n], mask[row, :n], types[row, :n] = encoding.ids, 1, encoding.type_ids
+        hidden: Vectors = session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": types})[0]
+        return hidden, mask
 
     def _load(self) -> tuple[Any, Any]:
         with self._lock:

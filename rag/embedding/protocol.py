@@ -37,3 +37,7 @@ class Embedder(Protocol):
     def embed_query(self, text: str) -> Vectors:
         """One L2-normalised vector (1-D)."""
         ...
+
+    def encode_tokens(self, texts: Sequence[str]) -> list[tuple[Vectors, Vectors]]:
+        """For each text, its vector and its L2-normalised contextual token vectors (for alignment scores)."""
+        ...

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -116,6 +116,32 @@ class SentenceTransformerEmbedder:
                 self._query_encoder = None
         return self._encode(list(texts))
 
+    def encode_tokens(self, texts: Sequence[str]) -> list[tuple[Vectors, Vectors]]:
+        """For each text, its sentence vector and its L2-normalised token vectors (special tokens dropped), for
+        token-alignment scores such as BERTScore."""
+        if not texts:
+            return []
+        if self._query_encoder is not None and len(texts) <= SMALL_BATCH:
+            results: list[tuple[Vectors, Vectors]] = []
+            for i in range(0, len(texts), 16):
+                batch = list(texts[i : i + 16])
+                pooled = self._query_encoder.encode(batch)
+                hidden, mask = self._query_encoder.hidden_states(batch)
+                for row in range(len(batch)):
+                    tokens = hidden[row, 1 : int(mask[row].sum()) - 1]
+                    results.append((pooled[row], _unit_rows(tokens)))
+            return results
+        outputs: list[dict[str, Any]] = self._load().encode(  # type: ignore[assignment]
+            list(texts), output_value=None, batch_size=self._batch_size, show_progress_bar=False,
+            normalize_embeddings=True,
+        )
+        results = []
+        for output in outputs:
+            length = int(np.asarray(output["attention_mask"]).sum())
+            tokens = np.asarray(output["token_embeddings"], dtype=np.float32)[1 : length - 1]
+            results.append((np.asarray(output["sentence_embedding"], dtype=np.float32), _unit_rows(tokens)))
+        return results
+
     def _small_batch(self, texts: list[str]) -> Vectors:
         assert self._query_encoder is not None
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
@@ -169,3 +195,9 @@ class SentenceTransformerEmbedder:
             return {}
         loaded = json.loads(path.read_text())
         return loaded if isinstance(loaded, dict) else {}
+
+
+def _unit_rows(matrix: Vectors) -> Vectors:
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    result: Vectors = (matrix / np.clip(norms, 1e-12, None)).astype(np.float32)
+    return result

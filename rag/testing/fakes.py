@@ -54,6 +54,14 @@ class HashEmbedder:
     def embed_query(self, text: str) -> Vectors:
         return self._vector(text)
 
+    def encode_tokens(self, texts: Sequence[str]) -> list[tuple[Vectors, Vectors]]:
+        """Sentence vector and one hashed vector per word (as token vectors)."""
+        results = []
+        for text in texts:
+            words = [w for w in _TOKEN.findall(text.lower()) if w.isalnum()] or [""]
+            results.append((self._vector(text), np.vstack([self._vector(w) for w in words])))
+        return results
+
     def _vector(self, text: str) -> Vectors:
         vector = np.zeros(self._dimension, dtype=np.float32)
         for token in _TOKEN.findall(text.lower()):
