@@ -30,7 +30,9 @@ from rag.text.terms import content_terms  # noqa: E402
 Pair = tuple[int, str, str, int]  # claim id, claim, passage, label
 
 
-def build_pairs() -> list[Pair]:
+def build_pairs(training_negatives: int = 1) -> list[Pair]:
+    """Positive and hard-negative pairs. Even-numbered claims (the fitting half) may get ``training_negatives``
+    hard negatives each (the next-ranked non-gold abstracts); odd-numbered claims always get exactly one."""
     import bm25s
 
     corpus = {}
@@ -48,11 +50,23 @@ def build_pairs() -> list[Pair]:
             continue
         found, _ = index.retrieve(bm25s.tokenize([claim["claim"]], stopwords="en", show_progress=False), k=20,
                                   show_progress=False)
-        negative = next(ids[j] for j in found[0] if ids[j] not in {int(d) for d in claim["evidence"]})
+        negatives = [ids[j] for j in found[0] if ids[j] not in {int(d) for d in claim["evidence"]}]
         for doc_id in sorted(gold):
             pairs.append((claim["id"], claim["claim"], corpus[doc_id], 1))
-        pairs.append((claim["id"], claim["claim"], corpus[negative], 0))
+        for negative in negatives[: training_negatives if claim["id"] % 2 == 0 else 1]:
+            pairs.append((claim["id"], claim["claim"], corpus[negative], 0))
     return pairs
+
+
+def _first_negative(pairs: list[Pair]) -> np.ndarray:
+    """Marks the first hard negative of every claim (the evaluation set has one per claim)."""
+    seen: set[int] = set()
+    marks = []
+    for claim_id, _, _, label in pairs:
+        marks.append(label == 0 and claim_id not in seen)
+        if label == 0:
+            seen.add(claim_id)
+    return np.array(marks)
 
 
 def balanced_accuracy(labels: np.ndarray, predicted: np.ndarray) -> float:
@@ -106,12 +120,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--fit", action="store_true", help="refit the calibration on the even-numbered claims")
     parser.add_argument("--nli", type=Path, default=None, help="a local NLI / cross-encoder model folder")
+    parser.add_argument("--training-negatives", type=int, default=3,
+                        help="hard negatives per fitting claim (held-out claims always have one)")
     args = parser.parse_args()
-    pairs = build_pairs()
+    pairs = build_pairs(args.training_negatives if args.fit else 1)
     labels = np.array([p[3] for p in pairs], dtype=float)
     held_out = np.array([p[0] % 2 == 1 for p in pairs])
     print(f"pairs: {len(pairs)} ({int(labels.sum())} positive, {int(len(labels) - labels.sum())} hard negatives); "
           f"held-out (odd claim ids): {int(held_out.sum())}")
+    evaluation = held_out | np.array([p[3] == 1 for p in pairs]) | _first_negative(pairs)
 
     embedder = SentenceTransformerEmbedder()
     judge = OfflineJudge(embedder, Calibration.load() if CALIBRATION_FILE.exists() and not args.fit else
@@ -122,8 +139,8 @@ def main() -> None:
     f1 = np.array([token_f1(claim, passage) for _, claim, passage, _ in pairs])
     print("\nbaselines (best threshold chosen on the same pairs: optimistic):")
     for name, scores in (("naive max cosine (claim vs any sentence)", cosine), ("naive token-overlap F1", f1)):
-        threshold, _ = best_threshold(scores, labels)
-        report(f"{name}, t={threshold:.3f}", labels, (scores >= threshold).astype(float))
+        threshold, _ = best_threshold(scores[evaluation], labels[evaluation])
+        report(f"{name}, t={threshold:.3f}", labels[evaluation], (scores[evaluation] >= threshold).astype(float))
 
     if args.fit:
         train = ~held_out
@@ -145,7 +162,7 @@ def main() -> None:
     predicted = np.array([float(j.supported) for j in judgments])
     print("\noffline judge (shipped calibration unless --fit):")
     report("held-out pairs (odd claim ids)", labels[held_out], predicted[held_out])
-    report("all pairs", labels, predicted)
+    report("all claims, one hard negative each", labels[evaluation], predicted[evaluation])
     if args.nli is not None:
         from evals.judges.nli import NliJudge
 

@@ -1,7 +1,7 @@
 """Settings: one pydantic-settings class of small nested groups, read from ``RAG_*`` environment variables.
 
-Nested fields use a double underscore: ``RAG_INGEST__MAX_FILE_MB=100``. The two most common ones are top level:
-``RAG_DATA_DIR`` and ``RAG_CHROMA_URL``.
+Nested fields use a double underscore: ``RAG_INGEST__MAX_FILE_MB=100``. The most common ones are top level:
+``RAG_DATA_DIR``, ``RAG_CHROMA_URL``, ``RAG_API_KEY_HASHES`` and ``RAG_API_KEY_FILE``.
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ class RetrievalSettings(_Group):
         0.8, gt=0, le=1, description="Drop a passage whose word-trigram Jaccard with a kept one reaches this."
     )
     tie_tolerance: float = Field(
-        0.02, ge=0, lt=1, description="Scores within this relative distance of a group's best are ties."
+        0.005, ge=0, lt=1, description="Scores within this relative distance of a group's best are ties."
     )
     tie_breakers: tuple[Literal["evidence", "recency"], ...] = Field(
         ("evidence", "recency"), description="Order of ties: stronger evidence level first, then newer."
@@ -105,6 +105,14 @@ class GenerationSettings(_Group):
     )
 
 
+class ApiSettings(_Group):
+    rate_limit_per_minute: int = Field(600, ge=1, description="Requests a key (or client address) may make a minute.")
+    rate_limit_burst: int = Field(60, ge=1, description="Requests allowed at once above the steady rate.")
+    max_body_mb: float = Field(20.0, gt=0, description="Larger request bodies are refused with 413.")
+    cors_origins: tuple[str, ...] = Field((), description="Origins allowed by CORS (none by default).")
+    answer_timeout_s: float = Field(120.0, gt=0, description="An answer that takes longer is abandoned with 504.")
+
+
 class Settings(BaseSettings):
     """Everything configurable, passed down explicitly; nothing else reads the environment."""
 
@@ -114,12 +122,17 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(Path(".rag"), description="Where the index, catalog and conversations live.")
     chroma_url: str | None = Field(None, description="A Chroma server (http://host:port); unset: embedded Chroma.")
+    api_key_hashes: str | None = Field(
+        None, description="API keys as comma-separated 'sha256hex:scope' (read or admin); see rag keys create."
+    )
+    api_key_file: Path | None = Field(None, description="A file of 'sha256hex:scope' lines (API keys).")
     ingest: IngestSettings = IngestSettings()
     chunk: ChunkSettings = ChunkSettings()
     embedding: EmbeddingSettings = EmbeddingSettings()
     store: StoreSettings = StoreSettings()
     retrieval: RetrievalSettings = RetrievalSettings()
     generation: GenerationSettings = GenerationSettings()
+    api: ApiSettings = ApiSettings()
 
     @field_validator("chroma_url")
     @classmethod

@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from rag.errors import StoreError, UserError
+from rag.errors import NotFoundError, StoreError
 from rag.text.terms import content_terms
 
 _SCHEMA = """
@@ -71,12 +71,12 @@ class ConversationStore:
     def get(self, conversation_id: str) -> Conversation:
         """The conversation with its turns; an unknown id is a :class:`UserError`."""
         if not isinstance(conversation_id, str) or not _ID.match(conversation_id):
-            raise UserError(f"unknown conversation id {conversation_id!r}")
+            raise NotFoundError(f"unknown conversation id {conversation_id!r}")
         with self._lock:
             row = self._db.execute("SELECT audience, created_at FROM conversations WHERE id = ?",
                                    (conversation_id,)).fetchone()
             if row is None:
-                raise UserError(f"unknown conversation id {conversation_id!r}")
+                raise NotFoundError(f"unknown conversation id {conversation_id!r}")
             turns = [StoredTurn(*t) for t in self._db.execute(
                 "SELECT n, question, standalone_question, answer_json FROM turns WHERE conversation_id = ? "
                 "ORDER BY n", (conversation_id,))]

@@ -20,6 +20,10 @@ class InputError(UserError):
         self.reason = reason
 
 
+class NotFoundError(UserError):
+    """The caller asked for something that does not exist (a conversation, a document)."""
+
+
 class ConfigError(UserError):
     """A setting or parameter is invalid or inconsistent with the stored index."""
 
@@ -30,6 +34,10 @@ class RuntimeFailure(RagError):
 
 class StoreError(RuntimeFailure):
     """The vector store, lexical index or catalog failed or is unreachable."""
+
+
+class StoreBusy(StoreError):
+    """Another writer holds the data dir; retry shortly."""
 
 
 class VectorIndexNotReady(StoreError):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +17,7 @@ from rag.answer.parse import ParsedAnswer, parse_answer
 from rag.answer.prompting import Prompts, Turn
 from rag.answer.verify import verify
 from rag.config import Settings
-from rag.conversation import ConversationStore, condense_by_rule
+from rag.conversation import Conversation, ConversationStore, condense_by_rule
 from rag.errors import UserError
 from rag.filters import Filters
 from rag.generate.protocol import GenerationError, GenerationRequest, Generator
@@ -58,9 +58,12 @@ class AnswerService:
         self._conversations = conversations
 
     def answer(self, question: str, *, audience: str = "clinician", conversation_id: str | None = None,
-               filters: Filters | None = None, backend: Backend | None = None) -> Answer:
-        """A verified two-section answer. A model failure falls back to the extractive answer (said in notices)."""
-        prepared = self._prepare(question, audience, conversation_id, filters, backend)
+               filters: Filters | None = None, backend: Backend | None = None,
+               history: Sequence[str] = ()) -> Answer:
+        """A verified two-section answer. A model failure falls back to the extractive answer (said in notices).
+        ``history``: earlier questions of a conversation held by the caller (as the OpenAI API does) instead of a
+        stored ``conversation_id``."""
+        prepared = self._prepare(question, audience, conversation_id, filters, backend, history)
         generator = self._generator(backend)
         started = time.perf_counter()
         parsed, used = self._generate(generator, prepared)
@@ -68,9 +71,10 @@ class AnswerService:
         return self._finish(prepared, parsed, used)
 
     def stream(self, question: str, *, audience: str = "clinician", conversation_id: str | None = None,
-               filters: Filters | None = None, backend: Backend | None = None) -> Iterator[Event]:
+               filters: Filters | None = None, backend: Backend | None = None,
+               history: Sequence[str] = ()) -> Iterator[Event]:
         """The sources first, then text deltas as they are generated, then the verified answer."""
-        prepared = self._prepare(question, audience, conversation_id, filters, backend)
+        prepared = self._prepare(question, audience, conversation_id, filters, backend, history)
         yield "sources", [_source_view(s) for s in prepared.sources]
         generator = self._generator(backend)
         started = time.perf_counter()
@@ -93,21 +97,23 @@ class AnswerService:
         prepared.timings["generate"] = _ms(started)
         yield "answer", self._finish(prepared, parsed, used)
 
+    def conversation(self, conversation_id: str) -> Conversation:
+        """A stored conversation; an unknown id is a NotFoundError."""
+        return self._conversations.get(conversation_id)
+
     # -- steps -------------------------------------------------------------------------------------------------
     def _prepare(self, question: str, audience: str, conversation_id: str | None, filters: Filters | None,
-                 backend: Backend | None) -> _Prepared:
+                 backend: Backend | None, earlier: Sequence[str] = ()) -> _Prepared:
         started = time.perf_counter()
         question = self._validate(question, audience, backend)
         checked_audience: Audience = audience  # type: ignore[assignment]
-        history: list[Turn] = []
-        standalone = question
+        history: list[Turn] = [Turn(q) for q in earlier if q.strip()]
         if conversation_id is not None:
             conversation = self._conversations.get(conversation_id)
             history = [Turn(t.standalone_question) for t in conversation.turns]
-            if history:
-                standalone = self._condense(question, history, backend)
         else:
             conversation_id = self._conversations.create(checked_audience)
+        standalone = self._condense(question, history, backend) if history else question
         timings = {"condense": _ms(started)}
         retrieve_started = time.perf_counter()
         found = self._retriever.search_sections(standalone, filters=filters)

@@ -191,6 +191,20 @@ class Catalog:
                 found[cid] = StoredChunk(cid, doc_id, section, start, end, text, meta)
         return found
 
+    def page(self, kind: str | None, limit: int, offset: int) -> tuple[list[tuple[str, DocumentMeta, int]], int]:
+        """A page of ``(id, metadata, chunk count)`` ordered by id, and the total, optionally of one kind."""
+        where, params = ("WHERE kind = ?", [kind]) if kind else ("", [])
+        total = int(self._db.execute(f"SELECT COUNT(*) FROM documents {where}", params).fetchone()[0])
+        rows = self._db.execute(
+            f"SELECT id, meta_json, n_chunks FROM documents {where} ORDER BY id LIMIT ? OFFSET ?",
+            [*params, limit, offset],
+        ).fetchall()
+        return [(row[0], DocumentMeta.model_validate_json(row[1]), int(row[2])) for row in rows], total
+
+    def ids_from_file(self, source_file: str) -> list[str]:
+        return [row[0] for row in self._db.execute("SELECT id FROM documents WHERE source_file = ? ORDER BY id",
+                                                   (source_file,))]
+
     def document(self, doc_id: str) -> Document | None:
         row = self._db.execute(
             "SELECT meta_json, text, sections_json, source FROM documents WHERE id = ?", (doc_id,)

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from rag.errors import StoreError
+from rag.errors import StoreBusy, StoreError
 
 
 @contextmanager
@@ -25,7 +25,7 @@ def writer_lock(data_dir: Path) -> Iterator[None]:
         except BlockingIOError:
             handle.seek(0)
             holder = handle.read().strip() or "another process"
-            raise StoreError(f"another ingest (pid {holder}) is writing to {data_dir}; wait for it to finish") from None
+            raise StoreBusy(f"another ingest (pid {holder}) is writing to {data_dir}; wait for it to finish") from None
         handle.seek(0)
         handle.truncate()
         handle.write(str(os.getpid()))

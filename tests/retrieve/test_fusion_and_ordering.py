@@ -46,3 +46,9 @@ def test_diversify_caps_documents_and_drops_near_duplicates() -> None:
     kept = diversify(hits, k=10, max_per_doc=2, near_duplicate=0.8)
     assert [h.doc_id for h in kept] == ["a", "a", "b", "d"]
     assert [h.doc_id for h in diversify(hits, k=2, max_per_doc=1, near_duplicate=0.8)] == ["a", "b"]
+
+
+def test_equal_scores_share_a_rank() -> None:
+    fused = reciprocal_rank_fusion([("a", 0.9), ("b", 0.9), ("c", 0.5)], [], rrf_k=60)
+    assert [(c.chunk_id, c.dense_rank) for c in fused] == [("a", 1), ("b", 1), ("c", 3)]
+    assert fused[0].fused == fused[1].fused

@@ -1,0 +1,1 @@
+"""The HTTP API: answers (JSON and SSE), conversations, search, documents, an OpenAI-compatible facade, health."""

@@ -1,0 +1,135 @@
+"""The app factory: settings, components opened once per worker at start-up, middleware, routers, error handlers.
+
+    uvicorn --factory api.app:create_app        (or: rag serve)
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, Response
+from fastapi.middleware.cors import CORSMiddleware
+from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api import errors
+from api.deps import get_settings
+from api.metrics import Metrics
+from api.routes import answers, conversations, documents, health, openai_compat, search
+from api.security import RateLimiter, load_key_hashes
+from rag import __version__
+from rag.config import Settings
+from rag.factory import Components
+
+logger = logging.getLogger("api")
+
+DESCRIPTION = """Cited, guideline-first answers from a corpus of clinical guidelines and research studies.
+
+Every answer has two sections, "From the Guidelines" and "From the Research"; every claim cites a passage [n]
+whose exact supporting sentence is in `references[].quote`, and `grounding` reports what verification found.
+Authenticate with `Authorization: Bearer <key>` or `X-API-Key: <key>` (keys are created with `rag keys create`).
+"""
+
+
+def create_app(settings: Settings | None = None, components: Components | None = None) -> FastAPI:
+    """A configured app. ``components`` may be passed in (tests); otherwise they are opened at start-up."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        built = components if components is not None else await run_in_threadpool(_open, settings)
+        app.state.components = built
+        app.state.answers = built.answers()
+        logger.info("ready", extra={"data_dir": str(settings.data_dir)})
+        try:
+            yield
+        finally:
+            app.state.components = None
+            if components is None:
+                built.close()
+
+    app = FastAPI(title="rag", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app.dependency_overrides[get_settings] = lambda: settings
+    app.state.settings = settings
+    app.state.keys = load_key_hashes(settings)
+    app.state.limiter = RateLimiter(settings.api.rate_limit_per_minute, settings.api.rate_limit_burst)
+    app.state.metrics = Metrics()
+    app.state.components = None
+    errors.install(app)
+    if settings.api.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=list(settings.api.cors_origins), allow_methods=["*"],
+                           allow_headers=["Authorization", "X-API-Key", "Content-Type", "X-Request-ID"])
+    app.add_middleware(BodyLimit, max_bytes=int(settings.api.max_body_mb * 1_000_000))
+    app.middleware("http")(_request_context)
+    for module in (answers, conversations, search, documents, openai_compat, health):
+        app.include_router(module.router)
+    return app
+
+
+def _open(settings: Settings) -> Components:
+    built = Components(settings)
+    built.embedder.embed_query("warm-up")  # load the query encoder before the first request, not during it
+    return built
+
+
+async def _request_context(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    """A request id on every response and log line; metrics by route. Question text is never logged."""
+    request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+    request.state.request_id = request_id[:64]
+    started = time.perf_counter()
+    response = await call_next(request)
+    seconds = time.perf_counter() - started
+    route = getattr(request.scope.get("route"), "path", "unmatched")
+    request.app.state.metrics.observe(route, request.method, response.status_code, seconds)
+    response.headers["X-Request-ID"] = request.state.request_id
+    logger.info("request", extra={"request_id": request.state.request_id, "method": request.method, "route": route,
+                                  "status": response.status_code, "ms": round(seconds * 1000, 1)})
+    return response
+
+
+class BodyLimit:
+    """Refuses bodies over the limit with 413, by Content-Length or while a chunked body streams in."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await self._refuse(send)
+            return
+        received = 0
+
+        async def limited() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.max_bytes:
+                raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, limited, send)
+        except _TooLarge:
+            await self._refuse(send)
+
+    async def _refuse(self, send: Send) -> None:
+        body = (b'{"error":{"status":413,"message":"the request body is larger than the limit '
+                + f'({self.max_bytes / 1e6:g} MB)'.encode() + b'"}}')
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+
+
+class _TooLarge(Exception):
+    pass
+
+

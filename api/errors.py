@@ -1,0 +1,70 @@
+"""One place that maps library errors to HTTP responses: a clear message, the request id, never a stack trace."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from rag.errors import (
+    NotFoundError,
+    ProviderError,
+    RagError,
+    StoreBusy,
+    StoreError,
+    UserError,
+)
+
+logger = logging.getLogger("api")
+
+
+def status_for(error: RagError) -> int:
+    if isinstance(error, NotFoundError):
+        return 404
+    if isinstance(error, UserError):
+        return 422
+    if isinstance(error, StoreBusy):
+        return 409
+    if isinstance(error, StoreError):
+        return 503
+    if isinstance(error, ProviderError):
+        return 502
+    return 500
+
+
+def error_body(request: Request, status: int, message: str, detail: object = None) -> dict[str, object]:
+    body: dict[str, object] = {"error": {"status": status, "message": message,
+                                         "request_id": getattr(request.state, "request_id", None)}}
+    if detail is not None:
+        body["error"]["detail"] = detail  # type: ignore[index]
+    return body
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(RagError)
+    async def rag_error(request: Request, exc: RagError) -> JSONResponse:
+        status = status_for(exc)
+        headers = {"Retry-After": "5"} if status in (409, 503) else None
+        if status >= 500:
+            logger.warning("request failed",
+                           extra={"request_id": request.state.request_id, "error": type(exc).__name__})
+        return JSONResponse(error_body(request, status, str(exc)), status_code=status, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [{"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()]
+        return JSONResponse(error_body(request, 422, "the request is invalid", problems), status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse(error_body(request, exc.status_code, str(exc.detail)), status_code=exc.status_code,
+                            headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        logger.error("unexpected error", exc_info=exc, extra={"request_id": request.state.request_id})
+        return JSONResponse(error_body(request, 500, "internal error; the request id identifies it in the logs"),
+                            status_code=500)

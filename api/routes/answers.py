@@ -1,0 +1,53 @@
+"""POST /v1/answers: the Answer as JSON, or streamed as Server-Sent Events (sources, deltas, the final answer)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+from fastapi import APIRouter, Request
+from fastapi.responses import StreamingResponse
+
+from api.deps import AnswersDep, ReadAccess
+from api.schemas import AnswerRequest
+from rag.answer.models import Answer
+from rag.errors import RagError
+from rag.filters import Filters
+
+router = APIRouter(prefix="/v1", tags=["answers"])
+
+
+def sse(event: str, data: object) -> str:
+    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+@router.post("/answers", response_model=Answer, summary="Answer a question in two cited sections",
+             responses={200: {"content": {"text/event-stream": {}},
+                              "description": "The Answer, or with stream=true / Accept: text/event-stream, events: "
+                                             "sources, delta (repeated), notice, answer"}})
+def post_answer(body: AnswerRequest, request: Request, service: AnswersDep,
+                _: ReadAccess) -> Answer | StreamingResponse:
+    filters = Filters.parse(body.filters)
+    wants_stream = body.stream or "text/event-stream" in request.headers.get("accept", "")
+    if not wants_stream:
+        return service.answer(body.question, audience=body.audience, conversation_id=body.conversation_id,
+                              filters=filters, backend=body.llm)
+    events = service.stream(body.question, audience=body.audience, conversation_id=body.conversation_id,
+                            filters=filters, backend=body.llm)
+    first = next(events)  # validation and retrieval errors surface here, as a normal JSON error response
+
+    def body_events() -> Iterator[str]:
+        yield sse(*first)
+        try:
+            for kind, payload in events:
+                if kind == "delta":
+                    yield sse("delta", {"text": payload})
+                elif kind == "answer":
+                    yield sse("answer", payload.model_dump(mode="json"))
+                else:
+                    yield sse(kind, payload)
+        except RagError as exc:
+            yield sse("error", {"message": str(exc)})
+
+    return StreamingResponse(body_events(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

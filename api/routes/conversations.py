@@ -1,0 +1,21 @@
+"""GET /v1/conversations/{id}: the turns of a conversation with their answers."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api.deps import AnswersDep, ReadAccess
+from api.schemas import ConversationOut, Turn
+from rag.answer.models import Answer
+
+router = APIRouter(prefix="/v1", tags=["conversations"])
+
+
+@router.get("/conversations/{conversation_id}", response_model=ConversationOut)
+def get_conversation(conversation_id: str, service: AnswersDep, _: ReadAccess) -> ConversationOut:
+    conversation = service.conversation(conversation_id)
+    return ConversationOut(
+        id=conversation.id, audience=conversation.audience, created_at=conversation.created_at,
+        turns=[Turn(n=t.n, question=t.question, standalone_question=t.standalone_question,
+                    answer=Answer.model_validate_json(t.answer_json)) for t in conversation.turns],
+    )

@@ -1,0 +1,35 @@
+"""Liveness, readiness (store and model ready) and Prometheus metrics."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, PlainTextResponse
+
+from api.deps import ReadAccess
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz", summary="The process is up")
+def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz", summary="The index and the embedding model are ready",
+            responses={503: {"description": "Not ready (starting, or the store is unreachable)."}})
+def readyz(request: Request) -> JSONResponse:
+    components = getattr(request.app.state, "components", None)
+    if components is None:
+        return JSONResponse({"status": "starting"}, status_code=503, headers={"Retry-After": "2"})
+    try:
+        documents, chunks, _ = components.index.catalog.counts()
+        vectors = components.index.vectors.count()
+    except Exception as exc:
+        return JSONResponse({"status": "unavailable", "reason": type(exc).__name__}, status_code=503,
+                            headers={"Retry-After": "5"})
+    return JSONResponse({"status": "ready", "documents": documents, "chunks": chunks, "vectors": vectors})
+
+
+@router.get("/metrics", response_class=PlainTextResponse, summary="Prometheus metrics")
+def metrics(request: Request, _: ReadAccess) -> str:
+    return str(request.app.state.metrics.render())

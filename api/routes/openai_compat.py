@@ -1,0 +1,85 @@
+"""POST /v1/chat/completions, OpenAI-compatible, so the official ``openai`` SDK works unchanged against rag.
+
+The last user message is the question and earlier user messages are the conversation (condensed for retrieval).
+The answer page is the assistant message's Markdown content; the references, grounding and the full Answer are in
+an extra ``rag`` field (the SDK keeps unknown fields: ``response.model_extra["rag"]``). Streaming sends
+``chat.completion.chunk`` events and a final chunk carrying ``rag``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import StreamingResponse
+
+from api.deps import AnswersDep, ReadAccess
+from api.schemas import ChatCompletionRequest, ChatMessage
+from rag.answer.models import Answer
+from rag.answer.render import render_markdown
+from rag.errors import RagError, UserError
+
+router = APIRouter(prefix="/v1", tags=["openai-compatible"])
+
+
+def _text(message: ChatMessage) -> str:
+    if isinstance(message.content, str):
+        return message.content
+    parts = message.content or []
+    return " ".join(str(p.get("text", "")) for p in parts if isinstance(p, dict) and p.get("type") == "text")
+
+
+def _extra(answer: Answer) -> dict[str, Any]:
+    return {"references": [r.model_dump(mode="json") for r in answer.references],
+            "grounding": answer.grounding.model_dump(mode="json"), "answer": answer.model_dump(mode="json")}
+
+
+@router.post("/chat/completions", summary="OpenAI-compatible chat completion answered by rag")
+def chat_completions(body: ChatCompletionRequest, service: AnswersDep, _: ReadAccess) -> Any:
+    questions = [_text(m) for m in body.messages if m.role == "user" and _text(m).strip()]
+    if not questions:
+        raise UserError("messages must contain at least one user message with text")
+    backend = "openai" if body.model.startswith("rag-openai") else None
+    completion_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
+    created = int(time.time())
+    if not body.stream:
+        answer = service.answer(questions[-1], history=questions[:-1], backend=backend)
+        return {
+            "id": completion_id, "object": "chat.completion", "created": created, "model": body.model,
+            "choices": [{"index": 0, "finish_reason": "stop",
+                         "message": {"role": "assistant", "content": render_markdown(answer)}}],
+            "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+            "rag": _extra(answer),
+        }
+    events = service.stream(questions[-1], history=questions[:-1], backend=backend)
+    next(events)  # the sources: errors in validation or retrieval surface here as a normal error response
+
+    def chunk(delta: dict[str, Any], finish: str | None = None, extra: dict[str, Any] | None = None) -> str:
+        payload: dict[str, Any] = {"id": completion_id, "object": "chat.completion.chunk", "created": created,
+                                   "model": body.model,
+                                   "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+        if extra is not None:
+            payload["rag"] = extra
+        return f"data: {json.dumps(payload, ensure_ascii=False)}\n\n"
+
+    def stream() -> Iterator[str]:
+        yield chunk({"role": "assistant", "content": ""})
+        try:
+            for kind, payload in events:
+                if kind == "answer":
+                    # The deltas were the raw generator text; the page adds references and the disclaimer.
+                    page = render_markdown(payload)
+                    yield chunk({"content": "\n\n---\n\n" + page.split("## References", 1)[-1]
+                                 if "## References" in page else ""}, extra=_extra(payload))
+                elif kind == "delta":
+                    yield chunk({"content": payload})
+        except RagError as exc:
+            yield chunk({"content": f"\n\n[error: {exc}]"})
+        yield chunk({}, finish="stop")
+        yield "data: [DONE]\n\n"
+
+    return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})

@@ -1,0 +1,112 @@
+"""Request and response bodies of the API (the Answer itself is rag.answer.models.Answer)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from rag.answer.models import Answer
+from rag.models import Hit
+
+QUESTION_EXAMPLE = ("What is the comparative efficacy of PRP micro-needling versus exosome micro-needling for facial "
+                    "skin improvement?")
+
+
+class AnswerRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"question": QUESTION_EXAMPLE, "audience": "clinician"},
+        {"question": "What about their safety?", "conversation_id": "3f2b9c0e8d7a4b1c9e6f5a4b3c2d1e0f",
+         "stream": True},
+    ]})
+
+    question: str = Field(min_length=1, max_length=4000, description="The clinician's or patient's question.")
+    audience: Literal["clinician", "patient"] = "clinician"
+    conversation_id: str | None = Field(None, max_length=64, description="Continue this conversation.")
+    filters: dict[str, Any] | None = Field(None, description="kinds, year_from, year_to, study_designs, doc_ids.")
+    llm: Literal["extractive", "openai"] | None = Field(None, description="Generator; default from settings.")
+    stream: bool = Field(False, description="Stream Server-Sent Events: sources, deltas, then the answer.")
+
+
+class SearchResponse(BaseModel):
+    hits: list[Hit] | None = None
+    sections: dict[str, list[Hit]] | None = None
+
+
+class Turn(BaseModel):
+    n: int
+    question: str
+    standalone_question: str
+    answer: Answer
+
+
+class ConversationOut(BaseModel):
+    id: str
+    audience: str
+    created_at: float
+    turns: list[Turn]
+
+
+class DocumentSummary(BaseModel):
+    id: str
+    kind: str
+    title: str
+    year: int | None = None
+    source: str | None = None
+    chunks: int
+
+
+class DocumentList(BaseModel):
+    documents: list[DocumentSummary]
+    total: int
+    limit: int
+    offset: int
+
+
+class DocumentOut(BaseModel):
+    id: str
+    meta: dict[str, Any]
+    sections: list[dict[str, Any]]
+    text: str
+    chunks: int
+
+
+class DocumentJson(BaseModel):
+    """A document as JSON: the front-matter fields (corpus/README.md) plus ``text`` or ``sections``."""
+
+    model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [
+        {"id": "local-protocol-2026", "kind": "guideline", "title": "Clinic protocol for PRP sessions",
+         "organization": "Example Clinic", "year": 2026,
+         "sections": [{"title": "Recommendations", "text": "Offer three sessions a month apart."}]},
+    ]})
+
+    id: str
+    kind: Literal["guideline", "study"]
+    title: str
+
+
+class IngestOut(BaseModel):
+    added: int
+    updated: int
+    unchanged: int
+    removed: int
+    chunks: int
+    failed: list[dict[str, str]]
+    seconds: float
+    document_ids: list[str] = Field(default_factory=list)
+
+
+class ChatMessage(BaseModel):
+    role: str
+    content: str | list[dict[str, Any]] | None = None
+
+
+class ChatCompletionRequest(BaseModel):
+    model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [
+        {"model": "rag", "messages": [{"role": "user", "content": QUESTION_EXAMPLE}]},
+    ]})
+
+    model: str = "rag"
+    messages: list[ChatMessage] = Field(min_length=1)
+    stream: bool = False
+    user: str | None = None
