@@ -59,6 +59,8 @@ def create_app(settings: Settings | None = None, components: Components | None =
     app.state.limiter = RateLimiter(settings.api.rate_limit_per_minute, settings.api.rate_limit_burst)
     app.state.metrics = Metrics()
     app.state.components = None
+    if components is not None:  # ready at once (tests, embedding in another app); the lifespan does the same
+        app.state.components, app.state.answers = components, components.answers()
     errors.install(app)
     if settings.api.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=list(settings.api.cors_origins), allow_methods=["*"],

@@ -35,8 +35,18 @@ def status_for(error: RagError) -> int:
     return 500
 
 
+def scrub(request: Request, message: str) -> str:
+    """No internal path in a response: the data dir becomes '<data dir>'."""
+    settings = getattr(request.app.state, "settings", None)
+    if settings is not None:
+        for path in sorted({str(settings.data_dir.resolve()), str(settings.data_dir)}, key=len, reverse=True):
+            if path not in (".", ""):
+                message = message.replace(path, "<data dir>")
+    return message
+
+
 def error_body(request: Request, status: int, message: str, detail: object = None) -> dict[str, object]:
-    body: dict[str, object] = {"error": {"status": status, "message": message,
+    body: dict[str, object] = {"error": {"status": status, "message": scrub(request, message),
                                          "request_id": getattr(request.state, "request_id", None)}}
     if detail is not None:
         body["error"]["detail"] = detail  # type: ignore[index]

@@ -13,6 +13,35 @@ QUESTION_EXAMPLE = ("What is the comparative efficacy of PRP micro-needling vers
                     "skin improvement?")
 
 
+class ErrorDetail(BaseModel):
+    status: int
+    message: str
+    request_id: str | None = None
+    detail: Any = None
+
+
+class ErrorBody(BaseModel):
+    """Every error response: a message a person understands, and the request id (never a stack trace)."""
+
+    error: ErrorDetail
+    report: dict[str, Any] | None = None
+
+
+_ERROR = {"model": ErrorBody}
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {**_ERROR, "description": "No or an invalid API key."},
+    403: {**_ERROR, "description": "The key's scope does not allow this."},
+    404: {**_ERROR, "description": "Not found."},
+    409: {**_ERROR, "description": "Another ingest is writing; retry after Retry-After seconds."},
+    413: {**_ERROR, "description": "The body is larger than the limit."},
+    415: {**_ERROR, "description": "Unsupported content type."},
+    422: {**_ERROR, "description": "Invalid input (the message names the field)."},
+    429: {**_ERROR, "description": "Rate limited; retry after Retry-After seconds."},
+    502: {**_ERROR, "description": "The language model endpoint failed."},
+    503: {**_ERROR, "description": "The store is unavailable or the service is starting."},
+}
+
+
 class AnswerRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"question": QUESTION_EXAMPLE, "audience": "clinician"},

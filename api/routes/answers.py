@@ -9,12 +9,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
 from api.deps import AnswersDep, ReadAccess
-from api.schemas import AnswerRequest
+from api.schemas import ERRORS, AnswerRequest
 from rag.answer.models import Answer
 from rag.errors import RagError
 from rag.filters import Filters
 
-router = APIRouter(prefix="/v1", tags=["answers"])
+router = APIRouter(prefix="/v1", tags=["answers"], responses=ERRORS)
 
 
 def sse(event: str, data: object) -> str:

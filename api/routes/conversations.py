@@ -5,10 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from api.deps import AnswersDep, ReadAccess
-from api.schemas import ConversationOut, Turn
+from api.schemas import ERRORS, ConversationOut, Turn
 from rag.answer.models import Answer
 
-router = APIRouter(prefix="/v1", tags=["conversations"])
+router = APIRouter(prefix="/v1", tags=["conversations"], responses=ERRORS)
 
 
 @router.get("/conversations/{conversation_id}", response_model=ConversationOut)

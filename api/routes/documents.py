@@ -14,13 +14,13 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import AdminAccess, ComponentsDep, ReadAccess
-from api.schemas import DocumentJson, DocumentList, DocumentOut, DocumentSummary, IngestOut
+from api.schemas import ERRORS, DocumentJson, DocumentList, DocumentOut, DocumentSummary, IngestOut
 from rag.errors import NotFoundError, UserError
 from rag.factory import Components
 from rag.loaders import FORMAT_NAMES, check_format
 from rag.store.lock import writer_lock
 
-router = APIRouter(prefix="/v1", tags=["documents"])
+router = APIRouter(prefix="/v1", tags=["documents"], responses=ERRORS)
 UPLOADS = "uploads"
 
 
@@ -39,7 +39,12 @@ def _ingest_bytes(components: Components, data: bytes, name: str, fmt: str, kind
     if not existed:
         path.write_bytes(data)
     report = components.ingestor().run([path], fmt=check_format(fmt), kind=kind)  # type: ignore[arg-type]
-    body = IngestOut(**report.as_dict(), document_ids=components.index.catalog.ids_from_file(str(path.resolve())))
+    stored_as = str(path.resolve())
+    for failure in report.failed:  # the client named its file; the path under the data dir is not its business
+        for prefix in (stored_as, str(path)):
+            failure["path"] = failure["path"].replace(prefix, name)
+        failure["error"] = failure["error"].replace(stored_as, name).replace(str(path), name)
+    body = IngestOut(**report.as_dict(), document_ids=components.index.catalog.ids_from_file(stored_as))
     if report.failed:
         if not existed and not body.document_ids:
             path.unlink(missing_ok=True)
@@ -100,7 +105,7 @@ async def add_document(request: Request, components: ComponentsDep, _: AdminAcce
 def list_documents(components: ComponentsDep, _: ReadAccess,
                    kind: Literal["guideline", "study"] | None = None,
                    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-                   offset: Annotated[int, Query(ge=0)] = 0) -> DocumentList:
+                   offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0) -> DocumentList:
     rows, total = components.index.catalog.page(kind, limit, offset)
     return DocumentList(
         documents=[DocumentSummary(id=i, kind=m.kind, title=m.title, year=m.year, source=m.source_name, chunks=n)

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from api.deps import ReadAccess
+from api.schemas import ERRORS
 
 router = APIRouter(tags=["health"])
+_METRICS_ERRORS: dict[int | str, dict[str, Any]] = {  # errors are JSON even though metrics are text
+    k: {**v, "content": {"application/json": {}}} for k, v in ERRORS.items() if k in (401, 429)
+}
 
 
 @router.get("/healthz", summary="The process is up")
@@ -30,6 +36,6 @@ def readyz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ready", "documents": documents, "chunks": chunks, "vectors": vectors})
 
 
-@router.get("/metrics", response_class=PlainTextResponse, summary="Prometheus metrics")
+@router.get("/metrics", response_class=PlainTextResponse, summary="Prometheus metrics", responses=_METRICS_ERRORS)
 def metrics(request: Request, _: ReadAccess) -> str:
     return str(request.app.state.metrics.render())

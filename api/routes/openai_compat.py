@@ -18,12 +18,12 @@ from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
 from api.deps import AnswersDep, ReadAccess
-from api.schemas import ChatCompletionRequest, ChatMessage
+from api.schemas import ERRORS, ChatCompletionRequest, ChatMessage
 from rag.answer.models import Answer
 from rag.answer.render import render_markdown
 from rag.errors import RagError, UserError
 
-router = APIRouter(prefix="/v1", tags=["openai-compatible"])
+router = APIRouter(prefix="/v1", tags=["openai-compatible"], responses=ERRORS)
 
 
 def _text(message: ChatMessage) -> str:

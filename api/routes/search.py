@@ -7,10 +7,10 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 
 from api.deps import ComponentsDep, ReadAccess
-from api.schemas import SearchResponse
+from api.schemas import ERRORS, SearchResponse
 from rag.filters import Filters
 
-router = APIRouter(prefix="/v1", tags=["search"])
+router = APIRouter(prefix="/v1", tags=["search"], responses=ERRORS)
 
 
 @router.get("/search", response_model=SearchResponse, response_model_exclude_unset=True)
