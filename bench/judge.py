@@ -120,7 +120,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--fit", action="store_true", help="refit the calibration on the even-numbered claims")
     parser.add_argument("--nli", type=Path, default=None, help="a local NLI / cross-encoder model folder")
-    parser.add_argument("--training-negatives", type=int, default=3,
+    parser.add_argument("--training-negatives", type=int, default=1,
                         help="hard negatives per fitting claim (held-out claims always have one)")
     args = parser.parse_args()
     pairs = build_pairs(args.training_negatives if args.fit else 1)
