@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
@@ -29,6 +30,7 @@ logger = logging.getLogger(__name__)
 
 PACKAGED_MODEL_NAME = "all-MiniLM-L6-v2"
 SMALL_BATCH = 128
+QUERY_CACHE = 2048
 
 
 def packaged_model_path() -> Path:
@@ -58,6 +60,7 @@ class SentenceTransformerEmbedder:
         self._lock = threading.Lock()
         self._model: SentenceTransformer | None = None
         self._query_encoder: OnnxQueryEncoder | None = None
+        self._query_cache: OrderedDict[str, Vectors] = OrderedDict()
         pooling = pooling_of(self._path) if onnx_cache is not None and onnx_runtime_available() else None
         if onnx_cache is not None and pooling is not None:
             self._query_encoder = OnnxQueryEncoder(self._path, onnx_cache, self.max_tokens, pooling)
@@ -152,6 +155,21 @@ class SentenceTransformerEmbedder:
         return vectors
 
     def embed_query(self, text: str) -> Vectors:
+        """The query's vector; the last ``QUERY_CACHE`` distinct queries are remembered (repeated questions, a
+        follow-up's re-asked question, a page that searches again) — a copy is returned, the cache is never shared."""
+        with self._lock:
+            cached = self._query_cache.get(text)
+            if cached is not None:
+                self._query_cache.move_to_end(text)
+                return cached.copy()
+        vector = self._embed_query(text)
+        with self._lock:
+            self._query_cache[text] = vector.copy()
+            if len(self._query_cache) > QUERY_CACHE:
+                self._query_cache.popitem(last=False)
+        return vector
+
+    def _embed_query(self, text: str) -> Vectors:
         if self._query_encoder is not None:
             try:
                 fast: Vectors = self._query_encoder.encode([text])[0]

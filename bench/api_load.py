@@ -1,0 +1,133 @@
+"""API load benchmark: `rag serve` with 2 uvicorn workers on 127.0.0.1 over the starter corpus, loaded from this
+(second) process by 16 concurrent clients for a bounded time: extractive answers, then GET /v1/search.
+
+    python bench/api_load.py [--seconds 60] [--clients 16] [--workers 2] [--cache bench/.cache]
+
+Targets: >= 40 answers/s with p99 <= 1 s and 0 errors; >= 150 searches/s. Printed: throughput, p50/p95/p99, errors.
+The per-client rate limit is raised for the run (one anonymous loopback client would otherwise be limited).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from answer import QUESTIONS  # noqa: E402
+
+from rag.config import Settings  # noqa: E402
+from rag.factory import Components  # noqa: E402
+
+SEARCHES = [q.split("?")[0][:80] for q in QUESTIONS] + ["exosome granuloma", "PRP erythema laser",
+                                                          "blood pressure screening interval", "HbA1c sickle cell"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_server(data_dir: Path, port: int, workers: int) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "RAG_DATA_DIR": str(data_dir), "RAG_API__RATE_LIMIT_PER_MINUTE": "100000000",
+           "RAG_API__RATE_LIMIT_BURST": "100000"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "--factory", "api.app:create_app", "--host", "127.0.0.1", "--port",
+         str(port), "--workers", str(workers), "--log-level", "warning"], cwd=ROOT, env=env)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
+                return process
+        except httpx.TransportError:
+            pass
+        time.sleep(0.5)
+    process.kill()
+    raise SystemExit("the server did not become ready")
+
+
+def load(send: Callable[[httpx.Client, int], httpx.Response], seconds: float, clients: int) -> tuple[list[float], int]:
+    latencies: list[float] = []
+    errors = 0
+    lock = threading.Lock()
+    stop = time.monotonic() + seconds
+
+    def worker(index: int) -> None:
+        nonlocal errors
+        with httpx.Client(timeout=30) as client:
+            n = index
+            while time.monotonic() < stop:
+                started = time.perf_counter()
+                try:
+                    ok = send(client, n).status_code == 200
+                except httpx.HTTPError:
+                    ok = False
+                elapsed = time.perf_counter() - started
+                with lock:
+                    latencies.append(elapsed)
+                    errors += not ok
+                n += clients
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return latencies, errors
+
+
+def report(name: str, latencies: list[float], errors: int, seconds: float, target: str) -> None:
+    ordered = sorted(latencies)
+    pick = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000  # noqa: E731
+    p50 = statistics.median(ordered) * 1000
+    print(f"{name}: {len(ordered) / seconds:.1f} req/s over {seconds:.0f} s, p50 {p50:.0f}"
+          f" ms, p95 {pick(0.95):.0f} ms, p99 {pick(0.99):.0f} ms, errors {errors} ({target})")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--cache", type=Path, default=ROOT / "bench" / ".cache")
+    args = parser.parse_args()
+    data_dir = args.cache / "starter-corpus"
+    components = Components(Settings(data_dir=data_dir))
+    components.ingestor().run([ROOT / "corpus"], prune=True)
+    components.embedder.embed_query("export the query encoder before the workers start")
+    components.close()
+
+    port = free_port()
+    server = start_server(data_dir, port, args.workers)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        answer_latency, answer_errors = load(
+            lambda client, n: client.post(f"{base}/v1/answers", json={"question": QUESTIONS[n % len(QUESTIONS)]}),
+            args.seconds, args.clients)
+        report(f"POST /v1/answers (extractive, {args.clients} clients, {args.workers} workers)", answer_latency,
+               answer_errors, args.seconds, "target >= 40/s, p99 <= 1000 ms, 0 errors")
+        search_latency, search_errors = load(
+            lambda client, n: client.get(f"{base}/v1/search", params={"q": SEARCHES[n % len(SEARCHES)]}),
+            args.seconds, args.clients)
+        report(f"GET /v1/search ({args.clients} clients)", search_latency, search_errors, args.seconds,
+               "target >= 150/s")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()
