@@ -48,6 +48,10 @@ class EmbeddingSettings(_Group):
 
 class StoreSettings(_Group):
     collection: str = Field("rag_chunks", min_length=3, description="Chroma collection name.")
+    sync_seconds: float = Field(
+        1.0, ge=0, description="Server mode: how often (at most) a process refreshes its catalog replica from the "
+        "shared document records before reading."
+    )
 
 
 class RetrievalSettings(_Group):

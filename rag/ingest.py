@@ -89,6 +89,7 @@ class Ingestor:
         report = IngestReport()
         with writer_lock(self._settings.data_dir):
             self._index.recover()
+            self._index.refresh(force=True)
             loaded = self._load(paths, fmt, LoadOptions(kind=kind), report)
             self._store(loaded, report, progress)
             if prune:

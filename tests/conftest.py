@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import textwrap
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import pytest
 from rag.config import Settings
 from rag.factory import Components
 from rag.testing import HashEmbedder, install_network_guard
+from tests.helpers.servers import chroma_server
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = ROOT.parent / "shared" / "data"
@@ -36,9 +38,26 @@ def clean_rag_env(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv(name)
 
 
+@pytest.fixture(scope="session")
+def chroma_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One `chroma run` server on 127.0.0.1 for the session; each test gets its own collection on it."""
+    with chroma_server(tmp_path_factory.mktemp("chroma-server")) as url:
+        yield url
+
+
+@pytest.fixture(params=["embedded", "server"])
+def store_mode(request: pytest.FixtureRequest) -> str:
+    """Tests built on ``settings`` run twice: embedded Chroma, and a Chroma server (``RAG_CHROMA_URL``)."""
+    return str(request.param)
+
+
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path / "data")
+def settings(tmp_path: Path, store_mode: str, request: pytest.FixtureRequest) -> Settings:
+    if store_mode == "embedded":
+        return Settings(data_dir=tmp_path / "data")
+    url = request.getfixturevalue("chroma_url")
+    collection = f"t{uuid.uuid4().hex}"  # the server is shared by the session; every test starts empty
+    return Settings(data_dir=tmp_path / "data", chroma_url=url, store={"collection": collection})  # type: ignore[arg-type]
 
 
 @pytest.fixture

@@ -106,6 +106,7 @@ def list_documents(components: ComponentsDep, _: ReadAccess,
                    kind: Literal["guideline", "study"] | None = None,
                    limit: Annotated[int, Query(ge=1, le=500)] = 50,
                    offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0) -> DocumentList:
+    components.index.refresh()
     rows, total = components.index.catalog.page(kind, limit, offset)
     return DocumentList(
         documents=[DocumentSummary(id=i, kind=m.kind, title=m.title, year=m.year, source=m.source_name, chunks=n)
@@ -116,6 +117,7 @@ def list_documents(components: ComponentsDep, _: ReadAccess,
 
 @router.get("/documents/{doc_id}", response_model=DocumentOut)
 def get_document(doc_id: str, components: ComponentsDep, _: ReadAccess) -> DocumentOut:
+    components.index.refresh()
     document = components.index.catalog.document(doc_id)
     if document is None:
         raise NotFoundError(f"unknown document id {doc_id!r}")
@@ -128,6 +130,7 @@ def get_document(doc_id: str, components: ComponentsDep, _: ReadAccess) -> Docum
 def delete_document(doc_id: str, request: Request, components: ComponentsDep, _: AdminAccess) -> None:
     catalog = components.index.catalog
     with writer_lock(components.settings.data_dir):
+        components.index.refresh(force=True)
         stored = catalog.documents([doc_id]).get(doc_id)
         if stored is None:
             raise HTTPException(404, f"unknown document id {doc_id!r}")

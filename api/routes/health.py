@@ -28,6 +28,7 @@ def readyz(request: Request) -> JSONResponse:
     if components is None:
         return JSONResponse({"status": "starting"}, status_code=503, headers={"Retry-After": "2"})
     try:
+        components.index.refresh()
         documents, chunks, _ = components.index.catalog.counts()
         vectors = components.index.vectors.count()
     except Exception as exc:

@@ -103,6 +103,7 @@ class Retriever:
     def _run(self, query: str, plan: list[tuple[int, Filters]], mode: Mode) -> list[list[Hit]]:
         """One result list per ``(k, filters)``. BM25 runs in a worker thread while the query is embedded (both
         release the GIL), then the dense side queries the store."""
+        self._index.refresh()
         live = [(k, f) for k, f in plan if k > 0 and not f.is_empty_set()]
         lexical = {
             id(f): self._pool.submit(self._index.lexical.search, query, self._depth(k), f)

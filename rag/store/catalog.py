@@ -21,7 +21,7 @@ from rag.errors import StoreError
 from rag.filters import Filters
 from rag.models import Chunk, Document, DocumentMeta, Section
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -65,6 +65,7 @@ CREATE TRIGGER IF NOT EXISTS chunks_fts_delete AFTER DELETE ON chunks BEGIN
     INSERT INTO chunks_fts(chunks_fts, rowid, search_text) VALUES ('delete', old.rowid, old.search_text);
 END;
 CREATE TABLE IF NOT EXISTS pending (doc_id TEXT PRIMARY KEY, started_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS replica (doc_id TEXT PRIMARY KEY, revision INTEGER NOT NULL);
 """
 
 #: Upgrades from an older schema version (key) to the next one.
@@ -78,6 +79,7 @@ UPDATE chunks SET
     study_design = (SELECT json_extract(d.meta_json, '$.study_design') FROM documents d WHERE d.id = chunks.doc_id),
     evidence_level = (SELECT json_extract(d.meta_json, '$.evidence_level') FROM documents d WHERE d.id = chunks.doc_id);
 """,
+    2: "CREATE TABLE IF NOT EXISTS replica (doc_id TEXT PRIMARY KEY, revision INTEGER NOT NULL);",
 }
 
 
@@ -250,26 +252,27 @@ class Catalog:
 
     def replace_documents(self, entries: Sequence[tuple[Document, str, str, Sequence[Chunk]]]) -> None:
         """Atomically store ``(document, source_file, fingerprint, chunks)`` entries, replacing older versions."""
-        now = time.time()
         with self.transaction() as db:
-            for document, source_file, fingerprint, chunks in entries:
-                db.execute("DELETE FROM chunks WHERE doc_id = ?", (document.id,))
-                db.execute(
-                    "INSERT OR REPLACE INTO documents(id, kind, source, source_file, fingerprint, meta_json, text, "
-                    "sections_json, n_chunks, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        document.id, document.kind, document.source, source_file, fingerprint,
-                        document.meta.model_dump_json(), document.text,
-                        json.dumps([s.model_dump() for s in document.sections]), len(chunks), now,
-                    ),
-                )
-                meta = document.meta
-                db.executemany(
-                    "INSERT INTO chunks(id, doc_id, kind, ordinal, section, start, \"end\", text, search_text, "
-                    "token_count, year, study_design, evidence_level) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [(c.id, c.doc_id, document.kind, c.ordinal, c.section, c.start, c.end, c.text, c.embed_text,
-                      c.token_count, meta.year, meta.study_design, meta.evidence_level) for c in chunks],
-                )
+            _insert_documents(db, entries)
+
+    def replica_revisions(self, doc_ids: Sequence[str]) -> dict[str, int]:
+        """Server mode: the revision of the shared record each document's local copy came from."""
+        found: dict[str, int] = {}
+        for batch in _batches(list(doc_ids)):
+            found.update(self._db.execute(f"SELECT doc_id, revision FROM replica WHERE doc_id IN ({_marks(batch)})",
+                                          batch).fetchall())
+        return found
+
+    def apply_replica(self, upserts: Sequence[tuple[Document, str, str, Sequence[Chunk]]], deleted: Sequence[str],
+                      revisions: dict[str, int], watermark: int | None) -> None:
+        """Server mode: bring documents to their shared versions, all in one transaction (see rag.store.replica)."""
+        with self.transaction() as db:
+            _insert_documents(db, upserts)
+            db.executemany("DELETE FROM documents WHERE id = ?", [(d,) for d in deleted])
+            db.executemany("INSERT OR REPLACE INTO replica(doc_id, revision) VALUES (?, ?)", revisions.items())
+            if watermark is not None:
+                db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('replica_watermark', ?)",
+                           (str(watermark),))
 
     def move_sources(self, moves: Sequence[tuple[str, str, str]]) -> None:
         """Record new ``(doc_id, source, source_file)`` for unchanged documents whose file was moved."""
@@ -351,6 +354,28 @@ STOPWORDS = frozenset(
     them themselves then there these they this those through to too under until up very was we were what when
     where which while who whom why will with would you your yours yourself yourselves""".split()
 )
+
+
+def _insert_documents(db: sqlite3.Connection, entries: Sequence[tuple[Document, str, str, Sequence[Chunk]]]) -> None:
+    now = time.time()
+    for document, source_file, fingerprint, chunks in entries:
+        db.execute("DELETE FROM chunks WHERE doc_id = ?", (document.id,))
+        db.execute(
+            "INSERT OR REPLACE INTO documents(id, kind, source, source_file, fingerprint, meta_json, text, "
+            "sections_json, n_chunks, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                document.id, document.kind, document.source, source_file, fingerprint,
+                document.meta.model_dump_json(), document.text,
+                json.dumps([s.model_dump() for s in document.sections]), len(chunks), now,
+            ),
+        )
+        meta = document.meta
+        db.executemany(
+            "INSERT INTO chunks(id, doc_id, kind, ordinal, section, start, \"end\", text, search_text, "
+            "token_count, year, study_design, evidence_level) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(c.id, c.doc_id, document.kind, c.ordinal, c.section, c.start, c.end, c.text, c.embed_text,
+              c.token_count, meta.year, meta.study_design, meta.evidence_level) for c in chunks],
+        )
 
 
 def _marks(values: Sequence[object]) -> str:

@@ -12,10 +12,16 @@ Write protocol for a batch of documents (new, changed or removed):
 Invariant: every chunk the catalog holds has its vector in the store. A crash (even ``kill -9``) between any two
 steps leaves the catalog on the old or the new version of each document, never half; the next write or ``recover``
 deletes the leftover vectors of pending documents, after which catalog, BM25 and vectors agree exactly.
+
+Server mode (``RAG_CHROMA_URL``) adds one step between 2 and 3: publish the documents' records to the shared
+``<collection>-documents`` collection, which is the commit point for every machine; the local catalog is then a
+replica that other processes refresh from those records (:mod:`rag.store.replica`). ``recover`` and the stale-vector
+step read the committed chunk lists from the shared records, not from this machine's replica.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from collections.abc import Sequence
@@ -29,6 +35,7 @@ from rag.models import Chunk, Document
 from rag.store.catalog import Catalog, SqliteLexicalIndex
 from rag.store.chroma import ChromaVectorStore, RagEmbeddingFunction, open_client
 from rag.store.protocols import LexicalIndex, MetadataValue, VectorStore
+from rag.store.replica import Replica, SharedRecords
 
 logger = logging.getLogger(__name__)
 
@@ -49,20 +56,32 @@ class IndexEntry:
 class Index:
     """Catalog + lexical index + vector store, written together by the protocol above."""
 
-    def __init__(self, catalog: Catalog, vectors: VectorStore, lexical: LexicalIndex) -> None:
+    def __init__(self, catalog: Catalog, vectors: VectorStore, lexical: LexicalIndex,
+                 shared: SharedRecords | None = None, sync_seconds: float = 1.0) -> None:
         self.catalog = catalog
         self.vectors = vectors
         self.lexical = lexical
+        self.shared = shared
+        self._replica = Replica(catalog, shared, sync_seconds) if shared is not None else None
 
     def close(self) -> None:
         self.catalog.close()
 
+    def refresh(self, force: bool = False) -> None:
+        """Server mode: bring this machine's catalog (and BM25 table) up to the shared records; a no-op embedded."""
+        if self._replica is not None:
+            self._replica.refresh(force)
+
+    def _committed_chunk_ids(self, doc_ids: Sequence[str]) -> dict[str, set[str]]:
+        return (self.shared or self.catalog).chunk_ids(doc_ids)
+
     def check_embedder(self, embedder: Embedder) -> None:
         """Refuse to mix vectors of two models in one index; record the model on first use."""
-        stored = self.catalog.get_meta("embedder")
+        holder = self.shared or self.catalog
+        stored = holder.get_meta("embedder")
         current = json.dumps({"name": embedder.name, "dimension": embedder.dimension})
         if stored is None:
-            self.catalog.set_meta("embedder", current)
+            holder.set_meta("embedder", current)
         elif stored != current:
             raise ConfigError(
                 f"this index was built with the embedding model {json.loads(stored)['name']!r}, but the settings now "
@@ -74,7 +93,7 @@ class Index:
         pending = self.catalog.pending()
         if not pending:
             return 0
-        committed = self.catalog.chunk_ids(pending)
+        committed = self._committed_chunk_ids(pending)
         stored = self.vectors.ids_for_documents(pending)
         keep = set().union(*committed.values()) if committed else set()
         orphans = sorted(stored - keep)
@@ -88,7 +107,7 @@ class Index:
         if not entries:
             return
         doc_ids = [e.document.id for e in entries]
-        old = self.catalog.chunk_ids(doc_ids)
+        old = self._committed_chunk_ids(doc_ids)
         self.catalog.mark_pending(doc_ids)
         ids, vectors, texts, metadatas = [], [], [], []
         for entry in entries:
@@ -102,7 +121,12 @@ class Index:
             import numpy as np
 
             self.vectors.upsert(ids, np.vstack(vectors), texts, metadatas)
-        self.catalog.replace_documents([(e.document, e.source_file, e.fingerprint, e.chunks) for e in entries])
+        stored = [(e.document, e.source_file, e.fingerprint, e.chunks) for e in entries]
+        if self.shared is not None:
+            revision = self.shared.commit(stored)
+            self.catalog.apply_replica(stored, [], dict.fromkeys(doc_ids, revision), None)
+        else:
+            self.catalog.replace_documents(stored)
         current = {c.id for e in entries for c in e.chunks}
         stale = sorted(set().union(*old.values()) - current) if old else []
         self.vectors.delete(stale)
@@ -113,12 +137,17 @@ class Index:
         if not doc_ids:
             return
         self.catalog.mark_pending(doc_ids)
-        self.catalog.delete_documents(doc_ids)
+        if self.shared is not None:
+            revision = self.shared.commit([], removed=doc_ids)
+            self.catalog.apply_replica([], doc_ids, dict.fromkeys(doc_ids, revision), None)
+        else:
+            self.catalog.delete_documents(doc_ids)
         self.vectors.delete(sorted(self.vectors.ids_for_documents(doc_ids)))
         self.catalog.clear_pending(doc_ids)
 
     def verify(self) -> dict[str, object]:
         """Compare the three stores: counts, and chunk ids missing from or extra in the vector store."""
+        self.refresh(force=True)
         _, chunks, _ = self.catalog.counts()
         catalog_ids = self.catalog.all_chunk_ids()
         vector_ids = self.vectors.all_ids()
@@ -155,13 +184,26 @@ def chunk_metadata(document: Document, chunk: Chunk) -> dict[str, MetadataValue]
 def open_index(settings: Settings, embedding_function: RagEmbeddingFunction | None = None) -> Index:
     """Open (creating when missing) the index in ``settings.data_dir``: catalog, BM25 and Chroma."""
     data_dir = prepare_data_dir(settings.data_dir)
-    catalog = Catalog(data_dir / CATALOG_FILE)
+    catalog = Catalog(data_dir / catalog_file(settings))
     model_path = str(settings.embedding.model_path) if settings.embedding.model_path else None
     function = embedding_function or RagEmbeddingFunction(model_path=model_path)
-    vectors = ChromaVectorStore(open_client(data_dir, settings.chroma_url), settings.store.collection, function)
-    return Index(catalog, vectors, SqliteLexicalIndex(
+    client = open_client(data_dir, settings.chroma_url)
+    vectors = ChromaVectorStore(client, settings.store.collection, function)
+    shared = SharedRecords(client, settings.store.collection) if settings.chroma_url else None
+    index = Index(catalog, vectors, SqliteLexicalIndex(
         catalog, settings.retrieval.lexical_max_df, settings.retrieval.lexical_prune_from
-    ))
+    ), shared, settings.store.sync_seconds)
+    index.refresh(force=True)
+    return index
+
+
+def catalog_file(settings: Settings) -> str:
+    """Embedded: ``catalog.sqlite3``. Server mode: a replica file per server and collection, so one data dir can
+    serve several servers and never mixes a replica with an embedded catalog."""
+    if not settings.chroma_url:
+        return CATALOG_FILE
+    key = hashlib.sha256(f"{settings.chroma_url}|{settings.store.collection}".encode()).hexdigest()[:12]
+    return f"replica-{key}.sqlite3"
 
 
 def prepare_data_dir(data_dir: Path) -> Path:

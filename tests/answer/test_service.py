@@ -131,9 +131,10 @@ def test_patient_audience(answer_corpus: Components) -> None:
     ],
 )
 def test_bad_input(answer_corpus: Components, kwargs: dict[str, str], message: str) -> None:
-    question = kwargs.pop("question")
+    options = dict(kwargs)  # parametrised values are shared between store modes: never mutate them
+    question = options.pop("question")
     with pytest.raises(UserError, match=message):
-        answer_corpus.answers().answer(question, **kwargs)  # type: ignore[arg-type]
+        answer_corpus.answers().answer(question, **options)  # type: ignore[arg-type]
 
 
 def test_stream_yields_sources_first_then_deltas_then_the_answer(answer_corpus: Components) -> None:

@@ -1,0 +1,164 @@
+"""Server mode: the document records in Chroma are the shared truth; each process keeps a local catalog replica.
+
+With ``RAG_CHROMA_URL`` set, several API workers (on several machines) and ingestion jobs share one Chroma server.
+Vectors are shared by construction, but the catalog (document text, chunk spans, the BM25 table) is a local SQLite
+file. So a second collection beside the chunks, ``<collection>-documents``, holds one record per document: its
+metadata, text, sections, fingerprint and chunk list as JSON, with a ``revision`` (microseconds since the epoch at
+commit) and a ``deleted`` flag (a tombstone, so replicas learn about removals).
+
+Writing that record is the commit point of a document version for every machine; the writer then updates its own
+catalog. Every other process refreshes its replica from the records changed since its watermark (at most every
+``sync_seconds``), in one SQLite transaction, so its BM25 table and passages follow the shared state. Records are
+re-read for ``SKEW_MICROS`` behind the watermark: a writer whose clock lags, or whose commit raced a refresh, is
+picked up on a later refresh; applying a record twice is harmless (it is compared with the revision held).
+
+See docs/SCALING.md for the alternatives considered (Chroma's own sparse index, a shared SQLite file, PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from chromadb.api import ClientAPI
+from chromadb.errors import ChromaError
+
+from rag.errors import StoreError
+from rag.models import Chunk, Document
+from rag.store.catalog import Catalog
+
+logger = logging.getLogger(__name__)
+
+SKEW_MICROS = 120_000_000  # records up to two minutes older than the watermark are looked at again
+_PAGE = 1000
+_PLACEHOLDER = [0.0]  # records are fetched by id and metadata only; Chroma still wants a vector per record
+
+Entry = tuple[Document, str, str, Sequence[Chunk]]  # document, source file, fingerprint, chunks
+
+
+class SharedRecords:
+    """The ``<collection>-documents`` collection: one JSON record per document version, or a tombstone."""
+
+    def __init__(self, client: ClientAPI, collection: str) -> None:
+        self.name = f"{collection}-documents"
+        try:
+            self._collection = client.get_or_create_collection(self.name, embedding_function=None)
+        except (ChromaError, ValueError) as exc:
+            raise StoreError(f"cannot open the Chroma collection {self.name!r}: {exc}") from exc
+
+    def commit(self, entries: Sequence[Entry], removed: Sequence[str] = ()) -> int:
+        """Publish new versions and tombstones; returns their revision."""
+        revision = time.time_ns() // 1000
+        ids = [e[0].id for e in entries] + list(removed)
+        documents = [encode(*e) for e in entries] + ["{}"] * len(removed)
+        metadatas: list[dict[str, str | int | float | bool]] = [
+            {"revision": revision, "deleted": False, "fingerprint": e[2]} for e in entries
+        ]
+        metadatas += [{"revision": revision, "deleted": True, "fingerprint": ""} for _ in removed]
+        for i in range(0, len(ids), _PAGE):
+            self._call("upsert", ids=ids[i : i + _PAGE], documents=documents[i : i + _PAGE],
+                       metadatas=metadatas[i : i + _PAGE], embeddings=[_PLACEHOLDER] * len(ids[i : i + _PAGE]))
+        return revision
+
+    def chunk_ids(self, doc_ids: Sequence[str]) -> dict[str, set[str]]:
+        """The chunk ids of the committed version of each document (empty for unknown or deleted ones)."""
+        found: dict[str, set[str]] = {doc_id: set() for doc_id in doc_ids}
+        for i in range(0, len(doc_ids), _PAGE):
+            result = self._call("get", ids=list(doc_ids[i : i + _PAGE]), include=["documents"])
+            for doc_id, payload in zip(result["ids"], result["documents"] or [], strict=True):
+                found[doc_id] = {c["id"] for c in json.loads(payload).get("chunks", [])}
+        return found
+
+    def revisions_since(self, revision: int) -> dict[str, tuple[int, bool]]:
+        """``{doc_id: (revision, deleted)}`` of every record at or after ``revision``."""
+        found: dict[str, tuple[int, bool]] = {}
+        offset = 0
+        while True:
+            result = self._call("get", where={"revision": {"$gte": revision}}, include=["metadatas"],
+                                limit=_PAGE, offset=offset)
+            for doc_id, meta in zip(result["ids"], result["metadatas"] or [], strict=True):
+                found[doc_id] = (int(meta["revision"]), bool(meta["deleted"]))
+            if len(result["ids"]) < _PAGE:
+                return found
+            offset += _PAGE
+
+    def load(self, doc_ids: Sequence[str]) -> dict[str, tuple[int, Entry | None]]:
+        """``{doc_id: (revision, entry or None when deleted)}`` for records that exist."""
+        found: dict[str, tuple[int, Entry | None]] = {}
+        for i in range(0, len(doc_ids), 200):
+            result = self._call("get", ids=list(doc_ids[i : i + 200]), include=["documents", "metadatas"])
+            for doc_id, payload, meta in zip(result["ids"], result["documents"] or [], result["metadatas"] or [],
+                                             strict=True):
+                found[doc_id] = (int(meta["revision"]), None if meta["deleted"] else decode(payload))
+        return found
+
+    def get_meta(self, key: str) -> str | None:
+        value = (self._collection.metadata or {}).get(key)
+        return None if value is None else str(value)
+
+    def set_meta(self, key: str, value: str) -> None:
+        metadata = dict(self._collection.metadata or {})
+        metadata[key] = value
+        self._call("modify", metadata=metadata)
+
+    def _call(self, method: str, **kwargs: Any) -> Any:
+        try:
+            return getattr(self._collection, method)(**kwargs)
+        except (ChromaError, ValueError, OSError) as exc:
+            raise StoreError(f"Chroma {method} on {self.name!r} failed: {exc}") from exc
+
+
+class Replica:
+    """Keeps a local :class:`Catalog` equal to the shared records, refreshed at most every ``interval`` seconds."""
+
+    def __init__(self, catalog: Catalog, records: SharedRecords, interval: float) -> None:
+        self._catalog = catalog
+        self._records = records
+        self._interval = interval
+        self._lock = threading.Lock()
+        self._last = float("-inf")
+
+    def refresh(self, force: bool = False) -> int:
+        """Apply records changed since the watermark; returns how many documents changed here."""
+        with self._lock:
+            now = time.monotonic()
+            if not force and now - self._last < self._interval:
+                return 0
+            watermark = int(self._catalog.get_meta("replica_watermark") or 0)
+            seen = self._records.revisions_since(max(0, watermark - SKEW_MICROS))
+            held = self._catalog.replica_revisions(list(seen))
+            changed = [d for d, (revision, _) in seen.items() if held.get(d) != revision]
+            loaded = self._records.load(changed) if changed else {}
+            upserts = [entry for _, entry in loaded.values() if entry is not None]
+            deleted = [d for d, (_, entry) in loaded.items() if entry is None]
+            revisions = {d: revision for d, (revision, _) in loaded.items()}
+            newest = max([watermark, *(revision for revision, _ in seen.values())])
+            self._catalog.apply_replica(upserts, deleted, revisions, newest)
+            self._last = now
+            if changed:
+                logger.info("replica refreshed", extra={"documents": len(changed)})
+            return len(changed)
+
+    def committed(self, revision: int, doc_ids: Sequence[str]) -> None:
+        """Record that this process wrote ``doc_ids`` at ``revision`` (its catalog already holds them)."""
+        self._catalog.apply_replica([], [], dict.fromkeys(doc_ids, revision), None)
+
+
+def encode(document: Document, source_file: str, fingerprint: str, chunks: Sequence[Chunk]) -> str:
+    return json.dumps({
+        "document": document.model_dump(mode="json"),
+        "source_file": source_file,
+        "fingerprint": fingerprint,
+        "chunks": [c.model_dump(mode="json", exclude={"text"}) for c in chunks],
+    }, ensure_ascii=False)
+
+
+def decode(payload: str) -> Entry:
+    data = json.loads(payload)
+    document = Document.model_validate(data["document"])
+    chunks = [Chunk(text=document.text[c["start"] : c["end"]], **c) for c in data["chunks"]]
+    return document, str(data["source_file"]), str(data["fingerprint"]), chunks
