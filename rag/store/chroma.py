@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 import chromadb
+import httpx
 import numpy as np
 from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection
@@ -77,7 +78,7 @@ def open_client(data_dir: Path, chroma_url: str | None) -> ClientAPI:
             port = url.port or (443 if url.scheme == "https" else 8000)
             return chromadb.HttpClient(host=url.hostname, port=port, ssl=url.scheme == "https", settings=settings)
         return chromadb.PersistentClient(path=str(data_dir / "chroma"), settings=settings)
-    except (ChromaError, ValueError, OSError) as exc:
+    except (ChromaError, ValueError, OSError, httpx.HTTPError) as exc:
         where = chroma_url or str(data_dir / "chroma")
         raise StoreError(f"cannot open the Chroma store at {where}: {exc}") from exc
 
@@ -92,7 +93,7 @@ class ChromaVectorStore:
                 embedding_function=embedding_function,  # type: ignore[arg-type]
                 configuration={"hnsw": {"space": "cosine"}},
             )
-        except (ChromaError, ValueError) as exc:
+        except (ChromaError, ValueError, httpx.HTTPError) as exc:
             raise StoreError(f"cannot open the Chroma collection {collection!r}: {exc}") from exc
 
     def upsert(
@@ -157,7 +158,7 @@ class ChromaVectorStore:
     def _call(method: Any, **kwargs: Any) -> Any:
         try:
             return method(**kwargs)
-        except (ChromaError, ValueError, OSError) as exc:
+        except (ChromaError, ValueError, OSError, httpx.HTTPError) as exc:
             if "Nothing found on disk" in str(exc):
                 raise VectorIndexNotReady("the vector index is still being written by an ingest") from exc
             raise StoreError(f"Chroma {getattr(method, '__name__', 'call')} failed: {exc}") from exc

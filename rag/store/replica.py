@@ -24,6 +24,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+import httpx
 from chromadb.api import ClientAPI
 from chromadb.errors import ChromaError
 
@@ -47,7 +48,7 @@ class SharedRecords:
         self.name = f"{collection}-documents"
         try:
             self._collection = client.get_or_create_collection(self.name, embedding_function=None)
-        except (ChromaError, ValueError) as exc:
+        except (ChromaError, ValueError, httpx.HTTPError) as exc:
             raise StoreError(f"cannot open the Chroma collection {self.name!r}: {exc}") from exc
 
     def commit(self, entries: Sequence[Entry], removed: Sequence[str] = ()) -> int:
@@ -108,7 +109,7 @@ class SharedRecords:
     def _call(self, method: str, **kwargs: Any) -> Any:
         try:
             return getattr(self._collection, method)(**kwargs)
-        except (ChromaError, ValueError, OSError) as exc:
+        except (ChromaError, ValueError, OSError, httpx.HTTPError) as exc:
             raise StoreError(f"Chroma {method} on {self.name!r} failed: {exc}") from exc
 
 

@@ -1,0 +1,181 @@
+"""Several processes (machines) on one Chroma server: shared truth, local replicas, equal results, failures."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from rag.config import Settings
+from rag.factory import Components
+from rag.testing import HashEmbedder
+from tests.api.conftest import READ, keyed
+from tests.conftest import ROOT, WriteDoc
+from tests.helpers.servers import free_port, start_chroma, stop
+
+QUESTION = "What is the comparative efficacy of PRP micro-needling versus exosome micro-needling?"
+
+
+def shared_settings(tmp_path: Path, chroma_url: str, collection: str, machine: str) -> Settings:
+    """Two ``machines`` = two data dirs (two catalog replicas) on the same server collection."""
+    return Settings(data_dir=tmp_path / machine, chroma_url=chroma_url,
+                    store={"collection": collection, "sync_seconds": 0})  # type: ignore[arg-type]
+
+
+def test_a_second_machine_sees_every_add_edit_and_removal(chroma_url: str, tmp_path: Path,
+                                                          write_doc: WriteDoc) -> None:
+    collection = f"t{uuid.uuid4().hex}"
+    writer = Components(shared_settings(tmp_path, chroma_url, collection, "a"), embedder=HashEmbedder())
+    reader = Components(shared_settings(tmp_path, chroma_url, collection, "b"), embedder=HashEmbedder())
+    try:
+        write_doc("keep.md", body="## Results\nMicroneedling with platelet-rich plasma improved acne scars.")
+        edited = write_doc("edit.md", body="## Results\nExosome gel reduced erythema after laser resurfacing.")
+        assert writer.ingestor().run([tmp_path / "src"]).added == 2
+        retriever = reader.retriever()
+        assert {h.doc_id for h in retriever.search("exosome erythema laser", k=5)} == {"edit", "keep"}
+
+        edited.write_text(edited.read_text().replace("erythema", "melasma pigmentation"))
+        assert writer.ingestor().run([tmp_path / "src"]).updated == 1
+        top = retriever.search("melasma pigmentation", k=1, mode="lexical")
+        assert top and top[0].doc_id == "edit" and "melasma" in top[0].text
+        assert not retriever.search("erythema", k=5, mode="lexical"), "the reader's BM25 table kept the old text"
+
+        (tmp_path / "src" / "keep.md").unlink()
+        assert writer.ingestor().run([tmp_path / "src"], prune=True).removed == 1
+        assert {h.doc_id for h in retriever.search("platelet-rich plasma acne scars", k=5)} == {"edit"}
+        for machine in (writer, reader):
+            verify = machine.index.verify()
+            assert verify["consistent"] and verify["catalog_chunks"] == verify["vectors"]
+        assert reader.index.catalog.document("keep") is None
+    finally:
+        writer.close()
+        reader.close()
+
+
+def test_embedded_and_server_mode_give_the_same_hits_and_answers(chroma_url: str, tmp_path: Path) -> None:
+    corpus = ROOT / "corpus"
+    modes = {
+        "embedded": Settings(data_dir=tmp_path / "embedded"),
+        "server": shared_settings(tmp_path, chroma_url, f"t{uuid.uuid4().hex}", "server"),
+    }
+    results: dict[str, object] = {}
+    for name, settings in modes.items():
+        components = Components(settings, embedder=HashEmbedder())
+        try:
+            assert components.ingestor().run([corpus]).failed == []
+            retriever = components.retriever()
+            hits = [[(h.chunk_id, round(h.score, 6), h.dense_rank, h.lexical_rank)
+                     for h in retriever.search(query, k=8)]
+                    for query in (QUESTION, "colorectal cancer screening age", "exosome safety FDA")]
+            answer = components.answers().answer(QUESTION)
+            results[name] = (hits, answer.model_dump(mode="json", exclude={"conversation_id", "timings_ms"}))
+        finally:
+            components.close()
+    assert results["embedded"] == results["server"]
+
+
+@pytest.mark.timeout(120)
+def test_the_api_answers_503_while_chroma_is_down_and_recovers_by_itself(tmp_path: Path,
+                                                                       write_doc: WriteDoc) -> None:
+    port = free_port()
+    server = start_chroma(tmp_path / "server", port)
+    settings = Settings(data_dir=tmp_path / "data", chroma_url=f"http://127.0.0.1:{port}",
+                        store={"collection": "faults", "sync_seconds": 0})  # type: ignore[arg-type]
+    components = Components(settings, embedder=HashEmbedder())
+    try:
+        write_doc("prp.md", body="## Results\nPRP with microneedling improved acne scars in a split-face trial.")
+        assert components.ingestor().run([tmp_path / "src"]).added == 1
+        app = create_app(keyed(settings), components=components)
+        with TestClient(app, client=("127.0.0.1", 40000), raise_server_exceptions=False) as client:
+            assert client.get("/v1/search", params={"q": "acne scars"}, headers=READ).status_code == 200
+            server.send_signal(signal.SIGKILL)
+            server.wait()
+            for request in (lambda: client.get("/v1/search", params={"q": "acne scars"}, headers=READ),
+                            lambda: client.post("/v1/answers", json={"question": "Does PRP help acne scars?"},
+                                                headers=READ)):
+                down = request()
+                assert down.status_code == 503 and down.headers["Retry-After"]
+                assert "Chroma" in down.json()["error"]["message"]
+            assert client.get("/readyz").status_code == 503
+
+            server = start_chroma(tmp_path / "server", port)  # same data, same port: no restart of the API
+            deadline = time.monotonic() + 30
+            while (back := client.get("/v1/search", params={"q": "acne scars"}, headers=READ)).status_code != 200:
+                assert time.monotonic() < deadline, back.json()
+                time.sleep(0.5)
+            assert back.json()["hits"][0]["doc_id"] == "prp"
+            assert client.get("/readyz").status_code == 200
+    finally:
+        components.close()
+        stop(server)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_ingestion_job_runs_while_two_api_workers_serve_answers(chroma_url: str, tmp_path: Path) -> None:
+    """`rag serve --workers 2` on one data dir and `rag ingest` from another (another machine), one server."""
+    collection = f"t{uuid.uuid4().hex}"
+    env = {**os.environ, "RAG_CHROMA_URL": chroma_url, "RAG_STORE__COLLECTION": collection,
+           "RAG_STORE__SYNC_SECONDS": "0.5", "RAG_API__RATE_LIMIT_PER_MINUTE": "100000"}
+    rag = [str(Path(sys.executable).with_name("rag"))]
+    first, second = tmp_path / "first", tmp_path / "second"
+    shutil.copytree(ROOT / "corpus" / "guidelines", first)
+    shutil.copytree(ROOT / "corpus" / "studies", second)
+    ingest = [*rag, "ingest", "--data-dir", str(tmp_path / "ingest-machine"), "--json"]
+    subprocess.run([*ingest, str(first)], env=env, check=True, capture_output=True, timeout=180)
+    port = free_port()
+    api = subprocess.Popen([*rag, "serve", "--port", str(port), "--workers", "2",
+                            "--data-dir", str(tmp_path / "api-machine")],
+                           env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    statuses: list[int] = []
+    stop_load = threading.Event()
+
+    def load() -> None:
+        with httpx.Client(base_url=url, timeout=30) as client:
+            while not stop_load.is_set():
+                statuses.append(client.post("/v1/answers", json={"question": QUESTION}).status_code)
+
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert api.poll() is None and time.monotonic() < deadline, "rag serve did not become ready"
+            time.sleep(0.5)
+        clients = [threading.Thread(target=load) for _ in range(2)]
+        for thread in clients:
+            thread.start()
+        report = subprocess.run([*ingest, str(second)], env=env, check=True, capture_output=True, timeout=240)
+        assert json.loads(report.stdout)["added"] > 0
+        time.sleep(1.5)  # longer than the refresh interval
+        stop_load.set()
+        for thread in clients:
+            thread.join(timeout=60)
+        assert statuses and set(statuses) == {200}, statuses
+        answers = [httpx.post(f"{url}/v1/answers", json={"question": QUESTION}, timeout=30).json() for _ in range(4)]
+        for answer in answers:  # both workers see the studies ingested while they were serving
+            kinds = {r["kind"] for r in answer["references"]}
+            assert kinds == {"guideline", "study"}, kinds
+    finally:
+        stop_load.set()
+        api.send_signal(signal.SIGTERM)
+        try:
+            api.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            api.kill()
