@@ -26,6 +26,7 @@ demo: install
 	$(BIN)/rag ingest corpus/
 	$(BIN)/rag stats
 	$(BIN)/rag ask "$(QUESTION)"
+	@echo "Web page: run \`$(BIN)/rag serve\`, then open http://127.0.0.1:8000/"
 
 EVAL_DIR := .rag/eval-gate
 GATES := --fail-under citation_validity=1.0 --fail-under section_routing=1.0 --fail-under citation_recall=0.95

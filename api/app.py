@@ -1,6 +1,6 @@
 """The app factory: settings, components opened once per worker at start-up, middleware, routers, error handlers.
 
-    uvicorn --factory api.app:create_app        (or: rag serve)
+    uvicorn --factory api.app:create_app        (or: rag serve); the web page is at /
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api import errors
 from api.deps import get_settings
 from api.metrics import Metrics
-from api.routes import answers, conversations, documents, health, openai_compat, search
+from api.routes import answers, conversations, documents, health, openai_compat, search, web
 from api.security import RateLimiter, load_key_hashes
 from rag import __version__
 from rag.config import Settings
@@ -69,6 +69,7 @@ def create_app(settings: Settings | None = None, components: Components | None =
     app.middleware("http")(_request_context)
     for module in (answers, conversations, search, documents, openai_compat, health):
         app.include_router(module.router)
+    web.install(app)  # the page for clinicians at /
     return app
 
 

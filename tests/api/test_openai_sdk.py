@@ -2,38 +2,23 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 
 import openai
 import pytest
-import uvicorn
 
 from api.app import create_app
 from rag.factory import Components
 from tests.api.conftest import READ_KEY, keyed
+from tests.helpers.live_server import live_server
 
 QUESTION = "Is any exosome product approved by the FDA, and does PRP with microneedling improve acne scars?"
 
 
 @pytest.fixture
 def server(answer_corpus: Components) -> Iterator[str]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    app = create_app(keyed(answer_corpus.settings), components=answer_corpus)
-    uv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=uv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not uv.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}/v1"
-    uv.should_exit = True
-    thread.join(timeout=10)
+    with live_server(create_app(keyed(answer_corpus.settings), components=answer_corpus)) as base:
+        yield f"{base}/v1"
 
 
 def test_chat_completion_non_stream_and_stream(server: str) -> None:

@@ -1,0 +1,26 @@
+// One answer as Markdown, laid out like `rag ask` prints it: question, sections, limitations, references, disclaimer.
+
+export function answerMarkdown(answer) {
+  const lines = [`# ${answer.question}`, ""];
+  for (const section of answer.sections) {
+    lines.push(`## ${section.title}`, "", section.evidence_found ? section.text : `*${section.text}*`, "");
+  }
+  lines.push("## Limitations", "", answer.limitations, "");
+  if (answer.references.length) {
+    lines.push("## References", "", ...answer.references.map(reference), "");
+  }
+  for (const notice of answer.notices ?? []) lines.push(`> **Note:** ${notice}`, "");
+  lines.push("---", "", `*${answer.disclaimer}*`, "");
+  return lines.join("\n");
+}
+
+function reference(ref) {
+  const origin = [ref.source, ref.year].filter(Boolean).join(", ");
+  const kind = ref.kind === "guideline" ? "Guideline" : "Study";
+  let head = `${ref.n}. **${ref.title}**${origin ? ` — ${origin}` : ""}. ${kind}.`;
+  if (ref.pmid) head += ` PMID [${ref.pmid}](https://pubmed.ncbi.nlm.nih.gov/${ref.pmid}/).`;
+  if (ref.doi) head += ` DOI [${ref.doi}](https://doi.org/${ref.doi}).`;
+  if (ref.url && !ref.doi && !ref.pmid) head += ` <${ref.url}>`;
+  const quote = ref.quote.trim().split(/\s+/).join(" ");
+  return `${head}\n   > “${quote}”`;
+}

@@ -1,0 +1,157 @@
+// One question and its answer on the page: the draft while it streams, then the verified Answer.
+
+import { el, externalLink } from "./dom.js";
+
+const SECTIONS = [["guidelines", "From the Guidelines"], ["research", "From the Research"]];
+const DRAFT_HEADINGS = { "from the guidelines": "guidelines", "from the research": "research", limitations: "limitations" };
+
+/** "Source, 2019 · Guideline" */
+export function origin(ref) {
+  const where = [ref.source, ref.year].filter(Boolean).join(", ");
+  return [where, ref.kind === "guideline" ? "Guideline" : "Study"].filter(Boolean).join(" · ");
+}
+
+/** PMID and DOI as links, and the source's web page when it has one. */
+export function identifiers(ref) {
+  const items = [];
+  if (ref.pmid && /^\d+$/.test(ref.pmid)) {
+    items.push(["PMID ", externalLink(`https://pubmed.ncbi.nlm.nih.gov/${ref.pmid}/`, ref.pmid, `PMID ${ref.pmid}`)]);
+  }
+  if (ref.doi) {
+    const path = ref.doi.split("/").map(encodeURIComponent).join("/");
+    items.push(["DOI ", externalLink(`https://doi.org/${path}`, ref.doi, `DOI ${ref.doi}`)]);
+  }
+  if (ref.url) items.push(["", externalLink(ref.url, "Source web page", `Source web page: ${ref.title}`)]);
+  return items.length ? el("ul", { class: "identifiers" }, items.map(([label, link]) => el("li", {}, label, link))) : null;
+}
+
+export class TurnView {
+  /** `actions` has cite(reference, button, turnId) and copy(answer, button). */
+  constructor(id, question, audience, actions) {
+    this.id = id;
+    this.actions = actions;
+    this.draftText = "";
+    this.body = el("div", { class: "turn-answer", "aria-busy": "true" });
+    this.node = el("article", { class: "turn", id, "aria-labelledby": `${id}-q` },
+      el("h2", { id: `${id}-q`, class: "turn-question" }, question),
+      el("p", { class: "turn-meta" }, audience === "patient" ? "Answer for a patient" : "Answer for a clinician"),
+      this.body);
+    this.draft = this.#draftLayout();
+  }
+
+  #draftLayout() {
+    const parts = {};
+    const nodes = [];
+    for (const [key, title] of [...SECTIONS, ["limitations", "Limitations"]]) {
+      parts[key] = el("p", { class: "draft-text" });
+      nodes.push(el("section", { class: `answer-section draft ${key}` }, el("h3", {}, title), parts[key]));
+    }
+    this.sourcesNode = el("div", { class: "sources-found" });
+    this.body.replaceChildren(el("p", { class: "working" }, "Searching the guidelines and studies…"),
+      ...nodes, this.sourcesNode);
+    return parts;
+  }
+
+  showSources(sources) {
+    const guidelines = sources.filter((s) => s.kind === "guideline").length;
+    const studies = sources.length - guidelines;
+    this.body.querySelector(".working").textContent =
+      `Found ${guidelines} guideline passage(s) and ${studies} study passage(s). Writing the answer…`;
+    this.sourcesNode.replaceChildren(el("h3", {}, "Sources being read"),
+      el("ol", { class: "source-list" }, sources.map((s) => el("li", { value: s.n }, s.title, " ",
+        el("span", { class: "muted" }, `(${origin(s)})`)))));
+  }
+
+  appendDelta(text) {
+    this.draftText += text;
+    const parts = { guidelines: "", research: "", limitations: "" };
+    let current = null;
+    for (const line of this.draftText.split("\n")) {
+      const heading = /^#{1,6}\s*(.+?)\s*$/.exec(line);
+      if (heading) current = DRAFT_HEADINGS[heading[1].toLowerCase()] ?? current;
+      else if (current) parts[current] += `${line}\n`;
+    }
+    for (const [key, text] of Object.entries(parts)) this.draft[key].textContent = text.trim();
+  }
+
+  addNotice(text) {
+    this.body.prepend(el("p", { class: "notice" }, text));
+  }
+
+  showAnswer(answer) {
+    const refs = new Map(answer.references.map((r) => [r.n, r]));
+    this.answer = answer;
+    const parts = [
+      answer.standalone_question ? el("p", { class: "muted" }, `Searched as: ${answer.standalone_question}`) : null,
+      ...answer.sections.map((section) => this.#section(section, refs)),
+      el("section", { class: "limitations", "aria-labelledby": `${this.id}-lim` },
+        el("h3", { id: `${this.id}-lim` }, "Limitations"), el("p", {}, answer.limitations)),
+      ...(answer.notices ?? []).map((notice) => el("p", { class: "notice" }, notice)),
+      this.#references(answer.references),
+      el("p", { class: answer.grounding.verified ? "verified" : "unverified" }, verification(answer.grounding)),
+      el("p", { class: "disclaimer" }, answer.disclaimer),
+      this.#toolbar(answer),
+    ];
+    this.body.replaceChildren(...parts.filter(Boolean));
+    this.body.setAttribute("aria-busy", "false");
+  }
+
+  fail() {
+    this.node.remove();
+  }
+
+  #section(section, refs) {
+    const id = `${this.id}-${section.kind}`;
+    const empty = !section.evidence_found;
+    return el("section", { class: `answer-section ${section.kind}${empty ? " no-evidence" : ""}`, "aria-labelledby": id },
+      el("h3", { id }, section.title, empty ? el("span", { class: "badge" }, "No evidence found") : null),
+      el("p", {}, this.#cited(section.text, refs)));
+  }
+
+  /** The text with each [n] as a button opening the citation popover. */
+  #cited(text, refs) {
+    const nodes = [];
+    let last = 0;
+    for (const match of text.matchAll(/\[(\d+)\]/g)) {
+      const ref = refs.get(Number(match[1]));
+      if (!ref) continue;
+      nodes.push(text.slice(last, match.index));
+      const button = el("button", { type: "button", class: "cite", "aria-haspopup": "dialog",
+        "aria-expanded": "false", "aria-label": `Source ${ref.n}`, title: ref.title }, `[${ref.n}]`);
+      button.addEventListener("click", () => this.actions.cite(ref, button, this.id));
+      nodes.push(button);
+      last = match.index + match[0].length;
+    }
+    nodes.push(text.slice(last));
+    return nodes;
+  }
+
+  #references(references) {
+    if (!references.length) return null;
+    const id = `${this.id}-refs`;
+    return el("section", { class: "references", "aria-labelledby": id }, el("h3", { id }, "References"),
+      el("ol", {}, references.map((ref) => el("li", { id: `${this.id}-ref-${ref.n}`, value: ref.n, tabindex: "-1" },
+        el("p", { class: "ref-title" }, ref.title),
+        el("p", { class: "muted" }, origin(ref)),
+        identifiers(ref),
+        el("blockquote", { class: "quote" }, `“${ref.quote.trim().split(/\s+/).join(" ")}”`)))));
+  }
+
+  #toolbar(answer) {
+    const copy = el("button", { type: "button", class: "copy" }, "Copy as Markdown");
+    copy.addEventListener("click", () => this.actions.copy(answer, copy));
+    return el("div", { class: "turn-actions" }, copy);
+  }
+}
+
+function verification(grounding) {
+  if (grounding.verified) return "✓ Every citation was checked against its passage.";
+  const problems = [];
+  if (grounding.dangling.length) problems.push(`${grounding.dangling.length} invented citation(s) removed`);
+  if (grounding.misrouted.length) problems.push(`${grounding.misrouted.length} citation(s) in the wrong section`);
+  if (grounding.unsupported_sentences.length) {
+    problems.push(`${grounding.unsupported_sentences.length} sentence(s) not supported by their sources`);
+  }
+  if (grounding.uncited_sentences?.length) problems.push(`${grounding.uncited_sentences.length} uncited sentence(s)`);
+  return `Check with care: ${problems.join("; ") || "the citations could not be verified"}.`;
+}
