@@ -41,13 +41,14 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_server(data_dir: Path, port: int, workers: int) -> subprocess.Popen[bytes]:
+def start_server(data_dir: Path, port: int, workers: int, extra_env: dict[str, str] | None = None,
+                 ready_seconds: float = 120) -> subprocess.Popen[bytes]:
     env = {**os.environ, "RAG_DATA_DIR": str(data_dir), "RAG_API__RATE_LIMIT_PER_MINUTE": "100000000",
-           "RAG_API__RATE_LIMIT_BURST": "100000"}
+           "RAG_API__RATE_LIMIT_BURST": "100000", **(extra_env or {})}
     process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "--factory", "api.app:create_app", "--host", "127.0.0.1", "--port",
          str(port), "--workers", str(workers), "--log-level", "warning"], cwd=ROOT, env=env)
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + ready_seconds
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:

@@ -139,11 +139,11 @@ def latencies(search: Callable[[str], object], queries: Sequence[str]) -> tuple[
     return statistics.median(timings), timings[int(0.95 * (len(timings) - 1))]
 
 
-def build_replica(source: Components, target_dir: Path, chunks_wanted: int, seed: int = 0) -> Components:
+def build_replica(source: Components, target_settings: Settings, chunks_wanted: int, seed: int = 0) -> Components:
     """A bigger index made of SciFact's stored chunks and vectors, copied with small perturbations and new ids."""
     from rag.store.index import IndexEntry
 
-    target = Components(Settings(data_dir=target_dir), embedder=source.embedder)
+    target = Components(target_settings, embedder=source.embedder)
     have = target.index.catalog.counts()[1]
     if have >= chunks_wanted:
         return target
@@ -250,7 +250,7 @@ def latency_report(args: argparse.Namespace, components: Components, queries: li
     print(f"\nlatency, hybrid k=10, SciFact index ({chunks} chunks): p50 {p50:.1f} ms, p95 {p95:.1f} ms "
           "(targets 25 / 60 ms)")
     if not args.skip_100k:
-        big = build_replica(components, args.cache / "replica-100k", 100_000)
+        big = build_replica(components, Settings(data_dir=args.cache / "replica-100k"), 100_000)
         big_chunks = big.index.catalog.counts()[1]
         big_retriever = big.retriever()
         p50, p95 = latencies(lambda q: big_retriever.search(q, 10), queries)

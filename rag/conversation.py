@@ -1,8 +1,10 @@
-"""Conversations for follow-up questions, kept in SQLite in the data dir; and the rule that condenses a follow-up
-into a standalone question when no language model is available."""
+"""Conversations for follow-up questions, kept in SQLite in the data dir (or, in server mode, in the Chroma server so
+every API machine sees them); and the rule that condenses a follow-up into a standalone question when no language
+model is available."""
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 import threading
@@ -10,8 +12,12 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
 
 from rag.errors import NotFoundError, StoreError
+
+if TYPE_CHECKING:
+    from chromadb.api import ClientAPI
 from rag.text.terms import content_terms
 
 _SCHEMA = """
@@ -45,6 +51,23 @@ class Conversation:
     turns: list[StoredTurn]
 
 
+class Conversations(Protocol):
+    def create(self, audience: str) -> str: ...
+
+    def get(self, conversation_id: str) -> Conversation:
+        """The conversation with its turns; an unknown id is a :class:`NotFoundError`."""
+        ...
+
+    def add_turn(self, conversation_id: str, question: str, standalone: str, answer_json: str) -> int: ...
+
+    def close(self) -> None: ...
+
+
+def check_id(conversation_id: str) -> None:
+    if not isinstance(conversation_id, str) or not _ID.match(conversation_id):
+        raise NotFoundError(f"unknown conversation id {conversation_id!r}")
+
+
 class ConversationStore:
     """One SQLite file; safe for several threads and processes (WAL)."""
 
@@ -69,9 +92,7 @@ class ConversationStore:
         return conversation_id
 
     def get(self, conversation_id: str) -> Conversation:
-        """The conversation with its turns; an unknown id is a :class:`UserError`."""
-        if not isinstance(conversation_id, str) or not _ID.match(conversation_id):
-            raise NotFoundError(f"unknown conversation id {conversation_id!r}")
+        check_id(conversation_id)
         with self._lock:
             row = self._db.execute("SELECT audience, created_at FROM conversations WHERE id = ?",
                                    (conversation_id,)).fetchone()
@@ -96,6 +117,60 @@ class ConversationStore:
                 raise
             self._db.execute("COMMIT")
         return int(n)
+
+
+class ChromaConversationStore:
+    """Server mode: conversations in the ``<collection>-conversations`` collection of the shared Chroma server, so a
+    follow-up may reach any API worker on any machine. One record per conversation (``n`` 0) and one per turn.
+    Two follow-ups to the same conversation at the same instant may both take the same turn number (the later
+    write wins); clients send a conversation's turns one after another."""
+
+    def __init__(self, client: ClientAPI, collection: str) -> None:
+        self._name = f"{collection}-conversations"
+        self._collection = self._guard(lambda: client.get_or_create_collection(self._name, embedding_function=None))
+
+    def close(self) -> None:
+        return None  # the HTTP client belongs to the index
+
+    def create(self, audience: str) -> str:
+        conversation_id = uuid.uuid4().hex
+        self._put(conversation_id, 0, "", {"audience": audience})
+        return conversation_id
+
+    def get(self, conversation_id: str) -> Conversation:
+        check_id(conversation_id)
+        found = self._guard(lambda: self._collection.get(where={"conversation_id": conversation_id},
+                                                         include=["documents", "metadatas"]))
+        records = sorted(zip(found["metadatas"] or [], found["documents"] or [], strict=True),
+                         key=lambda r: int(r[0]["n"]))
+        if not records or int(records[0][0]["n"]) != 0:
+            raise NotFoundError(f"unknown conversation id {conversation_id!r}")
+        header = records[0][0]
+        turns = []
+        for meta, payload in records[1:]:
+            turn = json.loads(payload)
+            turns.append(StoredTurn(int(meta["n"]), turn["question"], turn["standalone"], turn["answer_json"]))
+        return Conversation(conversation_id, str(header["audience"]), float(header["created_at"]), turns)
+
+    def add_turn(self, conversation_id: str, question: str, standalone: str, answer_json: str) -> int:
+        n = len(self.get(conversation_id).turns) + 1
+        payload = json.dumps({"question": question, "standalone": standalone, "answer_json": answer_json})
+        self._put(conversation_id, n, payload, {})
+        return n
+
+    def _put(self, conversation_id: str, n: int, payload: str, extra: dict[str, str]) -> None:
+        metadata = {"conversation_id": conversation_id, "n": n, "created_at": time.time(), **extra}
+        self._guard(lambda: self._collection.upsert(ids=[f"{conversation_id}:{n:06d}"], documents=[payload],
+                                                    metadatas=[metadata], embeddings=[[0.0]]))
+
+    def _guard(self, call: Any) -> Any:
+        import httpx
+        from chromadb.errors import ChromaError
+
+        try:
+            return call()
+        except (ChromaError, ValueError, OSError, httpx.HTTPError) as exc:
+            raise StoreError(f"the conversation store (Chroma collection {self._name!r}) failed: {exc}") from exc
 
 
 _ANAPHORA = frozenset("it its it's they them their theirs this that these those there he she his her one ones "

@@ -14,7 +14,7 @@ from rag.store.index import Index, open_index
 
 if TYPE_CHECKING:
     from rag.answer.service import AnswerService
-    from rag.conversation import ConversationStore
+    from rag.conversation import Conversations
     from rag.generate.protocol import Generator
 
 
@@ -26,7 +26,7 @@ class Components:
         self.embedder = embedder or make_embedder(settings)
         self.index: Index = open_index(settings, RagEmbeddingFunction(embedder=self.embedder))
         self.index.check_embedder(self.embedder)
-        self._conversations: ConversationStore | None = None
+        self._conversations: Conversations | None = None
 
     def ingestor(self) -> Ingestor:
         return Ingestor(self.settings, self.index, self.embedder)
@@ -42,7 +42,6 @@ class Components:
         """The answer service: extractive always available; the OpenAI-compatible model when configured."""
         from rag.answer.prompting import Prompts
         from rag.answer.service import AnswerService
-        from rag.conversation import ConversationStore
         from rag.generate.extractive import ExtractiveGenerator
 
         generation = self.settings.generation
@@ -51,9 +50,16 @@ class Components:
 
             llm = OpenAIChatGenerator(generation)
         if self._conversations is None:
-            self._conversations = ConversationStore(self.settings.data_dir / "conversations.sqlite3")
+            self._conversations = self._open_conversations()
         extractive = ExtractiveGenerator(self.embedder, self.index.vectors.get_vectors, generation)
         return AnswerService(self.settings, self.retriever(), extractive, llm, Prompts(), self._conversations)
+
+    def _open_conversations(self) -> Conversations:
+        from rag.conversation import ChromaConversationStore, ConversationStore
+
+        if self.index.client is not None and self.settings.chroma_url:
+            return ChromaConversationStore(self.index.client, self.settings.store.collection)
+        return ConversationStore(self.settings.data_dir / "conversations.sqlite3")
 
     def close(self) -> None:
         if self._conversations is not None:

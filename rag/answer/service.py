@@ -17,7 +17,7 @@ from rag.answer.parse import ParsedAnswer, parse_answer
 from rag.answer.prompting import Prompts, Turn
 from rag.answer.verify import verify
 from rag.config import Settings
-from rag.conversation import Conversation, ConversationStore, condense_by_rule
+from rag.conversation import Conversation, Conversations, condense_by_rule
 from rag.errors import UserError
 from rag.filters import Filters
 from rag.generate.protocol import GenerationError, GenerationRequest, Generator
@@ -49,7 +49,7 @@ class AnswerService:
     """Answers questions from the index; ``llm`` is None when no OpenAI-compatible endpoint is configured."""
 
     def __init__(self, settings: Settings, retriever: Retriever, extractive: Generator, llm: Generator | None,
-                 prompts: Prompts, conversations: ConversationStore) -> None:
+                 prompts: Prompts, conversations: Conversations) -> None:
         self._settings = settings
         self._retriever = retriever
         self._extractive = extractive

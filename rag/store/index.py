@@ -28,6 +28,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from chromadb.api import ClientAPI
+
 from rag.config import Settings
 from rag.embedding.protocol import Embedder, Vectors
 from rag.errors import ConfigError, StoreError
@@ -57,8 +59,10 @@ class Index:
     """Catalog + lexical index + vector store, written together by the protocol above."""
 
     def __init__(self, catalog: Catalog, vectors: VectorStore, lexical: LexicalIndex,
-                 shared: SharedRecords | None = None, sync_seconds: float = 1.0) -> None:
+                 shared: SharedRecords | None = None, sync_seconds: float = 1.0,
+                 client: ClientAPI | None = None) -> None:
         self.catalog = catalog
+        self.client = client  # the Chroma client, for other shared collections (conversations in server mode)
         self.vectors = vectors
         self.lexical = lexical
         self.shared = shared
@@ -192,7 +196,7 @@ def open_index(settings: Settings, embedding_function: RagEmbeddingFunction | No
     shared = SharedRecords(client, settings.store.collection) if settings.chroma_url else None
     index = Index(catalog, vectors, SqliteLexicalIndex(
         catalog, settings.retrieval.lexical_max_df, settings.retrieval.lexical_prune_from
-    ), shared, settings.store.sync_seconds)
+    ), shared, settings.store.sync_seconds, client)
     index.refresh(force=True)
     return index
 

@@ -64,6 +64,27 @@ def test_a_second_machine_sees_every_add_edit_and_removal(chroma_url: str, tmp_p
         reader.close()
 
 
+def test_a_follow_up_may_reach_another_machine(chroma_url: str, tmp_path: Path, write_doc: WriteDoc) -> None:
+    collection = f"t{uuid.uuid4().hex}"
+    first = Components(shared_settings(tmp_path, chroma_url, collection, "a"), embedder=HashEmbedder())
+    second = Components(shared_settings(tmp_path, chroma_url, collection, "b"), embedder=HashEmbedder())
+    try:
+        write_doc("prp.md", body="## Results\nPRP with microneedling improved acne scars in a split-face trial.")
+        first.ingestor().run([tmp_path / "src"])
+        opening = first.answers().answer("Does PRP with microneedling improve acne scars?")
+        assert opening.conversation_id
+        follow_up = second.answers().answer("What about its side effects?", conversation_id=opening.conversation_id)
+        assert follow_up.conversation_id == opening.conversation_id
+        assert follow_up.standalone_question and "acne" in follow_up.standalone_question.lower()
+        turns = second.answers().conversation(opening.conversation_id).turns
+        assert [t.question for t in turns] == ["Does PRP with microneedling improve acne scars?",
+                                               "What about its side effects?"]
+        assert not (tmp_path / "a" / "conversations.sqlite3").exists()
+    finally:
+        first.close()
+        second.close()
+
+
 def test_embedded_and_server_mode_give_the_same_hits_and_answers(chroma_url: str, tmp_path: Path) -> None:
     corpus = ROOT / "corpus"
     modes = {
