@@ -9,7 +9,7 @@ QUESTION ?= What is the comparative efficacy of PRP micro-needling versus exosom
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install demo test lint bench-ingest bench-retrieval bench-answer bench-judge bench-eval clean
+.PHONY: install demo test lint bench-ingest bench-retrieval bench-answer bench-judge bench-eval bench-api bench-scale clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,12 @@ bench-judge: install
 
 bench-eval: install
 	$(BIN)/python bench/eval.py
+
+bench-api: install
+	$(BIN)/python bench/api_load.py
+
+bench-scale: install
+	$(BIN)/python bench/scale.py
 
 clean:
 	rm -rf .rag build *.egg-info

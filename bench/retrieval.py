@@ -144,6 +144,7 @@ def build_replica(source: Components, target_settings: Settings, chunks_wanted: 
     from rag.store.index import IndexEntry
 
     target = Components(target_settings, embedder=source.embedder)
+    target.index.recover()  # a build interrupted earlier leaves pending documents
     have = target.index.catalog.counts()[1]
     if have >= chunks_wanted:
         return target
