@@ -34,7 +34,7 @@ from rag.store.catalog import Catalog
 
 logger = logging.getLogger(__name__)
 
-SKEW_MICROS = 120_000_000  # records up to two minutes older than the watermark are looked at again
+SKEW_MICROS = 30_000_000  # records up to 30 s older than the watermark are looked at again
 _PAGE = 1000
 _PLACEHOLDER = [0.0]  # records are fetched by id and metadata only; Chroma still wants a vector per record
 

@@ -20,6 +20,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from rag.config import Settings
 from rag.factory import Components
+from rag.store import replica
 from rag.testing import HashEmbedder
 from tests.api.conftest import READ, keyed
 from tests.conftest import ROOT, WriteDoc
@@ -59,6 +60,26 @@ def test_a_second_machine_sees_every_add_edit_and_removal(chroma_url: str, tmp_p
             verify = machine.index.verify()
             assert verify["consistent"] and verify["catalog_chunks"] == verify["vectors"]
         assert reader.index.catalog.document("keep") is None
+    finally:
+        writer.close()
+        reader.close()
+
+
+def test_a_writer_with_a_lagging_clock_is_still_picked_up(chroma_url: str, tmp_path: Path, write_doc: WriteDoc,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    collection = f"t{uuid.uuid4().hex}"
+    writer = Components(shared_settings(tmp_path, chroma_url, collection, "a"), embedder=HashEmbedder())
+    reader = Components(shared_settings(tmp_path, chroma_url, collection, "b"), embedder=HashEmbedder())
+    try:
+        write_doc("first.md", body="## Results\nMicroneedling with platelet-rich plasma improved acne scars.")
+        writer.ingestor().run([tmp_path / "src"])
+        reader.index.refresh(force=True)  # the reader's watermark is now the first commit's revision
+        now = time.time_ns()
+        monkeypatch.setattr(replica.time, "time_ns", lambda: now - 10 * 1_000_000_000)  # 10 s behind
+        write_doc("late.md", body="## Results\nExosome gel reduced melasma after laser resurfacing.")
+        assert writer.ingestor().run([tmp_path / "src"]).added == 1
+        hits = reader.retriever().search("exosome melasma", k=2, mode="lexical")
+        assert hits and hits[0].doc_id == "late"
     finally:
         writer.close()
         reader.close()
