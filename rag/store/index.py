@@ -127,8 +127,7 @@ class Index:
             self.vectors.upsert(ids, np.vstack(vectors), texts, metadatas)
         stored = [(e.document, e.source_file, e.fingerprint, e.chunks) for e in entries]
         if self.shared is not None:
-            revision = self.shared.commit(stored)
-            self.catalog.apply_replica(stored, [], dict.fromkeys(doc_ids, revision), None)
+            self.catalog.apply_replica(stored, [], self.shared.commit(stored), None)
         else:
             self.catalog.replace_documents(stored)
         current = {c.id for e in entries for c in e.chunks}
@@ -142,8 +141,7 @@ class Index:
             return
         self.catalog.mark_pending(doc_ids)
         if self.shared is not None:
-            revision = self.shared.commit([], removed=doc_ids)
-            self.catalog.apply_replica([], doc_ids, dict.fromkeys(doc_ids, revision), None)
+            self.catalog.apply_replica([], doc_ids, self.shared.commit([], removed=doc_ids), None)
         else:
             self.catalog.delete_documents(doc_ids)
         self.vectors.delete(sorted(self.vectors.ids_for_documents(doc_ids)))

@@ -8,9 +8,10 @@ commit) and a ``deleted`` flag (a tombstone, so replicas learn about removals).
 
 Writing that record is the commit point of a document version for every machine; the writer then updates its own
 catalog. Every other process refreshes its replica from the records changed since its watermark (at most every
-``sync_seconds``), in one SQLite transaction, so its BM25 table and passages follow the shared state. Records are
-re-read for ``SKEW_MICROS`` behind the watermark: a writer whose clock lags, or whose commit raced a refresh, is
-picked up on a later refresh; applying a record twice is harmless (it is compared with the revision held).
+``sync_seconds``), in one SQLite transaction, so its BM25 table and passages follow the shared state. A refresh
+reads only records newer than the newest it has seen; every ``WINDOW_SECONDS`` it also re-reads the last
+``SKEW_MICROS``, which picks up a writer whose clock lags or whose commit became visible after a newer one.
+Applying a record twice is harmless (it is compared with the revision held).
 
 See docs/SCALING.md for the alternatives considered (Chroma's own sparse index, a shared SQLite file, PostgreSQL).
 """
@@ -34,7 +35,8 @@ from rag.store.catalog import Catalog
 
 logger = logging.getLogger(__name__)
 
-SKEW_MICROS = 30_000_000  # records up to 30 s older than the watermark are looked at again
+SKEW_MICROS = 30_000_000  # how far behind the watermark the periodic re-read looks
+WINDOW_SECONDS = 10.0  # how often a refresh re-reads that window
 _PAGE = 1000
 _PLACEHOLDER = [0.0]  # records are fetched by id and metadata only; Chroma still wants a vector per record
 
@@ -51,19 +53,24 @@ class SharedRecords:
         except (ChromaError, ValueError, httpx.HTTPError) as exc:
             raise StoreError(f"cannot open the Chroma collection {self.name!r}: {exc}") from exc
 
-    def commit(self, entries: Sequence[Entry], removed: Sequence[str] = ()) -> int:
-        """Publish new versions and tombstones; returns their revision."""
-        revision = time.time_ns() // 1000
+    def commit(self, entries: Sequence[Entry], removed: Sequence[str] = ()) -> dict[str, int]:
+        """Publish new versions and tombstones, a page at a time, each page with its own (increasing) revision;
+        returns ``{doc_id: revision}``."""
         ids = [e[0].id for e in entries] + list(removed)
         documents = [encode(*e) for e in entries] + ["{}"] * len(removed)
-        metadatas: list[dict[str, str | int | float | bool]] = [
-            {"revision": revision, "deleted": False, "fingerprint": e[2]} for e in entries
-        ]
-        metadatas += [{"revision": revision, "deleted": True, "fingerprint": ""} for _ in removed]
+        fingerprints = [e[2] for e in entries] + [""] * len(removed)
+        revisions: dict[str, int] = {}
         for i in range(0, len(ids), _PAGE):
-            self._call("upsert", ids=ids[i : i + _PAGE], documents=documents[i : i + _PAGE],
-                       metadatas=metadatas[i : i + _PAGE], embeddings=[_PLACEHOLDER] * len(ids[i : i + _PAGE]))
-        return revision
+            revision = max(time.time_ns() // 1000, max(revisions.values(), default=0) + 1)
+            page = ids[i : i + _PAGE]
+            metadatas: list[dict[str, str | int | float | bool]] = [
+                {"revision": revision, "deleted": j >= len(entries), "fingerprint": fingerprints[j]}
+                for j in range(i, i + len(page))
+            ]
+            self._call("upsert", ids=page, documents=documents[i : i + _PAGE], metadatas=metadatas,
+                       embeddings=[_PLACEHOLDER] * len(page))
+            revisions.update(dict.fromkeys(page, revision))
+        return revisions
 
     def chunk_ids(self, doc_ids: Sequence[str]) -> dict[str, set[str]]:
         """The chunk ids of the committed version of each document (empty for unknown or deleted ones)."""
@@ -122,6 +129,7 @@ class Replica:
         self._interval = interval
         self._lock = threading.Lock()
         self._last = float("-inf")
+        self._last_window = float("-inf")
 
     def refresh(self, force: bool = False) -> int:
         """Apply records changed since the watermark; returns how many documents changed here."""
@@ -130,7 +138,8 @@ class Replica:
             if not force and now - self._last < self._interval:
                 return 0
             watermark = int(self._catalog.get_meta("replica_watermark") or 0)
-            seen = self._records.revisions_since(max(0, watermark - SKEW_MICROS))
+            window = now - self._last_window >= WINDOW_SECONDS
+            seen = self._records.revisions_since(max(0, watermark - SKEW_MICROS) if window else watermark + 1)
             held = self._catalog.replica_revisions(list(seen))
             changed = [d for d, (revision, _) in seen.items() if held.get(d) != revision]
             loaded = self._records.load(changed) if changed else {}
@@ -140,13 +149,11 @@ class Replica:
             newest = max([watermark, *(revision for revision, _ in seen.values())])
             self._catalog.apply_replica(upserts, deleted, revisions, newest)
             self._last = now
+            if window:
+                self._last_window = now
             if changed:
                 logger.info("replica refreshed", extra={"documents": len(changed)})
             return len(changed)
-
-    def committed(self, revision: int, doc_ids: Sequence[str]) -> None:
-        """Record that this process wrote ``doc_ids`` at ``revision`` (its catalog already holds them)."""
-        self._catalog.apply_replica([], [], dict.fromkeys(doc_ids, revision), None)
 
 
 def encode(document: Document, source_file: str, fingerprint: str, chunks: Sequence[Chunk]) -> str:

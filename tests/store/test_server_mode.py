@@ -76,6 +76,7 @@ def test_a_writer_with_a_lagging_clock_is_still_picked_up(chroma_url: str, tmp_p
         reader.index.refresh(force=True)  # the reader's watermark is now the first commit's revision
         now = time.time_ns()
         monkeypatch.setattr(replica.time, "time_ns", lambda: now - 10 * 1_000_000_000)  # 10 s behind
+        monkeypatch.setattr(replica, "WINDOW_SECONDS", 0.0)  # the periodic re-read, at once
         write_doc("late.md", body="## Results\nExosome gel reduced melasma after laser resurfacing.")
         assert writer.ingestor().run([tmp_path / "src"]).added == 1
         hits = reader.retriever().search("exosome melasma", k=2, mode="lexical")
