@@ -63,7 +63,8 @@ def children(pid: int) -> list[int]:
 
 
 def disk_mb(path: Path) -> float:
-    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 1e6
+    files = [path] if path.is_file() else [f for f in path.rglob("*") if f.is_file()]
+    return sum(f.stat().st_size for f in files) / 1e6
 
 
 def join_as_new_machine(settings: Settings) -> dict[str, float]:
@@ -104,11 +105,14 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--cache", type=Path, default=ROOT / "bench" / ".cache")
+    parser.add_argument("--port", type=int, default=18001,
+                        help="port of the bench's Chroma server (the replica file is named after the server's URL, "
+                        "so a fixed port lets a later run reuse it)")
     args = parser.parse_args()
     queries = scifact()[0][:300]
     source = open_index(args.cache, "scifact", DATA / "scifact" / "corpus.jsonl")
 
-    port = free_port()
+    port = args.port
     server_dir = args.cache / "scale-chroma-server"
     chroma = start_chroma(server_dir, port)
     url = f"http://127.0.0.1:{port}"
@@ -134,8 +138,8 @@ def main() -> None:
             joined = join_as_new_machine(settings.model_copy(update={"data_dir": Path(fresh)}))
             replica = next(Path(fresh).glob("replica-*.sqlite3"))
             print(f"a new machine joining: replica of {joined['chunks']} chunks built in {joined['open_s']:.1f} s, "
-                  f"{disk_mb(replica):.0f} MB on disk, first query {joined['first_query_s']:.2f} s, "
-                  f"peak RSS {joined['peak_rss_mb']:.0f} MB")
+                  f"{disk_mb(replica):.0f} MB on disk; first query {joined['first_query_s']:.2f} s (loads the model "
+                  f"and exports the ONNX query encoder into the new data dir); peak RSS {joined['peak_rss_mb']:.0f} MB")
 
         api_dir = Path(tempfile.mkdtemp(prefix="rag-scale-api-"))
         api_port = free_port()

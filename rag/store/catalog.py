@@ -265,8 +265,16 @@ class Catalog:
 
     def apply_replica(self, upserts: Sequence[tuple[Document, str, str, Sequence[Chunk]]], deleted: Sequence[str],
                       revisions: dict[str, int], watermark: int | None) -> None:
-        """Server mode: bring documents to their shared versions, all in one transaction (see rag.store.replica)."""
+        """Server mode: bring documents to their shared versions in one transaction (see rag.store.replica). A
+        version older than the one held (another worker on this data dir applied a newer one) is skipped."""
         with self.transaction() as db:
+            ids = [d.id for d, *_ in upserts] + list(deleted)
+            held = dict(row for batch in _batches(ids) for row in db.execute(
+                f"SELECT doc_id, revision FROM replica WHERE doc_id IN ({_marks(batch)})", batch))
+            newer = {d for d in ids if revisions.get(d, 0) >= held.get(d, -1)}
+            upserts = [e for e in upserts if e[0].id in newer]
+            deleted = [d for d in deleted if d in newer]
+            revisions = {d: r for d, r in revisions.items() if d in newer}
             _insert_documents(db, upserts)
             db.executemany("DELETE FROM documents WHERE id = ?", [(d,) for d in deleted])
             db.executemany("INSERT OR REPLACE INTO replica(doc_id, revision) VALUES (?, ?)", revisions.items())

@@ -38,6 +38,7 @@ logger = logging.getLogger(__name__)
 SKEW_MICROS = 30_000_000  # how far behind the watermark the periodic re-read looks
 WINDOW_SECONDS = 10.0  # how often a refresh re-reads that window
 _PAGE = 1000
+_APPLY_PAGE = 500
 _PLACEHOLDER = [0.0]  # records are fetched by id and metadata only; Chroma still wants a vector per record
 
 Entry = tuple[Document, str, str, Sequence[Chunk]]  # document, source file, fingerprint, chunks
@@ -140,20 +141,30 @@ class Replica:
             watermark = int(self._catalog.get_meta("replica_watermark") or 0)
             window = now - self._last_window >= WINDOW_SECONDS
             seen = self._records.revisions_since(max(0, watermark - SKEW_MICROS) if window else watermark + 1)
-            held = self._catalog.replica_revisions(list(seen))
-            changed = [d for d, (revision, _) in seen.items() if held.get(d) != revision]
-            loaded = self._records.load(changed) if changed else {}
-            upserts = [entry for _, entry in loaded.values() if entry is not None]
-            deleted = [d for d, (_, entry) in loaded.items() if entry is None]
-            revisions = {d: revision for d, (revision, _) in loaded.items()}
+            ids = list(seen)
+            applied = 0
+            for i in range(0, len(ids), _APPLY_PAGE):  # short transactions: other workers on this data dir go on
+                page = ids[i : i + _APPLY_PAGE]
+                held = self._catalog.replica_revisions(page)  # re-read: a sibling worker may have applied them
+                changed = [d for d in page if held.get(d) != seen[d][0]]
+                if not changed:
+                    continue
+                loaded = self._records.load(changed)
+                self._catalog.apply_replica(
+                    [entry for _, entry in loaded.values() if entry is not None],
+                    [d for d, (_, entry) in loaded.items() if entry is None],
+                    {d: revision for d, (revision, _) in loaded.items()}, None,
+                )
+                applied += len(changed)
             newest = max([watermark, *(revision for revision, _ in seen.values())])
-            self._catalog.apply_replica(upserts, deleted, revisions, newest)
+            if newest != watermark:
+                self._catalog.apply_replica([], [], {}, newest)
             self._last = now
             if window:
                 self._last_window = now
-            if changed:
-                logger.info("replica refreshed", extra={"documents": len(changed)})
-            return len(changed)
+            if applied:
+                logger.info("replica refreshed", extra={"documents": applied})
+            return applied
 
 
 def encode(document: Document, source_file: str, fingerprint: str, chunks: Sequence[Chunk]) -> str:
