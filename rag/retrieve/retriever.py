@@ -154,7 +154,7 @@ class Retriever:
 
     def _dense(self, vector: Vectors, depth: int, filters: Filters) -> list[tuple[str, float]]:
         try:
-            return self._index.vectors.query(vector, depth, filters.chroma_where())
+            return self._index.dense_search(vector, depth, filters)
         except VectorIndexNotReady:
             # Another process is writing the very first vectors and Chroma has not flushed them to disk yet; the
             # catalog's BM25 rows are committed already, so the lexical side still answers.

@@ -236,6 +236,19 @@ class Catalog:
         return int(self._db.execute("SELECT COUNT(*) FROM chunks_fts WHERE chunks_fts MATCH ?",
                                     (f'"{term}"',)).fetchone()[0])
 
+    def count_chunks(self, where: str = "", params: Sequence[object] = ()) -> int:
+        """Chunks matching an SQL condition on the chunks table aliased ``c`` (from Filters)."""
+        sql = f"SELECT COUNT(*) FROM chunks c WHERE {where}" if where else "SELECT COUNT(*) FROM chunks c"
+        return int(self._db.execute(sql, list(params)).fetchone()[0])
+
+    def matching_chunk_ids(self, chunk_ids: Sequence[str], where: str, params: Sequence[object]) -> set[str]:
+        """Those of ``chunk_ids`` that match an SQL condition on the chunks table aliased ``c``."""
+        found: set[str] = set()
+        for batch in _batches(list(chunk_ids)):
+            found.update(row[0] for row in self._db.execute(
+                f"SELECT c.id FROM chunks c WHERE c.id IN ({_marks(batch)}) AND {where}", [*batch, *params]))
+        return found
+
     def pending(self) -> list[str]:
         return [row[0] for row in self._db.execute("SELECT doc_id FROM pending ORDER BY doc_id")]
 

@@ -33,6 +33,7 @@ from chromadb.api import ClientAPI
 from rag.config import Settings
 from rag.embedding.protocol import Embedder, Vectors
 from rag.errors import ConfigError, StoreError
+from rag.filters import Filters
 from rag.models import Chunk, Document
 from rag.store.catalog import Catalog, SqliteLexicalIndex
 from rag.store.chroma import ChromaVectorStore, RagEmbeddingFunction, open_client
@@ -42,6 +43,7 @@ from rag.store.replica import Replica, SharedRecords
 logger = logging.getLogger(__name__)
 
 CATALOG_FILE = "catalog.sqlite3"
+POST_FILTER_SHARE = 0.3
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,7 @@ class Index:
                  client: ClientAPI | None = None) -> None:
         self.catalog = catalog
         self.client = client  # the Chroma client, for other shared collections (conversations in server mode)
+        self._shares: dict[tuple[str, tuple[int, int]], float] = {}
         self.vectors = vectors
         self.lexical = lexical
         self.shared = shared
@@ -78,6 +81,41 @@ class Index:
 
     def _committed_chunk_ids(self, doc_ids: Sequence[str]) -> dict[str, set[str]]:
         return (self.shared or self.catalog).chunk_ids(doc_ids)
+
+    def dense_search(self, vector: Vectors, depth: int, filters: Filters) -> list[tuple[str, float]]:
+        """The ``depth`` nearest chunks that pass ``filters``.
+
+        Chroma evaluates a ``where`` clause by listing every matching id before the vector search, which costs about
+        a second when the filter keeps most of a 100k-chunk collection (e.g. ``kind = study``). So when the filter
+        keeps at least ``POST_FILTER_SHARE`` of the chunks (counted in the catalog), the search runs unfiltered for
+        ``depth / share`` (+50%) neighbours and the catalog drops those that do not pass; if that leaves fewer than
+        ``depth`` while more neighbours exist, the filtered query runs after all. Narrow filters go to Chroma as is.
+        """
+        where = filters.chroma_where()
+        if where is None:
+            return self.vectors.query(vector, depth)
+        share = self._filter_share(filters)
+        if share >= POST_FILTER_SHARE:
+            wider = min(int(depth / share * 1.5) + 10, 4 * depth + 100)
+            near = self.vectors.query(vector, wider)
+            sql, params = filters.sql("c")
+            passing = self.catalog.matching_chunk_ids([chunk_id for chunk_id, _ in near], sql, params)
+            kept = [hit for hit in near if hit[0] in passing][:depth]
+            if len(kept) == depth or len(near) < wider:
+                return kept
+        return self.vectors.query(vector, depth, where)
+
+    def _filter_share(self, filters: Filters) -> float:
+        key = (filters.model_dump_json(), self.catalog.size_key())
+        share = self._shares.get(key)
+        if share is None:
+            total = max(1, key[1][0])
+            sql, params = filters.sql("c")
+            share = self.catalog.count_chunks(sql, params) / total
+            if len(self._shares) > 256:
+                self._shares.clear()
+            self._shares[key] = share
+        return share
 
     def check_embedder(self, embedder: Embedder) -> None:
         """Refuse to mix vectors of two models in one index; record the model on first use."""

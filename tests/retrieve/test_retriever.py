@@ -194,3 +194,25 @@ def test_bm25_ignores_very_common_query_terms_but_keeps_the_rarest(components: C
     assert [chunk_id.split("#")[0] for chunk_id, _ in hits] == ["rare"], "'common' is in every passage"
     only_common = pruned.search("common words", 50)
     assert len(only_common) == 21, "when every term is common the rarest one is still searched"
+
+
+@pytest.mark.parametrize("filters", [Filters(kinds=("study",)), Filters(year_from=2000), Filters(kinds=("guideline",)),
+                                     Filters(kinds=("study",), year_to=2019)])
+def test_broad_filters_post_filter_and_give_the_filtered_query_s_hits(components: Components, write_doc: WriteDoc,
+                                                                      tmp_path: Path, filters: Filters) -> None:
+    """Broad filters skip Chroma's slow pre-filter (see Index.dense_search); the hits must not change."""
+    for n in range(24):
+        write_doc(f"s{n}.md", year=2010 + n % 12, kind="guideline" if n % 8 == 0 else "study",
+                  body=f"## Results\nMicroneedling session {n} with platelet-rich plasma for acne scar grade {n % 5}.")
+    assert components.ingestor().run([tmp_path / "src"]).failed == []
+    index = components.index
+    vector = components.embedder.embed_query("platelet-rich plasma microneedling acne scars")
+    for depth in (3, 10, 40):
+        expected = index.vectors.query(vector, depth, filters.chroma_where())
+        got = index.dense_search(vector, depth, filters)
+        assert [round(score, 5) for _, score in got] == [round(score, 5) for _, score in expected]
+        floor = min((score for _, score in expected), default=0.0)  # ties at the cut may be either passage
+        assert {c for c, score in got if score > floor + 1e-6} == {c for c, score in expected if score > floor + 1e-6}
+        assert all(c in {e for e, _ in expected} or score <= floor + 1e-6 for c, score in got)
+    share = index._filter_share(filters)
+    assert (share >= 0.3) == (filters.kinds != ("guideline",))
