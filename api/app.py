@@ -23,6 +23,7 @@ from api.routes import answers, conversations, documents, health, openai_compat,
 from api.security import RateLimiter, load_key_hashes
 from rag import __version__
 from rag.config import Settings
+from rag.errors import StoreError
 from rag.factory import Components
 
 logger = logging.getLogger("api")
@@ -75,6 +76,11 @@ def create_app(settings: Settings | None = None, components: Components | None =
 
 def _open(settings: Settings) -> Components:
     built = Components(settings)
+    try:  # an upload interrupted by a crash (kill -9) of the last server is finished or undone before serving
+        built.ingestor().recover()
+    except StoreError as exc:
+        logger.warning("an interrupted write could not be repaired at start-up; the next write will",
+                       extra={"error": str(exc)})
     built.embedder.embed_query("warm-up")  # load the query encoder before the first request, not during it
     return built
 

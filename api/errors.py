@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from rag.errors import (
+    DataDirUnwritable,
     NotFoundError,
     ProviderError,
     RagError,
@@ -17,6 +18,7 @@ from rag.errors import (
     StoreError,
     UserError,
 )
+from rag.store.space import unwritable
 
 logger = logging.getLogger("api")
 
@@ -28,6 +30,8 @@ def status_for(error: RagError) -> int:
         return 422
     if isinstance(error, StoreBusy):
         return 409
+    if isinstance(error, DataDirUnwritable):  # needs an operator (free space, remount), so not 503 + Retry-After
+        return 507
     if isinstance(error, StoreError):
         return 503
     if isinstance(error, ProviderError):
@@ -75,6 +79,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        clear = unwritable(request.app.state.settings.data_dir, exc, interrupted=False)
+        if clear is not None:  # a write outside the index (a conversation turn) met a full or read-only disk
+            return await rag_error(request, clear)
         logger.error("unexpected error", exc_info=exc, extra={"request_id": request.state.request_id})
         return JSONResponse(error_body(request, 500, "internal error; the request id identifies it in the logs"),
                             status_code=500)

@@ -40,6 +40,11 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     502: {**_ERROR, "description": "The language model endpoint failed."},
     503: {**_ERROR, "description": "The store is unavailable or the service is starting."},
 }
+#: Only writes can meet a full or read-only data dir.
+WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
+    507: {**_ERROR, "description": "The data dir is full or read-only; the message says which. Nothing was changed, "
+                                   "or an interrupted write is finished or undone by the next one."},
+}
 
 
 class AnswerRequest(BaseModel):

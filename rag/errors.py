@@ -40,6 +40,10 @@ class StoreBusy(StoreError):
     """Another writer holds the data dir; retry shortly."""
 
 
+class DataDirUnwritable(StoreError):
+    """The data dir cannot take a write: its file system is full or read-only. The message says which and where."""
+
+
 class VectorIndexNotReady(StoreError):
     """The vector index exists but another process has not flushed it to disk yet (first moments of an ingest)."""
 

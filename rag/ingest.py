@@ -16,7 +16,7 @@ from pathlib import Path
 from rag.chunking import Chunker
 from rag.config import Settings
 from rag.embedding.protocol import Embedder
-from rag.errors import InputError
+from rag.errors import InputError, StoreBusy
 from rag.loaders import Format, LoadOptions, discover, load_file
 from rag.models import Chunk, Document, Kind
 from rag.store.catalog import StoredDocument
@@ -97,6 +97,15 @@ class Ingestor:
         report.seconds = time.perf_counter() - started
         logger.info("ingest finished", extra=report.as_dict())
         return report
+
+    def recover(self) -> int:
+        """Finish or undo a write that a crash (``kill -9``) interrupted, unless another writer holds the data dir
+        (it recovers first itself). Returns how many documents were repaired."""
+        try:
+            with writer_lock(self._settings.data_dir):
+                return self._index.recover()
+        except StoreBusy:
+            return 0
 
     # -- loading -----------------------------------------------------------------------------------------------
     def _load(self, paths: Sequence[Path], fmt: Format, options: LoadOptions, report: IngestReport) -> _Loaded:

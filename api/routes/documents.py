@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import os
 import re
+import uuid
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -14,11 +17,12 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import AdminAccess, ComponentsDep, ReadAccess
-from api.schemas import ERRORS, DocumentJson, DocumentList, DocumentOut, DocumentSummary, IngestOut
+from api.schemas import ERRORS, WRITE_ERRORS, DocumentJson, DocumentList, DocumentOut, DocumentSummary, IngestOut
 from rag.errors import NotFoundError, UserError
 from rag.factory import Components
 from rag.loaders import FORMAT_NAMES, check_format
 from rag.store.lock import writer_lock
+from rag.store.space import unwritable_errors
 
 router = APIRouter(prefix="/v1", tags=["documents"], responses=ERRORS)
 UPLOADS = "uploads"
@@ -33,11 +37,10 @@ def _ingest_bytes(components: Components, data: bytes, name: str, fmt: str, kind
     """Store the upload under the data dir and ingest it; a file that fails is removed again, so a bad upload leaves
     the index exactly as it was."""
     folder = components.settings.data_dir / UPLOADS
-    folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{hashlib.sha256(data).hexdigest()[:16]}-{_safe_name(name)}"
     existed = path.exists()
     if not existed:
-        path.write_bytes(data)
+        _save_upload(components, path, data)
     report = components.ingestor().run([path], fmt=check_format(fmt), kind=kind)  # type: ignore[arg-type]
     stored_as = str(path.resolve())
     for failure in report.failed:  # the client named its file; the path under the data dir is not its business
@@ -52,6 +55,22 @@ def _ingest_bytes(components: Components, data: bytes, name: str, fmt: str, kind
             {"error": {"status": 422, "message": "the document could not be ingested",
                        "detail": report.failed}, "report": body.model_dump()}, status_code=422)
     return JSONResponse(body.model_dump(), status_code=201)
+
+
+def _save_upload(components: Components, path: Path, data: bytes) -> None:
+    """Refuse a full or read-only data dir first; then write a temporary file and rename it, so neither a full disk
+    nor a crash leaves a truncated file under the name (the content hash) of the complete one."""
+    components.index.check_space(extra_bytes=len(data))
+    partial = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.part")
+    with unwritable_errors(components.settings.data_dir, interrupted=False):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            partial.write_bytes(data)
+            os.replace(partial, path)
+        except OSError:
+            with contextlib.suppress(OSError):
+                partial.unlink(missing_ok=True)
+            raise
 
 
 _UPLOAD_BODY = {
@@ -75,7 +94,7 @@ _UPLOAD_BODY = {
              summary="Add a document: a file (multipart) or a JSON document",
              responses={422: {"description": "The document could not be read; nothing stored was changed."},
                         409: {"description": "Another ingest is running; retry."},
-                        413: {"description": "The body is larger than the configured limit."}})
+                        413: {"description": "The body is larger than the configured limit."}, **WRITE_ERRORS})
 async def add_document(request: Request, components: ComponentsDep, _: AdminAccess) -> JSONResponse:
     content_type = request.headers.get("content-type", "")
     if content_type.startswith("application/json"):
@@ -126,7 +145,7 @@ def get_document(doc_id: str, components: ComponentsDep, _: ReadAccess) -> Docum
                        sections=[s.model_dump() for s in document.sections], text=document.text, chunks=chunks)
 
 
-@router.delete("/documents/{doc_id}", status_code=204)
+@router.delete("/documents/{doc_id}", status_code=204, responses=WRITE_ERRORS)
 def delete_document(doc_id: str, request: Request, components: ComponentsDep, _: AdminAccess) -> None:
     catalog = components.index.catalog
     with writer_lock(components.settings.data_dir):

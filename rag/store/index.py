@@ -13,6 +13,11 @@ Invariant: every chunk the catalog holds has its vector in the store. A crash (e
 steps leaves the catalog on the old or the new version of each document, never half; the next write or ``recover``
 deletes the leftover vectors of pending documents, after which catalog, BM25 and vectors agree exactly.
 
+Before step 1 the data dir's file system is checked (:mod:`rag.store.space`): read-only, or less free space than
+the batch needs plus ``store.min_free_mb``, refuses the write with nothing changed. A full or read-only file system
+met later in a write is a :class:`DataDirUnwritable` error; the write is then interrupted like a crash, and repaired
+the same way.
+
 Server mode (``RAG_CHROMA_URL``) adds one step between 2 and 3: publish the documents' records to the shared
 ``<collection>-documents`` collection, which is the commit point for every machine; the local catalog is then a
 replica that other processes refresh from those records (:mod:`rag.store.replica`). ``recover`` and the stale-vector
@@ -21,29 +26,35 @@ step read the committed chunk lists from the shared records, not from this machi
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
-from collections.abc import Sequence
+import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Concatenate, ParamSpec, TypeVar
 
 from chromadb.api import ClientAPI
 
 from rag.config import Settings
 from rag.embedding.protocol import Embedder, Vectors
-from rag.errors import ConfigError, StoreError
+from rag.errors import ConfigError, DataDirUnwritable, StoreError
 from rag.filters import Filters
 from rag.models import Chunk, Document
 from rag.store.catalog import Catalog, SqliteLexicalIndex
 from rag.store.chroma import ChromaVectorStore, RagEmbeddingFunction, open_client
 from rag.store.protocols import LexicalIndex, MetadataValue, VectorStore
 from rag.store.replica import Replica, SharedRecords
+from rag.store.space import CHUNK_BYTES, check_writable, read_only_message, unwritable_errors
 
 logger = logging.getLogger(__name__)
 
 CATALOG_FILE = "catalog.sqlite3"
 POST_FILTER_SHARE = 0.3
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -57,13 +68,27 @@ class IndexEntry:
     new_vectors: dict[str, Vectors]
 
 
+def _writes(method: Callable[Concatenate[Index, P], R]) -> Callable[Concatenate[Index, P], R]:
+    """An index write: a full or read-only file system under it becomes DataDirUnwritable naming the data dir (in
+    embedded mode; with a Chroma server, a full disk may be the server's, and its error is passed on as it is)."""
+
+    def write(index: Index, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        with unwritable_errors(index.data_dir) if index.shared is None else contextlib.nullcontext():
+            return method(index, *args, **kwargs)
+
+    write.__name__, write.__doc__ = method.__name__, method.__doc__
+    return write
+
+
 class Index:
     """Catalog + lexical index + vector store, written together by the protocol above."""
 
     def __init__(self, catalog: Catalog, vectors: VectorStore, lexical: LexicalIndex,
                  shared: SharedRecords | None = None, sync_seconds: float = 1.0,
-                 client: ClientAPI | None = None) -> None:
+                 client: ClientAPI | None = None, min_free_mb: float = 0.0) -> None:
         self.catalog = catalog
+        self.data_dir = catalog.path.parent
+        self.min_free_mb = min_free_mb
         self.client = client  # the Chroma client, for other shared collections (conversations in server mode)
         self._shares: dict[tuple[str, tuple[int, int]], float] = {}
         self.vectors = vectors
@@ -78,6 +103,11 @@ class Index:
         """Server mode: bring this machine's catalog (and BM25 table) up to the shared records; a no-op embedded."""
         if self._replica is not None:
             self._replica.refresh(force)
+
+    def check_space(self, chunks: int = 0, extra_bytes: int = 0) -> None:
+        """Refuse, with nothing changed, a write of ``chunks`` chunks (and ``extra_bytes``) that the data dir's file
+        system cannot take: read-only, or fewer than ``min_free_mb`` would stay free."""
+        check_writable(self.data_dir, self.min_free_mb, chunks * CHUNK_BYTES + extra_bytes)
 
     def _committed_chunk_ids(self, doc_ids: Sequence[str]) -> dict[str, set[str]]:
         return (self.shared or self.catalog).chunk_ids(doc_ids)
@@ -130,11 +160,13 @@ class Index:
                 f"use {embedder.name!r}; use another data dir (RAG_DATA_DIR) or delete this one to re-index"
             )
 
+    @_writes
     def recover(self) -> int:
         """Finish what a crashed writer left: drop vectors of pending documents the catalog does not hold."""
         pending = self.catalog.pending()
         if not pending:
             return 0
+        self.check_space()
         committed = self._committed_chunk_ids(pending)
         stored = self.vectors.ids_for_documents(pending)
         keep = set().union(*committed.values()) if committed else set()
@@ -144,10 +176,12 @@ class Index:
         logger.info("recovered an interrupted write", extra={"documents": len(pending), "orphans": len(orphans)})
         return len(pending)
 
+    @_writes
     def write(self, entries: Sequence[IndexEntry]) -> None:
         """Store new or changed documents atomically per document (see the module docstring)."""
         if not entries:
             return
+        self.check_space(sum(len(e.chunks) for e in entries))
         doc_ids = [e.document.id for e in entries]
         old = self._committed_chunk_ids(doc_ids)
         self.catalog.mark_pending(doc_ids)
@@ -173,10 +207,12 @@ class Index:
         self.vectors.delete(stale)
         self.catalog.clear_pending(doc_ids)
 
+    @_writes
     def remove(self, doc_ids: Sequence[str]) -> None:
         """Delete documents with their chunks, BM25 rows and vectors, by the same protocol."""
         if not doc_ids:
             return
+        self.check_space()
         self.catalog.mark_pending(doc_ids)
         if self.shared is not None:
             self.catalog.apply_replica([], doc_ids, self.shared.commit([], removed=doc_ids), None)
@@ -232,7 +268,7 @@ def open_index(settings: Settings, embedding_function: RagEmbeddingFunction | No
     shared = SharedRecords(client, settings.store.collection) if settings.chroma_url else None
     index = Index(catalog, vectors, SqliteLexicalIndex(
         catalog, settings.retrieval.lexical_max_df, settings.retrieval.lexical_prune_from
-    ), shared, settings.store.sync_seconds, client)
+    ), shared, settings.store.sync_seconds, client, settings.store.min_free_mb)
     index.refresh(force=True)
     return index
 
@@ -249,9 +285,12 @@ def catalog_file(settings: Settings) -> str:
 def prepare_data_dir(data_dir: Path) -> Path:
     """Create the data dir if needed; a path that is a file, or not writable, is a clear error."""
     try:
-        data_dir.mkdir(parents=True, exist_ok=True)
+        with unwritable_errors(data_dir, interrupted=False):
+            data_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise StoreError(f"cannot create the data dir {data_dir}: {exc.strerror}") from exc
     if not data_dir.is_dir():
         raise StoreError(f"the data dir {data_dir} is not a directory")
+    if os.statvfs(data_dir).f_flag & os.ST_RDONLY:  # SQLite (WAL) and Chroma cannot even open it for reading
+        raise DataDirUnwritable(read_only_message(data_dir))
     return data_dir

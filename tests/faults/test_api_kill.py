@@ -1,0 +1,154 @@
+"""``kill -9`` of the API server while POST /v1/documents is ingesting, at each step of the write protocol, then a
+restart: every document of the upload is either fully there (all its chunks, vectors and BM25 rows, found by search)
+or not there at all, never half. The restarted server repairs the interrupted write at start-up, and the same
+upload then completes to exactly the state a clean ingest gives.
+
+The server is ``rag serve`` with the fake embedder (tests/helpers/fake_cli.py), stopped at the chosen step of the
+second document's write; the upload holds three documents and each is written on its own.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+from api.security import hash_key
+from rag.config import Settings
+from rag.factory import Components
+from rag.testing import HashEmbedder
+from tests.api.conftest import ADMIN, ADMIN_KEY, READ, READ_KEY
+from tests.conftest import ROOT
+from tests.helpers.servers import free_port
+from tests.test_crash import assert_same_state, snapshot
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(60)]
+
+TOPICS = {"d1": "zeolite", "d2": "obsidian", "d3": "quinoa"}
+PRESENT_AFTER = {  # the step the second document's write is killed at: documents there after the restart
+    "embed": {"d1"},
+    "upsert": {"d1"},
+    "vectors": {"d1"},
+    "commit": {"d1", "d2"},
+}
+
+
+def upload_file(folder: Path) -> Path:
+    path = folder / "batch.jsonl"
+    lines = []
+    for doc_id, topic in TOPICS.items():
+        text = " ".join(f"Sentence {i} of the {topic} study reports result {i} for acne scars." for i in range(50))
+        lines.append(json.dumps({"id": doc_id, "kind": "study", "title": f"The {topic} study", "text": text}))
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@contextmanager
+def rag_serve(data_dir: Path, pause: str | None = None) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """``rag serve`` on a free port, ready when yielded; killed at the end if still running."""
+    port = free_port()
+    env = {**os.environ, "RAG_API_KEY_HASHES": f"{hash_key(READ_KEY)}:read,{hash_key(ADMIN_KEY)}:admin",
+           "RAG_INGEST__WRITE_BATCH_CHUNKS": "1"}
+    if pause:
+        env["FAKE_PAUSE"] = pause
+    process = subprocess.Popen([sys.executable, "-m", "tests.helpers.fake_cli", "serve", "--port", str(port),
+                                "--data-dir", str(data_dir)], cwd=ROOT, env=env, text=True,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while not ready(url):
+            assert process.poll() is None and time.monotonic() < deadline, "rag serve did not start"
+            time.sleep(0.1)
+        yield url, process
+    finally:
+        process.kill()
+        process.wait(timeout=30)
+
+
+def ready(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/readyz", timeout=2).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+def upload(url: str, path: Path) -> httpx.Response:
+    with path.open("rb") as handle:
+        return httpx.post(f"{url}/v1/documents", files={"file": (path.name, handle)}, headers=ADMIN, timeout=30)
+
+
+def upload_in_background(url: str, path: Path) -> threading.Thread:
+    """The upload whose server will be killed: its outcome is a broken connection."""
+
+    def send() -> None:
+        with pytest.raises(httpx.TransportError):
+            upload(url, path)
+
+    thread = threading.Thread(target=send, daemon=True)
+    thread.start()
+    return thread
+
+
+def wait_for_pause(process: subprocess.Popen[str], step: str) -> None:
+    assert process.stderr is not None
+    for line in process.stderr:  # the server's banner comes first
+        if line.strip() == f"paused {step}":
+            return
+    raise AssertionError(f"the server ended before reaching {step}")
+
+
+def clean_state(path: Path, data_dir: Path) -> dict[str, object]:
+    components = Components(Settings(data_dir=data_dir), embedder=HashEmbedder())
+    try:
+        assert components.ingestor().run([path], fmt="jsonl").added == len(TOPICS)
+    finally:
+        components.close()
+    return snapshot(data_dir)
+
+
+def assert_whole_or_absent(url: str, present: set[str], clean: dict[str, object], data_dir: Path) -> None:
+    """Through the API: a document is listed with all its chunks and found by search, or unknown and never found.
+    In the store: catalog, BM25 and vectors agree, and hold exactly the clean chunks of the present documents."""
+    clean_ids: set[str] = clean["chunk_ids"]  # type: ignore[assignment]
+    for doc_id, topic in TOPICS.items():
+        expected = {c for c in clean_ids if c.startswith(f"{doc_id}#")}
+        document = httpx.get(f"{url}/v1/documents/{doc_id}", headers=READ, timeout=10)
+        hits = httpx.get(f"{url}/v1/search", params={"q": f"{topic} study"}, headers=READ, timeout=10).json()["hits"]
+        if doc_id in present:
+            assert document.status_code == 200 and document.json()["chunks"] == len(expected), doc_id
+            assert hits and hits[0]["doc_id"] == doc_id
+        else:
+            assert document.status_code == 404, doc_id
+            assert doc_id not in {hit["doc_id"] for hit in hits}
+    state = snapshot(data_dir)
+    assert state["consistent"] is True, "the restarted server left the interrupted write unrepaired"
+    assert state["chunk_ids"] == state["vector_ids"] == {c for c in clean_ids if c.split("#")[0] in present}
+
+
+@pytest.mark.parametrize("step", list(PRESENT_AFTER))
+def test_kill_9_during_an_upload_leaves_each_document_whole_or_absent(step: str, tmp_path: Path) -> None:
+    path = upload_file(tmp_path)
+    clean = clean_state(path, tmp_path / "clean")
+    data_dir = tmp_path / "data"
+    with rag_serve(data_dir, pause=f"{step}:2") as (url, server):
+        sender = upload_in_background(url, path)
+        wait_for_pause(server, step)
+        server.kill()  # SIGKILL: no clean-up of any kind
+        server.wait(timeout=30)
+        sender.join(timeout=30)
+    with rag_serve(data_dir) as (url, _):
+        assert_whole_or_absent(url, PRESENT_AFTER[step], clean, data_dir)
+        again = upload(url, path)
+        assert again.status_code == 201, again.text
+        assert sorted(again.json()["document_ids"]) == sorted(TOPICS)
+    assert_same_state(snapshot(data_dir), clean)
