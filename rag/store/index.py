@@ -125,6 +125,8 @@ class Index:
         if where is None:
             return self.vectors.query(vector, depth)
         share = self._filter_share(filters)
+        if share == 0.0:  # no passage this process can show passes the filter
+            return []
         if share >= POST_FILTER_SHARE:
             wider = min(int(depth / share * 1.5) + 10, 4 * depth + 100)
             near = self.vectors.query(vector, wider)
