@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from functools import lru_cache
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from api.security import Principal, Scope, hash_key, is_loopback
 from rag.answer.service import AnswerService
@@ -31,6 +34,20 @@ def get_answers(request: Request) -> AnswerService:
     get_components(request)
     service: AnswerService = request.app.state.answers
     return service
+
+
+T = TypeVar("T")
+
+
+async def within_answer_timeout(request: Request, work: Callable[[], T]) -> T:
+    """Blocking answer work in the thread pool; past ``api.answer_timeout_s`` the caller gets 504. (The thread
+    finishes in the background: Python cannot stop it; its LLM calls are bounded by the generation timeout.)"""
+    seconds = request.app.state.settings.api.answer_timeout_s
+    try:
+        return await asyncio.wait_for(run_in_threadpool(work), seconds)
+    except TimeoutError:
+        raise HTTPException(504, f"the answer took longer than {seconds:g} s (RAG_API__ANSWER_TIMEOUT_S); "
+                                 "try again shortly") from None
 
 
 _bearer = HTTPBearer(auto_error=False, description="An API key as a Bearer token.")

@@ -40,6 +40,10 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     502: {**_ERROR, "description": "The language model endpoint failed."},
     503: {**_ERROR, "description": "The store is unavailable or the service is starting."},
 }
+#: Answers are bounded in time (RAG_API__ANSWER_TIMEOUT_S).
+ANSWER_ERRORS: dict[int | str, dict[str, Any]] = {
+    504: {**_ERROR, "description": "The answer took longer than the configured limit."},
+}
 #: Only writes can meet a full or read-only data dir.
 WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
     507: {**_ERROR, "description": "The data dir is full or read-only; the message says which. Nothing was changed, "

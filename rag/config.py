@@ -118,7 +118,8 @@ class ApiSettings(_Group):
     rate_limit_burst: int = Field(60, ge=1, description="Requests allowed at once above the steady rate.")
     max_body_mb: float = Field(20.0, gt=0, description="Larger request bodies are refused with 413.")
     cors_origins: tuple[str, ...] = Field((), description="Origins allowed by CORS (none by default).")
-    answer_timeout_s: float = Field(120.0, gt=0, description="An answer that takes longer is abandoned with 504.")
+    answer_timeout_s: float = Field(120.0, gt=0, description="A caller waiting longer for an answer (or, when "
+                                  "streaming, for its sources) gets 504.")
 
 
 class Settings(BaseSettings):

@@ -8,13 +8,13 @@ from collections.abc import Iterator
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
-from api.deps import AnswersDep, ReadAccess
-from api.schemas import ERRORS, AnswerRequest
+from api.deps import AnswersDep, ReadAccess, within_answer_timeout
+from api.schemas import ANSWER_ERRORS, ERRORS, AnswerRequest
 from rag.answer.models import Answer
 from rag.errors import RagError
 from rag.filters import Filters
 
-router = APIRouter(prefix="/v1", tags=["answers"], responses=ERRORS)
+router = APIRouter(prefix="/v1", tags=["answers"], responses={**ERRORS, **ANSWER_ERRORS})
 
 
 def sse(event: str, data: object) -> str:
@@ -25,16 +25,18 @@ def sse(event: str, data: object) -> str:
              responses={200: {"content": {"text/event-stream": {}},
                               "description": "The Answer, or with stream=true / Accept: text/event-stream, events: "
                                              "sources, delta (repeated), notice, answer"}})
-def post_answer(body: AnswerRequest, request: Request, service: AnswersDep,
-                _: ReadAccess) -> Answer | StreamingResponse:
+async def post_answer(body: AnswerRequest, request: Request, service: AnswersDep,
+                      _: ReadAccess) -> Answer | StreamingResponse:
     filters = Filters.parse(body.filters)
     wants_stream = body.stream or "text/event-stream" in request.headers.get("accept", "")
     if not wants_stream:
-        return service.answer(body.question, audience=body.audience, conversation_id=body.conversation_id,
-                              filters=filters, backend=body.llm)
+        return await within_answer_timeout(request, lambda: service.answer(
+            body.question, audience=body.audience, conversation_id=body.conversation_id, filters=filters,
+            backend=body.llm))
     events = service.stream(body.question, audience=body.audience, conversation_id=body.conversation_id,
                             filters=filters, backend=body.llm)
-    first = next(events)  # validation and retrieval errors surface here, as a normal JSON error response
+    # validation and retrieval errors surface here, as a normal JSON error response
+    first = await within_answer_timeout(request, lambda: next(events))
 
     def body_events() -> Iterator[str]:
         yield sse(*first)

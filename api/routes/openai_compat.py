@@ -14,16 +14,16 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
-from api.deps import AnswersDep, ReadAccess
-from api.schemas import ERRORS, ChatCompletionRequest, ChatMessage
+from api.deps import AnswersDep, ReadAccess, within_answer_timeout
+from api.schemas import ANSWER_ERRORS, ERRORS, ChatCompletionRequest, ChatMessage
 from rag.answer.models import Answer
 from rag.answer.render import render_markdown
 from rag.errors import RagError, UserError
 
-router = APIRouter(prefix="/v1", tags=["openai-compatible"], responses=ERRORS)
+router = APIRouter(prefix="/v1", tags=["openai-compatible"], responses={**ERRORS, **ANSWER_ERRORS})
 
 
 def _text(message: ChatMessage) -> str:
@@ -39,7 +39,8 @@ def _extra(answer: Answer) -> dict[str, Any]:
 
 
 @router.post("/chat/completions", summary="OpenAI-compatible chat completion answered by rag")
-def chat_completions(body: ChatCompletionRequest, service: AnswersDep, _: ReadAccess) -> Any:
+async def chat_completions(body: ChatCompletionRequest, request: Request, service: AnswersDep,
+                           _: ReadAccess) -> Any:
     questions = [_text(m) for m in body.messages if m.role == "user" and _text(m).strip()]
     if not questions:
         raise UserError("messages must contain at least one user message with text")
@@ -47,7 +48,8 @@ def chat_completions(body: ChatCompletionRequest, service: AnswersDep, _: ReadAc
     completion_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
     created = int(time.time())
     if not body.stream:
-        answer = service.answer(questions[-1], history=questions[:-1], backend=backend)
+        answer = await within_answer_timeout(
+            request, lambda: service.answer(questions[-1], history=questions[:-1], backend=backend))
         return {
             "id": completion_id, "object": "chat.completion", "created": created, "model": body.model,
             "choices": [{"index": 0, "finish_reason": "stop",
@@ -56,7 +58,8 @@ def chat_completions(body: ChatCompletionRequest, service: AnswersDep, _: ReadAc
             "rag": _extra(answer),
         }
     events = service.stream(questions[-1], history=questions[:-1], backend=backend)
-    next(events)  # the sources: errors in validation or retrieval surface here as a normal error response
+    # the sources: errors in validation or retrieval surface here as a normal error response
+    await within_answer_timeout(request, lambda: next(events))
 
     def chunk(delta: dict[str, Any], finish: str | None = None, extra: dict[str, Any] | None = None) -> str:
         payload: dict[str, Any] = {"id": completion_id, "object": "chat.completion.chunk", "created": created,

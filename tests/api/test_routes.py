@@ -138,3 +138,18 @@ def test_malformed_upload_is_a_clear_4xx_and_loses_nothing(client: TestClient, a
                        ).status_code == 415
     assert answer_corpus.index.catalog.counts() == before and answer_corpus.index.vectors.count() == vectors
     assert answer_corpus.index.catalog.document("fda").meta.title == "FDA exosome notice"  # type: ignore[union-attr]
+
+
+def test_an_answer_past_the_timeout_is_a_504(answer_corpus: Components) -> None:
+    from api.app import create_app
+    from tests.api.conftest import keyed
+
+    app = create_app(keyed(answer_corpus.settings, answer_timeout_s=0.001), components=answer_corpus)
+    with TestClient(app, client=("127.0.0.1", 40000), raise_server_exceptions=False) as slow:
+        for path, body in (("/v1/answers", {"question": "Does PRP improve acne scars?"}),
+                           ("/v1/answers", {"question": "Does PRP improve acne scars?", "stream": True}),
+                           ("/v1/chat/completions", {"model": "rag", "messages": [
+                               {"role": "user", "content": "Does PRP improve acne scars?"}]})):
+            response = slow.post(path, json=body, headers=READ)
+            assert response.status_code == 504, (path, response.text)
+            assert "RAG_API__ANSWER_TIMEOUT_S" in response.json()["error"]["message"]
