@@ -104,6 +104,7 @@ class Retriever:
         """One result list per ``(k, filters)``. BM25 runs in a worker thread while the query is embedded (both
         release the GIL), then the dense side queries the store."""
         self._index.refresh()
+        plan = [(k, f if not self._passes_nothing(f) else _NOTHING) for k, f in plan]
         live = [(k, f) for k, f in plan if k > 0 and not f.is_empty_set()]
         lexical = {
             id(f): self._pool.submit(self._index.lexical.search, query, self._depth(k), f)
@@ -119,6 +120,10 @@ class Retriever:
             bm25 = lexical[id(filters)].result() if mode != "dense" else []
             results.append(self._finish(query, dense, bm25, k))
         return results
+
+    def _passes_nothing(self, filters: Filters) -> bool:
+        """No stored passage passes (e.g. guidelines in a studies-only corpus): skip both retrievers."""
+        return filters.chroma_where() is not None and self._index.filter_share(filters) == 0.0
 
     def _depth(self, k: int) -> int:
         return max(self._settings.candidates, 3 * k * self._settings.max_chunks_per_doc)
@@ -169,6 +174,9 @@ class Retriever:
         rescored.sort(key=lambda h: -h.score)
         floor = min((h.score for h in rescored), default=0.0)
         return rescored + [h.model_copy(update={"score": floor - 1.0}) for h in tail]
+
+
+_NOTHING = Filters(doc_ids=())
 
 
 def to_hit(chunk: StoredChunk, candidate: Candidate | None = None, score: float | None = None) -> Hit:

@@ -124,7 +124,7 @@ class Index:
         where = filters.chroma_where()
         if where is None:
             return self.vectors.query(vector, depth)
-        share = self._filter_share(filters)
+        share = self.filter_share(filters)
         if share == 0.0:  # no passage this process can show passes the filter
             return []
         if share >= POST_FILTER_SHARE:
@@ -137,7 +137,8 @@ class Index:
                 return kept
         return self.vectors.query(vector, depth, where)
 
-    def _filter_share(self, filters: Filters) -> float:
+    def filter_share(self, filters: Filters) -> float:
+        """The share of this process's passages that pass ``filters`` (cached until the catalog changes)."""
         key = (filters.model_dump_json(), self.catalog.size_key())
         share = self._shares.get(key)
         if share is None:

@@ -214,5 +214,5 @@ def test_broad_filters_post_filter_and_give_the_filtered_query_s_hits(components
         floor = min((score for _, score in expected), default=0.0)  # ties at the cut may be either passage
         assert {c for c, score in got if score > floor + 1e-6} == {c for c, score in expected if score > floor + 1e-6}
         assert all(c in {e for e, _ in expected} or score <= floor + 1e-6 for c, score in got)
-    share = index._filter_share(filters)
+    share = index.filter_share(filters)
     assert (share >= 0.3) == (filters.kinds != ("guideline",))
