@@ -9,7 +9,7 @@ QUESTION ?= What is the comparative efficacy of PRP micro-needling versus exosom
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install demo test lint bench-ingest bench-retrieval bench-answer bench-judge bench-eval bench-api bench-scale chroma-server clean
+.PHONY: install demo test lint bench-ingest bench-retrieval bench-answer bench-judge bench-eval bench-api bench-scale bench-fuzz chroma-server clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -60,6 +60,9 @@ bench-api: install
 
 bench-scale: install
 	$(BIN)/python bench/scale.py
+
+bench-fuzz: install
+	$(BIN)/python bench/fuzz.py $(FUZZ_ARGS)
 
 # A Chroma server on 127.0.0.1 for server mode: then `export RAG_CHROMA_URL=http://127.0.0.1:$(CHROMA_PORT)`.
 CHROMA_PORT ?= 8001

@@ -89,13 +89,14 @@ def verify(parsed: ParsedAnswer, sources: Sequence[Source],
     for kind in ("guidelines", "research"):
         section_kind: SectionKind = kind
         text = parsed.sections.get(section_kind, "").strip()
-        if is_no_evidence(text):
+        renumbered = _CITATION.sub(lambda m: f"[{renumber[int(m.group(1))]}]", text)
+        if is_no_evidence(text):  # its citations, if any, are renumbered too: they are in the references
             sections.append(AnswerSection(kind=section_kind, title=SECTION_TITLES[section_kind],
-                                          text=text or NO_EVIDENCE_STATEMENTS[section_kind], evidence_found=False))
+                                          text=renumbered or NO_EVIDENCE_STATEMENTS[section_kind],
+                                          evidence_found=False))
             continue
         for sentence in answer_sentences(text):
             _check_sentence(sentence, section_kind, by_number, threshold, grounding, best)
-        renumbered = _CITATION.sub(lambda m: f"[{renumber[int(m.group(1))]}]", text)
         sections.append(AnswerSection(kind=section_kind, title=SECTION_TITLES[section_kind], text=renumbered,
                                       evidence_found=True))
     grounding.misrouted = sorted({renumber[n] for n in grounding.misrouted})

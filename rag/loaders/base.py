@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import re
+import reprlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from pydantic import ValidationError
 
@@ -49,17 +51,58 @@ def decode_text(path: Path, raw: bytes) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_TOO_DEEP = "not valid JSON here (arrays or objects nested too deeply)"
+
+
+def parse_json(source: str, text: str) -> Any:
+    """The JSON value of ``text``; invalid JSON, nesting deeper than Python's recursion limit, numbers too long to
+    convert and text that cannot be stored as UTF-8 (a lone surrogate escape such as "\\ud800") are clear errors."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        where = f"line {exc.lineno}, column {exc.colno}" if exc.lineno > 1 else f"column {exc.colno}"
+        raise InputError(source, f"not valid JSON ({exc.msg} at {where})") from None
+    except RecursionError:
+        raise InputError(source, _TOO_DEEP) from None
+    except ValueError as exc:  # an integer literal longer than Python converts (sys.get_int_max_str_digits)
+        raise InputError(source, f"not valid JSON here ({exc})") from None
+    if _SURROGATE_ESCAPE.search(text):  # rare: only then pay for a second pass over the value
+        try:
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise InputError(source, "the JSON holds a \\uD800-\\uDFFF escape without its pair (a lone surrogate), "
+                                     "which is not text") from None
+        except RecursionError:
+            raise InputError(source, _TOO_DEEP) from None
+    return value
+
+
+_BRIEF = reprlib.Repr()
+_BRIEF.maxlevel, _BRIEF.maxstring, _BRIEF.maxother = 2, 60, 60
+_BRIEF.maxlist = _BRIEF.maxtuple = _BRIEF.maxdict = _BRIEF.maxset = 4
+_MAX_DESCRIBED = 10
+
+
+def brief(value: object) -> str:
+    """A short repr, bounded however large or deeply shared the value is (a YAML alias bomb expands to billions)."""
+    return _BRIEF.repr(value)
+
+
 def describe_validation_error(error: ValidationError) -> str:
     """One readable sentence per invalid field: "field 'year': Input should be a valid integer (got 'twenty')"."""
     parts = []
-    for item in error.errors():
+    items = error.errors(include_url=False)
+    for item in items[:_MAX_DESCRIBED]:
         field = ".".join(str(p) for p in item["loc"]) or "record"
         if item["type"] == "missing":
             parts.append(f"field '{field}' is required but missing")
         elif item["type"] == "extra_forbidden":
             parts.append(f"field '{field}' is not a known field")
         else:
-            parts.append(f"field '{field}': {item['msg']} (got {item.get('input')!r:.60})")
+            parts.append(f"field '{field}': {item['msg']} (got {brief(item.get('input')):.60})")
+    if len(items) > _MAX_DESCRIBED:
+        parts.append(f"and {len(items) - _MAX_DESCRIBED} more")
     return "; ".join(parts)
 
 
@@ -68,7 +111,7 @@ def build_meta(source: str, fields: dict[str, object], options: LoadOptions) -> 
     if options.kind is not None:
         stated = fields.get("kind")
         if stated not in (None, options.kind):
-            raise InputError(source, f"the source says kind '{stated}' but --kind {options.kind} was given")
+            raise InputError(source, f"the source says kind {brief(stated)} but --kind {options.kind} was given")
         fields = {**fields, "kind": options.kind}
     elif "kind" not in fields:
         raise InputError(source, "field 'kind' is required but missing (state it in the source or pass --kind)")

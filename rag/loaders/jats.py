@@ -12,6 +12,7 @@ from rag.loaders.xmlutil import first_year, parse_xml, text_of
 from rag.models import Document
 
 _BLOCKS = {"p", "list", "disp-quote", "boxed-text", "def-list"}
+_MAX_TITLE = 200
 
 
 def load_jats(path: Path, raw: bytes, options: LoadOptions) -> Iterator[LoadItem]:
@@ -79,10 +80,20 @@ def _blocks_text(element: ET.Element) -> str:
 
 
 def _sections(element: ET.Element, prefix: str) -> list[tuple[str, str]]:
+    """Every <sec> below ``element`` in document order, titled by the path of its titles ("Methods > Stats").
+
+    Walked with a stack, not recursion: sections may nest thousands deep. A path stops growing at _MAX_TITLE
+    characters (deeper sections take their parent's title), so titles stay short however deep the nesting.
+    """
     parts: list[tuple[str, str]] = []
-    for sec in element.findall("sec"):
+    pending = [(sec, prefix) for sec in reversed(element.findall("sec"))]
+    while pending:
+        sec, parent = pending.pop()
         title = text_of(sec.find("title")) or "Section"
-        full_title = f"{prefix} > {title}" if prefix else title
-        parts.append((full_title, _blocks_text(sec)))
-        parts.extend(_sections(sec, full_title))
-    return [(title, text) for title, text in parts if text]
+        path = f"{parent} > {title}" if parent else title
+        path = path if len(path) <= _MAX_TITLE else parent or title[:_MAX_TITLE]
+        text = _blocks_text(sec)
+        if text:
+            parts.append((path, text))
+        pending.extend((child, path) for child in reversed(sec.findall("sec")))
+    return parts

@@ -6,13 +6,12 @@ A generic line holds the front-matter fields of corpus/README.md plus ``text`` (
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from rag.errors import InputError
-from rag.loaders.base import LoadItem, LoadOptions, build_meta, decode_text, require_text
+from rag.loaders.base import LoadItem, LoadOptions, build_meta, decode_text, parse_json, require_text
 from rag.loaders.xmlutil import first_year
 from rag.models import Document
 
@@ -25,9 +24,9 @@ def iter_json_lines(path: Path, raw: bytes) -> Iterator[tuple[int, dict[str, Any
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            yield number, InputError(f"{path}:{number}", f"not valid JSON ({exc.msg} at column {exc.colno})")
+            record = parse_json(f"{path}:{number}", line)
+        except InputError as error:
+            yield number, error
             continue
         if not isinstance(record, dict):
             yield number, InputError(f"{path}:{number}", "each line must be a JSON object")

@@ -16,6 +16,12 @@ _FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)\n(?:---|\.\.\.)[ \t]*(?:\n|\Z)",
 _H1 = re.compile(r"^#[ \t]+(.+?)[ \t#]*$", re.M)
 _H2 = re.compile(r"^##[ \t]+(.+?)[ \t#]*$", re.M)
 LEAD_SECTION = "Summary"
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml's scanner when PyYAML has it: the pure-Python one takes time quadratic in the nesting depth of flow
+collections ('id: [[[[...' over a few thousand levels runs for seconds); libyaml's caps nesting at 1000 levels."""
+_YAML_VALUE_ERRORS = (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError)
+"""What PyYAML's constructors raise, instead of a YAMLError, on values such as an impossible date (2020-13-45),
+``!!int abc``, ``!!bool maybe``, ``!!timestamp nope`` or an integer longer than Python converts (4300 digits)."""
 
 
 def split_front_matter(source: str, text: str) -> tuple[dict[str, object] | None, str]:
@@ -26,11 +32,16 @@ def split_front_matter(source: str, text: str) -> tuple[dict[str, object] | None
     if match is None:
         raise InputError(source, "front matter starts with '---' but has no closing '---' line")
     try:
-        fields = yaml.safe_load(match.group(1))
+        fields = yaml.load(match.group(1), Loader=_SAFE_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 2}" if mark is not None else ""
         raise InputError(source, f"front matter is not valid YAML{where}: {getattr(exc, 'problem', exc)}") from None
+    except RecursionError:
+        raise InputError(source, "front matter is not valid YAML here: lists or mappings nested too deeply") from None
+    except _YAML_VALUE_ERRORS as exc:
+        raise InputError(source, f"front matter holds a value YAML cannot read ({type(exc).__name__}: "
+                                 f"{str(exc)[:100]})") from None
     if not isinstance(fields, dict):
         raise InputError(source, "front matter must be a mapping of 'field: value' lines")
     return {str(k): v for k, v in fields.items()}, text[match.end() :]

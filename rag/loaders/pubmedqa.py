@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from rag.errors import InputError
-from rag.loaders.base import LoadItem, LoadOptions, build_meta, decode_text
+from rag.loaders.base import LoadItem, LoadOptions, build_meta, decode_text, parse_json, require_text
 from rag.models import Document
 
 
 def load_pubmedqa(path: Path, raw: bytes, options: LoadOptions) -> Iterator[LoadItem]:
     """One study per PMID (id ``pmid:N``). The question is not part of the document: it is the benchmark's query."""
-    try:
-        data = json.loads(decode_text(path, raw))
-    except json.JSONDecodeError as exc:
-        raise InputError(str(path), f"not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
+    data = parse_json(str(path), decode_text(path, raw))
     if not isinstance(data, dict) or not data:
         raise InputError(str(path), "a PubMedQA file is a JSON object keyed by PMID")
     for pmid, record in data.items():
@@ -37,14 +33,13 @@ def _record(source: str, pmid: str, record: Any) -> Document:
     ]
     if isinstance(record.get("LONG_ANSWER"), str):
         parts.append(("Conclusions", record["LONG_ANSWER"]))
-    year = record.get("YEAR")
     fields: dict[str, object] = {
         "id": f"pmid:{pmid}",
         "kind": "study",
         "title": f"PubMed abstract {pmid}",
         "pmid": pmid,
         "url": f"https://pubmed.ncbi.nlm.nih.gov/{pmid}/",
-        "year": int(year) if isinstance(year, str) and year.isdigit() else year,
+        "year": record.get("YEAR"),  # "2001" as text: validation converts it, and refuses "²" or 5000 digits
     }
     meta = build_meta(source, {k: v for k, v in fields.items() if v is not None}, LoadOptions())
-    return Document.from_sections(meta, parts, source)
+    return require_text(source, Document.from_sections(meta, parts, source))
