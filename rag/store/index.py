@@ -45,6 +45,7 @@ from rag.filters import Filters
 from rag.models import Chunk, Document
 from rag.store.catalog import Catalog, SqliteLexicalIndex
 from rag.store.chroma import ChromaVectorStore, RagEmbeddingFunction, open_client
+from rag.store.lock import shared_file_lock
 from rag.store.protocols import LexicalIndex, MetadataValue, VectorStore
 from rag.store.replica import Replica, SharedRecords
 from rag.store.space import CHUNK_BYTES, check_writable, read_only_message, unwritable_errors
@@ -272,7 +273,9 @@ def open_index(settings: Settings, embedding_function: RagEmbeddingFunction | No
     index = Index(catalog, vectors, SqliteLexicalIndex(
         catalog, settings.retrieval.lexical_max_df, settings.retrieval.lexical_prune_from
     ), shared, settings.store.sync_seconds, client, settings.store.min_free_mb)
-    index.refresh(force=True)
+    if shared is not None:  # workers starting together on one data dir build its replica once, one after another
+        with shared_file_lock(data_dir / (catalog_file(settings) + ".lock")):
+            index.refresh(force=True)
     return index
 
 

@@ -14,6 +14,20 @@ from rag.store.space import unwritable_errors
 
 
 @contextmanager
+def shared_file_lock(path: Path) -> Iterator[None]:
+    """A blocking exclusive lock on ``path`` between processes (released by the OS when a holder dies)."""
+    try:
+        handle = open(path, "a+")  # noqa: SIM115 - held open for the duration of the lock
+    except OSError as exc:
+        raise StoreError(f"cannot create the lock file {path}: {exc.strerror}") from exc
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+    finally:
+        handle.close()
+
+
+@contextmanager
 def writer_lock(data_dir: Path) -> Iterator[None]:
     """Held for a whole ingest; released by the OS if the process dies, so a crash never leaves it stuck."""
     path = data_dir / "write.lock"
