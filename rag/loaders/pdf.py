@@ -30,6 +30,8 @@ def load_pdf(path: Path, raw: bytes, options: LoadOptions) -> Iterator[LoadItem]
         info_title = reader.metadata.title if reader.metadata else None
     except PyPdfError as exc:
         raise InputError(source, f"the PDF is damaged or truncated and cannot be read ({exc})") from None
+    except NotImplementedError as exc:  # e.g. an /Encrypt dictionary naming a handler other than /Standard
+        raise InputError(source, f"the PDF uses a feature that cannot be read ({exc})") from None
     except (ValueError, KeyError, TypeError, AttributeError, OSError) as exc:
         logger.debug("pypdf failed on %s", source, exc_info=True)
         raise InputError(source, f"the PDF is damaged or truncated and cannot be read ({type(exc).__name__})") from None

@@ -16,6 +16,7 @@ from rag.loaders import LOADERS
 from rag.loaders.base import LoadItem, LoadOptions
 from rag.models import Document
 from rag.testing.fuzz.answers import make_source
+from tests.loaders.test_files import make_pdf
 
 DEEP = 3000
 """Nesting levels: deeper than Python's recursion limit."""
@@ -136,6 +137,14 @@ def test_pubmedqa_record_without_text() -> None:
 def test_pubmedqa_year_that_is_digits_but_not_an_int(year: str) -> None:
     """Found: ValueError from int() on a YEAR str.isdigit() accepts ('²', or more than 4300 digits)."""
     assert "field 'year'" in record_error("pubmedqa", f'{{"555": {{"CONTEXTS": ["Text."], "YEAR": "{year}"}}}}')
+
+
+# --- PDF -------------------------------------------------------------------------------------------------------------
+
+def test_pdf_encrypted_with_an_unknown_handler() -> None:
+    """Found: NotImplementedError from pypdf ("only Standard PDF encryption handler is available")."""
+    raw = make_pdf(["Some text."]).replace(b"/Root 1 0 R", b"/Root 1 0 R /Encrypt << /Filter /Custom /V 1 >>")
+    assert "cannot be read" in refused("pdf", raw, kind="study")
 
 
 # --- Markdown front matter -------------------------------------------------------------------------------------------
