@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -30,15 +29,10 @@ from answer import QUESTIONS  # noqa: E402
 
 from rag.config import Settings  # noqa: E402
 from rag.factory import Components  # noqa: E402
+from tests.helpers.servers import free_port  # noqa: E402
 
 SEARCHES = [q.split("?")[0][:80] for q in QUESTIONS] + ["exosome granuloma", "PRP erythema laser",
                                                           "blood pressure screening interval", "HbA1c sickle cell"]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def start_server(data_dir: Path, port: int, workers: int, extra_env: dict[str, str] | None = None,

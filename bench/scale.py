@@ -33,13 +33,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from api_load import free_port, load, report, start_server  # noqa: E402
+from api_load import load, report, start_server  # noqa: E402
 from retrieval import DATA, build_replica, latencies, open_index, rss_mb, scifact  # noqa: E402
 
 from rag.config import Settings  # noqa: E402
 from rag.store.catalog import Catalog  # noqa: E402
 from rag.store.index import catalog_file  # noqa: E402
-from tests.helpers.servers import start_chroma, stop  # noqa: E402
+from tests.helpers.servers import free_port, start_chroma, stop  # noqa: E402
 
 COLLECTION = "scale"
 

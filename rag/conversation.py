@@ -154,7 +154,11 @@ class ChromaConversationStore:
         return Conversation(conversation_id, str(header["audience"]), float(header["created_at"]), turns)
 
     def add_turn(self, conversation_id: str, question: str, standalone: str, answer_json: str) -> int:
-        n = len(self.get(conversation_id).turns) + 1
+        check_id(conversation_id)
+        stored = self._guard(lambda: self._collection.get(where={"conversation_id": conversation_id}, include=[]))
+        if not stored["ids"]:
+            raise NotFoundError(f"unknown conversation id {conversation_id!r}")
+        n = len(stored["ids"])  # the header record plus the turns so far
         payload = json.dumps({"question": question, "standalone": standalone, "answer_json": answer_json})
         self._put(conversation_id, n, payload, {})
         return n
@@ -165,12 +169,11 @@ class ChromaConversationStore:
                                                     metadatas=[metadata], embeddings=[[0.0]]))
 
     def _guard(self, call: Any) -> Any:
-        import httpx
-        from chromadb.errors import ChromaError
+        from rag.store.chroma import CHROMA_ERRORS
 
         try:
             return call()
-        except (ChromaError, ValueError, OSError, httpx.HTTPError) as exc:
+        except CHROMA_ERRORS as exc:
             raise StoreError(f"the conversation store (Chroma collection {self._name!r}) failed: {exc}") from exc
 
 

@@ -113,6 +113,8 @@ class Catalog:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._commits = 0  # this connection's commits (PRAGMA data_version only counts other connections')
+        self._size: tuple[tuple[int, int], tuple[int, int]] | None = None  # (version, size key)
         try:
             self._db = sqlite3.connect(path, timeout=30.0, isolation_level=None, check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
@@ -145,6 +147,7 @@ class Catalog:
                 self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
+            self._commits += 1
         except sqlite3.Error as exc:
             raise StoreError(f"catalog write failed ({self.path}): {exc}") from exc
 
@@ -227,9 +230,15 @@ class Catalog:
         return int(self._db.execute("SELECT COUNT(*) FROM chunks_fts_docsize").fetchone()[0])
 
     def size_key(self) -> tuple[int, int]:
-        """(chunk count, largest chunk rowid): changes whenever chunks are added."""
+        """(chunk count, largest chunk rowid): changes whenever chunks are added. Counted again only when this or
+        another connection has committed since (COUNT(*) takes ~13 ms at 100k chunks; a search asks several times)."""
+        version = (int(self._db.execute("PRAGMA data_version").fetchone()[0]), self._commits)
+        cached = self._size
+        if cached is not None and cached[0] == version:
+            return cached[1]
         count, largest = self._db.execute("SELECT COUNT(*), COALESCE(MAX(rowid), 0) FROM chunks").fetchone()
-        return int(count), int(largest)
+        self._size = (version, (int(count), int(largest)))
+        return self._size[1]
 
     def fts_document_frequency(self, term: str) -> int:
         """Chunks whose text contains ``term`` (after the index's own stemming)."""

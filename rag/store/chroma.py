@@ -32,6 +32,9 @@ logger = logging.getLogger(__name__)
 
 _BATCH = 4000  # below Chroma's maximum batch size
 
+#: What a Chroma call can raise: its own errors, bad arguments, and (server mode) a failed or refused connection.
+CHROMA_ERRORS = (ChromaError, ValueError, OSError, httpx.HTTPError)
+
 
 @register_embedding_function
 class RagEmbeddingFunction(EmbeddingFunction[Documents]):
@@ -78,7 +81,7 @@ def open_client(data_dir: Path, chroma_url: str | None) -> ClientAPI:
             port = url.port or (443 if url.scheme == "https" else 8000)
             return chromadb.HttpClient(host=url.hostname, port=port, ssl=url.scheme == "https", settings=settings)
         return chromadb.PersistentClient(path=str(data_dir / "chroma"), settings=settings)
-    except (ChromaError, ValueError, OSError, httpx.HTTPError) as exc:
+    except CHROMA_ERRORS as exc:
         where = chroma_url or str(data_dir / "chroma")
         raise StoreError(f"cannot open the Chroma store at {where}: {exc}") from exc
 
@@ -93,7 +96,7 @@ class ChromaVectorStore:
                 embedding_function=embedding_function,  # type: ignore[arg-type]
                 configuration={"hnsw": {"space": "cosine"}},
             )
-        except (ChromaError, ValueError, httpx.HTTPError) as exc:
+        except CHROMA_ERRORS as exc:
             raise StoreError(f"cannot open the Chroma collection {collection!r}: {exc}") from exc
 
     def upsert(
@@ -158,7 +161,7 @@ class ChromaVectorStore:
     def _call(method: Any, **kwargs: Any) -> Any:
         try:
             return method(**kwargs)
-        except (ChromaError, ValueError, OSError, httpx.HTTPError) as exc:
+        except CHROMA_ERRORS as exc:
             if "Nothing found on disk" in str(exc):
                 raise VectorIndexNotReady("the vector index is still being written by an ingest") from exc
             raise StoreError(f"Chroma {getattr(method, '__name__', 'call')} failed: {exc}") from exc

@@ -25,13 +25,12 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-import httpx
 from chromadb.api import ClientAPI
-from chromadb.errors import ChromaError
 
 from rag.errors import StoreError
 from rag.models import Chunk, Document
 from rag.store.catalog import Catalog
+from rag.store.chroma import CHROMA_ERRORS
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +50,7 @@ class SharedRecords:
         self.name = f"{collection}-documents"
         try:
             self._collection = client.get_or_create_collection(self.name, embedding_function=None)
-        except (ChromaError, ValueError, httpx.HTTPError) as exc:
+        except CHROMA_ERRORS as exc:
             raise StoreError(f"cannot open the Chroma collection {self.name!r}: {exc}") from exc
 
     def commit(self, entries: Sequence[Entry], removed: Sequence[str] = ()) -> dict[str, int]:
@@ -117,7 +116,7 @@ class SharedRecords:
     def _call(self, method: str, **kwargs: Any) -> Any:
         try:
             return getattr(self._collection, method)(**kwargs)
-        except (ChromaError, ValueError, OSError, httpx.HTTPError) as exc:
+        except CHROMA_ERRORS as exc:
             raise StoreError(f"Chroma {method} on {self.name!r} failed: {exc}") from exc
 
 

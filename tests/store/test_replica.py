@@ -37,3 +37,17 @@ def test_an_older_version_never_replaces_a_newer_one(tmp_path: Path) -> None:
         assert catalog.get_meta("replica_watermark") == "7"
     finally:
         catalog.close()
+
+
+def test_size_key_follows_commits_of_this_and_other_connections(tmp_path: Path) -> None:
+    """size_key is cached between commits; a commit by either connection must show at once."""
+    mine, other = Catalog(tmp_path / "replica.sqlite3"), Catalog(tmp_path / "replica.sqlite3")
+    try:
+        assert mine.size_key() == (0, 0)
+        other.apply_replica([version("Written by another process.")], [], {"d1": 1}, 1)
+        assert mine.size_key()[0] == 1
+        mine.apply_replica([], ["d1"], {"d1": 2}, 2)
+        assert mine.size_key()[0] == 0 and other.size_key()[0] == 0
+    finally:
+        mine.close()
+        other.close()

@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -35,76 +36,72 @@ def shared_settings(tmp_path: Path, chroma_url: str, collection: str, machine: s
                     store={"collection": collection, "sync_seconds": 0})  # type: ignore[arg-type]
 
 
-def test_a_second_machine_sees_every_add_edit_and_removal(chroma_url: str, tmp_path: Path,
-                                                          write_doc: WriteDoc) -> None:
-    collection = f"t{uuid.uuid4().hex}"
-    writer = Components(shared_settings(tmp_path, chroma_url, collection, "a"), embedder=HashEmbedder())
-    reader = Components(shared_settings(tmp_path, chroma_url, collection, "b"), embedder=HashEmbedder())
-    try:
-        write_doc("keep.md", body="## Results\nMicroneedling with platelet-rich plasma improved acne scars.")
-        edited = write_doc("edit.md", body="## Results\nExosome gel reduced erythema after laser resurfacing.")
-        assert writer.ingestor().run([tmp_path / "src"]).added == 2
-        retriever = reader.retriever()
-        assert {h.doc_id for h in retriever.search("exosome erythema laser", k=5)} == {"edit", "keep"}
-
-        edited.write_text(edited.read_text().replace("erythema", "melasma pigmentation"))
-        assert writer.ingestor().run([tmp_path / "src"]).updated == 1
-        top = retriever.search("melasma pigmentation", k=1, mode="lexical")
-        assert top and top[0].doc_id == "edit" and "melasma" in top[0].text
-        assert not retriever.search("erythema", k=5, mode="lexical"), "the reader's BM25 table kept the old text"
-
-        (tmp_path / "src" / "keep.md").unlink()
-        assert writer.ingestor().run([tmp_path / "src"], prune=True).removed == 1
-        assert {h.doc_id for h in retriever.search("platelet-rich plasma acne scars", k=5)} == {"edit"}
-        for machine in (writer, reader):
-            verify = machine.index.verify()
-            assert verify["consistent"] and verify["catalog_chunks"] == verify["vectors"]
-        assert reader.index.catalog.document("keep") is None
-    finally:
-        writer.close()
-        reader.close()
-
-
-def test_a_writer_with_a_lagging_clock_is_still_picked_up(chroma_url: str, tmp_path: Path, write_doc: WriteDoc,
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    collection = f"t{uuid.uuid4().hex}"
-    writer = Components(shared_settings(tmp_path, chroma_url, collection, "a"), embedder=HashEmbedder())
-    reader = Components(shared_settings(tmp_path, chroma_url, collection, "b"), embedder=HashEmbedder())
-    try:
-        write_doc("first.md", body="## Results\nMicroneedling with platelet-rich plasma improved acne scars.")
-        writer.ingestor().run([tmp_path / "src"])
-        reader.index.refresh(force=True)  # the reader's watermark is now the first commit's revision
-        now = time.time_ns()
-        monkeypatch.setattr(replica.time, "time_ns", lambda: now - 10 * 1_000_000_000)  # 10 s behind
-        monkeypatch.setattr(replica, "WINDOW_SECONDS", 0.0)  # the periodic re-read, at once
-        write_doc("late.md", body="## Results\nExosome gel reduced melasma after laser resurfacing.")
-        assert writer.ingestor().run([tmp_path / "src"]).added == 1
-        hits = reader.retriever().search("exosome melasma", k=2, mode="lexical")
-        assert hits and hits[0].doc_id == "late"
-    finally:
-        writer.close()
-        reader.close()
-
-
-def test_a_follow_up_may_reach_another_machine(chroma_url: str, tmp_path: Path, write_doc: WriteDoc) -> None:
+@pytest.fixture
+def machines(chroma_url: str, tmp_path: Path) -> Iterator[tuple[Components, Components]]:
+    """Two processes on two machines (data dirs ``a`` and ``b``) sharing one server collection."""
     collection = f"t{uuid.uuid4().hex}"
     first = Components(shared_settings(tmp_path, chroma_url, collection, "a"), embedder=HashEmbedder())
     second = Components(shared_settings(tmp_path, chroma_url, collection, "b"), embedder=HashEmbedder())
     try:
-        write_doc("prp.md", body="## Results\nPRP with microneedling improved acne scars in a split-face trial.")
-        first.ingestor().run([tmp_path / "src"])
-        opening = first.answers().answer("Does PRP with microneedling improve acne scars?")
-        assert opening.conversation_id
-        follow_up = second.answers().answer("What about its side effects?", conversation_id=opening.conversation_id)
-        assert follow_up.conversation_id == opening.conversation_id
-        assert follow_up.standalone_question and "acne" in follow_up.standalone_question.lower()
-        turns = second.answers().conversation(opening.conversation_id).turns
-        assert [t.question for t in turns] == ["Does PRP with microneedling improve acne scars?",
-                                               "What about its side effects?"]
-        assert not (tmp_path / "a" / "conversations.sqlite3").exists()
+        yield first, second
     finally:
         first.close()
         second.close()
+
+
+def test_a_second_machine_sees_every_add_edit_and_removal(machines: tuple[Components, Components], tmp_path: Path,
+                                                          write_doc: WriteDoc) -> None:
+    writer, reader = machines
+    write_doc("keep.md", body="## Results\nMicroneedling with platelet-rich plasma improved acne scars.")
+    edited = write_doc("edit.md", body="## Results\nExosome gel reduced erythema after laser resurfacing.")
+    assert writer.ingestor().run([tmp_path / "src"]).added == 2
+    retriever = reader.retriever()
+    assert {h.doc_id for h in retriever.search("exosome erythema laser", k=5)} == {"edit", "keep"}
+
+    edited.write_text(edited.read_text().replace("erythema", "melasma pigmentation"))
+    assert writer.ingestor().run([tmp_path / "src"]).updated == 1
+    top = retriever.search("melasma pigmentation", k=1, mode="lexical")
+    assert top and top[0].doc_id == "edit" and "melasma" in top[0].text
+    assert not retriever.search("erythema", k=5, mode="lexical"), "the reader's BM25 table kept the old text"
+
+    (tmp_path / "src" / "keep.md").unlink()
+    assert writer.ingestor().run([tmp_path / "src"], prune=True).removed == 1
+    assert {h.doc_id for h in retriever.search("platelet-rich plasma acne scars", k=5)} == {"edit"}
+    for machine in (writer, reader):
+        verify = machine.index.verify()
+        assert verify["consistent"] and verify["catalog_chunks"] == verify["vectors"]
+    assert reader.index.catalog.document("keep") is None
+
+
+def test_a_writer_with_a_lagging_clock_is_still_picked_up(machines: tuple[Components, Components], tmp_path: Path,
+                                                          write_doc: WriteDoc, monkeypatch: pytest.MonkeyPatch) -> None:
+    writer, reader = machines
+    write_doc("first.md", body="## Results\nMicroneedling with platelet-rich plasma improved acne scars.")
+    writer.ingestor().run([tmp_path / "src"])
+    reader.index.refresh(force=True)  # the reader's watermark is now the first commit's revision
+    now = time.time_ns()
+    monkeypatch.setattr(replica.time, "time_ns", lambda: now - 10 * 1_000_000_000)  # 10 s behind
+    monkeypatch.setattr(replica, "WINDOW_SECONDS", 0.0)  # the periodic re-read, at once
+    write_doc("late.md", body="## Results\nExosome gel reduced melasma after laser resurfacing.")
+    assert writer.ingestor().run([tmp_path / "src"]).added == 1
+    hits = reader.retriever().search("exosome melasma", k=2, mode="lexical")
+    assert hits and hits[0].doc_id == "late"
+
+
+def test_a_follow_up_may_reach_another_machine(machines: tuple[Components, Components], tmp_path: Path,
+                                               write_doc: WriteDoc) -> None:
+    first, second = machines
+    write_doc("prp.md", body="## Results\nPRP with microneedling improved acne scars in a split-face trial.")
+    first.ingestor().run([tmp_path / "src"])
+    opening = first.answers().answer("Does PRP with microneedling improve acne scars?")
+    assert opening.conversation_id
+    follow_up = second.answers().answer("What about its side effects?", conversation_id=opening.conversation_id)
+    assert follow_up.conversation_id == opening.conversation_id
+    assert follow_up.standalone_question and "acne" in follow_up.standalone_question.lower()
+    turns = second.answers().conversation(opening.conversation_id).turns
+    assert [t.question for t in turns] == ["Does PRP with microneedling improve acne scars?",
+                                           "What about its side effects?"]
+    assert not (tmp_path / "a" / "conversations.sqlite3").exists()
 
 
 def test_embedded_and_server_mode_give_the_same_hits_and_answers(chroma_url: str, tmp_path: Path) -> None:
