@@ -19,7 +19,7 @@ from rag.factory import Components
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """Read from the environment once per process; tests override this dependency."""
+    """Read from the environment once per process (an app built with explicit settings does not call this)."""
     return Settings()
 
 

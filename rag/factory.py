@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING
 
 from rag.config import Settings
@@ -27,16 +28,23 @@ class Components:
         self.index: Index = open_index(settings, RagEmbeddingFunction(embedder=self.embedder))
         self.index.check_embedder(self.embedder)
         self._conversations: Conversations | None = None
+        self._retriever: Retriever | None = None
+        self._lock = threading.Lock()
 
     def ingestor(self) -> Ingestor:
         return Ingestor(self.settings, self.index, self.embedder)
 
     def retriever(self, reranker: Reranker | None = None) -> Retriever:
-        """The hybrid retriever; the reranker is the configured cross-encoder unless one is passed in."""
-        path = self.settings.retrieval.reranker_path
-        if reranker is None and path is not None:
-            reranker = CrossEncoderReranker(path, device=self.settings.embedding.device)
-        return Retriever(self.index, self.embedder, self.settings.retrieval, reranker)
+        """The hybrid retriever with the configured cross-encoder, built once (its thread pool and the reranker's
+        weights are shared by every caller); passing a reranker builds a separate one."""
+        if reranker is not None:
+            return Retriever(self.index, self.embedder, self.settings.retrieval, reranker)
+        with self._lock:
+            if self._retriever is None:
+                path = self.settings.retrieval.reranker_path
+                configured = CrossEncoderReranker(path, device=self.settings.embedding.device) if path else None
+                self._retriever = Retriever(self.index, self.embedder, self.settings.retrieval, configured)
+            return self._retriever
 
     def answers(self, llm: Generator | None = None) -> AnswerService:
         """The answer service: extractive always available; the OpenAI-compatible model when configured."""
@@ -62,6 +70,8 @@ class Components:
         return ConversationStore(self.settings.data_dir / "conversations.sqlite3")
 
     def close(self) -> None:
+        if self._retriever is not None:
+            self._retriever.close()
         if self._conversations is not None:
             self._conversations.close()
         self.index.close()

@@ -50,7 +50,7 @@ def diversify(hits: Sequence[Hit], k: int, max_per_doc: int, near_duplicate: flo
         if per_doc.get(hit.doc_id, 0) >= max_per_doc:
             continue
         signature = _trigrams(hit.text)
-        if any(_jaccard(signature, other) >= near_duplicate for other in shingles):
+        if any(_near_duplicates(signature, other, near_duplicate) for other in shingles):
             continue
         kept.append(hit)
         shingles.append(signature)
@@ -65,7 +65,11 @@ def _trigrams(text: str) -> frozenset[tuple[str, ...]]:
     return frozenset(zip(words, words[1:], words[2:], strict=False))
 
 
-def _jaccard(a: frozenset[tuple[str, ...]], b: frozenset[tuple[str, ...]]) -> float:
-    if not a or not b:
-        return 0.0
-    return len(a & b) / len(a | b)
+def _near_duplicates(a: frozenset[tuple[str, ...]], b: frozenset[tuple[str, ...]], threshold: float) -> bool:
+    """Jaccard(a, b) >= threshold. Jaccard is at most |small| / |large|, so sets of very different sizes are not
+    intersected at all."""
+    small, large = sorted((len(a), len(b)))
+    if not small or small < threshold * large:
+        return False
+    common = len(a & b)
+    return common >= threshold * (small + large - common)

@@ -70,6 +70,10 @@ class Retriever:
     def settings(self) -> RetrievalSettings:
         return self._settings
 
+    def close(self) -> None:
+        """Stop the BM25 worker threads (searches after this fail)."""
+        self._pool.shutdown(wait=True)
+
     def search(
         self, query: str, k: int | None = None, filters: Filters | None = None, mode: Mode = "hybrid"
     ) -> list[Hit]:
@@ -135,19 +139,21 @@ class Retriever:
             dense, lexical, rrf_k=settings.rrf_k, dense_weight=settings.dense_weight,
             lexical_weight=settings.lexical_weight,
         )
-        # Load passages for the head of the fused list only (plus any candidates tied with its last one); the rest
-        # is loaded only when diversity filtering leaves fewer than k.
-        head = self._head_size(fused, max(4 * k * settings.max_chunks_per_doc, settings.rerank_depth))
-        for candidates in (fused[:head], fused):
-            stored = self._index.catalog.chunks([c.chunk_id for c in candidates])
-            hits = [to_hit(stored[c.chunk_id], c) for c in candidates if c.chunk_id in stored]
+        # Load passages for the head of the fused list only (plus any candidates tied with its last one): 2k, then
+        # 8k, then all of them while diversity filtering leaves fewer than k. The reranker's depth is always loaded.
+        # Greedy diversification of a prefix that yields k hits gives the same k hits as the whole list.
+        wanted = max(2 * k, settings.rerank_depth if self._reranker is not None else 0)
+        while True:
+            head = self._head_size(fused, wanted)
+            stored = self._index.catalog.chunks([c.chunk_id for c in fused[:head]])
+            hits = [to_hit(stored[c.chunk_id], c) for c in fused[:head] if c.chunk_id in stored]
             if self._reranker is not None and hits:
                 hits = self._rerank(query, hits)
             hits = break_ties(hits, settings.tie_tolerance, settings.tie_breakers)
             kept = diversify(hits, k, settings.max_chunks_per_doc, settings.near_duplicate)
-            if len(kept) == k or len(candidates) == len(fused):
+            if len(kept) == k or head == len(fused):
                 return kept
-        return kept
+            wanted = 4 * head
 
     def _head_size(self, fused: list[Candidate], wanted: int) -> int:
         if wanted >= len(fused):

@@ -21,6 +21,10 @@ def test_health_ready_metrics_and_request_ids(client: TestClient) -> None:
     metrics = client.get("/metrics", headers=READ).text
     assert 'rag_requests_total{route="/v1/search",method="GET",status="200"} 1' in metrics
     assert "rag_request_duration_seconds_bucket" in metrics
+    refused = client.get("/v1/search", params={"q": "exosome"}, headers={"X-API-Key": "not a key"})
+    generated = refused.headers["X-Request-ID"]
+    assert refused.status_code == 401 and len(generated) == 32 and refused.json()["error"]["request_id"] == generated
+    assert 'route="/v1/search",method="GET",status="401"} 1' in client.get("/metrics", headers=READ).text
 
 
 def test_answer_json(client: TestClient) -> None:

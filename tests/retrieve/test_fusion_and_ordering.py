@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from rag.models import Hit
 from rag.retrieve.fusion import reciprocal_rank_fusion
-from rag.retrieve.ordering import break_ties, diversify
+from rag.retrieve.ordering import _near_duplicates, break_ties, diversify
 
 
 def test_rrf_sums_reciprocal_ranks_and_keeps_components() -> None:
@@ -52,3 +54,12 @@ def test_equal_scores_share_a_rank() -> None:
     fused = reciprocal_rank_fusion([("a", 0.9), ("b", 0.9), ("c", 0.5)], [], rrf_k=60)
     assert [(c.chunk_id, c.dense_rank) for c in fused] == [("a", 1), ("b", 1), ("c", 3)]
     assert fused[0].fused == fused[1].fused
+
+
+@given(st.sets(st.integers(0, 30), max_size=25), st.sets(st.integers(0, 30), max_size=25),
+       st.sampled_from([0.1, 0.5, 0.8, 0.9, 1.0, 1.01]))
+def test_near_duplicate_shortcut_agrees_with_jaccard(a: set[int], b: set[int], threshold: float) -> None:
+    """The size bound only skips work: the decision is Jaccard(a, b) >= threshold."""
+    left, right = (frozenset((str(x),) for x in s) for s in (a, b))
+    jaccard = len(a & b) / len(a | b) if a and b else 0.0
+    assert _near_duplicates(left, right, threshold) == (jaccard >= threshold)

@@ -216,3 +216,30 @@ def test_broad_filters_post_filter_and_give_the_filtered_query_s_hits(components
         assert all(c in {e for e, _ in expected} or score <= floor + 1e-6 for c, score in got)
     share = index.filter_share(filters)
     assert (share >= 0.3) == (filters.kinds != ("guideline",))
+
+
+def test_results_do_not_depend_on_how_much_of_the_fused_list_is_loaded(components: Components, write_doc: WriteDoc,
+                                                                       tmp_path: Path) -> None:
+    """Passages are loaded for a growing head of the fused list (2k, 8k, all): when one document fills the head,
+    the hits must be those of diversifying the whole list."""
+    from rag.retrieve.fusion import reciprocal_rank_fusion
+    from rag.retrieve.ordering import break_ties, diversify
+    from rag.retrieve.retriever import to_hit
+
+    write_doc("long.md", body="## Results\n" + " ".join(f"Exosome finding {i} was repeated in this trial."
+                                                         for i in range(200)))
+    for i in range(12):
+        write_doc(f"short{i:02d}.md", body=f"## Results\nOne exosome trial {i} reported a finding.")
+    components.ingestor().run([tmp_path / "src"])
+    settings = components.settings.retrieval
+    index, query, k = components.index, "exosome finding repeated trial", 6
+    fused = reciprocal_rank_fusion(
+        index.vectors.query(components.embedder.embed_query(query), settings.candidates),
+        index.lexical.search(query, settings.candidates), rrf_k=settings.rrf_k)
+    assert sum(c.chunk_id.startswith("long#") for c in fused[: 2 * k]) > 2 * k - settings.max_chunks_per_doc, \
+        "the first head must hold too few documents for k hits"
+    stored = index.catalog.chunks([c.chunk_id for c in fused])
+    whole = diversify(break_ties([to_hit(stored[c.chunk_id], c) for c in fused], settings.tie_tolerance,
+                                 settings.tie_breakers), k, settings.max_chunks_per_doc, settings.near_duplicate)
+    hits = components.retriever().search(query, k=k)
+    assert [h.chunk_id for h in hits] == [h.chunk_id for h in whole] and len(hits) == k
