@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from rag.answer.contract import (
     NO_EVIDENCE_PREFIXES,
@@ -40,18 +41,31 @@ def support(claim: str, passage: str) -> Support:
     claim's content words and numbers."""
     claim_text = _CITATION.sub("", claim)
     wanted, wanted_numbers = content_terms(claim_text), numbers(claim_text)
-    whole = content_terms(passage)
+    whole, whole_numbers, sentences = _profile(passage)
     recall = len(wanted & whole) / len(wanted) if wanted else 1.0
-    numbers_ok = wanted_numbers <= numbers(passage)
+    numbers_ok = wanted_numbers <= whole_numbers
     best, best_span = -1.0, (0, len(passage))
+    for start, end, terms, sentence_numbers in sentences:
+        overlap = len(wanted & terms) / (len(wanted | terms) or 1) + len(wanted_numbers & sentence_numbers)
+        if overlap > best:
+            best, best_span = overlap, (start, end)
+    return Support(recall, numbers_ok, *best_span)
+
+
+_Profile = tuple[frozenset[str], frozenset[str], tuple[tuple[int, int, frozenset[str], frozenset[str]], ...]]
+
+
+@lru_cache(maxsize=2048)
+def _profile(passage: str) -> _Profile:
+    """A passage's content words and numbers, and each sentence's span (after any bullet), words and numbers:
+    computed once per passage text, not once per answer sentence that cites it."""
+    sentences = []
     for start, end in sentence_spans(passage):
         sentence = passage[start:end]
-        terms = content_terms(sentence)
-        overlap = len(wanted & terms) / (len(wanted | terms) or 1) + len(wanted_numbers & numbers(sentence))
-        if overlap > best:
-            bullet = _BULLET.match(sentence)
-            best, best_span = overlap, (start + (bullet.end() if bullet else 0), end)
-    return Support(recall, numbers_ok, *best_span)
+        bullet = _BULLET.match(sentence)
+        sentences.append((start + (bullet.end() if bullet else 0), end, frozenset(content_terms(sentence)),
+                          frozenset(numbers(sentence))))
+    return frozenset(content_terms(passage)), frozenset(numbers(passage)), tuple(sentences)
 
 
 _LEADING_CITATIONS = re.compile(r"^\s*((?:\[\d+\]\s*)+)")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -80,11 +81,8 @@ class ExtractiveGenerator:
         for source in sources:
             vector = stored.get(source.hit.chunk_id)
             similarity = float(np.dot(vector, question_vector)) if vector is not None else 0.0
-            for position, (start, end) in enumerate(sentence_spans(source.text)):
-                text = " ".join(_BULLET.sub("", source.text[start:end]).split())
-                if len(text.split()) < 6 or text.startswith("#"):
-                    continue
-                shared = len(wanted & content_terms(text))
+            for position, text, terms in _sentences(source.text):
+                shared = len(wanted & terms)
                 if shared >= minimum:
                     overlap = shared / len(wanted)
                     candidates.append(Candidate(source, position, text, similarity + LEXICAL_WEIGHT * overlap))
@@ -107,6 +105,18 @@ class ExtractiveGenerator:
             if len(chosen) == limit:
                 break
         return sorted(chosen, key=lambda c: (c.source.n, c.position))
+
+
+@lru_cache(maxsize=2048)
+def _sentences(passage: str) -> tuple[tuple[int, str, frozenset[str]], ...]:
+    """The quotable sentences of a passage (position, text without bullet or line breaks, content words): six words
+    or more, no headings. Computed once per passage text."""
+    found = []
+    for position, (start, end) in enumerate(sentence_spans(passage)):
+        text = " ".join(_BULLET.sub("", passage[start:end]).split())
+        if len(text.split()) >= 6 and not text.startswith("#"):
+            found.append((position, text, frozenset(content_terms(text))))
+    return tuple(found)
 
 
 def cite(sentence: str, n: int) -> str:

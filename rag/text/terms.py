@@ -9,11 +9,15 @@ from rag.store.catalog import STOPWORDS
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9-]*|\d+(?:[.,]\d+)?")
 _NUMBER = re.compile(r"(?<![\w.])[-−]?\d+(?:[.,]\d+)?")
 _EXTRA_STOPWORDS = frozenset({"versus", "vs", "also", "may", "might", "however", "whether", "using", "used", "use"})
+_SKIPPED = STOPWORDS | _EXTRA_STOPWORDS
 
 
 def normalise(word: str) -> str:
     """Lowercase with a light English suffix strip, so 'scars' matches 'scar' and 'studies' matches 'study'."""
-    word = word.lower()
+    return _strip_suffix(word.lower())
+
+
+def _strip_suffix(word: str) -> str:
     if len(word) > 4 and word.endswith("ies"):
         return word[:-3] + "y"
     if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
@@ -23,10 +27,13 @@ def normalise(word: str) -> str:
 
 def content_terms(text: str) -> set[str]:
     """Normalised words that carry meaning (no stopwords, no one-letter words)."""
-    return {
-        normalise(w) for w in _WORD.findall(text)
-        if len(w) > 1 and w.lower() not in STOPWORDS and w.lower() not in _EXTRA_STOPWORDS
-    }
+    terms = set()
+    for word in _WORD.findall(text):
+        if len(word) > 1:
+            lowered = word.lower()
+            if lowered not in _SKIPPED:
+                terms.add(_strip_suffix(lowered))
+    return terms
 
 
 def numbers(text: str) -> set[str]:

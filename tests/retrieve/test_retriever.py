@@ -243,3 +243,13 @@ def test_results_do_not_depend_on_how_much_of_the_fused_list_is_loaded(component
                                  settings.tie_breakers), k, settings.max_chunks_per_doc, settings.near_duplicate)
     hits = components.retriever().search(query, k=k)
     assert [h.chunk_id for h in hits] == [h.chunk_id for h in whole] and len(hits) == k
+
+
+def test_one_retriever_per_process_unless_a_reranker_is_passed(components: Components) -> None:
+    """The API's search route asks for the retriever on every request: its BM25 threads (and a configured
+    cross-encoder's weights) must be built once, not per request."""
+    shared = components.retriever()
+    assert components.retriever() is shared
+    own = components.retriever(KeywordReranker())
+    assert own is not shared and components.retriever() is shared
+    own.close()
