@@ -23,15 +23,17 @@ def get_settings() -> Settings:
     return Settings()
 
 
-def get_components(request: Request) -> Components:
+# The dependencies are async (they never block): FastAPI runs a sync dependency in the thread pool, one more
+# thread hand-off per dependency and request.
+async def get_components(request: Request) -> Components:
     components: Components | None = getattr(request.app.state, "components", None)
     if components is None:
         raise HTTPException(503, "the service is starting; retry shortly", headers={"Retry-After": "2"})
     return components
 
 
-def get_answers(request: Request) -> AnswerService:
-    get_components(request)
+async def get_answers(request: Request) -> AnswerService:
+    await get_components(request)
     service: AnswerService = request.app.state.answers
     return service
 
@@ -62,9 +64,9 @@ class RequireScope:
     def __init__(self, scope: Scope) -> None:
         self.scope = scope
 
-    def __call__(self, request: Request,
-                 bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)] = None,
-                 header: Annotated[str | None, Depends(_header)] = None) -> Principal:
+    async def __call__(self, request: Request,
+                       bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)] = None,
+                       header: Annotated[str | None, Depends(_header)] = None) -> Principal:
         keys: dict[str, Scope] = request.app.state.keys
         presented = bearer.credentials if bearer is not None else header
         client = request.client.host if request.client else None

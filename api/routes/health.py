@@ -17,7 +17,7 @@ _METRICS_ERRORS: dict[int | str, dict[str, Any]] = {  # errors are JSON even tho
 
 
 @router.get("/healthz", summary="The process is up")
-def healthz() -> dict[str, str]:
+async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 

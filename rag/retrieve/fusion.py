@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 
-@dataclass
+@dataclass(slots=True)
 class Candidate:
     """A chunk proposed by one or more retrievers."""
 
@@ -31,21 +31,27 @@ def reciprocal_rank_fusion(
     Equal scores within a list share a rank (competition ranking), so identical passages fuse to identical scores
     and the tie-breakers, not an arbitrary order, decide between them."""
     candidates: dict[str, Candidate] = {}
-    for rank, (chunk_id, score) in _ranked(dense):
-        candidate = candidates.setdefault(chunk_id, Candidate(chunk_id))
+    for rank, chunk_id, score in _ranked(dense):
+        candidate = candidates.get(chunk_id)
+        if candidate is None:
+            candidate = candidates[chunk_id] = Candidate(chunk_id)
         candidate.dense_rank, candidate.dense_score = rank, score
         candidate.fused += dense_weight / (rrf_k + rank)
-    for rank, (chunk_id, score) in _ranked(lexical):
-        candidate = candidates.setdefault(chunk_id, Candidate(chunk_id))
+    for rank, chunk_id, score in _ranked(lexical):
+        candidate = candidates.get(chunk_id)
+        if candidate is None:
+            candidate = candidates[chunk_id] = Candidate(chunk_id)
         candidate.lexical_rank, candidate.lexical_score = rank, score
         candidate.fused += lexical_weight / (rrf_k + rank)
     return sorted(candidates.values(), key=lambda c: (-c.fused, c.chunk_id))
 
 
-def _ranked(items: Sequence[tuple[str, float]]) -> list[tuple[int, tuple[str, float]]]:
-    """1-based competition ranks of a best-first list: an item tied with the one before it shares its rank."""
-    ranked: list[tuple[int, tuple[str, float]]] = []
-    for position, item in enumerate(items, start=1):
-        tied = ranked and abs(ranked[-1][1][1] - item[1]) <= 1e-9 * max(1.0, abs(item[1]))
-        ranked.append((ranked[-1][0] if tied else position, item))
-    return ranked
+def _ranked(items: Sequence[tuple[str, float]]) -> Iterator[tuple[int, str, float]]:
+    """``(rank, id, score)`` with 1-based competition ranks of a best-first list: an item tied with the one before
+    it shares its rank."""
+    rank, previous = 0, None
+    for position, (chunk_id, score) in enumerate(items, start=1):
+        if previous is None or abs(previous - score) > 1e-9 * max(1.0, abs(score)):
+            rank = position
+        previous = score
+        yield rank, chunk_id, score

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 
 from rag.models import Hit
 
@@ -42,7 +43,7 @@ def diversify(hits: Sequence[Hit], k: int, max_per_doc: int, near_duplicate: flo
     """The first ``k`` hits, skipping a document's passages beyond ``max_per_doc`` and any passage whose word
     trigrams overlap a kept passage's by ``near_duplicate`` (Jaccard) or more."""
     kept: list[Hit] = []
-    shingles: list[frozenset[tuple[str, ...]]] = []
+    shingles: list[frozenset[int]] = []
     per_doc: dict[str, int] = {}
     for hit in hits:
         if len(kept) == k:
@@ -58,14 +59,17 @@ def diversify(hits: Sequence[Hit], k: int, max_per_doc: int, near_duplicate: flo
     return kept
 
 
-def _trigrams(text: str) -> frozenset[tuple[str, ...]]:
+@lru_cache(maxsize=4096)
+def _trigrams(text: str) -> frozenset[int]:
+    """Hashes of the text's lowercased word trigrams; remembered per text (the same passages recur from query to
+    query). A hash collision could only raise a Jaccard value by one shared element in 2**64."""
     words = _WORD.findall(text.lower())
     if len(words) < 3:
-        return frozenset({tuple(words)})
-    return frozenset(zip(words, words[1:], words[2:], strict=False))
+        return frozenset({hash(tuple(words))})
+    return frozenset(map(hash, zip(words, words[1:], words[2:], strict=False)))
 
 
-def _near_duplicates(a: frozenset[tuple[str, ...]], b: frozenset[tuple[str, ...]], threshold: float) -> bool:
+def _near_duplicates(a: frozenset[int], b: frozenset[int], threshold: float) -> bool:
     """Jaccard(a, b) >= threshold. Jaccard is at most |small| / |large|, so sets of very different sizes are not
     intersected at all."""
     small, large = sorted((len(a), len(b)))

@@ -189,7 +189,8 @@ def to_hit(chunk: StoredChunk, candidate: Candidate | None = None, score: float 
     """A search hit from a committed chunk and (when fused) its component ranks and scores."""
     meta = chunk.meta
     fused = candidate.fused if candidate is not None else None
-    return Hit(
+    # Every value comes from the catalog (validated when stored) or the fusion: built without re-validation.
+    return Hit.model_construct(
         doc_id=chunk.doc_id, chunk_id=chunk.id, kind=meta.kind, title=meta.title,
         score=round(score if score is not None else (fused or 0.0), 6),
         text=chunk.text, section=chunk.section, span=(chunk.start, chunk.end), year=meta.year,
