@@ -73,7 +73,12 @@ class RetrievalSettings(_Group):
         "passages (1: never)."
     )
     lexical_prune_from: int = Field(
-        10_000, ge=0, description="Index size (passages) from which lexical_max_df applies; below it BM25 is exact."
+        10_000, ge=0, description="Index size (passages) from which lexical_max_df and lexical_max_postings apply; "
+        "below it BM25 is exact."
+    )
+    lexical_max_postings: int = Field(
+        10_000, ge=0, description="On large indexes BM25 keeps the rarest query terms while their passages add up to "
+        "at most this many (the rarest term always stays; 0: no cap), so its cost stops growing with the index."
     )
     max_chunks_per_doc: int = Field(2, ge=1, description="At most this many passages of one document per result list.")
     near_duplicate: float = Field(

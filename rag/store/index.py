@@ -271,7 +271,8 @@ def open_index(settings: Settings, embedding_function: RagEmbeddingFunction | No
     vectors = ChromaVectorStore(client, settings.store.collection, function)
     shared = SharedRecords(client, settings.store.collection) if settings.chroma_url else None
     index = Index(catalog, vectors, SqliteLexicalIndex(
-        catalog, settings.retrieval.lexical_max_df, settings.retrieval.lexical_prune_from
+        catalog, settings.retrieval.lexical_max_df, settings.retrieval.lexical_prune_from,
+        settings.retrieval.lexical_max_postings,
     ), shared, settings.store.sync_seconds, client, settings.store.min_free_mb)
     if shared is not None:  # workers starting together on one data dir build its replica once, one after another
         with shared_file_lock(data_dir / (catalog_file(settings) + ".lock")):

@@ -194,6 +194,12 @@ def test_bm25_ignores_very_common_query_terms_but_keeps_the_rarest(components: C
     assert [chunk_id.split("#")[0] for chunk_id, _ in hits] == ["rare"], "'common' is in every passage"
     only_common = pruned.search("common words", 50)
     assert len(only_common) == 21, "when every term is common the rarest one is still searched"
+    capped = SqliteLexicalIndex(components.index.catalog, max_df=1.0, max_postings=20)
+    assert [c.split("#")[0] for c, _ in capped.search("common quasquicentennial", 50)] == ["rare"], \
+        "'common' (21 passages) would take the query past 20 postings"
+    assert len(SqliteLexicalIndex(components.index.catalog, max_postings=22).search("common quasquicentennial",
+                                                                                    50)) == 21
+    assert len(capped.search("common words", 50)) == 21, "the rarest term stays even past the cap"
 
 
 @pytest.mark.parametrize("filters", [Filters(kinds=("study",)), Filters(year_from=2000), Filters(kinds=("guideline",)),
