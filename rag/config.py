@@ -52,6 +52,10 @@ class StoreSettings(_Group):
         1.0, ge=0, description="Server mode: how often (at most) a process refreshes its catalog replica from the "
         "shared document records before reading."
     )
+    conversation_retention_days: float = Field(
+        30.0, ge=0, description="Conversations with no new turn for this many days are deleted (checked at most "
+        "hourly, when a conversation starts); questions may hold patient details. 0 keeps them forever."
+    )
     min_free_mb: float = Field(
         100.0, ge=0, description="Writes are refused, with nothing changed, when the data dir's file system would "
         "keep less free space than this (a full disk mid-write can leave embedded Chroma stuck until a restart)."

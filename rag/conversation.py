@@ -10,6 +10,7 @@ import sqlite3
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -22,6 +23,7 @@ from rag.text.terms import content_terms
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS conversations (id TEXT PRIMARY KEY, audience TEXT NOT NULL, created_at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS conversations_created ON conversations(created_at);
 CREATE TABLE IF NOT EXISTS turns (
     conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
     n INTEGER NOT NULL,
@@ -33,6 +35,7 @@ CREATE TABLE IF NOT EXISTS turns (
 );
 """
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+PURGE_EVERY_S = 3600.0  # how often (at most) a store deletes expired conversations, on the next create
 
 
 @dataclass(frozen=True)
@@ -60,7 +63,34 @@ class Conversations(Protocol):
 
     def add_turn(self, conversation_id: str, question: str, standalone: str, answer_json: str) -> int: ...
 
+    def purge(self) -> int:
+        """Delete the conversations idle (no new turn) for longer than the retention; how many were deleted."""
+        ...
+
     def close(self) -> None: ...
+
+
+class _Retention:
+    """Conversations idle for ``days`` (0: never) are deleted, checked at most every ``PURGE_EVERY_S`` on create."""
+
+    def __init__(self, days: float, clock: Callable[[], float]) -> None:
+        self.seconds = days * 86400.0
+        self.clock = clock
+        self._next = float("-inf")
+        self._lock = threading.Lock()
+
+    def due(self) -> bool:
+        if not self.seconds:
+            return False
+        with self._lock:
+            now = self.clock()
+            if now < self._next:
+                return False
+            self._next = now + PURGE_EVERY_S
+            return True
+
+    def cutoff(self) -> float:
+        return self.clock() - self.seconds
 
 
 def check_id(conversation_id: str) -> None:
@@ -71,7 +101,8 @@ def check_id(conversation_id: str) -> None:
 class ConversationStore:
     """One SQLite file; safe for several threads and processes (WAL)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, retention_days: float = 0.0, clock: Callable[[], float] = time.time) -> None:
+        self._retention = _Retention(retention_days, clock)
         try:
             self._db = sqlite3.connect(path, timeout=30.0, isolation_level=None, check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
@@ -86,11 +117,26 @@ class ConversationStore:
         self._db.close()
 
     def create(self, audience: str) -> str:
+        if self._retention.due():
+            self.purge()
         conversation_id = uuid.uuid4().hex
         with self._lock:
             self._db.execute("INSERT INTO conversations(id, audience, created_at) VALUES (?, ?, ?)",
-                             (conversation_id, audience, time.time()))
+                             (conversation_id, audience, self._retention.clock()))
         return conversation_id
+
+    def purge(self) -> int:
+        if not self._retention.seconds:
+            return 0
+        cutoff = self._retention.cutoff()
+        with self._lock:
+            try:
+                deleted = self._db.execute(
+                    "DELETE FROM conversations WHERE created_at < ? AND NOT EXISTS (SELECT 1 FROM turns t WHERE "
+                    "t.conversation_id = conversations.id AND t.created_at >= ?)", (cutoff, cutoff)).rowcount
+            except sqlite3.Error as exc:
+                raise StoreError(f"deleting expired conversations failed: {exc}") from exc
+        return int(deleted)
 
     def get(self, conversation_id: str) -> Conversation:
         check_id(conversation_id)
@@ -112,7 +158,8 @@ class ConversationStore:
                                      (conversation_id,)).fetchone()[0]
                 self._db.execute(
                     "INSERT INTO turns(conversation_id, n, question, standalone_question, answer_json, created_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?)", (conversation_id, n, question, standalone, answer_json, time.time()))
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    (conversation_id, n, question, standalone, answer_json, self._retention.clock()))
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
@@ -126,7 +173,9 @@ class ChromaConversationStore:
     Two follow-ups to the same conversation at the same instant may both take the same turn number (the later
     write wins); clients send a conversation's turns one after another."""
 
-    def __init__(self, client: ClientAPI, collection: str) -> None:
+    def __init__(self, client: ClientAPI, collection: str, retention_days: float = 0.0,
+                 clock: Callable[[], float] = time.time) -> None:
+        self._retention = _Retention(retention_days, clock)
         self._name = f"{collection}-conversations"
         self._collection = self._guard(lambda: client.get_or_create_collection(self._name, embedding_function=None))
 
@@ -134,9 +183,31 @@ class ChromaConversationStore:
         return None  # the HTTP client belongs to the index
 
     def create(self, audience: str) -> str:
+        if self._retention.due():
+            self.purge()
         conversation_id = uuid.uuid4().hex
         self._put(conversation_id, 0, "", {"audience": audience})
         return conversation_id
+
+    def purge(self) -> int:
+        if not self._retention.seconds:
+            return 0
+        cutoff = self._retention.cutoff()
+        old = self._guard(lambda: self._collection.get(
+            where={"$and": [{"n": 0}, {"created_at": {"$lt": cutoff}}]}, include=["metadatas"]))
+        candidates = sorted({str(m["conversation_id"]) for m in old["metadatas"] or []})
+        deleted = 0
+        for start in range(0, len(candidates), 500):
+            batch = candidates[start:start + 500]
+            recent = self._guard(lambda b=batch: self._collection.get(
+                where={"$and": [{"conversation_id": {"$in": b}}, {"created_at": {"$gte": cutoff}}]},
+                include=["metadatas"]))
+            active = {str(m["conversation_id"]) for m in recent["metadatas"] or []}
+            idle = [c for c in batch if c not in active]
+            if idle:
+                self._guard(lambda i=idle: self._collection.delete(where={"conversation_id": {"$in": i}}))
+                deleted += len(idle)
+        return deleted
 
     def get(self, conversation_id: str) -> Conversation:
         check_id(conversation_id)
@@ -164,7 +235,7 @@ class ChromaConversationStore:
         return n
 
     def _put(self, conversation_id: str, n: int, payload: str, extra: dict[str, str]) -> None:
-        metadata = {"conversation_id": conversation_id, "n": n, "created_at": time.time(), **extra}
+        metadata = {"conversation_id": conversation_id, "n": n, "created_at": self._retention.clock(), **extra}
         self._guard(lambda: self._collection.upsert(ids=[f"{conversation_id}:{n:06d}"], documents=[payload],
                                                     metadatas=[metadata], embeddings=[[0.0]]))
 

@@ -65,9 +65,10 @@ class Components:
     def _open_conversations(self) -> Conversations:
         from rag.conversation import ChromaConversationStore, ConversationStore
 
+        retention = self.settings.store.conversation_retention_days
         if self.index.client is not None and self.settings.chroma_url:
-            return ChromaConversationStore(self.index.client, self.settings.store.collection)
-        return ConversationStore(self.settings.data_dir / "conversations.sqlite3")
+            return ChromaConversationStore(self.index.client, self.settings.store.collection, retention)
+        return ConversationStore(self.settings.data_dir / "conversations.sqlite3", retention)
 
     def close(self) -> None:
         if self._retriever is not None:

@@ -11,7 +11,9 @@ from rag.answer.models import Answer
 router = APIRouter(prefix="/v1", tags=["conversations"], responses=ERRORS)
 
 
-@router.get("/conversations/{conversation_id}", response_model=ConversationOut)
+@router.get("/conversations/{conversation_id}", response_model=ConversationOut,
+            description="A conversation's turns with their answers. A conversation with no new turn for "
+                        "`RAG_STORE__CONVERSATION_RETENTION_DAYS` (30) days is deleted: 404 afterwards.")
 def get_conversation(conversation_id: str, service: AnswersDep, _: ReadAccess) -> ConversationOut:
     conversation = service.conversation(conversation_id)
     return ConversationOut(
