@@ -95,10 +95,13 @@ class OfflineJudge:
 
     def judge_many(self, pairs: Sequence[tuple[str, str]]) -> list[Judgment]:
         prepared = [(_clean(claim), passage) for claim, passage in pairs]
-        self._encode([t for claim, passage in prepared if not _contained(claim, passage)
-                      for t in [claim, *_sentences(passage), *_pairs(passage)]])
+        self._encode([t for claim, passage in prepared if passage.strip() and not _contained(claim, passage)
+                      for t in [claim, *_windows(passage)]])
         results = []
         for claim, passage in prepared:
+            if not passage.strip():  # an empty passage supports nothing
+                results.append(Judgment(False, 0.0))
+                continue
             if _contained(claim, passage):
                 results.append(Judgment(True, 1.0))
                 continue
@@ -109,12 +112,12 @@ class OfflineJudge:
     def features_many(self, pairs: Sequence[tuple[str, str]]) -> list[tuple[float, ...]]:
         """Feature vectors (for calibration), encoding every text they need in one batch."""
         prepared = [(_clean(claim), passage) for claim, passage in pairs]
-        self._encode([t for claim, passage in prepared for t in [claim, *_sentences(passage), *_pairs(passage)]])
+        self._encode([t for claim, passage in prepared for t in [claim, *_windows(passage)]])
         return [self._features(claim, passage) for claim, passage in prepared]
 
     def _features(self, claim: str, passage: str) -> tuple[float, ...]:
-        sentences, pairs = _sentences(passage) or [" ".join(passage.split())], _pairs(passage)
-        windows = sentences + pairs
+        sentences = _units(passage)
+        windows = sentences + _pairs(passage)
         claim_vector, claim_tokens = self._vectors[claim]
         sentence_cos = sorted((float(np.dot(claim_vector, self._vectors[s][0])) for s in sentences), reverse=True)
         window_cos = max(float(np.dot(claim_vector, self._vectors[w][0])) for w in windows)
@@ -173,6 +176,16 @@ def _contained(claim: str, passage: str) -> bool:
 
 def _sentences(passage: str) -> list[str]:
     return [" ".join(passage[s:e].split()) for s, e in sentence_spans(passage)]
+
+
+def _units(passage: str) -> list[str]:
+    """The passage's sentences, or the whole passage when it has none."""
+    return _sentences(passage) or [" ".join(passage.split())]
+
+
+def _windows(passage: str) -> list[str]:
+    """Every text a judgment compares the claim with: the units, then the two-sentence windows."""
+    return _units(passage) + _pairs(passage)
 
 
 def _pairs(passage: str) -> list[str]:

@@ -95,10 +95,14 @@ def test_judge_command(tmp_path: Path, setup: tuple[Path, Path]) -> None:
          "passage": "The FDA states that no exosome product is approved; such products need premarket review."},
         {"id": "no", "claim": "Exosome facials cure acne scars in 90% of patients.",
          "passage": "Blood pressure screening is recommended for adults aged 18 years or older."},
+        {"id": "empty", "claim": "Exosome facials cure acne scars.", "passage": "  "},
+        {"id": "one-line", "claim": "Exosome facials cure acne scars.", "passage": "exosome facials for acne scars"},
     ]))
     code, out = run("judge", "--pairs", str(pairs), "--data-dir", str(data))
     lines = [json.loads(line) for line in out.splitlines()]
-    assert code == 0 and [(x["id"], x["supported"]) for x in lines] == [("yes", True), ("no", False)]
+    assert code == 0 and [(x["id"], x["supported"]) for x in lines][:3] == [("yes", True), ("no", False),
+                                                                           ("empty", False)]
+    assert lines[2]["score"] == 0.0 and lines[3]["id"] == "one-line", "a passage without a sentence is judged too"
     assert 0 <= lines[1]["score"] < lines[0]["score"] <= 1
     pairs.write_text('{"id": 1, "claim": "only a claim"}\n')
     code, out = run("judge", "--pairs", str(pairs), "--data-dir", str(data))
