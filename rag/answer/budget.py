@@ -52,7 +52,7 @@ def get_encoding(name: str) -> tiktoken.Encoding:
     return tiktoken.get_encoding(name)
 
 
-@lru_cache(maxsize=2048)
+@lru_cache(maxsize=1024)
 def count_tokens(text: str, encoding: str = "cl100k_base") -> int:
     """Tokens of ``text``; remembered per text (the same passages and prompts recur from answer to answer)."""
     return len(get_encoding(encoding).encode(text, disallowed_special=()))

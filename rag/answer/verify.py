@@ -55,7 +55,7 @@ def support(claim: str, passage: str) -> Support:
 _Profile = tuple[frozenset[str], frozenset[str], tuple[tuple[int, int, frozenset[str], frozenset[str]], ...]]
 
 
-@lru_cache(maxsize=2048)
+@lru_cache(maxsize=1024)
 def _profile(passage: str) -> _Profile:
     """A passage's content words and numbers, and each sentence's span (after any bullet), words and numbers:
     computed once per passage text, not once per answer sentence that cites it."""

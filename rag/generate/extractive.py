@@ -107,7 +107,7 @@ class ExtractiveGenerator:
         return sorted(chosen, key=lambda c: (c.source.n, c.position))
 
 
-@lru_cache(maxsize=2048)
+@lru_cache(maxsize=1024)
 def _sentences(passage: str) -> tuple[tuple[int, str, frozenset[str]], ...]:
     """The quotable sentences of a passage (position, text without bullet or line breaks, content words): six words
     or more, no headings. Computed once per passage text."""

@@ -59,7 +59,7 @@ def diversify(hits: Sequence[Hit], k: int, max_per_doc: int, near_duplicate: flo
     return kept
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=1024)
 def _trigrams(text: str) -> frozenset[int]:
     """Hashes of the text's lowercased word trigrams; remembered per text (the same passages recur from query to
     query). A hash collision could only raise a Jaccard value by one shared element in 2**64."""
