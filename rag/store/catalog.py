@@ -122,6 +122,7 @@ class Catalog:
         self._idle: list[sqlite3.Connection] = []  # read connections not in use
         self._readers: list[sqlite3.Connection] = []  # every read connection, closed with the catalog
         self._pool_lock = threading.Lock()
+        self._closed = False
         try:
             self._db = self._connect()
             self._db.execute("PRAGMA journal_mode=WAL")
@@ -136,15 +137,18 @@ class Catalog:
 
     def close(self) -> None:
         with self._pool_lock:
-            readers, self._readers, self._idle = self._readers, [], []
+            readers, self._readers, self._idle, self._closed = self._readers, [], [], True
         for reader in readers:
             reader.close()
         self._db.close()
 
     @contextmanager
-    def _reading(self) -> Iterator[sqlite3.Connection]:
-        """A read connection used by this thread alone until the block ends (results must be fetched inside)."""
+    def _reading(self, snapshot: bool = False) -> Iterator[sqlite3.Connection]:
+        """A read connection used by this thread alone until the block ends (results must be fetched inside);
+        ``snapshot``: every query in the block reads the same committed state (one read transaction)."""
         with self._pool_lock:
+            if self._closed:
+                raise StoreError(f"the catalog {self.path} is closed")
             db = self._idle.pop() if self._idle else None
         if db is None:
             try:
@@ -154,7 +158,13 @@ class Catalog:
             with self._pool_lock:
                 self._readers.append(db)
         try:
-            yield db
+            if snapshot:
+                db.execute("BEGIN")
+            try:
+                yield db
+            finally:
+                if snapshot:
+                    db.execute("COMMIT")
         finally:
             with self._pool_lock:
                 if db in self._readers:  # not closed meanwhile
@@ -236,16 +246,12 @@ class Catalog:
     def page(self, kind: str | None, limit: int, offset: int) -> tuple[list[tuple[str, DocumentMeta, int]], int]:
         """A page of ``(id, metadata, chunk count)`` ordered by id, and the total, optionally of one kind."""
         where, params = ("WHERE kind = ?", [kind]) if kind else ("", [])
-        with self._reading() as db:  # one read transaction: the total and the page agree
-            db.execute("BEGIN")
-            try:
-                total = int(db.execute(f"SELECT COUNT(*) FROM documents {where}", params).fetchone()[0])
-                rows = db.execute(
-                    f"SELECT id, meta_json, n_chunks FROM documents {where} ORDER BY id LIMIT ? OFFSET ?",
-                    [*params, limit, offset],
-                ).fetchall()
-            finally:
-                db.execute("COMMIT")
+        with self._reading(snapshot=True) as db:  # the total and the page agree
+            total = int(db.execute(f"SELECT COUNT(*) FROM documents {where}", params).fetchone()[0])
+            rows = db.execute(
+                f"SELECT id, meta_json, n_chunks FROM documents {where} ORDER BY id LIMIT ? OFFSET ?",
+                [*params, limit, offset],
+            ).fetchall()
         return [(row[0], DocumentMeta.model_validate_json(row[1]), int(row[2])) for row in rows], total
 
     def ids_from_file(self, source_file: str) -> list[str]:
@@ -265,13 +271,9 @@ class Catalog:
 
     def counts(self) -> tuple[int, int, dict[str, int]]:
         """(documents, chunks, documents by kind)."""
-        with self._reading() as db:
-            db.execute("BEGIN")
-            try:
-                by_kind = dict(db.execute("SELECT kind, COUNT(*) FROM documents GROUP BY kind").fetchall())
-                chunks = db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
-            finally:
-                db.execute("COMMIT")
+        with self._reading(snapshot=True) as db:
+            by_kind = dict(db.execute("SELECT kind, COUNT(*) FROM documents GROUP BY kind").fetchall())
+            chunks = db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
         return sum(by_kind.values()), int(chunks), {str(k): int(v) for k, v in by_kind.items()}
 
     def fts_count(self) -> int:

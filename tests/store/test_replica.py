@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
+import pytest
+
+from rag.errors import StoreError
 from rag.models import Chunk, Document, DocumentMeta, Section
 from rag.store.catalog import Catalog
 from rag.store.replica import decode, encode
@@ -51,3 +55,37 @@ def test_size_key_follows_commits_of_this_and_other_connections(tmp_path: Path) 
     finally:
         mine.close()
         other.close()
+
+
+def test_concurrent_readers_see_whole_commits_and_close_with_the_catalog(tmp_path: Path) -> None:
+    """Reads run on pooled connections, one per concurrent reader, beside the writer: each read sees either the
+    state before or after a commit, never part of it; closing the catalog closes every read connection."""
+    catalog = Catalog(tmp_path / "replica.sqlite3")
+    seen: list[tuple[int, int]] = []
+    failures: list[BaseException] = []
+    start = threading.Barrier(5)
+
+    def read() -> None:
+        try:
+            start.wait()
+            for _ in range(40):
+                documents, chunks, _ = catalog.counts()  # one snapshot: (0, 0) or (1, 1)
+                page, total = catalog.page(None, 100, 0)  # another: the page and its total agree
+                assert len(page) == total
+                seen.append((documents, chunks))
+        except BaseException as exc:  # reported below, in the test's thread
+            failures.append(exc)
+
+    readers = [threading.Thread(target=read) for _ in range(4)]
+    for thread in readers:
+        thread.start()
+    start.wait()
+    for revision in range(1, 21):  # a document added, then removed, again and again
+        entry = version(f"Revision {revision} of the trial.")
+        catalog.apply_replica([entry] if revision % 2 else [], [] if revision % 2 else ["d1"], {"d1": revision}, None)
+    for thread in readers:
+        thread.join()
+    assert not failures and set(seen) <= {(0, 0), (1, 1)} and len(seen) == 160
+    catalog.close()
+    with pytest.raises(StoreError, match="closed"):
+        catalog.counts()  # a closed catalog refuses reads instead of opening new connections behind its back
