@@ -89,8 +89,9 @@ class _Retention:
             self._next = now + PURGE_EVERY_S
             return True
 
-    def cutoff(self) -> float:
-        return self.clock() - self.seconds
+    def cutoff(self) -> float | None:
+        """Conversations with no turn since this time have expired; None: they never do."""
+        return self.clock() - self.seconds if self.seconds else None
 
 
 def check_id(conversation_id: str) -> None:
@@ -126,9 +127,9 @@ class ConversationStore:
         return conversation_id
 
     def purge(self) -> int:
-        if not self._retention.seconds:
-            return 0
         cutoff = self._retention.cutoff()
+        if cutoff is None:
+            return 0
         with self._lock:
             try:
                 deleted = self._db.execute(
@@ -190,9 +191,9 @@ class ChromaConversationStore:
         return conversation_id
 
     def purge(self) -> int:
-        if not self._retention.seconds:
-            return 0
         cutoff = self._retention.cutoff()
+        if cutoff is None:
+            return 0
         old = self._guard(lambda: self._collection.get(
             where={"$and": [{"n": 0}, {"created_at": {"$lt": cutoff}}]}, include=["metadatas"]))
         candidates = sorted({str(m["conversation_id"]) for m in old["metadatas"] or []})

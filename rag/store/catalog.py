@@ -120,7 +120,7 @@ class Catalog:
         self._commits = 0  # this connection's commits (PRAGMA data_version only counts other connections')
         self._size: tuple[tuple[int, int], tuple[int, int]] | None = None  # (version, size key)
         self._idle: list[sqlite3.Connection] = []  # read connections not in use
-        self._readers: list[sqlite3.Connection] = []  # every read connection, closed with the catalog
+        self._readers: set[sqlite3.Connection] = set()  # every read connection, closed with the catalog
         self._pool_lock = threading.Lock()
         self._closed = False
         try:
@@ -137,7 +137,7 @@ class Catalog:
 
     def close(self) -> None:
         with self._pool_lock:
-            readers, self._readers, self._idle, self._closed = self._readers, [], [], True
+            readers, self._readers, self._idle, self._closed = self._readers, set(), [], True
         for reader in readers:
             reader.close()
         self._db.close()
@@ -156,7 +156,7 @@ class Catalog:
             except sqlite3.Error as exc:
                 raise StoreError(f"cannot open the catalog {self.path}: {exc}") from exc
             with self._pool_lock:
-                self._readers.append(db)
+                self._readers.add(db)
         try:
             if snapshot:
                 db.execute("BEGIN")
