@@ -56,11 +56,21 @@ def load_settings(data_dir: Path | None) -> Settings:
 
 
 @contextmanager
-def components(settings: Settings) -> Iterator[Any]:
+def components(settings: Settings, *, answering: bool = False) -> Iterator[Any]:
+    """The components for one command. ``answering``: the command answers from the index, so a missing or empty
+    index is an error rather than "no evidence" (a mistyped --data-dir must not look like a corpus without any), and
+    a missing one is not created."""
     from rag.factory import Components  # deferred: importing Chroma and the model stack takes seconds
+    from rag.store.index import catalog_file
 
+    # Server mode keeps its catalog replica in the data dir and builds it on first open: count after opening.
+    if answering and not settings.chroma_url and not (settings.data_dir / catalog_file(settings)).is_file():
+        raise UserError(f"no index in {settings.data_dir}: run `rag ingest PATH` first, or point --data-dir "
+                        "(env RAG_DATA_DIR) at an existing index")
     built = Components(settings)
     try:
+        if answering and not built.index.catalog.counts()[0]:
+            raise UserError(f"the index in {settings.data_dir} holds no documents: run `rag ingest PATH` first")
         yield built
     finally:
         built.close()
@@ -179,7 +189,7 @@ def search(query: str | None, k: int | None, kind: str | None, sections: bool, m
                                        "year_to": year_to, "study_designs": list(designs) or None,
                                        "doc_ids": list(doc_ids) or None}
         filters = Filters.parse({key: value for key, value in raw_filters.items() if value is not None})
-        with components(settings) as built:
+        with components(settings, answering=True) as built:
             retriever = built.retriever()
             if batch is not None:
                 _search_batch(retriever, batch)
@@ -251,7 +261,7 @@ def ask(question: str, audience: str, conversation_id: str | None, backend: str 
         as_json: bool) -> None:
     """Answer QUESTION in two cited sections: From the Guidelines, From the Research."""
     settings = load_settings(data_dir)
-    with reported_errors(), components(settings) as built:
+    with reported_errors(), components(settings, answering=True) as built:
         answer = built.answers().answer(question, audience=audience, conversation_id=conversation_id,
                                         backend=backend)
     if as_json:
@@ -292,7 +302,7 @@ def eval_command(dataset: Path, answers_file: Path | None, out_dir: Path, baseli
         for error in errors:
             click.echo(f"skipped {error.source}: {error.reason}", err=True)
         baseline_summary = _read_json(baseline) if baseline else None
-        with components(settings) as built:
+        with components(settings, answering=answers_file is None) as built:
             judge = make_judge(judge_spec, built)
             source = (PrecomputedAnswers(answers_file, cases) if answers_file
                       else LiveAnswers(built.answers(), backend))

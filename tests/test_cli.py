@@ -135,6 +135,22 @@ def test_unwritable_data_dir_is_a_clear_error(tmp_path: Path) -> None:
     assert code == 1 and "data dir" in out and "Traceback" not in out
 
 
+@pytest.mark.parametrize("command", [["ask", QUESTION], ["search", "PRP"],
+                                     ["eval", str(ROOT / "evals" / "datasets" / "starter.jsonl")]])
+def test_answering_from_a_missing_or_empty_index_is_an_error_not_no_evidence(tmp_path: Path,
+                                                                              command: list[str]) -> None:
+    out_dir = ["--out", str(tmp_path / "out")] if command[0] == "eval" else []
+    missing = tmp_path / "typo"
+    code, out = run(*command, "--data-dir", str(missing), *out_dir)
+    assert code == 2 and f"no index in {missing}" in out and "rag ingest" in out
+    assert not missing.exists()  # a mistyped --data-dir leaves nothing behind
+    empty = tmp_path / "empty"
+    assert run("stats", "--data-dir", str(empty))[0] == 0  # creates an index with no documents
+    code, out = run(*command, "--data-dir", str(empty), *out_dir)
+    assert code == 2 and f"the index in {empty} holds no documents" in out
+    assert not (tmp_path / "out").exists()
+
+
 def test_ask_answers_the_seed_question_with_grounded_citations(data_dir: Path) -> None:
     code, out = run("ask", QUESTION, "--data-dir", str(data_dir), "--json")
     assert code == 0, out

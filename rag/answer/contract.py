@@ -19,6 +19,8 @@ SECTION_SOURCE_KIND: dict[SectionKind, str] = {"guidelines": "guideline", "resea
 #: Said when a section has no evidence. The generator may name the topic after these words.
 NO_GUIDELINE = "No guideline in the sources addresses this question."
 NO_RESEARCH = "There are no direct studies in the sources that address this question."
+EMPTY_INDEX_NOTICE = ("The index holds no documents yet, so nothing could be cited: the missing evidence "
+                      "says nothing about the literature. Ingest a corpus first.")
 NO_EVIDENCE_STATEMENTS: dict[SectionKind, str] = {"guidelines": NO_GUIDELINE, "research": NO_RESEARCH}
 #: Prefixes that mark a section's text as a "no evidence" statement (LLM wording may continue after them).
 NO_EVIDENCE_PREFIXES = ("no guideline", "there are no", "no studies", "no study", "no direct", "no research")

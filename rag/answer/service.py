@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rag.answer.budget import count_tokens, encoding_for, fit_sources
-from rag.answer.contract import AUDIENCES, DISCLAIMER, PATIENT_DISCLAIMER, Audience
+from rag.answer.contract import AUDIENCES, DISCLAIMER, EMPTY_INDEX_NOTICE, PATIENT_DISCLAIMER, Audience
 from rag.answer.models import Answer, Source
 from rag.answer.parse import ParsedAnswer, parse_answer
 from rag.answer.prompting import Prompts, Turn
@@ -122,6 +122,8 @@ class AnswerService:
                                        self._encoding())
         notices = [f"{len(dropped)} retrieved passage(s) did not fit the model's context and were left out: "
                    + ", ".join(h.title for h in dropped)] if dropped else []
+        if not sources and self._retriever.is_empty():  # not the same as a corpus without evidence: say so
+            notices.append(EMPTY_INDEX_NOTICE)
         prompt = self._prompts.answer(standalone, sources, checked_audience, history)
         request = GenerationRequest(standalone, checked_audience, sources, prompt, history)
         return _Prepared(question, standalone, checked_audience, conversation_id, history, sources, request, notices,

@@ -70,6 +70,10 @@ class Retriever:
     def settings(self) -> RetrievalSettings:
         return self._settings
 
+    def is_empty(self) -> bool:
+        """No document is indexed (as of the last refresh)."""
+        return not self._index.catalog.counts()[0]
+
     def close(self) -> None:
         """Stop the BM25 worker threads (searches after this fail)."""
         self._pool.shutdown(wait=True)

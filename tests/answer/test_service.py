@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.answer.contract import NO_GUIDELINE, NO_RESEARCH, PATIENT_DISCLAIMER
+from rag.answer.contract import EMPTY_INDEX_NOTICE, NO_GUIDELINE, NO_RESEARCH, PATIENT_DISCLAIMER
 from rag.answer.models import Answer
 from rag.errors import UserError
 from rag.factory import Components
@@ -46,6 +46,13 @@ def test_no_guideline_and_no_evidence_are_said_plainly(answer_corpus: Components
     nothing = service.answer("Which vaccine schedule is recommended for infant rotavirus immunisation?")
     assert [s.evidence_found for s in nothing.sections] == [False, False]
     assert nothing.sections[1].text == NO_RESEARCH and nothing.references == []
+    assert EMPTY_INDEX_NOTICE not in nothing.notices  # the corpus has no evidence, which is not an empty index
+
+
+def test_an_empty_index_is_said_apart_from_missing_evidence(components: Components) -> None:
+    answer = components.answers().answer(QUESTION)
+    assert [s.evidence_found for s in answer.sections] == [False, False]
+    assert answer.notices == [EMPTY_INDEX_NOTICE]
 
 
 def test_llm_answer_with_invented_citation_is_cleaned(answer_corpus: Components) -> None:
