@@ -72,7 +72,7 @@ class Retriever:
 
     def is_empty(self) -> bool:
         """No document is indexed (as of the last refresh)."""
-        return not self._index.catalog.counts()[0]
+        return self._index.catalog.is_empty()
 
     def close(self) -> None:
         """Stop the BM25 worker threads (searches after this fail)."""

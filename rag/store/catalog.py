@@ -276,6 +276,11 @@ class Catalog:
             chunks = db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
         return sum(by_kind.values()), int(chunks), {str(k): int(v) for k, v in by_kind.items()}
 
+    def is_empty(self) -> bool:
+        """No document is stored (one index probe, not a count)."""
+        with self._reading() as db:
+            return not db.execute("SELECT EXISTS(SELECT 1 FROM documents)").fetchone()[0]
+
     def fts_count(self) -> int:
         """Rows of the full-text index (its own count, not the chunks table's)."""
         with self._reading() as db:
