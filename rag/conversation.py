@@ -10,7 +10,8 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -100,10 +101,13 @@ def check_id(conversation_id: str) -> None:
 
 
 class ConversationStore:
-    """One SQLite file; safe for several threads and processes (WAL)."""
+    """One SQLite file; safe for several threads and processes (WAL). ``close`` waits for the operation in progress;
+    later ones raise :class:`StoreError` (closing the connection under a running query would crash the process)."""
 
     def __init__(self, path: Path, retention_days: float = 0.0, clock: Callable[[], float] = time.time) -> None:
         self._retention = _Retention(retention_days, clock)
+        self._path = path
+        self._closed = False
         try:
             self._db = sqlite3.connect(path, timeout=30.0, isolation_level=None, check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
@@ -115,14 +119,24 @@ class ConversationStore:
         self._lock = threading.Lock()
 
     def close(self) -> None:
-        self._db.close()
+        with self._lock:
+            self._closed = True
+            self._db.close()
+
+    @contextmanager
+    def _connection(self) -> Iterator[sqlite3.Connection]:
+        """The connection, held by this thread until the block ends."""
+        with self._lock:
+            if self._closed:
+                raise StoreError(f"the conversation store {self._path} is closed")
+            yield self._db
 
     def create(self, audience: str) -> str:
         if self._retention.due():
             self.purge()
         conversation_id = uuid.uuid4().hex
-        with self._lock:
-            self._db.execute("INSERT INTO conversations(id, audience, created_at) VALUES (?, ?, ?)",
+        with self._connection() as db:
+            db.execute("INSERT INTO conversations(id, audience, created_at) VALUES (?, ?, ?)",
                              (conversation_id, audience, self._retention.clock()))
         return conversation_id
 
@@ -130,9 +144,9 @@ class ConversationStore:
         cutoff = self._retention.cutoff()
         if cutoff is None:
             return 0
-        with self._lock:
+        with self._connection() as db:
             try:
-                deleted = self._db.execute(
+                deleted = db.execute(
                     "DELETE FROM conversations WHERE created_at < ? AND NOT EXISTS (SELECT 1 FROM turns t WHERE "
                     "t.conversation_id = conversations.id AND t.created_at >= ?)", (cutoff, cutoff)).rowcount
             except sqlite3.Error as exc:
@@ -141,30 +155,30 @@ class ConversationStore:
 
     def get(self, conversation_id: str) -> Conversation:
         check_id(conversation_id)
-        with self._lock:
-            row = self._db.execute("SELECT audience, created_at FROM conversations WHERE id = ?",
-                                   (conversation_id,)).fetchone()
+        with self._connection() as db:
+            row = db.execute("SELECT audience, created_at FROM conversations WHERE id = ?",
+                             (conversation_id,)).fetchone()
             if row is None:
                 raise NotFoundError(f"unknown conversation id {conversation_id!r}")
-            turns = [StoredTurn(*t) for t in self._db.execute(
+            turns = [StoredTurn(*t) for t in db.execute(
                 "SELECT n, question, standalone_question, answer_json FROM turns WHERE conversation_id = ? "
                 "ORDER BY n", (conversation_id,))]
         return Conversation(conversation_id, row[0], row[1], turns)
 
     def add_turn(self, conversation_id: str, question: str, standalone: str, answer_json: str) -> int:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
+        with self._connection() as db:
+            db.execute("BEGIN IMMEDIATE")
             try:
-                n = self._db.execute("SELECT COALESCE(MAX(n), 0) + 1 FROM turns WHERE conversation_id = ?",
-                                     (conversation_id,)).fetchone()[0]
-                self._db.execute(
+                n = db.execute("SELECT COALESCE(MAX(n), 0) + 1 FROM turns WHERE conversation_id = ?",
+                               (conversation_id,)).fetchone()[0]
+                db.execute(
                     "INSERT INTO turns(conversation_id, n, question, standalone_question, answer_json, created_at) "
                     "VALUES (?, ?, ?, ?, ?, ?)",
                     (conversation_id, n, question, standalone, answer_json, self._retention.clock()))
             except BaseException:
-                self._db.execute("ROLLBACK")
+                db.execute("ROLLBACK")
                 raise
-            self._db.execute("COMMIT")
+            db.execute("COMMIT")
         return int(n)
 
 

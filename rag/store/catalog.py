@@ -111,9 +111,15 @@ class StoredChunk:
 class Catalog:
     """SQLite in WAL mode: one writer at a time, readers never blocked.
 
-    Writes (and ``size_key``) use one connection. Reads borrow a connection from a small pool, one per concurrent
-    reader: a single connection shared by the API's threads serialises every query on its mutex, and with 8
-    concurrent searches its queries cost 3-8 times their CPU time alone. A read sees the last committed write."""
+    Writes (and ``size_key``) use one connection, one thread at a time. Reads borrow a connection from a small pool,
+    one per concurrent reader: a single connection shared by the API's threads serialises every query on its mutex,
+    and with 8 concurrent searches its queries cost 3-8 times their CPU time alone. A read sees the last committed
+    write.
+
+    ``close`` may be called while other threads still use the catalog (a server shutting down under an answer that
+    outlived its timeout): the writer waits for the write in progress, a reader's connection closes when its read
+    ends, and what starts later raises :class:`StoreError`. Closing a connection under a running query would crash
+    the process."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -122,6 +128,7 @@ class Catalog:
         self._idle: list[sqlite3.Connection] = []  # read connections not in use
         self._readers: set[sqlite3.Connection] = set()  # every read connection, closed with the catalog
         self._pool_lock = threading.Lock()
+        self._write_lock = threading.RLock()  # the writer connection: one thread at a time, and not while closing
         self._closed = False
         try:
             self._db = self._connect()
@@ -137,10 +144,20 @@ class Catalog:
 
     def close(self) -> None:
         with self._pool_lock:
-            readers, self._readers, self._idle, self._closed = self._readers, set(), [], True
-        for reader in readers:
+            idle, self._idle, self._closed = self._idle, [], True
+            self._readers.difference_update(idle)  # the others close when their reads end
+        for reader in idle:
             reader.close()
-        self._db.close()
+        with self._write_lock:
+            self._db.close()
+
+    @contextmanager
+    def _writing(self) -> Iterator[sqlite3.Connection]:
+        """The writer connection, held by this thread until the block ends."""
+        with self._write_lock:
+            if self._closed:
+                raise StoreError(f"the catalog {self.path} is closed")
+            yield self._db
 
     @contextmanager
     def _reading(self, snapshot: bool = False) -> Iterator[sqlite3.Connection]:
@@ -167,8 +184,13 @@ class Catalog:
                     db.execute("COMMIT")
         finally:
             with self._pool_lock:
-                if db in self._readers:  # not closed meanwhile
+                closing = self._closed
+                if closing:
+                    self._readers.discard(db)
+                else:
                     self._idle.append(db)
+            if closing:
+                db.close()
 
     def _migrate(self) -> None:
         version = self._db.execute("PRAGMA user_version").fetchone()[0]
@@ -183,20 +205,22 @@ class Catalog:
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """One atomic write: everything inside commits together or not at all."""
         try:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
-            self._commits += 1
+            with self._writing() as db:
+                db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield db
+                except BaseException:
+                    db.execute("ROLLBACK")
+                    raise
+                db.execute("COMMIT")
+                self._commits += 1
         except sqlite3.Error as exc:
             raise StoreError(f"catalog write failed ({self.path}): {exc}") from exc
 
     # -- settings stored with the index ------------------------------------------------------------------------
     def get_meta(self, key: str) -> str | None:
-        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        with self._writing() as db:
+            row = db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return None if row is None else str(row[0])
 
     def set_meta(self, key: str, value: str) -> None:
@@ -289,12 +313,13 @@ class Catalog:
     def size_key(self) -> tuple[int, int]:
         """(chunk count, largest chunk rowid): changes whenever chunks are added. Counted again only when this or
         another connection has committed since (COUNT(*) takes ~13 ms at 100k chunks; a search asks several times)."""
-        version = (int(self._db.execute("PRAGMA data_version").fetchone()[0]), self._commits)
-        cached = self._size
-        if cached is not None and cached[0] == version:
-            return cached[1]
-        count, largest = self._db.execute("SELECT COUNT(*), COALESCE(MAX(rowid), 0) FROM chunks").fetchone()
-        self._size = (version, (int(count), int(largest)))
+        with self._writing() as db:
+            version = (int(db.execute("PRAGMA data_version").fetchone()[0]), self._commits)
+            cached = self._size
+            if cached is not None and cached[0] == version:
+                return cached[1]
+            count, largest = db.execute("SELECT COUNT(*), COALESCE(MAX(rowid), 0) FROM chunks").fetchone()
+            self._size = (version, (int(count), int(largest)))
         return self._size[1]
 
     def fts_document_frequency(self, term: str) -> int:
