@@ -31,7 +31,7 @@ pytestmark = pytest.mark.timeout(60)
 QUESTION = "Is any exosome product approved by the FDA, and does PRP with microneedling improve acne scars?"
 TIMEOUT_S, RETRIES = 0.5, 1
 MAX_BACKOFF_S = 0.5  # the openai SDK waits at most 0.5 s before its first retry
-SLACK_S = 1.5  # retrieval, the extractive answer, HTTP on a loaded machine
+SLACK_S = 3.0  # retrieval, the extractive answer, HTTP on a loaded CI machine; the bound stays below the 5 s delay
 FALLBACK = "extractive (fallback from openai:stub-model)"
 FAULTS = {  # fault: (stub responses or None for a closed port, the reason the notice gives)
     "down": (None, "the model endpoint could not be reached"),
