@@ -76,6 +76,21 @@ def components(settings: Settings, *, answering: bool = False) -> Iterator[Any]:
         built.close()
 
 
+class LinesSkipped(RagError):
+    """Some input lines were reported and skipped; the others were processed (exit 1)."""
+
+    def __init__(self, path: Path, count: int) -> None:
+        super().__init__(f"{path}: {count} line{'s' if count > 1 else ''} skipped (see above); the others ran")
+
+
+def _skip_line(path: Path, number: int, error: RagError) -> int:
+    """Reports a bad input line on stderr, named by file and line number; counts it."""
+    message = str(error)
+    prefix = f"{path}:{number}"
+    click.echo(f"skipped {message if message.startswith(prefix) else f'{prefix}: {message}'}", err=True)
+    return 1
+
+
 @contextmanager
 def reported_errors() -> Iterator[None]:
     """Our errors become one clear line on stderr and an exit code, never a stack trace."""
@@ -218,10 +233,11 @@ def _search_batch(retriever: Retriever, batch: Path) -> None:
         raw = batch.read_bytes()
     except OSError as exc:
         raise UserError(f"{batch}: cannot read ({exc.strerror})") from None
+    skipped = 0
     for number, record in iter_json_lines(batch, raw):
-        if isinstance(record, RagError):
-            raise UserError(str(record))
         try:
+            if isinstance(record, RagError):
+                raise record
             unknown = set(record) - {"id", "query", "kind", "k", "filters", "mode"}
             if unknown:
                 raise UserError(f"unknown field(s) {', '.join(sorted(unknown))}")
@@ -231,9 +247,12 @@ def _search_batch(retriever: Retriever, batch: Path) -> None:
                 filters = filters.with_kind(kind)
             hits = retriever.search(_batch_query(record), _batch_k(record), filters, check_mode(record.get("mode",
                                                                                                          "hybrid")))
-        except UserError as exc:
-            raise UserError(f"{batch}:{number}: {exc}") from None
+        except UserError as exc:  # (an InputError too) this line is reported, the others still run
+            skipped += _skip_line(batch, number, exc)
+            continue
         emit({"id": record.get("id", number), "hits": [h.model_dump(mode="json") for h in hits]})
+    if skipped:
+        raise LinesSkipped(batch, skipped)
 
 
 def _batch_query(record: dict[str, Any]) -> str:
@@ -346,16 +365,30 @@ def judge(pairs_file: Path, judge_spec: str, data_dir: Path | None, as_json: boo
         except OSError as exc:
             raise UserError(f"{pairs_file}: cannot read ({exc.strerror})") from None
         pairs: list[tuple[object, str, str]] = []
+        first_line: dict[str, int] = {}  # an id (as JSON) -> the line that used it first
+        skipped = 0
         for number, record in iter_json_lines(pairs_file, raw):
             if isinstance(record, RagError):
-                raise UserError(str(record))
+                skipped += _skip_line(pairs_file, number, record)
+                continue
             if not isinstance(record.get("claim"), str) or not isinstance(record.get("passage"), str):
-                raise UserError(f"{pairs_file}:{number}: fields 'claim' and 'passage' (strings) are required")
-            pairs.append((record.get("id", number), record["claim"], record["passage"]))
+                skipped += _skip_line(pairs_file, number, UserError("fields 'claim' and 'passage' (strings) are "
+                                                                    "required"))
+                continue
+            pair_id = record.get("id", number)
+            key = json.dumps(pair_id)
+            if key in first_line:  # its judgment could not be told from the first one's
+                skipped += _skip_line(pairs_file, number, UserError(f"id {key} was already used on line "
+                                                                    f"{first_line[key]}"))
+                continue
+            first_line[key] = number
+            pairs.append((pair_id, record["claim"], record["passage"]))
         with components(settings) as built:
             judgments = make_judge(judge_spec, built).judge_many([(c, p) for _, c, p in pairs])
-    for (pair_id, _, _), judgment in zip(pairs, judgments, strict=True):
-        emit({"id": pair_id, "supported": judgment.supported, "score": judgment.score})
+        for (pair_id, _, _), judgment in zip(pairs, judgments, strict=True):
+            emit({"id": pair_id, "supported": judgment.supported, "score": judgment.score})
+        if skipped:
+            raise LinesSkipped(pairs_file, skipped)
 
 
 def _read_json(path: Path) -> dict[str, Any]:

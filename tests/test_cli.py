@@ -104,11 +104,18 @@ def test_usage_errors_exit_2_with_a_clear_message(data_dir: Path, args: list[str
     assert code == 2 and message in out and "Traceback" not in out
 
 
-def test_bad_batch_line_names_the_line(data_dir: Path, tmp_path: Path) -> None:
+def test_bad_batch_lines_are_named_and_the_others_run(data_dir: Path, tmp_path: Path) -> None:
     queries = tmp_path / "q.jsonl"
-    queries.write_text(json.dumps({"id": "a", "query": "ok"}) + "\n" + json.dumps({"id": "b", "k": 3}) + "\n")
-    code, out = run("search", "--batch", str(queries), "--data-dir", str(data_dir))
-    assert code == 2 and f"{queries}:2" in out and "'query'" in out
+    queries.write_text("\n".join([json.dumps({"id": "a", "query": "FDA exosome safety"}), json.dumps({"id": "b", "k": 3}),
+                                  "{not json", json.dumps({"id": "c", "query": "blood pressure", "k": 0}),
+                                  json.dumps({"id": "d", "query": "acne scars", "k": 2})]) + "\n")
+    result = CliRunner().invoke(main, ["search", "--batch", str(queries), "--data-dir", str(data_dir)])
+    assert result.exit_code == 1  # some lines failed, the others ran
+    assert [json.loads(line)["id"] for line in result.stdout.splitlines()] == ["a", "d"]
+    errors = result.stderr.splitlines()
+    assert [e.split(": ")[0] for e in errors[:3]] == [f"skipped {queries}:{n}" for n in (2, 3, 4)]
+    assert "'query'" in errors[0] and "JSON" in errors[1] and "between 1 and 100" in errors[2]
+    assert errors[3:] == [f"error: {queries}: 3 lines skipped (see above); the others ran"]
 
 
 def test_failed_sources_exit_1_and_are_listed_in_a_subprocess(tmp_path: Path) -> None:

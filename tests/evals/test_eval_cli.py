@@ -104,6 +104,13 @@ def test_judge_command(tmp_path: Path, setup: tuple[Path, Path]) -> None:
                                                                            ("empty", False)]
     assert lines[2]["score"] == 0.0 and lines[3]["id"] == "one-line", "a passage without a sentence is judged too"
     assert 0 <= lines[1]["score"] < lines[0]["score"] <= 1
-    pairs.write_text('{"id": 1, "claim": "only a claim"}\n')
-    code, out = run("judge", "--pairs", str(pairs), "--data-dir", str(data))
-    assert code == 2 and ":1: fields 'claim' and 'passage'" in out
+    good = {"id": 2, "claim": "No exosome product is approved by the FDA.", "passage": "No exosome product is approved."}
+    pairs.write_text("\n".join(['{"id": 1, "claim": "only a claim"}', json.dumps(good), "[1, 2]", json.dumps(good)]))
+    result = CliRunner().invoke(main, ["judge", "--pairs", str(pairs), "--data-dir", str(data)])
+    assert result.exit_code == 1  # the bad lines are named, the good one is judged
+    assert [json.loads(line)["id"] for line in result.stdout.splitlines()] == [2]
+    errors = result.stderr.splitlines()
+    assert errors[0] == f"skipped {pairs}:1: fields 'claim' and 'passage' (strings) are required"
+    assert errors[1].startswith(f"skipped {pairs}:3: ") and "JSON object" in errors[1]
+    assert errors[2] == f"skipped {pairs}:4: id 2 was already used on line 2"
+    assert errors[3] == f"error: {pairs}: 3 lines skipped (see above); the others ran"
