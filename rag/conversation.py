@@ -137,7 +137,7 @@ class ConversationStore:
         conversation_id = uuid.uuid4().hex
         with self._connection() as db:
             db.execute("INSERT INTO conversations(id, audience, created_at) VALUES (?, ?, ?)",
-                             (conversation_id, audience, self._retention.clock()))
+                       (conversation_id, audience, self._retention.clock()))
         return conversation_id
 
     def purge(self) -> int:

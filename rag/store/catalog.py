@@ -126,7 +126,6 @@ class Catalog:
         self._commits = 0  # this connection's commits (PRAGMA data_version only counts other connections')
         self._size: tuple[tuple[int, int], tuple[int, int]] | None = None  # (version, size key)
         self._idle: list[sqlite3.Connection] = []  # read connections not in use
-        self._readers: set[sqlite3.Connection] = set()  # every read connection, closed with the catalog
         self._pool_lock = threading.Lock()
         self._write_lock = threading.RLock()  # the writer connection: one thread at a time, and not while closing
         self._closed = False
@@ -145,8 +144,7 @@ class Catalog:
     def close(self) -> None:
         with self._pool_lock:
             idle, self._idle, self._closed = self._idle, [], True
-            self._readers.difference_update(idle)  # the others close when their reads end
-        for reader in idle:
+        for reader in idle:  # a connection in use closes when its read ends
             reader.close()
         with self._write_lock:
             self._db.close()
@@ -172,8 +170,6 @@ class Catalog:
                 db = self._connect()
             except sqlite3.Error as exc:
                 raise StoreError(f"cannot open the catalog {self.path}: {exc}") from exc
-            with self._pool_lock:
-                self._readers.add(db)
         try:
             if snapshot:
                 db.execute("BEGIN")
@@ -185,9 +181,7 @@ class Catalog:
         finally:
             with self._pool_lock:
                 closing = self._closed
-                if closing:
-                    self._readers.discard(db)
-                else:
+                if not closing:
                     self._idle.append(db)
             if closing:
                 db.close()
