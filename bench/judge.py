@@ -3,7 +3,8 @@ against hard negatives (the highest-ranked non-gold abstract by BM25), in one ru
 
 - naive baselines: the best-threshold maximum cosine between the claim and any abstract sentence (all-MiniLM-L6-v2),
   and the best-threshold token-overlap F1;
-- the offline judge with its shipped calibration, on the odd-numbered claims (held out from fitting) and on all;
+- the offline judge with its shipped calibration, on the odd-numbered claims (held out from fitting) and on all,
+  and how often it ranks a held-out claim's gold abstract above its hard negative;
 - with ``--fit``: refit the calibration on the even-numbered claims and print the new constants;
 - with ``--nli PATH``: the same pairs through a local NLI / cross-encoder model.
 
@@ -112,6 +113,16 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-2, steps: int = 50
     return float(weights[0]), weights[1:]
 
 
+def ranked_first(pairs: list[Pair], scores: np.ndarray, mask: np.ndarray) -> float:
+    """The share of claims whose best gold pair scores above their (first) hard negative."""
+    best: dict[int, list[float]] = {}
+    for (claim_id, _, _, label), score, keep in zip(pairs, scores, mask, strict=True):
+        if keep:
+            entry = best.setdefault(claim_id, [-np.inf, -np.inf])
+            entry[label] = max(entry[label], float(score))
+    return float(np.mean([gold > negative for negative, gold in best.values()]))
+
+
 def report(name: str, labels: np.ndarray, predicted: np.ndarray) -> None:
     print(f"  {name:52} balanced accuracy {balanced_accuracy(labels, predicted):.3f}   {confusion(labels, predicted)}")
 
@@ -163,6 +174,10 @@ def main() -> None:
     print("\noffline judge (shipped calibration unless --fit):")
     report("held-out pairs (odd claim ids)", labels[held_out], predicted[held_out])
     report("all claims, one hard negative each", labels[evaluation], predicted[evaluation])
+    scores = np.array([j.score for j in judgments])
+    print(f"  ranking, held-out claims: the gold abstract scores above the hard negative for "
+          f"{ranked_first(pairs, scores, held_out & evaluation):.1%} of claims (max cosine alone: "
+          f"{ranked_first(pairs, cosine, held_out & evaluation):.1%})")
     if args.nli is not None:
         from evals.judges.nli import NliJudge
 
