@@ -144,6 +144,10 @@ def ingest(paths: tuple[Path, ...], kind: str | None, fmt: str, prune: bool, dat
         report = built.ingestor().run(
             list(paths), fmt=check_format(fmt), kind=check_kind(kind), prune=prune, progress=progress
         )
+        if report.chunks and not built.index.catalog.is_empty():
+            # the first query of a new index prepares the query encoder (an ONNX export, ~10 s); do it now, while the
+            # model is loaded for embedding anyway, so that the first `rag ask` answers at once
+            built.embedder.embed_query("warm-up")
     if as_json:
         emit(report.as_dict())
     else:

@@ -40,6 +40,8 @@ def data_dir(corpus_copy: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
     assert report["added"] >= 40 and report["failed"] == [] and report["chunks"] > report["added"]
+    # before any query: an ingest that stored chunks also prepared the query encoder, so the first ask is quick
+    assert list((data / "models").glob("*.onnx")), "the ONNX query encoder was not exported by the ingest"
     return data
 
 
