@@ -3,6 +3,7 @@ timeout): the work in progress finishes, what comes later is a StoreError, and t
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import threading
 from pathlib import Path
@@ -39,7 +40,7 @@ def test_close_waits_for_the_write_in_progress(tmp_path: Path) -> None:
         assert not closed.wait(0.3), "close did not wait for the open transaction"
     closer.join(10)
     assert closed.is_set()
-    with pytest.raises(StoreError, match=f"catalog {path} is closed"):
+    with pytest.raises(StoreError, match=re.escape(f"catalog {path} is closed")):
         catalog.set_meta("written", "after close")
     with pytest.raises(StoreError, match="closed"):
         catalog.size_key()
@@ -63,7 +64,7 @@ def test_a_closed_conversation_store_says_so(tmp_path: Path) -> None:
     holder.join(10)
     for call in (lambda: store.get(conversation), lambda: store.create("clinician"),
                  lambda: store.add_turn(conversation, "And safety?", "And safety?", "{}")):
-        with pytest.raises(StoreError, match=f"conversation store {path} is closed"):
+        with pytest.raises(StoreError, match=re.escape(f"conversation store {path} is closed")):
             call()
     store.close()  # twice is harmless
     reopened = ConversationStore(path)
