@@ -22,11 +22,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 DATA = ROOT.parent / "shared" / "data"
 
-from evals.answer_sources import LiveAnswers, PrecomputedAnswers, passage_resolver, retrieval_ranking  # noqa: E402
 from evals.builders import pubmedqa_cases  # noqa: E402
 from evals.cases import load_cases  # noqa: E402
 from evals.judges.offline import OfflineJudge  # noqa: E402
 from evals.runner import EvalRunner, summarize  # noqa: E402
+from evals.wiring import LiveAnswers, PrecomputedAnswers, passage_resolver, retrieval_ranking  # noqa: E402
 from rag.config import Settings  # noqa: E402
 from rag.factory import Components  # noqa: E402
 

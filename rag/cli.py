@@ -144,7 +144,7 @@ def ingest(paths: tuple[Path, ...], kind: str | None, fmt: str, prune: bool, dat
         report = built.ingestor().run(
             list(paths), fmt=check_format(fmt), kind=check_kind(kind), prune=prune, progress=progress
         )
-        if report.chunks and not built.index.catalog.is_empty():
+        if report.chunks:
             # the first query of a new index prepares the query encoder (an ONNX export, ~10 s); do it now, while the
             # model is loaded for embedding anyway, so that the first `rag ask` answers at once
             built.embedder.embed_query("warm-up")
@@ -314,9 +314,9 @@ def eval_command(dataset: Path, answers_file: Path | None, out_dir: Path, baseli
                  gates: tuple[str, ...], backend: str | None, judge_spec: str, workers: int, data_dir: Path | None,
                  as_json: bool) -> None:
     """Score answers to an eval DATASET: citation grounding, routing, abstention, retrieval; write a report."""
-    from evals.answer_sources import LiveAnswers, PrecomputedAnswers, make_judge, passage_resolver, retrieval_ranking
     from evals.cases import load_cases
     from evals.runner import EvalRunner, check_gates, compare, parse_gates, summarize, write_outputs
+    from evals.wiring import LiveAnswers, PrecomputedAnswers, make_judge, passage_resolver, retrieval_ranking
 
     settings = load_settings(data_dir)
     with reported_errors():
@@ -359,7 +359,7 @@ def eval_command(dataset: Path, answers_file: Path | None, out_dir: Path, baseli
 @common_options
 def judge(pairs_file: Path, judge_spec: str, data_dir: Path | None, as_json: bool) -> None:
     """Does each passage support its claim? Writes {"id", "supported", "score"} lines."""
-    from evals.answer_sources import make_judge
+    from evals.wiring import make_judge
     from rag.loaders.jsonl import iter_json_lines
 
     settings = load_settings(data_dir)

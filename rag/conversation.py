@@ -10,8 +10,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -20,6 +19,7 @@ from rag.errors import NotFoundError, StoreError
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
+from rag.store.sqlite import SharedConnection, connect_wal
 from rag.text.terms import content_terms
 
 _SCHEMA = """
@@ -106,36 +106,21 @@ class ConversationStore:
 
     def __init__(self, path: Path, retention_days: float = 0.0, clock: Callable[[], float] = time.time) -> None:
         self._retention = _Retention(retention_days, clock)
-        self._path = path
-        self._closed = False
         try:
-            self._db = sqlite3.connect(path, timeout=30.0, isolation_level=None, check_same_thread=False)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")  # as the catalog: no fsync per turn; WAL keeps it consistent
-            self._db.execute("PRAGMA foreign_keys=ON")
-            self._db.executescript(_SCHEMA)
+            db = connect_wal(path)
+            db.executescript(_SCHEMA)
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open the conversation store {path}: {exc}") from exc
-        self._lock = threading.Lock()
+        self._db = SharedConnection(db, f"conversation store {path}")
 
     def close(self) -> None:
-        with self._lock:
-            self._closed = True
-            self._db.close()
-
-    @contextmanager
-    def _connection(self) -> Iterator[sqlite3.Connection]:
-        """The connection, held by this thread until the block ends."""
-        with self._lock:
-            if self._closed:
-                raise StoreError(f"the conversation store {self._path} is closed")
-            yield self._db
+        self._db.close()
 
     def create(self, audience: str) -> str:
         if self._retention.due():
             self.purge()
         conversation_id = uuid.uuid4().hex
-        with self._connection() as db:
+        with self._db.use() as db:
             db.execute("INSERT INTO conversations(id, audience, created_at) VALUES (?, ?, ?)",
                        (conversation_id, audience, self._retention.clock()))
         return conversation_id
@@ -144,7 +129,7 @@ class ConversationStore:
         cutoff = self._retention.cutoff()
         if cutoff is None:
             return 0
-        with self._connection() as db:
+        with self._db.use() as db:
             try:
                 deleted = db.execute(
                     "DELETE FROM conversations WHERE created_at < ? AND NOT EXISTS (SELECT 1 FROM turns t WHERE "
@@ -155,7 +140,7 @@ class ConversationStore:
 
     def get(self, conversation_id: str) -> Conversation:
         check_id(conversation_id)
-        with self._connection() as db:
+        with self._db.use() as db:
             row = db.execute("SELECT audience, created_at FROM conversations WHERE id = ?",
                              (conversation_id,)).fetchone()
             if row is None:
@@ -166,7 +151,7 @@ class ConversationStore:
         return Conversation(conversation_id, row[0], row[1], turns)
 
     def add_turn(self, conversation_id: str, question: str, standalone: str, answer_json: str) -> int:
-        with self._connection() as db:
+        with self._db.use() as db:
             db.execute("BEGIN IMMEDIATE")
             try:
                 n = db.execute("SELECT COALESCE(MAX(n), 0) + 1 FROM turns WHERE conversation_id = ?",

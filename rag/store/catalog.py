@@ -20,6 +20,7 @@ from pathlib import Path
 from rag.errors import StoreError
 from rag.filters import Filters
 from rag.models import Chunk, Document, DocumentMeta, Section
+from rag.store.sqlite import SharedConnection, connect, connect_wal
 
 SCHEMA_VERSION = 3
 
@@ -127,35 +128,20 @@ class Catalog:
         self._size: tuple[tuple[int, int], tuple[int, int]] | None = None  # (version, size key)
         self._idle: list[sqlite3.Connection] = []  # read connections not in use
         self._pool_lock = threading.Lock()
-        self._write_lock = threading.RLock()  # the writer connection: one thread at a time, and not while closing
         self._closed = False
         try:
-            self._db = self._connect()
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute("PRAGMA foreign_keys=ON")
-            self._migrate()
+            db = connect_wal(path)
+            self._migrate(db)
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open the catalog {path}: {exc}") from exc
-
-    def _connect(self) -> sqlite3.Connection:
-        return sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
+        self._writer = SharedConnection(db, f"catalog {path}")
 
     def close(self) -> None:
         with self._pool_lock:
             idle, self._idle, self._closed = self._idle, [], True
         for reader in idle:  # a connection in use closes when its read ends
             reader.close()
-        with self._write_lock:
-            self._db.close()
-
-    @contextmanager
-    def _writing(self) -> Iterator[sqlite3.Connection]:
-        """The writer connection, held by this thread until the block ends."""
-        with self._write_lock:
-            if self._closed:
-                raise StoreError(f"the catalog {self.path} is closed")
-            yield self._db
+        self._writer.close()
 
     @contextmanager
     def _reading(self, snapshot: bool = False) -> Iterator[sqlite3.Connection]:
@@ -167,7 +153,7 @@ class Catalog:
             db = self._idle.pop() if self._idle else None
         if db is None:
             try:
-                db = self._connect()
+                db = connect(self.path)
             except sqlite3.Error as exc:
                 raise StoreError(f"cannot open the catalog {self.path}: {exc}") from exc
         try:
@@ -186,20 +172,20 @@ class Catalog:
             if closing:
                 db.close()
 
-    def _migrate(self) -> None:
-        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+    def _migrate(self, db: sqlite3.Connection) -> None:
+        version = db.execute("PRAGMA user_version").fetchone()[0]
         if version > SCHEMA_VERSION:
             raise StoreError(f"the catalog {self.path} was written by a newer version of rag (schema {version})")
         script = _SCHEMA if version == 0 else "".join(_MIGRATIONS[v] for v in range(version, SCHEMA_VERSION))
         if version < SCHEMA_VERSION:
             # executescript commits first, so the script carries its own transaction
-            self._db.executescript(f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version={SCHEMA_VERSION};\nCOMMIT;")
+            db.executescript(f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version={SCHEMA_VERSION};\nCOMMIT;")
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """One atomic write: everything inside commits together or not at all."""
         try:
-            with self._writing() as db:
+            with self._writer.use() as db:
                 db.execute("BEGIN IMMEDIATE")
                 try:
                     yield db
@@ -213,7 +199,7 @@ class Catalog:
 
     # -- settings stored with the index ------------------------------------------------------------------------
     def get_meta(self, key: str) -> str | None:
-        with self._writing() as db:
+        with self._writer.use() as db:
             row = db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return None if row is None else str(row[0])
 
@@ -307,7 +293,7 @@ class Catalog:
     def size_key(self) -> tuple[int, int]:
         """(chunk count, largest chunk rowid): changes whenever chunks are added. Counted again only when this or
         another connection has committed since (COUNT(*) takes ~13 ms at 100k chunks; a search asks several times)."""
-        with self._writing() as db:
+        with self._writer.use() as db:
             version = (int(db.execute("PRAGMA data_version").fetchone()[0]), self._commits)
             cached = self._size
             if cached is not None and cached[0] == version:

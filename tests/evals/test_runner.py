@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from evals.answer_sources import LiveAnswers, PrecomputedAnswers, passage_resolver, retrieval_ranking
 from evals.cases import EvalCase, Expect, Gold
 from evals.judges.offline import OfflineJudge
 from evals.judges.protocol import Judgment
 from evals.runner import EvalRunner, check_gates, compare, parse_gates, summarize, write_outputs
+from evals.wiring import LiveAnswers, PrecomputedAnswers, passage_resolver, retrieval_ranking
 from rag.errors import ProviderError, UserError
 from rag.factory import Components
 

@@ -33,7 +33,12 @@ def test_close_waits_for_the_write_in_progress(tmp_path: Path) -> None:
     path = tmp_path / "catalog.sqlite3"
     catalog = Catalog(path)
     closed = threading.Event()
-    closer = threading.Thread(target=lambda: (catalog.close(), closed.set()))
+
+    def close() -> None:
+        catalog.close()
+        closed.set()
+
+    closer = threading.Thread(target=close)
     with catalog.transaction() as db:
         db.execute("INSERT INTO meta(key, value) VALUES ('written', 'before close')")
         closer.start()
@@ -57,7 +62,7 @@ def test_a_closed_conversation_store_says_so(tmp_path: Path) -> None:
     conversation = store.create("clinician")
     store.add_turn(conversation, "Does PRP help acne scars?", "Does PRP help acne scars?", "{}")
     holder = threading.Thread(target=store.close)
-    with store._lock:  # as an operation in progress in another thread
+    with store._db._lock:  # as an operation in progress in another thread
         holder.start()
         holder.join(0.3)
         assert holder.is_alive(), "close did not wait for the operation in progress"
