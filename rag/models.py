@@ -57,6 +57,10 @@ class DocumentMeta(BaseModel):
     publication_types: tuple[str, ...] = ()
     topics: tuple[str, ...] = ()
     provenance: str | None = None
+    notes: str | None = Field(
+        None, description="Remarks about our record of the publication (what was not recorded, caveats): shown with "
+        "the reference, never indexed, chunked or quoted.")
+    retracted: bool = Field(False, description="The publication was retracted: it is never cited in an answer.")
 
     @field_validator("id")
     @classmethod
