@@ -17,6 +17,7 @@ from rag.errors import (
     StoreBusy,
     StoreError,
     UserError,
+    validation_problems,
 )
 from rag.store.space import unwritable
 
@@ -69,7 +70,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = [{"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()]
+        problems = [{"field": field, "message": message} for field, message in validation_problems(exc.errors())]
         return JSONResponse(error_body(request, 422, "the request is invalid", problems), status_code=422)
 
     @app.exception_handler(StarletteHTTPException)

@@ -12,8 +12,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from rag.errors import InputError, UserError
-from rag.loaders.base import describe_validation_error
+from rag.errors import InputError, UserError, describe_validation_error
 
 
 class Gold(BaseModel):

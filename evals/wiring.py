@@ -13,9 +13,8 @@ from evals.cases import EvalCase
 from evals.judges.protocol import Judge
 from rag.answer.models import Answer
 from rag.answer.service import AnswerService
-from rag.errors import InputError, UserError
+from rag.errors import InputError, UserError, describe_validation_error
 from rag.factory import Components
-from rag.loaders.base import describe_validation_error
 from rag.retrieve import Retriever
 
 

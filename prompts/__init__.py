@@ -1,1 +1,1 @@
-"""Prompt templates (Jinja2), rendered by rag.answer.prompting in a sandbox with StrictUndefined."""
+"""Prompt templates (Jinja2), rendered by rag.generate.prompting in a sandbox with StrictUndefined."""

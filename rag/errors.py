@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import reprlib
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
+
 
 class RagError(Exception):
     """Root of every error this library raises on purpose."""
@@ -50,3 +57,44 @@ class VectorIndexNotReady(StoreError):
 
 class ProviderError(RuntimeFailure):
     """A model provider (embedding model, LLM endpoint) failed."""
+
+
+class GenerationError(ProviderError):
+    """The generator could not produce an answer (endpoint down, timeout, error status); ``reason`` says which."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+_BRIEF = reprlib.Repr()
+_BRIEF.maxlevel, _BRIEF.maxstring, _BRIEF.maxother = 2, 60, 60
+_BRIEF.maxlist = _BRIEF.maxtuple = _BRIEF.maxdict = _BRIEF.maxset = 4
+_MAX_DESCRIBED = 10
+
+
+def brief(value: object) -> str:
+    """A short repr, bounded however large or deeply shared the value is (a YAML alias bomb expands to billions)."""
+    return _BRIEF.repr(value)
+
+
+def validation_problems(errors: Sequence[Mapping[str, Any]]) -> list[tuple[str, str]]:
+    """Each invalid field of pydantic's or FastAPI's ``errors()`` as (dotted field name, message)."""
+    return [(".".join(str(p) for p in item["loc"]) or "record", str(item["msg"])) for item in errors]
+
+
+def describe_validation_error(error: ValidationError) -> str:
+    """One readable sentence per invalid field: "field 'year': Input should be a valid integer (got 'twenty')"."""
+    parts = []
+    items = error.errors(include_url=False)
+    for item in items[:_MAX_DESCRIBED]:
+        field = ".".join(str(p) for p in item["loc"]) or "record"
+        if item["type"] == "missing":
+            parts.append(f"field '{field}' is required but missing")
+        elif item["type"] == "extra_forbidden":
+            parts.append(f"field '{field}' is not a known field")
+        else:
+            parts.append(f"field '{field}': {item['msg']} (got {brief(item.get('input')):.60})")
+    if len(items) > _MAX_DESCRIBED:
+        parts.append(f"and {len(items) - _MAX_DESCRIBED} more")
+    return "; ".join(parts)

@@ -48,9 +48,9 @@ class Components:
 
     def answers(self, llm: Generator | None = None) -> AnswerService:
         """The answer service: extractive always available; the OpenAI-compatible model when configured."""
-        from rag.answer.prompting import Prompts
         from rag.answer.service import AnswerService
         from rag.generate.extractive import ExtractiveGenerator
+        from rag.generate.prompting import Prompts
 
         generation = self.settings.generation
         if llm is None and generation.base_url and generation.model:

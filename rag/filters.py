@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from rag.errors import UserError
+from rag.errors import UserError, describe_validation_error
 from rag.models import Kind, StudyDesign
 
 
@@ -36,8 +36,6 @@ class Filters(BaseModel):
         try:
             return cls.model_validate(raw)
         except ValidationError as exc:
-            from rag.loaders.base import describe_validation_error
-
             allowed = ", ".join(cls.model_fields)
             raise UserError(f"invalid filters: {describe_validation_error(exc)} (known filters: {allowed})") from None
 
@@ -50,32 +48,7 @@ class Filters(BaseModel):
         """True when no chunk can match (an empty list of kinds, designs or ids)."""
         return any(v is not None and len(v) == 0 for v in (self.kinds, self.study_designs, self.doc_ids))
 
-    def chroma_where(self) -> dict[str, Any] | None:
-        """The same conditions as a Chroma ``where`` clause (None when nothing is filtered)."""
-        conditions: list[dict[str, Any]] = []
-        for field, values in (("kind", self.kinds), ("study_design", self.study_designs), ("doc_id", self.doc_ids)):
-            if values is not None:
-                conditions.append({field: {"$in": list(values)}})
-        if self.year_from is not None:
-            conditions.append({"year": {"$gte": self.year_from}})
-        if self.year_to is not None:
-            conditions.append({"year": {"$lte": self.year_to}})
-        if not conditions:
-            return None
-        return conditions[0] if len(conditions) == 1 else {"$and": conditions}
-
-    def sql(self, alias: str = "c") -> tuple[str, list[object]]:
-        """The same conditions as SQL on the catalog's chunks table, with parameters."""
-        clauses: list[str] = []
-        params: list[object] = []
-        for column, values in (("kind", self.kinds), ("study_design", self.study_designs), ("doc_id", self.doc_ids)):
-            if values is not None:
-                clauses.append(f"{alias}.{column} IN ({','.join('?' * len(values))})" if values else "0")
-                params.extend(values)
-        if self.year_from is not None:
-            clauses.append(f"{alias}.year >= ?")
-            params.append(self.year_from)
-        if self.year_to is not None:
-            clauses.append(f"{alias}.year <= ?")
-            params.append(self.year_to)
-        return " AND ".join(clauses), params
+    def is_unrestricted(self) -> bool:
+        """True when no field is set: every chunk passes."""
+        return all(value is None for value in (self.kinds, self.year_from, self.year_to, self.study_designs,
+                                               self.doc_ids))

@@ -28,8 +28,8 @@ import numpy as np
 
 from evals.judges.protocol import Judgment
 from rag.embedding.protocol import Vectors
-from rag.store.catalog import STOPWORDS
 from rag.text.sentences import sentence_spans
+from rag.text.stopwords import STOPWORDS
 from rag.text.terms import content_terms, normalise, numbers
 
 CALIBRATION_FILE = Path(__file__).with_name("offline_calibration.json")

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 
 from evals.context import EvalContext
 from evals.metrics.retrieval import ndcg_at, recall_at, reciprocal_rank
-from rag.answer.contract import SECTION_SOURCE_KIND
 from rag.answer.parse import citations_in, strip_citations
 from rag.answer.verify import answer_sentences, is_no_evidence
+from rag.contract import SECTION_SOURCE_KIND
 
 Scores = dict[str, float | None]
 _CITATION = re.compile(r"\[(\d+)\]")

@@ -16,7 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rag.answer.models import Source
+from rag.contract import Source
 from rag.models import Hit
 from rag.text.sentences import sentence_spans
 

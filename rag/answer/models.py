@@ -2,24 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-from rag.answer.contract import Audience, SectionKind
-from rag.models import Hit, Kind
-
-
-class Source(BaseModel):
-    """A passage given to the generator under the number ``n`` (numbers are per answer, from 1)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    n: int = Field(ge=1)
-    hit: Hit
-    text: str = Field(description="The text shown to the generator: the passage, possibly cut at a sentence end.")
-
-    @property
-    def kind(self) -> Kind:
-        return self.hit.kind
+from rag.contract import Audience, SectionKind
+from rag.models import Kind
 
 
 class AnswerSection(BaseModel):

@@ -12,8 +12,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from rag.answer.contract import SECTION_SOURCE_KIND, SectionKind
-from rag.answer.models import Source
+from rag.contract import SECTION_SOURCE_KIND, SectionKind, Source
 from rag.text.sentences import sentence_spans
 
 _HEADINGS: dict[str, str] = {

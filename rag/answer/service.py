@@ -11,16 +11,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from rag.answer.budget import count_tokens, encoding_for, fit_sources
-from rag.answer.contract import AUDIENCES, DISCLAIMER, EMPTY_INDEX_NOTICE, PATIENT_DISCLAIMER, Audience
-from rag.answer.models import Answer, Source
+from rag.answer.models import Answer
 from rag.answer.parse import ParsedAnswer, parse_answer
-from rag.answer.prompting import Prompts, Turn
 from rag.answer.verify import verify
 from rag.config import Settings
+from rag.contract import AUDIENCES, DISCLAIMER, EMPTY_INDEX_NOTICE, PATIENT_DISCLAIMER, Audience, Source
 from rag.conversation import Conversation, Conversations, condense_by_rule
-from rag.errors import UserError
+from rag.errors import GenerationError, UserError
 from rag.filters import Filters
-from rag.generate.protocol import GenerationError, GenerationRequest, Generator
+from rag.generate.prompting import Prompts, Turn
+from rag.generate.protocol import GenerationRequest, Generator
 from rag.models import Hit
 from rag.retrieve import Retriever
 

@@ -8,15 +8,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from rag.answer.contract import (
+from rag.answer.models import AnswerSection, Grounding, Reference
+from rag.answer.parse import ParsedAnswer, citations_in, strip_citations
+from rag.contract import (
     NO_EVIDENCE_PREFIXES,
     NO_EVIDENCE_STATEMENTS,
     SECTION_SOURCE_KIND,
     SECTION_TITLES,
     SectionKind,
+    Source,
 )
-from rag.answer.models import AnswerSection, Grounding, Reference, Source
-from rag.answer.parse import ParsedAnswer, citations_in, strip_citations
 from rag.text.sentences import sentence_spans
 from rag.text.terms import content_terms, numbers
 

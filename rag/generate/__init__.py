@@ -1,5 +1,6 @@
 """Answer generators behind one protocol: an OpenAI-compatible chat model, and the offline extractive composer."""
 
-from rag.generate.protocol import GenerationError, GenerationRequest, Generator
+from rag.errors import GenerationError
+from rag.generate.protocol import GenerationRequest, Generator
 
 __all__ = ["GenerationError", "GenerationRequest", "Generator"]

@@ -17,15 +17,15 @@ from functools import lru_cache
 
 import numpy as np
 
-from rag.answer.contract import (
+from rag.config import GenerationSettings
+from rag.contract import (
     LIMITATIONS_TITLE,
     NO_EVIDENCE_STATEMENTS,
     SECTION_SOURCE_KIND,
     SECTION_TITLES,
     SectionKind,
+    Source,
 )
-from rag.answer.models import Source
-from rag.config import GenerationSettings
 from rag.embedding.protocol import Embedder, Vectors
 from rag.generate.protocol import GenerationRequest
 from rag.text.sentences import sentence_spans

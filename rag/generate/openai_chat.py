@@ -11,10 +11,10 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
-from rag.answer.prompting import ChatPrompt
 from rag.config import GenerationSettings
-from rag.errors import ConfigError
-from rag.generate.protocol import GenerationError, GenerationRequest
+from rag.errors import ConfigError, GenerationError
+from rag.generate.prompting import ChatPrompt
+from rag.generate.protocol import GenerationRequest
 
 logger = logging.getLogger(__name__)
 

@@ -6,18 +6,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
-from rag.answer.contract import Audience
-from rag.answer.models import Source
-from rag.answer.prompting import ChatPrompt, Turn
-from rag.errors import ProviderError
-
-
-class GenerationError(ProviderError):
-    """The generator could not produce an answer (endpoint down, timeout, error status); ``reason`` says which."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
+from rag.contract import Audience, Source
+from rag.generate.prompting import ChatPrompt, Turn
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import reprlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,7 +11,7 @@ from typing import Any, Protocol
 
 from pydantic import ValidationError
 
-from rag.errors import InputError
+from rag.errors import InputError, brief, describe_validation_error
 from rag.models import Document, DocumentMeta, Kind
 
 LoadItem = Document | InputError
@@ -76,34 +75,6 @@ def parse_json(source: str, text: str) -> Any:
         except RecursionError:
             raise InputError(source, _TOO_DEEP) from None
     return value
-
-
-_BRIEF = reprlib.Repr()
-_BRIEF.maxlevel, _BRIEF.maxstring, _BRIEF.maxother = 2, 60, 60
-_BRIEF.maxlist = _BRIEF.maxtuple = _BRIEF.maxdict = _BRIEF.maxset = 4
-_MAX_DESCRIBED = 10
-
-
-def brief(value: object) -> str:
-    """A short repr, bounded however large or deeply shared the value is (a YAML alias bomb expands to billions)."""
-    return _BRIEF.repr(value)
-
-
-def describe_validation_error(error: ValidationError) -> str:
-    """One readable sentence per invalid field: "field 'year': Input should be a valid integer (got 'twenty')"."""
-    parts = []
-    items = error.errors(include_url=False)
-    for item in items[:_MAX_DESCRIBED]:
-        field = ".".join(str(p) for p in item["loc"]) or "record"
-        if item["type"] == "missing":
-            parts.append(f"field '{field}' is required but missing")
-        elif item["type"] == "extra_forbidden":
-            parts.append(f"field '{field}' is not a known field")
-        else:
-            parts.append(f"field '{field}': {item['msg']} (got {brief(item.get('input')):.60})")
-    if len(items) > _MAX_DESCRIBED:
-        parts.append(f"and {len(items) - _MAX_DESCRIBED} more")
-    return "; ".join(parts)
 
 
 def build_meta(source: str, fields: dict[str, object], options: LoadOptions) -> DocumentMeta:

@@ -131,7 +131,7 @@ class Retriever:
 
     def _passes_nothing(self, filters: Filters) -> bool:
         """No stored passage passes (e.g. guidelines in a studies-only corpus): skip both retrievers."""
-        return filters.chroma_where() is not None and self._index.filter_share(filters) == 0.0
+        return not filters.is_unrestricted() and self._index.filter_share(filters) == 0.0
 
     def _depth(self, k: int) -> int:
         return max(self._settings.candidates, 3 * k * self._settings.max_chunks_per_doc)

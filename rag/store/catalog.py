@@ -8,7 +8,6 @@ the catalog and can never disagree with it. A ``pending`` row marks documents wh
 from __future__ import annotations
 
 import json
-import re
 import sqlite3
 import threading
 import time
@@ -20,6 +19,7 @@ from pathlib import Path
 from rag.errors import StoreError
 from rag.filters import Filters
 from rag.models import Chunk, Document, DocumentMeta, Section
+from rag.store.filtering import sql_condition
 from rag.store.sqlite import SharedConnection, connect, connect_wal
 
 SCHEMA_VERSION = 3
@@ -308,14 +308,18 @@ class Catalog:
             return int(db.execute("SELECT COUNT(*) FROM chunks_fts WHERE chunks_fts MATCH ?",
                                   (f'"{term}"',)).fetchone()[0])
 
-    def count_chunks(self, where: str = "", params: Sequence[object] = ()) -> int:
-        """Chunks matching an SQL condition on the chunks table aliased ``c`` (from Filters)."""
+    def count_chunks(self, filters: Filters | None = None) -> int:
+        """Chunks that pass ``filters`` (all chunks without filters)."""
+        where, params = sql_condition(filters) if filters is not None else ("", [])
         sql = f"SELECT COUNT(*) FROM chunks c WHERE {where}" if where else "SELECT COUNT(*) FROM chunks c"
         with self._reading() as db:
             return int(db.execute(sql, list(params)).fetchone()[0])
 
-    def matching_chunk_ids(self, chunk_ids: Sequence[str], where: str, params: Sequence[object]) -> set[str]:
-        """Those of ``chunk_ids`` that match an SQL condition on the chunks table aliased ``c``."""
+    def matching_chunk_ids(self, chunk_ids: Sequence[str], filters: Filters) -> set[str]:
+        """Those of ``chunk_ids`` that pass ``filters``."""
+        where, params = sql_condition(filters)
+        if not where:
+            return set(chunk_ids)
         found: set[str] = set()
         with self._reading() as db:
             for batch in _batches(list(chunk_ids)):
@@ -382,8 +386,9 @@ class Catalog:
             db.executemany("DELETE FROM documents WHERE id = ?", [(d,) for d in doc_ids])
 
     # -- lexical search ----------------------------------------------------------------------------------------
-    def fts_search(self, match: str, k: int, where: str = "", params: Sequence[object] = ()) -> list[tuple[str, float]]:
-        """BM25 over chunks; ``where`` is an SQL condition on the chunks table aliased ``c`` (from Filters)."""
+    def fts_search(self, match: str, k: int, filters: Filters | None = None) -> list[tuple[str, float]]:
+        """BM25 over chunks that pass ``filters``: (chunk id, score) pairs, best first."""
+        where, params = sql_condition(filters) if filters is not None else ("", [])
         if where:
             sql = ("SELECT c.id, -bm25(chunks_fts) FROM chunks_fts JOIN chunks c ON c.rowid = chunks_fts.rowid "
                    f"WHERE chunks_fts MATCH ? AND {where} ORDER BY bm25(chunks_fts) LIMIT ?")
@@ -394,73 +399,6 @@ class Catalog:
             return [(row[0], float(row[1])) for row in db.execute(sql, [match, *params, k])]
 
 
-class SqliteLexicalIndex:
-    """BM25 over the catalog's FTS5 table (porter stemming, diacritics folded); see :class:`LexicalIndex`.
-
-    FTS5 scores every chunk that contains any query term, so a query's cost grows with the posting lists of its most
-    common terms. On an index of at least ``prune_from`` chunks, ``max_df`` (0-1] drops query terms that occur in
-    more than that share of chunks (their IDF is low: they barely move the ranking but dominate the cost), and
-    ``max_postings`` (0: no cap) keeps the rarest of the remaining terms while their passages add up to at most that
-    many, so a query's work stays bounded as the index grows. The term that occurs least is always kept. Smaller
-    indexes, and ``max_df`` 1.0 with ``max_postings`` 0, get exact BM25.
-    """
-
-    _TOKEN = re.compile(r"\w+", re.UNICODE)
-
-    def __init__(self, catalog: Catalog, max_df: float = 1.0, prune_from: int = 0, max_postings: int = 0) -> None:
-        self._catalog = catalog
-        self._max_df = max_df
-        self._prune_from = prune_from
-        self._max_postings = max_postings
-        self._df: dict[str, int] = {}
-        self._df_key: tuple[int, int] | None = None
-        self._lock = threading.Lock()
-
-    def search(self, query: str, k: int, filters: Filters | None = None) -> list[tuple[str, float]]:
-        terms = sorted({t for t in self._TOKEN.findall(query.lower()) if t not in STOPWORDS})
-        if not terms or (filters is not None and filters.is_empty_set()):
-            return []
-        where, params = filters.sql("c") if filters is not None else ("", [])
-        try:
-            if self._max_df < 1.0 or self._max_postings > 0:
-                terms = self._prune(terms)
-            return self._catalog.fts_search(" OR ".join(f'"{t}"' for t in terms), k, where, params)
-        except sqlite3.Error as exc:
-            raise StoreError(f"lexical search failed: {exc}") from exc
-
-    def _prune(self, terms: list[str]) -> list[str]:
-        with self._lock:
-            key = self._catalog.size_key()
-            if key != self._df_key:
-                self._df, self._df_key = {}, key
-            for term in terms:
-                if term not in self._df:
-                    self._df[term] = self._catalog.fts_document_frequency(term)
-            frequencies = {t: self._df[t] for t in terms}
-        if key[0] < self._prune_from:
-            return terms
-        limit = self._max_df * max(key[0], 1)
-        rarest_first = sorted(terms, key=lambda t: (frequencies[t], t))
-        kept, postings = rarest_first[:1], frequencies[rarest_first[0]]
-        for term in rarest_first[1:]:
-            postings += frequencies[term]
-            if frequencies[term] > limit or (self._max_postings and postings > self._max_postings):
-                break
-            kept.append(term)
-        return sorted(kept)
-
-    def count(self) -> int:
-        return self._catalog.fts_count()
-
-
-STOPWORDS = frozenset(
-    """a about above after again against all am an and any are as at be because been before being below between both
-    but by can could did do does doing down during each few for from further had has have having he her here hers
-    herself him himself his how i if in into is it its itself just me more most my myself no nor not of off on
-    once only or other our ours ourselves out over own same she should so some such than that the their theirs
-    them themselves then there these they this those through to too under until up very was we were what when
-    where which while who whom why will with would you your yours yourself yourselves""".split()
-)
 
 
 def _insert_documents(db: sqlite3.Connection, entries: Sequence[tuple[Document, str, str, Sequence[Chunk]]]) -> None:

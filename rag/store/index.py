@@ -43,8 +43,10 @@ from rag.embedding.protocol import Embedder, Vectors
 from rag.errors import ConfigError, DataDirUnwritable, StoreError
 from rag.filters import Filters
 from rag.models import Chunk, Document
-from rag.store.catalog import Catalog, SqliteLexicalIndex
+from rag.store.catalog import Catalog
 from rag.store.chroma import ChromaVectorStore, RagEmbeddingFunction, open_client
+from rag.store.filtering import chroma_where
+from rag.store.lexical import SqliteLexicalIndex
 from rag.store.lock import shared_file_lock
 from rag.store.protocols import LexicalIndex, MetadataValue, VectorStore
 from rag.store.replica import Replica, SharedRecords
@@ -122,7 +124,7 @@ class Index:
         ``depth / share`` (+50%) neighbours and the catalog drops those that do not pass; if that leaves fewer than
         ``depth`` while more neighbours exist, the filtered query runs after all. Narrow filters go to Chroma as is.
         """
-        where = filters.chroma_where()
+        where = chroma_where(filters)
         if where is None:
             return self.vectors.query(vector, depth)
         share = self.filter_share(filters)
@@ -131,8 +133,7 @@ class Index:
         if share >= POST_FILTER_SHARE:
             wider = min(int(depth / share * 1.5) + 10, 4 * depth + 100)
             near = self.vectors.query(vector, wider)
-            sql, params = filters.sql("c")
-            passing = self.catalog.matching_chunk_ids([chunk_id for chunk_id, _ in near], sql, params)
+            passing = self.catalog.matching_chunk_ids([chunk_id for chunk_id, _ in near], filters)
             kept = [hit for hit in near if hit[0] in passing][:depth]
             if len(kept) == depth or len(near) < wider:
                 return kept
@@ -144,8 +145,7 @@ class Index:
         share = self._shares.get(key)
         if share is None:
             total = max(1, key[1][0])
-            sql, params = filters.sql("c")
-            share = self.catalog.count_chunks(sql, params) / total
+            share = self.catalog.count_chunks(filters) / total
             if len(self._shares) > 256:
                 self._shares.clear()
             self._shares[key] = share

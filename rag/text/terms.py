@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from rag.store.catalog import STOPWORDS
+from rag.text.stopwords import STOPWORDS
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9-]*|\d+(?:[.,]\d+)?")
 _NUMBER = re.compile(r"(?<![\w.])[-−]?\d+(?:[.,]\d+)?")

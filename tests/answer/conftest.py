@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.answer.models import Source
+from rag.contract import Source
 from rag.models import Hit
 
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from rag.answer.contract import NO_GUIDELINE
-from rag.answer.models import Source
 from rag.answer.parse import parse_answer
 from rag.answer.verify import answer_sentences, verify
+from rag.contract import NO_GUIDELINE, Source
 
 MESSY = {
     "markdown": "## From the Guidelines\nNo exosome product is approved [1].\n\n## From the Research\n"

@@ -6,10 +6,9 @@ import jinja2
 import pytest
 
 from rag.answer.budget import count_tokens, encoding_for, fit_sources
-from rag.answer.contract import NO_GUIDELINE, NO_RESEARCH, SECTION_TITLES
-from rag.answer.models import Source
-from rag.answer.prompting import Prompts, Turn, fence_safe
+from rag.contract import NO_GUIDELINE, NO_RESEARCH, SECTION_TITLES, Source
 from rag.errors import ConfigError
+from rag.generate.prompting import Prompts, Turn, fence_safe
 from tests.answer.conftest import make_source
 
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from rag.answer.contract import EMPTY_INDEX_NOTICE, NO_GUIDELINE, NO_RESEARCH, PATIENT_DISCLAIMER
 from rag.answer.models import Answer
-from rag.errors import UserError
+from rag.contract import EMPTY_INDEX_NOTICE, NO_GUIDELINE, NO_RESEARCH, PATIENT_DISCLAIMER
+from rag.errors import GenerationError, UserError
 from rag.factory import Components
-from rag.generate.protocol import GenerationError
 from rag.testing import ScriptedGenerator
 
 QUESTION = "Is any exosome product approved by the FDA, and does PRP with microneedling improve acne scars?"

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from rag.answer.models import Source
+from rag.contract import Source
 from rag.errors import InputError
 from rag.loaders.base import LoadOptions
 from rag.models import Document, DocumentMeta

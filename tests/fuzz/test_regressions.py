@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from rag.answer.contract import NO_GUIDELINE
 from rag.answer.parse import parse_answer, strip_citations
 from rag.answer.verify import verify
+from rag.contract import NO_GUIDELINE
 from rag.errors import InputError
 from rag.loaders import LOADERS
 from rag.loaders.base import LoadItem, LoadOptions

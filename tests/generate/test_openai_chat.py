@@ -7,12 +7,12 @@ import socket
 import pytest
 from pydantic import SecretStr
 
-from rag.answer.prompting import ChatPrompt
 from rag.config import GenerationSettings
-from rag.errors import ConfigError
+from rag.errors import ConfigError, GenerationError
 from rag.factory import Components
 from rag.generate.openai_chat import OpenAIChatGenerator
-from rag.generate.protocol import GenerationError, GenerationRequest
+from rag.generate.prompting import ChatPrompt
+from rag.generate.protocol import GenerationRequest
 from rag.testing import StubChatServer
 
 PROMPT = ChatPrompt(system="sys", user="user")

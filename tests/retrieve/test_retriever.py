@@ -9,6 +9,7 @@ import pytest
 from rag.errors import UserError
 from rag.factory import Components
 from rag.filters import Filters
+from rag.store.filtering import chroma_where
 from rag.testing import KeywordReranker
 from tests.conftest import WriteDoc
 
@@ -181,7 +182,7 @@ def test_langchain_adapter(indexed: Components) -> None:
 
 def test_bm25_ignores_very_common_query_terms_but_keeps_the_rarest(components: Components, write_doc: WriteDoc,
                                                                     tmp_path: Path) -> None:
-    from rag.store.catalog import SqliteLexicalIndex
+    from rag.store.lexical import SqliteLexicalIndex
 
     for i in range(20):
         write_doc(f"c{i:02d}.md", body=f"## Results\nCommon words everywhere in passage {i}.")
@@ -214,7 +215,7 @@ def test_broad_filters_post_filter_and_give_the_filtered_query_s_hits(components
     index = components.index
     vector = components.embedder.embed_query("platelet-rich plasma microneedling acne scars")
     for depth in (3, 10, 40):
-        expected = index.vectors.query(vector, depth, filters.chroma_where())
+        expected = index.vectors.query(vector, depth, chroma_where(filters))
         got = index.dense_search(vector, depth, filters)
         assert [round(score, 5) for _, score in got] == [round(score, 5) for _, score in expected]
         floor = min((score for _, score in expected), default=0.0)  # ties at the cut may be either passage

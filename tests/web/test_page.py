@@ -8,7 +8,7 @@ from typing import Any
 
 from playwright.sync_api import Locator, Page, expect
 
-from rag.answer.contract import NO_RESEARCH, PATIENT_DISCLAIMER
+from rag.contract import NO_RESEARCH, PATIENT_DISCLAIMER
 from tests.web.conftest import SEED_QUESTION, answer_event, ask, words
 
 CITATION = re.compile(r"^Source \d+$")

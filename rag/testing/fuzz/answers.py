@@ -10,10 +10,9 @@ from functools import cache
 
 from hypothesis import strategies as st
 
-from rag.answer.contract import NO_GUIDELINE, NO_RESEARCH, SECTION_TITLES
-from rag.answer.models import Source
 from rag.answer.parse import ParsedAnswer, citations_in, parse_answer
 from rag.answer.verify import verify
+from rag.contract import NO_GUIDELINE, NO_RESEARCH, SECTION_TITLES, Source
 from rag.models import KINDS, Hit, Kind
 from rag.testing.fuzz.common import huge_digits, line_ending, nested, prose, rarely, words
 from rag.testing.fuzz.contract import ContractViolation

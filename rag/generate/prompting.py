@@ -16,8 +16,7 @@ from typing import Any
 from jinja2 import FileSystemLoader, StrictUndefined
 from jinja2.sandbox import SandboxedEnvironment
 
-from rag.answer.contract import LIMITATIONS_TITLE, NO_EVIDENCE_STATEMENTS, SECTION_TITLES, Audience
-from rag.answer.models import Source
+from rag.contract import LIMITATIONS_TITLE, NO_EVIDENCE_STATEMENTS, SECTION_TITLES, Audience, Source
 from rag.errors import ConfigError
 
 _FENCE = re.compile(r"<\s*/?\s*source\b", re.IGNORECASE)

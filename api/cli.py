@@ -1,0 +1,56 @@
+"""``rag serve`` and ``rag keys``: the HTTP API's commands, added to the ``rag`` command line through the
+``rag.commands`` entry points (the library never imports the API)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from rag.cli.common import load_settings, reported_errors
+from rag.errors import UserError
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=8000, show_default=True)
+@click.option("--workers", type=int, default=1, show_default=True)
+@click.option("--data-dir", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Index location (env RAG_DATA_DIR, default ./.rag).")
+def serve(host: str, port: int, workers: int, data_dir: Path | None) -> None:
+    """Run the HTTP API (and its OpenAPI docs at /docs). Without API keys it only binds to loopback."""
+    import os
+
+    import uvicorn
+
+    from api.security import is_loopback, load_key_hashes
+
+    settings = load_settings(data_dir)
+    with reported_errors():
+        keys = load_key_hashes(settings)
+        if not keys and not is_loopback(host):
+            raise UserError(f"refusing to bind {host} without API keys: create one with 'rag keys create' and set "
+                            "RAG_API_KEY_HASHES or RAG_API_KEY_FILE (anonymous access is loopback only)")
+    if data_dir is not None:
+        os.environ["RAG_DATA_DIR"] = str(data_dir)  # the workers build their own settings from the environment
+    click.echo(f"rag API on http://{host}:{port} (docs at /docs), {len(keys)} API key(s), data dir "
+               f"{settings.data_dir}", err=True)
+    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="warning")
+
+
+@click.group()
+def keys() -> None:
+    """API keys: only their SHA-256 hashes are stored."""
+
+
+@keys.command("create")
+@click.option("--scope", type=click.Choice(["read", "admin"]), default="read", show_default=True)
+def keys_create(scope: str) -> None:
+    """Print a new key (once) and the line that configures it."""
+    from api.security import generate_key, key_file_line
+
+    key = generate_key()
+    line = key_file_line(key, "admin" if scope == "admin" else "read")
+    click.echo(f"key (shown once, store it safely): {key}")
+    click.echo(f"configure the server with:  export RAG_API_KEY_HASHES={line}")
+    click.echo(f"or add this line to the file named by RAG_API_KEY_FILE:  {line}")

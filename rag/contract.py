@@ -1,0 +1,112 @@
+"""The answer vocabulary shared by the generators, the answer service, the API and the evals: section kinds and
+titles, the "no evidence" statements, audiences, backends, disclaimers, the numbered sources a generator is given,
+and the one citation marker ``[n]`` with its helpers.
+
+These are named constants because prompts, the extractive generator, the parser and the tests must agree on them.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from rag.models import Hit, Kind
+
+SectionKind = Literal["guidelines", "research"]
+SECTION_KINDS: tuple[SectionKind, ...] = ("guidelines", "research")
+Audience = Literal["clinician", "patient"]
+AUDIENCES: tuple[Audience, ...] = ("clinician", "patient")
+Backend = Literal["extractive", "openai"]
+"""extractive: offline, quotes the sources; openai: any OpenAI-compatible chat endpoint."""
+BACKENDS: tuple[Backend, ...] = ("extractive", "openai")
+
+SECTION_TITLES: dict[SectionKind, str] = {"guidelines": "From the Guidelines", "research": "From the Research"}
+LIMITATIONS_TITLE = "Limitations"
+#: Which document kind each section may cite.
+SECTION_SOURCE_KIND: dict[SectionKind, Kind] = {"guidelines": "guideline", "research": "study"}
+
+#: Said when a section has no evidence. The generator may name the topic after these words.
+NO_GUIDELINE = "No guideline in the sources addresses this question."
+NO_RESEARCH = "There are no direct studies in the sources that address this question."
+EMPTY_INDEX_NOTICE = ("The index holds no documents yet, so nothing could be cited: the missing evidence "
+                      "says nothing about the literature. Ingest a corpus first.")
+NO_EVIDENCE_STATEMENTS: dict[SectionKind, str] = {"guidelines": NO_GUIDELINE, "research": NO_RESEARCH}
+#: Prefixes that mark a section's text as a "no evidence" statement (LLM wording may continue after them).
+NO_EVIDENCE_PREFIXES = ("no guideline", "there are no", "no studies", "no study", "no direct", "no research")
+
+DISCLAIMER = (
+    "This answer is generated from the sources cited and is not medical advice. It may be incomplete or out of "
+    "date; check the original publications and use clinical judgement."
+)
+PATIENT_DISCLAIMER = (
+    "This is general information from published sources, not advice about your own care. Please talk to your "
+    "doctor or nurse before making any decision about treatment."
+)
+
+
+class Source(BaseModel):
+    """A passage given to the generator under the number ``n`` (numbers are per answer, from 1)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    n: int = Field(ge=1)
+    hit: Hit
+    text: str = Field(description="The text shown to the generator: the passage, possibly cut at a sentence end.")
+
+    @property
+    def kind(self) -> Kind:
+        return self.hit.kind
+
+
+#: The one citation marker of answer text: ``[n]``. Other styles are normalised to it when an answer is parsed.
+CITATION = re.compile(r"\[(\d+)\]")
+_CITATION_TOKEN = re.compile(r"\[|\]|\d+|[^\[\]\d]+")
+MAX_CITATION_DIGITS = 18
+"""Longer numbers are no source's number; they are dropped, not converted (int() refuses over 4300 digits)."""
+
+
+def citation_number(digits: str) -> int | None:
+    """The number of a citation's digits, or None when it is too long to be any source's."""
+    return int(digits) if len(digits) <= MAX_CITATION_DIGITS else None
+
+
+def citations_in(text: str) -> list[int]:
+    """The numbers of the [n] markers in ``text``, in order."""
+    return [n for digits in CITATION.findall(text) if (n := citation_number(digits)) is not None]
+
+
+def keep_citations(text: str, valid: set[int], dropped: list[int]) -> str:
+    """Remove every [n] whose n is not in ``valid`` (appending it to ``dropped``), including the ones that removing
+    others brings together: "[9[7]]" becomes "[9]" once [7] is gone, and is removed in turn. One pass with a stack,
+    however deep the nesting."""
+    out: list[str] = []
+    for token in _CITATION_TOKEN.findall(text):
+        if token == "]" and len(out) >= 2 and out[-2] == "[" and out[-1].isdecimal():
+            number = citation_number(out[-1])
+            del out[-2:]
+            if number in valid:
+                out.append(f"[{number}]")  # kept as one token: a later "]" cannot join it
+            elif number is not None:
+                dropped.append(number)
+        elif token.isdecimal() and out and out[-1].isdecimal():
+            out[-1] += token  # digits brought together by a removal
+        else:
+            out.append(token)
+    return "".join(out)
+
+
+def strip_citations(text: str) -> str:
+    """The text without its [n] markers (nor the ones their removal brings together)."""
+    return keep_citations(re.sub(r"\s*\[\d+\]", "", text), set(), []).strip()
+
+
+def cite(sentence: str, numbers: int | list[int]) -> str:
+    """The sentence with its citations before the closing punctuation: 'It helped [3].'"""
+    marks = "".join(f"[{n}]" for n in ([numbers] if isinstance(numbers, int) else numbers))
+    if not marks:
+        return sentence
+    if sentence[-1:] in ".!?":
+        return f"{sentence[:-1].rstrip()} {marks}{sentence[-1]}"
+    return f"{sentence} {marks}"
