@@ -25,8 +25,8 @@ DATA = ROOT.parent / "shared" / "data"
 from evals.builders import pubmedqa_cases  # noqa: E402
 from evals.cases import load_cases  # noqa: E402
 from evals.judges.offline import OfflineJudge  # noqa: E402
-from evals.runner import EvalRunner, summarize  # noqa: E402
-from evals.wiring import LiveAnswers, PrecomputedAnswers, passage_resolver, retrieval_ranking  # noqa: E402
+from evals.runner import summarize  # noqa: E402
+from evals.wiring import eval_runner  # noqa: E402
 from rag.config import Settings  # noqa: E402
 from rag.factory import Components  # noqa: E402
 
@@ -58,12 +58,10 @@ def main() -> None:
     corpus.ingestor().run([ROOT / "corpus"], prune=True)
     judge = OfflineJudge(corpus.embedder)
     cases, _ = load_cases(ROOT / "evals" / "datasets" / "starter.jsonl")
-    live = EvalRunner(LiveAnswers(corpus.answers(), None), passage_resolver(corpus),
-                      retrieval_ranking(corpus.retriever()), judge, workers=args.workers).run(cases)
+    live = eval_runner(corpus, cases, judge=judge, workers=args.workers).run(cases)
     answers_file = args.cache / "starter-shuffled.jsonl"
     answers_file.write_text("\n".join(json.dumps(dict(shuffled(r.answer), id=r.id)) for r in live if r.answer))
-    broken = EvalRunner(PrecomputedAnswers(answers_file, cases), passage_resolver(corpus), retrieval_ranking(None),
-                        judge, workers=args.workers).run(cases)
+    broken = eval_runner(corpus, cases, answers_file=answers_file, judge=judge, workers=args.workers).run(cases)
     verified_summary, broken_summary = summarize(live, {}), summarize(broken, {})
     print(f"sensitivity, starter suite ({len(cases)} cases):")
     print(line("verified extractive answers", verified_summary))
@@ -79,9 +77,7 @@ def main() -> None:
         print(f"  (indexed PubMedQA: {report.added} abstracts in {report.seconds:.0f} s)")
     pqa_cases = list(pubmedqa_cases(DATA / "pubmedqa" / "pqal_cv_500.json"))
     started = time.perf_counter()
-    results = EvalRunner(LiveAnswers(pubmedqa.answers(), None), passage_resolver(pubmedqa),
-                         retrieval_ranking(pubmedqa.retriever()), OfflineJudge(pubmedqa.embedder),
-                         workers=args.workers).run(pqa_cases)
+    results = eval_runner(pubmedqa, pqa_cases, workers=args.workers).run(pqa_cases)
     seconds = time.perf_counter() - started
     print(f"\nPubMedQA: {len(results)} cases answered and scored in {seconds / 60:.1f} min "
           f"({seconds / len(results) * 1000:.0f} ms a case; target < 10 min)")

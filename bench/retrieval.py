@@ -142,7 +142,7 @@ def latencies(search: Callable[[str], object], queries: Sequence[str]) -> tuple[
 
 def build_replica(source: Components, target_settings: Settings, chunks_wanted: int, seed: int = 0) -> Components:
     """A bigger index made of SciFact's stored chunks and vectors, copied with small perturbations and new ids."""
-    from rag.store.index import IndexEntry
+    from rag.store.entry import IndexEntry
 
     target = Components(target_settings)  # its own embedder: the queries timed on SciFact are not in its cache
     target.index.recover()  # a build interrupted earlier leaves pending documents

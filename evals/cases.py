@@ -5,7 +5,6 @@ A bad line or item is reported with its line number (or index) and the rest of t
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Literal
 
@@ -13,6 +12,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from rag.errors import InputError, UserError, describe_validation_error
+from rag.loaders.base import decode_text
+from rag.loaders.jsonl import iter_json_lines
 
 
 class Gold(BaseModel):
@@ -51,10 +52,12 @@ class EvalCase(BaseModel):
 def load_cases(path: Path) -> tuple[list[EvalCase], list[InputError]]:
     """The valid cases of a dataset and an error per invalid line/item; duplicate ids are errors too."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"{path}: cannot read the dataset ({exc})") from None
-    records = _yaml_records(path, text) if path.suffix in (".yaml", ".yml") else _jsonl_records(path, text)
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read the dataset ({exc.strerror})") from None
+    if not raw.strip():
+        raise UserError(f"{path}: the dataset has no cases")
+    records = _yaml_records(path, raw) if path.suffix in (".yaml", ".yml") else _jsonl_records(path, raw)
     cases: list[EvalCase] = []
     errors: list[InputError] = []
     seen: set[str] = set()
@@ -77,22 +80,13 @@ def load_cases(path: Path) -> tuple[list[EvalCase], list[InputError]]:
     return cases, errors
 
 
-def _jsonl_records(path: Path, text: str) -> list[tuple[str, object]]:
-    records: list[tuple[str, object]] = []
-    for number, line in enumerate(text.split("\n"), start=1):
-        if not line.strip():
-            continue
-        where = f"{path}:{number}"
-        try:
-            records.append((where, json.loads(line)))
-        except json.JSONDecodeError as exc:
-            records.append((where, InputError(where, f"not valid JSON ({exc.msg} at column {exc.colno})")))
-    return records
+def _jsonl_records(path: Path, raw: bytes) -> list[tuple[str, object]]:
+    return [(f"{path}:{number}", record) for number, record in iter_json_lines(path, raw)]
 
 
-def _yaml_records(path: Path, text: str) -> list[tuple[str, object]]:
+def _yaml_records(path: Path, raw: bytes) -> list[tuple[str, object]]:
     try:
-        data = yaml.safe_load(text)
+        data = yaml.safe_load(decode_text(path, raw))
     except yaml.YAMLError as exc:
         raise UserError(f"{path}: not valid YAML ({exc})") from None
     if isinstance(data, dict) and isinstance(data.get("cases"), list):

@@ -22,7 +22,7 @@ from rag.cli.common import (
     reported_errors,
     skip_line,
 )
-from rag.contract import BACKENDS
+from rag.contract import BACKENDS, check_backend
 from rag.errors import RagError, UserError
 
 
@@ -46,8 +46,8 @@ def eval_command(dataset: Path, answers_file: Path | None, out_dir: Path, baseli
                  as_json: bool) -> None:
     """Score answers to an eval DATASET: citation grounding, routing, abstention, retrieval; write a report."""
     from evals.cases import load_cases
-    from evals.runner import EvalRunner, check_gates, compare, parse_gates, summarize, write_outputs
-    from evals.wiring import LiveAnswers, PrecomputedAnswers, make_judge, passage_resolver, retrieval_ranking
+    from evals.runner import check_gates, compare, parse_gates, summarize, write_outputs
+    from evals.wiring import eval_runner
 
     settings = load_settings(data_dir)
     with reported_errors():
@@ -57,19 +57,18 @@ def eval_command(dataset: Path, answers_file: Path | None, out_dir: Path, baseli
             click.echo(f"skipped {error.source}: {error.reason}", err=True)
         baseline_summary = _read_json(baseline) if baseline else None
         with components(settings, answering=answers_file is None) as built:
-            judge = make_judge(judge_spec, built)
-            source = (PrecomputedAnswers(answers_file, cases) if answers_file
-                      else LiveAnswers(built.answers(), backend))
-            retriever = None if answers_file else built.retriever()
             out_dir.mkdir(parents=True, exist_ok=True)
             partial = out_dir / "cases.partial.jsonl"
             partial.unlink(missing_ok=True)
             with progress_bar(not as_json and sys.stderr.isatty(), "answering") as progress:
-                runner = EvalRunner(source, passage_resolver(built), retrieval_ranking(retriever), judge,
-                                    workers=workers, progress=progress)
+                runner = eval_runner(built, cases, answers_file=answers_file, backend=check_backend(backend),
+                                     judge=judge_spec, workers=workers, progress=progress)
+                for problem in runner.input_errors:
+                    click.echo(f"skipped {problem}", err=True)
                 results = runner.run(cases, partial=partial)
+            skipped = len(errors) + len(runner.input_errors)
             meta = {"dataset": str(dataset), "backend": "precomputed" if answers_file else (
-                backend or settings.generation.backend), "judge": judge.name, "skipped_lines": len(errors)}
+                backend or settings.generation.backend), "judge": runner.judge_name, "skipped_lines": skipped}
             summary = summarize(results, meta)
             deltas = compare(summary, baseline_summary) if baseline_summary else None
             paths = write_outputs(out_dir, results, summary, deltas)

@@ -38,6 +38,8 @@ class CaseResult:
 
 
 class EvalRunner:
+    """Answers (or loads) each case, scores it with every evaluator, and keeps each result as it finishes."""
+
     def __init__(self, answers: AnswerSource, passages: PassageResolver, retrieval: Retrieval, judge: Judge,
                  workers: int = 1, progress: Callable[[int, int], None] | None = None) -> None:
         self._answers = answers
@@ -46,6 +48,9 @@ class EvalRunner:
         self._judge = judge
         self._workers = max(1, workers)
         self._progress = progress
+        self.judge_name = judge.name
+        self.input_errors: list[RagError] = []
+        """Input lines that could not be read (a precomputed answers file's bad lines), reported by the caller."""
 
     def run(self, cases: Sequence[EvalCase], partial: Path | None = None) -> list[CaseResult]:
         """Results in case order. Each finished case is appended to ``partial`` at once, so an aborted run (e.g. an

@@ -1,9 +1,10 @@
-"""Where answers come from in an eval (our service, live; or a file of another system's Answer JSON), how their
-references resolve to passages, which documents count as retrieved, and the judge factory."""
+"""How an eval is wired: where its answers come from (our service, live; or a file of another system's Answer JSON),
+how their references resolve to passages, which documents count as retrieved, and which judge scores them.
+:func:`eval_runner` is the one entry point that ``rag eval``, bench/eval.py and the tests use."""
 
 from __future__ import annotations
 
-import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -11,17 +12,20 @@ from pydantic import ValidationError
 
 from evals.cases import EvalCase
 from evals.judges.protocol import Judge
+from evals.runner import EvalRunner
 from rag.answer.models import Answer
 from rag.answer.service import AnswerService
+from rag.contract import Backend
 from rag.errors import InputError, UserError, describe_validation_error
 from rag.factory import Components
+from rag.loaders.jsonl import iter_json_lines
 from rag.retrieve import Retriever
 
 
 class LiveAnswers:
     """Answers each case with our service; earlier questions of a follow-up chain are asked first."""
 
-    def __init__(self, service: AnswerService, backend: str | None) -> None:
+    def __init__(self, service: AnswerService, backend: Backend | None) -> None:
         self._service = service
         self._backend = backend
 
@@ -36,24 +40,23 @@ class LiveAnswers:
 
 
 class PrecomputedAnswers:
-    """Answer JSON lines from a file, matched to cases by an ``id`` (or ``case_id``) field, else by line order."""
+    """Answer JSON lines from a file, matched to cases by an ``id`` (or ``case_id``) field, else by the order of the
+    non-blank lines. A bad line is kept in ``errors`` (named by file and line) and the others are still read."""
 
     def __init__(self, path: Path, cases: list[EvalCase]) -> None:
         self._by_id: dict[str, dict[str, Any]] = {}
+        self.errors: list[InputError] = []
         try:
-            lines = [line for line in path.read_text(encoding="utf-8").split("\n") if line.strip()]
-        except (OSError, UnicodeDecodeError) as exc:
-            raise UserError(f"{path}: cannot read the answers ({exc})") from None
-        for number, line in enumerate(lines, start=1):
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise UserError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
-            if not isinstance(record, dict):
-                raise UserError(f"{path}:{number}: each line must be an Answer JSON object")
+            raw = path.read_bytes()
+        except OSError as exc:
+            raise UserError(f"{path}: cannot read the answers ({exc.strerror})") from None
+        for ordinal, (number, record) in enumerate(iter_json_lines(path, raw)):
+            if isinstance(record, InputError):
+                self.errors.append(record)
+                continue
             key = record.pop("id", None) or record.pop("case_id", None)
-            if key is None and number <= len(cases):
-                key = cases[number - 1].id
+            if key is None and ordinal < len(cases):
+                key = cases[ordinal].id
             self._by_id[str(key)] = {**record, "_where": f"{path}:{number}"}
 
     def __call__(self, case: EvalCase) -> Answer:
@@ -116,3 +119,23 @@ def make_judge(spec: str, components: Components) -> Judge:
 
         return NliJudge(path)
     raise UserError(f"--judge must be 'offline', 'llm' or a local model folder, got {spec!r}")
+
+
+def eval_runner(components: Components, cases: list[EvalCase], *, answers_file: Path | None = None,
+                backend: Backend | None = None, judge: str | Judge = "offline", workers: int = 2,
+                progress: Callable[[int, int], None] | None = None) -> EvalRunner:
+    """A runner that answers ``cases`` live with our service (or reads ``answers_file``), resolves references to our
+    passages, ranks documents with our retriever (live answers only) and scores with ``judge`` (a spec for
+    :func:`make_judge`, or a judge). Bad lines of ``answers_file`` are in the runner's ``input_errors``."""
+    answers: LiveAnswers | PrecomputedAnswers
+    if answers_file is not None:
+        answers = PrecomputedAnswers(answers_file, cases)
+    else:
+        answers = LiveAnswers(components.answers(), backend)
+    retriever = None if answers_file is not None else components.retriever()
+    chosen = make_judge(judge, components) if isinstance(judge, str) else judge
+    runner = EvalRunner(answers, passage_resolver(components), retrieval_ranking(retriever), chosen,
+                        workers=workers, progress=progress)
+    if isinstance(answers, PrecomputedAnswers):
+        runner.input_errors.extend(answers.errors)
+    return runner

@@ -12,6 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from rag.errors import UserError
 from rag.models import Hit, Kind
 
 SectionKind = Literal["guidelines", "research"]
@@ -44,6 +45,15 @@ PATIENT_DISCLAIMER = (
     "This is general information from published sources, not advice about your own care. Please talk to your "
     "doctor or nurse before making any decision about treatment."
 )
+
+
+def check_backend(value: object) -> Backend | None:
+    """A backend from user input: None (the configured default), 'extractive' or 'openai'."""
+    if value is None:
+        return None
+    if value not in BACKENDS:
+        raise UserError(f"llm must be 'extractive' or 'openai', got {value!r}")
+    return value
 
 
 class Source(BaseModel):

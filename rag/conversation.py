@@ -151,19 +151,13 @@ class ConversationStore:
         return Conversation(conversation_id, row[0], row[1], turns)
 
     def add_turn(self, conversation_id: str, question: str, standalone: str, answer_json: str) -> int:
-        with self._db.use() as db:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                n = db.execute("SELECT COALESCE(MAX(n), 0) + 1 FROM turns WHERE conversation_id = ?",
-                               (conversation_id,)).fetchone()[0]
-                db.execute(
-                    "INSERT INTO turns(conversation_id, n, question, standalone_question, answer_json, created_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?)",
-                    (conversation_id, n, question, standalone, answer_json, self._retention.clock()))
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
+        with self._db.transaction() as db:
+            n = db.execute("SELECT COALESCE(MAX(n), 0) + 1 FROM turns WHERE conversation_id = ?",
+                           (conversation_id,)).fetchone()[0]
+            db.execute(
+                "INSERT INTO turns(conversation_id, n, question, standalone_question, answer_json, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (conversation_id, n, question, standalone, answer_json, self._retention.clock()))
         return int(n)
 
 

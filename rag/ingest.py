@@ -20,7 +20,8 @@ from rag.errors import InputError, StoreBusy
 from rag.loaders import Format, LoadOptions, discover, load_file
 from rag.models import Chunk, Document, Kind
 from rag.store.catalog import StoredDocument
-from rag.store.index import Index, IndexEntry
+from rag.store.entry import IndexEntry
+from rag.store.index import Index
 from rag.store.lock import writer_lock
 
 logger = logging.getLogger(__name__)

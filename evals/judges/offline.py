@@ -27,10 +27,11 @@ from typing import Protocol
 import numpy as np
 
 from evals.judges.protocol import Judgment
+from rag.contract import strip_citations
 from rag.embedding.protocol import Vectors
 from rag.text.sentences import sentence_spans
 from rag.text.stopwords import STOPWORDS
-from rag.text.terms import content_terms, normalise, numbers
+from rag.text.terms import WORD, content_terms, normalise, numbers
 
 CALIBRATION_FILE = Path(__file__).with_name("offline_calibration.json")
 FEATURES = (
@@ -38,8 +39,6 @@ FEATURES = (
     "token_alignment", "recall", "weighted_recall", "window_recall", "bigram_recall", "number_match",
     "number_mismatch",
 )
-_CITATION = re.compile(r"\s*\[\d+\]")
-_WORD = re.compile(r"[A-Za-z][A-Za-z0-9-]*|\d+(?:[.,]\d+)?")
 
 
 class TokenEncoder(Protocol):
@@ -157,12 +156,12 @@ def _alignment(claim_tokens: Vectors, window_tokens: Vectors) -> float:
 
 
 def _bigrams(text: str) -> set[tuple[str, str]]:
-    words = [normalise(w) for w in _WORD.findall(text) if len(w) > 1 and w.lower() not in STOPWORDS]
+    words = [normalise(w) for w in WORD.findall(text) if len(w) > 1 and w.lower() not in STOPWORDS]
     return set(itertools.pairwise(words))
 
 
 def _clean(claim: str) -> str:
-    return " ".join(_CITATION.sub("", claim).split())
+    return " ".join(strip_citations(claim).split())
 
 
 def _normalised(text: str) -> str:

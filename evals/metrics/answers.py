@@ -5,17 +5,14 @@ None means "not applicable to this case" (e.g. no citations, no expectation); it
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from evals.context import EvalContext
 from evals.metrics.retrieval import ndcg_at, recall_at, reciprocal_rank
-from rag.answer.parse import citations_in, strip_citations
 from rag.answer.verify import answer_sentences, is_no_evidence
-from rag.contract import SECTION_SOURCE_KIND
+from rag.contract import SECTION_SOURCE_KIND, citations_in, strip_citations
 
 Scores = dict[str, float | None]
-_CITATION = re.compile(r"\[(\d+)\]")
 
 
 def claims(ctx: EvalContext) -> list[tuple[str, str, list[int]]]:

@@ -12,7 +12,15 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from rag.contract import SECTION_SOURCE_KIND, SectionKind, Source
+from rag.contract import (
+    SECTION_SOURCE_KIND,
+    SectionKind,
+    Source,
+    citation_number,
+    citations_in,
+    keep_citations,
+    strip_citations,
+)
 from rag.text.sentences import sentence_spans
 
 _HEADINGS: dict[str, str] = {
@@ -29,11 +37,7 @@ _HEADING_LINE = re.compile(
 _NUMBER_LIST = r"\d+(?:\s*[-–—]\s*\d+)?(?:\s*[,;]\s*\d+(?:\s*[-–—]\s*\d+)?)*"
 _BRACKET_CITATION = re.compile(r"\[\s*(?:\^|source\s*|src\s*|s|ref\.?\s*)?(" + _NUMBER_LIST + r")\s*\]", re.IGNORECASE)
 _PAREN_CITATION = re.compile(r"\s?\((" + _NUMBER_LIST + r")\)(?=\s*(?:[.;:,!?]|\[|$))")
-_CITATION = re.compile(r"\[(\d+)\]")
-_CITATION_TOKEN = re.compile(r"\[|\]|\d+|[^\[\]\d]+")
 _MAX_RANGE = 20
-_MAX_DIGITS = 18
-"""Longer numbers are no source's number; they are dropped, not converted (int() refuses over 4300 digits)."""
 
 
 @dataclass
@@ -44,7 +48,7 @@ class ParsedAnswer:
     headings_found: bool = False
 
     def citation_count(self) -> int:
-        return sum(len(_CITATION.findall(text)) for text in self.sections.values())
+        return sum(len(citations_in(text)) for text in self.sections.values())
 
 
 def parse_answer(raw: str, sources: Sequence[Source]) -> ParsedAnswer:
@@ -61,15 +65,6 @@ def parse_answer(raw: str, sources: Sequence[Source]) -> ParsedAnswer:
         limitations = cleaned.get("limitations", "").strip()
     return ParsedAnswer(sections=sections, limitations=strip_citations(limitations),
                         dangling=sorted(set(dangling)), headings_found=found)
-
-
-def citations_in(text: str) -> list[int]:
-    """The numbers of the [n] markers in ``text``, in order."""
-    return [n for digits in _CITATION.findall(text) if (n := _number(digits)) is not None]
-
-
-def _number(digits: str) -> int | None:
-    return int(digits) if len(digits) <= _MAX_DIGITS else None
 
 
 def _unwrap_code_fence(text: str) -> str:
@@ -104,7 +99,7 @@ def _normalise_citations(text: str, valid: set[int], dangling: list[int]) -> str
     def expand(numbers: str) -> str:
         out: list[int] = []
         for part in re.split(r"\s*[,;]\s*", numbers.strip()):
-            match [_number(x) for x in re.split(r"\s*[-–—]\s*", part) if x]:
+            match [citation_number(x) for x in re.split(r"\s*[-–—]\s*", part) if x]:
                 case [int(first), int(last)] if 0 <= last - first <= _MAX_RANGE:
                     out.extend(range(first, last + 1))
                 case [int(first), *_]:
@@ -119,28 +114,9 @@ def _normalise_citations(text: str, valid: set[int], dangling: list[int]) -> str
 
     text = _BRACKET_CITATION.sub(lambda m: expand(m.group(1)), text)
     text = _PAREN_CITATION.sub(lambda m: (" " + expand(m.group(1))) if expand(m.group(1)) else m.group(0), text)
-    text = _drop_unknown_citations(text, valid, dangling)
+    text = keep_citations(text, valid, dangling)
     text = re.sub(r"[ \t]+([.;:,!?])", r"\1", text)
     return re.sub(r"[ \t]{2,}", " ", text)
-
-
-def _drop_unknown_citations(text: str, valid: set[int], dangling: list[int]) -> str:
-    """Remove every [n] whose n is no source's, including the ones that removing others brings together: "[9[7]]"
-    becomes "[9]" once [7] is gone, and is removed in turn. One pass with a stack, however deep the nesting."""
-    out: list[str] = []
-    for token in _CITATION_TOKEN.findall(text):
-        if token == "]" and len(out) >= 2 and out[-2] == "[" and out[-1].isdecimal():
-            number = _number(out[-1])
-            del out[-2:]
-            if number in valid:
-                out.append(f"[{number}]")  # kept as one token: a later "]" cannot join it
-            elif number is not None:
-                dangling.append(number)
-        elif token.isdecimal() and out and out[-1].isdecimal():
-            out[-1] += token  # digits brought together by a removal
-        else:
-            out.append(token)
-    return "".join(out)
 
 
 def _route_by_citations(text: str, kinds: dict[int, str]) -> dict[SectionKind, str]:
@@ -153,8 +129,3 @@ def _route_by_citations(text: str, kinds: dict[int, str]) -> dict[SectionKind, s
         target: SectionKind = "guidelines" if cited == {SECTION_SOURCE_KIND["guidelines"]} else "research"
         routed[target].append(sentence)
     return {name: " ".join(sentences) for name, sentences in routed.items()}
-
-
-def strip_citations(text: str) -> str:
-    """The text without its [n] markers (nor the ones their removal brings together)."""
-    return _drop_unknown_citations(re.sub(r"\s*\[\d+\]", "", text), set(), []).strip()

@@ -9,19 +9,20 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from rag.answer.models import AnswerSection, Grounding, Reference
-from rag.answer.parse import ParsedAnswer, citations_in, strip_citations
+from rag.answer.parse import ParsedAnswer
 from rag.contract import (
+    CITATION,
     NO_EVIDENCE_PREFIXES,
     NO_EVIDENCE_STATEMENTS,
     SECTION_SOURCE_KIND,
     SECTION_TITLES,
     SectionKind,
     Source,
+    citations_in,
+    strip_citations,
 )
-from rag.text.sentences import sentence_spans
+from rag.text.sentences import BULLET, sentence_spans
 from rag.text.terms import content_terms, numbers
-
-_CITATION = re.compile(r"\[(\d+)\]")
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,7 @@ class Support:
 def support(claim: str, passage: str) -> Support:
     """The best supporting sentence of ``passage`` for ``claim``, and whether the passage as a whole covers the
     claim's content words and numbers."""
-    claim_text = _CITATION.sub("", claim)
+    claim_text = CITATION.sub("", claim)
     wanted, wanted_numbers = content_terms(claim_text), numbers(claim_text)
     whole, whole_numbers, sentences = _profile(passage)
     recall = len(wanted & whole) / len(wanted) if wanted else 1.0
@@ -63,14 +64,13 @@ def _profile(passage: str) -> _Profile:
     sentences = []
     for start, end in sentence_spans(passage):
         sentence = passage[start:end]
-        bullet = _BULLET.match(sentence)
+        bullet = BULLET.match(sentence)
         sentences.append((start + (bullet.end() if bullet else 0), end, frozenset(content_terms(sentence)),
                           frozenset(numbers(sentence))))
     return frozenset(content_terms(passage)), frozenset(numbers(passage)), tuple(sentences)
 
 
 _LEADING_CITATIONS = re.compile(r"^\s*((?:\[\d+\]\s*)+)")
-_BULLET = re.compile(r"^\s*(?:[-*+•]|\d{1,3}[.)])\s+")
 
 
 def answer_sentences(text: str) -> list[str]:
@@ -89,7 +89,7 @@ def answer_sentences(text: str) -> list[str]:
 
 
 def is_no_evidence(text: str) -> bool:
-    plain = _CITATION.sub("", text).strip().lower()
+    plain = CITATION.sub("", text).strip().lower()
     return not plain or plain.startswith(NO_EVIDENCE_PREFIXES)
 
 
@@ -104,7 +104,7 @@ def verify(parsed: ParsedAnswer, sources: Sequence[Source],
     for kind in ("guidelines", "research"):
         section_kind: SectionKind = kind
         text = parsed.sections.get(section_kind, "").strip()
-        renumbered = _CITATION.sub(lambda m: f"[{renumber[int(m.group(1))]}]", text)
+        renumbered = CITATION.sub(lambda m: f"[{renumber[int(m.group(1))]}]", text)
         if is_no_evidence(text):  # its citations, if any, are renumbered too: they are in the references
             sections.append(AnswerSection(kind=section_kind, title=SECTION_TITLES[section_kind],
                                           text=renumbered or NO_EVIDENCE_STATEMENTS[section_kind],

@@ -10,7 +10,6 @@ on a CPU, far over an interactive budget.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -25,16 +24,16 @@ from rag.contract import (
     SECTION_TITLES,
     SectionKind,
     Source,
+    cite,
 )
 from rag.embedding.protocol import Embedder, Vectors
 from rag.generate.protocol import GenerationRequest
-from rag.text.sentences import sentence_spans
+from rag.text.sentences import BULLET, sentence_spans
 from rag.text.terms import content_terms
 
 VectorLookup = Callable[[list[str]], dict[str, Vectors]]
 LEXICAL_WEIGHT = 0.3
 MAX_PER_SOURCE = 2
-_BULLET = re.compile(r"^\s*(?:[-*+•]|\d{1,3}[.)])\s+")
 
 
 @dataclass(frozen=True)
@@ -113,17 +112,11 @@ def _sentences(passage: str) -> tuple[tuple[int, str, frozenset[str]], ...]:
     or more, no headings. Computed once per passage text."""
     found = []
     for position, (start, end) in enumerate(sentence_spans(passage)):
-        text = " ".join(_BULLET.sub("", passage[start:end]).split())
+        text = " ".join(BULLET.sub("", passage[start:end]).split())
         if len(text.split()) >= 6 and not text.startswith("#"):
             found.append((position, text, frozenset(content_terms(text))))
     return tuple(found)
 
-
-def cite(sentence: str, n: int) -> str:
-    """The sentence with its citation before the closing punctuation: 'It helped [3].'"""
-    if sentence[-1:] in ".!?":
-        return f"{sentence[:-1].rstrip()} [{n}]{sentence[-1]}"
-    return f"{sentence} [{n}]"
 
 
 _DESIGN_NAMES = {

@@ -18,7 +18,8 @@ from pathlib import Path
 
 from rag.errors import StoreError
 from rag.filters import Filters
-from rag.models import Chunk, Document, DocumentMeta, Section
+from rag.models import Document, DocumentMeta, Section
+from rag.store.entry import IndexEntry
 from rag.store.filtering import sql_condition
 from rag.store.sqlite import SharedConnection, connect, connect_wal
 
@@ -124,7 +125,6 @@ class Catalog:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._commits = 0  # this connection's commits (PRAGMA data_version only counts other connections')
         self._size: tuple[tuple[int, int], tuple[int, int]] | None = None  # (version, size key)
         self._idle: list[sqlite3.Connection] = []  # read connections not in use
         self._pool_lock = threading.Lock()
@@ -185,15 +185,8 @@ class Catalog:
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """One atomic write: everything inside commits together or not at all."""
         try:
-            with self._writer.use() as db:
-                db.execute("BEGIN IMMEDIATE")
-                try:
-                    yield db
-                except BaseException:
-                    db.execute("ROLLBACK")
-                    raise
-                db.execute("COMMIT")
-                self._commits += 1
+            with self._writer.transaction() as db:
+                yield db
         except sqlite3.Error as exc:
             raise StoreError(f"catalog write failed ({self.path}): {exc}") from exc
 
@@ -294,7 +287,7 @@ class Catalog:
         """(chunk count, largest chunk rowid): changes whenever chunks are added. Counted again only when this or
         another connection has committed since (COUNT(*) takes ~13 ms at 100k chunks; a search asks several times)."""
         with self._writer.use() as db:
-            version = (int(db.execute("PRAGMA data_version").fetchone()[0]), self._commits)
+            version = (int(db.execute("PRAGMA data_version").fetchone()[0]), self._writer.commits)
             cached = self._size
             if cached is not None and cached[0] == version:
                 return cached[1]
@@ -342,8 +335,8 @@ class Catalog:
         with self.transaction() as db:
             db.executemany("DELETE FROM pending WHERE doc_id = ?", [(d,) for d in doc_ids])
 
-    def replace_documents(self, entries: Sequence[tuple[Document, str, str, Sequence[Chunk]]]) -> None:
-        """Atomically store ``(document, source_file, fingerprint, chunks)`` entries, replacing older versions."""
+    def replace_documents(self, entries: Sequence[IndexEntry]) -> None:
+        """Atomically store the entries' documents and chunks, replacing older versions."""
         with self.transaction() as db:
             _insert_documents(db, entries)
 
@@ -356,16 +349,16 @@ class Catalog:
                                         batch).fetchall())
         return found
 
-    def apply_replica(self, upserts: Sequence[tuple[Document, str, str, Sequence[Chunk]]], deleted: Sequence[str],
+    def apply_replica(self, upserts: Sequence[IndexEntry], deleted: Sequence[str],
                       revisions: dict[str, int], watermark: int | None) -> None:
         """Server mode: bring documents to their shared versions in one transaction (see rag.store.replica). A
         version older than the one held (another worker on this data dir applied a newer one) is skipped."""
         with self.transaction() as db:
-            ids = [d.id for d, *_ in upserts] + list(deleted)
+            ids = [e.document.id for e in upserts] + list(deleted)
             held = dict(row for batch in _batches(ids) for row in db.execute(
                 f"SELECT doc_id, revision FROM replica WHERE doc_id IN ({_marks(batch)})", batch))
             newer = {d for d in ids if revisions.get(d, 0) >= held.get(d, -1)}
-            upserts = [e for e in upserts if e[0].id in newer]
+            upserts = [e for e in upserts if e.document.id in newer]
             deleted = [d for d in deleted if d in newer]
             revisions = {d: r for d, r in revisions.items() if d in newer}
             _insert_documents(db, upserts)
@@ -401,15 +394,16 @@ class Catalog:
 
 
 
-def _insert_documents(db: sqlite3.Connection, entries: Sequence[tuple[Document, str, str, Sequence[Chunk]]]) -> None:
+def _insert_documents(db: sqlite3.Connection, entries: Sequence[IndexEntry]) -> None:
     now = time.time()
-    for document, source_file, fingerprint, chunks in entries:
+    for entry in entries:
+        document, chunks = entry.document, entry.chunks
         db.execute("DELETE FROM chunks WHERE doc_id = ?", (document.id,))
         db.execute(
             "INSERT OR REPLACE INTO documents(id, kind, source, source_file, fingerprint, meta_json, text, "
             "sections_json, n_chunks, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                document.id, document.kind, document.source, source_file, fingerprint,
+                document.id, document.kind, document.source, entry.source_file, entry.fingerprint,
                 document.meta.model_dump_json(), document.text,
                 json.dumps([s.model_dump() for s in document.sections]), len(chunks), now,
             ),

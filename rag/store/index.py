@@ -32,7 +32,6 @@ import json
 import logging
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Concatenate, ParamSpec, TypeVar
 
@@ -45,6 +44,7 @@ from rag.filters import Filters
 from rag.models import Chunk, Document
 from rag.store.catalog import Catalog
 from rag.store.chroma import ChromaVectorStore, RagEmbeddingFunction, open_client
+from rag.store.entry import IndexEntry
 from rag.store.filtering import chroma_where
 from rag.store.lexical import SqliteLexicalIndex
 from rag.store.lock import shared_file_lock
@@ -59,16 +59,6 @@ POST_FILTER_SHARE = 0.3
 P = ParamSpec("P")
 R = TypeVar("R")
 
-
-@dataclass(frozen=True)
-class IndexEntry:
-    """A document ready to store: its chunks, and vectors for the chunks the store does not hold yet."""
-
-    document: Document
-    source_file: str
-    fingerprint: str
-    chunks: Sequence[Chunk]
-    new_vectors: dict[str, Vectors]
 
 
 def _writes(method: Callable[Concatenate[Index, P], R]) -> Callable[Concatenate[Index, P], R]:
@@ -201,11 +191,10 @@ class Index:
             import numpy as np
 
             self.vectors.upsert(ids, np.vstack(vectors), texts, metadatas)
-        stored = [(e.document, e.source_file, e.fingerprint, e.chunks) for e in entries]
         if self.shared is not None:
-            self.catalog.apply_replica(stored, [], self.shared.commit(stored), None)
+            self.catalog.apply_replica(entries, [], self.shared.commit(entries), None)
         else:
-            self.catalog.replace_documents(stored)
+            self.catalog.replace_documents(entries)
         current = {c.id for e in entries for c in e.chunks}
         stale = sorted(set().union(*old.values()) - current) if old else []
         self.vectors.delete(stale)

@@ -31,6 +31,7 @@ from rag.errors import StoreError
 from rag.models import Chunk, Document
 from rag.store.catalog import Catalog
 from rag.store.chroma import CHROMA_ERRORS
+from rag.store.entry import IndexEntry
 
 logger = logging.getLogger(__name__)
 
@@ -39,9 +40,6 @@ WINDOW_SECONDS = 10.0  # how often a refresh re-reads that window
 _PAGE = 1000
 _APPLY_PAGE = 500
 _PLACEHOLDER = [0.0]  # records are fetched by id and metadata only; Chroma still wants a vector per record
-
-Entry = tuple[Document, str, str, Sequence[Chunk]]  # document, source file, fingerprint, chunks
-
 
 class SharedRecords:
     """The ``<collection>-documents`` collection: one JSON record per document version, or a tombstone."""
@@ -53,12 +51,12 @@ class SharedRecords:
         except CHROMA_ERRORS as exc:
             raise StoreError(f"cannot open the Chroma collection {self.name!r}: {exc}") from exc
 
-    def commit(self, entries: Sequence[Entry], removed: Sequence[str] = ()) -> dict[str, int]:
+    def commit(self, entries: Sequence[IndexEntry], removed: Sequence[str] = ()) -> dict[str, int]:
         """Publish new versions and tombstones, a page at a time, each page with its own (increasing) revision;
         returns ``{doc_id: revision}``."""
-        ids = [e[0].id for e in entries] + list(removed)
-        documents = [encode(*e) for e in entries] + ["{}"] * len(removed)
-        fingerprints = [e[2] for e in entries] + [""] * len(removed)
+        ids = [e.document.id for e in entries] + list(removed)
+        documents = [encode(e) for e in entries] + ["{}"] * len(removed)
+        fingerprints = [e.fingerprint for e in entries] + [""] * len(removed)
         revisions: dict[str, int] = {}
         for i in range(0, len(ids), _PAGE):
             revision = max(time.time_ns() // 1000, max(revisions.values(), default=0) + 1)
@@ -94,9 +92,9 @@ class SharedRecords:
                 return found
             offset += _PAGE
 
-    def load(self, doc_ids: Sequence[str]) -> dict[str, tuple[int, Entry | None]]:
+    def load(self, doc_ids: Sequence[str]) -> dict[str, tuple[int, IndexEntry | None]]:
         """``{doc_id: (revision, entry or None when deleted)}`` for records that exist."""
-        found: dict[str, tuple[int, Entry | None]] = {}
+        found: dict[str, tuple[int, IndexEntry | None]] = {}
         for i in range(0, len(doc_ids), 200):
             result = self._call("get", ids=list(doc_ids[i : i + 200]), include=["documents", "metadatas"])
             for doc_id, payload, meta in zip(result["ids"], result["documents"] or [], result["metadatas"] or [],
@@ -166,17 +164,19 @@ class Replica:
             return applied
 
 
-def encode(document: Document, source_file: str, fingerprint: str, chunks: Sequence[Chunk]) -> str:
+def encode(entry: IndexEntry) -> str:
+    """The shared record of a document version (chunk texts are spans of the document text, not repeated)."""
     return json.dumps({
-        "document": document.model_dump(mode="json"),
-        "source_file": source_file,
-        "fingerprint": fingerprint,
-        "chunks": [c.model_dump(mode="json", exclude={"text"}) for c in chunks],
+        "document": entry.document.model_dump(mode="json"),
+        "source_file": entry.source_file,
+        "fingerprint": entry.fingerprint,
+        "chunks": [c.model_dump(mode="json", exclude={"text"}) for c in entry.chunks],
     }, ensure_ascii=False)
 
 
-def decode(payload: str) -> Entry:
+def decode(payload: str) -> IndexEntry:
+    """The entry a shared record holds (without vectors: those are in the vector collection)."""
     data = json.loads(payload)
     document = Document.model_validate(data["document"])
     chunks = [Chunk(text=document.text[c["start"] : c["end"]], **c) for c in data["chunks"]]
-    return document, str(data["source_file"]), str(data["fingerprint"]), chunks
+    return IndexEntry(document, str(data["source_file"]), str(data["fingerprint"]), chunks)

@@ -35,6 +35,9 @@ class SharedConnection:
         self._what = what
         self._lock = threading.RLock()  # re-entrant: a transaction may read settings through the same connection
         self._closed = False
+        self.commits = 0
+        """Transactions committed through :meth:`transaction` (``PRAGMA data_version`` counts only other
+        connections' commits)."""
 
     @contextmanager
     def use(self) -> Iterator[sqlite3.Connection]:
@@ -43,6 +46,20 @@ class SharedConnection:
             if self._closed:
                 raise StoreError(f"the {self._what} is closed")
             yield self._db
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """The connection inside one write transaction (``BEGIN IMMEDIATE``): everything in the block commits
+        together, or is rolled back when the block raises."""
+        with self.use() as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+            self.commits += 1
 
     def close(self) -> None:
         with self._lock:

@@ -16,6 +16,8 @@ _ABBREVIATIONS = frozenset(
 _BLOCK_START = re.compile(r"\n[ \t]*\n|\n(?=[ \t]*(?:[-*+•]|\d{1,3}[.)])[ \t]+)|\n(?=#{1,6}[ \t])")
 _BOUNDARY = re.compile(r"[.!?][\"')\]*]*\s+(?=(?:\*\*|__|[\"'(\[])?[A-Z0-9])")
 _WORD_BEFORE = re.compile(r"([A-Za-z][A-Za-z.]*)\.?$")
+#: A list-item marker at the start of a line: "- ", "* ", "• ", "1. ", "2) ".
+BULLET = re.compile(r"^\s*(?:[-*+•]|\d{1,3}[.)])\s+")
 
 
 def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:

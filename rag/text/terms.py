@@ -6,7 +6,8 @@ import re
 
 from rag.text.stopwords import STOPWORDS
 
-_WORD = re.compile(r"[A-Za-z][A-Za-z0-9-]*|\d+(?:[.,]\d+)?")
+#: A word (letters, digits, hyphens) or a number, as content analysis reads them.
+WORD = re.compile(r"[A-Za-z][A-Za-z0-9-]*|\d+(?:[.,]\d+)?")
 _NUMBER = re.compile(r"(?<![\w.])[-−]?\d+(?:[.,]\d+)?")
 _EXTRA_STOPWORDS = frozenset({"versus", "vs", "also", "may", "might", "however", "whether", "using", "used", "use"})
 _SKIPPED = STOPWORDS | _EXTRA_STOPWORDS
@@ -28,7 +29,7 @@ def _strip_suffix(word: str) -> str:
 def content_terms(text: str) -> set[str]:
     """Normalised words that carry meaning (no stopwords, no one-letter words)."""
     terms = set()
-    for word in _WORD.findall(text):
+    for word in WORD.findall(text):
         if len(word) > 1:
             lowered = word.lower()
             if lowered not in _SKIPPED:

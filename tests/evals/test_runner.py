@@ -13,7 +13,7 @@ from evals.cases import EvalCase, Expect, Gold
 from evals.judges.offline import OfflineJudge
 from evals.judges.protocol import Judgment
 from evals.runner import EvalRunner, check_gates, compare, parse_gates, summarize, write_outputs
-from evals.wiring import LiveAnswers, PrecomputedAnswers, passage_resolver, retrieval_ranking
+from evals.wiring import LiveAnswers, PrecomputedAnswers, eval_runner, passage_resolver, retrieval_ranking
 from rag.errors import ProviderError, UserError
 from rag.factory import Components
 
@@ -30,7 +30,9 @@ CASES = [
 
 
 def runner(components: Components, judge: object | None = None, answers: object | None = None) -> EvalRunner:
-    return EvalRunner(answers or LiveAnswers(components.answers(), None), passage_resolver(components),
+    if answers is None:
+        return eval_runner(components, CASES, judge=judge or "offline", workers=2)  # type: ignore[arg-type]
+    return EvalRunner(answers, passage_resolver(components),  # type: ignore[arg-type]
                       retrieval_ranking(components.retriever()), judge or OfflineJudge(components.embedder),  # type: ignore[arg-type]
                       workers=2)
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from rag.answer.parse import parse_answer, strip_citations
+from rag.answer.parse import parse_answer
 from rag.answer.verify import verify
-from rag.contract import NO_GUIDELINE
+from rag.contract import NO_GUIDELINE, strip_citations
 from rag.errors import InputError
 from rag.loaders import LOADERS
 from rag.loaders.base import LoadItem, LoadOptions

@@ -10,20 +10,21 @@ import pytest
 from rag.errors import StoreError
 from rag.models import Chunk, Document, DocumentMeta, Section
 from rag.store.catalog import Catalog
+from rag.store.entry import IndexEntry
 from rag.store.replica import decode, encode
 
 
-def version(text: str) -> tuple[Document, str, str, list[Chunk]]:
+def version(text: str) -> IndexEntry:
     document = Document(meta=DocumentMeta(id="d1", kind="study", title="A trial", year=2020), text=text,
                         sections=(Section(title="Results", start=0, end=len(text)),), source="d1.md")
     chunk = Chunk(id=f"d1#0-{len(text):012d}", doc_id="d1", ordinal=0, section="Results", text=text, start=0,
                   end=len(text), embed_text=f"A trial | {text}", token_count=12)
-    return document, "d1.md", f"fp-{text}", [chunk]
+    return IndexEntry(document, "d1.md", f"fp-{text}", [chunk])
 
 
 def test_records_round_trip_exactly() -> None:
     entry = version("PRP with microneedling improved acne scars (62.20% versus 45.84%).")
-    assert decode(encode(*entry)) == entry
+    assert decode(encode(entry)) == entry
 
 
 def test_an_older_version_never_replaces_a_newer_one(tmp_path: Path) -> None:

@@ -4,15 +4,14 @@ should not ([0], [99999999999], nested brackets, digits of other scripts, thousa
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from functools import cache
 
 from hypothesis import strategies as st
 
-from rag.answer.parse import ParsedAnswer, citations_in, parse_answer
+from rag.answer.parse import ParsedAnswer, parse_answer
 from rag.answer.verify import verify
-from rag.contract import NO_GUIDELINE, NO_RESEARCH, SECTION_TITLES, Source
+from rag.contract import CITATION, NO_GUIDELINE, NO_RESEARCH, SECTION_TITLES, Source, citations_in
 from rag.models import KINDS, Hit, Kind
 from rag.testing.fuzz.common import huge_digits, line_ending, nested, prose, rarely, words
 from rag.testing.fuzz.contract import ContractViolation
@@ -119,7 +118,6 @@ def answer_inputs(draw: st.DrawFn) -> AnswerInput:
     return AnswerInput(draw(line_ending(text)), sources)
 
 
-_CITATION = re.compile(r"\[(\d+)\]")
 
 
 def check_parse(item: AnswerInput) -> ParsedAnswer:
@@ -132,7 +130,7 @@ def check_parse(item: AnswerInput) -> ParsedAnswer:
         cited = set(citations_in(text))
         if not cited <= given:
             raise ContractViolation(f"section {name} cites {sorted(cited - given)}, which no source has")
-    if _CITATION.search(parsed.limitations):
+    if CITATION.search(parsed.limitations):
         raise ContractViolation(f"the limitations keep a citation: {parsed.limitations[:200]!r}")
     if parsed.dangling != sorted(set(parsed.dangling)) or set(parsed.dangling) & given:
         raise ContractViolation(f"dangling numbers {parsed.dangling[:20]} are not the unknown numbers, sorted")
