@@ -37,8 +37,9 @@ test: install
 	$(BIN)/rag eval evals/datasets/starter.jsonl --data-dir $(EVAL_DIR) --out $(EVAL_DIR)/report $(GATES)
 
 lint: install
-	$(BIN)/ruff check rag tests bench
+	$(BIN)/ruff check rag api evals tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 bench-ingest: install
 	$(BIN)/python bench/ingest.py

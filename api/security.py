@@ -8,7 +8,6 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Literal
 
 from rag.config import Settings
@@ -92,6 +91,3 @@ class RateLimiter:
 def key_file_line(key: str, scope: Scope) -> str:
     return f"{hash_key(key)}:{scope}"
 
-
-def write_key_file(path: Path, lines: list[str]) -> None:
-    path.write_text("\n".join(lines) + "\n")

@@ -24,11 +24,11 @@ DATA = ROOT.parent / "shared" / "data"
 
 from evals.builders import pubmedqa_cases  # noqa: E402
 from evals.cases import load_cases  # noqa: E402
-from evals.judges.offline import OfflineJudge  # noqa: E402
 from evals.runner import summarize  # noqa: E402
 from evals.wiring import eval_runner  # noqa: E402
 from rag.config import Settings  # noqa: E402
 from rag.factory import Components  # noqa: E402
+from rag.judge.offline import OfflineJudge  # noqa: E402
 
 
 def shuffled(answer: dict[str, Any]) -> dict[str, Any]:

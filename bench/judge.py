@@ -24,8 +24,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 DATA = ROOT.parent / "shared" / "data" / "scifact"
 
-from evals.judges.offline import CALIBRATION_FILE, FEATURES, Calibration, OfflineJudge  # noqa: E402
 from rag.embedding import SentenceTransformerEmbedder  # noqa: E402
+from rag.judge.offline import CALIBRATION_FILE, FEATURES, Calibration, OfflineJudge  # noqa: E402
 from rag.text.terms import content_terms  # noqa: E402
 
 Pair = tuple[int, str, str, int]  # claim id, claim, passage, label
@@ -179,7 +179,7 @@ def main() -> None:
           f"{ranked_first(pairs, scores, held_out & evaluation):.1%} of claims (max cosine alone: "
           f"{ranked_first(pairs, cosine, held_out & evaluation):.1%})")
     if args.nli is not None:
-        from evals.judges.nli import NliJudge
+        from rag.judge.nli import NliJudge
 
         nli = NliJudge(args.nli).judge_many([(claim, passage) for _, claim, passage, _ in pairs])
         report(f"NLI judge ({args.nli.name})", labels, np.array([float(j.supported) for j in nli]))

@@ -89,7 +89,6 @@ def eval_command(dataset: Path, answers_file: Path | None, out_dir: Path, baseli
 @common_options
 def judge(pairs_file: Path, judge_spec: str, data_dir: Path | None, as_json: bool) -> None:
     """Does each passage support its claim? Writes {"id", "supported", "score"} lines."""
-    from evals.wiring import make_judge
     from rag.loaders.jsonl import iter_json_lines
 
     settings = load_settings(data_dir)
@@ -118,7 +117,7 @@ def judge(pairs_file: Path, judge_spec: str, data_dir: Path | None, as_json: boo
             first_line[key] = number
             pairs.append((pair_id, record["claim"], record["passage"]))
         with components(settings) as built:
-            judgments = make_judge(judge_spec, built).judge_many([(c, p) for _, c, p in pairs])
+            judgments = built.judge(judge_spec).judge_many([(c, p) for _, c, p in pairs])
         for (pair_id, _, _), judgment in zip(pairs, judgments, strict=True):
             emit({"id": pair_id, "supported": judgment.supported, "score": judgment.score})
         if skipped:

@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from evals.cases import EvalCase
-from evals.judges.protocol import Judge, Judgment
 from rag.answer.models import Answer
+from rag.judge.protocol import Judge, Judgment
 
 
 @dataclass

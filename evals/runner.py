@@ -14,10 +14,10 @@ from typing import Any
 
 from evals.cases import EvalCase
 from evals.context import EvalContext
-from evals.judges.protocol import Judge
 from evals.metrics.answers import EVALUATORS, LOWER_IS_BETTER, METRICS
 from rag.answer.models import Answer
 from rag.errors import ProviderError, RagError, UserError
+from rag.judge.protocol import Judge
 
 logger = logging.getLogger(__name__)
 

@@ -11,13 +11,13 @@ from typing import Any
 from pydantic import ValidationError
 
 from evals.cases import EvalCase
-from evals.judges.protocol import Judge
 from evals.runner import EvalRunner
 from rag.answer.models import Answer
 from rag.answer.service import AnswerService
 from rag.contract import Backend
 from rag.errors import InputError, UserError, describe_validation_error
 from rag.factory import Components
+from rag.judge.protocol import Judge
 from rag.loaders.jsonl import iter_json_lines
 from rag.retrieve import Retriever
 
@@ -100,40 +100,20 @@ def retrieval_ranking(retriever: Retriever | None) -> Any:
     return ranking
 
 
-def make_judge(spec: str, components: Components) -> Judge:
-    """``offline`` (default), ``llm`` (the configured OpenAI-compatible endpoint) or a local NLI model folder."""
-    if spec == "offline":
-        from evals.judges.offline import OfflineJudge
-
-        return OfflineJudge(components.embedder)
-    if spec == "llm":
-        from evals.judges.llm import LlmJudge
-
-        generation = components.settings.generation
-        if not generation.base_url or not generation.model:
-            raise UserError("--judge llm needs RAG_GENERATION__BASE_URL and RAG_GENERATION__MODEL")
-        return LlmJudge(generation, components.settings.data_dir / "judge-cache.sqlite3")
-    path = Path(spec)
-    if path.is_dir():
-        from evals.judges.nli import NliJudge
-
-        return NliJudge(path)
-    raise UserError(f"--judge must be 'offline', 'llm' or a local model folder, got {spec!r}")
-
 
 def eval_runner(components: Components, cases: list[EvalCase], *, answers_file: Path | None = None,
                 backend: Backend | None = None, judge: str | Judge = "offline", workers: int = 2,
                 progress: Callable[[int, int], None] | None = None) -> EvalRunner:
     """A runner that answers ``cases`` live with our service (or reads ``answers_file``), resolves references to our
     passages, ranks documents with our retriever (live answers only) and scores with ``judge`` (a spec for
-    :func:`make_judge`, or a judge). Bad lines of ``answers_file`` are in the runner's ``input_errors``."""
+    :meth:`Components.judge`, or a judge). Bad lines of ``answers_file`` are in the runner's ``input_errors``."""
     answers: LiveAnswers | PrecomputedAnswers
     if answers_file is not None:
         answers = PrecomputedAnswers(answers_file, cases)
     else:
         answers = LiveAnswers(components.answers(), backend)
     retriever = None if answers_file is not None else components.retriever()
-    chosen = make_judge(judge, components) if isinstance(judge, str) else judge
+    chosen = components.judge(judge) if isinstance(judge, str) else judge
     runner = EvalRunner(answers, passage_resolver(components), retrieval_ranking(retriever), chosen,
                         workers=workers, progress=progress)
     if isinstance(answers, PrecomputedAnswers):

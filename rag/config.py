@@ -122,6 +122,18 @@ class GenerationSettings(_Group):
     )
 
 
+class VerificationSettings(_Group):
+    judge: str = Field(
+        "offline", description="Decides whether a passage supports an answer sentence, for verification, attribution "
+        "and rag eval: offline (embedding + lexical, calibrated), llm (the generation endpoint) or a local NLI / "
+        "cross-encoder model folder.")
+    attribution_min_score: float = Field(
+        0.0, ge=0, le=1, description="A sentence the model left uncited is attributed to a passage only when the judge "
+        "finds it supported with at least this score (0: the judge's own decision).")
+    max_attribution_candidates: int = Field(
+        4, ge=1, le=20, description="Passages (best by word overlap) the judge checks for each uncited sentence.")
+
+
 class ApiSettings(_Group):
     rate_limit_per_minute: int = Field(600, ge=1, description="Requests a key (or client address) may make a minute.")
     rate_limit_burst: int = Field(60, ge=1, description="Requests allowed at once above the steady rate.")
@@ -150,6 +162,7 @@ class Settings(BaseSettings):
     store: StoreSettings = StoreSettings()
     retrieval: RetrievalSettings = RetrievalSettings()
     generation: GenerationSettings = GenerationSettings()
+    verification: VerificationSettings = VerificationSettings()
     api: ApiSettings = ApiSettings()
 
     @field_validator("chroma_url")

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rag.config import Settings
 from rag.embedding import Embedder, make_embedder
+from rag.errors import UserError
 from rag.ingest import Ingestor
 from rag.retrieve import Retriever
 from rag.retrieve.rerank import CrossEncoderReranker, Reranker
@@ -17,6 +19,7 @@ if TYPE_CHECKING:
     from rag.answer.service import AnswerService
     from rag.conversation import Conversations
     from rag.generate.protocol import Generator
+    from rag.judge import Judge
 
 
 class Components:
@@ -61,6 +64,28 @@ class Components:
             self._conversations = self._open_conversations()
         extractive = ExtractiveGenerator(self.embedder, self.index.vectors.get_vectors, generation)
         return AnswerService(self.settings, self.retriever(), extractive, llm, Prompts(), self._conversations)
+
+    def judge(self, spec: str | None = None) -> Judge:
+        """The judge of "does this passage support this claim": ``offline`` (the default), ``llm`` (the configured
+        OpenAI-compatible endpoint) or a local NLI / cross-encoder model folder; ``spec`` defaults to the setting."""
+        spec = spec or self.settings.verification.judge
+        if spec == "offline":
+            from rag.judge.offline import OfflineJudge
+
+            return OfflineJudge(self.embedder)
+        if spec == "llm":
+            from rag.judge.llm import LlmJudge
+
+            generation = self.settings.generation
+            if not generation.base_url or not generation.model:
+                raise UserError("the llm judge needs RAG_GENERATION__BASE_URL and RAG_GENERATION__MODEL")
+            return LlmJudge(generation, self.settings.data_dir / "judge-cache.sqlite3")
+        path = Path(spec)
+        if path.is_dir():
+            from rag.judge.nli import NliJudge
+
+            return NliJudge(path)
+        raise UserError(f"the judge must be 'offline', 'llm' or a local model folder, got {spec!r}")
 
     def _open_conversations(self) -> Conversations:
         from rag.conversation import ChromaConversationStore, ConversationStore

@@ -34,6 +34,22 @@ _SUPPORTED_MODULES = (
 )
 
 
+def encoder_errors() -> tuple[type[BaseException], ...]:
+    """What running the ONNX encoder can raise when the graph or the runtime fails (ONNX Runtime's own errors derive
+    from Exception, not RuntimeError), and nothing else: a programming error still surfaces."""
+    errors: list[type[BaseException]] = [RuntimeError, OSError, ValueError, MemoryError]
+    try:
+        from onnxruntime.capi import onnxruntime_pybind11_state as state
+    except ImportError:
+        return tuple(errors)
+    for name in ("Fail", "InvalidArgument", "RuntimeException", "NoSuchFile", "NoModel", "InvalidGraph", "EPFail",
+                 "InvalidProtobuf", "ModelLoaded", "NotImplemented"):
+        error = getattr(state, name, None)
+        if isinstance(error, type) and issubclass(error, BaseException):
+            errors.append(error)
+    return tuple(errors)
+
+
 def onnx_runtime_available() -> bool:
     try:
         import onnxruntime  # noqa: F401

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from rag.embedding.onnx_query import OnnxQueryEncoder, onnx_runtime_available, pooling_of
+from rag.embedding.onnx_query import OnnxQueryEncoder, encoder_errors, onnx_runtime_available, pooling_of
 from rag.embedding.protocol import Vectors
 from rag.errors import ConfigError, ProviderError
 
@@ -114,7 +114,7 @@ class SentenceTransformerEmbedder:
             # vectors; whole ingests stay on PyTorch, which is faster on long batches.
             try:
                 return self._small_batch(list(texts))
-            except Exception as exc:
+            except encoder_errors() as exc:
                 logger.warning("ONNX encoder unavailable (%s); using PyTorch", exc)
                 self._query_encoder = None
         return self._encode(list(texts))
@@ -174,7 +174,7 @@ class SentenceTransformerEmbedder:
             try:
                 fast: Vectors = self._query_encoder.encode([text])[0]
                 return fast
-            except Exception as exc:
+            except encoder_errors() as exc:
                 logger.warning("ONNX query encoder unavailable (%s); using PyTorch for queries", exc)
                 self._query_encoder = None
         vector: Vectors = self._encode([text])[0]

@@ -66,7 +66,7 @@ class Prompts:
     def answer(self, question: str, sources: Sequence[Source], audience: Audience,
                history: Sequence[Turn] = ()) -> ChatPrompt:
         style = self._style(audience)
-        common = self._common(style)
+        common = self._common()
         system = self._env.get_template("system.j2").render(
             audience_description=style["description"], **common
         )
@@ -86,10 +86,15 @@ class Prompts:
         user = self._env.get_template("condense.j2").render(
             question=question, history=[{"question": t.question} for t in history]
         )
-        return ChatPrompt(system="You rewrite follow-up questions. Reply with one question only.", user=user.strip())
+        return ChatPrompt(system=self._env.get_template("condense_system.j2").render().strip(), user=user.strip())
+
+    def judge(self, claim: str, passage: str) -> ChatPrompt:
+        """Asks a model whether ``passage`` supports ``claim`` (one word: SUPPORTED or UNSUPPORTED)."""
+        user = self._env.get_template("judge.j2").render(claim=claim, passage=fence_safe(passage))
+        return ChatPrompt(system=self._env.get_template("judge_system.j2").render().strip(), user=user.strip())
 
     @staticmethod
-    def _common(style: dict[str, str]) -> dict[str, Any]:
+    def _common() -> dict[str, Any]:
         return {"titles": SECTION_TITLES, "no_evidence": NO_EVIDENCE_STATEMENTS, "limitations_title": LIMITATIONS_TITLE}
 
     def _style(self, audience: Audience) -> dict[str, str]:

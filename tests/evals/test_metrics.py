@@ -8,7 +8,6 @@ import pytest
 
 from evals.cases import EvalCase, Expect, Gold
 from evals.context import EvalContext
-from evals.judges.protocol import Judgment
 from evals.metrics.answers import (
     Abstention,
     CitationRecallPrecision,
@@ -18,6 +17,7 @@ from evals.metrics.answers import (
     UncitedRate,
 )
 from rag.answer.models import Answer, AnswerSection, Grounding, Reference
+from rag.judge.protocol import Judgment
 
 
 class WordJudge:

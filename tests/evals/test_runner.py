@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 
 from evals.cases import EvalCase, Expect, Gold
-from evals.judges.offline import OfflineJudge
-from evals.judges.protocol import Judgment
 from evals.runner import EvalRunner, check_gates, compare, parse_gates, summarize, write_outputs
 from evals.wiring import LiveAnswers, PrecomputedAnswers, eval_runner, passage_resolver, retrieval_ranking
 from rag.errors import ProviderError, UserError
 from rag.factory import Components
+from rag.judge.offline import OfflineJudge
+from rag.judge.protocol import Judgment
 
 CASES = [
     EvalCase(id="fda", question="Is any exosome product approved by the FDA?",

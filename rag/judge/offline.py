@@ -26,9 +26,9 @@ from typing import Protocol
 
 import numpy as np
 
-from evals.judges.protocol import Judgment
 from rag.contract import strip_citations
 from rag.embedding.protocol import Vectors
+from rag.judge.protocol import Judgment
 from rag.text.sentences import sentence_spans
 from rag.text.stopwords import STOPWORDS
 from rag.text.terms import WORD, content_terms, normalise, numbers

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from evals.judges.protocol import Judgment
 from rag.errors import ConfigError
+from rag.judge.protocol import Judgment
 
 
 class NliJudge:
