@@ -72,6 +72,7 @@ _OWN_VOICE = re.compile(
     | \b(?:we|our|us)\b""",
     re.IGNORECASE | re.VERBOSE,
 )
+_QUOTED = re.compile(r'"[^"]*"|“[^”]*”')  # a source's own words (a title, a question) may say "we"
 _OWN_VOICE_CASE_SENSITIVE_WORDS = frozenset({"us"})  # "US" (the country) is source content; "us" is our voice
 _READER_HEADING = re.compile(
     r"^(?:what\ (?:it|this)\ means\b|relevance\b|why\ (?:it|this)\b|how\ it\ fits\b|.*\bfor\ clinicians\b)",
@@ -81,7 +82,7 @@ _READER_HEADING = re.compile(
 
 def own_voice(sentence: str) -> str | None:
     """The phrase by which ``sentence`` speaks about our record or to the reader, or None."""
-    for match in _OWN_VOICE.finditer(sentence):
+    for match in _OWN_VOICE.finditer(_QUOTED.sub('""', sentence)):
         if match.group(0).lower() in _OWN_VOICE_CASE_SENSITIVE_WORDS and match.group(0) != "us":
             continue
         return match.group(0)
@@ -114,6 +115,7 @@ def test_own_voice_detector_flags_our_remarks_and_passes_source_content() -> Non
         "The quality-improvement project was uncontrolled and relied on psychiatrists' reports.",
         "Screening applies to adults seen in primary care settings.",
         "The authors did not report adverse events.",
+        'The abstract is titled "Are we seeing the effects of public awareness campaigns?"',
     ]
     assert [s for s in ours if own_voice(s) is None] == []
     assert [(s, own_voice(s)) for s in sources if own_voice(s) is not None] == []
