@@ -34,6 +34,14 @@ _SUPPORTED_MODULES = (
 )
 
 
+def silence_progress_bars() -> None:
+    """No download or weight-loading progress bars on stderr: they would garble ``--json`` runs and logs."""
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+
+
 def encoder_errors() -> tuple[type[BaseException], ...]:
     """What running the ONNX encoder can raise when the graph or the runtime fails (ONNX Runtime's own errors derive
     from Exception, not RuntimeError), and nothing else: a programming error still surfaces."""
@@ -154,6 +162,7 @@ class OnnxQueryEncoder:
         from transformers import AutoModel, AutoTokenizer
 
         logger.info("exporting the query encoder to ONNX", extra={"target": str(target)})
+        silence_progress_bars()
         model = AutoModel.from_pretrained(str(self._model_path), local_files_only=True).eval()
         tokenizer = AutoTokenizer.from_pretrained(str(self._model_path), local_files_only=True)
         sample = tokenizer(["an example query"], return_tensors="pt")

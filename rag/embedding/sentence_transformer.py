@@ -18,7 +18,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from rag.embedding.onnx_query import OnnxQueryEncoder, encoder_errors, onnx_runtime_available, pooling_of
+from rag.embedding.onnx_query import (
+    OnnxQueryEncoder,
+    encoder_errors,
+    onnx_runtime_available,
+    pooling_of,
+    silence_progress_bars,
+)
 from rag.embedding.protocol import Vectors
 from rag.errors import ConfigError, ProviderError
 
@@ -197,11 +203,9 @@ class SentenceTransformerEmbedder:
             if self._model is None:
                 os.environ.setdefault("HF_HUB_OFFLINE", "1")
                 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-                os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
                 from sentence_transformers import SentenceTransformer
-                from transformers.utils import logging as transformers_logging
 
-                transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+                silence_progress_bars()
 
                 logger.info("loading embedding model", extra={"model": str(self._path)})
                 self._model = SentenceTransformer(str(self._path), device=self._device, local_files_only=True)
