@@ -78,11 +78,18 @@ class PrecomputedAnswers:
 
 
 def passage_resolver(components: Components) -> Any:
-    """Reference -> the full passage in our index (by chunk id), else the quote the answer carries."""
+    """Reference -> the full passages its quotes come from in our index (by chunk id, joined in order), else the
+    quotes the answer carries (a chunk deleted since, or another system's answer)."""
 
     def resolve(answer: Answer) -> dict[int, str]:
-        stored = components.index.catalog.chunks([r.chunk_id for r in answer.references])
-        return {r.n: stored[r.chunk_id].text if r.chunk_id in stored else r.quote for r in answer.references}
+        stored = components.index.catalog.chunks([q.chunk_id for r in answer.references for q in r.quotes])
+        resolved: dict[int, str] = {}
+        for reference in answer.references:
+            chunk_ids = list(dict.fromkeys(q.chunk_id for q in reference.quotes))
+            texts = [stored[c].text if c in stored else " ".join(q.text for q in reference.quotes if q.chunk_id == c)
+                     for c in chunk_ids]
+            resolved[reference.n] = "\n\n".join(t for t in texts if t)
+        return resolved
 
     return resolve
 

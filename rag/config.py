@@ -105,6 +105,10 @@ class GenerationSettings(_Group):
     base_url: str | None = Field(None, description="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1.")
     api_key: SecretStr | None = Field(None, description="API key for the endpoint (never logged).")
     model: str | None = Field(None, description="Model name the endpoint serves.")
+    output: Literal["auto", "json", "text"] = Field(
+        "auto", description="json: ask for the answer as JSON items under a schema (response_format), each sentence "
+        "with its source numbers; text: the Markdown contract with [n] markers; auto: JSON, and text from then on "
+        "when the endpoint rejects or ignores the schema.")
     temperature: float = Field(0.0, ge=0, le=2)
     timeout_s: float = Field(60.0, gt=0, description="Per-request timeout.")
     max_retries: int = Field(2, ge=0, le=10, description="Retries with exponential backoff on timeouts and 5xx.")
@@ -116,10 +120,6 @@ class GenerationSettings(_Group):
     )
     guideline_sentences: int = Field(3, ge=1, le=10, description="Extractive: sentences in 'From the Guidelines'.")
     research_sentences: int = Field(5, ge=1, le=15, description="Extractive: sentences in 'From the Research'.")
-    support_threshold: float = Field(
-        0.5, ge=0, le=1, description="A sentence counts as supported when this share of its content words (and "
-        "all of its numbers) appear in the passages it cites."
-    )
 
 
 class VerificationSettings(_Group):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,6 +17,7 @@ from rag.store.chroma import RagEmbeddingFunction
 from rag.store.index import Index, open_index
 
 if TYPE_CHECKING:
+    from rag.answer.models import Answer
     from rag.answer.service import AnswerService
     from rag.conversation import Conversations
     from rag.generate.protocol import Generator
@@ -25,13 +27,15 @@ if TYPE_CHECKING:
 class Components:
     """The embedder and index for one process, opened once and shared by the commands that need them."""
 
-    def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
+    def __init__(self, settings: Settings, embedder: Embedder | None = None, judge: Judge | None = None) -> None:
         self.settings = settings
         self.embedder = embedder or make_embedder(settings)
         self.index: Index = open_index(settings, RagEmbeddingFunction(embedder=self.embedder))
         self.index.check_embedder(self.embedder)
         self._conversations: Conversations | None = None
         self._retriever: Retriever | None = None
+        self._llm: Generator | None = None
+        self._judge: Judge | None = judge
         self._lock = threading.Lock()
 
     def ingestor(self) -> Ingestor:
@@ -49,25 +53,34 @@ class Components:
                 self._retriever = Retriever(self.index, self.embedder, self.settings.retrieval, configured)
             return self._retriever
 
-    def answers(self, llm: Generator | None = None) -> AnswerService:
-        """The answer service: extractive always available; the OpenAI-compatible model when configured."""
+    def answers(self, llm: Generator | None = None,
+                observers: Sequence[Callable[[Answer], None]] = ()) -> AnswerService:
+        """The answer service: extractive always available; the OpenAI-compatible model when configured (one per
+        process, so what it learnt of the endpoint's output modes is kept); ``observers`` see every answer."""
         from rag.answer.service import AnswerService
         from rag.generate.extractive import ExtractiveGenerator
         from rag.generate.prompting import Prompts
 
         generation = self.settings.generation
-        if llm is None and generation.base_url and generation.model:
-            from rag.generate.openai_chat import OpenAIChatGenerator
+        with self._lock:
+            if llm is None and generation.base_url and generation.model:
+                from rag.generate.openai_chat import OpenAIChatGenerator
 
-            llm = OpenAIChatGenerator(generation)
-        if self._conversations is None:
-            self._conversations = self._open_conversations()
+                self._llm = self._llm or OpenAIChatGenerator(generation)
+                llm = self._llm
+            if self._conversations is None:
+                self._conversations = self._open_conversations()
+            if self._judge is None:
+                self._judge = self.judge()
         extractive = ExtractiveGenerator(self.embedder, self.index.vectors.get_vectors, generation)
-        return AnswerService(self.settings, self.retriever(), extractive, llm, Prompts(), self._conversations)
+        return AnswerService(self.settings, self.retriever(), extractive, llm, Prompts(), self._conversations,
+                             self._judge, observers)
 
     def judge(self, spec: str | None = None) -> Judge:
         """The judge of "does this passage support this claim": ``offline`` (the default), ``llm`` (the configured
         OpenAI-compatible endpoint) or a local NLI / cross-encoder model folder; ``spec`` defaults to the setting."""
+        if spec is None and self._judge is not None:
+            return self._judge
         spec = spec or self.settings.verification.judge
         if spec == "offline":
             from rag.judge.offline import OfflineJudge

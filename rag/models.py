@@ -181,6 +181,11 @@ class Hit(BaseModel):
     pmid: str | None = None
     doi: str | None = None
     url: str | None = None
+    authors: tuple[str, ...] = ()
+    sample_size: int | None = None
+    publication_types: tuple[str, ...] = ()
+    notes: str | None = Field(None, description="Remarks about our record of the publication (never quoted).")
+    retracted: bool = False
     dense_rank: int | None = Field(None, description="1-based rank in the dense candidates (None: not among them).")
     dense_score: float | None = Field(None, description="Cosine similarity to the query.")
     lexical_rank: int | None = Field(None, description="1-based rank in the BM25 candidates.")

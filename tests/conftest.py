@@ -12,7 +12,7 @@ import pytest
 
 from rag.config import Settings
 from rag.factory import Components
-from rag.testing import HashEmbedder, install_network_guard
+from rag.testing import HashEmbedder, LexicalJudge, install_network_guard
 from tests.helpers.servers import chroma_server
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -67,7 +67,7 @@ def embedder() -> HashEmbedder:
 
 @pytest.fixture
 def components(settings: Settings, embedder: HashEmbedder) -> Iterator[Components]:
-    built = Components(settings, embedder=embedder)
+    built = Components(settings, embedder=embedder, judge=LexicalJudge())
     yield built
     built.close()
 

@@ -21,6 +21,7 @@ from api.deps import AnswersDep, ReadAccess, within_answer_timeout
 from api.schemas import ANSWER_ERRORS, ERRORS, ChatCompletionRequest, ChatMessage
 from rag.answer.models import Answer
 from rag.answer.render import render_markdown
+from rag.contract import Backend
 from rag.errors import RagError, UserError
 
 router = APIRouter(prefix="/v1", tags=["openai-compatible"], responses={**ERRORS, **ANSWER_ERRORS})
@@ -44,7 +45,7 @@ async def chat_completions(body: ChatCompletionRequest, request: Request, servic
     questions = [_text(m) for m in body.messages if m.role == "user" and _text(m).strip()]
     if not questions:
         raise UserError("messages must contain at least one user message with text")
-    backend = "openai" if body.model.startswith("rag-openai") else None
+    backend: Backend | None = "openai" if body.model.startswith("rag-openai") else None
     completion_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
     created = int(time.time())
     if not body.stream:

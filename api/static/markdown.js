@@ -1,5 +1,7 @@
 // One answer as Markdown, laid out like `rag ask` prints it: question, sections, limitations, references, disclaimer.
 
+import { oneLine, quotesOf } from "./render.js";
+
 export function answerMarkdown(answer) {
   const lines = [`# ${answer.question}`, ""];
   for (const section of answer.sections) {
@@ -21,6 +23,8 @@ function reference(ref) {
   if (ref.pmid) head += ` PMID [${ref.pmid}](https://pubmed.ncbi.nlm.nih.gov/${ref.pmid}/).`;
   if (ref.doi) head += ` DOI [${ref.doi}](https://doi.org/${ref.doi}).`;
   if (ref.url && !ref.doi && !ref.pmid) head += ` <${ref.url}>`;
-  const quote = ref.quote.trim().split(/\s+/).join(" ");
-  return `${head}\n   > “${quote}”`;
+  const lines = [head];
+  if (ref.notes) lines.push(`   *Note on our record:* ${oneLine(ref.notes)}`);
+  for (const quote of quotesOf(ref)) lines.push(`   > “${oneLine(quote.text)}”`);
+  return lines.join("\n");
 }

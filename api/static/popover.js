@@ -2,7 +2,7 @@
 // Focus moves into it, Escape (native to <dialog>) or a click outside closes it, and focus returns to the citation.
 
 import { el } from "./dom.js";
-import { identifiers, origin } from "./render.js";
+import { identifiers, oneLine, origin, quotesFor } from "./render.js";
 
 export class CitationPopover {
   constructor(dialog) {
@@ -18,7 +18,7 @@ export class CitationPopover {
     dialog.addEventListener("close", () => this.#closed());
   }
 
-  open(ref, trigger, turnId) {
+  open(ref, trigger, turnId, sentence = "") {
     if (this.dialog.open) this.dialog.close();
     this.trigger = trigger;
     this.returnTo = trigger;
@@ -29,9 +29,12 @@ export class CitationPopover {
       this.returnTo = document.getElementById(`${turnId}-ref-${ref.n}`) ?? trigger;
       this.dialog.close();
     });
+    const [first, ...others] = quotesFor(ref, sentence);
     this.body.replaceChildren(
       el("p", { class: "popover-label" }, "The sentence this citation rests on:"),
-      el("blockquote", { class: "quote" }, `“${ref.quote.trim().split(/\s+/).join(" ")}”`),
+      el("blockquote", { class: "quote" }, `“${oneLine(first.text)}”`),
+      ...(others.length ? [el("p", { class: "popover-label" }, "Also quoted from this source:"),
+        ...others.map((quote) => el("blockquote", { class: "quote" }, `“${oneLine(quote.text)}”`))] : []),
       el("p", { class: "ref-title" }, ref.title),
       el("p", { class: "muted" }, origin(ref)),
       identifiers(ref) ?? el("p", { class: "muted" }, "No PMID or DOI recorded for this source."),

@@ -116,9 +116,10 @@ export class TurnView {
       const ref = refs.get(Number(match[1]));
       if (!ref) continue;
       nodes.push(text.slice(last, match.index));
+      const sentence = sentenceBefore(text, match.index);
       const button = el("button", { type: "button", class: "cite", "aria-haspopup": "dialog",
         "aria-expanded": "false", "aria-label": `Source ${ref.n}`, title: ref.title }, `[${ref.n}]`);
-      button.addEventListener("click", () => this.actions.cite(ref, button, this.id));
+      button.addEventListener("click", () => this.actions.cite(ref, button, this.id, sentence));
       nodes.push(button);
       last = match.index + match[0].length;
     }
@@ -134,7 +135,8 @@ export class TurnView {
         el("p", { class: "ref-title" }, ref.title),
         el("p", { class: "muted" }, origin(ref)),
         identifiers(ref),
-        el("blockquote", { class: "quote" }, `“${ref.quote.trim().split(/\s+/).join(" ")}”`)))));
+        ref.notes ? el("p", { class: "muted note" }, `Note on our record: ${ref.notes}`) : null,
+        ...quotesOf(ref).map((quote) => el("blockquote", { class: "quote" }, `“${oneLine(quote.text)}”`))))));
   }
 
   #toolbar(answer) {
@@ -144,8 +146,40 @@ export class TurnView {
   }
 }
 
+/** The quotes of a reference (answers from before quotes were lists have one). */
+export function quotesOf(ref) {
+  return ref.quotes?.length ? ref.quotes : [{ text: ref.quote, span: ref.span, chunk_id: ref.chunk_id }];
+}
+
+/** The quotes of a reference, the one sharing most words with `sentence` first. */
+export function quotesFor(ref, sentence) {
+  const words = new Set(wordsOf(sentence));
+  const shared = (quote) => wordsOf(quote.text).filter((w) => words.has(w)).length;
+  return [...quotesOf(ref)].sort((a, b) => shared(b) - shared(a));
+}
+
+export function oneLine(text) {
+  return text.trim().split(/\s+/).join(" ");
+}
+
+function wordsOf(text) {
+  return (text.toLowerCase().match(/[a-z0-9]{3,}/g) ?? []);
+}
+
+/** The sentence a citation at `index` ends: from the last sentence end before it. */
+function sentenceBefore(text, index) {
+  const before = text.slice(0, index);
+  const end = Math.max(before.lastIndexOf(". "), before.lastIndexOf("! "), before.lastIndexOf("? "));
+  return before.slice(end + 1);
+}
+
 function verification(grounding) {
-  if (grounding.verified) return "✓ Every citation was checked against its passage.";
+  if (grounding.verified) {
+    const repairs = [];
+    if (grounding.attributed?.length) repairs.push(`${grounding.attributed.length} citation(s) added by the system`);
+    if (grounding.removed?.length) repairs.push(`${grounding.removed.length} unsupported or repeated sentence(s) removed`);
+    return `✓ Every citation was checked against its passage${repairs.length ? ` (${repairs.join("; ")})` : ""}.`;
+  }
   const problems = [];
   if (grounding.dangling.length) problems.push(`${grounding.dangling.length} invented citation(s) removed`);
   if (grounding.misrouted.length) problems.push(`${grounding.misrouted.length} citation(s) in the wrong section`);

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from evals.context import EvalContext
 from evals.metrics.retrieval import ndcg_at, recall_at, reciprocal_rank
-from rag.answer.verify import answer_sentences, is_no_evidence
+from rag.answer.lexical import answer_sentences, is_no_evidence
 from rag.contract import SECTION_SOURCE_KIND, citations_in, strip_citations
 
 Scores = dict[str, float | None]

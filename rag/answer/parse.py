@@ -2,8 +2,9 @@
 
 Handles: headings as Markdown, bold or plain lines (with or without a colon, text on the same line or not), no
 headings at all (sentences are then routed by the kind of the sources they cite), a reference list the model wrote
-itself (dropped: the system builds references), and citation styles [1], [1, 2], [1-3], [1–3], [Source 2], [S2],
-[^2], (1), (1, 2). Numbers that match no given source are removed and reported.
+itself (its numbers are mapped to our sources where an entry names one; the list itself is dropped: the system
+builds references), and citation styles [1], [1, 2], [1-3], [1–3], [Source 2], [S2], [^2], (1), (1, 2), superscripts
+and author-year (rag.answer.styles). Numbers that match no given source are removed and reported.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from rag.answer.styles import SourceNames, author_years_to_markers, reference_list_map, superscripts_to_markers
 from rag.contract import (
     SECTION_SOURCE_KIND,
     SectionKind,
@@ -42,21 +44,29 @@ _MAX_RANGE = 20
 
 @dataclass
 class ParsedAnswer:
+    """The answer's sections with every citation as a valid [n] marker, and the numbers that were dropped."""
+
     sections: dict[SectionKind, str]
     limitations: str
     dangling: list[int] = field(default_factory=list)
     headings_found: bool = False
 
     def citation_count(self) -> int:
+        """How many [n] markers the sections hold."""
         return sum(len(citations_in(text)) for text in self.sections.values())
 
 
 def parse_answer(raw: str, sources: Sequence[Source]) -> ParsedAnswer:
+    """The sections of a generator's Markdown, citations normalised to the numbers of ``sources``."""
     text = _unwrap_code_fence(raw.replace("\r\n", "\n"))
     blocks, found = _split_headings(text)
+    names = SourceNames(sources)
+    renumber = reference_list_map(blocks.pop("references", ""), names)
     valid = {s.n for s in sources}
     dangling: list[int] = []
-    cleaned = {name: _normalise_citations(body, valid, dangling) for name, body in blocks.items()}
+    cleaned = {name: _normalise_citations(author_years_to_markers(superscripts_to_markers(body), names), valid,
+                                          dangling, renumber)
+               for name, body in blocks.items()}
     if not found:
         sections = _route_by_citations(cleaned.get("body", ""), {s.n: s.kind for s in sources})
         limitations = ""
@@ -75,7 +85,7 @@ def _unwrap_code_fence(text: str) -> str:
 
 
 def _split_headings(text: str) -> tuple[dict[str, str], bool]:
-    """Text per heading; before any heading it is 'body'. A references block is dropped."""
+    """Text per heading; before any heading it is 'body'."""
     blocks: dict[str, list[str]] = {"body": []}
     current = "body"
     found = False
@@ -89,13 +99,13 @@ def _split_headings(text: str) -> tuple[dict[str, str], bool]:
                 blocks[current].append(match.group("rest").strip())
             continue
         blocks.setdefault(current, []).append(line)
-    joined = {name: "\n".join(lines).strip() for name, lines in blocks.items() if name != "references"}
+    joined = {name: "\n".join(lines).strip() for name, lines in blocks.items()}
     if found and joined.get("body"):  # a preamble before the first heading is not part of any section
         joined.pop("body")
     return joined, found
 
 
-def _normalise_citations(text: str, valid: set[int], dangling: list[int]) -> str:
+def _normalise_citations(text: str, valid: set[int], dangling: list[int], renumber: dict[int, list[int]]) -> str:
     def expand(numbers: str) -> str:
         out: list[int] = []
         for part in re.split(r"\s*[,;]\s*", numbers.strip()):
@@ -105,7 +115,7 @@ def _normalise_citations(text: str, valid: set[int], dangling: list[int]) -> str
                 case [int(first), *_]:
                     out.append(first)
         kept = []
-        for n in out:
+        for n in (m for number in out for m in renumber.get(number, [number])):
             if n in valid:
                 kept.append(f"[{n}]")
             else:

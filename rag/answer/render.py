@@ -7,6 +7,7 @@ from rag.answer.models import Answer, Reference
 
 
 def render_markdown(answer: Answer) -> str:
+    """The answer page in Markdown (what `rag ask` prints and chat completions return)."""
     lines = [f"# {answer.question}", ""]
     if answer.standalone_question:
         lines += [f"*Follow-up, searched as: {answer.standalone_question}*", ""]
@@ -19,7 +20,7 @@ def render_markdown(answer: Answer) -> str:
         lines.append("")
     if answer.notices:
         lines += [f"> **Note:** {notice}" for notice in answer.notices] + [""]
-    status = "all citations verified" if answer.grounding.verified else _problems(answer)
+    status = _status(answer)
     lines += ["---", "", f"*{answer.disclaimer}*", "", f"<sub>{answer.backend} · {status} · "
               f"{answer.timings_ms.get('total', 0):.0f} ms · conversation {answer.conversation_id}</sub>"]
     return "\n".join(lines)
@@ -36,17 +37,25 @@ def _reference(reference: Reference) -> str:
         head += f" {ids}."
     if reference.url and not reference.doi:
         head += f" <{reference.url}>"
-    quote = " ".join(reference.quote.split())
-    return f"{head}\n   > “{quote}”"
+    lines = [head]
+    if reference.notes:
+        note = " ".join(reference.notes.split())
+        lines.append(f"   *Note on our record:* {note[:300]}{'…' if len(note) > 300 else ''}")
+    quotes = [f"   > “{' '.join(quote.text.split())}”" for quote in reference.quotes]
+    lines.append("\n   >\n".join(quotes))
+    return "\n".join(lines)
 
 
-def _problems(answer: Answer) -> str:
+def _status(answer: Answer) -> str:
+    """What verification found, in a few words: "all citations verified", and what was repaired."""
     grounding = answer.grounding
-    parts = []
+    parts = [] if not grounding.verified else ["all citations verified"]
+    if grounding.attributed:
+        parts.append(f"{len(grounding.attributed)} citation(s) added by the system")
+    if grounding.removed:
+        parts.append(f"{len(grounding.removed)} unsupported or repeated sentence(s) removed")
     if grounding.dangling:
-        parts.append(f"{len(grounding.dangling)} invented citation(s) removed")
-    if grounding.misrouted:
-        parts.append(f"{len(grounding.misrouted)} citation(s) in the wrong section")
+        parts.append(f"{len(grounding.dangling)} invented citation number(s) dropped")
     if grounding.unsupported_sentences:
         parts.append(f"{len(grounding.unsupported_sentences)} sentence(s) not supported by their sources")
     if grounding.uncited_sentences:

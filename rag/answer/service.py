@@ -1,32 +1,43 @@
 """The answer path shared by the CLI, the API and the eval harness: condense a follow-up, retrieve per section, fit
-the sources to the budget, generate, parse, verify, fall back to the extractive answer when the model fails, and
-remember the turn."""
+the sources to the budget, generate once, parse, ground (verify, attribute, move, remove), fall back to the
+extractive answer only when the model fails or nothing it wrote is supported, and remember the turn."""
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from rag.answer.assemble import assemble
 from rag.answer.budget import count_tokens, encoding_for, fit_sources
+from rag.answer.ground import Grounded, Grounder
 from rag.answer.models import Answer
 from rag.answer.parse import ParsedAnswer, parse_answer
-from rag.answer.verify import verify
 from rag.config import Settings
-from rag.contract import AUDIENCES, DISCLAIMER, EMPTY_INDEX_NOTICE, PATIENT_DISCLAIMER, Audience, Source
+from rag.contract import (
+    AUDIENCES,
+    DISCLAIMER,
+    EMPTY_INDEX_NOTICE,
+    PATIENT_DISCLAIMER,
+    Audience,
+    Backend,
+    Source,
+    check_backend,
+)
 from rag.conversation import Conversation, Conversations, condense_by_rule
 from rag.errors import GenerationError, UserError
 from rag.filters import Filters
+from rag.generate.json_answer import read_answer, to_markdown
 from rag.generate.prompting import Prompts, Turn
-from rag.generate.protocol import GenerationRequest, Generator
+from rag.generate.protocol import Generation, GenerationRequest, Generator
+from rag.judge import Judge
 from rag.models import Hit
 from rag.retrieve import Retriever
 
 logger = logging.getLogger(__name__)
 
-Backend = str  # "extractive" or "openai"
 Event = tuple[str, Any]
 """Streamed events: ("sources", [Reference-like dicts]), ("delta", text), ("notice", text), ("answer", Answer)."""
 
@@ -46,56 +57,80 @@ class _Prepared:
 
 
 class AnswerService:
-    """Answers questions from the index; ``llm`` is None when no OpenAI-compatible endpoint is configured."""
+    """Answers questions from the index; ``llm`` is None when no OpenAI-compatible endpoint is configured.
+
+    One path for whole and streamed answers: one generation, then grounding (verify, attribute, move, remove); the
+    extractive answer replaces the model's only when the endpoint fails or nothing the model wrote is supported,
+    and ``notices`` says so. ``observers`` see every finished answer (metrics)."""
 
     def __init__(self, settings: Settings, retriever: Retriever, extractive: Generator, llm: Generator | None,
-                 prompts: Prompts, conversations: Conversations) -> None:
+                 prompts: Prompts, conversations: Conversations, judge: Judge,
+                 observers: Sequence[Callable[[Answer], None]] = ()) -> None:
         self._settings = settings
         self._retriever = retriever
         self._extractive = extractive
         self._llm = llm
         self._prompts = prompts
         self._conversations = conversations
+        self._grounder = Grounder(judge, settings.verification)
+        self._observers = tuple(observers)
 
     def answer(self, question: str, *, audience: str = "clinician", conversation_id: str | None = None,
                filters: Filters | None = None, backend: Backend | None = None,
                history: Sequence[str] = ()) -> Answer:
-        """A verified two-section answer. A model failure falls back to the extractive answer (said in notices).
-        ``history``: earlier questions of a conversation held by the caller (as the OpenAI API does) instead of a
-        stored ``conversation_id``."""
-        prepared = self._prepare(question, audience, conversation_id, filters, backend, history)
-        generator = self._generator(backend)
-        started = time.perf_counter()
-        parsed, used = self._generate(generator, prepared)
-        prepared.timings["generate"] = _ms(started)
-        return self._finish(prepared, parsed, used)
+        """A verified two-section answer. ``history``: earlier questions of a conversation held by the caller (as
+        the OpenAI API does) instead of a stored ``conversation_id``."""
+        answer: Answer | None = None
+        for kind, payload in self.stream(question, audience=audience, conversation_id=conversation_id,
+                                         filters=filters, backend=backend, history=history, deltas=False):
+            if kind == "answer":
+                answer = payload
+        assert answer is not None
+        return answer
 
     def stream(self, question: str, *, audience: str = "clinician", conversation_id: str | None = None,
                filters: Filters | None = None, backend: Backend | None = None,
-               history: Sequence[str] = ()) -> Iterator[Event]:
-        """The sources first, then text deltas as they are generated, then the verified answer."""
+               history: Sequence[str] = (), deltas: bool = True) -> Iterator[Event]:
+        """The sources first, then text deltas as they are generated (when ``deltas``), notices, and the verified
+        answer last."""
         prepared = self._prepare(question, audience, conversation_id, filters, backend, history)
         yield "sources", [_source_view(s) for s in prepared.sources]
         generator = self._generator(backend)
         started = time.perf_counter()
-        pieces: list[str] = []
+        generation: Generation | None = None
         try:
-            for delta in generator.stream(prepared.request):
-                pieces.append(delta)
-                yield "delta", delta
-            parsed = parse_answer("".join(pieces), prepared.sources)
-            used = generator.name
-            if generator is not self._extractive and parsed.citation_count() == 0 and prepared.sources:
-                raise GenerationError("the model's answer cited no source")
+            if deltas:
+                for piece in generator.stream(prepared.request):
+                    if isinstance(piece, Generation):
+                        generation = piece
+                    elif piece:
+                        yield "delta", piece
+            else:
+                generation = generator.generate(prepared.request)
+            if generation is None:
+                raise GenerationError("the model's stream ended without an answer")
         except GenerationError as error:
-            notice = self._fallback_notice(error.reason)
-            prepared.notices.append(notice)
-            yield "notice", notice
-            text = self._extractive.generate(prepared.request)
-            yield "delta", text
-            parsed, used = parse_answer(text, prepared.sources), f"extractive (fallback from {generator.name})"
+            generation = None
+            yield from self._notice(prepared, self._fallback_notice(error.reason))
         prepared.timings["generate"] = _ms(started)
-        yield "answer", self._finish(prepared, parsed, used)
+        grounded, used = None, generator.name
+        if generation is not None:
+            for notice in generation.notices:
+                yield from self._notice(prepared, notice)
+            grounded, parsed = self._ground(generation, prepared)
+            if generator is not self._extractive and not grounded.sourced() and prepared.sources:
+                removed = len(grounded.removed)
+                yield from self._notice(prepared, self._fallback_notice(
+                    f"none of the {removed} sentence(s) it wrote could be matched to a retrieved passage"
+                    if removed else "its answer held no sentence"))
+                grounded = None
+        if grounded is None:
+            used = generator.name if generator is self._extractive else f"extractive (fallback from {generator.name})"
+            fallback = self._extractive.generate(prepared.request)
+            if deltas and generator is not self._extractive:
+                yield "delta", fallback.text
+            grounded, parsed = self._ground(fallback, prepared)
+        yield "answer", self._finish(prepared, parsed, grounded, used)
 
     def conversation(self, conversation_id: str) -> Conversation:
         """A stored conversation; an unknown id is a NotFoundError."""
@@ -124,8 +159,9 @@ class AnswerService:
                    + ", ".join(h.title for h in dropped)] if dropped else []
         if not sources and self._retriever.is_empty():  # not the same as a corpus without evidence: say so
             notices.append(EMPTY_INDEX_NOTICE)
-        prompt = self._prompts.answer(standalone, sources, checked_audience, history)
-        request = GenerationRequest(standalone, checked_audience, sources, prompt, history)
+        request = GenerationRequest(
+            standalone, checked_audience, sources, self._prompts.answer(standalone, sources, checked_audience, history),
+            self._prompts.answer(standalone, sources, checked_audience, history, output="json"), history)
         return _Prepared(question, standalone, checked_audience, conversation_id, history, sources, request, notices,
                          timings, started)
 
@@ -137,9 +173,7 @@ class AnswerService:
             raise UserError(f"the question is {len(question.strip())} characters long; the limit is {limit}")
         if audience not in AUDIENCES:
             raise UserError(f"audience must be one of {', '.join(AUDIENCES)}, got {audience!r}")
-        if backend not in (None, "extractive", "openai"):
-            raise UserError(f"llm must be 'extractive' or 'openai', got {backend!r}")
-        if backend == "openai" and self._llm is None:
+        if check_backend(backend) == "openai" and self._llm is None:
             raise UserError("no OpenAI-compatible endpoint is configured (set RAG_GENERATION__BASE_URL and "
                             "RAG_GENERATION__MODEL)")
         return question.strip()
@@ -162,33 +196,29 @@ class AnswerService:
         room = max(0, limit - len(question) - 20)
         return condense_by_rule(question, history[-1].question[:room])[:limit]
 
-    def _generate(self, generator: Generator, prepared: _Prepared) -> tuple[ParsedAnswer, str]:
-        if generator is self._extractive:
-            return parse_answer(generator.generate(prepared.request), prepared.sources), generator.name
-        reason = ""
-        for attempt in range(2):  # the SDK already retried transport errors; this retries unusable output once
-            try:
-                parsed = parse_answer(generator.generate(prepared.request), prepared.sources)
-            except GenerationError as error:
-                reason = error.reason
-                break
-            if parsed.citation_count() > 0 or not prepared.sources:
-                return parsed, generator.name
-            reason = "the model's answer cited no source"
-            logger.warning("unusable model output, attempt %d: %s", attempt + 1, reason)
-        prepared.notices.append(self._fallback_notice(reason))
-        text = self._extractive.generate(prepared.request)
-        return parse_answer(text, prepared.sources), f"extractive (fallback from {generator.name})"
+    def _ground(self, generation: Generation, prepared: _Prepared) -> tuple[Grounded, ParsedAnswer]:
+        started = time.perf_counter()
+        text = to_markdown(data) if generation.format == "json" and (data := read_answer(generation.text)) else \
+            generation.text
+        parsed = parse_answer(text, prepared.sources)
+        grounded = self._grounder.ground(parsed, prepared.sources)
+        prepared.timings["verify"] = prepared.timings.get("verify", 0.0) + _ms(started)
+        if generation.truncated:
+            prepared.notices.append("The model's answer was cut off at its token limit "
+                                    "(RAG_GENERATION__MAX_ANSWER_TOKENS); what it wrote before that was kept.")
+        return grounded, parsed
+
+    @staticmethod
+    def _notice(prepared: _Prepared, notice: str) -> Iterator[Event]:
+        prepared.notices.append(notice)
+        yield "notice", notice
 
     @staticmethod
     def _fallback_notice(reason: str) -> str:
-        return f"The language model could not be used ({reason}); this is the extractive answer instead."
+        return f"The language model's answer could not be used ({reason}); this is the extractive answer instead."
 
-    def _finish(self, prepared: _Prepared, parsed: ParsedAnswer, backend: str) -> Answer:
-        verify_started = time.perf_counter()
-        sections, references, grounding = verify(parsed, prepared.sources,
-                                                 self._settings.generation.support_threshold)
-        prepared.timings["verify"] = _ms(verify_started)
+    def _finish(self, prepared: _Prepared, parsed: ParsedAnswer, grounded: Grounded, backend: str) -> Answer:
+        sections, references, grounding = assemble(grounded, prepared.sources, parsed.dangling)
         prepared.timings["total"] = _ms(prepared.started)
         answer = Answer(
             question=prepared.question, audience=prepared.audience, conversation_id=prepared.conversation_id,
@@ -200,6 +230,8 @@ class AnswerService:
         )
         self._conversations.add_turn(prepared.conversation_id, prepared.question, prepared.standalone,
                                      answer.model_dump_json())
+        for observe in self._observers:
+            observe(answer)
         return answer
 
     def _encoding(self) -> str:

@@ -27,7 +27,7 @@ from rag.contract import (
     cite,
 )
 from rag.embedding.protocol import Embedder, Vectors
-from rag.generate.protocol import GenerationRequest
+from rag.generate.protocol import Generation, GenerationRequest
 from rag.text.sentences import BULLET, sentence_spans
 from rag.text.terms import content_terms
 
@@ -54,10 +54,19 @@ class ExtractiveGenerator:
         self._vectors = vectors
         self._settings = settings
 
-    def generate(self, request: GenerationRequest) -> str:
-        return "".join(self.stream(request))
+    def generate(self, request: GenerationRequest) -> Generation:
+        """The whole answer, composed from the sources' sentences."""
+        return Generation("".join(self._compose(request)))
 
-    def stream(self, request: GenerationRequest) -> Iterator[str]:
+    def stream(self, request: GenerationRequest) -> Iterator[str | Generation]:
+        """The answer a section at a time, then the whole of it."""
+        pieces: list[str] = []
+        for piece in self._compose(request):
+            pieces.append(piece)
+            yield piece
+        yield Generation("".join(pieces))
+
+    def _compose(self, request: GenerationRequest) -> Iterator[str]:
         candidates = self._score(request.question, request.sources)
         limits: dict[SectionKind, int] = {"guidelines": self._settings.guideline_sentences,
                                           "research": self._settings.research_sentences}

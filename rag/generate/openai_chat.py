@@ -1,5 +1,12 @@
 """Any OpenAI-compatible chat endpoint (OpenAI, Azure OpenAI, vLLM, Ollama, llama.cpp server) via the openai SDK.
 
+Output modes (``generation.output``): ``json`` asks for the answer schema through ``response_format`` (every
+sentence then carries its source numbers, which small local models rarely write as [n] markers on their own);
+``text`` asks for the Markdown contract; ``auto`` asks for JSON and remembers, for the life of this generator (one
+per process and endpoint), whether the endpoint honours it: an endpoint that rejects ``response_format`` is asked
+again at once for text (nothing was generated), and one that ignores the schema has its text read as Markdown.
+Either way the answer comes from one generation.
+
 Retries with exponential backoff on connection errors, timeouts, 408/409/429 and 5xx are the SDK's own
 (``max_retries``); whatever still fails becomes a :class:`GenerationError` that the answer service turns into an
 extractive fallback.
@@ -8,25 +15,41 @@ extractive fallback.
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Generator as Stream
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
+
 from rag.config import GenerationSettings
 from rag.errors import ConfigError, GenerationError
+from rag.generate.json_answer import JsonAnswerView, read_answer, response_format
 from rag.generate.prompting import ChatPrompt
-from rag.generate.protocol import GenerationRequest
+from rag.generate.protocol import Generation, GenerationRequest, OutputFormat
 
 logger = logging.getLogger(__name__)
 
+#: Statuses with which servers refuse a request field they do not support.
+_REJECTED = frozenset({400, 404, 415, 422, 501})
+IGNORED_SCHEMA = "The model endpoint did not return the JSON answer it was asked for; its text was read as Markdown."
+REJECTED_SCHEMA = "The model endpoint does not accept a JSON schema (response_format); the answer was asked as text."
+
+
+class _FormatRejected(Exception):
+    """The endpoint refused a request because of its ``response_format``."""
+
 
 class OpenAIChatGenerator:
-    """Chat completions with temperature, timeout, retries and streaming from settings."""
+    """Chat completions with temperature, timeout, retries, streaming and the output mode from settings."""
 
     def __init__(self, settings: GenerationSettings, client: Any = None) -> None:
         if not settings.model:
             raise ConfigError("generation.model is required for the openai backend (RAG_GENERATION__MODEL)")
         self._settings = settings
         self._client = client or self._make_client(settings)
+        self._json_honoured: bool | None = None  # auto mode: what this endpoint did with response_format
+        self._lock = threading.Lock()
 
     @staticmethod
     def _make_client(settings: GenerationSettings) -> Any:
@@ -38,43 +61,153 @@ class OpenAIChatGenerator:
 
     @property
     def name(self) -> str:
+        """``openai:`` and the model name."""
         return f"openai:{self._settings.model}"
 
-    def generate(self, request: GenerationRequest) -> str:
-        return self.complete(request.prompt)
+    def output_format(self, request: GenerationRequest) -> OutputFormat:
+        """The format this request will be asked in (``auto``: JSON until the endpoint showed it ignores it)."""
+        mode = self._settings.output
+        if request.json_prompt is None or mode == "text":
+            return "markdown"
+        if mode == "auto" and self._json_honoured is False:
+            return "markdown"
+        return "json"
+
+    def generate(self, request: GenerationRequest) -> Generation:
+        """The whole answer, in one generation (a refused ``response_format`` is asked again as text)."""
+        if self.output_format(request) == "json":
+            assert request.json_prompt is not None
+            try:
+                response = self._call(request.json_prompt, stream=False, json_schema=True)
+            except _FormatRejected:
+                return self._after_rejection(lambda: self._read(self._call(request.prompt, stream=False), "markdown"))
+            return self._checked_json(self._read(response, "json"))
+        return self._read(self._call(request.prompt, stream=False), "markdown")
+
+    def stream(self, request: GenerationRequest) -> Iterator[str | Generation]:
+        """Readable text as it arrives (JSON items are shown once whole), then the :class:`Generation`."""
+        if self.output_format(request) == "json":
+            assert request.json_prompt is not None
+            try:
+                chunks = self._call(request.json_prompt, stream=True, json_schema=True)
+            except _FormatRejected:
+                chunks = None
+            if chunks is not None:
+                generation = yield from self._stream_json(chunks)
+                yield self._checked_json(generation)
+                return
+            generation = yield from self._stream_text(self._call(request.prompt, stream=True))
+            self._remember(False)
+            yield Generation(generation.text, "markdown", generation.truncated, (REJECTED_SCHEMA,))
+            return
+        yield (yield from self._stream_text(self._call(request.prompt, stream=True)))
 
     def complete(self, prompt: ChatPrompt) -> str:
-        response = self._call(prompt, stream=False)
+        """A plain text completion (condensing a follow-up, judging a claim)."""
+        return self._read(self._call(prompt, stream=False), "markdown").text
+
+    # -- reading responses -------------------------------------------------------------------------------------
+    def _read(self, response: Any, fmt: OutputFormat) -> Generation:
         try:
-            content = response.choices[0].message.content
+            choice = response.choices[0]
+            content = choice.message.content
         except (AttributeError, IndexError, TypeError) as exc:
             raise GenerationError(f"the model's response had no message ({type(exc).__name__})") from None
         if not isinstance(content, str) or not content.strip():
             raise GenerationError("the model returned an empty message")
-        return content
+        usage = getattr(response, "usage", None)
+        tokens = (int(usage.prompt_tokens or 0), int(usage.completion_tokens or 0)) if usage is not None else None
+        return Generation(content, fmt, getattr(choice, "finish_reason", None) == "length", (), tokens)
 
-    def stream(self, request: GenerationRequest) -> Iterator[str]:
-        chunks = self._call(request.prompt, stream=True)
-        try:
-            for chunk in chunks:
-                if chunk.choices and chunk.choices[0].delta and chunk.choices[0].delta.content:
-                    yield chunk.choices[0].delta.content
-        except Exception as exc:
-            raise GenerationError(f"the stream from the model broke off ({type(exc).__name__})") from None
+    def _checked_json(self, generation: Generation) -> Generation:
+        """A JSON-mode generation as JSON when it holds the answer object, else as Markdown with a notice (the
+        endpoint ignored the schema: in auto mode it is asked for text from now on)."""
+        if read_answer(generation.text) is not None:
+            self._remember(True)
+            return generation
+        self._remember(False)
+        return Generation(generation.text, "markdown", generation.truncated, (IGNORED_SCHEMA,), generation.tokens)
 
-    def _call(self, prompt: ChatPrompt, *, stream: bool) -> Any:
+    def _after_rejection(self, ask_for_text: Any) -> Generation:
+        generation: Generation = ask_for_text()
+        self._remember(False)
+        return Generation(generation.text, "markdown", generation.truncated, (REJECTED_SCHEMA,), generation.tokens)
+
+    def _remember(self, honoured: bool) -> None:
+        if self._settings.output != "auto":
+            return
+        with self._lock:
+            if self._json_honoured != honoured:
+                logger.info("JSON output %s by the endpoint", "honoured" if honoured else "not honoured",
+                            extra={"model": self._settings.model})
+            self._json_honoured = honoured
+
+    def _stream_json(self, chunks: Any) -> Stream[str, None, Generation]:
+        """Shows the items of a streamed JSON answer as they complete; text that is not JSON is shown as it is."""
+        view = JsonAnswerView()
+        raw: list[str] = []
+        passthrough: bool | None = None
+        finish = None
+        for piece, reason in self._pieces(chunks):
+            finish = reason or finish
+            raw.append(piece)
+            if passthrough is None and "".join(raw).strip():
+                passthrough = not "".join(raw).lstrip().startswith(("{", "`"))
+                if passthrough:
+                    yield "".join(raw)
+                    continue
+            if passthrough:
+                yield piece
+            elif passthrough is False and (shown := view.feed(piece)):
+                yield shown
+        return self._finished("".join(raw), "json", finish)
+
+    def _stream_text(self, chunks: Any) -> Stream[str, None, Generation]:
+        raw: list[str] = []
+        finish = None
+        for piece, reason in self._pieces(chunks):
+            finish = reason or finish
+            raw.append(piece)
+            if piece:
+                yield piece
+        return self._finished("".join(raw), "markdown", finish)
+
+    @staticmethod
+    def _finished(text: str, fmt: OutputFormat, finish: str | None) -> Generation:
+        if not text.strip():
+            raise GenerationError("the model returned an empty message")
+        return Generation(text, fmt, finish == "length")
+
+    @staticmethod
+    def _pieces(chunks: Any) -> Iterator[tuple[str, str | None]]:
         import openai
 
         try:
+            for chunk in chunks:
+                choice = chunk.choices[0] if chunk.choices else None
+                if choice is None:
+                    continue
+                content = choice.delta.content if choice.delta and choice.delta.content else ""
+                yield content, choice.finish_reason
+        except (openai.OpenAIError, httpx.HTTPError) as exc:
+            raise GenerationError(f"the stream from the model broke off ({type(exc).__name__})") from None
+
+    def _call(self, prompt: ChatPrompt, *, stream: bool, json_schema: bool = False) -> Any:
+        import openai
+
+        extra: dict[str, Any] = {"response_format": response_format()} if json_schema else {}
+        try:
             return self._client.chat.completions.create(
                 model=self._settings.model, messages=prompt.messages(), temperature=self._settings.temperature,
-                max_tokens=self._settings.max_answer_tokens, stream=stream,
+                max_tokens=self._settings.max_answer_tokens, stream=stream, **extra,
             )
         except openai.APITimeoutError:
             raise GenerationError(f"the model did not answer within {self._settings.timeout_s:g} s") from None
         except openai.APIConnectionError:
             raise GenerationError("the model endpoint could not be reached") from None
         except openai.APIStatusError as exc:
+            if json_schema and exc.status_code in _REJECTED:
+                raise _FormatRejected from None
             raise GenerationError(f"the model endpoint returned HTTP {exc.status_code}") from None
         except openai.OpenAIError as exc:
             raise GenerationError(f"the model call failed ({type(exc).__name__})") from None

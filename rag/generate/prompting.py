@@ -64,18 +64,21 @@ class Prompts:
         )
 
     def answer(self, question: str, sources: Sequence[Source], audience: Audience,
-               history: Sequence[Turn] = ()) -> ChatPrompt:
+               history: Sequence[Turn] = (), output: str = "markdown") -> ChatPrompt:
+        """The answer prompt: the numbered sources fenced as data, the question, and the output contract
+        (``markdown``: the sections with [n] markers; ``json``: the items of rag.generate.json_answer)."""
         style = self._style(audience)
         common = self._common()
         system = self._env.get_template("system.j2").render(
-            audience_description=style["description"], **common
+            audience_description=style["description"], output=output, **common
         )
         views = [
             {"n": s.n, "kind": s.kind, "title": fence_safe(s.hit.title).replace('"', "'"), "year": s.hit.year,
              "design": s.hit.study_design, "text": fence_safe(s.text)}
             for s in sources
         ]
-        user = self._env.get_template("answer.j2").render(
+        template = "answer_json.j2" if output == "json" else "answer.j2"
+        user = self._env.get_template(template).render(
             question=fence_safe(question), sources=views, history=[{"question": fence_safe(t.question)}
                                                                    for t in history],
             style=style, **common,

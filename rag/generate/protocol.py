@@ -1,34 +1,60 @@
-"""The Generator seam: turns a question and numbered sources into raw answer text in the output contract."""
+"""The Generator seam: turns a question and numbered sources into the raw answer (Markdown in the output contract, or
+the JSON of the answer schema), whole or streamed."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
 
 from rag.contract import Audience, Source
 from rag.generate.prompting import ChatPrompt, Turn
 
+OutputFormat = Literal["markdown", "json"]
+
 
 @dataclass(frozen=True)
 class GenerationRequest:
+    """What a generator answers: the question, the numbered sources, and the prompt rendered for each output
+    format (``json_prompt`` asks for the answer schema of rag.generate.json_answer)."""
+
     question: str
     audience: Audience
     sources: Sequence[Source]
     prompt: ChatPrompt
+    json_prompt: ChatPrompt | None = None
     history: Sequence[Turn] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class Generation:
+    """One generation: the model's raw text and how to read it.
+
+    ``truncated``: the endpoint stopped at the token limit. ``notices``: what the reader of the answer should know
+    about how it was produced (e.g. the endpoint ignored the JSON schema). ``tokens``: (prompt, completion) tokens
+    when the endpoint reports them."""
+
+    text: str
+    format: OutputFormat = "markdown"
+    truncated: bool = False
+    notices: tuple[str, ...] = ()
+    tokens: tuple[int, int] | None = None
 
 
 @runtime_checkable
 class Generator(Protocol):
-    """Produces the answer text: '## From the Guidelines', '## From the Research', '## Limitations' sections whose
-    sentences cite sources as [n]."""
+    """Produces the answer: '## From the Guidelines', '## From the Research', '## Limitations' sections whose
+    sentences cite sources as [n], or the same as JSON items ``{"sentence", "sources"}``."""
 
     @property
-    def name(self) -> str: ...
+    def name(self) -> str:
+        """A label for the answer's ``backend`` field, e.g. ``openai:qwen2.5-1.5b``."""
+        ...
 
-    def generate(self, request: GenerationRequest) -> str: ...
+    def generate(self, request: GenerationRequest) -> Generation:
+        """The whole answer; a failure of the model or its endpoint raises GenerationError."""
+        ...
 
-    def stream(self, request: GenerationRequest) -> Iterator[str]:
-        """The same text in pieces, as it is produced."""
+    def stream(self, request: GenerationRequest) -> Iterator[str | Generation]:
+        """Readable text (Markdown with [n] markers) in pieces as it is produced, then the :class:`Generation`."""
         ...

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import time
 from collections.abc import Iterator, Mapping, Sequence
 
 import numpy as np
 
+from rag.answer.lexical import support
 from rag.embedding.protocol import Vectors
+from rag.generate.json_answer import JsonAnswerView
+from rag.generate.protocol import Generation
+from rag.judge import Judgment
 from rag.store.protocols import MetadataValue, Where
 
 _TOKEN = re.compile(r"\w+|[^\w\s]")
@@ -153,8 +158,9 @@ def _matches(metadata: Mapping[str, MetadataValue], where: Where | None) -> bool
 
 
 class ScriptedGenerator:
-    """A fake LLM: returns the scripted outputs in turn (an Exception in the script is raised instead), and
-    records every request and completion prompt it was given."""
+    """A fake LLM: returns the scripted outputs in turn and records every request and completion prompt it was given.
+    An output is Markdown text, a dict (a JSON answer, given as JSON text), a :class:`Generation`, or an Exception
+    (raised instead)."""
 
     def __init__(self, outputs: Sequence[object], name: str = "scripted", completions: Sequence[str] = ()) -> None:
         self._outputs = list(outputs)
@@ -167,22 +173,53 @@ class ScriptedGenerator:
     def name(self) -> str:
         return self._name
 
-    def generate(self, request: object) -> str:
+    def generate(self, request: object) -> Generation:
+        """The next scripted output."""
         self.requests.append(request)
         if not self._outputs:
             raise AssertionError("ScriptedGenerator ran out of scripted outputs")
         output = self._outputs.pop(0)
         if isinstance(output, BaseException):
             raise output
-        return str(output)
+        if isinstance(output, Generation):
+            return output
+        if isinstance(output, dict):
+            return Generation(json.dumps(output), "json")
+        return Generation(str(output))
 
-    def stream(self, request: object) -> Iterator[str]:
-        text = self.generate(request)
-        for i in range(0, len(text), 40):
-            yield text[i : i + 40]
+    def stream(self, request: object) -> Iterator[str | Generation]:
+        """The next scripted output in pieces of 40 characters (JSON shown as its readable items), then whole."""
+        generation = self.generate(request)
+        view = JsonAnswerView() if generation.format == "json" else None
+        for i in range(0, len(generation.text), 40):
+            piece = generation.text[i : i + 40]
+            shown = view.feed(piece) if view is not None else piece
+            if shown:
+                yield shown
+        yield generation
 
     def complete(self, prompt: object) -> str:
         self.completion_prompts.append(prompt)
         if not self._completions:
             raise AssertionError("ScriptedGenerator has no scripted completion")
         return self._completions.pop(0)
+
+
+class LexicalJudge:
+    """A fast deterministic judge for tests: a passage supports a claim when it holds ``threshold`` of the claim's
+    content words and all of its numbers (score = that share)."""
+
+    name = "lexical"
+
+    def __init__(self, threshold: float = 0.6) -> None:
+        self._threshold = threshold
+        self.pairs: list[tuple[str, str]] = []
+
+    def judge_many(self, pairs: Sequence[tuple[str, str]]) -> list[Judgment]:
+        """One judgment per (claim, passage), recording every pair it was asked about."""
+        self.pairs.extend(pairs)
+        results = []
+        for claim, passage in pairs:
+            found = support(claim, passage)
+            results.append(Judgment(found.passes(self._threshold), round(found.recall, 6)))
+        return results

@@ -1,8 +1,11 @@
 """A local OpenAI-compatible chat server for tests and benchmarks (127.0.0.1 only, standard library only).
 
 ``StubChatServer(responses)`` answers ``POST /v1/chat/completions``; each scripted response is a dict with
-``content`` (the assistant message), or ``status`` (an HTTP error code), and optional ``delay`` (seconds).
-The last response repeats. Streaming requests get Server-Sent Events chunks like OpenAI's.
+``content`` (the assistant message), or ``status`` (an HTTP error code), and optional ``delay`` (seconds),
+``finish_reason`` ("stop" by default; "length" for a completion cut at the token limit), ``usage`` ((prompt,
+completion) tokens) and ``reject_response_format`` (answer 400 when the request has a ``response_format``, as
+servers without JSON-schema support do; the response is not used up then). The last response repeats. Streaming
+requests get Server-Sent Events chunks like OpenAI's.
 """
 
 from __future__ import annotations
@@ -28,15 +31,21 @@ class StubChatServer:
 
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
-                response = stub._next(body)
+                response = stub._next(body, keep="response_format" in body)
+                if response.get("reject_response_format") and "response_format" in body:
+                    self._send(400, {"error": {"message": "response_format is not supported", "type": "invalid"}})
+                    return
                 if response.get("delay"):
                     time.sleep(float(response["delay"]))
                 if "status" in response:
                     self._send(int(response["status"]), {"error": {"message": "stub failure", "type": "server"}})
                 elif body.get("stream"):
-                    self._stream(str(response.get("content", "")), body.get("model", "stub"))
+                    self._stream(str(response.get("content", "")), body.get("model", "stub"),
+                                 str(response.get("finish_reason", "stop")))
                 else:
-                    self._send(200, _completion(str(response.get("content", "")), body.get("model", "stub")))
+                    self._send(200, _completion(str(response.get("content", "")), body.get("model", "stub"),
+                                                str(response.get("finish_reason", "stop")),
+                                                response.get("usage", (0, 0))))
 
             def _send(self, status: int, payload: dict[str, Any]) -> None:
                 data = json.dumps(payload).encode()
@@ -46,7 +55,7 @@ class StubChatServer:
                 self.end_headers()
                 self.wfile.write(data)
 
-            def _stream(self, content: str, model: str) -> None:
+            def _stream(self, content: str, model: str, finish_reason: str) -> None:
                 self.send_response(200)
                 self.send_header("Content-Type", "text/event-stream")
                 self.end_headers()
@@ -55,6 +64,9 @@ class StubChatServer:
                              "choices": [{"index": 0, "delta": {"content": content[i : i + 24]},
                                           "finish_reason": None}]}
                     self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                last = {"id": "stub", "object": "chat.completion.chunk", "created": 0, "model": model,
+                        "choices": [{"index": 0, "delta": {}, "finish_reason": finish_reason}]}
+                self.wfile.write(f"data: {json.dumps(last)}\n\n".encode())
                 self.wfile.write(b"data: [DONE]\n\n")
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -64,10 +76,15 @@ class StubChatServer:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
 
-    def _next(self, body: dict[str, Any]) -> dict[str, Any]:
+    def _next(self, body: dict[str, Any], keep: bool = False) -> dict[str, Any]:
+        """The next scripted response (used up, unless it is the last, or it rejects this request's format)."""
         with self._lock:
             self.requests.append(body)
-            return self.responses.pop(0) if len(self.responses) > 1 else self.responses[0]
+            response = self.responses[0]
+            rejected = keep and bool(response.get("reject_response_format"))
+            if len(self.responses) > 1 and not rejected:
+                self.responses.pop(0)
+            return response
 
     def __enter__(self) -> StubChatServer:
         self._thread.start()
@@ -78,9 +95,11 @@ class StubChatServer:
         self._server.server_close()
 
 
-def _completion(content: str, model: str) -> dict[str, Any]:
+def _completion(content: str, model: str, finish_reason: str, usage: Sequence[int]) -> dict[str, Any]:
+    prompt, completion = usage
     return {
         "id": "stub", "object": "chat.completion", "created": 0, "model": model,
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
-        "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": content},
+                     "finish_reason": finish_reason}],
+        "usage": {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion},
     }

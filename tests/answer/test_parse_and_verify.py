@@ -1,12 +1,17 @@
-"""Parsing a collection of messy model outputs, and verifying citations against the given sources."""
+"""Parsing a collection of messy model outputs, and grounding its sentences in the given sources."""
 
 from __future__ import annotations
 
 import pytest
 
+from rag.answer.assemble import assemble
+from rag.answer.ground import NO_SUPPORT, NUMBERS_MISSING, Grounder
+from rag.answer.lexical import answer_sentences
+from rag.answer.models import AnswerSection, Grounding, Reference
 from rag.answer.parse import parse_answer
-from rag.answer.verify import answer_sentences, verify
+from rag.config import VerificationSettings
 from rag.contract import NO_GUIDELINE, Source
+from rag.testing import LexicalJudge
 
 MESSY = {
     "markdown": "## From the Guidelines\nNo exosome product is approved [1].\n\n## From the Research\n"
@@ -52,31 +57,41 @@ def test_no_headings_routes_sentences_by_cited_kind(sources: list[Source]) -> No
     assert parsed.sections["research"] == "PRP improved scars [3]. Both [1][3]."
 
 
-def test_verification_renumbers_quotes_and_flags(sources: list[Source]) -> None:
+def ground(raw: str, sources: list[Source]) -> tuple[list[AnswerSection], list[Reference], Grounding]:
+    parsed = parse_answer(raw, sources)
+    grounded = Grounder(LexicalJudge(), VerificationSettings()).ground(parsed, sources)
+    return assemble(grounded, sources, parsed.dangling)
+
+
+def test_grounding_moves_removes_renumbers_and_quotes(sources: list[Source]) -> None:
     raw = ("## From the Guidelines\nNo exosome product is approved by the FDA [1]. PRP improved acne scars by "
            "62.20% [3].\n## From the Research\nExosome gel reduced ECCA scores by 32.5% versus 19.9% [4]. "
            "PRP with microneedling improved acne scars by 90% [3]. Unsourced claim about laser outcomes here.\n"
            "## Limitations\nSmall.")
-    sections, references, grounding = verify(parse_answer(raw, sources), sources, 0.5)
-    assert [r.n for r in references] == [1, 2, 3] and [r.doc_id for r in references] == ["doc1", "doc3", "doc4"]
-    assert sections[0].text.endswith("by 62.20% [2].") and "[3]" in sections[1].text
-    assert grounding.misrouted == [2], "a study cited in the guidelines section"
-    assert grounding.unsupported_sentences == ["PRP with microneedling improved acne scars by 90%."]
-    assert grounding.uncited_sentences == ["Unsourced claim about laser outcomes here."]
-    assert not grounding.verified
-    quote = references[2]
-    assert quote.quote.startswith("Exosome gel after fractional CO2 laser reduced ECCA scores")
-    assert quote.span == (100, 100 + len(quote.quote))
+    sections, references, grounding = ground(raw, sources)
+    assert [r.n for r in references] == [1, 2, 3] and [r.doc_id for r in references] == ["doc1", "doc4", "doc3"]
+    assert sections[0].text == "No exosome product is approved by the FDA [1]."
+    assert sections[1].text == ("Exosome gel reduced ECCA scores by 32.5% versus 19.9% [2]. "
+                                "PRP improved acne scars by 62.20% [3]."), "the study sentence moved to research"
+    assert grounding.misrouted == [3], "the model cited a study in the guidelines section"
+    assert [(r.sentence, r.reason) for r in grounding.removed] == [
+        ("PRP with microneedling improved acne scars by 90%.", NUMBERS_MISSING),
+        ("Unsourced claim about laser outcomes here.", NO_SUPPORT)]
+    assert [a.refs for a in grounding.attributed] == [[3]] and grounding.verified
+    exosome = references[1]
+    assert exosome.quote.startswith("Exosome gel after fractional CO2 laser reduced ECCA scores")
+    assert exosome.span == (100, 100 + len(exosome.quote)) and exosome.quotes[0].text == exosome.quote
 
 
 def test_clean_answer_is_verified_and_no_evidence_is_recognised(sources: list[Source]) -> None:
     raw = (f"## From the Guidelines\n{NO_GUIDELINE} No guideline covers acne scar devices.\n## From the Research\n"
            "In 50 patients, PRP with microneedling improved acne scars by 62.20% against 45.84% [3].")
-    sections, references, grounding = verify(parse_answer(raw, sources), sources, 0.5)
+    sections, references, grounding = ground(raw, sources)
     assert sections[0].evidence_found is False and sections[1].evidence_found is True
-    assert grounding.verified and [r.n for r in references] == [1]
+    assert sections[0].text.startswith(NO_GUIDELINE)
+    assert grounding.verified and grounding.removed == [] and [r.n for r in references] == [1]
     assert references[0].quote.startswith("In a split-face trial of 50 patients")
-    empty, _, _ = verify(parse_answer("## From the Research\n", sources), sources, 0.5)
+    empty, _, _ = ground("## From the Research\n", sources)
     assert empty[0].text == NO_GUIDELINE and not empty[1].evidence_found
 
 

@@ -3,12 +3,15 @@ fallbacks, follow-ups, audiences and bad input."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from rag.answer.models import Answer
 from rag.contract import EMPTY_INDEX_NOTICE, NO_GUIDELINE, NO_RESEARCH, PATIENT_DISCLAIMER
 from rag.errors import GenerationError, UserError
 from rag.factory import Components
+from rag.generate.protocol import Generation
 from rag.testing import ScriptedGenerator
 
 QUESTION = "Is any exosome product approved by the FDA, and does PRP with microneedling improve acne scars?"
@@ -70,7 +73,7 @@ def test_llm_answer_with_invented_citation_is_cleaned(answer_corpus: Components)
     [
         ([GenerationError("the model endpoint returned HTTP 500")], "HTTP 500"),
         ([GenerationError("the model did not answer within 1 s")], "did not answer"),
-        (["Just prose without any sources.", "Still nothing cited."], "cited no source"),
+        (["Just prose about lunar tides and comet orbits without any sources."], "could be matched"),
     ],
 )
 def test_llm_failures_fall_back_to_the_extractive_answer(answer_corpus: Components, script: list[object],
@@ -79,7 +82,7 @@ def test_llm_failures_fall_back_to_the_extractive_answer(answer_corpus: Componen
     answer = answer_corpus.answers(llm=llm).answer(QUESTION, backend="openai")
     assert answer.backend == "extractive (fallback from scripted)"
     assert any(reason in notice for notice in answer.notices) and answer.grounding.verified
-    assert len(llm.requests) == len(script)
+    assert len(llm.requests) == 1, "one generation per answer"
 
 
 def test_prompt_injection_in_a_document_stays_fenced(answer_corpus: Components) -> None:
@@ -149,7 +152,7 @@ def test_stream_yields_sources_first_then_deltas_then_the_answer(answer_corpus: 
     assert kinds[0] == "sources" and kinds[-1] == "answer" and set(kinds[1:-1]) == {"delta"}
     text = "".join(payload for kind, payload in events if kind == "delta")
     assert "## From the Guidelines" in text and events[-1][1].grounding.verified
-    assert {s["n"] for s in events[0][1]} >= {r.n for r in events[-1][1].references}
+    assert {s["doc_id"] for s in events[0][1]} >= {r.doc_id for r in events[-1][1].references}
 
 
 def test_stream_falls_back_when_the_model_breaks(answer_corpus: Components) -> None:
@@ -158,3 +161,57 @@ def test_stream_falls_back_when_the_model_breaks(answer_corpus: Components) -> N
     kinds = [kind for kind, _ in events]
     assert kinds[0] == "sources" and "notice" in kinds and kinds[-1] == "answer"
     assert events[-1][1].backend.startswith("extractive (fallback")
+
+
+UNCITED = ("## From the Guidelines\nNo exosome product is approved by the FDA for any use.\n"
+           "## From the Research\nIn 50 patients, PRP with microneedling improved acne scars by 62.20% against "
+           "45.84%.\n## Limitations\nSmall trials.")
+
+
+def test_a_model_that_writes_no_markers_is_answered_from_in_one_generation(answer_corpus: Components) -> None:
+    llm = ScriptedGenerator([UNCITED])
+    answer = answer_corpus.answers(llm=llm).answer(QUESTION, backend="openai")
+    assert answer.backend == "scripted" and len(llm.requests) == 1 and answer.notices == []
+    assert kinds_cited(answer, "guidelines") == {"guideline"} and kinds_cited(answer, "research") == {"study"}
+    assert len(answer.grounding.attributed) == 2 and answer.grounding.verified
+    assert answer.sections[1].text.endswith("against 45.84% [2].")
+
+
+def json_answer(research: list[dict[str, object]]) -> dict[str, object]:
+    return {"guidelines": [{"sentence": "No exosome product is approved by the FDA for any use.", "sources": [1]}],
+            "research": research, "limitations": "Small trials."}
+
+
+def test_json_answers_valid_invalid_and_cut_off(answer_corpus: Components) -> None:
+    finding = {"sentence": "PRP with microneedling improved acne scars by 62.20% against 45.84%", "sources": [2]}
+    service = answer_corpus.answers(llm=ScriptedGenerator([json_answer([finding])]))
+    valid = service.answer(QUESTION, backend="openai")
+    assert valid.backend == "scripted" and valid.grounding.attributed == [] and valid.limitations == "Small trials."
+    assert valid.sections[1].text.startswith("PRP with microneedling improved acne scars by 62.20%")
+
+    whole = json.dumps(json_answer([finding, {"sentence": "Patients preferred the PRP side.", "sources": [2]}]))
+    cut = Generation(whole[: whole.index("Patients preferred") + 10], "json", truncated=True)
+    answer = answer_corpus.answers(llm=ScriptedGenerator([cut])).answer(QUESTION, backend="openai")
+    assert answer.backend == "scripted" and "62.20%" in answer.sections[1].text
+    assert "Patients preferred" not in answer.sections[1].text and any("cut off" in n for n in answer.notices)
+
+    broken = Generation('{"guidelines": [{"sentence": ', "json")
+    fallback = answer_corpus.answers(llm=ScriptedGenerator([broken])).answer(QUESTION, backend="openai")
+    assert fallback.backend == "extractive (fallback from scripted)" and fallback.grounding.verified
+    assert any("could not be used" in n for n in fallback.notices)
+
+
+def test_streaming_a_json_answer_shows_text_and_ends_with_the_grounded_answer(answer_corpus: Components) -> None:
+    finding = {"sentence": "PRP with microneedling improved acne scars by 62.20% against 45.84%", "sources": [2]}
+    llm = ScriptedGenerator([json_answer([finding])])
+    events = list(answer_corpus.answers(llm=llm).stream(QUESTION, backend="openai"))
+    text = "".join(payload for kind, payload in events if kind == "delta")
+    assert "{" not in text and "## From the Research" in text and "62.20% against 45.84% [2]." in text
+    assert events[-1][0] == "answer" and events[-1][1].backend == "scripted"
+
+
+def test_streaming_an_uncited_answer_grounds_it_at_the_end(answer_corpus: Components) -> None:
+    events = list(answer_corpus.answers(llm=ScriptedGenerator([UNCITED])).stream(QUESTION, backend="openai"))
+    assert [kind for kind, _ in events].count("answer") == 1 and "notice" not in [kind for kind, _ in events]
+    final = events[-1][1]
+    assert final.backend == "scripted" and len(final.grounding.attributed) == 2

@@ -83,12 +83,12 @@ def test_the_verify_contract_catches_a_citation_without_a_reference(monkeypatch:
 
     import rag.testing.fuzz.answers as answers
 
-    real_verify = answers.verify
+    real_assemble = answers.assemble
 
-    def drops_references(parsed: Any, given: tuple[Source, ...], threshold: float) -> Any:
-        sections, _, grounding = real_verify(parsed, given, threshold)
+    def drops_references(grounded: Any, given: tuple[Source, ...], dangling: Any) -> Any:
+        sections, _, grounding = real_assemble(grounded, given, dangling)
         return sections, [], grounding
 
-    monkeypatch.setattr(answers, "verify", drops_references)
+    monkeypatch.setattr(answers, "assemble", drops_references)
     with pytest.raises(ContractViolation, match="cites"):
         check_verify(item)

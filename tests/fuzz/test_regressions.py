@@ -4,17 +4,22 @@ alongside: each one now loads, or is refused with an InputError naming the file,
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
-from rag.answer.parse import parse_answer
-from rag.answer.verify import verify
-from rag.contract import NO_GUIDELINE, strip_citations
+from rag.answer.assemble import assemble
+from rag.answer.ground import Grounder
+from rag.answer.models import AnswerSection, Grounding, Reference
+from rag.answer.parse import ParsedAnswer, parse_answer
+from rag.config import VerificationSettings
+from rag.contract import NO_GUIDELINE, Source, strip_citations
 from rag.errors import InputError
 from rag.loaders import LOADERS
 from rag.loaders.base import LoadItem, LoadOptions
 from rag.models import Document
+from rag.testing import LexicalJudge
 from rag.testing.fuzz.answers import make_source
 from tests.loaders.test_files import make_pdf
 
@@ -197,24 +202,29 @@ def test_citation_number_longer_than_int_converts() -> None:
     assert parsed.sections["research"] == "PRP helped [2] [1]."
 
 
+def verify(parsed: ParsedAnswer, sources: Sequence[Source]) -> tuple[list[AnswerSection], list[Reference], Grounding]:
+    grounded = Grounder(LexicalJudge(), VerificationSettings()).ground(parsed, sources)
+    return assemble(grounded, sources, parsed.dangling)
+
+
 def test_removing_a_nested_citation_does_not_create_another() -> None:
     """'[9[7]]' lost its [7] and left '[9]', a citation of no source that verification then looked up."""
     parsed = parse_answer("## From the Research\nPRP improved scars [9[7]] and [2[8]] and [1[7]2].", SOURCES)
     assert parsed.sections["research"] == "PRP improved scars and [2] and."
     assert parsed.dangling == [7, 8, 9, 12]
-    sections, references, _ = verify(parsed, SOURCES, 0.5)
-    assert [r.n for r in references] == [1] and sections[1].text == "PRP improved scars and [1] and."
+    verify(parsed, SOURCES)  # no error: every number left is a source's
     assert strip_citations("Small [2[1]] trials [3].") == "Small  trials."
 
 
-def test_citation_in_a_no_evidence_section_is_renumbered() -> None:
-    """Found: a "no evidence" section kept its original [2] while the references were renumbered from 1."""
+def test_citation_in_a_no_evidence_section_is_dropped() -> None:
+    """Found: a "no evidence" section kept its original [2] while the references were renumbered from 1. A statement
+    that evidence is missing rests on no source: its citations go."""
     only = (make_source(2, "guideline", "No exosome product is approved by the FDA.", 0),)
-    sections, references, _ = verify(parse_answer("```markdown\nNo studies compared them; [2].\n```", only), only, 0.5)
-    assert [r.n for r in references] == [1]
-    assert sections[0].text == "No studies compared them; [1]." and not sections[0].evidence_found
+    sections, references, _ = verify(parse_answer("```markdown\nNo studies compared them; [2].\n```", only), only)
+    assert references == []
+    assert sections[0].text == "No studies compared them." and not sections[0].evidence_found
 
     raw = f"## From the Guidelines\n{NO_GUIDELINE} [2]\n## From the Research\nPRP improved acne scars [1]."
-    sections, references, _ = verify(parse_answer(raw, SOURCES), SOURCES, 0.5)
-    assert sections[0].text == f"{NO_GUIDELINE} [1]" and sections[1].text == "PRP improved acne scars [2]."
-    assert [r.doc_id for r in references] == ["doc2", "doc1"]
+    sections, references, _ = verify(parse_answer(raw, SOURCES), SOURCES)
+    assert sections[0].text == NO_GUIDELINE and sections[1].text == "PRP improved acne scars [1]."
+    assert [r.doc_id for r in references] == ["doc1"]

@@ -30,8 +30,9 @@ def generator(url: str, **overrides: object) -> OpenAIChatGenerator:
 def test_completion_and_stream() -> None:
     with StubChatServer([{"content": ANSWER}]) as server:
         chat = generator(server.base_url, temperature=0.2)
-        assert chat.generate(REQUEST) == ANSWER
-        assert "".join(chat.stream(REQUEST)) == ANSWER
+        assert chat.generate(REQUEST).text == ANSWER
+        streamed = list(chat.stream(REQUEST))
+        assert "".join(p for p in streamed if isinstance(p, str)) == ANSWER and streamed[-1].text == ANSWER  # type: ignore[union-attr]
         sent = server.requests[0]
         assert sent["model"] == "stub-model" and sent["temperature"] == 0.2 and sent["stream"] is False
         assert [m["role"] for m in sent["messages"]] == ["system", "user"] and server.requests[1]["stream"] is True
@@ -40,7 +41,7 @@ def test_completion_and_stream() -> None:
 
 def test_server_errors_are_retried_then_reported() -> None:
     with StubChatServer([{"status": 500}, {"status": 503}, {"content": ANSWER}]) as server:
-        assert generator(server.base_url, max_retries=2).generate(REQUEST) == ANSWER
+        assert generator(server.base_url, max_retries=2).generate(REQUEST).text == ANSWER
         assert len(server.requests) == 3
     with StubChatServer([{"status": 500}]) as server, pytest.raises(GenerationError, match="HTTP 500"):
         generator(server.base_url, max_retries=1).generate(REQUEST)
@@ -78,3 +79,70 @@ def test_service_against_the_stub_answers(answer_corpus: Components) -> None:
             "Is any exosome product approved by the FDA?", backend="openai")
     assert answer.backend == "openai:stub-model" and answer.grounding.dangling == [9]
     assert answer.sections[0].text.startswith("No exosome product is approved by the FDA [1]")
+
+
+JSON_ANSWER = ('{"guidelines": [{"sentence": "No exosome product is approved by the FDA.", "sources": [1]}], '
+               '"research": [{"sentence": "PRP helped.", "sources": [2]}], "limitations": "Few trials."}')
+JSON_REQUEST = GenerationRequest("q", "clinician", [], PROMPT, ChatPrompt(system="sys", user="answer as JSON"))
+
+
+def test_json_mode_asks_for_the_schema_and_returns_json() -> None:
+    with StubChatServer([{"content": JSON_ANSWER, "usage": (120, 40)}]) as server:
+        generation = generator(server.base_url, output="json").generate(JSON_REQUEST)
+        sent = server.requests[0]
+    assert generation.format == "json" and generation.text == JSON_ANSWER and generation.tokens == (120, 40)
+    schema = sent["response_format"]["json_schema"]["schema"]
+    assert sent["messages"][1]["content"] == "answer as JSON"
+    assert schema["properties"]["research"]["minItems"] == 1 and schema["properties"]["research"]["maxItems"] >= 4
+    assert set(schema["required"]) == {"guidelines", "research", "limitations"}
+
+
+def test_auto_mode_asks_again_as_text_when_the_server_rejects_the_schema_and_remembers() -> None:
+    with StubChatServer([{"content": ANSWER, "reject_response_format": True}]) as server:
+        chat = generator(server.base_url)  # output: auto
+        first = chat.generate(JSON_REQUEST)
+        assert [("response_format" in r) for r in server.requests] == [True, False]
+        assert first.format == "markdown" and first.text == ANSWER and "does not accept" in first.notices[0]
+        second = chat.generate(JSON_REQUEST)
+        assert [("response_format" in r) for r in server.requests] == [True, False, False]
+        assert second.notices == ()
+        assert server.requests[2]["messages"][1]["content"] == "user", "the Markdown prompt once JSON is known off"
+
+
+def test_auto_mode_reads_an_ignored_schema_as_markdown_and_remembers() -> None:
+    with StubChatServer([{"content": ANSWER}]) as server:
+        chat = generator(server.base_url)
+        first = chat.generate(JSON_REQUEST)
+        assert first.format == "markdown" and "did not return the JSON" in first.notices[0]
+        chat.generate(JSON_REQUEST)
+        assert [("response_format" in r) for r in server.requests] == [True, False]
+
+
+def test_json_mode_asks_as_text_when_the_server_rejects_the_schema() -> None:
+    with StubChatServer([{"content": ANSWER, "reject_response_format": True}]) as server:
+        generation = generator(server.base_url, output="json").generate(JSON_REQUEST)
+    assert generation.format == "markdown" and "does not accept" in generation.notices[0]
+
+
+def test_a_completion_cut_at_the_token_limit_is_marked() -> None:
+    with StubChatServer([{"content": JSON_ANSWER[:150], "finish_reason": "length"}]) as server:
+        generation = generator(server.base_url, output="json").generate(JSON_REQUEST)
+    assert generation.truncated and generation.format == "json"
+
+
+def test_json_stream_shows_readable_items_as_they_complete() -> None:
+    with StubChatServer([{"content": JSON_ANSWER}]) as server:
+        pieces = list(generator(server.base_url, output="json").stream(JSON_REQUEST))
+    text = "".join(p for p in pieces if isinstance(p, str))
+    assert "{" not in text and "## From the Guidelines\nNo exosome product is approved by the FDA [1]." in text
+    assert "PRP helped [2]." in text
+    final = pieces[-1]
+    assert not isinstance(final, str) and final.format == "json" and final.text == JSON_ANSWER
+
+
+def test_stream_of_a_server_that_rejects_the_schema_is_text() -> None:
+    with StubChatServer([{"content": ANSWER, "reject_response_format": True}]) as server:
+        pieces = list(generator(server.base_url).stream(JSON_REQUEST))
+    assert "".join(p for p in pieces if isinstance(p, str)) == ANSWER
+    final = pieces[-1]
+    assert not isinstance(final, str) and final.format == "markdown" and final.notices

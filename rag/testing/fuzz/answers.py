@@ -9,8 +9,10 @@ from functools import cache
 
 from hypothesis import strategies as st
 
+from rag.answer.assemble import assemble
+from rag.answer.ground import REPEATED, Grounder
 from rag.answer.parse import ParsedAnswer, parse_answer
-from rag.answer.verify import verify
+from rag.config import VerificationSettings
 from rag.contract import CITATION, NO_GUIDELINE, NO_RESEARCH, SECTION_TITLES, Source, citations_in
 from rag.models import KINDS, Hit, Kind
 from rag.testing.fuzz.common import huge_digits, line_ending, nested, prose, rarely, words
@@ -138,9 +140,13 @@ def check_parse(item: AnswerInput) -> ParsedAnswer:
 
 
 def check_verify(item: AnswerInput) -> None:
-    """Verification never raises; [n] in the answer are exactly the references 1..k, each quote its source's text."""
+    """Grounding never raises; [n] in the answer are exactly the references 1..k, one per publication, each quote
+    its source's text; no removed sentence is left in the answer."""
+    from rag.testing.fakes import LexicalJudge
+
     parsed = check_parse(item)
-    sections, references, grounding = verify(parsed, item.sources, 0.5)
+    grounded = Grounder(LexicalJudge(), VerificationSettings()).ground(parsed, item.sources)
+    sections, references, grounding = assemble(grounded, item.sources, parsed.dangling)
     if [r.n for r in references] != list(range(1, len(references) + 1)):
         raise ContractViolation(f"references are not numbered 1..k: {[r.n for r in references]}")
     cited = {n for section in sections for n in citations_in(section.text)}
@@ -149,12 +155,19 @@ def check_verify(item: AnswerInput) -> None:
     if [s.title for s in sections] != list(SECTION_TITLES.values()):
         raise ContractViolation(f"sections {[s.title for s in sections]} are not the two answer sections")
     sources = {s.hit.chunk_id: s for s in item.sources}
+    if len({r.doc_id for r in references}) != len(references):
+        raise ContractViolation("a publication has two reference numbers")
     for reference in references:
-        source = sources.get(reference.chunk_id)
-        if source is None:
-            raise ContractViolation(f"reference {reference.n} is no given source: {reference.chunk_id!r}")
-        start, end = (position - source.hit.span[0] for position in reference.span)
-        if not 0 <= start <= end <= len(source.text) or source.text[start:end] != reference.quote:
-            raise ContractViolation(f"reference {reference.n}: span {reference.span} is not its quote in the source")
-    if set(grounding.misrouted) - {r.n for r in references} or grounding.dangling != parsed.dangling:
-        raise ContractViolation("grounding names citations that are not in the answer")
+        for quote in reference.quotes:
+            source = sources.get(quote.chunk_id)
+            if source is None or source.hit.doc_id != reference.doc_id:
+                raise ContractViolation(f"reference {reference.n} quotes no source of its own: {quote.chunk_id!r}")
+            start, end = (position - source.hit.span[0] for position in quote.span)
+            if not 0 <= start <= end <= len(source.text) or source.text[start:end] != quote.text:
+                raise ContractViolation(f"reference {reference.n}: span {quote.span} is not its quote in the source")
+    if set(grounding.misrouted) - {s.n for s in item.sources} or grounding.dangling != parsed.dangling:
+        raise ContractViolation("grounding names citations that were never given")
+    text = " ".join(section.text for section in sections)
+    for removal in grounding.removed:
+        if removal.sentence in text and len(removal.sentence) > 20 and removal.reason != REPEATED:
+            raise ContractViolation(f"a removed sentence is still in the answer: {removal.sentence[:80]!r}")

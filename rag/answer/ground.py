@@ -1,0 +1,204 @@
+"""Grounding: every sentence of a parsed answer is checked against the passages it cites, by the same Judge the
+eval harness uses (plus the lexical number check: a number in a sentence must appear in the passages it cites).
+
+What a model gets wrong is repaired, not thrown away: a sentence without a valid citation (none, an invented
+number, only sources of the other section's kind) is attributed to the retrieved passage that supports it; a
+sentence whose best support is a source of the other kind moves to that section; a sentence no passage supports, a
+repeated sentence, and a fragment with nothing to support are removed, each with its reason. Statements that the
+sources lack evidence ("There are no direct studies ...") stay, uncited: they claim nothing from a source.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from rag.answer.lexical import answer_sentences, is_no_evidence, support
+from rag.answer.parse import ParsedAnswer
+from rag.config import VerificationSettings
+from rag.contract import SECTION_KINDS, SECTION_SOURCE_KIND, SectionKind, Source, citations_in, strip_citations
+from rag.judge import Judge, Judgment
+from rag.text.terms import content_terms, numbers
+
+_MIN_CONTENT_WORDS = 2
+_NEAR_DUPLICATE = 0.85
+
+NO_SUPPORT = "no retrieved passage supports it"
+NOT_SUPPORTED_AS_CITED = "the passages it cites do not support it, and no other retrieved passage does"
+REPEATED = "it repeats an earlier sentence"
+NOTHING_TO_SUPPORT = "it states nothing a source could support"
+NUMBERS_MISSING = "a number in it appears in none of the retrieved passages"
+
+
+@dataclass
+class Claim:
+    """A sentence of the answer and the sources it rests on (source numbers, before references are numbered)."""
+
+    text: str
+    section: SectionKind
+    cited: list[int]
+    sources: list[int] = field(default_factory=list)
+    attributed: bool = False
+    moved: bool = False
+    absence: bool = False
+    """A statement that the sources lack evidence: kept uncited, in its place."""
+
+
+@dataclass
+class Grounded:
+    """The kept sentences per section in order (sourced claims and absence statements), and what was repaired:
+    removed sentences with their reasons, and the source numbers the model cited in the wrong section."""
+
+    claims: dict[SectionKind, list[Claim]]
+    removed: list[tuple[str, str]]
+    misrouted: list[int]
+
+    def sourced(self, section: SectionKind | None = None) -> list[Claim]:
+        """The kept claims that rest on sources (of one section, or of both)."""
+        sections = SECTION_KINDS if section is None else (section,)
+        return [c for kind in sections for c in self.claims[kind] if c.sources]
+
+
+class Grounder:
+    """Checks, attributes, moves and removes the sentences of one answer (see the module docstring)."""
+
+    def __init__(self, judge: Judge, settings: VerificationSettings) -> None:
+        self._judge = judge
+        self._settings = settings
+
+    def ground(self, parsed: ParsedAnswer, sources: Sequence[Source]) -> Grounded:
+        """The grounded answer: supported sentences with their sources, and the reasons for what was removed."""
+        by_number = {s.n: s for s in sources}
+        grounded = Grounded({k: [] for k in SECTION_KINDS}, [], [])
+        claims = self._claims(parsed, grounded)
+        sourced = [c for c in claims if not c.absence]
+        checked = self._check_cited(sourced, by_number, grounded)
+        self._attribute([c for c, ok in zip(sourced, checked, strict=True) if not ok], sources, grounded)
+        for claim in claims:  # moved claims join the end of their new section
+            if claim.absence or (claim.sources and not claim.moved):
+                grounded.claims[claim.section].append(claim)
+        for claim in claims:
+            if claim.moved:
+                grounded.claims[claim.section].append(claim)
+        return grounded
+
+    # -- steps -------------------------------------------------------------------------------------------------
+    def _claims(self, parsed: ParsedAnswer, grounded: Grounded) -> list[Claim]:
+        """The answer's sentences as claims; absence statements, fragments and repeats are set aside here."""
+        claims: list[Claim] = []
+        seen: list[frozenset[str]] = []
+        for section in SECTION_KINDS:
+            for sentence in answer_sentences(parsed.sections.get(section, "")):
+                text = _tidy(strip_citations(sentence))
+                if not text:
+                    continue
+                if is_no_evidence(text):
+                    claims.append(Claim(text, section, [], absence=True))
+                    continue
+                terms = frozenset(content_terms(text))
+                if len(terms) < _MIN_CONTENT_WORDS:
+                    grounded.removed.append((text, NOTHING_TO_SUPPORT))
+                    continue
+                if any(_similar(terms, earlier) for earlier in seen):
+                    grounded.removed.append((text, REPEATED))
+                    continue
+                seen.append(terms)
+                claims.append(Claim(text, section, list(dict.fromkeys(citations_in(sentence)))))
+        return claims
+
+    def _check_cited(self, claims: list[Claim], sources: dict[int, Source], grounded: Grounded) -> list[bool]:
+        """Whether each claim is supported by the sources it cites of its section's kind (then they become its
+        sources, pruned to the ones needed); citations of the other kind are reported as misrouted."""
+        pairs: list[tuple[str, str]] = []
+        asked: list[int] = []
+        for index, claim in enumerate(claims):
+            right = [n for n in claim.cited if sources[n].kind == SECTION_SOURCE_KIND[claim.section]]
+            grounded.misrouted.extend(n for n in claim.cited if n not in right)
+            claim.cited = right
+            if right:
+                pairs.append((claim.text, _joined(sources, right)))
+                asked.append(index)
+        results = [False] * len(claims)
+        for index, judgment in zip(asked, self._judge.judge_many(pairs), strict=True):
+            claim = claims[index]
+            if self._supports(judgment, claim.text, _joined(sources, claim.cited)):
+                claim.sources = claim.cited
+                results[index] = True
+        self._prune(claims, sources)
+        return results
+
+    def _prune(self, claims: list[Claim], sources: dict[int, Source]) -> None:
+        """A claim citing several sources keeps those that support it alone (all of them when none does alone)."""
+        several = [c for c in claims if len(c.sources) > 1]
+        pairs = [(c.text, sources[n].text) for c in several for n in c.sources]
+        judgments = iter(self._judge.judge_many(pairs))
+        for claim in several:
+            alone = [n for n in claim.sources if self._supports(next(judgments), claim.text, sources[n].text)]
+            claim.sources = alone or claim.sources
+
+    def _attribute(self, claims: list[Claim], sources: Sequence[Source], grounded: Grounded) -> None:
+        """Each claim without supporting citations gets the best supporting passage among the ones that share the
+        most of its words, preferring its own section's kind; a claim only the other kind supports moves there."""
+        if not claims:
+            return
+        candidates = {id(c): self._candidates(c.text, sources) for c in claims}
+        pairs = [(c.text, s.text) for c in claims for s in candidates[id(c)]]
+        judgments = iter(self._judge.judge_many(pairs))
+        for claim in claims:
+            found: list[tuple[float, Source]] = []
+            for source in candidates[id(claim)]:
+                judgment = next(judgments)
+                if self._supports(judgment, claim.text, source.text):
+                    found.append((judgment.score, source))
+            if not found:
+                if not _numbers_anywhere(claim.text, sources):
+                    reason = NUMBERS_MISSING
+                else:
+                    reason = NOT_SUPPORTED_AS_CITED if claim.cited else NO_SUPPORT
+                grounded.removed.append((claim.text, reason))
+                continue
+            own = [item for item in found if item[1].kind == SECTION_SOURCE_KIND[claim.section]]
+            _, best = max(own or found, key=lambda item: (item[0], -item[1].n))
+            if best.kind != SECTION_SOURCE_KIND[claim.section]:
+                claim.section = _section_of(best)
+                claim.moved = True
+            claim.sources, claim.attributed = [best.n], True
+
+    def _candidates(self, claim: str, sources: Sequence[Source]) -> list[Source]:
+        """The sources sharing the most of the claim's content words (and all its numbers first)."""
+        scored = []
+        for source in sources:
+            found = support(claim, source.text)
+            if found.recall > 0:
+                scored.append((found.numbers_ok, found.recall, -source.n, source))
+        scored.sort(key=lambda item: item[:3], reverse=True)
+        return [item[3] for item in scored[: self._settings.max_attribution_candidates]]
+
+    def _supports(self, judgment: Judgment, claim: str, passage: str) -> bool:
+        return (judgment.supported and judgment.score >= self._settings.attribution_min_score
+                and numbers(claim) <= numbers(passage))
+
+
+def _joined(sources: dict[int, Source], numbers_: Sequence[int]) -> str:
+    return "\n\n".join(sources[n].text for n in numbers_)
+
+
+def _numbers_anywhere(claim: str, sources: Sequence[Source]) -> bool:
+    wanted = numbers(claim)
+    return not wanted or any(wanted <= numbers(s.text) for s in sources)
+
+
+def _similar(a: frozenset[str], b: frozenset[str]) -> bool:
+    return a == b or len(a & b) / len(a | b) >= _NEAR_DUPLICATE
+
+
+def _section_of(source: Source) -> SectionKind:
+    return next(kind for kind, source_kind in SECTION_SOURCE_KIND.items() if source_kind == source.kind)
+
+
+def _tidy(sentence: str) -> str:
+    """One line, no list marker or stray emphasis, ending with punctuation."""
+    text = " ".join(sentence.split()).strip(" *_").lstrip("-•+ ").rstrip(" ,;").strip()
+    if text and text[-1] not in ".!?:":
+        text += "."
+    return text
