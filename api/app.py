@@ -93,6 +93,8 @@ class RequestContext:
         self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """ASGI entry: give the request an id (the caller's ``X-Request-ID``, cut to 64 characters, or a new
+        one), echo it in the response headers, then count and log the request."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -128,6 +130,8 @@ class BodyLimit:
         self.max_bytes = max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """ASGI entry: answer 413 at once when Content-Length is over the limit, or as soon as a streamed body
+        passes it."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return

@@ -26,6 +26,7 @@ def get_settings() -> Settings:
 # The dependencies are async (they never block): FastAPI runs a sync dependency in the thread pool, one more
 # thread hand-off per dependency and request.
 async def get_components(request: Request) -> Components:
+    """The components opened at start-up; 503 with Retry-After while this worker is still starting."""
     components: Components | None = getattr(request.app.state, "components", None)
     if components is None:
         raise HTTPException(503, "the service is starting; retry shortly", headers={"Retry-After": "2"})
@@ -33,6 +34,7 @@ async def get_components(request: Request) -> Components:
 
 
 async def get_answers(request: Request) -> AnswerService:
+    """The answer service opened at start-up; 503 with Retry-After while this worker is still starting."""
     await get_components(request)
     service: AnswerService = request.app.state.answers
     return service
@@ -67,6 +69,8 @@ class RequireScope:
     async def __call__(self, request: Request,
                        bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)] = None,
                        header: Annotated[str | None, Depends(_header)] = None) -> Principal:
+        """The authenticated caller: 401 without a valid key, 403 when its scope is too narrow, 429 past its
+        rate limit."""
         keys: dict[str, Scope] = request.app.state.keys
         presented = bearer.credentials if bearer is not None else header
         client = request.client.host if request.client else None

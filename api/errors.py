@@ -25,6 +25,8 @@ logger = logging.getLogger("api")
 
 
 def status_for(error: RagError) -> int:
+    """The HTTP status of a library error: 404 not found, 422 bad input, 409 store busy, 507 data dir full or
+    read-only, 503 other store errors, 502 provider errors, 500 anything else."""
     if isinstance(error, NotFoundError):
         return 404
     if isinstance(error, UserError):
@@ -51,6 +53,8 @@ def scrub(request: Request, message: str) -> str:
 
 
 def error_body(request: Request, status: int, message: str, detail: object = None) -> dict[str, object]:
+    """The JSON body of every error response: status, message (data dir paths scrubbed), request id and
+    ``detail`` when given."""
     body: dict[str, object] = {"error": {"status": status, "message": scrub(request, message),
                                          "request_id": getattr(request.state, "request_id", None)}}
     if detail is not None:
@@ -59,6 +63,8 @@ def error_body(request: Request, status: int, message: str, detail: object = Non
 
 
 def install(app: FastAPI) -> None:
+    """Register the handlers that turn library errors, invalid requests, HTTP exceptions and unexpected errors
+    into that body (an unexpected error is logged with its traceback and answered 500 without it)."""
     @app.exception_handler(RagError)
     async def rag_error(request: Request, exc: RagError) -> JSONResponse:
         status = status_for(exc)

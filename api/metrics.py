@@ -9,6 +9,8 @@ _BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
 class Metrics:
+    """Request counts and latency histograms by route, held in memory by this worker process; thread-safe."""
+
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._requests: dict[tuple[str, str, int], int] = defaultdict(int)
@@ -16,6 +18,7 @@ class Metrics:
         self._sums: dict[str, float] = defaultdict(float)
 
     def observe(self, route: str, method: str, status: int, seconds: float) -> None:
+        """Count one finished request and its duration in seconds."""
         with self._lock:
             self._requests[(route, method, status)] += 1
             counts = self._histogram[route]
@@ -24,6 +27,7 @@ class Metrics:
             self._sums[route] += seconds
 
     def render(self) -> str:
+        """Every metric in the Prometheus text exposition format."""
         lines = ["# HELP rag_requests_total HTTP requests by route, method and status.",
                  "# TYPE rag_requests_total counter"]
         with self._lock:

@@ -14,6 +14,8 @@ QUESTION_EXAMPLE = ("What is the comparative efficacy of PRP micro-needling vers
 
 
 class ErrorDetail(BaseModel):
+    """The ``error`` object of an error response; ``detail`` lists the invalid fields or failed sources."""
+
     status: int
     message: str
     request_id: str | None = None
@@ -52,6 +54,9 @@ WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 class AnswerRequest(BaseModel):
+    """Body of POST /v1/answers: the question, its audience, a conversation to continue, filters (see
+    :class:`rag.filters.Filters`) and the generator."""
+
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"question": QUESTION_EXAMPLE, "audience": "clinician"},
         {"question": "What about their safety?", "conversation_id": "3f2b9c0e8d7a4b1c9e6f5a4b3c2d1e0f",
@@ -67,11 +72,15 @@ class AnswerRequest(BaseModel):
 
 
 class SearchResponse(BaseModel):
+    """Body of GET /v1/search: ``hits``, or with ``sections=true`` the ``guidelines`` and ``studies`` lists."""
+
     hits: list[Hit] | None = None
     sections: dict[str, list[Hit]] | None = None
 
 
 class Turn(BaseModel):
+    """One turn of a conversation: the question as asked, as condensed for retrieval, and its answer."""
+
     n: int
     question: str
     standalone_question: str
@@ -79,6 +88,8 @@ class Turn(BaseModel):
 
 
 class ConversationOut(BaseModel):
+    """Body of GET /v1/conversations/{id}: the conversation and its turns in order."""
+
     id: str
     audience: str
     created_at: float
@@ -86,6 +97,8 @@ class ConversationOut(BaseModel):
 
 
 class DocumentSummary(BaseModel):
+    """One row of the document list; ``chunks`` is how many chunks the document was split into."""
+
     id: str
     kind: str
     title: str
@@ -95,6 +108,8 @@ class DocumentSummary(BaseModel):
 
 
 class DocumentList(BaseModel):
+    """Body of GET /v1/documents: one page of documents and how many there are in all."""
+
     documents: list[DocumentSummary]
     total: int
     limit: int
@@ -102,6 +117,8 @@ class DocumentList(BaseModel):
 
 
 class DocumentOut(BaseModel):
+    """Body of GET /v1/documents/{id}: metadata, sections (spans of ``text``), the full text, chunk count."""
+
     id: str
     meta: dict[str, Any]
     sections: list[dict[str, Any]]
@@ -124,6 +141,8 @@ class DocumentJson(BaseModel):
 
 
 class IngestOut(BaseModel):
+    """Body of POST /v1/documents: the ingest report and the ids of the documents the uploaded file holds."""
+
     added: int
     updated: int
     unchanged: int
@@ -135,11 +154,16 @@ class IngestOut(BaseModel):
 
 
 class ChatMessage(BaseModel):
+    """One OpenAI chat message; ``content`` is text or a list of parts, of which only text parts are read."""
+
     role: str
     content: str | list[dict[str, Any]] | None = None
 
 
 class ChatCompletionRequest(BaseModel):
+    """Body of POST /v1/chat/completions. Other OpenAI fields are accepted and ignored; a ``model`` starting
+    with ``rag-openai`` answers with the OpenAI generator."""
+
     model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [
         {"model": "rag", "messages": [{"role": "user", "content": QUESTION_EXAMPLE}]},
     ]})

@@ -19,10 +19,12 @@ KEY_PREFIX = "rag_"
 
 
 def generate_key() -> str:
+    """A new random API key (``rag_`` and 32 random bytes, URL-safe base64); only its hash is stored."""
     return KEY_PREFIX + secrets.token_urlsafe(32)
 
 
 def hash_key(key: str) -> str:
+    """The SHA-256 hex digest under which a key is stored and looked up."""
     return hashlib.sha256(key.encode()).hexdigest()
 
 
@@ -48,6 +50,7 @@ def load_key_hashes(settings: Settings) -> dict[str, Scope]:
 
 
 def is_loopback(host: str | None) -> bool:
+    """The client is ``localhost`` or a loopback address (127.0.0.0/8, ::1); None or a hostname is not."""
     if not host:
         return False
     if host == "localhost":
@@ -89,5 +92,6 @@ class RateLimiter:
 
 
 def key_file_line(key: str, scope: Scope) -> str:
+    """The ``sha256hex:scope`` line of a key, as the API key file holds it."""
     return f"{hash_key(key)}:{scope}"
 

@@ -63,6 +63,7 @@ def bioasq_cases(path: Path, kinds: tuple[str, ...] = ("summary",)) -> Iterator[
 
 
 def write_cases(cases: Iterator[EvalCase], out: Path, limit: int | None = None) -> int:
+    """Write up to ``limit`` cases as JSON lines to ``out`` (creating its folder); returns how many."""
     out.parent.mkdir(parents=True, exist_ok=True)
     count = 0
     with out.open("w", encoding="utf-8") as handle:
@@ -75,6 +76,7 @@ def write_cases(cases: Iterator[EvalCase], out: Path, limit: int | None = None) 
 
 
 def main() -> None:
+    """Command line: build one benchmark's cases file (see the module docstring)."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("kind", choices=["pubmedqa", "scifact", "bioasq"])
     parser.add_argument("source", type=Path)

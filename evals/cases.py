@@ -17,6 +17,8 @@ from rag.loaders.jsonl import iter_json_lines
 
 
 class Gold(BaseModel):
+    """What a case counts as right: relevant document ids (any section, guidelines, studies) and gold evidence."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     doc_ids: tuple[str, ...] = ()
@@ -25,10 +27,13 @@ class Gold(BaseModel):
     snippets: tuple[str, ...] = Field((), description="Gold evidence text (BioASQ snippets, SciFact rationales).")
 
     def all_doc_ids(self) -> set[str]:
+        """Every gold document id, whatever its section."""
         return {*self.doc_ids, *self.guideline_doc_ids, *self.study_doc_ids}
 
 
 class Expect(BaseModel):
+    """Whether each answer section should find evidence or say there is none (None: not checked)."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     guidelines: Literal["evidence", "none"] | None = None
@@ -36,6 +41,9 @@ class Expect(BaseModel):
 
 
 class EvalCase(BaseModel):
+    """One case: a question (asked after the ``conversation`` questions, if any), its gold data and
+    expectations."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     id: str = Field(min_length=1)

@@ -12,6 +12,8 @@ from rag.judge.protocol import Judge, Judgment
 
 @dataclass
 class EvalContext:
+    """One case as every evaluator sees it; judgments of (claim, passage) pairs are memoised across them."""
+
     case: EvalCase
     answer: Answer
     passages: dict[int, str]

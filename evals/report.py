@@ -20,6 +20,8 @@ th{background:#f6f8fa}.num{text-align:right;font-variant-numeric:tabular-nums}.b
 
 
 def render_html(results: Sequence[Any], summary: dict[str, Any], deltas: dict[str, float] | None) -> str:
+    """The report as one HTML page; ``results`` are :class:`evals.runner.CaseResult` objects and ``deltas``
+    the change of each metric against a baseline."""
     e = html.escape
     parts = [
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>",

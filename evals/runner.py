@@ -28,6 +28,9 @@ Retrieval = Callable[[EvalCase, Answer], list[str]]
 
 @dataclass
 class CaseResult:
+    """One case's outcome: metric scores (None where a metric does not apply), failing sentences and the
+    answer as JSON, or the error that stopped the case."""
+
     id: str
     question: str
     scores: dict[str, float | None]
@@ -134,6 +137,8 @@ def check_gates(summary: dict[str, Any], gates: dict[str, float]) -> list[str]:
 
 def write_outputs(out_dir: Path, results: Sequence[CaseResult], summary: dict[str, Any],
                   deltas: dict[str, float] | None) -> dict[str, Path]:
+    """Write ``cases.jsonl``, ``summary.json`` (with the deltas) and ``report.html`` into ``out_dir``; returns
+    their paths by name."""
     from evals.report import render_html
 
     out_dir.mkdir(parents=True, exist_ok=True)

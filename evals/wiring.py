@@ -30,6 +30,7 @@ class LiveAnswers:
         self._backend = backend
 
     def __call__(self, case: EvalCase) -> Answer:
+        """The answer to the case's question, after asking its earlier questions in the same conversation."""
         conversation_id = None
         for earlier in case.conversation:
             previous = self._service.answer(earlier, audience=case.audience, conversation_id=conversation_id,
@@ -60,6 +61,8 @@ class PrecomputedAnswers:
             self._by_id[str(key)] = {**record, "_where": f"{path}:{number}"}
 
     def __call__(self, case: EvalCase) -> Answer:
+        """The case's answer from the file, with missing optional fields filled in; no answer, no
+        ``references`` or an invalid one is an :class:`InputError`."""
         record = dict(self._by_id.get(case.id) or {})
         if not record:
             raise InputError(case.id, "no answer was given for this case")

@@ -23,10 +23,16 @@ _MAX_TITLE_SHARE = 3  # the title prefix may take at most a third of the budget
 
 
 class TokenCounter(Protocol):
-    @property
-    def max_tokens(self) -> int: ...
+    """What the chunker needs from an embedder: its input limit and word-piece counts."""
 
-    def count_tokens(self, texts: Sequence[str]) -> list[int]: ...
+    @property
+    def max_tokens(self) -> int:
+        """Word pieces the model reads, special tokens included."""
+        ...
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        """Word pieces of each text, without special tokens."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -52,6 +58,8 @@ class Chunker:
         return f"v2:{self._settings.max_tokens}:{self._settings.overlap_tokens}"
 
     def chunk(self, document: Document) -> list[Chunk]:
+        """The document's chunks in order, each a span of its text within one section, with ``token_count``
+        counting the title prefix and special tokens."""
         chunks: list[Chunk] = []
         title = self._short_title(document.meta.title)
         for section in document.sections:

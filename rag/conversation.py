@@ -41,6 +41,8 @@ PURGE_EVERY_S = 3600.0  # how often (at most) a store deletes expired conversati
 
 @dataclass(frozen=True)
 class StoredTurn:
+    """One answered question: its number (from 1), the question as asked and as condensed, the Answer JSON."""
+
     n: int
     question: str
     standalone_question: str
@@ -49,6 +51,8 @@ class StoredTurn:
 
 @dataclass(frozen=True)
 class Conversation:
+    """A conversation and its turns in order; ``created_at`` is in seconds since the epoch."""
+
     id: str
     audience: str
     created_at: float
@@ -56,19 +60,27 @@ class Conversation:
 
 
 class Conversations(Protocol):
-    def create(self, audience: str) -> str: ...
+    """Where conversations are kept: SQLite in the data dir, or the shared Chroma server."""
+
+    def create(self, audience: str) -> str:
+        """Start a conversation for this audience; returns its new id."""
+        ...
 
     def get(self, conversation_id: str) -> Conversation:
         """The conversation with its turns; an unknown id is a :class:`NotFoundError`."""
         ...
 
-    def add_turn(self, conversation_id: str, question: str, standalone: str, answer_json: str) -> int: ...
+    def add_turn(self, conversation_id: str, question: str, standalone: str, answer_json: str) -> int:
+        """Append a turn to an existing conversation; returns its number (1 for the first)."""
+        ...
 
     def purge(self) -> int:
         """Delete the conversations idle (no new turn) for longer than the retention; how many were deleted."""
         ...
 
-    def close(self) -> None: ...
+    def close(self) -> None:
+        """Release the store (the SQLite one refuses calls after this)."""
+        ...
 
 
 class _Retention:
@@ -96,6 +108,7 @@ class _Retention:
 
 
 def check_id(conversation_id: str) -> None:
+    """Refuse as :class:`NotFoundError` an id that cannot be a conversation's (1-64 letters, digits, ``_``, ``-``)."""
     if not isinstance(conversation_id, str) or not _ID.match(conversation_id):
         raise NotFoundError(f"unknown conversation id {conversation_id!r}")
 
@@ -114,9 +127,11 @@ class ConversationStore:
         self._db = SharedConnection(db, f"conversation store {path}")
 
     def close(self) -> None:
+        """Close the connection once the operation in progress ends; later calls raise :class:`StoreError`."""
         self._db.close()
 
     def create(self, audience: str) -> str:
+        """Start a conversation; returns its id. Expired conversations are purged first when a purge is due."""
         if self._retention.due():
             self.purge()
         conversation_id = uuid.uuid4().hex
@@ -126,6 +141,7 @@ class ConversationStore:
         return conversation_id
 
     def purge(self) -> int:
+        """Delete the conversations idle past the retention (none when it is 0); returns how many."""
         cutoff = self._retention.cutoff()
         if cutoff is None:
             return 0
@@ -139,6 +155,7 @@ class ConversationStore:
         return int(deleted)
 
     def get(self, conversation_id: str) -> Conversation:
+        """The conversation with its turns; an unknown or malformed id is a :class:`NotFoundError`."""
         check_id(conversation_id)
         with self._db.use() as db:
             row = db.execute("SELECT audience, created_at FROM conversations WHERE id = ?",
@@ -151,6 +168,8 @@ class ConversationStore:
         return Conversation(conversation_id, row[0], row[1], turns)
 
     def add_turn(self, conversation_id: str, question: str, standalone: str, answer_json: str) -> int:
+        """Append a turn in one transaction; returns its number. The id is not checked: an unknown one
+        fails the foreign key (``sqlite3.IntegrityError``)."""
         with self._db.transaction() as db:
             n = db.execute("SELECT COALESCE(MAX(n), 0) + 1 FROM turns WHERE conversation_id = ?",
                            (conversation_id,)).fetchone()[0]
@@ -174,9 +193,11 @@ class ChromaConversationStore:
         self._collection = self._guard(lambda: client.get_or_create_collection(self._name, embedding_function=None))
 
     def close(self) -> None:
+        """Nothing to close: the HTTP client belongs to the index."""
         return None  # the HTTP client belongs to the index
 
     def create(self, audience: str) -> str:
+        """Start a conversation; returns its id. Expired conversations are purged first when a purge is due."""
         if self._retention.due():
             self.purge()
         conversation_id = uuid.uuid4().hex
@@ -184,6 +205,7 @@ class ChromaConversationStore:
         return conversation_id
 
     def purge(self) -> int:
+        """Delete the conversations idle past the retention (none when it is 0); returns how many."""
         cutoff = self._retention.cutoff()
         if cutoff is None:
             return 0
@@ -204,6 +226,7 @@ class ChromaConversationStore:
         return deleted
 
     def get(self, conversation_id: str) -> Conversation:
+        """The conversation with its turns; an unknown or malformed id is a :class:`NotFoundError`."""
         check_id(conversation_id)
         found = self._guard(lambda: self._collection.get(where={"conversation_id": conversation_id},
                                                          include=["documents", "metadatas"]))
@@ -219,6 +242,7 @@ class ChromaConversationStore:
         return Conversation(conversation_id, str(header["audience"]), float(header["created_at"]), turns)
 
     def add_turn(self, conversation_id: str, question: str, standalone: str, answer_json: str) -> int:
+        """Append a turn numbered after the records held; an unknown id is a :class:`NotFoundError`."""
         check_id(conversation_id)
         stored = self._guard(lambda: self._collection.get(where={"conversation_id": conversation_id}, include=[]))
         if not stored["ids"]:

@@ -45,9 +45,11 @@ class IngestReport:
     seconds: float = 0.0
 
     def fail(self, error: InputError) -> None:
+        """Record a file or record that could not be ingested."""
         self.failed.append({"path": error.source, "error": error.reason})
 
     def as_dict(self) -> dict[str, object]:
+        """The report as JSON-ready data (seconds rounded to milliseconds)."""
         return {
             "added": self.added, "updated": self.updated, "unchanged": self.unchanged, "removed": self.removed,
             "chunks": self.chunks, "failed": self.failed, "seconds": round(self.seconds, 3),
@@ -74,6 +76,8 @@ class Ingestor:
         self._chunker = Chunker(settings.chunk, embedder)
 
     def fingerprint(self, document: Document) -> str:
+        """What decides whether a stored document is re-indexed: its content hash, the chunking rules and the
+        embedding model."""
         key = f"{document.content_hash()}|{self._chunker.fingerprint()}|{self._embedder.name}"
         return hashlib.sha256(key.encode()).hexdigest()
 
@@ -86,6 +90,8 @@ class Ingestor:
         prune: bool = False,
         progress: Progress | None = None,
     ) -> IngestReport:
+        """Ingest ``paths`` under the writer lock (:class:`StoreBusy` if another ingest holds it); bad sources go to
+        ``failed``. ``prune``: also drop documents under ``paths`` whose file is gone or no longer holds them."""
         started = time.perf_counter()
         report = IngestReport()
         with writer_lock(self._settings.data_dir):

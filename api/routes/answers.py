@@ -18,6 +18,7 @@ router = APIRouter(prefix="/v1", tags=["answers"], responses={**ERRORS, **ANSWER
 
 
 def sse(event: str, data: object) -> str:
+    """One Server-Sent Event: its name and ``data`` as one line of JSON."""
     return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
 
 
@@ -27,6 +28,8 @@ def sse(event: str, data: object) -> str:
                                              "sources, delta (repeated), notice, answer"}})
 async def post_answer(body: AnswerRequest, request: Request, service: AnswersDep,
                       _: ReadAccess) -> Answer | StreamingResponse:
+    """The Answer as JSON, or as Server-Sent Events when asked (``stream`` or Accept: text/event-stream); an
+    error before the first event is a JSON error response, a later one an ``error`` event."""
     filters = Filters.parse(body.filters)
     wants_stream = body.stream or "text/event-stream" in request.headers.get("accept", "")
     if not wants_stream:

@@ -15,6 +15,7 @@ router = APIRouter(prefix="/v1", tags=["conversations"], responses=ERRORS)
             description="A conversation's turns with their answers. A conversation with no new turn for "
                         "`RAG_STORE__CONVERSATION_RETENTION_DAYS` (30) days is deleted: 404 afterwards.")
 def get_conversation(conversation_id: str, service: AnswersDep, _: ReadAccess) -> ConversationOut:
+    """A conversation's turns with their answers; an unknown or expired id is 404."""
     conversation = service.conversation(conversation_id)
     return ConversationOut(
         id=conversation.id, audience=conversation.audience, created_at=conversation.created_at,

@@ -96,6 +96,8 @@ _UPLOAD_BODY = {
                         409: {"description": "Another ingest is running; retry."},
                         413: {"description": "The body is larger than the configured limit."}, **WRITE_ERRORS})
 async def add_document(request: Request, components: ComponentsDep, _: AdminAccess) -> JSONResponse:
+    """Ingest an uploaded file (multipart) or a JSON document: 201 with the ingest report, 422 with it when
+    the document could not be read (a new upload that stored nothing is removed again)."""
     content_type = request.headers.get("content-type", "")
     if content_type.startswith("application/json"):
         try:
@@ -125,6 +127,7 @@ def list_documents(components: ComponentsDep, _: ReadAccess,
                    kind: Literal["guideline", "study"] | None = None,
                    limit: Annotated[int, Query(ge=1, le=500)] = 50,
                    offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0) -> DocumentList:
+    """One page of the indexed documents ordered by id, and their total, optionally of one kind."""
     components.index.refresh()
     rows, total = components.index.catalog.page(kind, limit, offset)
     return DocumentList(
@@ -136,6 +139,7 @@ def list_documents(components: ComponentsDep, _: ReadAccess,
 
 @router.get("/documents/{doc_id}", response_model=DocumentOut)
 def get_document(doc_id: str, components: ComponentsDep, _: ReadAccess) -> DocumentOut:
+    """A document's metadata, sections, full text and chunk count; an unknown id is 404."""
     components.index.refresh()
     document = components.index.catalog.document(doc_id)
     if document is None:
@@ -147,6 +151,8 @@ def get_document(doc_id: str, components: ComponentsDep, _: ReadAccess) -> Docum
 
 @router.delete("/documents/{doc_id}", status_code=204, responses=WRITE_ERRORS)
 def delete_document(doc_id: str, request: Request, components: ComponentsDep, _: AdminAccess) -> None:
+    """Remove a document with its chunks and vectors under the writer lock (409 while an ingest runs); an
+    uploaded file that no longer holds any indexed document is deleted too."""
     catalog = components.index.catalog
     with writer_lock(components.settings.data_dir):
         components.index.refresh(force=True)

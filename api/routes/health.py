@@ -18,12 +18,15 @@ _METRICS_ERRORS: dict[int | str, dict[str, Any]] = {  # errors are JSON even tho
 
 @router.get("/healthz", summary="The process is up")
 async def healthz() -> dict[str, str]:
+    """Liveness: the process answers; nothing else is checked."""
     return {"status": "ok"}
 
 
 @router.get("/readyz", summary="The index and the embedding model are ready",
             responses={503: {"description": "Not ready (starting, or the store is unreachable)."}})
 def readyz(request: Request) -> JSONResponse:
+    """Readiness: 200 with the document, chunk and vector counts; 503 while starting or when a store cannot be
+    read."""
     components = getattr(request.app.state, "components", None)
     if components is None:
         return JSONResponse({"status": "starting"}, status_code=503, headers={"Retry-After": "2"})
@@ -39,4 +42,5 @@ def readyz(request: Request) -> JSONResponse:
 
 @router.get("/metrics", response_class=PlainTextResponse, summary="Prometheus metrics", responses=_METRICS_ERRORS)
 def metrics(request: Request, _: ReadAccess) -> str:
+    """This worker's request metrics in the Prometheus text format (read access required)."""
     return str(request.app.state.metrics.render())

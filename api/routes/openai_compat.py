@@ -42,6 +42,8 @@ def _extra(answer: Answer) -> dict[str, Any]:
 @router.post("/chat/completions", summary="OpenAI-compatible chat completion answered by rag")
 async def chat_completions(body: ChatCompletionRequest, request: Request, service: AnswersDep,
                            _: ReadAccess) -> Any:
+    """A ``chat.completion`` (or, with ``stream``, ``chat.completion.chunk`` events) whose content is the
+    answer page; the references, grounding and full Answer are in its ``rag`` field."""
     questions = [_text(m) for m in body.messages if m.role == "user" and _text(m).strip()]
     if not questions:
         raise UserError("messages must contain at least one user message with text")

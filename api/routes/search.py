@@ -24,6 +24,8 @@ def search(components: ComponentsDep, _: ReadAccess,
            year_to: Annotated[int | None, Query(ge=1800, le=2100)] = None,
            design: Annotated[list[str] | None, Query()] = None,
            doc_id: Annotated[list[str] | None, Query()] = None) -> SearchResponse:
+    """The best ``k`` passages for ``q`` that pass the filters, or with ``sections`` up to ``k`` guideline and
+    ``k`` study passages."""
     raw = {"kinds": [kind] if kind else None, "year_from": year_from, "year_to": year_to, "study_designs": design,
            "doc_ids": doc_id}
     filters = Filters.parse({key: value for key, value in raw.items() if value is not None})

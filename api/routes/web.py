@@ -27,6 +27,7 @@ router = APIRouter(include_in_schema=False)
 
 @router.get("/")
 def index() -> FileResponse:
+    """The clinicians' page, with the security headers, revalidated on every load."""
     return FileResponse(STATIC_DIR / "index.html", media_type="text/html; charset=utf-8",
                         headers={**SECURITY_HEADERS, "Cache-Control": "no-cache"})
 

@@ -59,6 +59,7 @@ def encoder_errors() -> tuple[type[BaseException], ...]:
 
 
 def onnx_runtime_available() -> bool:
+    """Whether ``onnxruntime`` can be imported (without it, queries stay on PyTorch)."""
     try:
         import onnxruntime  # noqa: F401
     except ImportError:
@@ -101,6 +102,8 @@ class OnnxQueryEncoder:
         self._tokenizer: Any = None
 
     def encode(self, texts: Sequence[str]) -> Vectors:
+        """Pooled vectors, one row per text (``texts`` not empty), L2-normalised only when the model has a
+        Normalize module; the graph is exported or loaded on first use."""
         hidden, mask = self.hidden_states(texts)
         if self._mode == "cls":
             vectors = hidden[:, 0, :]

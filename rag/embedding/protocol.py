@@ -16,10 +16,14 @@ class Embedder(Protocol):
     """Embeds passages and queries; ``name`` identifies the model so an index never mixes two models."""
 
     @property
-    def name(self) -> str: ...
+    def name(self) -> str:
+        """Identifies the model; recorded with an index so that one index never mixes two models."""
+        ...
 
     @property
-    def dimension(self) -> int: ...
+    def dimension(self) -> int:
+        """Length of each vector."""
+        ...
 
     @property
     def max_tokens(self) -> int:

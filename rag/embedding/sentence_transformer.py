@@ -73,18 +73,22 @@ class SentenceTransformerEmbedder:
 
     @property
     def path(self) -> Path:
+        """The model folder."""
         return self._path
 
     @cached_property
     def is_packaged(self) -> bool:
+        """Whether the model folder is the packaged all-MiniLM-L6-v2's."""
         return self._path == packaged_model_path()
 
     @property
     def name(self) -> str:
+        """``all-MiniLM-L6-v2`` for the packaged model, else the model folder's name."""
         return PACKAGED_MODEL_NAME if self.is_packaged else self._path.name
 
     @cached_property
     def dimension(self) -> int:
+        """Vector length from the pooling config; the model is loaded only when that file does not say."""
         dense = self._read_json("1_Pooling/config.json").get("word_embedding_dimension")
         if isinstance(dense, int):
             return dense
@@ -92,6 +96,7 @@ class SentenceTransformerEmbedder:
 
     @cached_property
     def max_tokens(self) -> int:
+        """``max_seq_length`` from ``sentence_bert_config.json``, else 256."""
         value = self._read_json("sentence_bert_config.json").get("max_seq_length")
         return int(value) if isinstance(value, int) else 256
 
@@ -108,11 +113,14 @@ class SentenceTransformerEmbedder:
         return tokenizer
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        """Word pieces of each text, without special tokens (the tokenizer only: the model is not loaded)."""
         if not texts:
             return []
         return [len(e.ids) for e in self._tokenizer.encode_batch(list(texts), add_special_tokens=False)]
 
     def embed_documents(self, texts: Sequence[str]) -> Vectors:
+        """One row per text (a PyTorch failure is a :class:`ProviderError`). Up to ``SMALL_BATCH`` texts go through
+        the ONNX encoder when there is one, which L2-normalises only if the model has a Normalize module."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         if self._query_encoder is not None and len(texts) <= SMALL_BATCH:

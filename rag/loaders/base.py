@@ -28,7 +28,10 @@ class LoadOptions:
 class Loader(Protocol):
     """Reads one source file into documents."""
 
-    def __call__(self, path: Path, raw: bytes, options: LoadOptions) -> Iterator[LoadItem]: ...
+    def __call__(self, path: Path, raw: bytes, options: LoadOptions) -> Iterator[LoadItem]:
+        """The documents in ``raw`` (the bytes of ``path``) and an :class:`InputError` per record that could not
+        be read; a file that cannot be read at all raises :class:`InputError`."""
+        ...
 
 
 _CONTROL = re.compile(rb"[\x00-\x08\x0e-\x1f]")

@@ -51,6 +51,7 @@ def read_records(path: Path, raw: bytes, options: LoadOptions, reader: RecordRea
 
 
 def generic_record(source: str, record: dict[str, Any], options: LoadOptions) -> Document:
+    """A generic line: front-matter fields plus ``text`` or ``sections``; ``options.kind`` fills a missing kind."""
     fields = {k: v for k, v in record.items() if k not in ("text", "sections")}
     meta = build_meta(source, fields, options)
     if "sections" in record:
@@ -123,12 +124,15 @@ def _record_source(source: str, doc_id: str) -> str:
 
 
 def load_jsonl(path: Path, raw: bytes, options: LoadOptions) -> Iterator[LoadItem]:
+    """Generic JSONL documents (see the module docstring), a bad line as an :class:`InputError` item."""
     return read_records(path, raw, options, generic_record)
 
 
 def load_scifact(path: Path, raw: bytes, options: LoadOptions) -> Iterator[LoadItem]:
+    """SciFact's corpus.jsonl: one study per line."""
     return read_records(path, raw, options, scifact_record)
 
 
 def load_ngc(path: Path, raw: bytes, options: LoadOptions) -> Iterator[LoadItem]:
+    """Guideline-summary (NGC) JSONL: one guideline per line."""
     return read_records(path, raw, options, ngc_record)

@@ -23,9 +23,13 @@ class Reranker(Protocol):
     """Scores (query, passage) pairs; higher is more relevant."""
 
     @property
-    def name(self) -> str: ...
+    def name(self) -> str:
+        """Identifies the reranking model."""
+        ...
 
-    def score(self, query: str, passages: Sequence[str]) -> list[float]: ...
+    def score(self, query: str, passages: Sequence[str]) -> list[float]:
+        """One score per passage for ``query``, in the passages' order; higher is more relevant."""
+        ...
 
 
 class CrossEncoderReranker:
@@ -42,9 +46,12 @@ class CrossEncoderReranker:
 
     @property
     def name(self) -> str:
+        """The model folder's name."""
         return self._path.name
 
     def score(self, query: str, passages: Sequence[str]) -> list[float]:
+        """Cross-encoder scores in the passages' order; the model loads on first use, a failure is a
+        :class:`ProviderError`."""
         if not passages:
             return []
         model = self._load()

@@ -34,6 +34,7 @@ class SectionHits:
 
 
 def check_mode(mode: object) -> Mode:
+    """``mode`` as a :data:`Mode`; anything else is a :class:`UserError` naming the modes."""
     if mode not in MODES:
         raise UserError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
     return mode
@@ -68,6 +69,7 @@ class Retriever:
 
     @property
     def settings(self) -> RetrievalSettings:
+        """The retrieval settings this retriever was built with."""
         return self._settings
 
     def is_empty(self) -> bool:

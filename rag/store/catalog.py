@@ -137,6 +137,8 @@ class Catalog:
         self._writer = SharedConnection(db, f"catalog {path}")
 
     def close(self) -> None:
+        """Close the catalog: idle readers now, the writer after its write in progress, busy readers when their
+        read ends; later calls raise :class:`StoreError`."""
         with self._pool_lock:
             idle, self._idle, self._closed = self._idle, [], True
         for reader in idle:  # a connection in use closes when its read ends
@@ -192,16 +194,19 @@ class Catalog:
 
     # -- settings stored with the index ------------------------------------------------------------------------
     def get_meta(self, key: str) -> str | None:
+        """A setting stored with the index (e.g. the embedding model), None when unset."""
         with self._writer.use() as db:
             row = db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return None if row is None else str(row[0])
 
     def set_meta(self, key: str, value: str) -> None:
+        """Store a setting with the index (committed at once)."""
         with self.transaction() as db:
             db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
 
     # -- reads -------------------------------------------------------------------------------------------------
     def documents(self, ids: Iterable[str] | None = None) -> dict[str, StoredDocument]:
+        """Committed documents by id: all of them, or those of ``ids`` that exist."""
         query = "SELECT id, kind, source, source_file, fingerprint, n_chunks FROM documents"
         with self._reading() as db:
             if ids is None:
@@ -212,6 +217,7 @@ class Catalog:
         return {row[0]: StoredDocument(*row) for row in rows}
 
     def chunk_ids(self, doc_ids: Sequence[str]) -> dict[str, set[str]]:
+        """The committed chunk ids of each document (an empty set for an unknown one)."""
         found: dict[str, set[str]] = {doc_id: set() for doc_id in doc_ids}
         with self._reading() as db:
             for batch in _batches(list(doc_ids)):
@@ -222,6 +228,7 @@ class Catalog:
         return found
 
     def all_chunk_ids(self) -> set[str]:
+        """Every committed chunk id."""
         with self._reading() as db:
             return {row[0] for row in db.execute("SELECT id FROM chunks")}
 
@@ -252,11 +259,13 @@ class Catalog:
         return [(row[0], DocumentMeta.model_validate_json(row[1]), int(row[2])) for row in rows], total
 
     def ids_from_file(self, source_file: str) -> list[str]:
+        """Ids of the documents indexed from this source file (its resolved path), sorted."""
         with self._reading() as db:
             return [row[0] for row in db.execute("SELECT id FROM documents WHERE source_file = ? ORDER BY id",
                                                  (source_file,))]
 
     def document(self, doc_id: str) -> Document | None:
+        """A committed document with its text and sections, None when unknown."""
         with self._reading() as db:
             row = db.execute(
                 "SELECT meta_json, text, sections_json, source FROM documents WHERE id = ?", (doc_id,)
@@ -321,17 +330,20 @@ class Catalog:
         return found
 
     def pending(self) -> list[str]:
+        """Documents marked pending, sorted: a write to their vectors started and has not been cleared."""
         with self._reading() as db:
             return [row[0] for row in db.execute("SELECT doc_id FROM pending ORDER BY doc_id")]
 
     # -- writes ------------------------------------------------------------------------------------------------
     def mark_pending(self, doc_ids: Sequence[str]) -> None:
+        """Mark documents whose vectors are about to change (step 1 of the write protocol)."""
         now = time.time()
         with self.transaction() as db:
             db.executemany("INSERT OR REPLACE INTO pending(doc_id, started_at) VALUES (?, ?)",
                            [(d, now) for d in doc_ids])
 
     def clear_pending(self, doc_ids: Sequence[str]) -> None:
+        """Unmark documents once their vectors agree with the catalog (the last step of the write protocol)."""
         with self.transaction() as db:
             db.executemany("DELETE FROM pending WHERE doc_id = ?", [(d,) for d in doc_ids])
 
@@ -375,6 +387,7 @@ class Catalog:
                            [(source, source_file, doc_id) for doc_id, source, source_file in moves])
 
     def delete_documents(self, doc_ids: Sequence[str]) -> None:
+        """Delete documents with their chunks and BM25 rows in one transaction (not their vectors)."""
         with self.transaction() as db:
             db.executemany("DELETE FROM documents WHERE id = ?", [(d,) for d in doc_ids])
 

@@ -45,6 +45,7 @@ class RagEmbeddingFunction(EmbeddingFunction[Documents]):
         self._embedder = embedder
 
     def __call__(self, input: Documents) -> Embeddings:
+        """Embed texts for Chroma (used only when a third party queries the collection by text)."""
         vectors = self._get().embed_documents(list(input))
         return [np.asarray(v, dtype=np.float32) for v in vectors]
 
@@ -55,18 +56,22 @@ class RagEmbeddingFunction(EmbeddingFunction[Documents]):
 
     @staticmethod
     def name() -> str:
+        """The name under which Chroma records this function with the collection."""
         return "rag-sentence-transformer"
 
     def get_config(self) -> dict[str, Any]:
+        """What Chroma stores to rebuild this function: the model folder (None for the packaged model)."""
         if self._model_path is None and isinstance(self._embedder, SentenceTransformerEmbedder):
             return {"model_path": None if self._embedder.is_packaged else str(self._embedder.path)}
         return {"model_path": self._model_path}
 
     @staticmethod
     def build_from_config(config: dict[str, Any]) -> RagEmbeddingFunction:
+        """The function :meth:`get_config` describes (its model loads on first use)."""
         return RagEmbeddingFunction(model_path=config.get("model_path"))
 
     def default_space(self) -> str:  # type: ignore[override]
+        """Cosine: the vectors are L2-normalised."""
         return "cosine"
 
 
@@ -106,6 +111,7 @@ class ChromaVectorStore:
         texts: Sequence[str],
         metadatas: Sequence[Mapping[str, MetadataValue]],
     ) -> None:
+        """Add or replace vectors with their texts and metadata, in batches below Chroma's limit."""
         for i in range(0, len(ids), _BATCH):
             self._call(
                 self._collection.upsert,
@@ -116,10 +122,12 @@ class ChromaVectorStore:
             )
 
     def delete(self, ids: Sequence[str]) -> None:
+        """Delete these chunk ids, in batches below Chroma's limit."""
         for i in range(0, len(ids), _BATCH):
             self._call(self._collection.delete, ids=list(ids[i : i + _BATCH]))
 
     def ids_for_documents(self, doc_ids: Sequence[str]) -> set[str]:
+        """Chunk ids whose ``doc_id`` metadata is one of ``doc_ids`` (500 documents a query)."""
         found: set[str] = set()
         for i in range(0, len(doc_ids), 500):
             batch = list(doc_ids[i : i + 500])
@@ -128,6 +136,7 @@ class ChromaVectorStore:
         return found
 
     def all_ids(self) -> set[str]:
+        """Every stored chunk id, read a batch at a time."""
         found: set[str] = set()
         offset = 0
         while True:
@@ -138,15 +147,18 @@ class ChromaVectorStore:
             offset += _BATCH
 
     def get_vectors(self, ids: Sequence[str]) -> dict[str, Vectors]:
+        """The stored vectors of these ids (ids not stored are left out), in one call."""
         if not ids:
             return {}
         result = self._call(self._collection.get, ids=list(ids), include=["embeddings"])
         return {i: np.asarray(v, dtype=np.float32) for i, v in zip(result["ids"], result["embeddings"], strict=True)}
 
     def count(self) -> int:
+        """Number of stored vectors."""
         return int(self._call(self._collection.count))
 
     def query(self, vector: Vectors, k: int, where: Where | None = None) -> list[tuple[str, float]]:
+        """``(chunk id, cosine similarity)`` of the ``k`` nearest chunks that match ``where``, best first."""
         result = self._call(
             self._collection.query,
             query_embeddings=[np.asarray(vector, dtype=np.float32)],

@@ -90,6 +90,7 @@ class Index:
         self._replica = Replica(catalog, shared, sync_seconds) if shared is not None else None
 
     def close(self) -> None:
+        """Close the catalog (safe while other threads still use it; see :meth:`Catalog.close`)."""
         self.catalog.close()
 
     def refresh(self, force: bool = False) -> None:

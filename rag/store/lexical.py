@@ -35,6 +35,8 @@ class SqliteLexicalIndex:
         self._lock = threading.Lock()
 
     def search(self, query: str, k: int, filters: Filters | None = None) -> list[tuple[str, float]]:
+        """``(chunk id, BM25 score)`` of the best ``k`` chunks for the query's words (stopwords dropped; common
+        terms pruned on large indexes, see the class docstring); a SQLite failure is a :class:`StoreError`."""
         terms = sorted({t for t in self._TOKEN.findall(query.lower()) if t not in STOPWORDS})
         if not terms or (filters is not None and filters.is_empty_set()):
             return []
@@ -67,6 +69,7 @@ class SqliteLexicalIndex:
         return sorted(kept)
 
     def count(self) -> int:
+        """Rows of the FTS5 index."""
         return self._catalog.fts_count()
 
 

@@ -103,10 +103,12 @@ class SharedRecords:
         return found
 
     def get_meta(self, key: str) -> str | None:
+        """A setting stored on the shared collection as it was when the collection was opened; None when unset."""
         value = (self._collection.metadata or {}).get(key)
         return None if value is None else str(value)
 
     def set_meta(self, key: str, value: str) -> None:
+        """Store a setting on the shared collection (its whole metadata is rewritten from this process's copy)."""
         metadata = dict(self._collection.metadata or {})
         metadata[key] = value
         self._call("modify", metadata=metadata)

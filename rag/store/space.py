@@ -43,6 +43,7 @@ def check_writable(data_dir: Path, min_free_mb: float, needed_bytes: int = 0) ->
 
 
 def read_only_message(data_dir: Path) -> str:
+    """The error message for a data dir on a read-only file system."""
     return f"the data dir {data_dir} is on a read-only file system; make it writable and retry"
 
 

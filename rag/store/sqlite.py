@@ -62,6 +62,7 @@ class SharedConnection:
             self.commits += 1
 
     def close(self) -> None:
+        """Close the connection once the use in progress ends; later uses raise :class:`StoreError`."""
         with self._lock:
             self._closed = True
             self._db.close()
