@@ -143,7 +143,8 @@ def main() -> None:
 
     embedder = SentenceTransformerEmbedder()
     judge = OfflineJudge(embedder, Calibration.load() if CALIBRATION_FILE.exists() and not args.fit else
-                         Calibration((0.0,) * len(FEATURES), (1.0,) * len(FEATURES), 0.0, (0.0,) * len(FEATURES), 0.5))
+                         Calibration((0.0,) * len(FEATURES), (1.0,) * len(FEATURES), 0.0, (0.0,) * len(FEATURES), 0.5),
+                         cache_texts=10**6)
     features = np.array(judge.features_many([(claim, passage) for _, claim, passage, _ in pairs]))
 
     cosine = features[:, FEATURES.index("max_sentence_cosine")]

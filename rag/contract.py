@@ -67,6 +67,7 @@ class Source(BaseModel):
 
     @property
     def kind(self) -> Kind:
+        """The kind of the passage's document."""
         return self.hit.kind
 
 

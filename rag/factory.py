@@ -39,6 +39,7 @@ class Components:
         self._lock = threading.Lock()
 
     def ingestor(self) -> Ingestor:
+        """The ingestor for this index and embedder."""
         return Ingestor(self.settings, self.index, self.embedder)
 
     def retriever(self, reranker: Reranker | None = None) -> Retriever:
@@ -109,6 +110,7 @@ class Components:
         return ConversationStore(self.settings.data_dir / "conversations.sqlite3", retention)
 
     def close(self) -> None:
+        """Close the retriever, the conversation store and the index."""
         if self._retriever is not None:
             self._retriever.close()
         if self._conversations is not None:

@@ -32,6 +32,7 @@ class CitationValidity:
     """Share of citations that resolve to a passage that was given (a reference with that number and text)."""
 
     def evaluate(self, ctx: EvalContext) -> Scores:
+        """Citation validity of this case's answer (None without citations)."""
         cited = [n for _, _, numbers in claims(ctx) for n in numbers]
         if not cited:
             return {"citation_validity": None}
@@ -49,6 +50,7 @@ class CitationRecallPrecision:
     either supports the sentence alone or is needed (the others without it do not)."""
 
     def evaluate(self, ctx: EvalContext) -> Scores:
+        """Citation recall and precision of this case's answer (None without claims)."""
         items = claims(ctx)
         if not items:
             return {"citation_recall": None, "citation_precision": None}
@@ -97,6 +99,7 @@ class SectionRouting:
     """Share of citations whose source kind matches their section (guidelines -> guideline, research -> study)."""
 
     def evaluate(self, ctx: EvalContext) -> Scores:
+        """Section routing of this case's answer (None without citations)."""
         kinds = {r.n: r.kind for r in ctx.answer.references}
         checked = [(section, n) for section, _, numbers in claims(ctx) for n in numbers if n in kinds]
         if not checked:
@@ -113,6 +116,7 @@ class UncitedRate:
     """Share of answer sentences (outside "no evidence" statements) that carry no citation."""
 
     def evaluate(self, ctx: EvalContext) -> Scores:
+        """The share of uncited claims (None without claims)."""
         items = claims(ctx)
         if not items:
             return {"uncited_rate": None}
@@ -124,6 +128,7 @@ class Abstention:
     """Share of the case's expectations met: a section says "no evidence" exactly when the corpus has none."""
 
     def evaluate(self, ctx: EvalContext) -> Scores:
+        """Whether each expected "evidence"/"none" section is what the answer says."""
         expected = {"guidelines": ctx.case.expect.guidelines, "research": ctx.case.expect.research}
         sections = {s.kind: s for s in ctx.answer.sections}
         checks = []
@@ -143,6 +148,7 @@ class RetrievalQuality:
     """Recall@10, nDCG@10 and MRR of the retrieved documents against the case's gold documents."""
 
     def evaluate(self, ctx: EvalContext) -> Scores:
+        """Retrieval recall@10, nDCG@10 and MRR against the gold documents (None without gold)."""
         gold = ctx.case.gold.all_doc_ids()
         if not gold:
             return {"retrieval_recall@10": None, "retrieval_ndcg@10": None, "retrieval_mrr": None}
@@ -156,6 +162,7 @@ class LabelAccuracy:
     """For yes/no/maybe cases: whether the answer's label (when the system gives one) matches."""
 
     def evaluate(self, ctx: EvalContext) -> Scores:
+        """1.0 when the answer's label is the case's, 0.0 when not (None when either has none)."""
         predicted = getattr(ctx.answer, "label", None)
         if ctx.case.label is None or predicted is None:
             return {"label_accuracy": None}

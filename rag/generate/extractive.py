@@ -38,6 +38,8 @@ MAX_PER_SOURCE = 2
 
 @dataclass(frozen=True)
 class Candidate:
+    """A passage sentence that may be quoted, with its position in the passage and its relevance."""
+
     source: Source
     position: int
     text: str

@@ -23,6 +23,7 @@ _FENCE = re.compile(r"<\s*/?\s*source\b", re.IGNORECASE)
 
 
 def default_prompts_dir() -> Path:
+    """The prompts/ folder shipped with the package."""
     import prompts
 
     return Path(prompts.__file__).resolve().parent
@@ -36,6 +37,7 @@ class ChatPrompt:
     user: str
 
     def messages(self) -> list[dict[str, str]]:
+        """The prompt as chat messages for the OpenAI API."""
         return [{"role": "system", "content": self.system}, {"role": "user", "content": self.user}]
 
 
@@ -86,6 +88,7 @@ class Prompts:
         return ChatPrompt(system=system.strip(), user=user.strip())
 
     def condense(self, question: str, history: Sequence[Turn]) -> ChatPrompt:
+        """Asks a model to rewrite a follow-up as one standalone question."""
         user = self._env.get_template("condense.j2").render(
             question=question, history=[{"question": t.question} for t in history]
         )

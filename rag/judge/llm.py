@@ -17,6 +17,8 @@ from rag.judge.protocol import Judgment
 
 
 class LlmJudge:
+    """Asks the configured chat model, at temperature 0, whether the passage supports the claim; cached on disk."""
+
     def __init__(self, settings: GenerationSettings, cache: Path) -> None:
         self._generator = OpenAIChatGenerator(settings.model_copy(update={"temperature": 0.0}))
         self._model = settings.model or ""
@@ -27,6 +29,7 @@ class LlmJudge:
         self.name = f"llm:{self._model}"
 
     def judge_many(self, pairs: Sequence[tuple[str, str]]) -> list[Judgment]:
+        """One judgment per (claim, passage) pair, from the cache when the pair was judged before."""
         return [self._judge(claim, passage) for claim, passage in pairs]
 
     def _judge(self, claim: str, passage: str) -> Judgment:

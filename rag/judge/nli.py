@@ -16,6 +16,8 @@ from rag.judge.protocol import Judgment
 
 
 class NliJudge:
+    """An NLI or cross-encoder model folder as a judge: entailment probability (or sigmoid) against a threshold."""
+
     def __init__(self, path: Path, threshold: float = 0.5, batch_size: int = 16) -> None:
         if not (path / "config.json").is_file():
             raise ConfigError(f"judge model {path} is not a local model folder (no config.json)")
@@ -29,6 +31,7 @@ class NliJudge:
         self.name = f"nli:{path.name}"
 
     def judge_many(self, pairs: Sequence[tuple[str, str]]) -> list[Judgment]:
+        """One judgment per (claim, passage) pair, scored in batches."""
         if not pairs:
             return []
         raw = np.asarray(self._model.predict([(passage, claim) for claim, passage in pairs],

@@ -19,6 +19,8 @@ import itertools
 import json
 import math
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,9 +44,15 @@ FEATURES = (
 
 
 class TokenEncoder(Protocol):
-    def encode_tokens(self, texts: Sequence[str]) -> list[tuple[Vectors, Vectors]]: ...
+    """What the offline judge needs of an embedder: token vectors and word-piece counts."""
 
-    def count_tokens(self, texts: Sequence[str]) -> list[int]: ...
+    def encode_tokens(self, texts: Sequence[str]) -> list[tuple[Vectors, Vectors]]:
+        """For each text, its sentence vector and its L2-normalised token vectors."""
+        ...
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        """Word pieces of each text."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -59,43 +67,51 @@ class Calibration:
 
     @classmethod
     def load(cls, path: Path = CALIBRATION_FILE) -> Calibration:
+        """The calibration stored in ``path``; one fitted for other features is refused."""
         data = json.loads(path.read_text())
         if tuple(data["features"]) != FEATURES:
             raise ValueError(f"{path} was fitted for other features; rerun python bench/judge.py --fit")
         return cls(tuple(data["mean"]), tuple(data["scale"]), data["bias"], tuple(data["weights"]), data["threshold"])
 
     def save(self, path: Path, note: str) -> None:
+        """Write the calibration with a note on how it was fitted."""
         path.write_text(json.dumps({"features": FEATURES, "mean": self.mean, "scale": self.scale, "bias": self.bias,
                                     "weights": self.weights, "threshold": self.threshold, "fitted": note},
                                    indent=2) + "\n")
 
     def score(self, values: Sequence[float]) -> float:
+        """The probability that the claim is supported, from its feature values."""
         z = [(v - m) / s for v, m, s in zip(values, self.mean, self.scale, strict=True)]
         logit = self.bias + sum(w * x for w, x in zip(self.weights, z, strict=True))
         return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, logit))))
 
 
 class OfflineJudge:
-    """Deterministic. Vectors of every text are cached, so repeated passages cost nothing the second time."""
+    """Deterministic and thread-safe. The vectors of the last ``cache_texts`` texts are kept (a passage judged
+    again costs nothing; ~50 KB a sentence with its token vectors, so the default holds ~50 MB at most)."""
 
     name = "offline"
 
-    def __init__(self, encoder: TokenEncoder, calibration: Calibration | None = None) -> None:
+    def __init__(self, encoder: TokenEncoder, calibration: Calibration | None = None,
+                 cache_texts: int = 1024) -> None:
         self._encoder = encoder
         self._calibration = calibration or Calibration.load()
-        self._vectors: dict[str, tuple[Vectors, Vectors]] = {}
+        self._cache: OrderedDict[str, tuple[Vectors, Vectors]] = OrderedDict()
+        self._cache_texts = cache_texts
         self._pieces: dict[str, int] = {}
+        self._lock = threading.Lock()
 
     def with_calibration(self, calibration: Calibration) -> OfflineJudge:
         """The same judge (and cache) with other weights."""
-        judge = OfflineJudge(self._encoder, calibration)
-        judge._vectors, judge._pieces = self._vectors, self._pieces
+        judge = OfflineJudge(self._encoder, calibration, self._cache_texts)
+        judge._cache, judge._pieces, judge._lock = self._cache, self._pieces, self._lock
         return judge
 
     def judge_many(self, pairs: Sequence[tuple[str, str]]) -> list[Judgment]:
+        """One judgment per (claim, passage) pair; every text is encoded once, in one batch."""
         prepared = [(_clean(claim), passage) for claim, passage in pairs]
-        self._encode([t for claim, passage in prepared if passage.strip() and not _contained(claim, passage)
-                      for t in [claim, *_windows(passage)]])
+        vectors = self._encode([t for claim, passage in prepared if passage.strip() and not _contained(claim, passage)
+                                for t in [claim, *_windows(passage)]])
         results = []
         for claim, passage in prepared:
             if not passage.strip():  # an empty passage supports nothing
@@ -104,25 +120,25 @@ class OfflineJudge:
             if _contained(claim, passage):
                 results.append(Judgment(True, 1.0))
                 continue
-            score = self._calibration.score(self._features(claim, passage))
+            score = self._calibration.score(self._features(claim, passage, vectors))
             results.append(Judgment(score >= self._calibration.threshold, round(score, 6)))
         return results
 
     def features_many(self, pairs: Sequence[tuple[str, str]]) -> list[tuple[float, ...]]:
         """Feature vectors (for calibration), encoding every text they need in one batch."""
         prepared = [(_clean(claim), passage) for claim, passage in pairs]
-        self._encode([t for claim, passage in prepared for t in [claim, *_windows(passage)]])
-        return [self._features(claim, passage) for claim, passage in prepared]
+        vectors = self._encode([t for claim, passage in prepared for t in [claim, *_windows(passage)]])
+        return [self._features(claim, passage, vectors) for claim, passage in prepared]
 
-    def _features(self, claim: str, passage: str) -> tuple[float, ...]:
+    def _features(self, claim: str, passage: str, vectors: dict[str, tuple[Vectors, Vectors]]) -> tuple[float, ...]:
         sentences = _units(passage)
         windows = sentences + _pairs(passage)
-        claim_vector, claim_tokens = self._vectors[claim]
-        sentence_cos = sorted((float(np.dot(claim_vector, self._vectors[s][0])) for s in sentences), reverse=True)
-        window_cos = max(float(np.dot(claim_vector, self._vectors[w][0])) for w in windows)
-        mean_vector = np.mean([self._vectors[s][0] for s in sentences], axis=0)
+        claim_vector, claim_tokens = vectors[claim]
+        sentence_cos = sorted((float(np.dot(claim_vector, vectors[s][0])) for s in sentences), reverse=True)
+        window_cos = max(float(np.dot(claim_vector, vectors[w][0])) for w in windows)
+        mean_vector = np.mean([vectors[s][0] for s in sentences], axis=0)
         passage_cos = float(np.dot(claim_vector, mean_vector / (np.linalg.norm(mean_vector) or 1.0)))
-        alignment = max((_alignment(claim_tokens, self._vectors[w][1]) for w in windows), default=0.0)
+        alignment = max((_alignment(claim_tokens, vectors[w][1]) for w in windows), default=0.0)
         wanted = content_terms(claim)
         found = content_terms(passage)
         weights = {t: self._word_pieces(t) for t in wanted}
@@ -135,13 +151,25 @@ class OfflineJudge:
         claim_numbers = numbers(claim)
         number_match = len(claim_numbers & numbers(passage)) / len(claim_numbers) if claim_numbers else 0.5
         return (sentence_cos[0], window_cos, float(np.mean(sentence_cos[:2])), passage_cos,
-                float(np.dot(claim_vector, self._vectors[sentences[0]][0])), alignment, recall, weighted,
+                float(np.dot(claim_vector, vectors[sentences[0]][0])), alignment, recall, weighted,
                 window_recall, bigram_recall, number_match, float(bool(claim_numbers - numbers(passage))))
 
-    def _encode(self, texts: list[str]) -> None:
-        missing = list(dict.fromkeys(t for t in texts if t not in self._vectors))
-        for text, encoded in zip(missing, self._encoder.encode_tokens(missing), strict=True):
-            self._vectors[text] = encoded
+    def _encode(self, texts: list[str]) -> dict[str, tuple[Vectors, Vectors]]:
+        """The vectors of ``texts`` (from the cache, the others encoded in one batch), all held for this call."""
+        wanted = list(dict.fromkeys(texts))
+        with self._lock:
+            found = {t: self._cache[t] for t in wanted if t in self._cache}
+            for text in found:
+                self._cache.move_to_end(text)
+        missing = [t for t in wanted if t not in found]
+        if missing:
+            found.update(zip(missing, self._encoder.encode_tokens(missing), strict=True))
+            with self._lock:
+                for text in missing:
+                    self._cache[text] = found[text]
+                while len(self._cache) > self._cache_texts:
+                    self._cache.popitem(last=False)
+        return found
 
     def _word_pieces(self, word: str) -> int:
         if word not in self._pieces:

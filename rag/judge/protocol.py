@@ -9,14 +9,20 @@ from typing import Protocol, runtime_checkable
 
 @dataclass(frozen=True)
 class Judgment:
+    """Whether the passage supports the claim, and how strongly (0 to 1)."""
+
     supported: bool
     score: float
 
 
 @runtime_checkable
 class Judge(Protocol):
+    """Decides whether passages support claims (see rag.judge)."""
+
     @property
-    def name(self) -> str: ...
+    def name(self) -> str:
+        """A label for reports, e.g. ``offline`` or ``llm:model``."""
+        ...
 
     def judge_many(self, pairs: Sequence[tuple[str, str]]) -> list[Judgment]:
         """One judgment per (claim, passage) pair, in order."""
