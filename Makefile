@@ -9,7 +9,7 @@ QUESTION ?= What is the comparative efficacy of PRP micro-needling versus exosom
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install demo test lint bench-ingest bench-retrieval bench-answer bench-judge bench-eval bench-api bench-scale bench-fuzz chroma-server clean
+.PHONY: install demo test lint bench-ingest bench-retrieval bench-answer bench-judge bench-eval bench-api bench-scale bench-fuzz bench-generative chroma-server clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -61,6 +61,11 @@ bench-api: install
 
 bench-scale: install
 	$(BIN)/python bench/scale.py
+
+# Needs a model server: LLM_BASE_URL=$(../shared/tools/local-llm.sh | sed -n 's/.*base_url=\([^ ]*\).*/\1/p')
+LLM_BASE_URL ?= http://127.0.0.1:8799/v1
+bench-generative: install
+	$(BIN)/python bench/generative.py --base-url $(LLM_BASE_URL)
 
 bench-fuzz: install
 	$(BIN)/python bench/fuzz.py $(FUZZ_ARGS)

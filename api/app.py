@@ -44,7 +44,7 @@ def create_app(settings: Settings | None = None, components: Components | None =
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         built = components if components is not None else await run_in_threadpool(_open, settings)
         app.state.components = built
-        app.state.answers = built.answers()
+        app.state.answers = built.answers(observers=[app.state.metrics.observe_answer])
         logger.info("ready", extra={"data_dir": str(settings.data_dir)})
         try:
             yield
@@ -60,7 +60,8 @@ def create_app(settings: Settings | None = None, components: Components | None =
     app.state.metrics = Metrics()
     app.state.components = None
     if components is not None:  # ready at once (tests, embedding in another app); the lifespan does the same
-        app.state.components, app.state.answers = components, components.answers()
+        app.state.components = components
+        app.state.answers = components.answers(observers=[app.state.metrics.observe_answer])
     errors.install(app)
     if settings.api.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=list(settings.api.cors_origins), allow_methods=["*"],

@@ -1,9 +1,12 @@
-"""Prometheus metrics in the text exposition format, without a client library: request counts and latency."""
+"""Prometheus metrics in the text exposition format, without a client library: request counts and latency, and
+answers by backend and outcome with the citations grounding added and the sentences it removed."""
 
 from __future__ import annotations
 
 import threading
 from collections import defaultdict
+
+from rag.answer.models import Answer
 
 _BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -16,6 +19,20 @@ class Metrics:
         self._requests: dict[tuple[str, str, int], int] = defaultdict(int)
         self._histogram: dict[str, list[int]] = defaultdict(lambda: [0] * (len(_BUCKETS) + 1))
         self._sums: dict[str, float] = defaultdict(float)
+        self._answers: dict[tuple[str, str], int] = defaultdict(int)
+        self._attributed = 0
+        self._removed = 0
+
+    def observe_answer(self, answer: Answer) -> None:
+        """Count an answer by backend (``extractive``, ``openai``) and outcome (``model``, ``fallback``), and the
+        citations the system attributed and the sentences it removed."""
+        fallback = answer.backend.startswith("extractive (fallback")
+        backend = "extractive" if answer.backend.startswith("extractive") and not fallback else "openai"
+        outcome = "fallback" if fallback else ("attributed" if answer.grounding.attributed else "model")
+        with self._lock:
+            self._answers[(backend, outcome)] += 1
+            self._attributed += len(answer.grounding.attributed)
+            self._removed += len(answer.grounding.removed)
 
     def observe(self, route: str, method: str, status: int, seconds: float) -> None:
         """Count one finished request and its duration in seconds."""
@@ -43,4 +60,14 @@ class Metrics:
                     lines.append(f'rag_request_duration_seconds_bucket{{route="{route}",le="{label}"}} {cumulative}')
                 lines.append(f'rag_request_duration_seconds_sum{{route="{route}"}} {self._sums[route]:.6f}')
                 lines.append(f'rag_request_duration_seconds_count{{route="{route}"}} {cumulative}')
+            lines += ["# HELP rag_answers_total Answers by backend and outcome (model: as the model cited; attributed: "
+                      "citations added by grounding; fallback: the extractive answer replaced the model's).",
+                      "# TYPE rag_answers_total counter"]
+            for (backend, outcome), count in sorted(self._answers.items()):
+                lines.append(f'rag_answers_total{{backend="{backend}",outcome="{outcome}"}} {count}')
+            lines += ["# HELP rag_citations_attributed_total Citations added to sentences the model left uncited.",
+                      "# TYPE rag_citations_attributed_total counter",
+                      f"rag_citations_attributed_total {self._attributed}",
+                      "# HELP rag_sentences_removed_total Answer sentences removed as unsupported or repeated.",
+                      "# TYPE rag_sentences_removed_total counter", f"rag_sentences_removed_total {self._removed}"]
         return "\n".join(lines) + "\n"

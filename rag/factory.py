@@ -73,7 +73,8 @@ class Components:
                 self._conversations = self._open_conversations()
             if self._judge is None:
                 self._judge = self.judge()
-        extractive = ExtractiveGenerator(self.embedder, self.index.vectors.get_vectors, generation)
+        extractive = ExtractiveGenerator(self.embedder, self.index.vectors.get_vectors, generation,
+                                         self.index.lexical.term_weights)
         return AnswerService(self.settings, self.retriever(), extractive, llm, Prompts(), self._conversations,
                              self._judge, observers)
 

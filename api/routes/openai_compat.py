@@ -39,6 +39,16 @@ def _extra(answer: Answer) -> dict[str, Any]:
             "grounding": answer.grounding.model_dump(mode="json"), "answer": answer.model_dump(mode="json")}
 
 
+def _repairs(answer: Answer) -> str:
+    """What grounding changed in the streamed draft, for a reader who saw the draft."""
+    grounding = answer.grounding
+    lines = [f"- Removed: “{r.sentence}” ({r.reason})" for r in grounding.removed]
+    lines += [f"- Citation added: {a.sentence}" for a in grounding.attributed]
+    if answer.backend.startswith("extractive (fallback"):
+        lines.insert(0, "- The draft above could not be used; the answer is the extractive one that follows it.")
+    return ("**Checked against the sources:**\n" + "\n".join(lines) + "\n\n") if lines else ""
+
+
 @router.post("/chat/completions", summary="OpenAI-compatible chat completion answered by rag")
 async def chat_completions(body: ChatCompletionRequest, request: Request, service: AnswersDep,
                            _: ReadAccess) -> Any:
@@ -77,10 +87,11 @@ async def chat_completions(body: ChatCompletionRequest, request: Request, servic
         try:
             for kind, payload in events:
                 if kind == "answer":
-                    # The deltas were the raw generator text; the page adds references and the disclaimer.
+                    # The deltas were the model's draft; what checking it changed, the references and the
+                    # disclaimer follow (the verified text is in the final chunk's ``rag`` field).
                     page = render_markdown(payload)
-                    yield chunk({"content": "\n\n---\n\n" + page.split("## References", 1)[-1]
-                                 if "## References" in page else ""}, extra=_extra(payload))
+                    tail = "## References" + page.split("## References", 1)[-1] if "## References" in page else ""
+                    yield chunk({"content": "\n\n---\n\n" + _repairs(payload) + tail}, extra=_extra(payload))
                 elif kind == "delta":
                     yield chunk({"content": payload})
         except RagError as exc:

@@ -10,6 +10,7 @@ sources lack evidence ("There are no direct studies ...") stay, uncited: they cl
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -21,6 +22,7 @@ from rag.judge import Judge, Judgment
 from rag.text.terms import content_terms, numbers
 
 _MIN_CONTENT_WORDS = 2
+_DANGLING_PUNCTUATION = re.compile(r"\s*[,;:]+\s*([.!?])$")
 _NEAR_DUPLICATE = 0.85
 
 NO_SUPPORT = "no retrieved passage supports it"
@@ -199,6 +201,7 @@ def _section_of(source: Source) -> SectionKind:
 def _tidy(sentence: str) -> str:
     """One line, no list marker or stray emphasis, ending with punctuation."""
     text = " ".join(sentence.split()).strip(" *_").lstrip("-•+ ").rstrip(" ,;").strip()
+    text = _DANGLING_PUNCTUATION.sub(r"\1", text)  # "No studies compared them; [2]." lost its marker
     if text and text[-1] not in ".!?:":
         text += "."
     return text

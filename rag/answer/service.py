@@ -152,9 +152,9 @@ class AnswerService:
         timings = {"condense": _ms(started)}
         retrieve_started = time.perf_counter()
         found = self._retriever.search_sections(standalone, filters=filters)
+        hits = [*self._retriever.with_findings(found.guidelines), *self._retriever.with_findings(found.studies)]
         timings["retrieve"] = _ms(retrieve_started)
-        sources, dropped = fit_sources([*found.guidelines, *found.studies], self._budget(standalone, history),
-                                       self._encoding())
+        sources, dropped = fit_sources(hits, self._budget(standalone, history), self._encoding())
         notices = [f"{len(dropped)} retrieved passage(s) did not fit the model's context and were left out: "
                    + ", ".join(h.title for h in dropped)] if dropped else []
         if not sources and self._retriever.is_empty():  # not the same as a corpus without evidence: say so
@@ -215,7 +215,7 @@ class AnswerService:
 
     @staticmethod
     def _fallback_notice(reason: str) -> str:
-        return f"The language model's answer could not be used ({reason}); this is the extractive answer instead."
+        return f"The language model could not be used ({reason}); this is the extractive answer instead."
 
     def _finish(self, prepared: _Prepared, parsed: ParsedAnswer, grounded: Grounded, backend: str) -> Answer:
         sections, references, grounding = assemble(grounded, prepared.sources, parsed.dangling)

@@ -1,17 +1,24 @@
-"""The offline extractive generator (the embedded default): it quotes the most relevant sentences of each
-section's passages, each cited, and says plainly when a section has no relevant passage. Deterministic.
+"""The offline extractive generator (the embedded default): it quotes the sentences of each section's passages that
+answer the question, each cited, and says plainly when a section has no relevant passage. Deterministic.
 
-Relevance of a sentence = cosine similarity of its passage's stored embedding with the question's embedding
-+ 0.3 x the share of the question's content words the sentence contains. Sentences below ``relevance_threshold``,
-or sharing fewer than two content words with the question (one for very short questions), are not evidence.
+Publications first: each scores the cosine of its best passage's stored embedding with the question + 0.3 x the share
+of the question's words it holds, weighted by their rarity in the index (IDF). Only publications close to the best
+one are quoted: within ``RELATIVE_FLOOR`` of its score (and above ``relevance_threshold``), and holding at least half
+of what it holds of the question's words, so a passage retrieved for one common word cannot contribute. They are
+ordered most direct first (covering the question's topic words as well as the best one), then stronger evidence
+(systematic review/meta-analysis > randomised trial > other), then newer. From each, at most two sentences, its best
+first: a sentence's score is the role of its section (results, conclusions, recommendations above methods,
+background below), a small bonus for wording that states a finding or a recommendation, and the weighted share of
+the question's words it holds.
 Passage vectors come from the vector store (no re-encoding): embedding each sentence would cost ~20 ms a sentence
 on a CPU, far over an interactive budget.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
@@ -27,23 +34,61 @@ from rag.contract import (
     cite,
 )
 from rag.embedding.protocol import Embedder, Vectors
+from rag.evidence import LEVEL_BY_DESIGN
 from rag.generate.protocol import Generation, GenerationRequest
+from rag.models import Hit
+from rag.text.sections import Role, section_role
 from rag.text.sentences import BULLET, sentence_spans
 from rag.text.terms import content_terms
 
 VectorLookup = Callable[[list[str]], dict[str, Vectors]]
+TermWeights = Callable[[Sequence[str]], dict[str, float]]
+"""Inverse document frequency of words in the index (rarer words weigh more)."""
 LEXICAL_WEIGHT = 0.3
-MAX_PER_SOURCE = 2
+MAX_PER_DOCUMENT = 2
+RELATIVE_FLOOR = 0.12
+"""A publication scoring more than this below the section's best one is not quoted."""
+COVERAGE_SHARE = 0.5
+"""A publication must hold at least this share of what the best one holds of the question's words, weighted by
+rarity: one that shares only a common word with the question cannot contribute."""
+DIRECTNESS_SHARE = 0.9
+"""Publications covering at least this share of what the best one covers of the question's topic words (not its
+framing words) count as direct."""
+
+_ROLE_BONUS: dict[Role | None, float] = {
+    "conclusion": 0.10, "result": 0.10, "method": -0.04, "background": -0.12, None: 0.0}
+_FINDING = re.compile(
+    r"\b(?:significant(?:ly)?|improv\w*|reduc\w*|increas\w*|decreas\w*|associated|no (?:significant )?difference|"
+    r"did not|was not|were not|comparable|similar|superior|inferior|recommend\w*|should|conclud\w*|"
+    r"odds ratio|hazard ratio|relative risk|(?:95% )?CI\b|p\s?[<=>])", re.IGNORECASE)
+_EMPHASIS = re.compile(r"\*\*|__")
+_AIM = re.compile(r"\b(?:we aimed|the aim|aims? (?:of|to)|objective (?:of|was)|was to (?:evaluate|determine|assess|"
+                  r"investigate|examine|compare)|little is known|remains? unclear|is unknown)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
 class Candidate:
-    """A passage sentence that may be quoted, with its position in the passage and its relevance."""
+    """A passage sentence that may be quoted: where it is, how well it answers (its section's role, its wording,
+    the question's words it holds), and whether its section states results, conclusions or recommendations."""
 
     source: Source
     position: int
     text: str
     relevance: float
+    leading: bool
+
+
+@dataclass
+class _Document:
+    """A publication among the sources: how relevant and how direct it is, and its quotable sentences."""
+
+    hit: Hit
+    similarity: float = 0.0
+    stems: set[str] = field(default_factory=set)
+    sentences: list[Candidate] = field(default_factory=list)
+    score: float = 0.0
+    coverage: float = 0.0
+    directness: float = 0.0
 
 
 class ExtractiveGenerator:
@@ -51,10 +96,12 @@ class ExtractiveGenerator:
 
     name = "extractive"
 
-    def __init__(self, embedder: Embedder, vectors: VectorLookup, settings: GenerationSettings) -> None:
+    def __init__(self, embedder: Embedder, vectors: VectorLookup, settings: GenerationSettings,
+                 term_weights: TermWeights | None = None) -> None:
         self._embedder = embedder
         self._vectors = vectors
         self._settings = settings
+        self._term_weights = term_weights
 
     def generate(self, request: GenerationRequest) -> Generation:
         """The whole answer, composed from the sources' sentences."""
@@ -69,90 +116,176 @@ class ExtractiveGenerator:
         yield Generation("".join(pieces))
 
     def _compose(self, request: GenerationRequest) -> Iterator[str]:
-        candidates = self._score(request.question, request.sources)
+        documents = self._documents(request.question, request.sources)
         limits: dict[SectionKind, int] = {"guidelines": self._settings.guideline_sentences,
                                           "research": self._settings.research_sentences}
         chosen_all: list[Candidate] = []
         for section, limit in limits.items():
-            chosen = self._choose([c for c in candidates if c.source.kind == SECTION_SOURCE_KIND[section]], limit)
+            chosen = self._choose([d for d in documents if d.hit.kind == SECTION_SOURCE_KIND[section]], limit)
             chosen_all.extend(chosen)
             body = " ".join(cite(c.text, c.source.n) for c in chosen) or NO_EVIDENCE_STATEMENTS[section]
             yield f"## {SECTION_TITLES[section]}\n{body}\n\n"
         yield f"## {LIMITATIONS_TITLE}\n{limitations(chosen_all, request.audience == 'patient')}\n"
 
-    def _score(self, question: str, sources: Sequence[Source]) -> list[Candidate]:
+    def _documents(self, question: str, sources: Sequence[Source]) -> list[_Document]:
+        """The sources grouped by publication, each scored: its best passage's similarity to the question plus the
+        IDF-weighted share of the question's words it holds; only publications holding a distinctive word."""
         if not sources:
             return []
+        weights = self._weights(question, sources)
+        if not weights:
+            return []
+        total = sum(weights.values())
         question_vector = self._embedder.embed_query(question)
         stored = self._vectors([s.hit.chunk_id for s in sources])
-        wanted = content_terms(question)
-        minimum = 2 if len(wanted) >= 4 else 1  # a sentence must share this many content words with the question
-        candidates = []
+        documents: dict[str, _Document] = {}
         for source in sources:
+            document = documents.setdefault(source.hit.doc_id, _Document(source.hit))
             vector = stored.get(source.hit.chunk_id)
             similarity = float(np.dot(vector, question_vector)) if vector is not None else 0.0
-            for position, text, terms in _sentences(source.text):
-                shared = len(wanted & terms)
-                if shared >= minimum:
-                    overlap = shared / len(wanted)
-                    candidates.append(Candidate(source, position, text, similarity + LEXICAL_WEIGHT * overlap))
-        return candidates
+            document.similarity = max(document.similarity, similarity)
+            role = _role_bonus(source.hit.section)
+            for position, text, stems in _sentences(source.text):
+                shared = stems & weights.keys()
+                document.stems |= shared
+                if shared:
+                    relevance = role + _wording_bonus(text) + LEXICAL_WEIGHT * sum(weights[t] for t in shared) / total
+                    document.sentences.append(Candidate(source, position, text, relevance, role > 0))
+        kept = []
+        for document in documents.values():
+            if document.sentences:
+                document.coverage = sum(weights[t] for t in document.stems) / total
+                document.directness = sum(weights[t] for t in document.stems - _FRAMING)
+                document.score = document.similarity + LEXICAL_WEIGHT * document.coverage
+                kept.append(document)
+        return kept
 
-    def _choose(self, candidates: list[Candidate], limit: int) -> list[Candidate]:
-        """The best sentences above the threshold, at most two per source, in source then reading order."""
-        relevant = sorted((c for c in candidates if c.relevance >= self._settings.relevance_threshold),
-                          key=lambda c: (-c.relevance, c.source.n, c.position))
-        chosen: list[Candidate] = []
-        per_source: dict[int, int] = {}
-        seen: set[frozenset[str]] = set()
-        for candidate in relevant:
-            terms = frozenset(content_terms(candidate.text))
-            if per_source.get(candidate.source.n, 0) >= MAX_PER_SOURCE or terms in seen:
-                continue
-            chosen.append(candidate)
-            seen.add(terms)
-            per_source[candidate.source.n] = per_source.get(candidate.source.n, 0) + 1
-            if len(chosen) == limit:
-                break
-        return sorted(chosen, key=lambda c: (c.source.n, c.position))
+    def _weights(self, question: str, sources: Sequence[Source]) -> dict[str, float]:
+        """The question's word stems that some passage holds, weighted by the rarity of the word in the index."""
+        present = set().union(*(stems for s in sources for _, _, stems in _sentences(s.text)))
+        words = {word: _stem(word) for word in content_terms(question) if _stem(word) in present}
+        found = self._term_weights(sorted(words)) if self._term_weights is not None else {}
+        weights: dict[str, float] = {}
+        for word, stem in words.items():
+            weights[stem] = max(weights.get(stem, 0.0), max(found.get(word, 1.0), 0.05))
+        return weights
+
+    def _choose(self, documents: list[_Document], limit: int) -> list[Candidate]:
+        """Sentences of the publications close to the best one: the most direct publications first, then stronger
+        evidence, then newer; from each, its best result or conclusion first and at most two sentences."""
+        if not documents:
+            return []
+        best = max(d.score for d in documents)
+        floor = max(self._settings.relevance_threshold, best - RELATIVE_FLOOR)
+        best_coverage = max(d.coverage for d in documents)
+        relevant = [d for d in documents if d.score >= floor and d.coverage >= COVERAGE_SHARE * best_coverage]
+        if not relevant:
+            return []
+        most_direct = max(d.directness for d in relevant)
+
+        def order(document: _Document) -> tuple[bool, int, int, float]:
+            hit = document.hit
+            level = hit.evidence_level or LEVEL_BY_DESIGN.get(hit.study_design or "", 9)
+            return (document.directness < DIRECTNESS_SHARE * most_direct, level, -(hit.year or 0), -document.score)
+
+        relevant.sort(key=order)
+        picks: dict[str, list[Candidate]] = {d.hit.doc_id: [] for d in relevant}
+        ranked = {d.hit.doc_id: _ranked_sentences(d.sentences) for d in relevant}
+        for round_ in range(MAX_PER_DOCUMENT):
+            for document in relevant:
+                pool = ranked[document.hit.doc_id]
+                if round_ < len(pool) and sum(map(len, picks.values())) < limit:
+                    picks[document.hit.doc_id].append(pool[round_])
+        return [c for d in relevant for c in picks[d.hit.doc_id]]
+
+
+def _ranked_sentences(sentences: list[Candidate]) -> list[Candidate]:
+    """A publication's sentences, most answering first, each distinct."""
+    ranked: list[Candidate] = []
+    seen: set[str] = set()
+    for candidate in sorted(sentences, key=lambda c: (-c.relevance, c.source.n, c.position)):
+        key = " ".join(sorted(content_terms(candidate.text)))
+        if key not in seen:
+            seen.add(key)
+            ranked.append(candidate)
+    return ranked
+
+
+
+def _stem(word: str) -> str:
+    """A crude stem for matching question and passage words: no hyphen, at most six letters ("improvement" and
+    "improved" -> "improv", "micro-needling" and "microneedling" -> "micron")."""
+    return word.replace("-", "")[:6]
+
+
+_FRAMING = frozenset(_stem(w) for w in """effect effects efficacy efficacious effective effectiveness comparative
+    compare comparison improve improvement outcome outcomes benefit benefits role use treatment treatments therapy
+    patient patients people person adult adults evidence risk risks associated association difference differ impact
+    good better best safe safety recommend recommended recommendation should screen screening need needed follow
+    clinical clinician study studies trial trials""".split())
+
+
+def _role_bonus(section: str) -> float:
+    return _ROLE_BONUS[section_role(section)]
+
+
+def _wording_bonus(sentence: str) -> float:
+    if _AIM.search(sentence):
+        return -0.05
+    return 0.03 if _FINDING.search(sentence) else 0.0
 
 
 @lru_cache(maxsize=1024)
 def _sentences(passage: str) -> tuple[tuple[int, str, frozenset[str]], ...]:
-    """The quotable sentences of a passage (position, text without bullet or line breaks, content words): six words
+    """The quotable sentences of a passage (position, text without bullet or line breaks, word stems): six words
     or more, no headings. Computed once per passage text."""
     found = []
     for position, (start, end) in enumerate(sentence_spans(passage)):
-        text = " ".join(BULLET.sub("", passage[start:end]).split())
+        text = " ".join(_EMPHASIS.sub("", BULLET.sub("", passage[start:end])).split())
         if len(text.split()) >= 6 and not text.startswith("#"):
-            found.append((position, text, frozenset(content_terms(text))))
+            found.append((position, text, frozenset(_stem(t) for t in content_terms(text))))
     return tuple(found)
 
 
-
-_DESIGN_NAMES = {
-    "meta-analysis": "meta-analysis", "systematic-review": "systematic review", "rct": "randomised trial",
-    "non-randomized-trial": "non-randomised trial", "cohort": "cohort study", "case-control": "case-control study",
-    "cross-sectional": "cross-sectional study", "case-series": "case series", "case-report": "case report",
-    "narrative-review": "narrative review",
+#: Each design's name in the singular and the plural.
+_DESIGN_NAMES: dict[str, tuple[str, str]] = {
+    "meta-analysis": ("meta-analysis", "meta-analyses"), "systematic-review": ("systematic review",
+                                                                             "systematic reviews"),
+    "rct": ("randomised trial", "randomised trials"),
+    "non-randomized-trial": ("non-randomised trial", "non-randomised trials"),
+    "cohort": ("cohort study", "cohort studies"), "case-control": ("case-control study", "case-control studies"),
+    "cross-sectional": ("cross-sectional study", "cross-sectional studies"),
+    "case-series": ("case series", "case series"), "case-report": ("case report", "case reports"),
+    "narrative-review": ("narrative review", "narrative reviews"),
 }
+_OTHER_DESIGN = ("study of another or unstated design", "studies of other or unstated designs")
+_NUMBER_WORDS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+
+
+def count_of(n: int, forms: tuple[str, str]) -> str:
+    """'one randomised trial', 'two case series', '12 cohort studies'."""
+    number = _NUMBER_WORDS[n] if n < len(_NUMBER_WORDS) else str(n)
+    return f"{number} {forms[0] if n == 1 else forms[1]}"
+
+
+def _listed(parts: list[str]) -> str:
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
 def limitations(chosen: Sequence[Candidate], patient: bool) -> str:
-    """A deterministic limitations paragraph from what the cited studies are."""
+    """A deterministic limitations paragraph from what the cited studies are, in plain words for a patient."""
     studies = {c.source.hit.doc_id: c.source.hit for c in chosen if c.source.kind == "study"}
-    designs: dict[str, int] = {}
+    designs: dict[tuple[str, str], int] = {}
     for hit in studies.values():
-        name = _DESIGN_NAMES.get(hit.study_design or "", "study of another or unstated design")
-        designs[name] = designs.get(name, 0) + 1
+        forms = _DESIGN_NAMES.get(hit.study_design or "", _OTHER_DESIGN)
+        designs[forms] = designs.get(forms, 0) + 1
     if patient:
-        evidence = (f"This summary is based on {len(studies)} published {'study' if len(studies) == 1 else 'studies'}"
+        evidence = (f"This summary is based on {count_of(len(studies), ('published study', 'published studies'))}"
                     if studies else "No research studies in our sources answer this directly")
         return (f"{evidence}. It repeats sentences from the sources word for word and does not weigh them against "
                 "each other, so it cannot tell you what is best for you. Please talk to your clinician.")
-    parts = ", ".join(f"{n} {name}{'s' if n > 1 and not name.endswith(('s', 'series')) else ''}"
-                      for name, n in sorted(designs.items(), key=lambda item: (-item[1], item[0])))
-    described = f"The research cited here comprises {parts}." if studies else "No study is cited."
+    parts = [count_of(n, forms) for forms, n in sorted(designs.items(), key=lambda item: (-item[1], item[0]))]
+    described = f"The research cited here comprises {_listed(parts)}." if studies else "No study is cited."
     return (f"{described} This answer was composed extractively: it quotes the most relevant sentences of the "
             "retrieved passages verbatim and does not synthesise, weigh or grade them; sample sizes, risk of bias and "
             "applicability should be judged from the original publications.")

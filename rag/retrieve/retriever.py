@@ -18,6 +18,7 @@ from rag.retrieve.ordering import break_ties, diversify
 from rag.retrieve.rerank import Reranker
 from rag.store.catalog import StoredChunk
 from rag.store.index import Index
+from rag.text.sections import states_findings
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +72,29 @@ class Retriever:
     def settings(self) -> RetrievalSettings:
         """The retrieval settings this retriever was built with."""
         return self._settings
+
+    def with_findings(self, hits: list[Hit], documents: int = 6) -> list[Hit]:
+        """``hits`` with, after each of the first ``documents`` publications' passages, its result, conclusion or
+        recommendation passages that are not among them (a question about a trial is answered by its results, which
+        retrieval may have passed over for its design section). Added passages have score 0."""
+        first: list[str] = list(dict.fromkeys(h.doc_id for h in hits))[:documents]
+        if not first:
+            return hits
+        held = {h.chunk_id for h in hits}
+        siblings = self._index.catalog.chunk_ids(first)
+        wanted = sorted(c for doc_id in first for c in siblings[doc_id] if c not in held)
+        stored = self._index.catalog.chunks(wanted) if wanted else {}
+        extra: dict[str, list[Hit]] = {}
+        for chunk in sorted(stored.values(), key=lambda c: (c.doc_id, c.start)):
+            if states_findings(chunk.section):
+                extra.setdefault(chunk.doc_id, []).append(to_hit(chunk, score=0.0))
+        out: list[Hit] = []
+        for index, hit in enumerate(hits):
+            out.append(hit)
+            last_of_document = all(h.doc_id != hit.doc_id for h in hits[index + 1:])
+            if last_of_document:
+                out.extend(extra.pop(hit.doc_id, []))
+        return out
 
     def is_empty(self) -> bool:
         """No document is indexed (as of the last refresh)."""

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
 import re
 import sqlite3
 import threading
+from collections.abc import Sequence
 
 from rag.errors import StoreError
 from rag.filters import Filters
@@ -47,7 +49,15 @@ class SqliteLexicalIndex:
         except sqlite3.Error as exc:
             raise StoreError(f"lexical search failed: {exc}") from exc
 
-    def _prune(self, terms: list[str]) -> list[str]:
+    def term_weights(self, terms: Sequence[str]) -> dict[str, float]:
+        """Inverse document frequency of each word in the chunks, ``log((N + 1) / (df + 1))``: rare words weigh
+        more. A word the index cannot search for (no letters or digits) gets the weight of an unseen word."""
+        frequencies, key = self._frequencies([t for t in terms if self._TOKEN.fullmatch(t.replace("-", "_"))])
+        unseen = math.log(key[0] + 1)
+        return {t: math.log((key[0] + 1) / (frequencies[t] + 1)) if t in frequencies else unseen for t in terms}
+
+    def _frequencies(self, terms: Sequence[str]) -> tuple[dict[str, int], tuple[int, int]]:
+        """Chunks holding each term, remembered until the index changes; and the index's size key."""
         with self._lock:
             key = self._catalog.size_key()
             if key != self._df_key:
@@ -55,7 +65,10 @@ class SqliteLexicalIndex:
             for term in terms:
                 if term not in self._df:
                     self._df[term] = self._catalog.fts_document_frequency(term)
-            frequencies = {t: self._df[t] for t in terms}
+            return {t: self._df[t] for t in terms}, key
+
+    def _prune(self, terms: list[str]) -> list[str]:
+        frequencies, key = self._frequencies(terms)
         if key[0] < self._prune_from:
             return terms
         limit = self._max_df * max(key[0], 1)

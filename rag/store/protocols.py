@@ -59,6 +59,10 @@ class LexicalIndex(Protocol):
         """``(chunk id, BM25 score)`` of the best ``k`` chunks, best first; higher is better."""
         ...
 
+    def term_weights(self, terms: Sequence[str]) -> dict[str, float]:
+        """Inverse document frequency of each word in the indexed chunks (rarer words weigh more)."""
+        ...
+
     def count(self) -> int:
         """Number of indexed chunks."""
         ...

@@ -227,4 +227,4 @@ def test_citation_in_a_no_evidence_section_is_dropped() -> None:
     raw = f"## From the Guidelines\n{NO_GUIDELINE} [2]\n## From the Research\nPRP improved acne scars [1]."
     sections, references, _ = verify(parse_answer(raw, SOURCES), SOURCES)
     assert sections[0].text == NO_GUIDELINE and sections[1].text == "PRP improved acne scars [1]."
-    assert [r.doc_id for r in references] == ["doc1"]
+    assert [r.doc_id for r in references] == ["doc2"], "[1] was a guideline: the study that supports it is cited"

@@ -124,6 +124,25 @@ def check_streamed_in_order(page: Page) -> None:
     assert sources < draft < final, seen
 
 
+def own_sentence(turn: Locator, answer: dict[str, Any], n: int) -> str:
+    """The sentence that the first [n] of the answer ends (what the page's popover matches quotes against)."""
+    for section in answer["sections"]:
+        index = section["text"].find(f"[{n}]")
+        if index >= 0:
+            before = section["text"][:index]
+            end = max(before.rfind(". "), before.rfind("! "), before.rfind("? "))
+            return before[end + 1:]
+    return ""
+
+
+def best_quote(quotes: list[str], sentence: str) -> str:
+    """The quote sharing most words (3+ letters or digits) with the sentence; the first on ties."""
+    def tokens(text: str) -> list[str]:
+        return re.findall(r"[a-z0-9]{3,}", text.lower())
+    wanted = set(tokens(sentence))
+    return max(quotes, key=lambda q: sum(1 for w in tokens(q) if w in wanted))
+
+
 def check_quote_popover(page: Page, turn: Locator, answer: dict[str, Any], artifacts: Path) -> None:
     """A citation opens a dialog with the quote, title, year and identifiers; Escape closes it, focus returns."""
     references = {r["n"]: r for r in answer["references"]}
@@ -136,7 +155,11 @@ def check_quote_popover(page: Page, turn: Locator, answer: dict[str, Any], artif
     dialog = page.get_by_role("dialog")
     expect(dialog).to_be_visible()
     expect(dialog.get_by_role("heading")).to_have_text(f"Source [{n}] · Study")
-    expect(dialog.locator("blockquote")).to_have_text(f"“{words(reference['quote'])}”")
+    quotes = [words(q["text"]) for q in reference["quotes"]]
+    expect(dialog.locator("blockquote")).to_have_count(len(quotes))
+    first_sentence = own_sentence(turn, answer, n)
+    expect(dialog.locator("blockquote").first).to_have_text(f"“{best_quote(quotes, first_sentence)}”")
+    assert sorted(dialog.locator("blockquote").all_inner_texts()) == sorted(f"“{q}”" for q in quotes)
     expect(dialog).to_contain_text(reference["title"])
     if reference["year"]:
         expect(dialog).to_contain_text(str(reference["year"]))
@@ -165,7 +188,9 @@ def check_references(turn: Locator, answer: dict[str, Any]) -> None:
     expect(items).to_have_count(len(answer["references"]))
     for item, reference in zip(items.all(), answer["references"], strict=True):
         expect(item.locator(".ref-title")).to_have_text(reference["title"])
-        expect(item.locator("blockquote")).to_have_text(f"“{words(reference['quote'])}”")
+        expect(item.locator("blockquote")).to_have_text([f"“{words(q['text'])}”" for q in reference["quotes"]])
+        if reference["notes"]:
+            expect(item.locator(".note")).to_contain_text(words(reference["notes"])[:60])
         if reference["doi"]:
             expect(item.get_by_role("link", name=f"DOI {reference['doi']}")).to_be_visible()
 

@@ -1,0 +1,34 @@
+"""What a section of a publication is for, from its title: results, conclusions and recommendations state what
+was found or advised; methods and background set the scene. Used to lead answers with findings."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Literal
+
+Role = Literal["conclusion", "result", "method", "background"]
+
+_ROLES: tuple[tuple[Role, re.Pattern[str]], ...] = (
+    ("conclusion", re.compile(r"conclusion|interpretation|implication|summary|key (?:point|finding|statement)|"
+                              r"recommendation|bottom line|main message", re.IGNORECASE)),
+    ("result", re.compile(r"result|finding|outcome|efficacy|effect|harm|adverse|safety|evidence", re.IGNORECASE)),
+    ("method", re.compile(r"method|design|participant|patient|setting|intervention|population|measure|procedure|"
+                          r"protocol|search|selection|data|analysis|sample", re.IGNORECASE)),
+    ("background", re.compile(r"background|introduction|objective|aim|purpose|context|rationale|scope|overview|"
+                              r"definition|description", re.IGNORECASE)),
+)
+
+
+@lru_cache(maxsize=512)
+def section_role(title: str) -> Role | None:
+    """The role of a section named ``title`` (the first role whose words it contains), or None."""
+    for role, pattern in _ROLES:
+        if pattern.search(title[:200]):
+            return role
+    return None
+
+
+def states_findings(title: str) -> bool:
+    """A section of results, conclusions or recommendations."""
+    return section_role(title) in ("conclusion", "result")
