@@ -114,3 +114,31 @@ def test_judge_command(tmp_path: Path, setup: tuple[Path, Path]) -> None:
     assert errors[1].startswith(f"skipped {pairs}:3: ") and "JSON object" in errors[1]
     assert errors[2] == f"skipped {pairs}:4: id 2 was already used on line 2"
     assert errors[3] == f"error: {pairs}: 3 lines skipped (see above); the others ran"
+
+
+def old_shape(answer: dict[str, object]) -> dict[str, object]:
+    """The answer as clients wrote it before references carried a list of quotes."""
+    references = [{k: v for k, v in r.items() if k not in ("quotes", "notes")}  # type: ignore[union-attr]
+                  for r in answer["references"]]  # type: ignore[union-attr]
+    return dict(answer, references=references)
+
+
+def test_old_one_quote_answers_and_deleted_chunks_are_still_scored(setup: tuple[Path, Path], tmp_path: Path) -> None:
+    data, dataset = setup
+    code, out = run("eval", str(dataset), "--data-dir", str(data), "--out", str(tmp_path / "live"), "--json")
+    live = json.loads(out)["metrics"]
+    answers = [json.loads(line) for line in (tmp_path / "live" / "cases.jsonl").read_text().splitlines()]
+    assert all(r["quotes"] and r["quote"] == r["quotes"][0]["text"] for a in answers for r in a["answer"]["references"])
+    old = tmp_path / "old.jsonl"
+    old.write_text("\n".join(json.dumps(dict(old_shape(a["answer"]), id=a["id"])) for a in answers))
+    code, out = run("eval", str(dataset), "--answers", str(old), "--data-dir", str(data), "--out", str(tmp_path / "o"),
+                    "--json")
+    assert code == 0 and json.loads(out)["metrics"]["citation_validity"]["mean"] == live["citation_validity"]["mean"]
+    gone = tmp_path / "gone.jsonl"  # every quote from a chunk the index no longer has: the quotes are the passages
+    moved = [dict(a["answer"], id=a["id"], references=[
+        dict(r, quotes=[dict(q, chunk_id=f"deleted-{i}") for i, q in enumerate(r["quotes"])])
+        for r in a["answer"]["references"]]) for a in answers]
+    gone.write_text("\n".join(json.dumps(m) for m in moved))
+    code, out = run("eval", str(dataset), "--answers", str(gone), "--data-dir", str(data), "--out", str(tmp_path / "g"),
+                    "--json")
+    assert code == 0 and json.loads(out)["metrics"]["citation_validity"]["mean"] == 1.0

@@ -69,6 +69,8 @@ def test_kind_option_conflicting_with_front_matter_is_an_error(tmp_path: Path) -
         ("id: x1\nkind: study\ntitle: T\nstudy_design: anecdote", "field 'study_design'"),
         ("id: 'bad id!'\nkind: study\ntitle: T", "field 'id'"),
         ("id: x1\nkind: study\ntitle: [unclosed", "not valid YAML"),
+        ("id: x1\nkind: study\ntitle: T\nnotes: [not, a, string]", "field 'notes'"),
+        ("id: x1\nkind: study\ntitle: T\nretracted: perhaps", "field 'retracted'"),
         ("- a\n- b", "mapping"),
     ],
 )
