@@ -16,6 +16,7 @@ on a CPU, far over an interactive budget.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -48,6 +49,8 @@ LEXICAL_WEIGHT = 0.3
 MAX_PER_DOCUMENT = 2
 RELATIVE_FLOOR = 0.12
 """A publication scoring more than this below the section's best one is not quoted."""
+MIN_COVERAGE = 0.25
+"""A publication must hold at least this share of the question's words, weighted by rarity."""
 COVERAGE_SHARE = 0.5
 """A publication must hold at least this share of what the best one holds of the question's words, weighted by
 rarity: one that shares only a common word with the question cannot contribute."""
@@ -136,6 +139,9 @@ class ExtractiveGenerator:
         if not weights:
             return []
         total = sum(weights.values())
+        topical = (weights.keys() - _FRAMING) or set(weights)
+        minimum = 2 if len(topical) >= 4 else 1  # topic words a publication must share with the question
+        distinctive = _distinctive({t: weights[t] for t in topical})
         question_vector = self._embedder.embed_query(question)
         stored = self._vectors([s.hit.chunk_id for s in sources])
         documents: dict[str, _Document] = {}
@@ -148,12 +154,14 @@ class ExtractiveGenerator:
             for position, text, stems in _sentences(source.text):
                 shared = stems & weights.keys()
                 document.stems |= shared
-                if shared:
+                if shared & topical:
                     relevance = role + _wording_bonus(text) + LEXICAL_WEIGHT * sum(weights[t] for t in shared) / total
                     document.sentences.append(Candidate(source, position, text, relevance, role > 0))
         kept = []
         for document in documents.values():
-            if document.sentences:
+            coverage = sum(weights[t] for t in document.stems) / total
+            if (document.sentences and len(document.stems & topical) >= minimum and document.stems & distinctive
+                    and coverage >= MIN_COVERAGE):
                 document.coverage = sum(weights[t] for t in document.stems) / total
                 document.directness = sum(weights[t] for t in document.stems - _FRAMING)
                 document.score = document.similarity + LEXICAL_WEIGHT * document.coverage
@@ -161,9 +169,9 @@ class ExtractiveGenerator:
         return kept
 
     def _weights(self, question: str, sources: Sequence[Source]) -> dict[str, float]:
-        """The question's word stems that some passage holds, weighted by the rarity of the word in the index."""
-        present = set().union(*(stems for s in sources for _, _, stems in _sentences(s.text)))
-        words = {word: _stem(word) for word in content_terms(question) if _stem(word) in present}
+        """The question's word stems, weighted by the rarity of the word in the index (a word the index lacks weighs
+        most: a passage that lacks the question's rarest words does not answer it)."""
+        words = {word: _stem(word) for word in content_terms(question)}
         found = self._term_weights(sorted(words)) if self._term_weights is not None else {}
         weights: dict[str, float] = {}
         for word, stem in words.items():
@@ -210,6 +218,12 @@ def _ranked_sentences(sentences: list[Candidate]) -> list[Candidate]:
             ranked.append(candidate)
     return ranked
 
+
+
+def _distinctive(weights: dict[str, float]) -> set[str]:
+    """The rarest half (at least one) of the question's topic words: a publication must hold one of them."""
+    ranked = sorted(weights, key=lambda t: (-weights[t], t))
+    return set(ranked[: max(1, math.ceil(len(ranked) / 2))])
 
 
 def _stem(word: str) -> str:
