@@ -1,0 +1,184 @@
+"""Counts of people written in a sentence ("120 patients", "a total of 1,203 participants", "n = 45", "One
+thousand ninety-nine women"), each with the context that says whether it is the whole sample or a part of it."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+Tier = Literal["total", "n", "plain"]
+
+MAX_COUNT = 10_000_000
+
+_UNITS = {
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
+    "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17,
+    "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70,
+    "eighty": 80, "ninety": 90,
+}
+_SCALES = {"hundred": 100, "thousand": 1000}
+_WORD = r"(?:" + "|".join(sorted([*_UNITS, *_SCALES], key=len, reverse=True)) + r")"
+_NUMBER = (
+    r"(?<![\w.,/^=±+-])(?P<digits>\d{1,3}(?:,\d{3})+|\d{1,8})(?![\w.,/^%-]|,\d)"
+    r"|\b(?P<words>" + _WORD + r"(?:[- ](?:and )?" + _WORD + r"){0,5})\b"
+)
+_PEOPLE = (
+    r"patients|participants|subjects|women|men|children|adults|individuals|people|persons|volunteers|infants|"
+    r"neonates|newborns|babies|adolescents|boys|girls|students|residents|respondents|mothers|veterans|workers|nurses|"
+    r"physicians|doctors|employees|smokers|survivors|recipients|donors|users|athletes|"
+    r"outpatients|inpatients|elderly|youths"
+)
+#: A count of people: the number, at most three describing words, then a people noun.
+_COUNT = re.compile(
+    r"(?:" + _NUMBER + r") (?P<between>(?:[A-Za-z][\w'-]{0,30} ){0,3}?)(?P<noun>" + _PEOPLE + r")\b", re.IGNORECASE)
+_N_EQUALS = re.compile(r"(?<![\w])[nN] ?[=:] ?(?P<digits>\d{1,3}(?:,\d{3})+|\d{1,8})(?![\w.,^%/]|,\d| ?[x×] ?\d)")
+_BARE_TOTAL = re.compile(
+    r"(?:" + _NUMBER + r") (?:were|was) (?:randomi[sz]ed|enrolled|included|recruited)\b", re.IGNORECASE)
+_PEOPLE_BEFORE = re.compile(r"\b(?:" + _PEOPLE + r")\b[\s(\[,;]*$", re.IGNORECASE)
+_NOT_DESCRIBING = frozenset(
+    """of and or in with to at for from by per than were was had have who that which the a an mg kg g ml l mmol cm mm
+    years year months month weeks week days day hours hour minutes times sessions groups group arms arm centers centres
+    hospitals sites studies trials visits cycles doses units hz more less fewer only other""".split())
+_TOTAL_BEFORE = re.compile(
+    r"(?:a total of|in total|total of|overall|altogether|enrolled|enrolling|randomi[sz]ed|randomi[sz]ing|included|"
+    r"including all|recruited|recruiting|studied|comprised|comprising|involved|involving|consisted of|sample of|"
+    r"cohort of|population of|series of|data from|data of|records of|charts of|analy[sz]ed|evaluated|examined|"
+    r"investigated|surveyed|interviewed|followed|identified|assessed|reviewed|(?:studied|conducted|performed|"
+    r"carried out|undertaken|done) (?:in|on|among))\s*$", re.IGNORECASE)
+_PART_BEFORE = re.compile(
+    r"(?:of whom|of these|of them|among them|among these|among whom|including|excluding|except|remaining|another|by|"
+    r"additional|further|only|the other|whereas|while|and|in|compared with|compared to|versus|vs\.?|than|aged?|ages|"
+    r"older|younger|over|under|above|below|at least|up to|more|less|fewer|approximately|about|nearly|almost|around|"
+    r"roughly|some|[<>≤≥~]|to|between|from|table|figure|fig\.?|day|week|month|year|grade|stage|type|phase|group|arm|"
+    r"visit|session|cohort|study)\s*$", re.IGNORECASE)
+_FIRST_VERB = re.compile(
+    r"\b(?:(?P<total>enrolled|randomi[sz]ed|included|recruited|studied|participated|analy[sz]ed|evaluated|examined|"
+    r"investigated|surveyed|interviewed|followed|identified|assessed|reviewed|comprised|took part|underwent "
+    r"screening)|(?P<part>screened|excluded|eligible|lost|withdr[ae]wn?|withdrew|dropped|died|declined|refused|"
+    r"completed|had|has|have|developed|experienced|showed|presented|reported|required|received|underwent|achieved|"
+    r"responded|remained|were not|was not|went on|develop|progressed|needed|suffered|tested positive)"
+    r"|(?P<relative>(?:who|that|which) (?:had |have |has |were |was )?\w+|with \w+))\b",
+    re.IGNORECASE,
+)
+_ANOTHER_ARM = re.compile(
+    r"\b(?:and|or|versus|vs\.?|compared (?:with|to)|than)\s+(?:those of\s+|the\s+)?(?:\d|" + _WORD + r"\b)",
+    re.IGNORECASE)
+_CLAUSE_END = re.compile(r"[;:,.(]")
+_RANGE_AFTER = re.compile(r"\s*(?:[-–]|to |and |or )\s*\d", re.IGNORECASE)
+_PERCENT_AFTER = re.compile(r"\s*\(\s*\d+(?:\.\d+)?\s*%")
+_CONTEXT = 40  # characters of context read around a count: enough for the phrases above, and linear time
+
+_YEAR_BEFORE = re.compile(r"(?:in|since|from|during|until|between|by|and|to|of|before|after)\s*$", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class Count:
+    """One count of people in a sentence; ``tier`` says how sure it is the whole sample."""
+
+    value: int
+    tier: Tier
+    start: int
+
+
+def counts_in(sentence: str) -> list[Count]:
+    """Counts of people in one sentence, without those that are parts of a sample (subgroups, drop-outs, the
+    screened, outcome counts), ages, years, ranges, approximations, doses and durations."""
+    found = [count for match in _COUNT.finditer(sentence) if (count := _people_count(sentence, match))]
+    found.extend(count for match in _BARE_TOTAL.finditer(sentence) if (count := _bare_total(sentence, match)))
+    found.extend(count for match in _N_EQUALS.finditer(sentence) if (count := _n_equals(sentence, match)))
+    return found
+
+
+def _people_count(sentence: str, match: re.Match[str]) -> Count | None:
+    value = _value(match)
+    if value is None or _is_year(sentence, match, value) or _describes_something_else(match.group("between")):
+        return None
+    before, after = _before(sentence, match), sentence[match.end(): match.end() + 5 * _CONTEXT]
+    if _PART_BEFORE.search(before) and not _TOTAL_BEFORE.search(before):
+        return None
+    number_end = match.end("digits") if match.group("digits") else match.end("words")
+    if _RANGE_AFTER.match(sentence, number_end, number_end + _CONTEXT):
+        return None
+    if _PERCENT_AFTER.match(after) or _preceded_by_number(before) or _inside_parentheses(before):
+        return None
+    verb = _first_verb(after)
+    if verb == "part" or _ANOTHER_ARM.search(after, 0, 2 * _CONTEXT):
+        return None
+    total = verb == "total" or bool(_TOTAL_BEFORE.search(before))
+    return Count(value, "total" if total else "plain", match.start())
+
+
+def _bare_total(sentence: str, match: re.Match[str]) -> Count | None:
+    value = _value(match)
+    before = _before(sentence, match)
+    if value is None or _is_year(sentence, match, value) or _preceded_by_number(before):
+        return None
+    if _PART_BEFORE.search(before) or _ANOTHER_ARM.search(sentence, match.end(), match.end() + 2 * _CONTEXT):
+        return None
+    return Count(value, "total", match.start())
+
+
+def _n_equals(sentence: str, match: re.Match[str]) -> Count | None:
+    """``n = N`` right after a people noun ("patients (n = 45)"); after anything else it counts samples or tests."""
+    value = int(match.group("digits").replace(",", ""))
+    if not 1 <= value <= MAX_COUNT or not _PEOPLE_BEFORE.search(_before(sentence, match)):
+        return None
+    return Count(value, "n", match.start())
+
+
+def _value(match: re.Match[str]) -> int | None:
+    digits = match.group("digits")
+    value = int(digits.replace(",", "")) if digits else words_to_number(match.group("words"))
+    return value if value is not None and 1 <= value <= MAX_COUNT else None
+
+
+def _before(sentence: str, match: re.Match[str]) -> str:
+    return sentence[max(0, match.start() - _CONTEXT): match.start()]
+
+
+def _is_year(sentence: str, match: re.Match[str], value: int) -> bool:
+    return 1900 <= value <= 2100 and bool(_YEAR_BEFORE.search(_before(sentence, match)))
+
+
+def _describes_something_else(between: str) -> bool:
+    return any(word.lower() in _NOT_DESCRIBING for word in between.split())
+
+
+def _preceded_by_number(before: str) -> bool:
+    """'12 537 people' (a thousands space) or '20/66 patients' would be misread; such counts are skipped."""
+    stripped = before.rstrip()
+    return bool(stripped) and (stripped[-1].isdigit() or stripped[-1] in "/:") and before.endswith((" ", "/", ":"))
+
+
+def _inside_parentheses(before: str) -> bool:
+    """'44 patients (20 women, 24 men)': counts inside brackets break a count down into parts."""
+    return before.rfind("(") > before.rfind(")")
+
+
+def _first_verb(after: str) -> str | None:
+    clause = after[: m.start()] if (m := _CLAUSE_END.search(after)) else after
+    for verb in _FIRST_VERB.finditer(clause):
+        if verb.group("total"):
+            return "total"
+        if verb.group("part"):
+            return "part"
+    return None
+
+
+def words_to_number(words: str) -> int | None:
+    """'One thousand ninety-nine' -> 1099, 'twenty-two' -> 22, 'three hundred and five' -> 305."""
+    total, current = 0, 0
+    for word in re.split(r"[- ]+", words.lower()):
+        if word == "and":
+            continue
+        if word in _UNITS:
+            current += _UNITS[word]
+        elif word == "hundred":
+            current = max(current, 1) * 100
+        elif word == "thousand":
+            total += max(current, 1) * 1000
+            current = 0
+        else:
+            return None
+    return total + current or None

@@ -1,0 +1,62 @@
+"""Sample size: the front matter's when stated, else the number of participants the text states, or unknown.
+
+Precision comes first (a wrong n is worse than none). Counts come from :mod:`rag.appraisal.counts` (people only,
+never eyes, lesions, procedures or samples); sentences about other work are skipped. Totals ("a total of",
+"... were enrolled / randomised / included") outrank ``n = N``, which outranks plain counts ("66 patients"). Plain
+counts are read only from sentences about this study (methods, participants, the title), not from results, where
+they count outcomes. Within the best tier the counts must agree, or one must be the sum of the others (a total and
+its arms), or, for plain counts, the first must be the largest (a sample, then its subgroups); otherwise unknown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rag.appraisal.counts import MAX_COUNT, Count, Tier, counts_in
+from rag.appraisal.models import SampleSizeFinding
+from rag.appraisal.passages import Sentence, sentences_of
+from rag.models import DocumentMeta, Section
+
+_TIERS: tuple[Tier, ...] = ("total", "n", "plain")
+
+
+def sample_size_from_text(text: str, title: str | None = None,
+                          sections: tuple[Section, ...] = ()) -> SampleSizeFinding:
+    """The number of participants the text states for its own study, with the sentence; unknown when unsure."""
+    sentences = list(sentences_of(text, sections))
+    if title:
+        sentences.insert(0, Sentence(title, -1, "title", "neutral"))
+    found: list[tuple[Count, str]] = [
+        (count, sentence.text) for sentence in sentences if sentence.role != "background"
+        for count in counts_in(sentence.text) if count.tier != "plain" or sentence.role == "self"
+    ]
+    for tier in _TIERS:
+        in_tier = [(count, quote) for count, quote in found if count.tier == tier]
+        if in_tier:
+            value = _agreed_value([count.value for count, _ in in_tier], first_is_total=tier == "plain")
+            if value is None:
+                return SampleSizeFinding()
+            quote = next(quote for count, quote in in_tier if count.value == value)
+            return SampleSizeFinding(value=value, source="text", quote=quote)
+    return SampleSizeFinding()
+
+
+def _agreed_value(values: Sequence[int], first_is_total: bool = False) -> int | None:
+    """The one value stated, or the largest when it is the sum of all the others (a total and its parts), or -
+    for plain counts in methods sentences - the first when it is larger than every later one (a sample, then its
+    subgroups)."""
+    distinct = set(values)
+    if len(distinct) == 1:
+        return values[0]
+    largest = max(distinct)
+    parts = [value for value in values if value != largest]
+    if sum(parts) == largest or (first_is_total and values[0] == largest and values.count(largest) == 1):
+        return largest
+    return None
+
+
+def sample_size_of(meta: DocumentMeta, text: str, sections: tuple[Section, ...] = ()) -> SampleSizeFinding:
+    """The front matter's sample size when it is a plausible count (1 to 10 million), else the text's."""
+    if meta.sample_size is not None and 1 <= meta.sample_size <= MAX_COUNT:
+        return SampleSizeFinding(value=meta.sample_size, source="metadata")
+    return sample_size_from_text(text, meta.title, sections)
