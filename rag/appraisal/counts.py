@@ -7,6 +7,8 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from rag.appraisal.cues import words_of
+
 Tier = Literal["total", "n", "plain"]
 
 MAX_COUNT = 10_000_000
@@ -19,10 +21,12 @@ _UNITS = {
 }
 _SCALES = {"hundred": 100, "thousand": 1000}
 _WORD = r"(?:" + "|".join(sorted([*_UNITS, *_SCALES], key=len, reverse=True)) + r")"
-_NUMBER = (
-    r"(?<![\w.,/^=±+-])(?P<digits>\d{1,3}(?:,\d{3})+|\d{1,8})(?![\w.,/^%-]|,\d)"
-    r"|\b(?P<words>" + _WORD + r"(?:[- ](?:and )?" + _WORD + r"){0,5})\b"
-)
+#: A number in digits ("1,203") or in words ("One thousand ninety-nine"). Patterns start with the number so the
+#: engine skips quickly to a digit; what may not stand before a digit is checked in code (``_clean_start``).
+_DIGITS = r"(?P<digits>\d{1,3}(?:,\d{3})+|\d{1,8})(?![\w.,/^%-]|,\d)"
+_WORDS = r"\b(?P<words>" + _WORD + r"(?:[- ](?:and )?" + _WORD + r"){0,5})\b"
+_NUMBER_WORDS = frozenset([*_UNITS, *_SCALES])
+_NOT_BEFORE_DIGITS = frozenset(".,/^=±+-_")
 _PEOPLE = (
     r"patients|participants|subjects|women|men|children|adults|individuals|people|persons|volunteers|infants|"
     r"neonates|newborns|babies|adolescents|boys|girls|students|residents|respondents|mothers|veterans|workers|nurses|"
@@ -30,11 +34,12 @@ _PEOPLE = (
     r"outpatients|inpatients|elderly|youths"
 )
 #: A count of people: the number, at most three describing words, then a people noun.
-_COUNT = re.compile(
-    r"(?:" + _NUMBER + r") (?P<between>(?:[A-Za-z][\w'-]{0,30} ){0,3}?)(?P<noun>" + _PEOPLE + r")\b", re.IGNORECASE)
-_N_EQUALS = re.compile(r"(?<![\w])[nN] ?[=:] ?(?P<digits>\d{1,3}(?:,\d{3})+|\d{1,8})(?![\w.,^%/]|,\d| ?[x×] ?\d)")
-_BARE_TOTAL = re.compile(
-    r"(?:" + _NUMBER + r") (?:were|was) (?:randomi[sz]ed|enrolled|included|recruited)\b", re.IGNORECASE)
+_COUNT_TAIL = r" (?P<between>(?:[A-Za-z][\w'-]{0,30} ){0,3}?)(?P<noun>" + _PEOPLE + r")\b"
+_COUNTS = (re.compile(_DIGITS + _COUNT_TAIL, re.IGNORECASE), re.compile(_WORDS + _COUNT_TAIL, re.IGNORECASE))
+_N_EQUALS = re.compile(r"[nN] ?[=:] ?(?P<digits>\d{1,3}(?:,\d{3})+|\d{1,8})(?![\w.,^%/]|,\d| ?[x×] ?\d)")
+_TOTAL_TAIL = r" (?:were|was) (?:randomi[sz]ed|enrolled|included|recruited)\b"
+_BARE_TOTALS = (re.compile(_DIGITS + _TOTAL_TAIL, re.IGNORECASE), re.compile(_WORDS + _TOTAL_TAIL, re.IGNORECASE))
+_TRIGGERS = frozenset(_PEOPLE.split("|")) | {"n", "randomized", "randomised", "enrolled", "included", "recruited"}
 _PEOPLE_BEFORE = re.compile(r"\b(?:" + _PEOPLE + r")\b[\s(\[,;]*$", re.IGNORECASE)
 _NOT_DESCRIBING = frozenset(
     """of and or in with to at for from by per than were was had have who that which the a an mg kg g ml l mmol cm mm
@@ -81,13 +86,28 @@ class Count:
     start: int
 
 
-def counts_in(sentence: str) -> list[Count]:
+def counts_in(sentence: str, words: frozenset[str] | None = None) -> list[Count]:
     """Counts of people in one sentence, without those that are parts of a sample (subgroups, drop-outs, the
     screened, outcome counts), ages, years, ranges, approximations, doses and durations."""
-    found = [count for match in _COUNT.finditer(sentence) if (count := _people_count(sentence, match))]
-    found.extend(count for match in _BARE_TOTAL.finditer(sentence) if (count := _bare_total(sentence, match)))
-    found.extend(count for match in _N_EQUALS.finditer(sentence) if (count := _n_equals(sentence, match)))
+    words = words_of(sentence.lower()) if words is None else words
+    if _TRIGGERS.isdisjoint(words):
+        return []
+    spelled = not _NUMBER_WORDS.isdisjoint(words)  # only then run the patterns for numbers in words
+    found = [count for pattern in _COUNTS[: 2 if spelled else 1] for match in pattern.finditer(sentence)
+             if _clean_start(sentence, match) and (count := _people_count(sentence, match))]
+    found.extend(count for pattern in _BARE_TOTALS[: 2 if spelled else 1] for match in pattern.finditer(sentence)
+                 if _clean_start(sentence, match) and (count := _bare_total(sentence, match)))
+    found.extend(count for match in _N_EQUALS.finditer(sentence)
+                 if _clean_start(sentence, match) and (count := _n_equals(sentence, match)))
     return found
+
+
+def _clean_start(sentence: str, match: re.Match[str]) -> bool:
+    """A number or 'n =' must not continue a word or another number ('COVID-19', '3.5', '1/20', 'Ln=2')."""
+    if match.start() == 0:
+        return True
+    previous = sentence[match.start() - 1]
+    return not (previous.isalnum() or previous in _NOT_BEFORE_DIGITS)
 
 
 def _people_count(sentence: str, match: re.Match[str]) -> Count | None:
@@ -97,7 +117,7 @@ def _people_count(sentence: str, match: re.Match[str]) -> Count | None:
     before, after = _before(sentence, match), sentence[match.end(): match.end() + 5 * _CONTEXT]
     if _PART_BEFORE.search(before) and not _TOTAL_BEFORE.search(before):
         return None
-    number_end = match.end("digits") if match.group("digits") else match.end("words")
+    number_end = match.end(1)
     if _RANGE_AFTER.match(sentence, number_end, number_end + _CONTEXT):
         return None
     if _PERCENT_AFTER.match(after) or _preceded_by_number(before) or _inside_parentheses(before):
@@ -128,8 +148,9 @@ def _n_equals(sentence: str, match: re.Match[str]) -> Count | None:
 
 
 def _value(match: re.Match[str]) -> int | None:
-    digits = match.group("digits")
-    value = int(digits.replace(",", "")) if digits else words_to_number(match.group("words"))
+    groups = match.groupdict()
+    digits = groups.get("digits")
+    value = int(digits.replace(",", "")) if digits else words_to_number(groups.get("words") or "")
     return value if value is not None and 1 <= value <= MAX_COUNT else None
 
 

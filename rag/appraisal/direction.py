@@ -22,21 +22,21 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from rag.appraisal.cues import Cue, cue, word_cue, words_of
 from rag.appraisal.models import Direction, DirectionFinding
 from rag.appraisal.passages import sentence_texts
 from rag.appraisal.question import QuestionFrame, frame_question
-from rag.text.terms import content_terms
 
-_I = re.IGNORECASE
-_CLAUSE_BREAK = re.compile(r"[;,]\s+|\s+(?:but|whereas|while|although|though|however|yet)\s+", _I)
-_UNCERTAIN = re.compile(
+_CLAUSE_BREAK = re.compile(r"[;,]\s+|\s+(?:but|whereas|while|although|though|however|yet)\s+", re.IGNORECASE)
+_UNCERTAIN = cue(
     r"\b(?:unclear|inconclusive|controversial|conflicting|equivocal|not clear|uncertain|unknown|"
     r"remains? to be (?:determined|established|clarified|elucidated|proven|seen)|cannot be (?:determined|concluded)|"
     r"insufficient evidence|not enough evidence|(?:is|are) needed to (?:determine|establish|confirm)|"
     r"depend(?:s|ing|ent)? (?:on|upon)|may or may not|not necessarily|only (?:in|for|when|if)|"
     r"in (?:some|selected|certain) (?:\w+ )?(?:patients|cases|subgroups?|circumstances|situations|settings))\b",
-    _I)
-_NULL = re.compile(
+    "unclear inconclusive controversial conflicting equivocal not uncertain unknown remain remains cannot "
+    "insufficient needed depend depends depending dependent may only some selected certain")
+_NULL = cue(
     r"\bno (?:statistically |clinically )?(?:significant |significantly |relevant |meaningful |major |measurable |"
     r"apparent |detectable |appreciable |important |substantial |additional |further |independent |added |clear )?"
     r"(?:difference|differences|effect|effects|association|associations|correlation|correlations|relationship|"
@@ -57,36 +57,37 @@ _NULL = re.compile(
     r"|\b(?:inadequate|insufficient|unnecessary|disappointing|doubtful|questionable|unreliable|inaccurate|"
     r"unjustified|cast(?:s|ing)? doubt|poor(?:ly)? (?:predict\w*|correlat\w*|accura\w*|associated)|"
     r"(?:limited|little|no|minimal) (?:value|role|benefit|utility|usefulness|evidence|effect|need|impact))\b",
-    _I)
-_EQUIVALENT = re.compile(
+    "no not t cannot there nor poor poorly fail failed fails unable neither insignificant nonsignificant non "
+    "unrelated unaffected unchanged ineffective independent none inadequate insufficient unnecessary disappointing "
+    "doubtful questionable unreliable inaccurate unjustified cast casts casting limited little minimal")
+_EQUIVALENT = cue(
     r"\b(?:similar(?:ly)?|comparable|equivalent|equally|equal|non-?inferior|not inferior|as (?:[\w-]+ ){1,2}as|"
-    r"the same)\b", _I)
-_EFFECT = re.compile(
-    r"\bsignificant(?:ly)?\b"
-    r"|\b(?:independently |strongly |positively |negatively |inversely |directly )?(?:associated|correlated|linked) "
-    r"(?:with|to)\b"
-    r"|\b(?:improv(?:ed|es|ement|ing)|superior|more effective|effective|efficacious|beneficial|benefits?|"
-    r"prevent(?:ed|s)?|protect(?:ive|ed|s)|predict(?:ed|s|ive|or|ors)|risk factors?|useful|valuable|feasible|safe|"
-    r"safely|well tolerated|accurate|reliable|promising|recommended|recommends?|advantage(?:ous)?|successful(?:ly)?|"
-    r"enhanced|better|effectively|can be used|(?:plays?|played) (?:a|an) (?:\w+ )?role|supports?|supported|"
-    r"exists?|existed|occurs?|occurred|ideal|powerful|suitable|appropriate|reasonable|sufficient|achievable|helpful|"
-    r"specific|sensitive|influenced?|influences|affect(?:s|ed)?|correlat(?:es|ed|ion)|differ(?:s|ed)?|different|"
-    r"differences?|justified|warranted|indicated|valid|contribut(?:es|ed)|implicated|confirm(?:s|ed))\b",
-    _I)
+    r"the same)\b", "similar similarly comparable equivalent equally equal non noninferior not as same")
+_EFFECT = word_cue(
+    "significant significantly associated_with associated_to correlated_with correlated_to linked_with linked_to "
+    "improved improves improvement improving superior more_effective effective efficacious beneficial benefit "
+    "benefits prevent prevented prevents protective protected protects predicted predicts predictive predictor "
+    "predictors risk_factor risk_factors useful valuable feasible safe safely well_tolerated accurate reliable "
+    "promising recommended recommend recommends advantage advantageous successful successfully enhanced better "
+    "effectively can_be_used supports support supported exist exists existed occur occurs occurred ideal powerful "
+    "suitable appropriate reasonable sufficient achievable helpful specific sensitive influence influenced "
+    "influences affect affects affected correlates correlation differ differs differed different difference "
+    "differences justified warranted indicated valid contributes contributed implicated confirm confirms confirmed "
+    "plays_a_role play_a_role played_a_role plays_an_important_role play_an_important_role played_an_important_role")
 #: A negation shortly before an effect word turns it into a null finding: "not a clinically useful predictor",
 #: "did not prove to be beneficial", "could not reliably be predicted".
 _NEGATION_BEFORE = re.compile(r"\b(?:not|no|never|cannot|\w+n't|neither|nor|without|lack of|fail(?:ed|s)? to)\b"
-                              r"(?:\W+\w+){0,3}?\W+$", _I)
-_UP = re.compile(r"\b(?:increas(?:e|ed|es|ing)|higher|greater|more|elevated|raised|rise|rose|excess|worse|worsened|"
-                 r"longer|doubled|tripled|exacerbat\w+)\b", _I)
-_DOWN = re.compile(r"\b(?:reduc(?:e|ed|es|ing|tion)|decreas(?:e|ed|es|ing)|lower(?:ed)?|less|fewer|diminish\w*|"
-                   r"declin(?:e|ed)|shorter|prevent(?:ed|s)?|protect(?:ive|ed|s)|attenuat\w+|alleviat\w+|reliev\w+)\b",
-                   _I)
-_WORSE = re.compile(r"\b(?:worse|worsened|worsening|inferior|harmful|detrimental|less effective|poorer|deleterious)\b",
-                    _I)
-_HARMS = re.compile(r"\b(?:complications?|adverse|side[- ]effects?|toxicit\w+|morbidity|mortality|deaths?|"
-                    r"bleeding|haemorrhage|hemorrhage|infections?|harms?|events?|injur\w+|failures?)\b", _I)
-_P_VALUE = re.compile(r"\bp\s?(?:value\s?)?(?P<op>[<>=≤≥])\s?(?P<value>0?\.\d{1,4})\b", _I)
+                              r"(?:\W+\w+){0,3}?\W+$")
+_UP = word_cue("increase increased increases increasing higher greater more elevated raised rise rose excess worse "
+               "worsened longer doubled tripled exacerbated exacerbates")
+_DOWN = word_cue("reduce reduced reduces reducing reduction decrease decreased decreases decreasing lower lowered less "
+                 "fewer diminished diminishes declined decline shorter prevent prevented prevents protective protected "
+                 "protects attenuated attenuates alleviated alleviates relieved relieves")
+_WORSE = word_cue("worse worsened worsening inferior harmful detrimental less_effective poorer deleterious")
+_HARMS = word_cue("complication complications adverse side_effect side_effects side-effects toxicity toxicities "
+                  "morbidity mortality death deaths bleeding haemorrhage hemorrhage infection infections harm harms "
+                  "event events injury injuries failure failures")
+_P_VALUE = cue(r"\bp\s?(?:value\s?)?(?P<op>[<>=≤≥])\s?(?P<value>0?\.\d{1,4})\b", "p")
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,44 +132,48 @@ def sentence_direction(frame: QuestionFrame, sentence: str) -> DirectionFinding:
 
 
 def _clause_reading(frame: QuestionFrame, clause: str) -> _Reading | None:
-    overlap = len(frame.topic & content_terms(clause)) + (1 if frame.acronyms and frame.is_about(clause) else 0)
-    if uncertain := _words(_UNCERTAIN, clause):
+    lowered = clause.lower()
+    words = words_of(lowered)
+    overlap = frame.overlap(clause, lowered, words)
+    if uncertain := _found(_UNCERTAIN, lowered, words):
         return _Reading("unclear", uncertain, overlap)
-    negated, effect = _effects(clause)
-    null = _words(_NULL, clause) + negated + _p_values(clause, significant=False)
-    equivalent = _words(_EQUIVALENT, clause)
-    effect += _p_values(clause, significant=True)
+    negated, effect = _effects(lowered, words)
+    null = _found(_NULL, lowered, words) + negated + _p_values(lowered, words, significant=False)
+    equivalent = _found(_EQUIVALENT, lowered, words)
+    effect += _p_values(lowered, words, significant=True)
     if null:
-        return _Reading(_null_direction(frame, clause), null, overlap)
+        return _Reading(_null_direction(frame, lowered, words), null, overlap)
     if equivalent and not effect:
         return _Reading("supports" if frame.equivalence else "no_difference", equivalent, overlap)
-    if effect or _UP.search(clause) or _DOWN.search(clause):
-        return _effect_reading(frame, clause, effect, overlap)
+    up, down = _found(_UP, lowered, words), _found(_DOWN, lowered, words)
+    if effect or up or down:
+        return _effect_reading(frame, (lowered, words), effect, (up, down), overlap)
     return None
 
 
-def _effects(clause: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+def _effects(lowered: str, words: frozenset[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """Effect words of a clause split into negated ones ("not ... useful") and asserted ones."""
     negated, asserted = [], []
-    for match in _EFFECT.finditer(clause):
-        before = clause[max(0, match.start() - 40): match.start()]
+    for match in _EFFECT.findall(lowered, words):
+        before = lowered[max(0, match.start() - 40): match.start()]
         if negation := _NEGATION_BEFORE.search(before):
-            negated.append(f"{negation.group(0).strip()} {match.group(0)}".lower())
+            negated.append(f"{negation.group(0).strip()} {match.group(0)}")
         else:
-            asserted.append(match.group(0).lower())
+            asserted.append(match.group(0))
     return tuple(negated), tuple(asserted)
 
 
-def _null_direction(frame: QuestionFrame, clause: str) -> Direction:
+def _null_direction(frame: QuestionFrame, lowered: str, words: frozenset[str]) -> Direction:
     """A null finding answers an equivalence question yes, and a safety question yes when it is about harms."""
-    if frame.equivalence or (frame.safety and _HARMS.search(clause)):
+    if frame.equivalence or (frame.safety and _HARMS.possible(words) and _HARMS.search(lowered, words)):
         return "supports"
     return "no_difference"
 
 
-def _effect_reading(frame: QuestionFrame, clause: str, effect: tuple[str, ...], overlap: int) -> _Reading | None:
-    up, down = _words(_UP, clause), _words(_DOWN, clause)
-    worse = _words(_WORSE, clause)
+def _effect_reading(frame: QuestionFrame, clause: tuple[str, frozenset[str]], effect: tuple[str, ...],
+                    movement: tuple[tuple[str, ...], tuple[str, ...]], overlap: int) -> _Reading | None:
+    lowered, words = clause
+    up, down = movement
     if frame.equivalence and effect:
         return _Reading("against", effect, overlap)  # a difference found, where the question asks for sameness
     if frame.movement is not None and (up or down):
@@ -176,9 +181,10 @@ def _effect_reading(frame: QuestionFrame, clause: str, effect: tuple[str, ...], 
         if opposite and not same:
             return _Reading("against", opposite, overlap)
         return _Reading("supports", same + effect, overlap)
+    worse = _found(_WORSE, lowered, words)
     if worse and frame.movement is None and not frame.safety:
         return _Reading("against", worse, overlap)
-    if frame.safety and _HARMS.search(clause) and (up or effect):
+    if frame.safety and _HARMS.search(lowered, words) and (up or effect):
         return _Reading("against", up + effect, overlap)
     if not effect:
         return None
@@ -192,14 +198,14 @@ def _relative(frame: QuestionFrame, direction: Direction) -> Direction:
     return "against" if direction == "supports" else "supports"
 
 
-def _words(pattern: re.Pattern[str], clause: str) -> tuple[str, ...]:
-    return tuple(match.group(0).lower() for match in pattern.finditer(clause))
+def _found(pattern: Cue, lowered: str, words: frozenset[str]) -> tuple[str, ...]:
+    return tuple(match.group(0) for match in pattern.findall(lowered, words))
 
 
-def _p_values(clause: str, significant: bool) -> tuple[str, ...]:
+def _p_values(lowered: str, words: frozenset[str], significant: bool) -> tuple[str, ...]:
     """P-values below 0.05 count as an effect, others as a null finding."""
     found = []
-    for match in _P_VALUE.finditer(clause):
+    for match in _P_VALUE.findall(lowered, words):
         value, op = float(match.group("value")), match.group("op")
         is_significant = (op in "<≤" and value <= 0.05) or (op == "=" and value < 0.05)
         if is_significant == significant and not (op in ">≥" and value < 0.05):

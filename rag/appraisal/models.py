@@ -27,9 +27,13 @@ class _Frozen(BaseModel):
 class AppraisalOptions(_Frozen):
     """Thresholds of the appraisal; the defaults are documented in docs/APPRAISAL.md."""
 
-    outdated_after_years: int = Field(5, ge=0, description="A source older than this many years is flagged.")
+    outdated_after_years: int = Field(
+        5, ge=0, description="A guideline older than this many years is flagged 'outdated'.")
+    flag_outdated_studies: bool = Field(
+        False, description="Flag studies as 'outdated' by the same age too (by default only guidelines: an old "
+        "trial is not superseded by age alone; its age_years is reported either way).")
     max_text_chars: int = Field(
-        20_000, ge=1000, description="Only this much of a document's text is read for its design and sample size "
+        6000, ge=1000, description="Only this much of a document's text is read for its design and sample size "
         "(abstracts and methods come first; the cost stays bounded on full-text articles).")
     small_sample: int = Field(
         100, ge=1, description="A section whose known participants total fewer than this is downgraded once "
@@ -87,9 +91,12 @@ class SourceAppraisal(_Frozen):
     direction_words: tuple[str, ...] = ()
     recommendation_strength: RecommendationStrength | None = None
     recommendation_quote: str | None = None
+    evidence_grade: str | None = Field(None, description="A level or quality of evidence the guideline states, as "
+                                                         "written ('ii-2', 'moderate'), lowercased.")
+    evidence_grade_quote: str | None = None
     issuer: str | None = Field(None, description="The issuing organisation of a guideline, or the journal.")
     flags: tuple[Flag, ...] = ()
-    flag_reasons: dict[str, str] = Field(default_factory=dict, description="One sentence per flag: why it is set.")
+    flag_reasons: dict[Flag, str] = Field(default_factory=dict, description="One sentence per flag: why it is set.")
 
 
 class Certainty(_Frozen):

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
+from rag.appraisal.cues import words_of
 from rag.text.terms import content_terms, normalise
 
 Movement = Literal["up", "down"]
@@ -63,13 +64,23 @@ class QuestionFrame:
     safety: bool
     yes_no: bool
     acronyms: frozenset[str] = frozenset()
+    forms: tuple[tuple[str, frozenset[str]], ...] = ()
+
+    def overlap(self, text: str, lowered: str | None = None, words: frozenset[str] | None = None) -> int:
+        """How many topic words of the question a text mentions (in any of their plural/singular forms); when it
+        mentions none, 1 if it uses an acronym of question words ("ROP" for "retinopathy of prematurity")."""
+        lowered = text.lower() if lowered is None else lowered
+        words = words_of(lowered) if words is None else words
+        found = sum(1 for term, forms in self.forms
+                    if (term in lowered if "-" in term else not forms.isdisjoint(words)))
+        if not found and self.acronyms and any(token.lower() in self.acronyms for token in _ACRONYM.findall(text)):
+            return 1
+        return found
 
     def is_about(self, text: str) -> bool:
-        """True when a text shares a topic word with the question, or an acronym of its words ("ROP" for
-        "retinopathy of prematurity"). A question without topic words is about anything."""
-        if not self.topic or self.topic & content_terms(text):
-            return True
-        return any(token.lower() in self.acronyms for token in _ACRONYM.findall(text))
+        """True when a text mentions a topic word or acronym of the question; a question without topic words is
+        about anything."""
+        return not self.topic or self.overlap(text) > 0
 
 
 @lru_cache(maxsize=256)
@@ -86,6 +97,7 @@ def frame_question(question: str) -> QuestionFrame:
         safety=bool(_SAFETY.search(question)),
         yes_no=is_yes_no_question(question),
         acronyms=_acronyms(question),
+        forms=tuple((term, _forms(term)) for term in sorted(topic_terms(question))),
     )
 
 
@@ -104,6 +116,14 @@ def is_yes_no_question(question: str) -> bool:
     if _CHOICE.search(question):
         return False
     return any(_AUXILIARY.match(clause) for clause in clauses) or question.rstrip().endswith("?")
+
+
+def _forms(term: str) -> frozenset[str]:
+    """Surface forms whose normalised form is ``term`` ('scar' -> scar, scars; 'study' -> study, studies)."""
+    forms = {term, term + "s", term + "es"}
+    if term.endswith("y"):
+        forms.add(term[:-1] + "ies")
+    return frozenset(forms)
 
 
 def _acronyms(question: str) -> frozenset[str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from rag.appraisal.cues import words_of
 from rag.appraisal.models import RecommendationFinding, RecommendationStrength
 from rag.appraisal.passages import sentence_texts
 from rag.text.sentences import sentence_spans
@@ -33,6 +34,8 @@ _LETTER = re.compile(
     r"|(?<![\w-])([ABCD]) [Rr]ecommendation(?=[,:;)*]|\s*$)"
     r"|\b(?:[Ss]trength of [Rr]ecommendation|SOR|[Rr]ecommendation [Gg]rade):? ([ABCD])\b"
 )
+_TRIGGERS = frozenset("strong strongly conditional conditionally weak weakly recommendation recommendations statement "
+                      "insufficient grade sor".split())
 _GRADES: dict[str, RecommendationStrength] = {"A": "A", "B": "B", "C": "C", "D": "D"}
 _EVIDENCE = re.compile(
     r"\b(?:level|quality|strength|certainty) of (?:the )?evidence\s?[:=(]\s?(?P<stated>[A-Za-z0-9+-]{1,12}"
@@ -44,6 +47,8 @@ _EVIDENCE = re.compile(
 
 def strengths_in(sentence: str) -> list[RecommendationStrength]:
     """Every recommendation strength one sentence states, in the order of the cues above."""
+    if _TRIGGERS.isdisjoint(words_of(sentence.lower())):
+        return []
     found: list[RecommendationStrength] = [strength for pattern, strength in _STRENGTH_CUES if pattern.search(sentence)]
     for match in _LETTER.finditer(sentence):
         grade = _GRADES[next(group for group in match.groups() if group)]

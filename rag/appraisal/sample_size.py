@@ -20,16 +20,18 @@ from rag.models import DocumentMeta, Section
 _TIERS: tuple[Tier, ...] = ("total", "n", "plain")
 
 
-def sample_size_from_text(text: str, title: str | None = None,
-                          sections: tuple[Section, ...] = ()) -> SampleSizeFinding:
+def sample_size_from_text(text: str, title: str | None = None, sections: tuple[Section, ...] = (),
+                          budget: int = 1_000_000) -> SampleSizeFinding:
     """The number of participants the text states for its own study, with the sentence; unknown when unsure."""
-    sentences = list(sentences_of(text, sections))
+    sentences = list(sentences_of(text, sections, budget))
     if title:
-        sentences.insert(0, Sentence(title, -1, "title", "neutral"))
-    found: list[tuple[Count, str]] = [
-        (count, sentence.text) for sentence in sentences if sentence.role != "background"
-        for count in counts_in(sentence.text) if count.tier != "plain" or sentence.role == "self"
-    ]
+        sentences.insert(0, Sentence.of(title, -1, "title"))
+    found: list[tuple[Count, str]] = []
+    for sentence in sentences:
+        counts = counts_in(sentence.text, sentence.words)
+        role = sentence.role if counts else "background"
+        found.extend((count, sentence.text) for count in counts
+                     if role != "background" and (count.tier != "plain" or role == "self"))
     for tier in _TIERS:
         in_tier = [(count, quote) for count, quote in found if count.tier == tier]
         if in_tier:
@@ -55,8 +57,9 @@ def _agreed_value(values: Sequence[int], first_is_total: bool = False) -> int | 
     return None
 
 
-def sample_size_of(meta: DocumentMeta, text: str, sections: tuple[Section, ...] = ()) -> SampleSizeFinding:
+def sample_size_of(meta: DocumentMeta, text: str, sections: tuple[Section, ...] = (),
+                   budget: int = 1_000_000) -> SampleSizeFinding:
     """The front matter's sample size when it is a plausible count (1 to 10 million), else the text's."""
     if meta.sample_size is not None and 1 <= meta.sample_size <= MAX_COUNT:
         return SampleSizeFinding(value=meta.sample_size, source="metadata")
-    return sample_size_from_text(text, meta.title, sections)
+    return sample_size_from_text(text, meta.title, sections, budget)
