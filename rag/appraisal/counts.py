@@ -31,50 +31,72 @@ _PEOPLE = (
     r"patients|participants|subjects|women|men|children|adults|individuals|people|persons|volunteers|infants|"
     r"neonates|newborns|babies|adolescents|boys|girls|students|residents|respondents|mothers|veterans|workers|nurses|"
     r"physicians|doctors|employees|smokers|survivors|recipients|donors|users|athletes|"
-    r"outpatients|inpatients|elderly|youths"
+    r"outpatients|inpatients|elderly|youths|caregivers|carers|clinicians|surgeons|pharmacists|dentists|midwives|"
+    r"practitioners|stakeholders|parents|fathers|twins|pupils|teachers|trainees|soldiers|prisoners|drinkers"
 )
 #: A count of people: the number, at most three describing words, then a people noun.
 _COUNT_TAIL = r" (?P<between>(?:[A-Za-z][\w'-]{0,30} ){0,3}?)(?P<noun>" + _PEOPLE + r")\b"
 _COUNTS = (re.compile(_DIGITS + _COUNT_TAIL, re.IGNORECASE), re.compile(_WORDS + _COUNT_TAIL, re.IGNORECASE))
 _N_EQUALS = re.compile(r"[nN] ?[=:] ?(?P<digits>\d{1,3}(?:,\d{3})+|\d{1,8})(?![\w.,^%/]|,\d| ?[x×] ?\d)")
-_TOTAL_TAIL = r" (?:were|was) (?:randomi[sz]ed|enrolled|included|recruited)\b"
+_TOTAL_TAIL = (r" (?:of (?:them|these|those|whom) (?:\([^()]{0,20}\) )?)?(?:were|was) "
+               r"(?:randomi[sz]ed|enrolled|included|recruited)\b")
+_NUMBER_OF = re.compile(r"\b(?:total )?number of (?:" + _PEOPLE + r") (?:was|were|is|totall?ed)\s+" + _DIGITS,
+                        re.IGNORECASE)
 _BARE_TOTALS = (re.compile(_DIGITS + _TOTAL_TAIL, re.IGNORECASE), re.compile(_WORDS + _TOTAL_TAIL, re.IGNORECASE))
 _TRIGGERS = frozenset(_PEOPLE.split("|")) | {"n", "randomized", "randomised", "enrolled", "included", "recruited"}
 _PEOPLE_BEFORE = re.compile(r"\b(?:" + _PEOPLE + r")\b[\s(\[,;]*$", re.IGNORECASE)
 _NOT_DESCRIBING = frozenset(
     """of and or in with to at for from by per than were was had have who that which the a an mg kg g ml l mmol cm mm
     years year months month weeks week days day hours hour minutes times sessions groups group arms arm centers centres
-    hospitals sites studies trials visits cycles doses units hz more less fewer only other""".split())
+    hospitals sites studies trials visits cycles doses units hz more less fewer only other""".split()) | frozenset(
+    [*_UNITS, *_SCALES])
 _TOTAL_BEFORE = re.compile(
     r"(?:a total of|in total|total of|overall|altogether|enrolled|enrolling|randomi[sz]ed|randomi[sz]ing|included|"
     r"including all|recruited|recruiting|studied|comprised|comprising|involved|involving|consisted of|sample of|"
     r"cohort of|population of|series of|data from|data of|records of|charts of|analy[sz]ed|evaluated|examined|"
-    r"investigated|surveyed|interviewed|followed|identified|assessed|reviewed|(?:studied|conducted|performed|"
-    r"carried out|undertaken|done) (?:in|on|among))\s*$", re.IGNORECASE)
+    r"investigated|surveyed|interviewed|followed|reviewed|(?:studied|conducted|performed|"
+    r"carried out|undertaken|done) (?:in|on|among)|(?:obtained|collected|drawn|sampled|taken) from|there (?:were|was)"
+    r")\s*$", re.IGNORECASE)
 _PART_BEFORE = re.compile(
     r"(?:of whom|of these|of them|among them|among these|among whom|including|excluding|except|remaining|another|by|"
     r"additional|further|only|the other|whereas|while|and|in|compared with|compared to|versus|vs\.?|than|aged?|ages|"
+    r"those of|that of|"
     r"older|younger|over|under|above|below|at least|up to|more|less|fewer|approximately|about|nearly|almost|around|"
     r"roughly|some|[<>≤≥~]|to|between|from|table|figure|fig\.?|day|week|month|year|grade|stage|type|phase|group|arm|"
     r"visit|session|cohort|study)\s*$", re.IGNORECASE)
 _FIRST_VERB = re.compile(
     r"\b(?:(?P<total>enrolled|randomi[sz]ed|included|recruited|studied|participated|analy[sz]ed|evaluated|examined|"
-    r"investigated|surveyed|interviewed|followed|identified|assessed|reviewed|comprised|took part|underwent "
-    r"screening)|(?P<part>screened|excluded|eligible|lost|withdr[ae]wn?|withdrew|dropped|died|declined|refused|"
-    r"completed|had|has|have|developed|experienced|showed|presented|reported|required|received|underwent|achieved|"
+    r"investigated|surveyed|interviewed|followed|reviewed|comprised|took part)"
+    r"|(?P<part>screened|excluded|eligible|lost|withdr[ae]wn?|withdrew|dropped|died|declined|refused|"
+    r"completed|had|has|have|developed|experienced|showed|presented|reported|required|achieved|served as|acted as|"
     r"responded|remained|were not|was not|went on|develop|progressed|needed|suffered|tested positive)"
     r"|(?P<relative>(?:who|that|which) (?:had |have |has |were |was )?\w+|with \w+))\b",
     re.IGNORECASE,
 )
+#: Another group counted next to this one: "and 49 controls", "compared with those of 49 patients", "versus 36".
 _ANOTHER_ARM = re.compile(
-    r"\b(?:and|or|versus|vs\.?|compared (?:with|to)|than)\s+(?:those of\s+|the\s+)?(?:\d|" + _WORD + r"\b)",
-    re.IGNORECASE)
+    r"\b(?:and|or|versus|vs\.?|compared (?:with|to)|than)\s+(?:those of\s+|the\s+)?"
+    r"(?P<number>\d[\d,]*|" + _WORD + r"(?:-" + _WORD + r")?)\s+(?P<next>[A-Za-z(][\w-]{0,30})", re.IGNORECASE)
+#: After a count that is only a noun phrase, a bracket or a comma may stand before the other group:
+#: "300 elderly (>60 years) and 300 young persons", "18 adults with X (study group) and 36 patients".
+_SKIPPABLE = re.compile(r"\s*(?:\([^()]{0,60}\)\s*)?,?\s*")
+_BETWEEN = re.compile(r"\bbetween\s+\S+\s*$", re.IGNORECASE)
+_NOT_A_GROUP = frozenset("""years year months month weeks week days day hours hour minutes min mg kg g ml mmol cm mm
+    times sessions cycles doses visits percent""".split())
+_SENTENCE_END = re.compile(r"[;.:]\s")
+_CLAUSE_SPLIT = re.compile(r"[,(]")
+_ASIDE_WORDS = r"\s*(?:who|whom|which|that|aged?|including|mean|median|not|all|both|with|without)\b"
+_ASIDE = re.compile(_ASIDE_WORDS, re.IGNORECASE)
+_ASIDE_NEXT = re.compile(r"[,(]" + _ASIDE_WORDS, re.IGNORECASE)
 _CLAUSE_END = re.compile(r"[;:,.(]")
 _RANGE_AFTER = re.compile(r"\s*(?:[-–]|to |and |or )\s*\d", re.IGNORECASE)
 _PERCENT_AFTER = re.compile(r"\s*\(\s*\d+(?:\.\d+)?\s*%")
+_NUMBER_BEFORE = re.compile(r"(?:(?<![\d.,])\d{1,3} |[/:] ?)$")
 _CONTEXT = 40  # characters of context read around a count: enough for the phrases above, and linear time
 
-_YEAR_BEFORE = re.compile(r"(?:in|since|from|during|until|between|by|and|to|of|before|after)\s*$", re.IGNORECASE)
+_YEAR_BEFORE = re.compile(r"(?:in|since|from|during|until|between|by|and|to|before|after|through|jan\w*|feb\w*|"
+                          r"mar\w*|apr\w*|may|june?|july?|aug\w*|sep\w*|oct\w*|nov\w*|dec\w*)\.?\s*$",
+                          re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +119,7 @@ def counts_in(sentence: str, words: frozenset[str] | None = None) -> list[Count]
              if _clean_start(sentence, match) and (count := _people_count(sentence, match))]
     found.extend(count for pattern in _BARE_TOTALS[: 2 if spelled else 1] for match in pattern.finditer(sentence)
                  if _clean_start(sentence, match) and (count := _bare_total(sentence, match)))
+    found.extend(count for match in _NUMBER_OF.finditer(sentence) if (count := _stated_total(match)))
     found.extend(count for match in _N_EQUALS.finditer(sentence)
                  if _clean_start(sentence, match) and (count := _n_equals(sentence, match)))
     return found
@@ -120,10 +143,11 @@ def _people_count(sentence: str, match: re.Match[str]) -> Count | None:
     number_end = match.end(1)
     if _RANGE_AFTER.match(sentence, number_end, number_end + _CONTEXT):
         return None
-    if _PERCENT_AFTER.match(after) or _preceded_by_number(before) or _inside_parentheses(before):
+    digits = bool(match.groupdict().get("digits"))
+    if _PERCENT_AFTER.match(after) or _preceded_by_number(before, digits) or _inside_parentheses(before):
         return None
     verb = _first_verb(after)
-    if verb == "part" or _ANOTHER_ARM.search(after, 0, 2 * _CONTEXT):
+    if verb == "part" or _another_arm(after, verb is None):
         return None
     total = verb == "total" or bool(_TOTAL_BEFORE.search(before))
     return Count(value, "total" if total else "plain", match.start())
@@ -134,9 +158,17 @@ def _bare_total(sentence: str, match: re.Match[str]) -> Count | None:
     before = _before(sentence, match)
     if value is None or _is_year(sentence, match, value) or _preceded_by_number(before):
         return None
-    if _PART_BEFORE.search(before) or _ANOTHER_ARM.search(sentence, match.end(), match.end() + 2 * _CONTEXT):
+    subset_of_previous = " of " in match.group(0)  # "116 were identified, and 77 of them were included"
+    if (_PART_BEFORE.search(before) and not subset_of_previous) or \
+            _another_arm(sentence[match.end(): match.end() + 5 * _CONTEXT], False):
         return None
     return Count(value, "total", match.start())
+
+
+def _stated_total(match: re.Match[str]) -> Count | None:
+    """'The total number of subjects was 24,349'."""
+    value = int(match.group("digits").replace(",", ""))
+    return Count(value, "total", match.start("digits")) if 1 <= value <= MAX_COUNT else None
 
 
 def _n_equals(sentence: str, match: re.Match[str]) -> Count | None:
@@ -166,10 +198,33 @@ def _describes_something_else(between: str) -> bool:
     return any(word.lower() in _NOT_DESCRIBING for word in between.split())
 
 
-def _preceded_by_number(before: str) -> bool:
+def _preceded_by_number(before: str, digits: bool = True) -> bool:
     """'12 537 people' (a thousands space) or '20/66 patients' would be misread; such counts are skipped."""
-    stripped = before.rstrip()
-    return bool(stripped) and (stripped[-1].isdigit() or stripped[-1] in "/:") and before.endswith((" ", "/", ":"))
+    return digits and bool(_NUMBER_BEFORE.search(before))
+
+
+def _another_arm(after: str, noun_phrase_only: bool) -> bool:
+    """'43 patients and 49 controls', '43 patients, and 49 controls': the count is one arm of several. A count
+    followed by its own verb ('734 women participated..., and 579 women completed...') is not."""
+    end = m.start() if (m := _CLAUSE_END.search(after, 0, 5 * _CONTEXT)) else len(after)
+    if any(_is_group(after, arm) for arm in _ANOTHER_ARM.finditer(after, 0, end)):
+        return True
+    if not noun_phrase_only:
+        return False
+    skipped = _SKIPPABLE.match(after, end)
+    arm = _ANOTHER_ARM.match(after, skipped.end() if skipped else end)
+    return arm is not None and _is_group(after, arm)
+
+
+def _is_group(text: str, arm: re.Match[str]) -> bool:
+    """An 'and N word' that counts another group: not a year ('between 2002 and 2006'), nor a unit ('and 6 months'),
+    nor the end of a range ('between 18 and 65 years')."""
+    number, following = arm.group("number"), arm.group("next").lower()
+    if following in _NOT_A_GROUP or following.startswith("%"):
+        return False
+    if number[0].isdigit() and 1900 <= int(number.replace(",", "")) <= 2100:
+        return False
+    return not _BETWEEN.search(text, max(0, arm.start() - 30), arm.start())
 
 
 def _inside_parentheses(before: str) -> bool:
@@ -178,12 +233,20 @@ def _inside_parentheses(before: str) -> bool:
 
 
 def _first_verb(after: str) -> str | None:
-    clause = after[: m.start()] if (m := _CLAUSE_END.search(after)) else after
-    for verb in _FIRST_VERB.finditer(clause):
-        if verb.group("total"):
-            return "total"
-        if verb.group("part"):
-            return "part"
+    """Whether the verb of the count's clause makes it the whole sample ("were enrolled") or a part ("died",
+    "served as controls"). A clause without a verb hands over to the next one, unless that is a relative or
+    descriptive aside ("Six patients, who underwent X, served as controls")."""
+    sentence = after[: m.start()] if (m := _SENTENCE_END.search(after)) else after
+    for number, clause in enumerate(_CLAUSE_SPLIT.split(sentence)):
+        if number > 0 and _ASIDE.match(clause):
+            continue
+        for verb in _FIRST_VERB.finditer(clause):
+            if verb.group("total"):
+                return "total"
+            if verb.group("part"):
+                return "part"
+        if number == 0 and not _ASIDE_NEXT.match(sentence, len(clause)):
+            return None
     return None
 
 

@@ -10,6 +10,7 @@ its arms), or, for plain counts, the first must be the largest (a sample, then i
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from rag.appraisal.counts import MAX_COUNT, Count, Tier, counts_in
@@ -17,12 +18,16 @@ from rag.appraisal.models import SampleSizeFinding
 from rag.appraisal.passages import Sentence, sentences_of
 from rag.models import DocumentMeta, Section
 
+_SEVERAL_SAMPLES = re.compile(r"\bsecond(?:ly)?, we\b|\bin (?:a|the) second (?:study|experiment|part|phase|cohort|"
+                              r"sample)\b|\b(?:study|experiment) 2\b", re.IGNORECASE)
 _TIERS: tuple[Tier, ...] = ("total", "n", "plain")
 
 
 def sample_size_from_text(text: str, title: str | None = None, sections: tuple[Section, ...] = (),
                           budget: int = 1_000_000) -> SampleSizeFinding:
     """The number of participants the text states for its own study, with the sentence; unknown when unsure."""
+    if _SEVERAL_SAMPLES.search(text, 0, budget):
+        return SampleSizeFinding()  # "First, we studied 151 men... Second, we studied 20 men": no single sample
     sentences = list(sentences_of(text, sections, budget))
     if title:
         sentences.insert(0, Sentence.of(title, -1, "title"))
