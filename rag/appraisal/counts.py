@@ -44,26 +44,48 @@ _NUMBER_OF = re.compile(r"\b(?:total )?number of (?:" + _PEOPLE + r") (?:was|wer
                         re.IGNORECASE)
 _BARE_TOTALS = (re.compile(_DIGITS + _TOTAL_TAIL, re.IGNORECASE), re.compile(_WORDS + _TOTAL_TAIL, re.IGNORECASE))
 _TRIGGERS = frozenset(_PEOPLE.split("|")) | {"n", "randomized", "randomised", "enrolled", "included", "recruited"}
-_PEOPLE_BEFORE = re.compile(r"\b(?:" + _PEOPLE + r")\b[\s(\[,;]*$", re.IGNORECASE)
 _NOT_DESCRIBING = frozenset(
     """of and or in with to at for from by per than were was had have who that which the a an mg kg g ml l mmol cm mm
     years year months month weeks week days day hours hour minutes times sessions groups group arms arm centers centres
     hospitals sites studies trials visits cycles doses units hz more less fewer only other""".split()) | frozenset(
     [*_UNITS, *_SCALES])
-_TOTAL_BEFORE = re.compile(
-    r"(?:a total of|in total|total of|overall|altogether|enrolled|enrolling|randomi[sz]ed|randomi[sz]ing|included|"
-    r"including all|recruited|recruiting|studied|comprised|comprising|involved|involving|consisted of|sample of|"
-    r"cohort of|population of|series of|data from|data of|records of|charts of|analy[sz]ed|evaluated|examined|"
-    r"investigated|surveyed|interviewed|followed|reviewed|(?:studied|conducted|performed|"
-    r"carried out|undertaken|done) (?:in|on|among)|(?:obtained|collected|drawn|sampled|taken) from|there (?:were|was)"
-    r")\s*$", re.IGNORECASE)
-_PART_BEFORE = re.compile(
-    r"(?:of whom|of these|of them|among them|among these|among whom|including|excluding|except|remaining|another|by|"
-    r"additional|further|only|the other|whereas|while|and|in|compared with|compared to|versus|vs\.?|than|aged?|ages|"
-    r"those of|that of|"
-    r"older|younger|over|under|above|below|at least|up to|more|less|fewer|approximately|about|nearly|almost|around|"
-    r"roughly|some|[<>≤≥~]|to|between|from|table|figure|fig\.?|day|week|month|year|grade|stage|type|phase|group|arm|"
-    r"visit|session|cohort|study)\s*$", re.IGNORECASE)
+
+
+class _Endings:
+    """Phrases a text may end with ('a total of', 'of whom'), matched at a word boundary, case-insensitively,
+    without a regex: ``str.endswith`` over a tuple is linear whatever the text."""
+
+    def __init__(self, phrases: str, symbols: str = "") -> None:
+        self._tails = tuple(f" {phrase}" for phrase in phrases.split("|")) + tuple(symbols)
+
+    def end(self, text: str) -> bool:
+        return f" {' '.join(text.lower().split())}".endswith(self._tails)
+
+
+def _variants(phrases: str) -> str:
+    """Spell out the -ise/-ize pairs: 'randomized' -> 'randomized|randomised'."""
+    return "|".join(f"{p}|{p.replace('iz', 'is').replace('yz', 'ys')}" if "z" in p else p for p in phrases.split("|"))
+
+
+_TOTAL_BEFORE = _Endings(_variants(
+    "a total of|in total|total of|overall|altogether|enrolled|enrolling|randomized|randomizing|included|including all|"
+    "recruited|recruiting|studied|comprised|comprising|involved|involving|consisted of|sample of|cohort of|"
+    "population of|series of|data from|data of|records of|charts of|analyzed|evaluated|examined|investigated|"
+    "surveyed|interviewed|followed|reviewed|there were|there was|"
+    + "|".join(f"{verb} {preposition}" for verb in ("studied", "conducted", "performed", "carried out", "undertaken",
+                                                     "done") for preposition in ("in", "on", "among"))
+    + "|" + "|".join(f"{verb} from" for verb in ("obtained", "collected", "drawn", "sampled", "taken"))))
+_PART_BEFORE = _Endings(
+    "of whom|of these|of them|among them|among these|among whom|including|excluding|except|remaining|another|by|"
+    "additional|further|only|the other|whereas|while|and|in|compared with|compared to|versus|vs|vs.|than|age|aged|"
+    "ages|those of|that of|older|younger|over|under|above|below|at least|up to|more|less|fewer|approximately|about|"
+    "nearly|almost|around|roughly|some|to|between|from|table|figure|fig|fig.|day|week|month|year|grade|stage|type|"
+    "phase|group|arm|visit|session|cohort|study", symbols="<>≤≥~")
+_MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
+_YEAR_BEFORE = _Endings(
+    "in|since|from|during|until|between|by|and|to|before|after|through|" + _MONTHS + "|"
+    + "|".join(f"{month[:3]}|{month[:3]}." for month in _MONTHS.split("|")) + "|sept|sept.")
+_PEOPLE_BEFORE = _Endings(_PEOPLE)
 _FIRST_VERB = re.compile(
     r"\b(?:(?P<total>enrolled|randomi[sz]ed|included|recruited|studied|participated|analy[sz]ed|evaluated|examined|"
     r"investigated|surveyed|interviewed|followed|reviewed|comprised|took part)"
@@ -80,23 +102,19 @@ _ANOTHER_ARM = re.compile(
 #: After a count that is only a noun phrase, a bracket or a comma may stand before the other group:
 #: "300 elderly (>60 years) and 300 young persons", "18 adults with X (study group) and 36 patients".
 _SKIPPABLE = re.compile(r"\s*(?:\([^()]{0,60}\)\s*)?,?\s*")
-_BETWEEN = re.compile(r"\bbetween\s+\S+\s*$", re.IGNORECASE)
 _NOT_A_GROUP = frozenset("""years year months month weeks week days day hours hour minutes min mg kg g ml mmol cm mm
     times sessions cycles doses visits percent""".split())
 _SENTENCE_END = re.compile(r"[;.:]\s")
 _CLAUSE_SPLIT = re.compile(r"[,(]")
-_ASIDE_WORDS = r"\s*(?:who|whom|which|that|aged?|including|mean|median|not|all|both|with|without)\b"
+_ASIDE_WORDS = r"(?:who|whom|which|that|aged?|including|mean|median|not|all|both|with|without)\b"
 _ASIDE = re.compile(_ASIDE_WORDS, re.IGNORECASE)
-_ASIDE_NEXT = re.compile(r"[,(]" + _ASIDE_WORDS, re.IGNORECASE)
+_ASIDE_NEXT = re.compile(r"[,(]\s{0,3}" + _ASIDE_WORDS, re.IGNORECASE)
 _CLAUSE_END = re.compile(r"[;:,.(]")
-_RANGE_AFTER = re.compile(r"\s*(?:[-–]|to |and |or )\s*\d", re.IGNORECASE)
-_PERCENT_AFTER = re.compile(r"\s*\(\s*\d+(?:\.\d+)?\s*%")
+_RANGE_AFTER = re.compile(r"\s{0,3}(?:[-–]|to |and |or )\s{0,3}\d", re.IGNORECASE)
+_PERCENT_AFTER = re.compile(r"\s{0,3}\(\s{0,3}\d{1,3}(?:\.\d{1,3})?\s{0,3}%")
 _NUMBER_BEFORE = re.compile(r"(?:(?<![\d.,])\d{1,3} |[/:] ?)$")
 _CONTEXT = 40  # characters of context read around a count: enough for the phrases above, and linear time
 
-_YEAR_BEFORE = re.compile(r"(?:in|since|from|during|until|between|by|and|to|before|after|through|jan\w*|feb\w*|"
-                          r"mar\w*|apr\w*|may|june?|july?|aug\w*|sep\w*|oct\w*|nov\w*|dec\w*)\.?\s*$",
-                          re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +156,7 @@ def _people_count(sentence: str, match: re.Match[str]) -> Count | None:
     if value is None or _is_year(sentence, match, value) or _describes_something_else(match.group("between")):
         return None
     before, after = _before(sentence, match), sentence[match.end(): match.end() + 5 * _CONTEXT]
-    if _PART_BEFORE.search(before) and not _TOTAL_BEFORE.search(before):
+    if _PART_BEFORE.end(before) and not _TOTAL_BEFORE.end(before):
         return None
     number_end = match.end(1)
     if _RANGE_AFTER.match(sentence, number_end, number_end + _CONTEXT):
@@ -149,7 +167,7 @@ def _people_count(sentence: str, match: re.Match[str]) -> Count | None:
     verb = _first_verb(after)
     if verb == "part" or _another_arm(after, verb is None):
         return None
-    total = verb == "total" or bool(_TOTAL_BEFORE.search(before))
+    total = verb == "total" or bool(_TOTAL_BEFORE.end(before))
     return Count(value, "total" if total else "plain", match.start())
 
 
@@ -159,7 +177,7 @@ def _bare_total(sentence: str, match: re.Match[str]) -> Count | None:
     if value is None or _is_year(sentence, match, value) or _preceded_by_number(before):
         return None
     subset_of_previous = " of " in match.group(0)  # "116 were identified, and 77 of them were included"
-    if (_PART_BEFORE.search(before) and not subset_of_previous) or \
+    if (_PART_BEFORE.end(before) and not subset_of_previous) or \
             _another_arm(sentence[match.end(): match.end() + 5 * _CONTEXT], False):
         return None
     return Count(value, "total", match.start())
@@ -174,7 +192,7 @@ def _stated_total(match: re.Match[str]) -> Count | None:
 def _n_equals(sentence: str, match: re.Match[str]) -> Count | None:
     """``n = N`` right after a people noun ("patients (n = 45)"); after anything else it counts samples or tests."""
     value = int(match.group("digits").replace(",", ""))
-    if not 1 <= value <= MAX_COUNT or not _PEOPLE_BEFORE.search(_before(sentence, match)):
+    if not 1 <= value <= MAX_COUNT or not _PEOPLE_BEFORE.end(_before(sentence, match).rstrip(" \t\n([,;")):
         return None
     return Count(value, "n", match.start())
 
@@ -191,7 +209,7 @@ def _before(sentence: str, match: re.Match[str]) -> str:
 
 
 def _is_year(sentence: str, match: re.Match[str], value: int) -> bool:
-    return 1900 <= value <= 2100 and bool(_YEAR_BEFORE.search(_before(sentence, match)))
+    return 1900 <= value <= 2100 and _YEAR_BEFORE.end(_before(sentence, match))
 
 
 def _describes_something_else(between: str) -> bool:
@@ -224,7 +242,8 @@ def _is_group(text: str, arm: re.Match[str]) -> bool:
         return False
     if number[0].isdigit() and 1900 <= int(number.replace(",", "")) <= 2100:
         return False
-    return not _BETWEEN.search(text, max(0, arm.start() - 30), arm.start())
+    words = text[max(0, arm.start() - 30): arm.start()].lower().split()
+    return not (len(words) >= 2 and words[-2] == "between")
 
 
 def _inside_parentheses(before: str) -> bool:
@@ -238,7 +257,7 @@ def _first_verb(after: str) -> str | None:
     descriptive aside ("Six patients, who underwent X, served as controls")."""
     sentence = after[: m.start()] if (m := _SENTENCE_END.search(after)) else after
     for number, clause in enumerate(_CLAUSE_SPLIT.split(sentence)):
-        if number > 0 and _ASIDE.match(clause):
+        if number > 0 and _ASIDE.match(clause.lstrip()):
             continue
         for verb in _FIRST_VERB.finditer(clause):
             if verb.group("total"):

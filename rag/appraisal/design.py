@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from rag.appraisal.cues import Cue, cue, words_of
 from rag.appraisal.models import DesignFinding, DesignSource
-from rag.appraisal.passages import Role, Sentence, sentences_of
+from rag.appraisal.passages import DEFAULT_BUDGET, Role, Sentence, sentences_of
 from rag.evidence import LEVEL_BY_DESIGN, design_from_publication_types
 from rag.models import DocumentMeta, Section, StudyDesign
 
@@ -110,7 +110,7 @@ _ALL_TRIGGERS = frozenset(_CUES_BY_TRIGGER)
 
 
 def design_from_text(text: str, title: str | None = None, sections: tuple[Section, ...] = (),
-                     budget: int = 1_000_000) -> DesignFinding:
+                     budget: int = DEFAULT_BUDGET) -> DesignFinding:
     """The design the text states about its own study, with the sentence that states it; unknown when the text
     only mentions designs of other work, names none, or names two unrelated designs equally."""
     sentences = list(sentences_of(text, sections, budget))
@@ -174,7 +174,7 @@ def _winner(scores: dict[StudyDesign, int]) -> StudyDesign | None:
 
 
 def design_of(meta: DocumentMeta, text: str, sections: tuple[Section, ...] = (),
-              budget: int = 1_000_000) -> tuple[DesignFinding, str | None]:
+              budget: int = DEFAULT_BUDGET) -> tuple[DesignFinding, str | None]:
     """The design of a publication and, when front matter and publication types disagree, a sentence naming both
     (the front matter's design is kept). Falls back to the text only when neither states a design."""
     typed = design_from_publication_types(meta.publication_types)

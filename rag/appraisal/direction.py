@@ -27,7 +27,7 @@ from rag.appraisal.models import Direction, DirectionFinding
 from rag.appraisal.passages import sentence_texts
 from rag.appraisal.question import QuestionFrame, frame_question
 
-_CLAUSE_BREAK = re.compile(r"[;,]\s+|\s+(?:but|whereas|while|although|though|however|yet)\s+", re.IGNORECASE)
+_CLAUSE_BREAK = re.compile(r"[;,]\s+|\s(?:but|whereas|while|although|though|however|yet)\s", re.IGNORECASE)
 _UNCERTAIN = cue(
     r"\b(?:unclear|inconclusive|controversial|conflicting|equivocal|not clear|uncertain|unknown|"
     r"remains? to be (?:determined|established|clarified|elucidated|proven|seen)|cannot be (?:determined|concluded)|"

@@ -27,6 +27,12 @@ from rag.text.sentences import sentence_spans
 
 Role = Literal["self", "background", "neutral"]
 
+#: Default number of characters of a document read for its design and sample size (see AppraisalOptions).
+DEFAULT_BUDGET = 6000
+#: Longest quote read for a direction; longer quotes are cut (a cited quote is a sentence or a few).
+MAX_QUOTE_CHARS = 5000
+_PIECE = 800
+
 _SELF_CUES = (
     word_cue("we our herein"),
     cue(r"\b(?:this|the present|the current|the|our) (?:\w+ ){0,2}?(?:study|trial|review|analysis|report|survey|"
@@ -98,7 +104,7 @@ def _heading_kind(heading: str) -> str:
 
 
 @lru_cache(maxsize=256)
-def sentences_of(text: str, sections: tuple[Section, ...] = (), budget: int = 1_000_000) -> tuple[Sentence, ...]:
+def sentences_of(text: str, sections: tuple[Section, ...] = (), budget: int = DEFAULT_BUDGET) -> tuple[Sentence, ...]:
     """The sentences of ``text`` (at most ``budget`` characters of it) with headings from ``sections`` when given,
     else from Markdown heading lines and "LABEL:" prefixes in the text. With sections, methods-like and
     abstract-like sections are read first. Cached: every reference of an answer may ask for the same document."""
@@ -125,7 +131,7 @@ def _sections_within(sections: tuple[Section, ...], budget: int) -> list[Section
 
 def _split(text: str, start: int, end: int, heading: str) -> tuple[Sentence, ...]:
     found: list[Sentence] = []
-    for s, e in sentence_spans(text, start, end):
+    for s, e in spans(text, start, end):
         body = text[s:e]
         if line := _HEADING_LINE.match(body):
             heading = line.group(1).lower()
@@ -141,6 +147,31 @@ def sentence_texts(passages: Sequence[str]) -> list[str]:
     """Quoted passages split into their sentences (a quote may hold several)."""
     found: list[str] = []
     for passage in passages:
-        found.extend(passage[start:end] for start, end in sentence_spans(passage))
+        found.extend(passage[start:end] for start, end in spans(passage, 0, min(len(passage), MAX_QUOTE_CHARS)))
     return found
+
+
+def text_sentences(text: str) -> list[str]:
+    """The sentences of a text, split as :func:`spans` does."""
+    return [text[start:end] for start, end in spans(text, 0, len(text))]
+
+
+def spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Sentence spans of ``text[start:end]``, split in pieces of at most ``_PIECE`` characters cut after a full
+    stop where possible. The shared splitter's cost grows with the square of a run of abbreviation-like full stops
+    ("A. A. A. ..."), so no piece may be long; real sentences are far shorter than a piece."""
+    found: list[tuple[int, int]] = []
+    while start < end:
+        cut = end if end - start <= _PIECE else _cut(text, start, start + _PIECE)
+        found.extend(sentence_spans(text, start, cut))
+        start = cut
+    return found
+
+
+def _cut(text: str, start: int, limit: int) -> int:
+    for mark in (". ", "\n", " "):
+        position = text.rfind(mark, start + _PIECE // 2, limit)
+        if position != -1:
+            return position + len(mark)
+    return limit
 

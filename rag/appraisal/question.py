@@ -13,6 +13,7 @@ from rag.appraisal.cues import words_of
 from rag.text.terms import content_terms, normalise
 
 Movement = Literal["up", "down"]
+MAX_QUESTION_CHARS = 2000
 
 #: Words that say what kind of answer is wanted but not what it is about; a sentence sharing only these with the
 #: question is not about the question.
@@ -30,7 +31,7 @@ _AUXILIARY = re.compile(r"(?:is|are|was|were|do|does|did|can|could|should|would|
                         r"shall)\b", re.IGNORECASE)
 _WH = re.compile(r"(?:what|which|how|why|when|where|who|whom|whose|to what extent|in what)\b", re.IGNORECASE)
 _LEADING_FILLER = re.compile(r"(?:and|so|but|then|also|or)\s+", re.IGNORECASE)
-_CLAUSE = re.compile(r"[:;,]\s*|\s+-\s+")
+_CLAUSE = re.compile(r"[:;,]\s*|\s-\s")
 _CHOICE = re.compile(r"\bor\b[^?]{0,80}\b(?:better|best|preferable|preferred|superior|first)\b(?![^?]{0,40}\bthan\b)",
                      re.IGNORECASE)
 _UP = re.compile(r"\b(?:increase[sd]?|increasing|higher|raises?|raised|elevates?|elevated|more|greater|worsens?|"
@@ -46,7 +47,7 @@ _SAFETY = re.compile(r"\bsafe(?:ly|ty)?\b|\bwell tolerated\b|\btolerab\w+", re.I
 _ACRONYM = re.compile(r"\b[A-Z][A-Za-z]?[A-Z]{1,5}s?\b")
 _WORDS = re.compile(r"[A-Za-z][A-Za-z]*")
 _ARMS = re.compile(r"\b(?:versus|vs\.?|compared (?:with|to)|than)(?:\s|$)|\bbetween\b", re.IGNORECASE)
-_LEFT_START = re.compile(r".*\b(?:of|is|are|does|do|did|can|should|was|were|with|using|between)\s", re.IGNORECASE)
+_LEFT_START = re.compile(r"\b(?:of|is|are|does|do|did|can|should|was|were|with|using|between)\s", re.IGNORECASE)
 _RIGHT_END = re.compile(r"\s(?:for|in|among|on|at|during|after|before|when|regarding|to (?!\w+ing)\w+|\?)",
                         re.IGNORECASE)
 
@@ -85,7 +86,9 @@ class QuestionFrame:
 
 @lru_cache(maxsize=256)
 def frame_question(question: str) -> QuestionFrame:
-    """The frame of a question (cached: every reference of an answer asks about the same question)."""
+    """The frame of a question (cached: every reference of an answer asks about the same question). Only its first
+    ``MAX_QUESTION_CHARS`` characters are read."""
+    question = question[:MAX_QUESTION_CHARS]
     up, down = bool(_UP.search(question)), bool(_DOWN.search(question))
     return QuestionFrame(
         text=question,
@@ -109,6 +112,7 @@ def topic_terms(text: str) -> frozenset[str]:
 def is_yes_no_question(question: str) -> bool:
     """True for questions a yes, a no or a maybe answers: "Does X reduce Y?", "In adults, is X safe?", "X: a risk
     factor for Y?". False for open questions ("What is...", "How effective...") and choices ("Is X or Y better?")."""
+    question = question[:MAX_QUESTION_CHARS]
     clauses = [_LEADING_FILLER.sub("", clause.strip(), count=1) for clause in _CLAUSE.split(question.strip())]
     clauses = [clause for clause in clauses if clause]
     if not clauses or any(_WH.match(clause) for clause in clauses):
@@ -129,14 +133,14 @@ def _forms(term: str) -> frozenset[str]:
 def _acronyms(question: str) -> frozenset[str]:
     """Initialisms of every run of 2-6 consecutive question words, with and without the stopwords."""
     words = _WORDS.findall(question)
+    meaningful = [bool(content_terms(word)) for word in words]
     found = set()
     for start in range(len(words)):
         for end in range(start + 2, min(start + 7, len(words) + 1)):
-            run = words[start:end]
-            found.add("".join(word[0] for word in run).lower())
-            meaningful = [word for word in run if content_terms(word)]
-            if len(meaningful) >= 2:
-                found.add("".join(word[0] for word in meaningful).lower())
+            found.add("".join(word[0] for word in words[start:end]).lower())
+            initials = [word[0] for word, keep in zip(words[start:end], meaningful[start:end], strict=True) if keep]
+            if len(initials) >= 2:
+                found.add("".join(initials).lower())
     return frozenset(found)
 
 
@@ -149,8 +153,8 @@ def _arms(question: str) -> tuple[frozenset[str], frozenset[str]] | None:
     before, after = question[: match.start()], question[match.end():]
     if match.group(0).lower() == "between":
         before, _, after = after.partition(" and ")
-    elif start := _LEFT_START.match(before):
-        before = before[start.end():]
+    elif starts := list(_LEFT_START.finditer(before)):
+        before = before[starts[-1].end():]
     if end := _RIGHT_END.search(after):
         after = after[: end.start()]
     left, right = topic_terms(before), topic_terms(after)

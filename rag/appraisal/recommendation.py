@@ -13,8 +13,7 @@ from collections.abc import Sequence
 
 from rag.appraisal.cues import words_of
 from rag.appraisal.models import RecommendationFinding, RecommendationStrength
-from rag.appraisal.passages import sentence_texts
-from rag.text.sentences import sentence_spans
+from rag.appraisal.passages import DEFAULT_BUDGET, sentence_texts, text_sentences
 
 _I = re.IGNORECASE
 _STRENGTH_CUES: tuple[tuple[re.Pattern[str], RecommendationStrength], ...] = (
@@ -57,9 +56,11 @@ def strengths_in(sentence: str) -> list[RecommendationStrength]:
     return found
 
 
-def recommendation_of(quotes: Sequence[str], text: str) -> RecommendationFinding:
-    """The strength the cited quotes state, else the one strength the whole text states, with its sentence."""
-    for sentences in (sentence_texts(quotes), [text[s:e] for s, e in sentence_spans(text)]):
+def recommendation_of(quotes: Sequence[str], text: str, budget: int = DEFAULT_BUDGET) -> RecommendationFinding:
+    """The strength the cited quotes state, else the one strength the text (its first ``budget`` characters)
+    states, with its sentence."""
+    text = text[:budget]
+    for sentences in (sentence_texts(quotes), text_sentences(text)):
         stated = [(strength, sentence) for sentence in sentences for strength in strengths_in(sentence)]
         distinct = {strength for strength, _ in stated}
         if len(distinct) == 1:
@@ -69,10 +70,11 @@ def recommendation_of(quotes: Sequence[str], text: str) -> RecommendationFinding
     return RecommendationFinding()
 
 
-def evidence_grade_of(quotes: Sequence[str], text: str) -> tuple[str | None, str | None]:
+def evidence_grade_of(quotes: Sequence[str], text: str, budget: int = DEFAULT_BUDGET) -> tuple[str | None, str | None]:
     """A stated level or quality of evidence ("Level of evidence: II-2", "moderate-quality evidence") and its
     sentence, from the quotes first, then the text; ``(None, None)`` when none or several differ."""
-    for sentences in (sentence_texts(quotes), [text[s:e] for s, e in sentence_spans(text)]):
+    text = text[:budget]
+    for sentences in (sentence_texts(quotes), text_sentences(text)):
         stated = [(grade, sentence) for sentence in sentences if (grade := _grade(sentence))]
         if len({grade for grade, _ in stated}) == 1:
             return stated[0]

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from rag.appraisal.counts import MAX_COUNT, Count, Tier, counts_in
 from rag.appraisal.models import SampleSizeFinding
-from rag.appraisal.passages import Sentence, sentences_of
+from rag.appraisal.passages import DEFAULT_BUDGET, Sentence, sentences_of
 from rag.models import DocumentMeta, Section
 
 _SEVERAL_SAMPLES = re.compile(r"\bsecond(?:ly)?, we\b|\bin (?:a|the) second (?:study|experiment|part|phase|cohort|"
@@ -24,7 +24,7 @@ _TIERS: tuple[Tier, ...] = ("total", "n", "plain")
 
 
 def sample_size_from_text(text: str, title: str | None = None, sections: tuple[Section, ...] = (),
-                          budget: int = 1_000_000) -> SampleSizeFinding:
+                          budget: int = DEFAULT_BUDGET) -> SampleSizeFinding:
     """The number of participants the text states for its own study, with the sentence; unknown when unsure."""
     if _SEVERAL_SAMPLES.search(text, 0, budget):
         return SampleSizeFinding()  # "First, we studied 151 men... Second, we studied 20 men": no single sample
@@ -63,7 +63,7 @@ def _agreed_value(values: Sequence[int], first_is_total: bool = False) -> int | 
 
 
 def sample_size_of(meta: DocumentMeta, text: str, sections: tuple[Section, ...] = (),
-                   budget: int = 1_000_000) -> SampleSizeFinding:
+                   budget: int = DEFAULT_BUDGET) -> SampleSizeFinding:
     """The front matter's sample size when it is a plausible count (1 to 10 million), else the text's."""
     if meta.sample_size is not None and 1 <= meta.sample_size <= MAX_COUNT:
         return SampleSizeFinding(value=meta.sample_size, source="metadata")

@@ -43,9 +43,8 @@ def appraise_source(
     budget = options.max_text_chars
     design, conflict, sample = _document_findings(meta, text, sections, budget)
     is_guideline = meta.kind == "guideline"
-    bounded = text[:budget]
-    recommendation = recommendation_of(quotes, bounded) if is_guideline else RecommendationFinding()
-    grade, grade_quote = evidence_grade_of(quotes, bounded) if is_guideline else (None, None)
+    recommendation = recommendation_of(quotes, text, budget) if is_guideline else RecommendationFinding()
+    grade, grade_quote = evidence_grade_of(quotes, text, budget) if is_guideline else (None, None)
     direction = direction_of(question, quotes)
     age = age_in_years(meta.year, today)
     reasons = _flag_reasons(meta, age, conflict, design.design is None and not is_guideline, recommendation, options)
