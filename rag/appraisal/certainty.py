@@ -17,6 +17,7 @@ from collections.abc import Sequence
 
 from rag.appraisal.models import CERTAINTY_LEVELS, AppraisalOptions, Certainty, SourceAppraisal
 from rag.appraisal.question import QuestionFrame, frame_question
+from rag.evidence import LEVEL_BY_DESIGN
 from rag.models import StudyDesign
 from rag.text.terms import content_terms
 
@@ -69,7 +70,7 @@ def describe(appraisals: Sequence[SourceAppraisal]) -> str:
     """'one randomised trial of 20 participants', '2 cohort studies and one case report (340 participants where
     reported)': the cited designs, strongest first, and the participants they report."""
     counts = Counter(appraisal.design for appraisal in appraisals)
-    order = sorted(counts, key=lambda design: (_START.get(design or "", _UNKNOWN_START), str(design)))
+    order = sorted(counts, key=_strength_rank)
     parts = [_count_of(counts[design], _NAMES.get(design or "", _UNKNOWN_NAME)) for design in order]
     text = _join(parts)
     sizes = [appraisal.sample_size for appraisal in appraisals if appraisal.sample_size is not None]
@@ -79,6 +80,13 @@ def describe(appraisals: Sequence[SourceAppraisal]) -> str:
         where = "" if len(sizes) == len(appraisals) else " where reported"
         return f"{text} ({sum(sizes)} participants{where})"
     return text
+
+
+def _strength_rank(design: StudyDesign | None) -> tuple[int, int, str]:
+    """Strongest first: by GRADE start, then evidence level; unknown designs last."""
+    if design is None:
+        return (_UNKNOWN_START + 1, 9, "")
+    return (_START.get(design, _UNKNOWN_START), LEVEL_BY_DESIGN.get(design, 6), design)
 
 
 def _imprecision(appraisals: Sequence[SourceAppraisal], small_sample: int) -> str | None:

@@ -23,7 +23,7 @@ _SCALES = {"hundred": 100, "thousand": 1000}
 _WORD = r"(?:" + "|".join(sorted([*_UNITS, *_SCALES], key=len, reverse=True)) + r")"
 #: A number in digits ("1,203") or in words ("One thousand ninety-nine"). Patterns start with the number so the
 #: engine skips quickly to a digit; what may not stand before a digit is checked in code (``_clean_start``).
-_DIGITS = r"(?P<digits>\d{1,3}(?:,\d{3})+|\d{1,8})(?![\w.,/^%-]|,\d)"
+_DIGITS = r"(?P<digits>\d{1,3}(?:,\d{3})+|\d{1,8})(?![\w/^%-]|[.,]\d)"
 _WORDS = r"\b(?P<words>" + _WORD + r"(?:[- ](?:and )?" + _WORD + r"){0,5})\b"
 _NUMBER_WORDS = frozenset([*_UNITS, *_SCALES])
 _NOT_BEFORE_DIGITS = frozenset(".,/^=±+-_")
@@ -37,7 +37,7 @@ _PEOPLE = (
 #: A count of people: the number, at most three describing words, then a people noun.
 _COUNT_TAIL = r" (?P<between>(?:[A-Za-z][\w'-]{0,30} ){0,3}?)(?P<noun>" + _PEOPLE + r")\b"
 _COUNTS = (re.compile(_DIGITS + _COUNT_TAIL, re.IGNORECASE), re.compile(_WORDS + _COUNT_TAIL, re.IGNORECASE))
-_N_EQUALS = re.compile(r"[nN] ?[=:] ?(?P<digits>\d{1,3}(?:,\d{3})+|\d{1,8})(?![\w.,^%/]|,\d| ?[x×] ?\d)")
+_N_EQUALS = re.compile(r"[nN] ?[=:] ?(?P<digits>\d{1,3}(?:,\d{3})+|\d{1,8})(?![\w^%/]|[.,]\d| ?[x×] ?\d)")
 _TOTAL_TAIL = (r" (?:of (?:them|these|those|whom) (?:\([^()]{0,20}\) )?)?(?:were|was) "
                r"(?:randomi[sz]ed|enrolled|included|recruited)\b")
 _NUMBER_OF = re.compile(r"\b(?:total )?number of (?:" + _PEOPLE + r") (?:was|were|is|totall?ed)\s+" + _DIGITS,
@@ -112,7 +112,7 @@ _ASIDE_NEXT = re.compile(r"[,(]\s{0,3}" + _ASIDE_WORDS, re.IGNORECASE)
 _CLAUSE_END = re.compile(r"[;:,.(]")
 _RANGE_AFTER = re.compile(r"\s{0,3}(?:[-–]|to |and |or )\s{0,3}\d", re.IGNORECASE)
 _PERCENT_AFTER = re.compile(r"\s{0,3}\(\s{0,3}\d{1,3}(?:\.\d{1,3})?\s{0,3}%")
-_NUMBER_BEFORE = re.compile(r"(?:(?<![\d.,])\d{1,3} |[/:] ?)$")
+_NUMBER_BEFORE = re.compile(r"(?:(?<![\d.,])\d{1,3} |(?<=\d)[/:] ?)$")
 _CONTEXT = 40  # characters of context read around a count: enough for the phrases above, and linear time
 
 

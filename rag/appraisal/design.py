@@ -94,7 +94,7 @@ _CUES: tuple[_Cue, ...] = (
     _cue(r"\bconsecutive (?:\w+ )?(?:patients|cases)\b", "consecutive", "case-series", 1),
     _cue(r"\bcase report\b", "case", "case-report", 3),
     _cue(r"\bwe (?:report|describe|present) (?:a|an|the) (?:[\w-]+ ){0,3}?(?:case|patient|man|woman|boy|girl|child|"
-         r"infant)\b", "we", "case-report", 3),
+         r"infant)\b(?! series| control)", "we", "case-report", 3),
     _cue(r"\ban? \d{1,3}-year-old (?:man|woman|male|female|boy|girl|patient|child)\b", "year", "case-report", 2),
     _cue(r"\bin vitro\b|\b(?:mice|rats|murine|rodents?|porcine|animal model)\b",
          "vitro mice rats murine rodent rodents porcine animal", "other", 2),

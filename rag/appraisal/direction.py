@@ -60,6 +60,9 @@ _NULL = cue(
     "no not t cannot there nor poor poorly fail failed fails unable neither insignificant nonsignificant non "
     "unrelated unaffected unchanged ineffective independent none inadequate insufficient unnecessary disappointing "
     "doubtful questionable unreliable inaccurate unjustified cast casts casting limited little minimal")
+#: "No serious complications": read only for questions about safety, where it answers yes.
+_NO_HARM = cue(r"\bno (?:\w+ )?(?:complications?|adverse|deaths?|mortality|side[- ]effects?|toxicity|events?|"
+               r"bleeding|infections?|recurrences?|harms?)\b", "no")
 _EQUIVALENT = cue(
     r"\b(?:similar(?:ly)?|comparable|equivalent|equally|equal|non-?inferior|not inferior|as (?:[\w-]+ ){1,2}as|"
     r"the same)\b", "similar similarly comparable equivalent equally equal non noninferior not as same")
@@ -74,6 +77,10 @@ _EFFECT = word_cue(
     "influences affect affects affected correlates correlation differ differs differed different difference "
     "differences justified warranted indicated valid contributes contributed implicated confirm confirms confirmed "
     "plays_a_role play_a_role played_a_role plays_an_important_role play_an_important_role played_an_important_role")
+#: Effect words that state a difference between groups. In answer to a comparison, other effect words
+#: ("comparable improvement") do not outweigh a statement of equivalence.
+_COMPARATIVE = frozenset("significant significantly superior better more effective differ differs differed different "
+                         "difference differences".split())
 #: A negation shortly before an effect word turns it into a null finding: "not a clinically useful predictor",
 #: "did not prove to be beneficial", "could not reliably be predicted".
 _NEGATION_BEFORE = re.compile(r"\b(?:not|no|never|cannot|\w+n't|neither|nor|without|lack of|fail(?:ed|s)? to)\b"
@@ -139,11 +146,14 @@ def _clause_reading(frame: QuestionFrame, clause: str) -> _Reading | None:
         return _Reading("unclear", uncertain, overlap)
     negated, effect = _effects(lowered, words)
     null = _found(_NULL, lowered, words) + negated + _p_values(lowered, words, significant=False)
+    if frame.safety:
+        null += _found(_NO_HARM, lowered, words)
     equivalent = _found(_EQUIVALENT, lowered, words)
     effect += _p_values(lowered, words, significant=True)
     if null:
         return _Reading(_null_direction(frame, lowered, words), null, overlap)
-    if equivalent and not effect:
+    comparison = frame.equivalence or frame.arms is not None
+    if equivalent and not (effect if not comparison else [w for w in effect if w in _COMPARATIVE or w[0] == "p"]):
         return _Reading("supports" if frame.equivalence else "no_difference", equivalent, overlap)
     up, down = _found(_UP, lowered, words), _found(_DOWN, lowered, words)
     if effect or up or down:

@@ -30,7 +30,7 @@ _STRENGTH_CUES: tuple[tuple[re.Pattern[str], RecommendationStrength], ...] = (
 _LETTER = re.compile(
     r"(?<![\w-])(?:[Gg]rade|GRADE):? ([ABCD])\b(?![-/])"
     r"|\(([ABCD]) [Rr]ecommendation\)"
-    r"|(?<![\w-])([ABCD]) [Rr]ecommendation(?=[,:;)*]|\s*$)"
+    r"|(?<![\w-])([ABCD]) [Rr]ecommendation(?=[,:;.)*]|\s*$)"
     r"|\b(?:[Ss]trength of [Rr]ecommendation|SOR|[Rr]ecommendation [Gg]rade):? ([ABCD])\b"
 )
 _TRIGGERS = frozenset("strong strongly conditional conditionally weak weakly recommendation recommendations statement "
