@@ -153,29 +153,35 @@ def bench_direction() -> None:
     print("  predicted labels (all): " + ", ".join(f"{k} {v}" for k, v in Counter(predicted.values()).most_common()))
 
 
+def appraise_answer(question: str, docs: Sequence[Document]) -> float:
+    """Milliseconds to appraise one answer citing ``docs`` (each quoting its conclusion) and its section."""
+    start = time.perf_counter()
+    references = {}
+    for number, doc in enumerate(docs, start=1):
+        quote = doc.text[doc.sections[-1].start: doc.sections[-1].end]
+        references[number] = appraise_source(doc.meta, doc.text, [quote], question, date(2026, 12, 1), doc.sections)
+    appraise_section("research", question, references, [r.direction_quote or "" for r in references.values()])
+    return (time.perf_counter() - start) * 1000
+
+
 def bench_timing(batches: int = 30) -> None:
     data = json.loads((DATA / "pubmedqa" / "pqal_cv_500.json").read_text())
     docs = {doc.meta.pmid: doc for doc in documents([DATA / "pubmedqa" / "pqal_cv_500.json"], "pubmedqa")}
     pmids = list(data)
-    elapsed = []
+    cold, warm = [], []
     for batch in range(batches):
-        chosen = pmids[batch * 10: batch * 10 + 10]
-        question = data[chosen[0]]["QUESTION"]
+        chosen = [docs[pmid] for pmid in pmids[batch * 10: batch * 10 + 10]]
         for cache in (sentences_of, role_of, frame_question, _document_findings):
             cache.cache_clear()
-        start = time.perf_counter()
-        references = {}
-        for number, pmid in enumerate(chosen, start=1):
-            doc = docs[pmid]
-            quote = doc.text[doc.sections[-1].start: doc.sections[-1].end]
-            references[number] = appraise_source(doc.meta, doc.text, [quote], question, date(2026, 12, 1),
-                                                 doc.sections)
-        appraise_section("research", question, references, [r.direction_quote or "" for r in references.values()])
-        elapsed.append((time.perf_counter() - start) * 1000)
+        cold.append(appraise_answer(data[pmids[batch * 10]]["QUESTION"], chosen))
+        frame_question.cache_clear()
+        warm.append(appraise_answer(data[pmids[batch * 10 + 1]]["QUESTION"], chosen))
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"\nTime to appraise an answer of 10 references (cold caches, design and size from the text, the "
-          f"conclusion as quote), {batches} answers: median {statistics.median(elapsed):.1f} ms, "
-          f"fastest {min(elapsed):.1f} ms, slowest {max(elapsed):.1f} ms (load average {load:.1f})")
+    print(f"\nTime to appraise an answer of 10 references (PubMedQA abstracts, design and size read from the text, the "
+          f"conclusion as quote), {batches} answers, load average {load:.1f} on {os.cpu_count()} cores:")
+    for name, times in (("documents never seen (cold caches)", cold), ("documents seen before, new question", warm)):
+        print(f"  {name:38} median {statistics.median(times):5.1f} ms, fastest {min(times):5.1f} ms, "
+              f"slowest {max(times):5.1f} ms")
 
 
 def main() -> None:

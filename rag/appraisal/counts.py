@@ -34,8 +34,11 @@ _PEOPLE = (
     r"outpatients|inpatients|elderly|youths|caregivers|carers|clinicians|surgeons|pharmacists|dentists|midwives|"
     r"practitioners|stakeholders|parents|fathers|twins|pupils|teachers|trainees|soldiers|prisoners|drinkers"
 )
-#: A count of people: the number, at most three describing words, then a people noun.
-_COUNT_TAIL = r" (?P<between>(?:[A-Za-z][\w'-]{0,30} ){0,3}?)(?P<noun>" + _PEOPLE + r")\b"
+#: A count of people: the number, at most three describing words, then a people noun. The pattern takes the number
+#: and the next four words; the noun is looked up in code (a 70-way alternation tried after every word is slow).
+_COUNT_TAIL = r"(?P<tail>(?: [A-Za-z][\w'-]{0,30}){1,4})"
+_TAIL_WORD = re.compile(r"[A-Za-z][\w'-]*")
+_PEOPLE_WORDS = frozenset(_PEOPLE.split("|"))
 _COUNTS = (re.compile(_DIGITS + _COUNT_TAIL, re.IGNORECASE), re.compile(_WORDS + _COUNT_TAIL, re.IGNORECASE))
 _N_EQUALS = re.compile(r"[nN] ?[=:] ?(?P<digits>\d{1,3}(?:,\d{3})+|\d{1,8})(?![\w^%/]|[.,]\d| ?[x×] ?\d)")
 _TOTAL_TAIL = (r" (?:of (?:them|these|those|whom) (?:\([^()]{0,20}\) )?)?(?:were|was) "
@@ -153,9 +156,10 @@ def _clean_start(sentence: str, match: re.Match[str]) -> bool:
 
 def _people_count(sentence: str, match: re.Match[str]) -> Count | None:
     value = _value(match)
-    if value is None or _is_year(sentence, match, value) or _describes_something_else(match.group("between")):
+    noun_end = _noun_end(match)
+    if value is None or noun_end is None or _is_year(sentence, match, value):
         return None
-    before, after = _before(sentence, match), sentence[match.end(): match.end() + 5 * _CONTEXT]
+    before, after = _before(sentence, match), sentence[noun_end: noun_end + 5 * _CONTEXT]
     if _PART_BEFORE.end(before) and not _TOTAL_BEFORE.end(before):
         return None
     number_end = match.end(1)
@@ -169,6 +173,19 @@ def _people_count(sentence: str, match: re.Match[str]) -> Count | None:
         return None
     total = verb == "total" or bool(_TOTAL_BEFORE.end(before))
     return Count(value, "total" if total else "plain", match.start())
+
+
+def _noun_end(match: re.Match[str]) -> int | None:
+    """Where the people noun after the number ends, if the words before it only describe it ('45 healthy female
+    volunteers'); None when no people noun follows, or a unit or another word stands before it ('5 years, ...')."""
+    tail, offset = match.group("tail"), match.start("tail")
+    for word in _TAIL_WORD.finditer(tail):
+        lowered = word.group(0).lower().rstrip("'")
+        if lowered in _PEOPLE_WORDS:
+            return offset + word.end()
+        if lowered in _NOT_DESCRIBING:
+            return None
+    return None
 
 
 def _bare_total(sentence: str, match: re.Match[str]) -> Count | None:
@@ -210,10 +227,6 @@ def _before(sentence: str, match: re.Match[str]) -> str:
 
 def _is_year(sentence: str, match: re.Match[str], value: int) -> bool:
     return 1900 <= value <= 2100 and _YEAR_BEFORE.end(_before(sentence, match))
-
-
-def _describes_something_else(between: str) -> bool:
-    return any(word.lower() in _NOT_DESCRIBING for word in between.split())
 
 
 def _preceded_by_number(before: str, digits: bool = True) -> bool:

@@ -4,10 +4,11 @@ A sentence is split into clauses (at commas, semicolons and "but / whereas / alt
 shares most topic words with the question and carries a cue decides. Cues, in order of precedence:
 
 1. uncertainty ("unclear", "inconclusive", "conflicting") -> unclear;
-2. a null finding ("no significant difference", "did not improve", "not associated", "failed to", p > 0.05) or
+2. advice against ("recommends against", "should not be used", "do not offer") -> against;
+3. a null finding ("no significant difference", "did not improve", "not associated", "failed to", p > 0.05) or
    equivalence ("similar", "comparable", "non-inferior") -> no_difference; but supports when the question asks for
    equivalence ("as effective as"), or asks about safety and the null finding is about harms;
-3. an effect ("significantly improved", "associated with", "superior", "reduced", p < 0.05) -> supports, unless the
+4. an effect ("significantly improved", "associated with", "superior", "reduced", p < 0.05) -> supports, unless the
    question asks for an increase and the clause reports only a decrease (or the reverse), or the clause reports a
    worse result for a question about benefit -> against.
 
@@ -31,7 +32,8 @@ _CLAUSE_BREAK = re.compile(r"[;,]\s+|\s(?:but|whereas|while|although|though|howe
 _UNCERTAIN = cue(
     r"\b(?:unclear|inconclusive|controversial|conflicting|equivocal|not clear|uncertain|unknown|"
     r"remains? to be (?:determined|established|clarified|elucidated|proven|seen)|cannot be (?:determined|concluded)|"
-    r"insufficient evidence|not enough evidence|(?:is|are) needed to (?:determine|establish|confirm)|"
+    r"insufficient evidence|evidence (?:is|was|remains) insufficient|not enough evidence|"
+    r"(?:is|are) needed to (?:determine|establish|confirm)|"
     r"depend(?:s|ing|ent)? (?:on|upon)|may or may not|not necessarily|only (?:in|for|when|if)|"
     r"in (?:some|selected|certain) (?:\w+ )?(?:patients|cases|subgroups?|circumstances|situations|settings))\b",
     "unclear inconclusive controversial conflicting equivocal not uncertain unknown remain remains cannot "
@@ -60,6 +62,14 @@ _NULL = cue(
     "no not t cannot there nor poor poorly fail failed fails unable neither insignificant nonsignificant non "
     "unrelated unaffected unchanged ineffective independent none inadequate insufficient unnecessary disappointing "
     "doubtful questionable unreliable inaccurate unjustified cast casts casting limited little minimal")
+#: Advice against the intervention, as guidelines word it.
+_ADVISED_AGAINST = cue(r"\b(?:recommends?|recommended|recommendation|advises?|advised|cautions?) against\b"
+                       r"|\b(?:should|must) not be (?:used|offered|given|performed|prescribed|done|routinely)\b"
+                       r"|\bdo not (?:use|offer|give|perform|prescribe|routinely)\b", "against not")
+#: Advice for the intervention, as guidelines word it ("clinicians should screen", "should be offered").
+_ADVISED_FOR = cue(r"\b(?:should|must) (?:be )?(?:use|used|offer|offered|give|given|screen|screened|consider|"
+                   r"considered|perform|performed|prescribe|prescribed|provide|provided|counsel|counseled|counselled|"
+                   r"treat|treated)\b", "should must")
 #: "No serious complications": read only for questions about safety, where it answers yes.
 _NO_HARM = cue(r"\bno (?:\w+ )?(?:complications?|adverse|deaths?|mortality|side[- ]effects?|toxicity|events?|"
                r"bleeding|infections?|recurrences?|harms?)\b", "no")
@@ -144,12 +154,14 @@ def _clause_reading(frame: QuestionFrame, clause: str) -> _Reading | None:
     overlap = frame.overlap(clause, lowered, words)
     if uncertain := _found(_UNCERTAIN, lowered, words):
         return _Reading("unclear", uncertain, overlap)
+    if advised_against := _found(_ADVISED_AGAINST, lowered, words):
+        return _Reading("against", advised_against, overlap)
     negated, effect = _effects(lowered, words)
     null = _found(_NULL, lowered, words) + negated + _p_values(lowered, words, significant=False)
     if frame.safety:
         null += _found(_NO_HARM, lowered, words)
     equivalent = _found(_EQUIVALENT, lowered, words)
-    effect += _p_values(lowered, words, significant=True)
+    effect += _p_values(lowered, words, significant=True) + _found(_ADVISED_FOR, lowered, words)
     if null:
         return _Reading(_null_direction(frame, lowered, words), null, overlap)
     comparison = frame.equivalence or frame.arms is not None
@@ -196,9 +208,9 @@ def _effect_reading(frame: QuestionFrame, clause: tuple[str, frozenset[str]], ef
         return _Reading("against", worse, overlap)
     if frame.safety and _HARMS.search(lowered, words) and (up or effect):
         return _Reading("against", up + effect, overlap)
-    if not effect:
+    if not effect and not (up or down):
         return None
-    return _Reading("supports", effect, overlap)
+    return _Reading("supports", effect or up + down, overlap)
 
 
 def _relative(frame: QuestionFrame, direction: Direction) -> Direction:

@@ -19,14 +19,14 @@ from rag.appraisal.passages import DEFAULT_BUDGET, Sentence, sentences_of
 from rag.models import DocumentMeta, Section
 
 _SEVERAL_SAMPLES = re.compile(r"\bsecond(?:ly)?, we\b|\bin (?:a|the) second (?:study|experiment|part|phase|cohort|"
-                              r"sample)\b|\b(?:study|experiment) 2\b", re.IGNORECASE)
+                              r"sample)\b|\b(?:study|experiment) 2\b")
 _TIERS: tuple[Tier, ...] = ("total", "n", "plain")
 
 
 def sample_size_from_text(text: str, title: str | None = None, sections: tuple[Section, ...] = (),
                           budget: int = DEFAULT_BUDGET) -> SampleSizeFinding:
     """The number of participants the text states for its own study, with the sentence; unknown when unsure."""
-    if _SEVERAL_SAMPLES.search(text, 0, budget):
+    if _mentions_second_sample(text[:budget]):
         return SampleSizeFinding()  # "First, we studied 151 men... Second, we studied 20 men": no single sample
     sentences = list(sentences_of(text, sections, budget))
     if title:
@@ -46,6 +46,11 @@ def sample_size_from_text(text: str, title: str | None = None, sections: tuple[S
             quote = next(quote for count, quote in in_tier if count.value == value)
             return SampleSizeFinding(value=value, source="text", quote=quote)
     return SampleSizeFinding()
+
+
+def _mentions_second_sample(text: str) -> bool:
+    lowered = text.lower()
+    return ("second" in lowered or " 2" in lowered) and bool(_SEVERAL_SAMPLES.search(lowered))
 
 
 def _agreed_value(values: Sequence[int], first_is_total: bool = False) -> int | None:
