@@ -119,7 +119,6 @@ _NUMBER_BEFORE = re.compile(r"(?:(?<![\d.,])\d{1,3} |(?<=\d)[/:] ?)$")
 _CONTEXT = 40  # characters of context read around a count: enough for the phrases above, and linear time
 
 
-
 @dataclass(frozen=True, slots=True)
 class Count:
     """One count of people in a sentence; ``tier`` says how sure it is the whole sample."""

@@ -119,8 +119,8 @@ def direction_of(question: str, sentences: Sequence[str]) -> DirectionFinding:
 
     Each sentence gets a direction; sentences without a cue, or not about the question, abstain. The most frequent
     direction wins (an explicit "unclear" - uncertain or mixed wording - is a vote too), ties going to the earlier
-    sentence. The
-    quote is the first sentence with the winning direction; the words are the cue words that decided it.
+    sentence. The quote is the first sentence with the winning direction; the words are the cue words that decided
+    it.
     """
     frame = frame_question(question)
     readings = [(sentence, sentence_direction(frame, sentence)) for sentence in sentence_texts(sentences)]
@@ -164,13 +164,24 @@ def _clause_reading(frame: QuestionFrame, clause: str) -> _Reading | None:
     effect += _p_values(lowered, words, significant=True) + _found(_ADVISED_FOR, lowered, words)
     if null:
         return _Reading(_null_direction(frame, lowered, words), null, overlap)
-    comparison = frame.equivalence or frame.arms is not None
-    if equivalent and not (effect if not comparison else [w for w in effect if w in _COMPARATIVE or w[0] == "p"]):
+    if equivalent and not _outweighs_equivalence(frame, effect):
         return _Reading("supports" if frame.equivalence else "no_difference", equivalent, overlap)
     up, down = _found(_UP, lowered, words), _found(_DOWN, lowered, words)
     if effect or up or down:
         return _effect_reading(frame, (lowered, words), effect, (up, down), overlap)
     return None
+
+
+def _outweighs_equivalence(frame: QuestionFrame, effect: tuple[str, ...]) -> bool:
+    """In answer to a comparison only a stated difference ("significantly", "superior", a p-value below 0.05)
+    outweighs "similar"; otherwise any effect word does ("similar patients improved")."""
+    if frame.equivalence or frame.arms is not None:
+        return any(_states_difference(word) for word in effect)
+    return bool(effect)
+
+
+def _states_difference(word: str) -> bool:
+    return word in _COMPARATIVE or word.startswith("p")
 
 
 def _effects(lowered: str, words: frozenset[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -196,7 +207,7 @@ def _effect_reading(frame: QuestionFrame, clause: tuple[str, frozenset[str]], ef
                     movement: tuple[tuple[str, ...], tuple[str, ...]], overlap: int) -> _Reading | None:
     lowered, words = clause
     up, down = movement
-    if frame.equivalence and effect:
+    if frame.equivalence and any(_states_difference(word) for word in effect):
         return _Reading("against", effect, overlap)  # a difference found, where the question asks for sameness
     if frame.movement is not None and (up or down):
         same, opposite = (up, down) if frame.movement == "up" else (down, up)
