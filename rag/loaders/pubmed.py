@@ -10,9 +10,11 @@ from rag.errors import InputError
 from rag.evidence import GUIDELINE_DESIGNS, LEVEL_BY_DESIGN, design_from_publication_types
 from rag.loaders.base import LoadItem, LoadOptions, build_meta
 from rag.loaders.xmlutil import first_year, parse_xml, text_of
-from rag.models import Document
+from rag.models import Document, StudyDesign
 
 ABSTRACT_SECTION = "Abstract"
+RETRACTED_TYPE = "retracted publication"
+RETRACTION_NOTICE_TYPE = "retraction of publication"
 
 
 def load_pubmed_xml(path: Path, raw: bytes, options: LoadOptions) -> Iterator[LoadItem]:
@@ -38,7 +40,7 @@ def _article(path: Path, number: int, article: ET.Element, options: LoadOptions)
     if body is None or not pmid:
         raise InputError(source, "the article has no MedlineCitation/PMID or Article element")
     publication_types = tuple(text_of(t) for t in body.findall("PublicationTypeList/PublicationType"))
-    design = design_from_publication_types(publication_types)
+    design = _design(publication_types)
     fields: dict[str, object] = {
         "id": f"pmid:{pmid}",
         "title": text_of(body.find("ArticleTitle")) or text_of(body.find("VernacularTitle")),
@@ -52,12 +54,30 @@ def _article(path: Path, number: int, article: ET.Element, options: LoadOptions)
         "study_design": design,
         "evidence_level": LEVEL_BY_DESIGN.get(design or ""),
         "publication_types": publication_types,
+        "retracted": _is_retracted(citation, publication_types),
     }
     if options.kind is None:
         fields["kind"] = "guideline" if design in GUIDELINE_DESIGNS else "study"
     meta = build_meta(source, {k: v for k, v in fields.items() if v not in (None, "", ())}, options)
     parts = _abstract_sections(body) or [("Title", meta.title)]
     return Document.from_sections(meta, parts, source)
+
+
+def _design(publication_types: tuple[str, ...]) -> StudyDesign | None:
+    """The design the publication types imply; a retraction notice is a notice (``other``), whatever it retracts."""
+    if RETRACTION_NOTICE_TYPE in {t.lower() for t in publication_types}:
+        return "other"
+    return design_from_publication_types(publication_types)
+
+
+def _is_retracted(citation: ET.Element | None, publication_types: tuple[str, ...]) -> bool:
+    """PubMed marks a retracted paper twice: the publication type "Retracted Publication", and a
+    ``CommentsCorrections RefType="RetractionIn"`` pointing at the notice. Either one is enough. A notice
+    (``RetractionOf``, publication type "Retraction of Publication") is not itself retracted."""
+    if RETRACTED_TYPE in {t.lower() for t in publication_types}:
+        return True
+    corrections = citation.findall("CommentsCorrectionsList/CommentsCorrections") if citation is not None else []
+    return any(node.get("RefType") == "RetractionIn" for node in corrections)
 
 
 def _abstract_sections(body: ET.Element) -> list[tuple[str, str]]:

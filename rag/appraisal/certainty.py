@@ -1,0 +1,135 @@
+"""Section certainty, GRADE-inspired (not a formal GRADE rating): the strongest cited design sets the start, and
+each serious concern found - imprecision, inconsistency, indirectness - lowers it one level.
+
+Start: systematic reviews, meta-analyses and randomised trials "high"; non-randomised trials and observational
+studies "low"; case series, case reports, narrative reviews and studies of unknown design "very low".
+Concerns: fewer than ``small_sample`` participants in total where reported, or no primary study reporting its size
+(imprecision); some cited publications support the question and others found no difference or the opposite
+(inconsistency); the cited passages miss most of the question's topic words, or no passage names both sides of a
+comparison the question asks about (indirectness). Guideline sections get no certainty: a guideline's own grading
+(strength, level of evidence) is reported per reference, and restating it on our scale would invent precision.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+
+from rag.appraisal.models import CERTAINTY_LEVELS, AppraisalOptions, Certainty, SourceAppraisal
+from rag.appraisal.question import QuestionFrame, frame_question
+from rag.evidence import LEVEL_BY_DESIGN
+from rag.models import StudyDesign
+from rag.text.terms import content_terms
+
+_START: dict[str, int] = {
+    "systematic-review": 0, "meta-analysis": 0, "rct": 0,
+    "non-randomized-trial": 2, "cohort": 2, "case-control": 2, "cross-sectional": 2,
+}
+_UNKNOWN_START = 3
+_REVIEWS = frozenset({"systematic-review", "meta-analysis"})
+_NAMES: dict[str, tuple[str, str]] = {
+    "systematic-review": ("systematic review", "systematic reviews"),
+    "meta-analysis": ("meta-analysis", "meta-analyses"),
+    "rct": ("randomised trial", "randomised trials"),
+    "non-randomized-trial": ("non-randomised trial", "non-randomised trials"),
+    "cohort": ("cohort study", "cohort studies"),
+    "case-control": ("case-control study", "case-control studies"),
+    "cross-sectional": ("cross-sectional study", "cross-sectional studies"),
+    "case-series": ("case series", "case series"),
+    "case-report": ("case report", "case reports"),
+    "narrative-review": ("narrative review", "narrative reviews"),
+    "other": ("other study", "other studies"),
+}
+_UNKNOWN_NAME = ("study of unstated design", "studies of unstated design")
+_NUMBER_WORDS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+_MIN_COVERAGE = 0.5
+
+
+def research_certainty(
+    appraisals: Sequence[SourceAppraisal], question: str, passages: Sequence[str],
+    options: AppraisalOptions | None = None,
+) -> Certainty | None:
+    """Certainty of a research section from its cited publications' appraisals and the cited passages' text;
+    None when nothing (or only retracted work) is cited."""
+    options = options or AppraisalOptions()
+    cited = [appraisal for appraisal in appraisals if "retracted" not in appraisal.flags]
+    if not cited:
+        return None
+    start = min(_START.get(appraisal.design or "", _UNKNOWN_START) for appraisal in cited)
+    concerns = [concern for concern in (
+        _imprecision(cited, options.small_sample),
+        _inconsistency(cited),
+        _indirectness(frame_question(question), passages),
+    ) if concern]
+    level = CERTAINTY_LEVELS[min(start + len(concerns), len(CERTAINTY_LEVELS) - 1)]
+    detail = "; ".join(concerns) if concerns else "no serious concern found"
+    return Certainty(level=level, reason=f"{level.capitalize()}: {describe(cited)}; {detail}.")
+
+
+def describe(appraisals: Sequence[SourceAppraisal]) -> str:
+    """'one randomised trial of 20 participants', '2 cohort studies and one case report (340 participants where
+    reported)': the cited designs, strongest first, and the participants they report."""
+    counts = Counter(appraisal.design for appraisal in appraisals)
+    order = sorted(counts, key=_strength_rank)
+    parts = [_count_of(counts[design], _NAMES.get(design or "", _UNKNOWN_NAME)) for design in order]
+    text = _join(parts)
+    sizes = [appraisal.sample_size for appraisal in appraisals if appraisal.sample_size is not None]
+    if len(appraisals) == 1 and sizes:
+        return f"{text} of {sizes[0]} participants"
+    if sizes:
+        where = "" if len(sizes) == len(appraisals) else " where reported"
+        return f"{text} ({sum(sizes)} participants{where})"
+    return text
+
+
+def _strength_rank(design: StudyDesign | None) -> tuple[int, int, str]:
+    """Strongest first: by GRADE start, then evidence level; unknown designs last."""
+    if design is None:
+        return (_UNKNOWN_START + 1, 9, "")
+    return (_START.get(design, _UNKNOWN_START), LEVEL_BY_DESIGN.get(design, 6), design)
+
+
+def _imprecision(appraisals: Sequence[SourceAppraisal], small_sample: int) -> str | None:
+    primary = [appraisal for appraisal in appraisals if appraisal.design not in _REVIEWS]
+    if len(primary) < len(appraisals):
+        return None  # a systematic review or meta-analysis: its pooled size is not ours to count
+    sizes = [appraisal.sample_size for appraisal in primary if appraisal.sample_size is not None]
+    if not sizes:
+        return "downgraded for imprecision (no study reports its size)"
+    if sum(sizes) < small_sample:
+        return f"downgraded for imprecision (fewer than {small_sample} participants in total)"
+    return None
+
+
+def _inconsistency(appraisals: Sequence[SourceAppraisal]) -> str | None:
+    directions = Counter(appraisal.direction for appraisal in appraisals)
+    others = directions["no_difference"] + directions["against"]
+    if directions["supports"] and others:
+        return f"downgraded for inconsistency ({directions['supports']} support it, {others} do not)"
+    return None
+
+
+def _indirectness(frame: QuestionFrame, passages: Sequence[str]) -> str | None:
+    terms = [content_terms(passage) for passage in passages]
+    found = set().union(*terms) if terms else set()
+    if frame.topic and len(frame.topic & found) / len(frame.topic) < _MIN_COVERAGE:
+        missing = ", ".join(sorted(frame.topic - found)[:4])
+        return f"downgraded for indirectness (the cited passages do not mention {missing})"
+    if frame.arms and not any(frame.arms[0] & passage and frame.arms[1] & passage for passage in terms):
+        left, right = (" ".join(sorted(arm)) for arm in frame.arms)
+        return f"downgraded for indirectness (no cited passage compares {left} with {right} directly)"
+    return None
+
+
+def _count_of(count: int, names: tuple[str, str]) -> str:
+    number = _NUMBER_WORDS[count] if count < len(_NUMBER_WORDS) else str(count)
+    return f"{number} {names[0] if count == 1 else names[1]}"
+
+
+def _join(parts: list[str]) -> str:
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def design_name(design: StudyDesign | None) -> str:
+    """The plain-English name of a design ('randomised trial'), for reasons and summaries."""
+    return _NAMES.get(design or "", _UNKNOWN_NAME)[0]

@@ -1,0 +1,76 @@
+"""Consensus of the cited publications on a yes/no question, and the publications that disagree.
+
+The label counts only publications with a decided direction: "yes" when at least two thirds of them support the
+question, "no" when at most one third do, "maybe" in between or when none is decided.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+
+from rag.appraisal.models import Consensus, ConsensusLabel, Direction, Disagreement
+
+_YES_SHARE = 2 / 3
+_NO_SHARE = 1 / 3
+_PHRASES: dict[Direction, str] = {
+    "supports": "found what the question asks about",
+    "no_difference": "found no difference",
+    "against": "found the opposite",
+    "unclear": "were unclear or not about the question",
+}
+_SINGULAR: dict[Direction, str] = {"unclear": "was unclear or not about the question"}
+
+
+def consensus(directions: Sequence[Direction], noun: tuple[str, str] = ("study", "studies")) -> Consensus:
+    """Counts of publications by direction, the yes/no/maybe they add up to, and a line a person reads:
+    "2 of 3 studies found what the question asks about; 1 found no difference"."""
+    counts = Counter(directions)
+    decided = counts["supports"] + counts["no_difference"] + counts["against"]
+    return Consensus(
+        supports=counts["supports"], no_difference=counts["no_difference"], against=counts["against"],
+        unclear=counts["unclear"], label=_label(counts["supports"], decided), summary=_summary(counts, noun),
+    )
+
+
+def _label(supports: int, decided: int) -> ConsensusLabel:
+    if decided == 0:
+        return "maybe"
+    share = supports / decided
+    return "yes" if share >= _YES_SHARE else "no" if share <= _NO_SHARE else "maybe"
+
+
+def _summary(counts: Counter[Direction], noun: tuple[str, str]) -> str:
+    total = sum(counts.values())
+    if total == 0:
+        return f"No {noun[1]} cited."
+    present = [(direction, counts[direction]) for direction in _PHRASES if counts[direction]]
+    if total == 1:
+        return f"The one {noun[0]} {_phrase(*present[0])}."
+    (first, first_count), rest = present[0], present[1:]
+    parts = [f"{first_count} of {total} {noun[1]} {_phrase(first, first_count)}"]
+    parts.extend(f"{count} {_phrase(direction, count)}" for direction, count in rest)
+    return "; ".join(parts) + "."
+
+
+def _phrase(direction: Direction, count: int) -> str:
+    return _SINGULAR.get(direction, _PHRASES[direction]) if count == 1 else _PHRASES[direction]
+
+
+def disagreements(directions: Mapping[int, Direction]) -> list[Disagreement]:
+    """Groups of references whose findings conflict: those that support the question against those that found no
+    difference, and against those that found the opposite. ``directions`` maps reference numbers to directions."""
+    supports = sorted(ref for ref, direction in directions.items() if direction == "supports")
+    if not supports:
+        return []
+    found = []
+    for other, phrase in (("no_difference", "found no difference"), ("against", "found the opposite")):
+        conflicting = sorted(ref for ref, direction in directions.items() if direction == other)
+        if conflicting:
+            about = f"{_refs(supports)} found what the question asks about; {_refs(conflicting)} {phrase}"
+            found.append(Disagreement(refs=tuple(supports + conflicting), about=about))
+    return found
+
+
+def _refs(refs: Sequence[int]) -> str:
+    return ", ".join(f"[{ref}]" for ref in refs)

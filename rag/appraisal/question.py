@@ -1,0 +1,162 @@
+"""What a question asks, as far as the direction of a finding depends on it: its topic words, the two arms of a
+comparison, whether it asks for an increase or a decrease, for equivalence, about safety, or is phrased negatively,
+and whether it is a yes/no question at all."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Literal
+
+from rag.appraisal.cues import words_of
+from rag.text.terms import content_terms, normalise
+
+Movement = Literal["up", "down"]
+MAX_QUESTION_CHARS = 2000
+
+#: Words that say what kind of answer is wanted but not what it is about; a sentence sharing only these with the
+#: question is not about the question.
+_GENERIC = frozenset(normalise(word) for word in """
+    effect effects effective effectiveness efficacy efficacious improve improves improved improvement outcome outcomes
+    patient patients people study studies trial trials treatment treatments use used useful role impact influence
+    influences predict predictor predictive factor factors clinical associated association associations associate
+    relationship related relation increase increases increased decrease decreases decreased reduce reduces reduced
+    reduction risk risks higher lower high low better worse compare compared comparison comparative difference
+    differences differ different benefit benefits beneficial safe safety versus value valuable necessary need needed
+    good bad best change changes affect affects level levels rate rates evidence result results data analysis
+    there does really actually indeed still any all new routine routinely possible important significant significantly
+    """.split())
+_AUXILIARY = re.compile(r"(?:is|are|was|were|do|does|did|can|could|should|would|will|has|have|had|may|might|must|"
+                        r"shall)\b", re.IGNORECASE)
+_WH = re.compile(r"(?:what|which|how|why|when|where|who|whom|whose|to what extent|in what)\b", re.IGNORECASE)
+_LEADING_FILLER = re.compile(r"(?:and|so|but|then|also|or)\s+", re.IGNORECASE)
+_CLAUSE = re.compile(r"[:;,]\s*|\s-\s")
+_CHOICE = re.compile(r"\bor\b[^?]{0,80}\b(?:better|best|preferable|preferred|superior|first)\b(?![^?]{0,40}\bthan\b)",
+                     re.IGNORECASE)
+_UP = re.compile(r"\b(?:increase[sd]?|increasing|higher|raises?|raised|elevates?|elevated|more|greater|worsens?|"
+                 r"exacerbates?|risk factors?|promotes?|induces?|causes?)\b", re.IGNORECASE)
+_DOWN = re.compile(r"\b(?:reduce[sd]?|reducing|reduction|decrease[sd]?|decreasing|lower|lowers|lowered|less|fewer|"
+                   r"prevents?|preventing|protects?|protective|attenuates?|mitigates?|diminish(?:es)?|shortens?|"
+                   r"alleviates?|relieves?)\b", re.IGNORECASE)
+_EQUIVALENCE = re.compile(r"\bas (?:[\w-]+ ){1,2}as\b|\b(?:equally|equivalent|non-?inferior|comparable|similar|"
+                          r"same|interchangeable|alternative to|substitute for|replace)\b", re.IGNORECASE)
+_NEGATED = re.compile(r"\bnot\b|n't\b|\bunnecessary\b|\bobsolete\b|\bfutile\b|\bno (?:longer|need|benefit|"
+                      r"difference|effect|role|advantage|value|association)\b", re.IGNORECASE)
+_SAFETY = re.compile(r"\bsafe(?:ly|ty)?\b|\bwell tolerated\b|\btolerab\w+", re.IGNORECASE)
+_ACRONYM = re.compile(r"\b[A-Z][A-Za-z]?[A-Z]{1,5}s?\b")
+_WORDS = re.compile(r"[A-Za-z][A-Za-z]*")
+_ARMS = re.compile(r"\b(?:versus|vs\.?|compared (?:with|to)|than)(?:\s|$)|\bbetween\b", re.IGNORECASE)
+_LEFT_START = re.compile(r"\b(?:of|is|are|does|do|did|can|should|was|were|with|using|between)\s", re.IGNORECASE)
+_RIGHT_END = re.compile(r"\s(?:for|in|among|on|at|during|after|before|when|regarding|to (?!\w+ing)\w+|\?)",
+                        re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class QuestionFrame:
+    """The parts of a question that decide how a finding answers it."""
+
+    text: str
+    topic: frozenset[str]
+    arms: tuple[frozenset[str], frozenset[str]] | None
+    movement: Movement | None
+    equivalence: bool
+    negated: bool
+    safety: bool
+    yes_no: bool
+    acronyms: frozenset[str] = frozenset()
+    forms: tuple[tuple[str, frozenset[str]], ...] = ()
+
+    def overlap(self, text: str, lowered: str | None = None, words: frozenset[str] | None = None) -> int:
+        """How many topic words of the question a text mentions (in any of their plural/singular forms); when it
+        mentions none, 1 if it uses an acronym of question words ("ROP" for "retinopathy of prematurity")."""
+        lowered = text.lower() if lowered is None else lowered
+        words = words_of(lowered) if words is None else words
+        found = sum(1 for term, forms in self.forms
+                    if (term in lowered if "-" in term else not forms.isdisjoint(words)))
+        if not found and self.acronyms and any(token.lower() in self.acronyms for token in _ACRONYM.findall(text)):
+            return 1
+        return found
+
+    def is_about(self, text: str) -> bool:
+        """True when a text mentions a topic word or acronym of the question; a question without topic words is
+        about anything."""
+        return not self.topic or self.overlap(text) > 0
+
+
+@lru_cache(maxsize=256)
+def frame_question(question: str) -> QuestionFrame:
+    """The frame of a question (cached: every reference of an answer asks about the same question). Only its first
+    ``MAX_QUESTION_CHARS`` characters are read."""
+    question = question[:MAX_QUESTION_CHARS]
+    up, down = bool(_UP.search(question)), bool(_DOWN.search(question))
+    return QuestionFrame(
+        text=question,
+        topic=topic_terms(question),
+        arms=_arms(question),
+        movement="up" if up and not down else "down" if down and not up else None,
+        equivalence=bool(_EQUIVALENCE.search(question)),
+        negated=bool(_NEGATED.search(question)),
+        safety=bool(_SAFETY.search(question)),
+        yes_no=is_yes_no_question(question),
+        acronyms=_acronyms(question),
+        forms=tuple((term, _forms(term)) for term in sorted(topic_terms(question))),
+    )
+
+
+def topic_terms(text: str) -> frozenset[str]:
+    """Content words that say what a question is about (population, intervention, outcome), not what it asks."""
+    return frozenset(term for term in content_terms(text) if term not in _GENERIC and not term.isdigit())
+
+
+def is_yes_no_question(question: str) -> bool:
+    """True for questions a yes, a no or a maybe answers: "Does X reduce Y?", "In adults, is X safe?", "X: a risk
+    factor for Y?". False for open questions ("What is...", "How effective...") and choices ("Is X or Y better?")."""
+    question = question[:MAX_QUESTION_CHARS]
+    clauses = [_LEADING_FILLER.sub("", clause.strip(), count=1) for clause in _CLAUSE.split(question.strip())]
+    clauses = [clause for clause in clauses if clause]
+    if not clauses or any(_WH.match(clause) for clause in clauses):
+        return False
+    if _CHOICE.search(question):
+        return False
+    return any(_AUXILIARY.match(clause) for clause in clauses) or question.rstrip().endswith("?")
+
+
+def _forms(term: str) -> frozenset[str]:
+    """Surface forms whose normalised form is ``term`` ('scar' -> scar, scars; 'study' -> study, studies)."""
+    forms = {term, term + "s", term + "es"}
+    if term.endswith("y"):
+        forms.add(term[:-1] + "ies")
+    return frozenset(forms)
+
+
+def _acronyms(question: str) -> frozenset[str]:
+    """Initialisms of every run of 2-6 consecutive question words, with and without the stopwords."""
+    words = _WORDS.findall(question)
+    meaningful = [bool(content_terms(word)) for word in words]
+    found = set()
+    for start in range(len(words)):
+        for end in range(start + 2, min(start + 7, len(words) + 1)):
+            found.add("".join(word[0] for word in words[start:end]).lower())
+            initials = [word[0] for word, keep in zip(words[start:end], meaningful[start:end], strict=True) if keep]
+            if len(initials) >= 2:
+                found.add("".join(initials).lower())
+    return frozenset(found)
+
+
+def _arms(question: str) -> tuple[frozenset[str], frozenset[str]] | None:
+    """The words naming each side of a comparison ("X versus Y", "X compared with Y", "between X and Y"), each
+    side without the words both share: the noun phrase just before the comparator and just after it."""
+    match = _ARMS.search(question)
+    if match is None:
+        return None
+    before, after = question[: match.start()], question[match.end():]
+    if match.group(0).lower() == "between":
+        before, _, after = after.partition(" and ")
+    elif starts := list(_LEFT_START.finditer(before)):
+        before = before[starts[-1].end():]
+    if end := _RIGHT_END.search(after):
+        after = after[: end.start()]
+    left, right = topic_terms(before), topic_terms(after)
+    left, right = left - right, right - left
+    return (left, right) if left and right else None

@@ -1,0 +1,90 @@
+"""Guideline recommendation strength as the text states it: GRADE-style "strong" / "conditional" (or "weak"),
+USPSTF-style grades A-D and the I statement ("insufficient evidence"), and a stated level or quality of evidence.
+
+The cited quote is read first; when it states nothing, the whole text is read, and a text that grades several
+recommendations differently gives no strength (we cannot tell which one was cited) and the flag
+``several_recommendations``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from rag.appraisal.cues import words_of
+from rag.appraisal.models import RecommendationFinding, RecommendationStrength
+from rag.appraisal.passages import DEFAULT_BUDGET, sentence_texts, text_sentences
+
+_I = re.IGNORECASE
+_STRENGTH_CUES: tuple[tuple[re.Pattern[str], RecommendationStrength], ...] = (
+    (re.compile(r"\bstrong(?:ly)? recommend(?:s|ed|ation|ations)?\b|\brecommendation(?: strength)?\s?[:=]\s?strong\b"
+                r"|\bstrong (?:for|against)\b", _I), "strong"),
+    (re.compile(r"\b(?:conditional|weak)(?:ly)? recommend(?:s|ed|ation|ations)?\b"
+                r"|\brecommendation(?: strength)?\s?[:=]\s?(?:conditional|weak)\b"
+                r"|\b(?:weak|conditional) (?:for|against)\b",
+                _I), "conditional"),
+    (re.compile(r"\bI statement\b|\binsufficient evidence\b|\bevidence (?:is|was|remains) insufficient\b"
+                r"|(?<![\w-])[Gg]rade:? I\b(?![-/])"), "I"),
+)
+#: Letter grades are read case-sensitively: "A recommendation," is a grade, "a recommendation" is not.
+_LETTER = re.compile(
+    r"(?<![\w-])(?:[Gg]rade|GRADE):? ([ABCD])\b(?![-/])"
+    r"|\(([ABCD]) [Rr]ecommendation\)"
+    r"|(?<![\w-])([ABCD]) [Rr]ecommendation(?=[,:;.)*]|\s*$)"
+    r"|\b(?:[Ss]trength of [Rr]ecommendation|SOR|[Rr]ecommendation [Gg]rade):? ([ABCD])\b"
+)
+_TRIGGERS = frozenset("strong strongly conditional conditionally weak weakly recommendation recommendations statement "
+                      "insufficient grade sor".split())
+_GRADES: dict[str, RecommendationStrength] = {"A": "A", "B": "B", "C": "C", "D": "D"}
+_EVIDENCE = re.compile(
+    r"\b(?:level|quality|strength|certainty) of (?:the )?evidence\s?[:=(]\s?(?P<stated>[A-Za-z0-9+-]{1,12}"
+    r"(?: quality| certainty)?)"
+    r"|\b(?P<quality>high|moderate|low|very low)[- ](?:quality|certainty) (?:of )?evidence\b",
+    _I,
+)
+
+
+def strengths_in(sentence: str) -> list[RecommendationStrength]:
+    """Every recommendation strength one sentence states, in the order of the cues above."""
+    if _TRIGGERS.isdisjoint(words_of(sentence.lower())):
+        return []
+    found: list[RecommendationStrength] = [strength for pattern, strength in _STRENGTH_CUES if pattern.search(sentence)]
+    for match in _LETTER.finditer(sentence):
+        grade = _GRADES[next(group for group in match.groups() if group)]
+        if grade not in found:
+            found.append(grade)
+    return found
+
+
+def recommendation_of(quotes: Sequence[str], text: str, budget: int = DEFAULT_BUDGET) -> RecommendationFinding:
+    """The strength the cited quotes state, else the one strength the text (its first ``budget`` characters)
+    states, with its sentence."""
+    text = text[:budget]
+    for sentences in (sentence_texts(quotes), text_sentences(text)):
+        stated = [(strength, sentence) for sentence in sentences for strength in strengths_in(sentence)]
+        distinct = {strength for strength, _ in stated}
+        if len(distinct) == 1:
+            return RecommendationFinding(strength=stated[0][0], quote=stated[0][1])
+        if len(distinct) > 1:
+            return RecommendationFinding(several=True)
+    return RecommendationFinding()
+
+
+def evidence_grade_of(quotes: Sequence[str], text: str, budget: int = DEFAULT_BUDGET) -> tuple[str | None, str | None]:
+    """A stated level or quality of evidence ("Level of evidence: II-2", "moderate-quality evidence") and its
+    sentence, from the quotes first, then the text; ``(None, None)`` when none or several differ."""
+    text = text[:budget]
+    for sentences in (sentence_texts(quotes), text_sentences(text)):
+        stated = [(grade, sentence) for sentence in sentences if (grade := _grade(sentence))]
+        if len({grade for grade, _ in stated}) == 1:
+            return stated[0]
+        if stated:
+            return None, None
+    return None, None
+
+
+def _grade(sentence: str) -> str | None:
+    match = _EVIDENCE.search(sentence)
+    if match is None:
+        return None
+    return (match.group("stated") or match.group("quality")).strip().lower()

@@ -1,0 +1,47 @@
+"""Section-level appraisal: certainty, consensus and disagreements of the publications one section cites."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from rag.appraisal.certainty import research_certainty
+from rag.appraisal.consensus import consensus, disagreements
+from rag.appraisal.models import AppraisalOptions, Certainty, Consensus, Disagreement, SourceAppraisal
+from rag.appraisal.question import is_yes_no_question
+
+SectionKind = Literal["guidelines", "research"]
+
+
+class SectionAppraisal(BaseModel):
+    """What the answer service puts on a section (certainty, consensus) and on the answer (disagreements)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    certainty: Certainty | None = None
+    consensus: Consensus | None = None
+    disagreements: tuple[Disagreement, ...] = ()
+
+
+def appraise_section(
+    kind: SectionKind,
+    question: str,
+    references: Mapping[int, SourceAppraisal],
+    passages: Sequence[str],
+    options: AppraisalOptions | None = None,
+) -> SectionAppraisal:
+    """Appraise one section from its references' appraisals (keyed by reference number) and the text of the
+    passages it cites. Retracted references are left out of every count. Consensus is given for yes/no questions
+    only; certainty for research sections only (see :mod:`rag.appraisal.certainty`)."""
+    cited = {ref: appraisal for ref, appraisal in references.items() if "retracted" not in appraisal.flags}
+    if not cited:
+        return SectionAppraisal()
+    noun = ("guideline", "guidelines") if kind == "guidelines" else ("study", "studies")
+    return SectionAppraisal(
+        certainty=research_certainty(list(cited.values()), question, passages, options) if kind == "research"
+        else None,
+        consensus=consensus([a.direction for a in cited.values()], noun) if is_yes_no_question(question) else None,
+        disagreements=tuple(disagreements({ref: appraisal.direction for ref, appraisal in cited.items()})),
+    )

@@ -1,0 +1,92 @@
+"""Per-source appraisal: everything judged about one cited publication, each value traceable to its metadata or
+to a quoted sentence. Pure: the caller passes the metadata, the text, the cited quotes, the question and today."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from functools import lru_cache
+
+from rag.appraisal.design import design_of
+from rag.appraisal.direction import direction_of
+from rag.appraisal.models import (
+    AppraisalOptions,
+    DesignFinding,
+    Flag,
+    RecommendationFinding,
+    SampleSizeFinding,
+    SourceAppraisal,
+)
+from rag.appraisal.recommendation import evidence_grade_of, recommendation_of
+from rag.appraisal.sample_size import sample_size_of
+from rag.models import DocumentMeta, Section
+
+DEFAULT_OPTIONS = AppraisalOptions()
+
+
+def appraise_source(
+    meta: DocumentMeta,
+    text: str,
+    quotes: Sequence[str],
+    question: str,
+    today: date,
+    sections: tuple[Section, ...] = (),
+    options: AppraisalOptions = DEFAULT_OPTIONS,
+) -> SourceAppraisal:
+    """Appraise one cited publication.
+
+    ``text`` is the document's text (or, when only passages are at hand, the passages joined); its first
+    ``options.max_text_chars`` characters are read for design and sample size. ``sections`` are the document's
+    section spans, which tell methods from background. ``quotes`` are the cited sentences: they decide the
+    direction and, for guidelines, which recommendation's strength is reported. ``today`` dates the source.
+    """
+    budget = options.max_text_chars
+    design, conflict, sample = _document_findings(meta, text, sections, budget)
+    is_guideline = meta.kind == "guideline"
+    recommendation = recommendation_of(quotes, text, budget) if is_guideline else RecommendationFinding()
+    grade, grade_quote = evidence_grade_of(quotes, text, budget) if is_guideline else (None, None)
+    direction = direction_of(question, quotes)
+    age = age_in_years(meta.year, today)
+    reasons = _flag_reasons(meta, age, conflict, design.design is None and not is_guideline, recommendation, options)
+    return SourceAppraisal(
+        design=design.design, level=design.level, design_source=design.source, design_quote=design.quote,
+        sample_size=sample.value, sample_size_source=sample.source, sample_size_quote=sample.quote,
+        year=meta.year, age_years=age,
+        direction=direction.direction, direction_quote=direction.quote, direction_words=direction.words,
+        recommendation_strength=recommendation.strength, recommendation_quote=recommendation.quote,
+        evidence_grade=grade, evidence_grade_quote=grade_quote,
+        issuer=meta.source_name, flags=tuple(reasons), flag_reasons=reasons,
+    )
+
+
+@lru_cache(maxsize=256)
+def _document_findings(meta: DocumentMeta, text: str, sections: tuple[Section, ...],
+                       budget: int) -> tuple[DesignFinding, str | None, SampleSizeFinding]:
+    """What does not depend on the question (design, conflict, sample size); cached, since the same publications
+    are cited in many answers."""
+    design, conflict = design_of(meta, text, sections, budget)
+    sample = SampleSizeFinding() if meta.kind == "guideline" else sample_size_of(meta, text, sections, budget)
+    return design, conflict, sample
+
+
+def age_in_years(year: int | None, today: date) -> int | None:
+    """Whole years since publication (0 for this year's, and for a year after ``today``); None when unknown."""
+    return None if year is None else max(0, today.year - year)
+
+
+def _flag_reasons(meta: DocumentMeta, age: int | None, conflict: str | None, design_unknown: bool,
+                  recommendation: RecommendationFinding, options: AppraisalOptions) -> dict[Flag, str]:
+    reasons: dict[Flag, str] = {}
+    if meta.retracted:
+        reasons["retracted"] = "The publication was retracted."
+    if age is not None and age > options.outdated_after_years and (
+            meta.kind == "guideline" or options.flag_outdated_studies):
+        reasons["outdated"] = f"Published {meta.year}, {age} years ago (older than {options.outdated_after_years})."
+    if conflict:
+        reasons["design_conflict"] = f"The front matter's design is kept: {conflict}."
+    if design_unknown:
+        reasons["design_unknown"] = "Neither metadata nor the text state this study's own design."
+    if recommendation.several:
+        reasons["several_recommendations"] = "The text grades several recommendations differently and the quote " \
+                                             "does not say which one it is."
+    return reasons

@@ -1,0 +1,87 @@
+"""Direction of a cited finding relative to the question, with the words that decided it."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.appraisal.direction import direction_of
+
+PRP = "Does platelet-rich plasma improve acne scars?"
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "direction"),
+    [
+        (PRP, "Platelet-rich plasma significantly improved acne scars compared with saline (p < 0.01).", "supports"),
+        (PRP, "Acne scars improved more on the platelet-rich plasma side.", "supports"),
+        (PRP, "Platelet-rich plasma did not improve acne scars.", "no_difference"),
+        (PRP, "There was no significant difference in scar scores between plasma and saline.", "no_difference"),
+        (PRP, "Platelet-rich plasma failed to reduce the severity of acne scars.", "no_difference"),
+        (PRP, "Scar grades after platelet-rich plasma were similar to those after saline.", "no_difference"),
+        (PRP, "Acne scars were worse after platelet-rich plasma than after saline.", "against"),
+        (PRP, "Platelet-rich plasma is not a clinically useful treatment for acne scars.", "no_difference"),
+        (PRP, "Whether platelet-rich plasma helps acne scars remains unclear.", "unclear"),
+        (PRP, "Microneedling devices are widely sold online.", "unclear"),
+        ("Does smoking increase the risk of psoriasis?",
+         "Smoking was associated with a higher risk of psoriasis.", "supports"),
+        ("Does smoking increase the risk of psoriasis?",
+         "Smoking was associated with a lower incidence of psoriasis.", "against"),
+        ("Does smoking increase the risk of psoriasis?",
+         "Smoking was not associated with psoriasis.", "no_difference"),
+        ("Does aspirin reduce the risk of colorectal cancer?",
+         "Aspirin use reduced colorectal cancer incidence by 24%.", "supports"),
+        ("Does aspirin reduce the risk of colorectal cancer?",
+         "Aspirin use increased colorectal cancer incidence.", "against"),
+        ("Is exosome microneedling as effective as PRP microneedling?",
+         "Exosome and PRP microneedling produced comparable improvement.", "supports"),
+        ("Is exosome microneedling as effective as PRP microneedling?",
+         "PRP microneedling gave significantly greater improvement than exosome microneedling.", "against"),
+        ("Is day-case laparoscopic cholecystectomy safe?",
+         "Day-case laparoscopic cholecystectomy had no serious complications and no deaths.", "supports"),
+        ("Is routine chest radiography unnecessary after chest tube removal?",
+         "Routine chest radiography did not change management after chest tube removal.", "supports"),
+        ("Is routine chest radiography unnecessary after chest tube removal?",
+         "Routine chest radiography was useful and changed management after chest tube removal.", "against"),
+        ("Should adults be screened for vitamin D deficiency?",
+         "The Task Force recommends against screening adults for vitamin D deficiency.", "against"),
+        ("Should adults be screened for vitamin D deficiency?",
+         "Clinicians should screen adults for vitamin D deficiency (B recommendation).", "supports"),
+        ("Should adults be screened for vitamin D deficiency?",
+         "The evidence is insufficient to assess screening adults for vitamin D deficiency.", "unclear"),
+        ("Does retinopathy of prematurity depend on being small for gestational age?",
+         "Being SGA was not a significant risk factor for ROP.", "no_difference"),
+    ],
+)
+def test_direction_of_one_sentence(question: str, sentence: str, direction: str) -> None:
+    found = direction_of(question, [sentence])
+    assert found.direction == direction
+    if direction == "unclear" and "sold" in sentence:
+        assert found.words == () and found.quote is None  # not about the question: nothing decided it
+    else:
+        assert found.quote == sentence and found.words
+
+
+def test_words_say_what_decided() -> None:
+    found = direction_of(PRP, ["Platelet-rich plasma did not improve acne scars."])
+    assert any("not improve" in word for word in found.words)
+
+
+def test_mixed_findings_in_one_sentence_are_unclear() -> None:
+    sentence = "Platelet-rich plasma improved acne scar texture, but it did not change acne scar depth."
+    found = direction_of(PRP, [sentence])
+    assert found.direction == "unclear" and found.words[0] == "mixed:"
+
+
+def test_majority_of_sentences_wins_and_the_quote_is_the_first_winning_sentence() -> None:
+    sentences = [
+        "Platelet-rich plasma did not improve acne scars at one month.",
+        "At six months acne scars improved significantly with platelet-rich plasma.",
+        "Patients rated acne scars better after platelet-rich plasma.",
+    ]
+    found = direction_of(PRP, sentences)
+    assert found.direction == "supports" and found.quote == sentences[1]
+
+
+def test_nothing_quoted_is_unclear() -> None:
+    assert direction_of(PRP, []).direction == "unclear"
+    assert direction_of(PRP, [""]).quote is None

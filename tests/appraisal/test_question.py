@@ -1,0 +1,61 @@
+"""Questions: yes/no detection and the frame that direction judgments depend on."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.appraisal.question import frame_question, is_yes_no_question
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Does PRP improve acne scars?",
+        "Is microneedling safe in darker skin types?",
+        "In adults with acne, should isotretinoin be used first?",
+        "Double balloon enteroscopy: is it efficacious and safe in a community setting?",
+        "Prostate-specific antigen: a reliable marker?",
+        "Can exosomes replace PRP",
+        "And does it last?",
+    ],
+)
+def test_yes_no_questions(question: str) -> None:
+    assert is_yes_no_question(question)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What is the comparative efficacy of PRP versus exosome microneedling?",
+        "How effective is PRP for acne scars?",
+        "In children, which antibiotic is preferred?",
+        "Is PRP or exosome microneedling better for acne scars?",
+        "Treatment of acne scars",
+        "",
+    ],
+)
+def test_open_questions(question: str) -> None:
+    assert not is_yes_no_question(question)
+
+
+def test_frame_of_a_comparison() -> None:
+    frame = frame_question("What is the comparative efficacy of PRP micro-needling versus exosome micro-needling "
+                           "for facial skin improvement?")
+    assert frame.arms == (frozenset({"prp"}), frozenset({"exosome"}))
+    assert {"prp", "exosome", "micro-needling", "facial", "skin"} <= frame.topic
+    assert "efficacy" not in frame.topic and not frame.yes_no
+
+
+def test_frame_movement_equivalence_negation_safety() -> None:
+    assert frame_question("Does smoking increase the risk of psoriasis?").movement == "up"
+    assert frame_question("Does aspirin reduce colorectal cancer?").movement == "down"
+    assert frame_question("Does PRP improve scars?").movement is None
+    assert frame_question("Is exosome as effective as PRP?").equivalence
+    assert frame_question("Is routine radiography unnecessary?").negated
+    assert frame_question("Is laser treatment safe in pregnancy?").safety
+
+
+def test_acronyms_of_question_words_count_as_the_topic() -> None:
+    frame = frame_question("Is small for gestational age a risk factor for retinopathy of prematurity?")
+    assert frame.is_about("SGA infants had more ROP.")
+    assert not frame.is_about("Birth weight was recorded.")

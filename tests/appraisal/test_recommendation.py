@@ -1,0 +1,64 @@
+"""Guideline recommendation strength and stated evidence grades, from the quote first, then the text."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.appraisal.recommendation import evidence_grade_of, recommendation_of, strengths_in
+
+
+@pytest.mark.parametrize(
+    ("sentence", "strength"),
+    [
+        ("We make a strong recommendation for isotretinoin in severe acne.", "strong"),
+        ("The panel strongly recommends sunscreen use.", "strong"),
+        ("Strong for: screen with the PHQ-2.", "strong"),
+        ("Conditional recommendation: offer topical retinoids.", "conditional"),
+        ("We make a weak recommendation for oral antibiotics.", "conditional"),
+        ("The USPSTF recommends screening for high blood pressure in adults (A recommendation).", "A"),
+        ("**B recommendation, adults aged 40 to 70 years:** screen for abnormal glucose.", "B"),
+        ("Counselling adults older than 24 years: grade C.", "C"),
+        ("Grade D: do not use vitamin E for prevention.", "D"),
+        ("I statement: the evidence is insufficient to assess the balance of benefits and harms.", "I"),
+        ("The Task Force found insufficient evidence to recommend for or against screening.", "I"),
+    ],
+)
+def test_stated_strengths(sentence: str, strength: str) -> None:
+    assert strengths_in(sentence) == [strength]
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "A recommendation was made to repeat the test.",
+        "Patients with grade 3 tumours were excluded.",
+        "The evidence on PRP comes from small trials.",
+        "Vitamin A recommendation levels differ by age.",
+    ],
+)
+def test_no_strength_stated(sentence: str) -> None:
+    assert strengths_in(sentence) == []
+
+
+def test_quote_decides_before_the_text() -> None:
+    text = "Adults 18 or older: A recommendation, screen. Adults older than 24: C recommendation, counsel."
+    found = recommendation_of(["For adults older than 24 years this is a C recommendation."], text)
+    assert found.strength == "C" and found.quote is not None and "C recommendation" in found.quote
+
+
+def test_text_with_one_strength_is_used_when_the_quote_states_none() -> None:
+    found = recommendation_of(["Screen adults for depression."], "Depression screening in adults: B recommendation.")
+    assert found.strength == "B" and not found.several
+
+
+def test_text_grading_several_recommendations_gives_none() -> None:
+    text = "Children: B recommendation. Adults older than 24: C recommendation."
+    found = recommendation_of(["Counsel people with fair skin."], text)
+    assert found.strength is None and found.quote is None and found.several
+
+
+def test_evidence_grade() -> None:
+    assert evidence_grade_of([], "Level of evidence: II-2. Recommendation: strong.") == (
+        "ii-2", "Level of evidence: II-2.")
+    assert evidence_grade_of(["Moderate-quality evidence supports this."], "")[0] == "moderate"
+    assert evidence_grade_of([], "No grading here.") == (None, None)

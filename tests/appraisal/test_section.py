@@ -1,0 +1,101 @@
+"""Section level: certainty (GRADE-inspired), consensus on yes/no questions, and disagreements."""
+
+from __future__ import annotations
+
+from rag.appraisal.certainty import describe, research_certainty
+from rag.appraisal.consensus import consensus, disagreements
+from rag.appraisal.models import AppraisalOptions, Direction, SourceAppraisal
+from rag.appraisal.section import appraise_section
+
+QUESTION = "Does PRP microneedling improve acne scars compared with microneedling alone?"
+DIRECT = "PRP microneedling improved acne scars more than microneedling alone."
+
+
+def source(design: str | None, n: int | None, direction: Direction = "supports", **extra: object) -> SourceAppraisal:
+    return SourceAppraisal.model_validate({"design": design, "sample_size": n, "direction": direction, **extra})
+
+
+def test_one_small_trial_is_downgraded_for_imprecision() -> None:
+    found = research_certainty([source("rct", 20)], QUESTION, [DIRECT])
+    assert found is not None and found.level == "moderate"
+    assert found.reason.startswith("Moderate: one randomised trial of 20 participants;")
+    assert "imprecision" in found.reason
+
+
+def test_large_consistent_direct_trials_are_high() -> None:
+    found = research_certainty([source("rct", 400), source("rct", 350)], QUESTION, [DIRECT, DIRECT])
+    assert found is not None and found.level == "high"
+    assert found.reason == "High: two randomised trials (750 participants); no serious concern found."
+
+
+def test_observational_evidence_starts_low_and_inconsistency_lowers_it() -> None:
+    found = research_certainty([source("cohort", 500), source("cohort", 800, "no_difference")], QUESTION,
+                               [DIRECT, DIRECT])
+    assert found is not None and found.level == "very low" and "inconsistency" in found.reason
+
+
+def test_indirect_passages_and_missing_comparison_lower_certainty() -> None:
+    off_topic = research_certainty([source("rct", 500)], QUESTION, ["Laser resurfacing helps wrinkles."])
+    one_arm = research_certainty([source("rct", 500)], "Is PRP better than exosomes for acne scars?",
+                                 ["PRP improved acne scars."])
+    assert off_topic is not None and off_topic.level == "moderate" and "do not mention" in off_topic.reason
+    assert one_arm is not None and "compares" in one_arm.reason and one_arm.level == "moderate"
+
+
+def test_reviews_are_not_downgraded_for_unknown_size_but_primary_studies_are() -> None:
+    review = research_certainty([source("meta-analysis", None)], QUESTION, [DIRECT])
+    unsized = research_certainty([source("rct", None)], QUESTION, [DIRECT])
+    assert review is not None and review.level == "high"
+    assert unsized is not None and unsized.level == "moderate" and "no study reports its size" in unsized.reason
+
+
+def test_unknown_design_is_very_low_and_threshold_is_an_option() -> None:
+    unknown = research_certainty([source(None, 1000)], QUESTION, [DIRECT])
+    strict = research_certainty([source("rct", 500)], QUESTION, [DIRECT], AppraisalOptions(small_sample=1000))
+    assert unknown is not None and unknown.level == "very low"
+    assert strict is not None and strict.level == "moderate"
+
+
+def test_retracted_or_nothing_gives_no_certainty() -> None:
+    assert research_certainty([], QUESTION, []) is None
+    assert research_certainty([source("rct", 500, flags=("retracted",))], QUESTION, [DIRECT]) is None
+
+
+def test_describe_counts_designs_strongest_first() -> None:
+    text = describe([source("case-report", None), source("rct", 40), source("rct", 60), source(None, None)])
+    assert text == "two randomised trials, one case report and one study of unstated design (100 participants " \
+                   "where reported)"
+
+
+def test_consensus_labels_and_summary() -> None:
+    assert consensus(["supports", "supports", "no_difference"]).label == "yes"
+    assert consensus(["supports", "no_difference", "against"]).label == "no"
+    assert consensus(["supports", "no_difference"]).label == "maybe"
+    assert consensus(["unclear", "unclear"]).label == "maybe"
+    assert consensus([]).label == "maybe" and consensus([]).summary == "No studies cited."
+    mixed = consensus(["supports", "supports", "no_difference"])
+    assert (mixed.supports, mixed.no_difference, mixed.against, mixed.unclear) == (2, 1, 0, 0)
+    assert mixed.summary == "2 of 3 studies found what the question asks about; 1 found no difference."
+    assert consensus(["against"], ("guideline", "guidelines")).summary == "The one guideline found the opposite."
+
+
+def test_disagreements_group_conflicting_references() -> None:
+    found = disagreements({3: "supports", 4: "supports", 5: "no_difference", 6: "against", 7: "unclear"})
+    assert [d.refs for d in found] == [(3, 4, 5), (3, 4, 6)]
+    assert found[0].about == "[3], [4] found what the question asks about; [5] found no difference"
+    assert disagreements({1: "no_difference", 2: "against"}) == []
+
+
+def test_appraise_section_for_research_and_guidelines() -> None:
+    references = {1: source("rct", 400), 2: source("rct", 300, "no_difference"),
+                  3: source("rct", 900, "against", flags=("retracted",))}
+    research = appraise_section("research", QUESTION, references, [DIRECT])
+    assert research.certainty is not None and research.certainty.level == "moderate"
+    assert research.consensus is not None and research.consensus.label == "maybe"
+    assert research.consensus.against == 0  # the retracted reference is left out of every count
+    assert [d.refs for d in research.disagreements] == [(1, 2)]
+    guidelines = appraise_section("guidelines", QUESTION, {1: source("guideline", None)}, [DIRECT])
+    assert guidelines.certainty is None and guidelines.consensus is not None
+    open_question = appraise_section("research", "What is the best treatment for acne scars?", references, [DIRECT])
+    assert open_question.consensus is None and open_question.certainty is not None
+    assert appraise_section("research", QUESTION, {}, []).certainty is None

@@ -1,0 +1,100 @@
+"""Per-source appraisal end to end: every value traceable, flags explained, unknown stays unknown."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from rag.appraisal import AppraisalOptions, appraise_source
+from rag.appraisal.source import age_in_years
+from rag.models import Document, DocumentMeta
+
+TODAY = date(2026, 12, 1)
+QUESTION = "Does platelet-rich plasma improve acne scars?"
+
+
+def study(**fields: object) -> DocumentMeta:
+    return DocumentMeta.model_validate({"id": "s1", "kind": "study", "title": "A study", "journal": "J Derm", **fields})
+
+
+def guideline(**fields: object) -> DocumentMeta:
+    return DocumentMeta.model_validate({"id": "g1", "kind": "guideline", "title": "Acne guideline",
+                                        "organization": "AAD", **fields})
+
+
+def test_study_from_its_text() -> None:
+    document = Document.from_sections(study(year=2019), [
+        ("Background", "Previous randomized trials of lasers were small."),
+        ("Methods", "A total of 40 patients were randomly assigned to platelet-rich plasma or saline."),
+        ("Results", "Platelet-rich plasma significantly improved acne scars (p < 0.01)."),
+    ], "s1.md")
+    quote = "Platelet-rich plasma significantly improved acne scars (p < 0.01)."
+    found = appraise_source(document.meta, document.text, [quote], QUESTION, TODAY, document.sections)
+    assert (found.design, found.level, found.design_source) == ("rct", 2, "text")
+    assert found.design_quote == "A total of 40 patients were randomly assigned to platelet-rich plasma or saline."
+    assert (found.sample_size, found.sample_size_source) == (40, "text")
+    assert found.sample_size_quote == found.design_quote
+    assert (found.year, found.age_years) == (2019, 7)
+    assert (found.direction, found.direction_quote) == ("supports", quote)
+    assert "significantly" in found.direction_words
+    assert found.issuer == "J Derm" and found.flags == () and found.recommendation_strength is None
+
+
+def test_contradictory_metadata_is_flagged_with_both_named() -> None:
+    found = appraise_source(study(study_design="rct", publication_types=("Case Reports",)), "", [], QUESTION, TODAY)
+    assert found.design == "rct" and found.flags == ("design_conflict",)
+    assert "rct" in found.flag_reasons["design_conflict"] and "case-report" in found.flag_reasons["design_conflict"]
+
+
+def test_text_without_design_words_is_unknown_and_flagged() -> None:
+    found = appraise_source(study(), "PRP is made from blood. It contains platelets.", [], QUESTION, TODAY)
+    assert found.design is None and found.level is None and found.design_source is None
+    assert found.flags == ("design_unknown",) and found.sample_size is None and found.age_years is None
+
+
+def test_retracted_study_is_flagged() -> None:
+    found = appraise_source(study(retracted=True, study_design="rct"), "", [], QUESTION, TODAY)
+    assert "retracted" in found.flags and found.flag_reasons["retracted"]
+
+
+def test_retraction_notice_without_target_appraises_as_other() -> None:
+    notice = study(study_design="other", publication_types=("Retraction of Publication",), year=2020)
+    found = appraise_source(notice, "Retraction notice.", ["Retraction notice."], QUESTION, TODAY)
+    assert found.design == "other" and found.level is None and "retracted" not in found.flags
+    assert found.direction == "unclear"
+
+
+def test_guideline_strength_age_and_outdated_flag() -> None:
+    text = "Acne: isotretinoin for severe acne (strong recommendation). Topical dapsone: conditional recommendation."
+    quote = "Acne: isotretinoin for severe acne (strong recommendation)."
+    found = appraise_source(guideline(year=2016, study_design="guideline"), text, [quote], QUESTION, TODAY)
+    assert (found.recommendation_strength, found.recommendation_quote) == ("strong", quote)
+    assert found.flags == ("outdated",) and "10 years" in found.flag_reasons["outdated"]
+    assert found.issuer == "AAD" and found.sample_size is None
+    recent = appraise_source(guideline(year=2024), text, [quote], QUESTION, TODAY)
+    assert "outdated" not in recent.flags
+    lenient = appraise_source(guideline(year=2016), text, [quote], QUESTION, TODAY,
+                              options=AppraisalOptions(outdated_after_years=20))
+    assert "outdated" not in lenient.flags
+
+
+def test_studies_are_not_outdated_by_default() -> None:
+    old = study(year=1990, study_design="rct")
+    assert "outdated" not in appraise_source(old, "", [], QUESTION, TODAY).flags
+    flagged = appraise_source(old, "", [], QUESTION, TODAY, options=AppraisalOptions(flag_outdated_studies=True))
+    assert "outdated" in flagged.flags
+
+
+def test_age_is_relative_to_today_given() -> None:
+    assert age_in_years(2020, date(2026, 1, 1)) == 6
+    assert age_in_years(2020, date(2030, 1, 1)) == 10
+    assert age_in_years(2027, date(2026, 1, 1)) == 0
+    assert age_in_years(None, date(2026, 1, 1)) is None
+
+
+def test_serialises_to_the_design_shape() -> None:
+    found = appraise_source(study(study_design="rct", sample_size=20, year=2025), "", [], QUESTION, TODAY)
+    dumped = found.model_dump(mode="json")
+    for key in ("design", "level", "sample_size", "sample_size_quote", "age_years", "direction", "direction_quote",
+                "recommendation_strength", "flags"):
+        assert key in dumped
+    assert dumped["sample_size"] == 20 and dumped["flags"] == []
