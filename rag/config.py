@@ -133,6 +133,21 @@ class VerificationSettings(_Group):
     max_attribution_candidates: int = Field(
         4, ge=1, le=20, description="Passages (best by word overlap) the judge checks for each uncited sentence.")
 
+class AppraisalSettings(_Group):
+    """Thresholds of the appraisal; the defaults are documented in docs/APPRAISAL.md."""
+
+    outdated_after_years: int = Field(
+        5, ge=0, description="A guideline older than this many years is flagged 'outdated'.")
+    flag_outdated_studies: bool = Field(
+        False, description="Flag studies as 'outdated' by the same age too (by default only guidelines: an old "
+        "trial is not superseded by age alone; its age_years is reported either way).")
+    max_text_chars: int = Field(
+        6000, ge=1000, description="Only this much of a document's text is read for its design and sample size "
+        "(abstracts and methods come first; the cost stays bounded on full-text articles).")
+    small_sample: int = Field(
+        100, ge=1, description="A section whose known participants total fewer than this is downgraded once "
+        "(imprecision).")
+
 
 class ApiSettings(_Group):
     rate_limit_per_minute: int = Field(600, ge=1, description="Requests a key (or client address) may make a minute.")
@@ -163,6 +178,7 @@ class Settings(BaseSettings):
     retrieval: RetrievalSettings = RetrievalSettings()
     generation: GenerationSettings = GenerationSettings()
     verification: VerificationSettings = VerificationSettings()
+    appraisal: AppraisalSettings = AppraisalSettings()
     api: ApiSettings = ApiSettings()
 
     @field_validator("chroma_url")

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, Field, model_validator
 
+from rag.appraisal import Certainty, Consensus, Disagreement, SourceAppraisal
 from rag.contract import Audience, SectionKind
 from rag.models import Kind
 
@@ -15,6 +18,10 @@ class AnswerSection(BaseModel):
     title: str
     text: str
     evidence_found: bool
+    certainty: Certainty | None = Field(None, description="GRADE-inspired certainty of the section's evidence "
+                                                           "(not a formal GRADE rating); research sections.")
+    consensus: Consensus | None = Field(None, description="For yes/no questions: the cited publications counted by "
+                                                           "the direction of their findings.")
 
 
 class Quote(BaseModel):
@@ -43,6 +50,9 @@ class Reference(BaseModel):
     quote: str = Field("", description="= quotes[0].text")
     span: tuple[int, int] = Field((0, 0), description="= quotes[0].span")
     chunk_id: str = Field("", description="= quotes[0].chunk_id")
+    appraisal: SourceAppraisal | None = Field(
+        None, description="Design, size, age, direction of the cited finding, recommendation strength, flags; each "
+        "with its source.")
 
     @model_validator(mode="after")
     def _first_quote(self) -> Reference:
@@ -94,6 +104,10 @@ class Answer(BaseModel):
     sections: list[AnswerSection]
     limitations: str
     references: list[Reference]
+    disagreements: list[Disagreement] = Field(default_factory=list, description="Cited publications whose "
+                                                                                "findings point different ways.")
+    label: Literal["yes", "no", "maybe"] | None = Field(None, description="For yes/no questions: what the research "
+                                                                            "section's consensus adds up to.")
     grounding: Grounding
     backend: str
     notices: list[str] = Field(default_factory=list, description="Fallbacks and dropped sources, in plain words.")

@@ -8,12 +8,14 @@ import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
+from rag.answer.appraise import Appraised, appraise_answer
 from rag.answer.assemble import assemble
 from rag.answer.budget import count_tokens, encoding_for, fit_sources
 from rag.answer.ground import Grounded, Grounder
-from rag.answer.models import Answer
+from rag.answer.models import Answer, AnswerSection, Reference
 from rag.answer.parse import ParsedAnswer, parse_answer
 from rag.config import Settings
 from rag.contract import (
@@ -153,10 +155,15 @@ class AnswerService:
         retrieve_started = time.perf_counter()
         found = self._retriever.search_sections(standalone, filters=filters)
         hits = [*self._retriever.with_findings(found.guidelines), *self._retriever.with_findings(found.studies)]
+        retracted = list(dict.fromkeys(h.title for h in hits if h.retracted))
+        hits = [h for h in hits if not h.retracted]
         timings["retrieve"] = _ms(retrieve_started)
         sources, dropped = fit_sources(hits, self._budget(standalone, history), self._encoding())
-        notices = [f"{len(dropped)} retrieved passage(s) did not fit the model's context and were left out: "
-                   + ", ".join(h.title for h in dropped)] if dropped else []
+        notices = [f"{len(retracted)} retracted publication(s) matched the question and were left out: "
+                   + "; ".join(retracted)] if retracted else []
+        if dropped:
+            notices.append(f"{len(dropped)} retrieved passage(s) did not fit the model's context and were left out: "
+                           + ", ".join(h.title for h in dropped))
         if not sources and self._retriever.is_empty():  # not the same as a corpus without evidence: say so
             notices.append(EMPTY_INDEX_NOTICE)
         request = GenerationRequest(
@@ -219,12 +226,17 @@ class AnswerService:
 
     def _finish(self, prepared: _Prepared, parsed: ParsedAnswer, grounded: Grounded, backend: str) -> Answer:
         sections, references, grounding = assemble(grounded, prepared.sources, parsed.dangling)
+        started = time.perf_counter()
+        appraised = self._appraise(prepared, sections, references)
+        prepared.timings["appraise"] = _ms(started)
+        limitations = " ".join([parsed.limitations or "No limitations were stated.", *appraised.limitations])
         prepared.timings["total"] = _ms(prepared.started)
         answer = Answer(
             question=prepared.question, audience=prepared.audience, conversation_id=prepared.conversation_id,
             standalone_question=prepared.standalone if prepared.standalone != prepared.question else None,
-            sections=sections, limitations=parsed.limitations or "No limitations were stated.",
-            references=references, grounding=grounding, backend=backend, notices=prepared.notices,
+            sections=appraised.sections, limitations=limitations, references=appraised.references,
+            disagreements=appraised.disagreements, label=appraised.label,
+            grounding=grounding, backend=backend, notices=prepared.notices,
             disclaimer=PATIENT_DISCLAIMER if prepared.audience == "patient" else DISCLAIMER,
             timings_ms={k: round(v, 1) for k, v in prepared.timings.items()},
         )
@@ -233,6 +245,16 @@ class AnswerService:
         for observe in self._observers:
             observe(answer)
         return answer
+
+    def _appraise(self, prepared: _Prepared, sections: list[AnswerSection],
+                  references: list[Reference]) -> Appraised:
+        """Each reference appraised from its document, each section's certainty and consensus (rag.appraisal)."""
+        texts = {s.hit.chunk_id: s.text for s in prepared.sources}
+        passages = {r.n: [texts[c] for c in dict.fromkeys(q.chunk_id for q in r.quotes) if c in texts]
+                    for r in references}
+        documents = self._retriever.documents([r.doc_id for r in references])
+        return appraise_answer(prepared.standalone, sections, references, documents, passages, date.today(),
+                               self._settings.appraisal, patient=prepared.audience == "patient")
 
     def _encoding(self) -> str:
         return encoding_for(self._settings.generation.model or "")

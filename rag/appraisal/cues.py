@@ -27,6 +27,7 @@ class Cue:
     triggers: frozenset[str]
 
     def possible(self, words: frozenset[str]) -> bool:
+        """Whether the pattern can match text holding ``words`` (one of its trigger words is there)."""
         return not self.triggers.isdisjoint(words)
 
     def findall(self, lowered: str, words: frozenset[str]) -> list[re.Match[str]]:
@@ -34,6 +35,7 @@ class Cue:
         return list(self.pattern.finditer(lowered)) if self.possible(words) else []
 
     def search(self, lowered: str, words: frozenset[str]) -> re.Match[str] | None:
+        """The first match in ``lowered``; None without running the pattern when no trigger word is there."""
         return self.pattern.search(lowered) if self.possible(words) else None
 
 

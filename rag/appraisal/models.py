@@ -6,8 +6,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from rag.config import AppraisalSettings
 from rag.models import StudyDesign
 
+AppraisalOptions = AppraisalSettings
+"""The appraisal's thresholds: the ``appraisal`` settings group (RAG_APPRAISAL__*)."""
 Direction = Literal["supports", "no_difference", "against", "unclear"]
 DIRECTIONS: tuple[Direction, ...] = ("supports", "no_difference", "against", "unclear")
 DesignSource = Literal["metadata", "publication_types", "text"]
@@ -23,21 +26,6 @@ Flag = Literal["retracted", "outdated", "design_conflict", "design_unknown", "se
 class _Frozen(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-
-class AppraisalOptions(_Frozen):
-    """Thresholds of the appraisal; the defaults are documented in docs/APPRAISAL.md."""
-
-    outdated_after_years: int = Field(
-        5, ge=0, description="A guideline older than this many years is flagged 'outdated'.")
-    flag_outdated_studies: bool = Field(
-        False, description="Flag studies as 'outdated' by the same age too (by default only guidelines: an old "
-        "trial is not superseded by age alone; its age_years is reported either way).")
-    max_text_chars: int = Field(
-        6000, ge=1000, description="Only this much of a document's text is read for its design and sample size "
-        "(abstracts and methods come first; the cost stays bounded on full-text articles).")
-    small_sample: int = Field(
-        100, ge=1, description="A section whose known participants total fewer than this is downgraded once "
-        "(imprecision).")
 
 
 class DesignFinding(_Frozen):

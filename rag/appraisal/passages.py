@@ -74,10 +74,12 @@ class Sentence:
 
     @classmethod
     def of(cls, text: str, start: int, heading: str) -> Sentence:
+        """A sentence of ``text`` at ``start`` under ``heading``, with its words."""
         return cls(text, start, heading, words_of(text.lower()))
 
     @property
     def role(self) -> Role:
+        """Whether the sentence is about this study, about other work, or neither (see role_of)."""
         return role_of(self.text, self.heading)
 
 

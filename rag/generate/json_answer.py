@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Literal
 
 from rag.contract import LIMITATIONS_TITLE, SECTION_KINDS, SECTION_TITLES, SectionKind, cite
 
@@ -43,8 +43,16 @@ def answer_schema() -> dict[str, Any]:
     }
 
 
-def response_format() -> dict[str, Any]:
-    """The ``response_format`` of an OpenAI-compatible chat request that enforces :func:`answer_schema`."""
+SchemaStyle = Literal["json_schema", "json_object"]
+SCHEMA_STYLES: tuple[SchemaStyle, ...] = ("json_schema", "json_object")
+
+
+def response_format(style: SchemaStyle = "json_schema") -> dict[str, Any]:
+    """The ``response_format`` of an OpenAI-compatible chat request that enforces :func:`answer_schema`:
+    ``json_schema`` as OpenAI, vLLM, Ollama and llama.cpp's server take it; ``json_object`` with a ``schema``, as
+    llama-cpp-python's server takes it (it refuses ``json_schema``)."""
+    if style == "json_object":
+        return {"type": "json_object", "schema": answer_schema()}
     return {"type": "json_schema", "json_schema": {"name": "cited_answer", "strict": True, "schema": answer_schema()}}
 
 

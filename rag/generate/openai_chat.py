@@ -3,9 +3,10 @@
 Output modes (``generation.output``): ``json`` asks for the answer schema through ``response_format`` (every
 sentence then carries its source numbers, which small local models rarely write as [n] markers on their own);
 ``text`` asks for the Markdown contract; ``auto`` asks for JSON and remembers, for the life of this generator (one
-per process and endpoint), whether the endpoint honours it: an endpoint that rejects ``response_format`` is asked
-again at once for text (nothing was generated), and one that ignores the schema has its text read as Markdown.
-Either way the answer comes from one generation.
+per process and endpoint), how the endpoint takes it. The schema is offered as ``json_schema`` (OpenAI, vLLM,
+Ollama, llama.cpp's server), then as ``json_object`` with a ``schema`` (llama-cpp-python's server, which answers
+``json_schema`` with HTTP 500); an endpoint that refuses both is asked at once for text (nothing was generated), and
+one that ignores the schema has its text read as Markdown. Either way the answer comes from one generation.
 
 Retries with exponential backoff on connection errors, timeouts, 408/409/429 and 5xx are the SDK's own
 (``max_retries``); whatever still fails becomes a :class:`GenerationError` that the answer service turns into an
@@ -24,14 +25,12 @@ import httpx
 
 from rag.config import GenerationSettings
 from rag.errors import ConfigError, GenerationError
-from rag.generate.json_answer import JsonAnswerView, read_answer, response_format
+from rag.generate.json_answer import SCHEMA_STYLES, JsonAnswerView, SchemaStyle, read_answer, response_format
 from rag.generate.prompting import ChatPrompt
 from rag.generate.protocol import Generation, GenerationRequest, OutputFormat
 
 logger = logging.getLogger(__name__)
 
-#: Statuses with which servers refuse a request field they do not support.
-_REJECTED = frozenset({400, 404, 415, 422, 501})
 IGNORED_SCHEMA = "The model endpoint did not return the JSON answer it was asked for; its text was read as Markdown."
 REJECTED_SCHEMA = "The model endpoint does not accept a JSON schema (response_format); the answer was asked as text."
 
@@ -48,7 +47,8 @@ class OpenAIChatGenerator:
             raise ConfigError("generation.model is required for the openai backend (RAG_GENERATION__MODEL)")
         self._settings = settings
         self._client = client or self._make_client(settings)
-        self._json_honoured: bool | None = None  # auto mode: what this endpoint did with response_format
+        self._style: SchemaStyle | bool | None = None
+        """Auto mode: the schema style this endpoint honours, False when none, None until known."""
         self._lock = threading.Lock()
 
     @staticmethod
@@ -65,42 +65,47 @@ class OpenAIChatGenerator:
         return f"openai:{self._settings.model}"
 
     def output_format(self, request: GenerationRequest) -> OutputFormat:
-        """The format this request will be asked in (``auto``: JSON until the endpoint showed it ignores it)."""
+        """The format this request will be asked in first (``auto``: JSON until the endpoint showed it refuses or
+        ignores it)."""
+        return "json" if self._styles(request) else "markdown"
+
+    def _styles(self, request: GenerationRequest) -> tuple[SchemaStyle, ...]:
+        """The schema styles to offer, in order (none: ask for text)."""
         mode = self._settings.output
-        if request.json_prompt is None or mode == "text":
-            return "markdown"
-        if mode == "auto" and self._json_honoured is False:
-            return "markdown"
-        return "json"
+        if request.json_prompt is None or mode == "text" or (mode == "auto" and self._style is False):
+            return ()
+        if mode == "auto" and isinstance(self._style, str):
+            return (self._style,)
+        return SCHEMA_STYLES
 
     def generate(self, request: GenerationRequest) -> Generation:
-        """The whole answer, in one generation (a refused ``response_format`` is asked again as text)."""
-        if self.output_format(request) == "json":
+        """The whole answer, in one generation (a refused ``response_format`` is offered in the other style, then
+        asked again as text)."""
+        styles = self._styles(request)
+        for style in styles:
             assert request.json_prompt is not None
             try:
-                response = self._call(request.json_prompt, stream=False, json_schema=True)
+                response = self._call(request.json_prompt, stream=False, style=style)
             except _FormatRejected:
-                return self._after_rejection(lambda: self._read(self._call(request.prompt, stream=False), "markdown"))
-            return self._checked_json(self._read(response, "json"))
-        return self._read(self._call(request.prompt, stream=False), "markdown")
+                continue
+            return self._checked_json(self._read(response, "json"), style)
+        generation = self._read(self._call(request.prompt, stream=False), "markdown")
+        return self._after_rejection(generation) if styles else generation
 
     def stream(self, request: GenerationRequest) -> Iterator[str | Generation]:
         """Readable text as it arrives (JSON items are shown once whole), then the :class:`Generation`."""
-        if self.output_format(request) == "json":
+        styles = self._styles(request)
+        for style in styles:
             assert request.json_prompt is not None
             try:
-                chunks = self._call(request.json_prompt, stream=True, json_schema=True)
+                chunks = self._call(request.json_prompt, stream=True, style=style)
             except _FormatRejected:
-                chunks = None
-            if chunks is not None:
-                generation = yield from self._stream_json(chunks)
-                yield self._checked_json(generation)
-                return
-            generation = yield from self._stream_text(self._call(request.prompt, stream=True))
-            self._remember(False)
-            yield Generation(generation.text, "markdown", generation.truncated, (REJECTED_SCHEMA,))
+                continue
+            generation = yield from self._stream_json(chunks)
+            yield self._checked_json(generation, style)
             return
-        yield (yield from self._stream_text(self._call(request.prompt, stream=True)))
+        generation = yield from self._stream_text(self._call(request.prompt, stream=True))
+        yield self._after_rejection(generation) if styles else generation
 
     def complete(self, prompt: ChatPrompt) -> str:
         """A plain text completion (condensing a follow-up, judging a claim)."""
@@ -119,28 +124,27 @@ class OpenAIChatGenerator:
         tokens = (int(usage.prompt_tokens or 0), int(usage.completion_tokens or 0)) if usage is not None else None
         return Generation(content, fmt, getattr(choice, "finish_reason", None) == "length", (), tokens)
 
-    def _checked_json(self, generation: Generation) -> Generation:
+    def _checked_json(self, generation: Generation, style: SchemaStyle) -> Generation:
         """A JSON-mode generation as JSON when it holds the answer object, else as Markdown with a notice (the
         endpoint ignored the schema: in auto mode it is asked for text from now on)."""
         if read_answer(generation.text) is not None:
-            self._remember(True)
+            self._remember(style)
             return generation
         self._remember(False)
         return Generation(generation.text, "markdown", generation.truncated, (IGNORED_SCHEMA,), generation.tokens)
 
-    def _after_rejection(self, ask_for_text: Any) -> Generation:
-        generation: Generation = ask_for_text()
+    def _after_rejection(self, generation: Generation) -> Generation:
+        """A text answer asked for after the endpoint refused every schema style."""
         self._remember(False)
         return Generation(generation.text, "markdown", generation.truncated, (REJECTED_SCHEMA,), generation.tokens)
 
-    def _remember(self, honoured: bool) -> None:
+    def _remember(self, style: SchemaStyle | bool) -> None:
         if self._settings.output != "auto":
             return
         with self._lock:
-            if self._json_honoured != honoured:
-                logger.info("JSON output %s by the endpoint", "honoured" if honoured else "not honoured",
-                            extra={"model": self._settings.model})
-            self._json_honoured = honoured
+            if self._style != style:
+                logger.info("JSON output: %s", style or "not honoured", extra={"model": self._settings.model})
+            self._style = style
 
     def _stream_json(self, chunks: Any) -> Stream[str, None, Generation]:
         """Shows the items of a streamed JSON answer as they complete; text that is not JSON is shown as it is."""
@@ -192,10 +196,10 @@ class OpenAIChatGenerator:
         except (openai.OpenAIError, httpx.HTTPError) as exc:
             raise GenerationError(f"the stream from the model broke off ({type(exc).__name__})") from None
 
-    def _call(self, prompt: ChatPrompt, *, stream: bool, json_schema: bool = False) -> Any:
+    def _call(self, prompt: ChatPrompt, *, stream: bool, style: SchemaStyle | None = None) -> Any:
         import openai
 
-        extra: dict[str, Any] = {"response_format": response_format()} if json_schema else {}
+        extra: dict[str, Any] = {"response_format": response_format(style)} if style else {}
         try:
             return self._client.chat.completions.create(
                 model=self._settings.model, messages=prompt.messages(), temperature=self._settings.temperature,
@@ -206,7 +210,8 @@ class OpenAIChatGenerator:
         except openai.APIConnectionError:
             raise GenerationError("the model endpoint could not be reached") from None
         except openai.APIStatusError as exc:
-            if json_schema and exc.status_code in _REJECTED:
+            if style:  # servers refuse a response_format they lack with 400, 404, 415, 422, 501 or even 500
+                logger.info("the endpoint refused response_format %s (HTTP %d)", style, exc.status_code)
                 raise _FormatRejected from None
             raise GenerationError(f"the model endpoint returned HTTP {exc.status_code}") from None
         except openai.OpenAIError as exc:

@@ -4,6 +4,7 @@ diversified; and per-section retrieval, so guidelines and studies each get their
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Literal
@@ -12,7 +13,7 @@ from rag.config import RetrievalSettings
 from rag.embedding.protocol import Embedder, Vectors
 from rag.errors import UserError, VectorIndexNotReady
 from rag.filters import Filters
-from rag.models import Hit
+from rag.models import Document, Hit
 from rag.retrieve.fusion import Candidate, reciprocal_rank_fusion
 from rag.retrieve.ordering import break_ties, diversify
 from rag.retrieve.rerank import Reranker
@@ -95,6 +96,11 @@ class Retriever:
             if last_of_document:
                 out.extend(extra.pop(hit.doc_id, []))
         return out
+
+    def documents(self, doc_ids: Sequence[str]) -> dict[str, Document]:
+        """The committed documents (text, sections, metadata) of these ids; unknown ids are left out."""
+        found = {doc_id: self._index.catalog.document(doc_id) for doc_id in dict.fromkeys(doc_ids)}
+        return {doc_id: document for doc_id, document in found.items() if document is not None}
 
     def is_empty(self) -> bool:
         """No document is indexed (as of the last refresh)."""

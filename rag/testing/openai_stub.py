@@ -3,8 +3,9 @@
 ``StubChatServer(responses)`` answers ``POST /v1/chat/completions``; each scripted response is a dict with
 ``content`` (the assistant message), or ``status`` (an HTTP error code), and optional ``delay`` (seconds),
 ``finish_reason`` ("stop" by default; "length" for a completion cut at the token limit), ``usage`` ((prompt,
-completion) tokens) and ``reject_response_format`` (answer 400 when the request has a ``response_format``, as
-servers without JSON-schema support do; the response is not used up then). The last response repeats. Streaming
+completion) tokens) and ``reject_response_format`` (True: answer 400 to any request with a ``response_format``,
+as servers without JSON-schema support do; a type such as "json_schema": answer 500 to that type only, as
+llama-cpp-python's server does; the response is not used up then). The last response repeats. Streaming
 requests get Server-Sent Events chunks like OpenAI's.
 """
 
@@ -31,9 +32,10 @@ class StubChatServer:
 
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
-                response = stub._next(body, keep="response_format" in body)
-                if response.get("reject_response_format") and "response_format" in body:
-                    self._send(400, {"error": {"message": "response_format is not supported", "type": "invalid"}})
+                response = stub._next(body)
+                if _rejected(response, body):
+                    status = 400 if response["reject_response_format"] is True else 500
+                    self._send(status, {"error": {"message": "response_format is not supported", "type": "invalid"}})
                     return
                 if response.get("delay"):
                     time.sleep(float(response["delay"]))
@@ -76,13 +78,12 @@ class StubChatServer:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
 
-    def _next(self, body: dict[str, Any], keep: bool = False) -> dict[str, Any]:
+    def _next(self, body: dict[str, Any]) -> dict[str, Any]:
         """The next scripted response (used up, unless it is the last, or it rejects this request's format)."""
         with self._lock:
             self.requests.append(body)
             response = self.responses[0]
-            rejected = keep and bool(response.get("reject_response_format"))
-            if len(self.responses) > 1 and not rejected:
+            if len(self.responses) > 1 and not _rejected(response, body):
                 self.responses.pop(0)
             return response
 
@@ -93,6 +94,15 @@ class StubChatServer:
     def __exit__(self, *exc: object) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+def _rejected(response: dict[str, Any], body: dict[str, Any]) -> bool:
+    """Whether the scripted response refuses this request's ``response_format``."""
+    refuses = response.get("reject_response_format")
+    requested = body.get("response_format")
+    if not refuses or not isinstance(requested, dict):
+        return False
+    return refuses is True or requested.get("type") == refuses
 
 
 def _completion(content: str, model: str, finish_reason: str, usage: Sequence[int]) -> dict[str, Any]:

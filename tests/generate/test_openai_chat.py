@@ -97,16 +97,33 @@ def test_json_mode_asks_for_the_schema_and_returns_json() -> None:
     assert set(schema["required"]) == {"guidelines", "research", "limitations"}
 
 
+def styles(server: StubChatServer) -> list[str | None]:
+    return [r.get("response_format", {}).get("type") for r in server.requests]
+
+
 def test_auto_mode_asks_again_as_text_when_the_server_rejects_the_schema_and_remembers() -> None:
     with StubChatServer([{"content": ANSWER, "reject_response_format": True}]) as server:
         chat = generator(server.base_url)  # output: auto
         first = chat.generate(JSON_REQUEST)
-        assert [("response_format" in r) for r in server.requests] == [True, False]
+        assert styles(server) == ["json_schema", "json_object", None]
         assert first.format == "markdown" and first.text == ANSWER and "does not accept" in first.notices[0]
         second = chat.generate(JSON_REQUEST)
-        assert [("response_format" in r) for r in server.requests] == [True, False, False]
+        assert styles(server) == ["json_schema", "json_object", None, None]
         assert second.notices == ()
         assert server.requests[2]["messages"][1]["content"] == "user", "the Markdown prompt once JSON is known off"
+
+
+def test_a_server_that_takes_the_schema_as_json_object_gets_it_that_way_from_then_on() -> None:
+    """llama-cpp-python's server answers a json_schema response_format with HTTP 500 and takes a json_object one
+    with a schema."""
+    with StubChatServer([{"content": JSON_ANSWER, "reject_response_format": "json_schema"}]) as server:
+        chat = generator(server.base_url, max_retries=0)
+        first = chat.generate(JSON_REQUEST)
+        assert first.format == "json" and first.notices == ()
+        assert styles(server) == ["json_schema", "json_object"]
+        assert server.requests[1]["response_format"]["schema"]["properties"]["research"]["minItems"] == 1
+        chat.generate(JSON_REQUEST)
+        assert styles(server) == ["json_schema", "json_object", "json_object"]
 
 
 def test_auto_mode_reads_an_ignored_schema_as_markdown_and_remembers() -> None:

@@ -1,0 +1,94 @@
+"""Evidence appraisal of an assembled answer: each reference's design, size, age, recommendation strength and the
+direction of what it is cited for; each section's GRADE-inspired certainty and (yes/no questions) consensus; the
+references that disagree; and the sentences these add to the limitations. The judgments are rag.appraisal's."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from rag.answer.models import AnswerSection, Reference
+from rag.appraisal import (
+    AppraisalOptions,
+    Disagreement,
+    SourceAppraisal,
+    appraise_section,
+    appraise_source,
+    is_yes_no_question,
+)
+from rag.contract import citations_in
+from rag.models import Document, DocumentMeta
+
+
+@dataclass(frozen=True)
+class Appraised:
+    """An answer's sections and references with their appraisal, what they add up to, and what the limitations say."""
+
+    sections: list[AnswerSection]
+    references: list[Reference]
+    disagreements: list[Disagreement]
+    label: str | None
+    limitations: list[str]
+
+
+def appraise_answer(question: str, sections: Sequence[AnswerSection], references: Sequence[Reference],
+                    documents: Mapping[str, Document], passages: Mapping[int, Sequence[str]], today: date,
+                    options: AppraisalOptions, patient: bool = False) -> Appraised:
+    """Appraise every reference (from its document when the index has it, else from its quotes) and every
+    section; ``passages`` are the texts each reference number was cited from."""
+    appraised = [reference.model_copy(update={"appraisal": _appraise(reference, documents.get(reference.doc_id),
+                                                                      question, today, options)})
+                 for reference in references]
+    by_n = {r.n: r for r in appraised}
+    out_sections: list[AnswerSection] = []
+    disagreements: list[Disagreement] = []
+    label: str | None = None
+    for section in sections:
+        cited = [n for n in dict.fromkeys(citations_in(section.text)) if n in by_n]
+        if not section.evidence_found or not cited:
+            out_sections.append(section)
+            continue
+        found = appraise_section(section.kind, question,
+                                 {n: appraisal for n in cited if (appraisal := by_n[n].appraisal) is not None},
+                                 [text for n in cited for text in passages.get(n, ())], options)
+        out_sections.append(section.model_copy(update={"certainty": found.certainty, "consensus": found.consensus}))
+        if is_yes_no_question(question):  # "for" or "against" means something only for a yes/no question
+            disagreements.extend(found.disagreements)
+        if section.kind == "research" and found.consensus is not None:
+            label = found.consensus.label
+    limitations = _limitations(out_sections, appraised, disagreements, patient)
+    return Appraised(out_sections, appraised, disagreements, label, limitations)
+
+
+def _appraise(reference: Reference, document: Document | None, question: str, today: date,
+              options: AppraisalOptions) -> SourceAppraisal:
+    quotes = [q.text for q in reference.quotes]
+    if document is not None:
+        return appraise_source(document.meta, document.text, quotes, question, today, document.sections, options)
+    meta = DocumentMeta(id=reference.doc_id, kind=reference.kind, title=reference.title, year=reference.year,
+                        journal=reference.source)
+    return appraise_source(meta, " ".join(quotes), quotes, question, today, (), options)
+
+
+def _limitations(sections: Sequence[AnswerSection], references: Sequence[Reference],
+                 disagreements: Sequence[Disagreement], patient: bool) -> list[str]:
+    """Sentences on how far to trust the cited evidence: certainty, disagreements, old guidance."""
+    lines: list[str] = []
+    for section in sections:
+        if section.certainty is not None:
+            if patient:
+                lines.append(f"How sure the research is: {section.certainty.level}.")
+            else:
+                lines.append(f"Certainty of the research evidence (GRADE-inspired, not a formal GRADE rating): "
+                             f"{section.certainty.reason}")
+        if section.consensus is not None and not patient:
+            lines.append(section.consensus.summary)
+    for disagreement in disagreements:
+        lines.append(f"The cited findings disagree: {disagreement.about}.")
+    for reference in references:
+        appraisal = reference.appraisal
+        if appraisal is not None and "outdated" in appraisal.flags:
+            lines.append(f"Reference [{reference.n}] was issued in {appraisal.year}, {appraisal.age_years} years ago; "
+                         "newer guidance may exist.")
+    return lines
