@@ -77,7 +77,9 @@ _TOTAL_BEFORE = _Endings(_variants(
     "surveyed|interviewed|followed|reviewed|there were|there was|"
     + "|".join(f"{verb} {preposition}" for verb in ("studied", "conducted", "performed", "carried out", "undertaken",
                                                      "done") for preposition in ("in", "on", "among"))
-    + "|" + "|".join(f"{verb} from" for verb in ("obtained", "collected", "drawn", "sampled", "taken"))))
+    + "|" + "|".join(f"{verb} from" for verb in ("obtained", "collected", "drawn", "sampled", "taken"))
+    + "|" + "|".join(f"{noun} {preposition}" for noun in ("trial", "study", "survey", "audit", "series")
+                     for preposition in ("of", "in", "among", "involving", "including"))))
 _PART_BEFORE = _Endings(
     "of whom|of these|of them|among them|among these|among whom|including|excluding|except|remaining|another|by|"
     "additional|further|only|the other|whereas|while|and|in|compared with|compared to|versus|vs|vs.|than|age|aged|"

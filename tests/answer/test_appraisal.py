@@ -1,0 +1,50 @@
+"""Evidence appraisal in the answer: each reference appraised, the research section's certainty, a yes/no
+question's consensus and label, old guidance and retracted publications."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rag.answer.models import Answer
+from rag.factory import Components
+from tests.conftest import WriteDoc
+
+YES_NO = "Does PRP with microneedling improve acne scars?"
+
+
+def reference(answer: Answer, doc_id: str) -> object:
+    return next(r for r in answer.references if r.doc_id == doc_id)
+
+
+def test_references_and_sections_are_appraised(answer_corpus: Components) -> None:
+    answer = answer_corpus.answers().answer(YES_NO)
+    prp = reference(answer, "prp")
+    appraisal = prp.appraisal  # type: ignore[attr-defined]
+    assert appraisal.design == "rct" and appraisal.design_source == "metadata" and appraisal.level == 2
+    assert appraisal.sample_size == 50 and "50 patients" in appraisal.sample_size_quote
+    assert appraisal.year == 2016 and appraisal.age_years is not None and appraisal.age_years >= 9
+    assert appraisal.direction == "supports" and appraisal.direction_words
+    research = answer.sections[1]
+    assert research.certainty is not None and research.certainty.reason.startswith(research.certainty.level.capitalize())
+    assert research.consensus is not None and answer.label == research.consensus.label
+    assert "GRADE-inspired" in answer.limitations and research.certainty.reason in answer.limitations
+
+
+def test_an_open_question_has_no_label_or_disagreements(answer_corpus: Components) -> None:
+    answer = answer_corpus.answers().answer("What is known about PRP with microneedling for acne scars?")
+    assert answer.label is None and answer.disagreements == []
+    assert all(s.consensus is None for s in answer.sections)
+
+
+def test_old_guidance_is_flagged_and_retracted_work_is_left_out(answer_corpus: Components, write_doc: WriteDoc,
+                                                               tmp_path: Path) -> None:
+    write_doc("s/retracted.md", year=2019, title="Retracted PRP microneedling acne scar trial", retracted="true",
+              body="## Results\nIn 40 patients, PRP with microneedling improved acne scars by 80%.")
+    assert answer_corpus.ingestor().run([tmp_path / "src"]).failed == []
+    answer = answer_corpus.answers().answer("Is any exosome product approved by the FDA, and does PRP with "
+                                            "microneedling improve acne scars?")
+    assert all(r.doc_id != "retracted" for r in answer.references)
+    assert any("retracted publication" in n and "Retracted PRP microneedling" in n for n in answer.notices)
+    fda = reference(answer, "fda")
+    assert "outdated" in fda.appraisal.flags  # type: ignore[attr-defined]
+    assert f"Reference [{fda.n}] was issued in 2019" in answer.limitations  # type: ignore[attr-defined]
