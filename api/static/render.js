@@ -105,7 +105,10 @@ export class TurnView {
     const empty = !section.evidence_found;
     return el("section", { class: `answer-section ${section.kind}${empty ? " no-evidence" : ""}`, "aria-labelledby": id },
       el("h3", { id }, section.title, empty ? el("span", { class: "badge" }, "No evidence found") : null),
-      el("p", {}, this.#cited(section.text, refs)));
+      section.certainty ? el("p", { class: "certainty" }, `Certainty of evidence (GRADE-inspired): ${section.certainty.reason}`) : null,
+      section.consensus ? el("p", { class: "consensus" }, section.consensus.summary) : null,
+      el("p", { class: "section-text" }, this.#cited(section.text, refs)),
+      section.kind === "research" && !empty ? studyTable(section, refs) : null);
   }
 
   /** The text with each [n] as a button opening the citation popover. */
@@ -135,6 +138,7 @@ export class TurnView {
         el("p", { class: "ref-title" }, ref.title),
         el("p", { class: "muted" }, origin(ref)),
         identifiers(ref),
+        ref.appraisal && evidenceLine(ref.appraisal) ? el("p", { class: "evidence" }, `Evidence: ${evidenceLine(ref.appraisal)}`) : null,
         ref.notes ? el("p", { class: "muted note" }, `Note on our record: ${ref.notes}`) : null,
         ...quotesOf(ref).map((quote) => el("blockquote", { class: "quote" }, `“${oneLine(quote.text)}”`))))));
   }
@@ -144,6 +148,46 @@ export class TurnView {
     copy.addEventListener("click", () => this.actions.copy(answer, copy));
     return el("div", { class: "turn-actions" }, copy);
   }
+}
+
+const DESIGNS = {
+  "systematic-review": "systematic review", "meta-analysis": "meta-analysis", rct: "randomised trial",
+  "non-randomized-trial": "non-randomised trial", cohort: "cohort study", "case-control": "case-control study",
+  "cross-sectional": "cross-sectional study", "case-series": "case series", "case-report": "case report",
+  "narrative-review": "narrative review", "position-statement": "position statement",
+};
+const DIRECTIONS = { supports: "supports", no_difference: "no difference", against: "against", unclear: "unclear" };
+
+/** "randomised trial (level 2) · n = 50 · 9 years old · finding: no difference" */
+export function evidenceLine(appraisal) {
+  const parts = [];
+  if (appraisal.design) {
+    const design = DESIGNS[appraisal.design] ?? appraisal.design;
+    parts.push(appraisal.level ? `${design} (level ${appraisal.level})` : design);
+  }
+  if (appraisal.sample_size) parts.push(`n = ${appraisal.sample_size}`);
+  if (appraisal.age_years !== null && appraisal.age_years !== undefined) {
+    parts.push(appraisal.age_years === 1 ? "1 year old" : `${appraisal.age_years} years old`);
+  }
+  if (appraisal.direction && appraisal.direction !== "unclear") parts.push(`finding: ${DIRECTIONS[appraisal.direction]}`);
+  if (appraisal.recommendation_strength) parts.push(`recommendation ${appraisal.recommendation_strength}`);
+  for (const flag of appraisal.flags ?? []) parts.push(flag.replace("_", " "));
+  return parts.join(" · ");
+}
+
+/** The studies a research section cites, as a table: design, participants, year, what the cited finding says. */
+function studyTable(section, refs) {
+  const cited = [...new Set([...section.text.matchAll(/\[(\d+)\]/g)].map((m) => Number(m[1])))]
+    .map((n) => refs.get(n)).filter((ref) => ref && ref.appraisal);
+  if (!cited.length) return null;
+  const cell = (value) => el("td", {}, value === null || value === undefined || value === "" ? "—" : String(value));
+  return el("details", { class: "study-table" }, el("summary", {}, `Cited studies (${cited.length})`),
+    el("table", {},
+      el("thead", {}, el("tr", {}, ["", "Design", "n", "Year", "Finding"].map((h) => el("th", { scope: "col" }, h)))),
+      el("tbody", {}, cited.map((ref) => el("tr", {},
+        el("th", { scope: "row" }, `[${ref.n}]`),
+        cell(DESIGNS[ref.appraisal.design] ?? ref.appraisal.design), cell(ref.appraisal.sample_size),
+        cell(ref.year), cell(DIRECTIONS[ref.appraisal.direction]))))));
 }
 
 /** The quotes of a reference (answers from before quotes were lists have one). */

@@ -73,17 +73,12 @@ def _appraise(reference: Reference, document: Document | None, question: str, to
 
 def _limitations(sections: Sequence[AnswerSection], references: Sequence[Reference],
                  disagreements: Sequence[Disagreement], patient: bool) -> list[str]:
-    """Sentences on how far to trust the cited evidence: certainty, disagreements, old guidance."""
+    """Sentences on how far to trust the cited evidence that the sections do not show: for a patient how sure the
+    research is, and for everyone the findings that disagree and guidance that may be out of date."""
     lines: list[str] = []
     for section in sections:
-        if section.certainty is not None:
-            if patient:
-                lines.append(f"How sure the research is: {section.certainty.level}.")
-            else:
-                lines.append(f"Certainty of the research evidence (GRADE-inspired, not a formal GRADE rating): "
-                             f"{section.certainty.reason}")
-        if section.consensus is not None and not patient:
-            lines.append(section.consensus.summary)
+        if section.certainty is not None and patient:
+            lines.append(f"How sure the research is: {section.certainty.level}.")
     for disagreement in disagreements:
         lines.append(f"The cited findings disagree: {disagreement.about}.")
     for reference in references:

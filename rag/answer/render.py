@@ -1,9 +1,11 @@
-"""The answer as Markdown, laid out like a published answer page: question, the two sections, limitations,
-numbered references with year and identifiers and the quoted passage, then the disclaimer."""
+"""The answer as Markdown, laid out like a published answer page: question, the two sections (each with its
+evidence certainty and, for yes/no questions, consensus), limitations, numbered references with year, identifiers,
+an evidence line and the quoted passages, then the disclaimer."""
 
 from __future__ import annotations
 
 from rag.answer.models import Answer, Reference
+from rag.appraisal import SourceAppraisal
 
 
 def render_markdown(answer: Answer) -> str:
@@ -12,7 +14,12 @@ def render_markdown(answer: Answer) -> str:
     if answer.standalone_question:
         lines += [f"*Follow-up, searched as: {answer.standalone_question}*", ""]
     for section in answer.sections:
-        lines += [f"## {section.title}", "", section.text if section.evidence_found else f"*{section.text}*", ""]
+        lines += [f"## {section.title}", ""]
+        if section.certainty is not None:
+            lines += [f"*Certainty of evidence (GRADE-inspired): {section.certainty.reason}*", ""]
+        if section.consensus is not None:
+            lines += [f"*{section.consensus.summary}*", ""]
+        lines += [section.text if section.evidence_found else f"*{section.text}*", ""]
     lines += ["## Limitations", "", answer.limitations, ""]
     if answer.references:
         lines += ["## References", ""]
@@ -38,12 +45,44 @@ def _reference(reference: Reference) -> str:
     if reference.url and not reference.doi:
         head += f" <{reference.url}>"
     lines = [head]
+    if reference.appraisal is not None and (line := evidence_line(reference.appraisal)):
+        lines.append(f"   *Evidence:* {line}")
     if reference.notes:
         note = " ".join(reference.notes.split())
         lines.append(f"   *Note on our record:* {note[:300]}{'…' if len(note) > 300 else ''}")
     quotes = [f"   > “{' '.join(quote.text.split())}”" for quote in reference.quotes]
-    lines.append("\n   >\n".join(quotes))
-    return "\n".join(lines)
+    return "  \n".join(lines) + "\n" + "\n   >\n".join(quotes)
+
+
+_DESIGNS = {
+    "systematic-review": "systematic review", "meta-analysis": "meta-analysis", "rct": "randomised trial",
+    "non-randomized-trial": "non-randomised trial", "cohort": "cohort study", "case-control": "case-control study",
+    "cross-sectional": "cross-sectional study", "case-series": "case series", "case-report": "case report",
+    "narrative-review": "narrative review", "position-statement": "position statement", "regulatory": "regulatory",
+}
+_DIRECTIONS = {"supports": "finding supports the question", "no_difference": "finding: no difference",
+               "against": "finding against the question"}
+
+
+def evidence_line(appraisal: SourceAppraisal) -> str:
+    """One line on how strong a reference is: "randomised trial (level 2) · n = 50 · 9 years old · finding: no
+    difference ("equally") · recommendation B · outdated"."""
+    parts = []
+    if appraisal.design:
+        design = _DESIGNS.get(appraisal.design, appraisal.design)
+        parts.append(f"{design} (level {appraisal.level})" if appraisal.level else design)
+    if appraisal.sample_size:
+        parts.append(f"n = {appraisal.sample_size}")
+    if appraisal.age_years is not None:
+        parts.append("this year" if appraisal.age_years == 0 else
+                     f"{appraisal.age_years} year{'s' if appraisal.age_years != 1 else ''} old")
+    if appraisal.direction in _DIRECTIONS:
+        words = ", ".join(f"“{w}”" for w in appraisal.direction_words[:2])
+        parts.append(_DIRECTIONS[appraisal.direction] + (f" ({words})" if words else ""))
+    if appraisal.recommendation_strength:
+        parts.append(f"recommendation {appraisal.recommendation_strength}")
+    parts += [flag.replace("_", " ") for flag in appraisal.flags]
+    return " · ".join(parts)
 
 
 def _status(answer: Answer) -> str:

@@ -76,7 +76,7 @@ class Prompts:
         )
         views = [
             {"n": s.n, "kind": s.kind, "title": fence_safe(s.hit.title).replace('"', "'"), "year": s.hit.year,
-             "design": s.hit.study_design, "text": fence_safe(s.text)}
+             "design": s.hit.study_design, "participants": s.hit.sample_size, "text": fence_safe(s.text)}
             for s in sources
         ]
         template = "answer_json.j2" if output == "json" else "answer.j2"

@@ -107,8 +107,16 @@ def check_sections(turn: Locator, answer: dict[str, Any]) -> None:
         shown = section(turn, expected["title"])
         assert expected["evidence_found"], expected
         expect(shown).to_be_visible()
-        assert words(shown.locator("p").inner_text()) == words(expected["text"])
+        assert words(shown.locator("p.section-text").inner_text()) == words(expected["text"])
         expect(shown.get_by_role("button", name=CITATION).first).to_be_visible()
+        if expected["certainty"]:
+            expect(shown.locator(".certainty")).to_have_text(
+                f"Certainty of evidence (GRADE-inspired): {expected['certainty']['reason']}")
+    research = next(s for s in answer["sections"] if s["kind"] == "research")
+    if research["evidence_found"]:  # the cited studies as a table: design, n, year, finding
+        table = section(turn, research["title"]).locator(".study-table")
+        table.locator("summary").click()
+        expect(table.locator("tbody tr")).to_have_count(len(set(re.findall(r"\[(\d+)\]", research["text"]))))
     expect(turn.get_by_role("region", name="Limitations")).to_contain_text(answer["limitations"])
     expect(turn.locator(".disclaimer")).to_have_text(answer["disclaimer"])
     if answer["grounding"]["verified"]:
@@ -189,6 +197,8 @@ def check_references(turn: Locator, answer: dict[str, Any]) -> None:
     for item, reference in zip(items.all(), answer["references"], strict=True):
         expect(item.locator(".ref-title")).to_have_text(reference["title"])
         expect(item.locator("blockquote")).to_have_text([f"“{words(q['text'])}”" for q in reference["quotes"]])
+        if reference["appraisal"] and reference["appraisal"]["design"]:
+            expect(item.locator(".evidence")).to_contain_text("Evidence:")
         if reference["notes"]:
             expect(item.locator(".note")).to_contain_text(words(reference["notes"])[:60])
         if reference["doi"]:
@@ -203,7 +213,7 @@ def test_phone_width_and_a_section_without_evidence(phone: Page, server: str, ar
     research = section(turn, "From the Research")
     assert not answer["sections"][1]["evidence_found"]
     expect(research.get_by_role("heading")).to_have_text("From the ResearchNo evidence found")
-    expect(research.locator("p")).to_have_text(NO_RESEARCH)
+    expect(research.locator("p.section-text")).to_have_text(NO_RESEARCH)
     guidelines = section(turn, "From the Guidelines")
     expect(guidelines.locator(".badge")).to_have_count(0)
     style = "e => getComputedStyle(e).borderTopStyle"
