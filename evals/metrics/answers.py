@@ -163,15 +163,32 @@ class LabelAccuracy:
 
     def evaluate(self, ctx: EvalContext) -> Scores:
         """1.0 when the answer's label is the case's, 0.0 when not (None when either has none)."""
-        predicted = getattr(ctx.answer, "label", None)
+        predicted = ctx.answer.label
         if ctx.case.label is None or predicted is None:
             return {"label_accuracy": None}
         return {"label_accuracy": float(predicted == ctx.case.label)}
 
 
+@dataclass(frozen=True)
+class EvidenceAppraisal:
+    """Share of references that carry an appraisal with a known design, and how many disagreements the answer
+    names (informational: a disagreement is a finding about the literature, not an error)."""
+
+    def evaluate(self, ctx: EvalContext) -> Scores:
+        """Appraised share of the references (None without references) and the answer's disagreements."""
+        references = ctx.answer.references
+        appraised = [r for r in references if r.appraisal is not None and r.appraisal.design is not None]
+        for reference in references:
+            if reference.appraisal is None:
+                ctx.failures.append({"check": "appraisal", "sentence": f"[{reference.n}] has no appraisal"})
+        return {"appraised_references": len(appraised) / len(references) if references else None,
+                "disagreements": float(len(ctx.answer.disagreements))}
+
+
 EVALUATORS = (CitationValidity(), CitationRecallPrecision(), SectionRouting(), UncitedRate(), Abstention(),
-              RetrievalQuality(), LabelAccuracy())
+              RetrievalQuality(), LabelAccuracy(), EvidenceAppraisal())
 METRICS = ("citation_validity", "citation_recall", "citation_precision", "section_routing", "uncited_rate",
-           "abstention_correct", "retrieval_recall@10", "retrieval_ndcg@10", "retrieval_mrr", "label_accuracy")
+           "abstention_correct", "retrieval_recall@10", "retrieval_ndcg@10", "retrieval_mrr", "label_accuracy",
+           "appraised_references", "disagreements")
 #: Metrics where lower is better (the gate then means "fail above").
 LOWER_IS_BETTER = frozenset({"uncited_rate"})
