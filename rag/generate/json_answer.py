@@ -3,7 +3,9 @@
 that the parser reads. Each item ``{"sentence", "sources"}`` becomes one sentence ending with its [n] markers.
 
 Minimum item counts matter: a small model given a schema without them returns empty arrays (measured with a 1.5B
-model). A section without evidence is one item holding the "no evidence" statement and no sources.
+model). Strings have no ``maxLength``: llama.cpp turns one into that many nested optional rules, and a length of
+1,200 made its grammar fail to parse and the server crash; long sentences are cut when read instead. A section
+without evidence is one item holding the "no evidence" statement and no sources.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ def answer_schema() -> dict[str, Any]:
             "items": {
                 "type": "object", "additionalProperties": False, "required": ["sentence", "sources"],
                 "properties": {
-                    "sentence": {"type": "string", "minLength": 1, "maxLength": _MAX_SENTENCE_CHARS},
+                    "sentence": {"type": "string", "minLength": 1},
                     "sources": {"type": "array", "items": {"type": "integer", "minimum": 1}, "maxItems": 6},
                 },
             },
@@ -38,7 +40,7 @@ def answer_schema() -> dict[str, Any]:
         "properties": {
             "guidelines": items(MAX_ITEMS["guidelines"]),
             "research": items(MAX_ITEMS["research"]),
-            "limitations": {"type": "string", "maxLength": 2000},
+            "limitations": {"type": "string"},
         },
     }
 

@@ -39,6 +39,17 @@ class _FormatRejected(Exception):
     """The endpoint refused a request because of its ``response_format``."""
 
 
+def _refuses_format(error: Any) -> bool:
+    """Whether an error status answers the request's ``response_format`` rather than an outage: a client error
+    (400, 404, 415, 422), 501, or any status whose message names the field (llama-cpp-python's server answers an
+    unknown ``json_schema`` type with 500)."""
+    status = int(getattr(error, "status_code", 0))
+    if status in (400, 404, 415, 422, 501):
+        return True
+    detail = f"{getattr(error, 'message', '')} {getattr(error, 'body', '')}".lower()
+    return "response_format" in detail or "json_schema" in detail
+
+
 class OpenAIChatGenerator:
     """Chat completions with temperature, timeout, retries, streaming and the output mode from settings."""
 
@@ -210,7 +221,7 @@ class OpenAIChatGenerator:
         except openai.APIConnectionError:
             raise GenerationError("the model endpoint could not be reached") from None
         except openai.APIStatusError as exc:
-            if style:  # servers refuse a response_format they lack with 400, 404, 415, 422, 501 or even 500
+            if style and _refuses_format(exc):
                 logger.info("the endpoint refused response_format %s (HTTP %d)", style, exc.status_code)
                 raise _FormatRejected from None
             raise GenerationError(f"the model endpoint returned HTTP {exc.status_code}") from None

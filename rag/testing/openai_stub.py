@@ -35,7 +35,8 @@ class StubChatServer:
                 response = stub._next(body)
                 if _rejected(response, body):
                     status = 400 if response["reject_response_format"] is True else 500
-                    self._send(status, {"error": {"message": "response_format is not supported", "type": "invalid"}})
+                    message = f"response_format: type {body['response_format'].get('type')!r} is not supported"
+                    self._send(status, {"error": {"message": message, "type": "invalid"}})
                     return
                 if response.get("delay"):
                     time.sleep(float(response["delay"]))
