@@ -25,6 +25,7 @@ from rag import __version__
 from rag.config import Settings
 from rag.errors import StoreError
 from rag.factory import Components
+from rag.tracing import configure_tracing, span
 
 logger = logging.getLogger("api")
 
@@ -39,6 +40,7 @@ Authenticate with `Authorization: Bearer <key>` or `X-API-Key: <key>` (keys are 
 def create_app(settings: Settings | None = None, components: Components | None = None) -> FastAPI:
     """A configured app. ``components`` may be passed in (tests); otherwise they are opened at start-up."""
     settings = settings or get_settings()
+    configure_tracing()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -114,7 +116,10 @@ class RequestContext:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_id)
+            with span("request", request_id=request_id, method=scope["method"]) as current:
+                await self.app(scope, receive, send_with_id)
+                current.set_attribute("route", getattr(scope.get("route"), "path", "unmatched"))
+                current.set_attribute("status", status)
         finally:
             seconds = time.perf_counter() - started
             route = getattr(scope.get("route"), "path", "unmatched")

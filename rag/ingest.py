@@ -23,6 +23,7 @@ from rag.store.catalog import StoredDocument
 from rag.store.entry import IndexEntry
 from rag.store.index import Index
 from rag.store.lock import writer_lock
+from rag.tracing import span
 
 logger = logging.getLogger(__name__)
 
@@ -94,13 +95,17 @@ class Ingestor:
         ``failed``. ``prune``: also drop documents under ``paths`` whose file is gone or no longer holds them."""
         started = time.perf_counter()
         report = IngestReport()
-        with writer_lock(self._settings.data_dir):
+        with span("ingest", paths=len(paths)) as current, writer_lock(self._settings.data_dir):
             self._index.recover()
             self._index.refresh(force=True)
-            loaded = self._load(paths, fmt, LoadOptions(kind=kind), report)
+            with span("ingest.load"):
+                loaded = self._load(paths, fmt, LoadOptions(kind=kind), report)
             self._store(loaded, report, progress)
             if prune:
                 self._prune([p.resolve() for p in paths], loaded, report)
+            for key, value in report.as_dict().items():
+                if isinstance(value, int):
+                    current.set_attribute(key, value)
         report.seconds = time.perf_counter() - started
         logger.info("ingest finished", extra=report.as_dict())
         return report
@@ -196,7 +201,8 @@ class Ingestor:
         done = 0
         for batch in self._batches(todo):
             entries = self._embed(batch, stored)
-            self._index.write(entries)
+            with span("ingest.store", documents=len(entries)):
+                self._index.write(entries)
             for entry in entries:
                 if entry.document.id in stored:
                     report.updated += 1
@@ -212,7 +218,8 @@ class Ingestor:
         batch: Pending = []
         size = 0
         for document, source_file, fingerprint in todo:
-            chunks = self._chunker.chunk(document)
+            with span("ingest.chunk"):
+                chunks = self._chunker.chunk(document)
             batch.append((document, source_file, fingerprint, chunks))
             size += len(chunks)
             if size >= self._settings.ingest.write_batch_chunks:
@@ -225,7 +232,8 @@ class Ingestor:
         """Embed the chunks the vector store does not hold yet (an edited document keeps its unchanged chunks)."""
         known = self._index.catalog.chunk_ids([d.id for d, *_ in batch if d.id in stored])
         needed = [c for d, _, _, chunks in batch for c in chunks if c.id not in known.get(d.id, set())]
-        vectors = self._embedder.embed_documents([c.embed_text for c in needed])
+        with span("ingest.embed", chunks=len(needed)):
+            vectors = self._embedder.embed_documents([c.embed_text for c in needed])
         by_id = {chunk.id: vector for chunk, vector in zip(needed, vectors, strict=True)}
         return [
             IndexEntry(document, source_file, fingerprint, chunks, {c.id: by_id[c.id] for c in chunks if c.id in by_id})

@@ -37,6 +37,7 @@ from rag.generate.protocol import Generation, GenerationRequest, Generator
 from rag.judge import Judge
 from rag.models import Hit
 from rag.retrieve import Retriever
+from rag.tracing import Stages
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +57,7 @@ class _Prepared:
     notices: list[str]
     timings: dict[str, float]
     started: float
+    stages: Stages
 
 
 class AnswerService:
@@ -95,11 +97,22 @@ class AnswerService:
                history: Sequence[str] = (), deltas: bool = True) -> Iterator[Event]:
         """The sources first, then text deltas as they are generated (when ``deltas``), notices, and the verified
         answer last."""
-        prepared = self._prepare(question, audience, conversation_id, filters, backend, history)
+        stages = Stages("answer", audience=audience, streamed=deltas)
+        try:
+            yield from self._stream(stages, question, audience, conversation_id, filters, backend, history, deltas)
+        finally:
+            stages.end()
+
+    def _stream(self, stages: Stages, question: str, audience: str, conversation_id: str | None,
+                filters: Filters | None, backend: Backend | None, history: Sequence[str],
+                deltas: bool) -> Iterator[Event]:
+        prepared = self._prepare(question, audience, conversation_id, filters, backend, history, stages)
         yield "sources", [_source_view(s) for s in prepared.sources]
         generator = self._generator(backend)
         started = time.perf_counter()
         generation: Generation | None = None
+        generating = stages.open("generate")
+        generating.set_attribute("generator", generator.name)
         try:
             if deltas:
                 for piece in generator.stream(prepared.request):
@@ -113,7 +126,10 @@ class AnswerService:
                 raise GenerationError("the model's stream ended without an answer")
         except GenerationError as error:
             generation = None
+            generating.set_attribute("error", error.reason)
             yield from self._notice(prepared, self._fallback_notice(error.reason))
+        finally:
+            generating.end()
         prepared.timings["generate"] = _ms(started)
         grounded, used = None, generator.name
         if generation is not None:
@@ -140,7 +156,7 @@ class AnswerService:
 
     # -- steps -------------------------------------------------------------------------------------------------
     def _prepare(self, question: str, audience: str, conversation_id: str | None, filters: Filters | None,
-                 backend: Backend | None, earlier: Sequence[str] = ()) -> _Prepared:
+                 backend: Backend | None, earlier: Sequence[str], stages: Stages) -> _Prepared:
         started = time.perf_counter()
         question = self._validate(question, audience, backend)
         checked_audience: Audience = audience  # type: ignore[assignment]
@@ -150,11 +166,14 @@ class AnswerService:
             history = [Turn(t.standalone_question) for t in conversation.turns]
         else:
             conversation_id = self._conversations.create(checked_audience)
-        standalone = self._condense(question, history, backend) if history else question
+        with stages.stage("condense", follow_up=bool(history)):
+            standalone = self._condense(question, history, backend) if history else question
         timings = {"condense": _ms(started)}
         retrieve_started = time.perf_counter()
-        found = self._retriever.search_sections(standalone, filters=filters)
-        hits = [*self._retriever.with_findings(found.guidelines), *self._retriever.with_findings(found.studies)]
+        with stages.stage("retrieve") as retrieving:
+            found = self._retriever.search_sections(standalone, filters=filters)
+            hits = [*self._retriever.with_findings(found.guidelines), *self._retriever.with_findings(found.studies)]
+            retrieving.set_attribute("passages", len(hits))
         retracted = list(dict.fromkeys(h.title for h in hits if h.retracted))
         hits = [h for h in hits if not h.retracted]
         timings["retrieve"] = _ms(retrieve_started)
@@ -170,7 +189,7 @@ class AnswerService:
             standalone, checked_audience, sources, self._prompts.answer(standalone, sources, checked_audience, history),
             self._prompts.answer(standalone, sources, checked_audience, history, output="json"), history)
         return _Prepared(question, standalone, checked_audience, conversation_id, history, sources, request, notices,
-                         timings, started)
+                         timings, started, stages)
 
     def _validate(self, question: str, audience: str, backend: Backend | None) -> str:
         if not isinstance(question, str) or not question.strip():
@@ -207,8 +226,11 @@ class AnswerService:
         started = time.perf_counter()
         text = to_markdown(data) if generation.format == "json" and (data := read_answer(generation.text)) else \
             generation.text
-        parsed = parse_answer(text, prepared.sources)
-        grounded = self._grounder.ground(parsed, prepared.sources)
+        with prepared.stages.stage("ground", format=generation.format) as grounding:
+            parsed = parse_answer(text, prepared.sources)
+            grounded = self._grounder.ground(parsed, prepared.sources)
+            grounding.set_attribute("kept", len(grounded.sourced()))
+            grounding.set_attribute("removed", len(grounded.removed))
         prepared.timings["verify"] = prepared.timings.get("verify", 0.0) + _ms(started)
         if generation.truncated:
             prepared.notices.append("The model's answer was cut off at its token limit "
@@ -227,7 +249,8 @@ class AnswerService:
     def _finish(self, prepared: _Prepared, parsed: ParsedAnswer, grounded: Grounded, backend: str) -> Answer:
         sections, references, grounding = assemble(grounded, prepared.sources, parsed.dangling)
         started = time.perf_counter()
-        appraised = self._appraise(prepared, sections, references)
+        with prepared.stages.stage("appraise", references=len(references)):
+            appraised = self._appraise(prepared, sections, references)
         prepared.timings["appraise"] = _ms(started)
         limitations = " ".join([parsed.limitations or "No limitations were stated.", *appraised.limitations])
         prepared.timings["total"] = _ms(prepared.started)
@@ -244,6 +267,8 @@ class AnswerService:
                                      answer.model_dump_json())
         for observe in self._observers:
             observe(answer)
+        prepared.stages.end(backend=backend, references=len(answer.references),
+                            attributed=len(grounding.attributed), removed=len(grounding.removed))
         return answer
 
     def _appraise(self, prepared: _Prepared, sections: list[AnswerSection],

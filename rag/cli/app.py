@@ -10,6 +10,8 @@ from importlib.metadata import EntryPoint, entry_points
 
 import click
 
+from rag.tracing import configure_tracing
+
 ENTRY_POINT_GROUP = "rag.commands"
 
 
@@ -43,3 +45,4 @@ def main(verbose: int) -> None:
     """Cited, guideline-first answers from a local corpus of guidelines and studies."""
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    configure_tracing()

@@ -20,6 +20,7 @@ from rag.retrieve.rerank import Reranker
 from rag.store.catalog import StoredChunk
 from rag.store.index import Index
 from rag.text.sections import states_findings
+from rag.tracing import span
 
 logger = logging.getLogger(__name__)
 
@@ -150,15 +151,19 @@ class Retriever:
             id(f): self._pool.submit(self._index.lexical.search, query, self._depth(k), f)
             for k, f in live if mode != "dense"
         }
-        vector = self._embedder.embed_query(query) if mode != "lexical" and live else None
+        with span("retrieve.embed_query"):
+            vector = self._embedder.embed_query(query) if mode != "lexical" and live else None
         results: list[list[Hit]] = []
         for k, filters in plan:
             if k == 0 or filters.is_empty_set():
                 results.append([])
                 continue
-            dense = self._dense(vector, self._depth(k), filters) if vector is not None else []
-            bm25 = lexical[id(filters)].result() if mode != "dense" else []
-            results.append(self._finish(query, dense, bm25, k))
+            with span("retrieve.dense", k=k):
+                dense = self._dense(vector, self._depth(k), filters) if vector is not None else []
+            with span("retrieve.lexical", k=k):
+                bm25 = lexical[id(filters)].result() if mode != "dense" else []
+            with span("retrieve.fuse", k=k, dense=len(dense), lexical=len(bm25)):
+                results.append(self._finish(query, dense, bm25, k))
         return results
 
     def _passes_nothing(self, filters: Filters) -> bool:
