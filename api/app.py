@@ -25,6 +25,7 @@ from rag import __version__
 from rag.config import Settings
 from rag.errors import StoreError
 from rag.factory import Components
+from rag.logs import configure_logging
 from rag.tracing import configure_tracing, span
 
 logger = logging.getLogger("api")
@@ -40,6 +41,7 @@ Authenticate with `Authorization: Bearer <key>` or `X-API-Key: <key>` (keys are 
 def create_app(settings: Settings | None = None, components: Components | None = None) -> FastAPI:
     """A configured app. ``components`` may be passed in (tests); otherwise they are opened at start-up."""
     settings = settings or get_settings()
+    configure_logging(settings.log)
     configure_tracing()
 
     @asynccontextmanager
@@ -124,8 +126,10 @@ class RequestContext:
             seconds = time.perf_counter() - started
             route = getattr(scope.get("route"), "path", "unmatched")
             self.metrics.observe(route, scope["method"], status, seconds)
+            principal = scope.get("state", {}).get("principal")
             logger.info("request", extra={"request_id": request_id, "method": scope["method"], "route": route,
-                                          "status": status, "ms": round(seconds * 1000, 1)})
+                                          "status": status, "ms": round(seconds * 1000, 1),
+                                          "principal": getattr(principal, "name", None)})
 
 
 class BodyLimit:

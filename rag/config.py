@@ -149,6 +149,13 @@ class AppraisalSettings(_Group):
         "(imprecision).")
 
 
+class LogSettings(_Group):
+    format: Literal["text", "json"] = Field(
+        "text", description="text: one readable line a record; json: one JSON object a line with its fields.")
+    level: Literal["debug", "info", "warning", "error"] = Field(
+        "info", description="The API's log level (the CLI's is set by -v).")
+
+
 class ApiSettings(_Group):
     rate_limit_per_minute: int = Field(600, ge=1, description="Requests a key (or client address) may make a minute.")
     rate_limit_burst: int = Field(60, ge=1, description="Requests allowed at once above the steady rate.")
@@ -179,6 +186,7 @@ class Settings(BaseSettings):
     generation: GenerationSettings = GenerationSettings()
     verification: VerificationSettings = VerificationSettings()
     appraisal: AppraisalSettings = AppraisalSettings()
+    log: LogSettings = LogSettings()
     api: ApiSettings = ApiSettings()
 
     @field_validator("chroma_url")

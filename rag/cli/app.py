@@ -5,11 +5,13 @@ commands runs or help is shown, so that ``rag`` never imports them (the layers o
 from __future__ import annotations
 
 import logging
-import sys
+import os
 from importlib.metadata import EntryPoint, entry_points
 
 import click
 
+from rag.config import LogSettings
+from rag.logs import configure_logging
 from rag.tracing import configure_tracing
 
 ENTRY_POINT_GROUP = "rag.commands"
@@ -44,5 +46,5 @@ class CommandGroup(click.Group):
 def main(verbose: int) -> None:
     """Cited, guideline-first answers from a local corpus of guidelines and studies."""
     level = logging.WARNING - 10 * min(verbose, 2)
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    configure_logging(LogSettings(format="json" if os.environ.get("RAG_LOG__FORMAT") == "json" else "text"), level)
     configure_tracing()

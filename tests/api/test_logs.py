@@ -1,0 +1,47 @@
+"""One log line per request, with the request id, route, status, duration and the caller's key prefix, as text or
+JSON; never the question."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+from fastapi.testclient import TestClient
+
+from rag.config import LogSettings
+from rag.logs import JsonFormatter, TextFormatter, configure_logging
+from tests.api.conftest import READ
+
+QUESTION = "Is any exosome product approved by the FDA for a patient called Jane Roe?"
+
+
+def test_a_request_logs_one_line_with_its_fields_and_never_the_question(client: TestClient,
+                                                                        caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO):
+        response = client.post("/v1/answers", json={"question": QUESTION}, headers={**READ, "X-Request-ID": "r-7"})
+    assert response.status_code == 200
+    lines = [r for r in caplog.records if r.name == "api" and r.getMessage() == "request"]
+    assert len(lines) == 1
+    entry = json.loads(JsonFormatter().format(lines[0]))
+    assert entry["request_id"] == "r-7" and entry["route"] == "/v1/answers" and entry["status"] == 200
+    assert entry["ms"] > 0 and entry["principal"].startswith("key:") and len(entry["principal"]) == 16
+    assert entry["level"] == "info" and entry["time"].endswith("Z")
+    assert "request_id=r-7" in TextFormatter().format(lines[0])
+    for record in caplog.records:
+        assert "Jane Roe" not in record.getMessage() and "Jane Roe" not in json.dumps(vars(record), default=str)
+
+
+def test_configure_logging_installs_one_handler_in_the_chosen_format() -> None:
+    root = logging.getLogger()
+    before = list(root.handlers)
+    try:
+        configure_logging(LogSettings(format="json"))
+        configure_logging(LogSettings(format="json", level="warning"))
+        ours = [h for h in root.handlers if getattr(h, "_rag", False)]
+        assert len(ours) == 1 and isinstance(ours[0].formatter, JsonFormatter)
+        assert logging.getLogger("api").level == logging.WARNING
+    finally:
+        for handler in [h for h in root.handlers if h not in before]:
+            root.removeHandler(handler)
+        logging.getLogger("api").setLevel(logging.NOTSET)
