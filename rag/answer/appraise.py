@@ -18,7 +18,11 @@ from rag.appraisal import (
     is_yes_no_question,
 )
 from rag.contract import citations_in
-from rag.models import Document, DocumentMeta
+from rag.models import Document, DocumentMeta, Hit
+from rag.text.terms import content_terms
+
+_SAME_TOPIC = 0.5
+"""Share of title words two guidelines of one body must share to be on the same topic."""
 
 
 @dataclass(frozen=True)
@@ -34,12 +38,20 @@ class Appraised:
 
 def appraise_answer(question: str, sections: Sequence[AnswerSection], references: Sequence[Reference],
                     documents: Mapping[str, Document], passages: Mapping[int, Sequence[str]], today: date,
-                    options: AppraisalOptions, patient: bool = False) -> Appraised:
+                    options: AppraisalOptions, retrieved: Sequence[Hit] = (), patient: bool = False) -> Appraised:
     """Appraise every reference (from its document when the index has it, else from its quotes) and every
-    section; ``passages`` are the texts each reference number was cited from."""
-    appraised = [reference.model_copy(update={"appraisal": _appraise(reference, documents.get(reference.doc_id),
-                                                                      question, today, options)})
-                 for reference in references]
+    section; ``passages`` are the texts each reference number was cited from; ``retrieved`` are the passages the
+    answer was written from (a newer guideline among them supersedes an older one of the same body and topic)."""
+    appraised = []
+    for reference in references:
+        appraisal = _appraise(reference, documents.get(reference.doc_id), question, today, options)
+        newer = _superseded_by(reference, retrieved) if reference.kind == "guideline" else None
+        if newer is not None:
+            reason = (f"A newer statement of the same body on the same topic was retrieved: {newer.title} "
+                      f"({newer.year}).")
+            appraisal = appraisal.model_copy(update={"flags": (*appraisal.flags, "superseded"),
+                                                     "flag_reasons": {**appraisal.flag_reasons, "superseded": reason}})
+        appraised.append(reference.model_copy(update={"appraisal": appraisal}))
     by_n = {r.n: r for r in appraised}
     out_sections: list[AnswerSection] = []
     disagreements: list[Disagreement] = []
@@ -49,16 +61,29 @@ def appraise_answer(question: str, sections: Sequence[AnswerSection], references
         if not section.evidence_found or not cited:
             out_sections.append(section)
             continue
-        found = appraise_section(section.kind, question,
-                                 {n: appraisal for n in cited if (appraisal := by_n[n].appraisal) is not None},
-                                 [text for n in cited for text in passages.get(n, ())], options)
-        out_sections.append(section.model_copy(update={"certainty": found.certainty, "consensus": found.consensus}))
+        section_appraisal = appraise_section(section.kind, question,
+                                 {n: given for n in cited if (given := by_n[n].appraisal) is not None},
+                                 [" ".join(passages.get(n, ())) for n in cited], options)
+        out_sections.append(section.model_copy(update={"certainty": section_appraisal.certainty,
+                                                       "consensus": section_appraisal.consensus}))
         if is_yes_no_question(question):  # "for" or "against" means something only for a yes/no question
-            disagreements.extend(found.disagreements)
-        if section.kind == "research" and found.consensus is not None:
-            label = found.consensus.label
+            disagreements.extend(section_appraisal.disagreements)
+        if section.kind == "research" and section_appraisal.consensus is not None:
+            label = section_appraisal.consensus.label
     limitations = _limitations(out_sections, appraised, disagreements, patient)
     return Appraised(out_sections, appraised, disagreements, label, limitations)
+
+
+def _superseded_by(reference: Reference, retrieved: Sequence[Hit]) -> Hit | None:
+    """The newest retrieved guideline of the same issuer whose title shares most of this one's words, when newer."""
+    if reference.year is None or not reference.source:
+        return None
+    words = content_terms(reference.title)
+    newer = [hit for hit in retrieved
+             if hit.kind == "guideline" and hit.doc_id != reference.doc_id and hit.year and hit.year > reference.year
+             and (hit.source or "").lower() == reference.source.lower() and words
+             and len(words & (other := content_terms(hit.title))) / len(words | other) >= _SAME_TOPIC]
+    return max(newer, key=lambda hit: hit.year or 0, default=None)
 
 
 def _appraise(reference: Reference, document: Document | None, question: str, today: date,
@@ -83,7 +108,9 @@ def _limitations(sections: Sequence[AnswerSection], references: Sequence[Referen
         lines.append(f"The cited findings disagree: {disagreement.about}.")
     for reference in references:
         appraisal = reference.appraisal
-        if appraisal is not None and "outdated" in appraisal.flags:
+        if appraisal is not None and "superseded" in appraisal.flags:
+            lines.append(f"Reference [{reference.n}]: {appraisal.flag_reasons['superseded']}")
+        elif appraisal is not None and "outdated" in appraisal.flags:
             lines.append(f"Reference [{reference.n}] was issued in {appraisal.year}, {appraisal.age_years} years ago; "
                          "newer guidance may exist.")
     return lines

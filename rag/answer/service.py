@@ -279,7 +279,8 @@ class AnswerService:
                     for r in references}
         documents = self._retriever.documents([r.doc_id for r in references])
         return appraise_answer(prepared.standalone, sections, references, documents, passages, date.today(),
-                               self._settings.appraisal, patient=prepared.audience == "patient")
+                               self._settings.appraisal, [s.hit for s in prepared.sources],
+                               patient=prepared.audience == "patient")
 
     def _encoding(self) -> str:
         return encoding_for(self._settings.generation.model or "")

@@ -4,10 +4,12 @@ each serious concern found - imprecision, inconsistency, indirectness - lowers i
 Start: systematic reviews, meta-analyses and randomised trials "high"; non-randomised trials and observational
 studies "low"; case series, case reports, narrative reviews and studies of unknown design "very low".
 Concerns: fewer than ``small_sample`` participants in total where reported, or no primary study reporting its size
-(imprecision); some cited publications support the question and others found no difference or the opposite
-(inconsistency); the cited passages miss most of the question's topic words, or no passage names both sides of a
-comparison the question asks about (indirectness). Guideline sections get no certainty: a guideline's own grading
-(strength, level of evidence) is reported per reference, and restating it on our scale would invent precision.
+(imprecision); for a yes/no question, some cited publications support it and others found no difference or the
+opposite (inconsistency: "supports" has no meaning for an open question); the cited passages miss most of the
+question's topic words, or no passage names both sides of a comparison the question asks about (indirectness). For
+a comparison question the reason counts the cited publications that name both sides ("one of them head to head").
+Guideline sections get no certainty: a guideline's own grading (strength, level of evidence) is reported per
+reference, and restating it on our scale would invent precision.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 from rag.appraisal.models import CERTAINTY_LEVELS, AppraisalOptions, Certainty, SourceAppraisal
-from rag.appraisal.question import QuestionFrame, frame_question
+from rag.appraisal.question import QuestionFrame, frame_question, is_yes_no_question
 from rag.evidence import LEVEL_BY_DESIGN
 from rag.models import StudyDesign
 from rag.text.terms import content_terms
@@ -58,12 +60,13 @@ def research_certainty(
     start = min(_START.get(appraisal.design or "", _UNKNOWN_START) for appraisal in cited)
     concerns = [concern for concern in (
         _imprecision(cited, options.small_sample),
-        _inconsistency(cited),
+        _inconsistency(cited) if is_yes_no_question(question) else None,
         _indirectness(frame_question(question), passages),
     ) if concern]
     level = CERTAINTY_LEVELS[min(start + len(concerns), len(CERTAINTY_LEVELS) - 1)]
     detail = "; ".join(concerns) if concerns else "no serious concern found"
-    return Certainty(level=level, reason=f"{level.capitalize()}: {describe(cited)}; {detail}.")
+    direct = _direct_comparisons(frame_question(question), passages)
+    return Certainty(level=level, reason=f"{level.capitalize()}: {describe(cited)}{direct}; {detail}.")
 
 
 def describe(appraisals: Sequence[SourceAppraisal]) -> str:
@@ -119,6 +122,19 @@ def _indirectness(frame: QuestionFrame, passages: Sequence[str]) -> str | None:
         left, right = (" ".join(sorted(arm)) for arm in frame.arms)
         return f"downgraded for indirectness (no cited passage compares {left} with {right} directly)"
     return None
+
+
+def _direct_comparisons(frame: QuestionFrame, passages: Sequence[str]) -> str:
+    """For a comparison question, how many cited passages (one per publication when the caller joins them) name
+    both sides of the comparison: ", one of them head to head"."""
+    if not frame.arms:
+        return ""
+    count = sum(1 for passage in passages if frame.arms[0] & (terms := content_terms(passage))
+                and frame.arms[1] & terms)
+    if count == 0:
+        return ""
+    number = _NUMBER_WORDS[count] if count < len(_NUMBER_WORDS) else str(count)
+    return f", {number} of them head to head"
 
 
 def _count_of(count: int, names: tuple[str, str]) -> str:

@@ -48,3 +48,25 @@ def test_old_guidance_is_flagged_and_retracted_work_is_left_out(answer_corpus: C
     fda = reference(answer, "fda")
     assert "outdated" in fda.appraisal.flags  # type: ignore[attr-defined]
     assert f"Reference [{fda.n}] was issued in 2019" in answer.limitations  # type: ignore[attr-defined]
+
+
+def test_a_guideline_is_superseded_by_a_newer_one_of_the_same_body_and_topic(answer_corpus: Components,
+                                                                             write_doc: WriteDoc,
+                                                                             tmp_path: Path) -> None:
+    write_doc("g/old.md", kind="guideline", organization="Task Force", year=2009,
+              title="\"Screening for depression in adults, recommendation statement\"",
+              body="## Recommendation\nThe Task Force recommends screening adults for depression when staff-assisted "
+                   "depression care supports are in place.")
+    write_doc("g/new.md", kind="guideline", organization="Task Force", year=2016,
+              title="\"Screening for depression in adults, updated recommendation statement\"",
+              body="## Recommendation\nThe Task Force recommends screening for depression in the general adult "
+                   "population, including pregnant and postpartum women.")
+    assert answer_corpus.ingestor().run([tmp_path / "src"]).failed == []
+    answer = answer_corpus.answers().answer("Should adults be screened for depression when staff-assisted "
+                                            "depression care supports are in place?")
+    old = next((r for r in answer.references if r.doc_id == "old"), None)
+    assert old is not None and old.appraisal is not None, answer.references
+    assert "superseded" in old.appraisal.flags and "(2016)" in old.appraisal.flag_reasons["superseded"]
+    assert f"Reference [{old.n}]: A newer statement" in answer.limitations
+    new = next((r for r in answer.references if r.doc_id == "new"), None)
+    assert new is None or "superseded" not in (new.appraisal.flags if new.appraisal else ())

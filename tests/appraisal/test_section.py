@@ -18,14 +18,15 @@ def source(design: str | None, n: int | None, direction: Direction = "supports",
 def test_one_small_trial_is_downgraded_for_imprecision() -> None:
     found = research_certainty([source("rct", 20)], QUESTION, [DIRECT])
     assert found is not None and found.level == "moderate"
-    assert found.reason.startswith("Moderate: one randomised trial of 20 participants;")
+    assert found.reason.startswith("Moderate: one randomised trial of 20 participants, one of them head to head;")
     assert "imprecision" in found.reason
 
 
 def test_large_consistent_direct_trials_are_high() -> None:
     found = research_certainty([source("rct", 400), source("rct", 350)], QUESTION, [DIRECT, DIRECT])
     assert found is not None and found.level == "high"
-    assert found.reason == "High: two randomised trials (750 participants); no serious concern found."
+    assert found.reason == ("High: two randomised trials (750 participants), two of them head to head; no serious "
+                            "concern found.")
 
 
 def test_observational_evidence_starts_low_and_inconsistency_lowers_it() -> None:
