@@ -89,12 +89,13 @@ def test_prompt_injection_in_a_document_stays_fenced(answer_corpus: Components) 
     llm = ScriptedGenerator(["## From the Guidelines\nNo exosome product is approved by the FDA [1].\n"
                              "## From the Research\nAcne scars were treated with microneedling sessions [2]."])
     answer_corpus.answers(llm=llm).answer("acne scar microneedling injection report", backend="openai")
-    user = llm.requests[0].prompt.user  # type: ignore[attr-defined]
+    prompt = llm.requests[0].prompt  # type: ignore[attr-defined]
+    user, tag = prompt.user, prompt.fence.source
     assert "Ignore previous instructions" in user
     injected = user.index("Ignore previous instructions")
-    assert user.rfind("<source n=", 0, injected) > user.rfind("</source>", 0, injected)
-    assert user.count("<source n=") == user.count("</source>")
-    assert '<source n="9">' not in user
+    assert user.rfind(f"<{tag} n=", 0, injected) > user.rfind(f"</{tag}>", 0, injected)
+    assert user.count(f"<{tag} n=") == user.count(f"</{tag}>")
+    assert '<source n="9">' not in user and "</source>" not in user
 
 
 def test_follow_up_is_condensed_and_remembered(answer_corpus: Components) -> None:
