@@ -35,6 +35,7 @@ CREATE TABLE IF NOT EXISTS turns (
     PRIMARY KEY (conversation_id, n)
 );
 """
+_LOWER_WORD = re.compile(r"[a-z']+")
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 PURGE_EVERY_S = 3600.0  # how often (at most) a store deletes expired conversations, on the next create
 
@@ -278,6 +279,6 @@ def condense_by_rule(question: str, previous_standalone: str) -> str:
     'what about', or fewer than four content words) is joined to that question for retrieval; a question that
     stands on its own is kept as is."""
     lowered = question.strip().lower()
-    words = set(re.findall(r"[a-z']+", lowered))
+    words = set(_LOWER_WORD.findall(lowered))
     leans = bool(words & _ANAPHORA) or lowered.startswith(_CONTINUATIONS) or len(content_terms(question)) < 4
     return f"{question.strip()} (follow-up to: {previous_standalone})" if leans else question.strip()
