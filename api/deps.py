@@ -1,17 +1,19 @@
-"""Dependencies: cached settings, the components opened once per worker, the caller's identity and rate limit."""
+"""Dependencies: cached settings, the components opened once per worker, the caller's identity, scope and rate
+limit, and the answer slots that cap each caller's answers in progress."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from functools import lru_cache
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
-from api.security import Principal, Scope, hash_key, is_loopback
+from api.security import Principal, Scope
 from rag.answer.service import AnswerService
 from rag.config import Settings
 from rag.factory import Components
@@ -43,15 +45,123 @@ async def get_answers(request: Request) -> AnswerService:
 T = TypeVar("T")
 
 
-async def within_answer_timeout(request: Request, work: Callable[[], T]) -> T:
+class AnswerSlots:
+    """How many answers each principal has in progress, capped: a 504 or a client that went away does not end the
+    work in its thread (Python cannot stop a thread), so a slot is freed only when the work itself ends."""
+
+    def __init__(self, per_principal: int) -> None:
+        self._limit = per_principal
+        self._running: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def take(self, principal: str) -> Callable[[], None]:
+        """A slot for ``principal`` (429 when it has none left); returns the function that frees it (once)."""
+        with self._lock:
+            if self._running.get(principal, 0) >= self._limit:
+                raise HTTPException(429, f"{self._limit} answers are already in progress for this key "
+                                         "(RAG_API__MAX_CONCURRENT_ANSWERS); wait for one to finish",
+                                    headers={"Retry-After": "5"})
+            self._running[principal] = self._running.get(principal, 0) + 1
+        freed = threading.Event()
+
+        def free() -> None:
+            with self._lock:
+                if freed.is_set():
+                    return
+                freed.set()
+                left = self._running.get(principal, 1) - 1
+                if left:
+                    self._running[principal] = left
+                else:
+                    self._running.pop(principal, None)
+
+        return free
+
+    def running(self, principal: str) -> int:
+        """Answers in progress for ``principal``."""
+        with self._lock:
+            return self._running.get(principal, 0)
+
+
+async def within_answer_timeout(request: Request, work: Callable[[], T], free: Callable[[], None] | None = None) -> T:
     """Blocking answer work in the thread pool; past ``api.answer_timeout_s`` the caller gets 504. (The thread
-    finishes in the background: Python cannot stop it; its LLM calls are bounded by the generation timeout.)"""
+    finishes in the background: Python cannot stop it; its LLM calls are bounded by the generation timeout.)
+    ``free`` (an answer slot's) is called when the work ends, or at once if it never started."""
     seconds = request.app.state.settings.api.answer_timeout_s
+    held = _HeldWork(work, free or _nothing)
     try:
-        return await asyncio.wait_for(run_in_threadpool(work), seconds)
+        return await asyncio.wait_for(run_in_threadpool(held), seconds)
     except TimeoutError:
+        held.abandon()
         raise HTTPException(504, f"the answer took longer than {seconds:g} s (RAG_API__ANSWER_TIMEOUT_S); "
                                  "try again shortly") from None
+    except asyncio.CancelledError:
+        held.abandon()
+        raise
+
+
+def _nothing() -> None:
+    return None
+
+
+class _HeldWork:
+    """Work run in a thread that frees its slot when it ends; abandoned before it started, it frees it at once."""
+
+    def __init__(self, work: Callable[[], T], free: Callable[[], None]) -> None:
+        self._work = work
+        self._free = free
+        self._lock = threading.Lock()
+        self._started = self._abandoned = False
+
+    def __call__(self) -> Any:
+        with self._lock:
+            if self._abandoned:
+                raise RuntimeError("the answer was abandoned before it started")
+            self._started = True
+        try:
+            return self._work()
+        finally:
+            self._free()
+
+    def abandon(self) -> None:
+        """The caller stopped waiting: free the slot now unless the work runs (it frees it when it ends)."""
+        with self._lock:
+            if self._started:
+                return
+            self._abandoned = True
+        self._free()
+
+
+def answer_slot(request: Request, principal: Principal) -> Callable[[], None]:
+    """Take one of the principal's answer slots (429 when all are in use); call the result when the work ends."""
+    slots: AnswerSlots = request.app.state.answer_slots
+    return slots.take(principal.name)
+
+
+class HeldStream(Iterator[T]):
+    """Streamed answer events that free their slot when the stream ends, fails, is closed or is dropped (a client
+    that went away, a 504 before the first event)."""
+
+    def __init__(self, free: Callable[[], None], events: Iterator[T]) -> None:
+        self._free = free
+        self._events = events
+
+    def __next__(self) -> T:
+        try:
+            return next(self._events)
+        except BaseException:
+            self._free()
+            raise
+
+    def close(self) -> None:
+        """Stop the stream and free the slot."""
+        self._free()
+        close = getattr(self._events, "close", None)
+        if close is not None:
+            close()
+
+    def __del__(self) -> None:
+        self._free()
 
 
 _bearer = HTTPBearer(auto_error=False, description="An API key as a Bearer token.")
@@ -59,9 +169,10 @@ _header = APIKeyHeader(name="X-API-Key", auto_error=False, description="An API k
 
 
 class RequireScope:
-    """Authenticates the caller (Bearer or X-API-Key), checks the scope, applies the caller's rate limit.
+    """The caller the gate authenticated (api.gate, before the body was read), its scope and its rate limit.
 
-    With no key configured, only anonymous reads from the loopback interface are allowed."""
+    With no key configured, only anonymous reads from the loopback interface are allowed. The key parameters only
+    document the security schemes in OpenAPI; the gate has already read the headers."""
 
     def __init__(self, scope: Scope) -> None:
         self.scope = scope
@@ -71,17 +182,8 @@ class RequireScope:
                        header: Annotated[str | None, Depends(_header)] = None) -> Principal:
         """The authenticated caller: 401 without a valid key, 403 when its scope is too narrow, 429 past its
         rate limit."""
-        keys: dict[str, Scope] = request.app.state.keys
-        presented = bearer.credentials if bearer is not None else header
-        client = request.client.host if request.client else None
-        if presented:
-            scope = keys.get(hash_key(presented))
-            if scope is None:
-                raise HTTPException(401, "invalid API key", headers={"WWW-Authenticate": "Bearer"})
-            principal = Principal(f"key:{hash_key(presented)[:12]}", scope)
-        elif not keys and is_loopback(client):
-            principal = Principal(f"anonymous:{client}", "read")
-        else:
+        principal: Principal | None = getattr(request.state, "principal", None)
+        if principal is None:  # the gate lets no unauthenticated request reach an API route; never trust that alone
             raise HTTPException(401, "an API key is required (Authorization: Bearer <key> or X-API-Key)",
                                 headers={"WWW-Authenticate": "Bearer"})
         if self.scope == "admin" and principal.scope != "admin":
@@ -89,7 +191,6 @@ class RequireScope:
         wait = request.app.state.limiter.acquire(principal.name)
         if wait > 0:
             raise HTTPException(429, "rate limit exceeded; retry later", headers={"Retry-After": str(int(wait) + 1)})
-        request.state.principal = principal
         return principal
 
 

@@ -76,3 +76,30 @@ def test_tiktoken_works_offline_and_budget_cuts_at_sentence_ends() -> None:
     assert kept[0].text.endswith(".") and long_text.startswith(kept[0].text) and len(kept[0].text) < len(long_text)
     everything, none_dropped = fit_sources(hits, 10_000)
     assert [s.text for s in everything] == [h.text for h in hits] and none_dropped == []
+
+
+def test_tiktoken_encodings_are_built_in_memory_as_tiktoken_defines_them(monkeypatch: pytest.MonkeyPatch,
+                                                                         tmp_path: Path) -> None:
+    import os
+    import tempfile
+
+    import tiktoken_ext.openai_public as official
+
+    from rag.answer import budget
+
+    hashes: list[str | None] = []
+    monkeypatch.setattr(official, "load_tiktoken_bpe", lambda _url, expected_hash=None: hashes.append(
+        expected_hash) or {})
+    for name, definition in budget.ENCODINGS.items():
+        hashes.clear()
+        spec = getattr(official, name)()
+        assert (spec["pat_str"], spec["special_tokens"], hashes) == (definition.pattern, definition.special_tokens,
+                                                                      [definition.sha256])
+    monkeypatch.delenv("TIKTOKEN_CACHE_DIR", raising=False)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where the old cache went
+    budget.get_encoding.cache_clear()
+    try:
+        assert budget.count_tokens.__wrapped__("platelet-rich plasma", "cl100k_base") > 0
+    finally:
+        budget.get_encoding.cache_clear()
+    assert "TIKTOKEN_CACHE_DIR" not in os.environ and list(tmp_path.iterdir()) == [], "nothing set, nothing written"

@@ -15,8 +15,9 @@ from tests.api.conftest import ADMIN, READ, keyed
 def open_client(components: Components, host: str = "127.0.0.1", keys: bool = True, **api: object) -> TestClient:
     settings = keyed(components.settings, **api) if keys else components.settings.model_copy(
         update={"api": ApiSettings(**api)})  # type: ignore[arg-type]
+    # A server without keys answers only requests addressed to a loopback name (not TestClient's "testserver").
     return TestClient(create_app(settings, components=components), client=(host, 40000),
-                      raise_server_exceptions=False)
+                      base_url="http://127.0.0.1:8000", raise_server_exceptions=False)
 
 
 def test_keys_and_scopes(answer_corpus: Components) -> None:
