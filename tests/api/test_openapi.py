@@ -20,6 +20,7 @@ def test_openapi_lists_every_route_with_examples(client: TestClient) -> None:
     spec = client.get("/openapi.json").json()
     paths = spec["paths"]
     for path, method in [("/v1/answers", "post"), ("/v1/conversations/{conversation_id}", "get"),
+                         ("/v1/conversations/{conversation_id}", "delete"),
                          ("/v1/search", "get"), ("/v1/documents", "post"), ("/v1/documents", "get"),
                          ("/v1/documents/{doc_id}", "get"), ("/v1/documents/{doc_id}", "delete"),
                          ("/v1/chat/completions", "post"), ("/healthz", "get"), ("/readyz", "get"),
