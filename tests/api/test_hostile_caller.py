@@ -6,7 +6,8 @@ when a 504 left one running."""
 from __future__ import annotations
 
 import socket
-import threading
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,7 +30,7 @@ pytestmark = pytest.mark.timeout(300)
 QUESTION = "Does PRP with microneedling improve acne scars?"
 #: The inputs that made backtracking patterns quadratic, within the chat caps (20,000 characters a message, 100,000
 #: in all): 16,000 blanks after "<" alone took 3.7 s in the old prompt fence, with the event loop stopped.
-ADVERSARIAL = ["<" + " " * 15_000 + "x", "## " + "#" * 15_000 + " a", "Aa and A" + "A" * 15_000 + "!",
+ADVERSARIAL = ["<" + " " * 19_000 + "x", "## " + "#" * 15_000 + " a", "Aa and A" + "A" * 15_000 + "!",
                "1" + ",111" * 3_700, "a" * 15_000 + "1. Then", "# " * 7_000 + "\x00"]
 
 
@@ -39,27 +40,40 @@ def serving(settings: Settings, components: Components) -> Iterator[str]:
         yield base
 
 
+#: Polls /healthz from another process (a poller in this one would stall with the server on the GIL, and see
+#: nothing): prints the slowest response time, in seconds, when its stdin closes.
+POLLER = """
+import sys, threading, time, httpx
+slowest, stop = [0.0], threading.Event()
+def poll():
+    with httpx.Client(timeout=60) as client:
+        while not stop.is_set():
+            started = time.monotonic()
+            assert client.get(sys.argv[1] + "/healthz").status_code == 200
+            slowest[0] = max(slowest[0], time.monotonic() - started)
+            time.sleep(0.02)
+thread = threading.Thread(target=poll, daemon=True)
+thread.start()
+print("polling", flush=True)
+sys.stdin.read()
+stop.set()
+thread.join()
+print(slowest[0], flush=True)
+"""
+
+
 @contextmanager
 def healthz_watch(base: str) -> Iterator[list[float]]:
-    """Polls /healthz every 50 ms while the block runs; yields the list of its response times."""
-    seconds: list[float] = []
-    stop = threading.Event()
-
-    def poll() -> None:
-        with httpx.Client(timeout=30) as client:
-            while not stop.is_set():
-                started = time.monotonic()
-                assert client.get(f"{base}/healthz").status_code == 200
-                seconds.append(time.monotonic() - started)
-                time.sleep(0.05)
-
-    thread = threading.Thread(target=poll, daemon=True)
-    thread.start()
+    """Polls /healthz from a child process while the block runs; afterwards the list holds its slowest response."""
+    slowest: list[float] = []
+    poller = subprocess.Popen([sys.executable, "-c", POLLER, base], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              text=True)
+    assert poller.stdout is not None and poller.stdout.readline().strip() == "polling"
     try:
-        yield seconds
+        yield slowest
     finally:
-        stop.set()
-        thread.join(timeout=60)
+        output, _ = poller.communicate(timeout=120)
+        slowest.append(float(output.strip().splitlines()[-1]))
 
 
 def raw_request(base: str, head: str, body: bytes = b"") -> tuple[int, float]:
@@ -87,7 +101,7 @@ def test_adversarial_text_does_not_stop_the_worker(answer_corpus: Components) ->
         time.sleep(0.3)
     assert chat.status_code == 200, chat.text
     assert ingested.status_code in (201, 413, 422), ingested.text
-    assert latencies and max(latencies) < 1.0, f"/healthz waited {max(latencies):.2f} s"
+    assert latencies and latencies[0] < 1.0, f"/healthz waited {latencies[0]:.2f} s"
     assert answered_in < 30
 
 
