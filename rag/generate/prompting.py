@@ -161,15 +161,17 @@ class Prompts:
         rag.generate.json_answer)."""
         style = self._style(audience)
         common = self._common()
-        texts, titles = [fence_safe(s.text) for s in sources], [_attribute(s.hit.title) for s in sources]
+        texts = [fence_safe(s.text) for s in sources]
+        titles = [_attribute(s.hit.title) for s in sources]
+        designs = [_attribute(s.hit.study_design or "") for s in sources]
         views = [
-            {"n": s.n, "kind": s.kind, "title": title, "year": s.hit.year,
-             "design": _attribute(s.hit.study_design or ""), "participants": s.hit.sample_size, "text": text}
-            for s, text, title in zip(sources, texts, titles, strict=True)
+            {"n": s.n, "kind": s.kind, "title": title, "year": s.hit.year, "design": design,
+             "participants": s.hit.sample_size, "text": text}
+            for s, text, title, design in zip(sources, texts, titles, designs, strict=True)
         ]
         question = fence_safe(question)
         earlier = [{"question": fence_safe(t.question)} for t in history]
-        fence = Fence.around([question, *texts, *titles, *(t["question"] for t in earlier)])
+        fence = Fence.around([question, *texts, *titles, *designs, *(t["question"] for t in earlier)])
         system = self._env.get_template("system.j2").render(
             audience_description=style["description"], output=output, fence=fence, **common
         )
