@@ -20,12 +20,13 @@ from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import errors
-from api.deps import AnswerSlots, get_settings
+from api.deps import get_settings
 from api.gate import BodyLimits, Gate
 from api.metrics import Metrics
 from api.routes import answers, conversations, documents, health, openai_compat, search, web
 from api.routes.health import Readiness
 from api.security import RateLimiter, load_key_hashes
+from api.slots import AnswerSlots
 from rag import __version__
 from rag.config import Settings
 from rag.errors import StoreError
@@ -39,6 +40,9 @@ Every answer has two sections, "From the Guidelines" and "From the Research"; ev
 whose exact supporting sentence is in `references[].quote`, and `grounding` reports what verification found.
 Authenticate with `Authorization: Bearer <key>` or `X-API-Key: <key>` (keys are created with `rag keys create`).
 """
+
+
+_ROUTERS = (answers, conversations, search, documents, openai_compat, health)
 
 
 def create_app(settings: Settings | None = None, components: Components | None = None) -> FastAPI:
@@ -81,10 +85,9 @@ def create_app(settings: Settings | None = None, components: Components | None =
     if settings.api.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=list(settings.api.cors_origins), allow_methods=["*"],
                            allow_headers=["Authorization", "X-API-Key", "Content-Type", "X-Request-ID"])
-    routes = [route for module in (answers, conversations, search, documents, openai_compat, health)
-              for route in module.router.routes]
-    app.add_middleware(RequestContext, metrics=app.state.metrics, routes=routes)
-    for module in (answers, conversations, search, documents, openai_compat, health):
+    app.add_middleware(RequestContext, metrics=app.state.metrics,
+                       routes=[route for module in _ROUTERS for route in module.router.routes])
+    for module in _ROUTERS:
         app.include_router(module.router)
     web.install(app)  # the page for clinicians at /
     return app

@@ -8,9 +8,10 @@ from collections.abc import Iterator
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
-from api.deps import AnswersDep, HeldStream, ReadAccess, answer_slot, within_answer_timeout
+from api.deps import AnswersDep, ReadAccess, answer_slot, within_answer_timeout
 from api.errors import scrub
 from api.schemas import ANSWER_ERRORS, ERRORS, AnswerRequest
+from api.slots import HeldStream
 from rag.answer.models import Answer
 from rag.errors import RagError
 from rag.filters import Filters

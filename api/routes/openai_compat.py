@@ -19,9 +19,10 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
-from api.deps import AnswersDep, HeldStream, ReadAccess, answer_slot, within_answer_timeout
+from api.deps import AnswersDep, ReadAccess, answer_slot, within_answer_timeout
 from api.errors import scrub
 from api.schemas import ANSWER_ERRORS, ERRORS, ChatCompletionRequest, ChatMessage
+from api.slots import HeldStream
 from rag.answer.models import Answer
 from rag.answer.render import render_markdown
 from rag.config import ApiSettings
