@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers.redos import PACKAGES, Timing, collect_patterns, pattern_specs, run_attacks
+from tests.helpers.redos import PACKAGES, Timing, collect_patterns, pattern_specs, run_attacks, time_call
 
 ROOT = Path(__file__).resolve().parent.parent
 SECONDS_PER_MB = 10.0
@@ -74,3 +74,34 @@ def test_the_timing_test_catches_quadratic_patterns() -> None:
     specs = pattern_specs({name: re.compile(source, flags) for name, (source, flags) in BEFORE.items()})
     timings = run_attacks(specs, size=1_000_000, budget_s=3.0)
     assert {t.name for t in timings if t.seconds is None} == set(BEFORE), _described(timings)
+
+
+MB = 1_000_000
+#: The code around the patterns, where it was quadratic too (a sentence copied at every abbreviation) or where it
+#: replaced a pattern: each on 1 MB of what made it slow.
+FUNCTIONS = {
+    "rag.text.sentences.sentence_spans": ["vs. A " * (MB // 6), "a" * MB + "1. X", ". " * (MB // 2)],
+    "rag.generate.prompting.fence_safe": ["<" + " " * MB, "＜\u200b/" * (MB // 3), "<" * MB],
+    "rag.loaders.markdown.markdown_sections": ["## " + " " * MB + "x", "# a" + " \t#" * (MB // 3) + "b",
+                                              "## x\n" * (MB // 5)],
+    "rag.text.spacing.collapse_whitespace": [" " * MB + "x", " \n" * (MB // 2), "\t\r" * (MB // 2)],
+    "rag.text.inert.inert_markdown": ["<" * MB, "](" * (MB // 2), "\\" * MB],
+    "rag.appraisal.question.is_yes_no_question": ["or better " * (MB // 10), "Is " + "a or " * (MB // 5)],
+    "rag.answer.ground._without_dangling_punctuation": [" ," * (MB // 2) + ".", " " * MB + "."],
+    "rag.contract.strip_citations": [" " * MB + "[1]", "[1] " * (MB // 4)],
+}
+
+
+@pytest.mark.parametrize("target", sorted(FUNCTIONS))
+def test_the_text_functions_are_linear_on_one_megabyte(target: str) -> None:
+    for text in FUNCTIONS[target]:
+        seconds = time_call(target, text, budget_s=SECONDS_PER_MB)
+        assert seconds is not None and seconds < SECONDS_PER_MB, (target, repr(text[:20]), seconds)
+
+
+def test_answers_from_a_model_are_parsed_in_linear_time() -> None:
+    for raw in (" " * MB, "[1, " * (MB // 4), "Smith et al " * (MB // 12), "## Guidelines" + " " * MB + "x",
+                "(1" + ", 1" * (MB // 3)):
+        seconds = time_call("rag.answer.parse.parse_answer", raw, [], budget_s=SECONDS_PER_MB)
+        assert seconds is not None and seconds < SECONDS_PER_MB, (repr(raw[:20]), seconds)
+

@@ -373,6 +373,31 @@ def run_attacks(specs: list[PatternSpec] | None = None, *, size: int = 1_000_000
     return results
 
 
+def _call(connection: Connection, target: str, text: str, extra: tuple[Any, ...]) -> None:
+    module_name, _, name = target.rpartition(".")
+    function = getattr(importlib.import_module(module_name), name)
+    started = time.perf_counter()
+    function(text, *extra)
+    connection.send(time.perf_counter() - started)
+
+
+def time_call(target: str, text: str, *extra: Any, budget_s: float = 10.0) -> float | None:
+    """Seconds that ``target(text, *extra)`` (a dotted name) takes in a child process; None past ``budget_s``
+    (the child is killed)."""
+    context = multiprocessing.get_context("spawn")
+    parent, child_end = context.Pipe()
+    process = context.Process(target=_call, args=(child_end, target, text, extra), daemon=True)
+    process.start()
+    child_end.close()
+    try:
+        return float(parent.recv()) if parent.poll(budget_s + 30) else None  # +30: the child's imports
+    except EOFError:
+        raise RuntimeError(f"{target} failed in the child process") from None
+    finally:
+        process.kill()
+        process.join()
+
+
 def main(argv: list[str]) -> int:
     """Print the slowest input of every pattern and its time."""
     size = int(argv[argv.index("--size") + 1]) if "--size" in argv else 1_000_000
