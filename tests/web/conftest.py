@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -126,10 +127,14 @@ TEE_ANSWER_STREAMS = """
 """
 
 
-def last_answer_stream(page: Page) -> str:
-    """The body of the last answer stream the page read, once it has ended."""
-    page.wait_for_function("window.answerStreams.length > 0 && window.answerStreams.at(-1) !== null")
-    return str(page.evaluate("window.answerStreams.at(-1)"))
+def last_answer_stream(page: Page, timeout_s: float = 30) -> str:
+    """The body of the last answer stream the page read, once it has ended. (Polled from here: the page's CSP
+    forbids the eval that ``page.wait_for_function`` uses when it has to wait.)"""
+    deadline = time.monotonic() + timeout_s
+    while (stream := page.evaluate("window.answerStreams.at(-1) ?? null")) is None:
+        assert time.monotonic() < deadline, "the answer stream did not end"
+        page.wait_for_timeout(50)
+    return str(stream)
 
 
 def ask(page: Page, question: str) -> dict[str, Any]:
