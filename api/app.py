@@ -5,22 +5,28 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.concurrency import run_in_threadpool
+from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import errors
 from api.deps import get_settings
+from api.gate import BodyLimits, Gate
 from api.metrics import Metrics
 from api.routes import answers, conversations, documents, health, openai_compat, search, web
+from api.routes.health import Readiness
 from api.security import RateLimiter, load_key_hashes
+from api.slots import AnswerSlots
 from rag import __version__
 from rag.config import Settings
 from rag.errors import StoreError
@@ -38,6 +44,9 @@ Authenticate with `Authorization: Bearer <key>` or `X-API-Key: <key>` (keys are 
 """
 
 
+_ROUTERS = (answers, conversations, search, documents, openai_compat, health)
+
+
 def create_app(settings: Settings | None = None, components: Components | None = None) -> FastAPI:
     """A configured app. ``components`` may be passed in (tests); otherwise they are opened at start-up."""
     settings = settings or get_settings()
@@ -49,10 +58,14 @@ def create_app(settings: Settings | None = None, components: Components | None =
         built = components if components is not None else await run_in_threadpool(_open, settings)
         app.state.components = built
         app.state.answers = built.answers(observers=[app.state.metrics.observe_answer])
+        purging = asyncio.create_task(_purge_conversations(built, settings.store.conversation_purge_interval_s))
         logger.info("ready", extra={"data_dir": str(settings.data_dir)})
         try:
             yield
         finally:
+            purging.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await purging
             app.state.components = None
             if components is None:
                 built.close()
@@ -61,18 +74,24 @@ def create_app(settings: Settings | None = None, components: Components | None =
     app.state.settings = settings
     app.state.keys = load_key_hashes(settings)
     app.state.limiter = RateLimiter(settings.api.rate_limit_per_minute, settings.api.rate_limit_burst)
+    app.state.auth_failures = RateLimiter(settings.api.auth_failures_per_minute, settings.api.auth_failure_burst)
+    app.state.answer_slots = AnswerSlots(settings.api.max_concurrent_answers)
+    app.state.readiness = Readiness(settings.api.readyz_cache_s)
     app.state.metrics = Metrics()
     app.state.components = None
     if components is not None:  # ready at once (tests, embedding in another app); the lifespan does the same
         app.state.components = components
         app.state.answers = components.answers(observers=[app.state.metrics.observe_answer])
     errors.install(app)
+    # The last added runs first: request id and metrics, CORS (its preflights need no key), then the gate.
+    app.add_middleware(Gate, keys=app.state.keys, limits=BodyLimits.from_settings(settings.api),
+                       failures=app.state.auth_failures)
     if settings.api.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=list(settings.api.cors_origins), allow_methods=["*"],
                            allow_headers=["Authorization", "X-API-Key", "Content-Type", "X-Request-ID"])
-    app.add_middleware(BodyLimit, max_bytes=int(settings.api.max_body_mb * 1_000_000))
-    app.add_middleware(RequestContext, metrics=app.state.metrics)
-    for module in (answers, conversations, search, documents, openai_compat, health):
+    app.add_middleware(RequestContext, metrics=app.state.metrics,
+                       routes=[route for module in _ROUTERS for route in module.router.routes])
+    for module in _ROUTERS:
         app.include_router(module.router)
     web.install(app)  # the page for clinicians at /
     return app
@@ -89,13 +108,28 @@ def _open(settings: Settings) -> Components:
     return built
 
 
+async def _purge_conversations(components: Components, every_s: float) -> None:
+    """Delete expired conversations every ``every_s`` seconds, whether or not new ones start (a store failure is
+    logged and tried again at the next round)."""
+    while True:
+        await asyncio.sleep(every_s)
+        try:
+            deleted = await run_in_threadpool(components.conversations.purge)
+        except StoreError as exc:
+            logger.warning("deleting expired conversations failed", extra={"error": type(exc).__name__})
+            continue
+        if deleted:
+            logger.info("expired conversations deleted", extra={"count": deleted})
+
+
 class RequestContext:
     """A request id on every response and log line; metrics by route (the whole response, streams included).
     Question text is never logged. Plain ASGI: Starlette's ``BaseHTTPMiddleware`` costs about 0.5 ms a request."""
 
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+    def __init__(self, app: ASGIApp, metrics: Metrics, routes: Sequence[BaseRoute] = ()) -> None:
         self.app = app
         self.metrics = metrics
+        self.routes = routes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """ASGI entry: give the request an id (the caller's ``X-Request-ID``, cut to 64 characters, or a new
@@ -124,55 +158,17 @@ class RequestContext:
                 current.set_attribute("status", status)
         finally:
             seconds = time.perf_counter() - started
-            route = getattr(scope.get("route"), "path", "unmatched")
+            route = getattr(scope.get("route"), "path", None) or self._route_of(scope)
             self.metrics.observe(route, scope["method"], status, seconds)
             principal = scope.get("state", {}).get("principal")
             logger.info("request", extra={"request_id": request_id, "method": scope["method"], "route": route,
                                           "status": status, "ms": round(seconds * 1000, 1),
                                           "principal": getattr(principal, "name", None)})
 
-
-class BodyLimit:
-    """Refuses bodies over the limit with 413, by Content-Length or while a chunked body streams in."""
-
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """ASGI entry: answer 413 at once when Content-Length is over the limit, or as soon as a streamed body
-        passes it."""
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(send)
-            return
-        received = 0
-
-        async def limited() -> Message:
-            nonlocal received
-            message = await receive()
-            received += len(message.get("body", b""))
-            if received > self.max_bytes:
-                raise _TooLarge
-            return message
-
-        try:
-            await self.app(scope, limited, send)
-        except _TooLarge:
-            await self._refuse(send)
-
-    async def _refuse(self, send: Send) -> None:
-        body = (b'{"error":{"status":413,"message":"the request body is larger than the limit '
-                + f'({self.max_bytes / 1e6:g} MB)'.encode() + b'"}}')
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
-        await send({"type": "http.response.body", "body": body})
-
-
-class _TooLarge(Exception):
-    pass
-
-
+    def _route_of(self, scope: Scope) -> str:
+        """The route a request answered before routing (by the gate: 401, 413...) was addressed to."""
+        for route in self.routes:
+            match, _ = route.matches(scope)
+            if match == Match.FULL:
+                return str(getattr(route, "path", "unmatched"))
+        return "unmatched"

@@ -1,4 +1,5 @@
-"""Dependencies: cached settings, the components opened once per worker, the caller's identity and rate limit."""
+"""Dependencies: cached settings, the components opened once per worker, the caller's identity, scope and rate
+limit, and the answer timeout and slot of each answer (api.slots)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
-from api.security import Principal, Scope, hash_key, is_loopback
+from api.security import Principal, Scope
+from api.slots import AnswerSlots, HeldWork
 from rag.answer.service import AnswerService
 from rag.config import Settings
 from rag.factory import Components
@@ -43,15 +45,27 @@ async def get_answers(request: Request) -> AnswerService:
 T = TypeVar("T")
 
 
-async def within_answer_timeout(request: Request, work: Callable[[], T]) -> T:
+async def within_answer_timeout(request: Request, work: Callable[[], T], free: Callable[[], None] | None = None) -> T:
     """Blocking answer work in the thread pool; past ``api.answer_timeout_s`` the caller gets 504. (The thread
-    finishes in the background: Python cannot stop it; its LLM calls are bounded by the generation timeout.)"""
+    finishes in the background: Python cannot stop it; its LLM calls are bounded by the generation timeout.)
+    ``free`` (an answer slot's) is called when the work ends, or at once if it never started."""
     seconds = request.app.state.settings.api.answer_timeout_s
+    held = HeldWork(work, free)
     try:
-        return await asyncio.wait_for(run_in_threadpool(work), seconds)
+        return await asyncio.wait_for(run_in_threadpool(held), seconds)
     except TimeoutError:
+        held.abandon()
         raise HTTPException(504, f"the answer took longer than {seconds:g} s (RAG_API__ANSWER_TIMEOUT_S); "
                                  "try again shortly") from None
+    except asyncio.CancelledError:
+        held.abandon()
+        raise
+
+
+def answer_slot(request: Request, principal: Principal) -> Callable[[], None]:
+    """Take one of the principal's answer slots (429 when all are in use); call the result when the work ends."""
+    slots: AnswerSlots = request.app.state.answer_slots
+    return slots.take(principal.name)
 
 
 _bearer = HTTPBearer(auto_error=False, description="An API key as a Bearer token.")
@@ -59,9 +73,10 @@ _header = APIKeyHeader(name="X-API-Key", auto_error=False, description="An API k
 
 
 class RequireScope:
-    """Authenticates the caller (Bearer or X-API-Key), checks the scope, applies the caller's rate limit.
+    """The caller the gate authenticated (api.gate, before the body was read), its scope and its rate limit.
 
-    With no key configured, only anonymous reads from the loopback interface are allowed."""
+    With no key configured, only anonymous reads from the loopback interface are allowed. The key parameters only
+    document the security schemes in OpenAPI; the gate has already read the headers."""
 
     def __init__(self, scope: Scope) -> None:
         self.scope = scope
@@ -71,17 +86,8 @@ class RequireScope:
                        header: Annotated[str | None, Depends(_header)] = None) -> Principal:
         """The authenticated caller: 401 without a valid key, 403 when its scope is too narrow, 429 past its
         rate limit."""
-        keys: dict[str, Scope] = request.app.state.keys
-        presented = bearer.credentials if bearer is not None else header
-        client = request.client.host if request.client else None
-        if presented:
-            scope = keys.get(hash_key(presented))
-            if scope is None:
-                raise HTTPException(401, "invalid API key", headers={"WWW-Authenticate": "Bearer"})
-            principal = Principal(f"key:{hash_key(presented)[:12]}", scope)
-        elif not keys and is_loopback(client):
-            principal = Principal(f"anonymous:{client}", "read")
-        else:
+        principal: Principal | None = getattr(request.state, "principal", None)
+        if principal is None:  # the gate lets no unauthenticated request reach an API route; never trust that alone
             raise HTTPException(401, "an API key is required (Authorization: Bearer <key> or X-API-Key)",
                                 headers={"WWW-Authenticate": "Bearer"})
         if self.scope == "admin" and principal.scope != "admin":
@@ -89,7 +95,6 @@ class RequireScope:
         wait = request.app.state.limiter.acquire(principal.name)
         if wait > 0:
             raise HTTPException(429, "rate limit exceeded; retry later", headers={"Retry-After": str(int(wait) + 1)})
-        request.state.principal = principal
         return principal
 
 

@@ -162,7 +162,8 @@ class ChatMessage(BaseModel):
 
 class ChatCompletionRequest(BaseModel):
     """Body of POST /v1/chat/completions. Other OpenAI fields are accepted and ignored; a ``model`` starting
-    with ``rag-openai`` answers with the OpenAI generator."""
+    with ``rag-openai`` answers with the OpenAI generator. The messages are capped in number, each message's length
+    and their total length (``RAG_API__MAX_CHAT_*``; 422 naming the cap)."""
 
     model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [
         {"model": "rag", "messages": [{"role": "user", "content": QUESTION_EXAMPLE}]},
@@ -172,3 +173,6 @@ class ChatCompletionRequest(BaseModel):
     messages: list[ChatMessage] = Field(min_length=1)
     stream: bool = False
     user: str | None = None
+    store: bool = Field(False, description="As in the OpenAI API: false (the default) stores nothing, the client "
+                                           "holds the conversation; true stores it as a conversation of this key, "
+                                           "its id in rag.answer.conversation_id.")

@@ -58,7 +58,8 @@ def distinct_questions(data: Path = ROOT.parent / "shared" / "data") -> list[str
 def start_server(data_dir: Path, port: int, workers: int, extra_env: dict[str, str] | None = None,
                  ready_seconds: float = 120) -> subprocess.Popen[bytes]:
     env = {**os.environ, "RAG_DATA_DIR": str(data_dir), "RAG_API__RATE_LIMIT_PER_MINUTE": "100000000",
-           "RAG_API__RATE_LIMIT_BURST": "100000", **(extra_env or {})}
+           "RAG_API__RATE_LIMIT_BURST": "100000", "RAG_API__MAX_CONCURRENT_ANSWERS": "1000",  # one anonymous caller
+           **(extra_env or {})}
     process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "--factory", "api.app:create_app", "--host", "127.0.0.1", "--port",
          str(port), "--workers", str(workers), "--log-level", "warning"], cwd=ROOT, env=env)

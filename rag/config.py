@@ -53,8 +53,24 @@ class StoreSettings(_Group):
         "shared document records before reading."
     )
     conversation_retention_days: float = Field(
-        30.0, ge=0, description="Conversations with no new turn for this many days are deleted (checked at most "
-        "hourly, when a conversation starts); questions may hold patient details. 0 keeps them forever."
+        30.0, ge=0, description="Conversations with no new turn for this many days are deleted (checked when a "
+        "conversation starts, at most hourly, and by the API on a timer); questions may hold patient details. 0 "
+        "keeps them forever."
+    )
+    conversation_purge_interval_s: float = Field(
+        3600.0, gt=0, description="How often the API deletes expired conversations, whether or not any is started."
+    )
+    max_conversation_turns: int = Field(
+        100, ge=1, description="A stored conversation takes at most this many turns (422 after that: start a new "
+        "one); bounds what a follow-up reads and what GET /v1/conversations/{id} returns."
+    )
+    chroma_auth_header: Literal["Authorization", "X-Chroma-Token"] = Field(
+        "Authorization", description="Server mode: the header that carries RAG_CHROMA_AUTH_TOKEN (Authorization: "
+        "Bearer <token>, or X-Chroma-Token: <token>), as the Chroma server is configured to read it."
+    )
+    chroma_ca_file: Path | None = Field(
+        None, description="Server mode over https: a CA bundle that signed the Chroma server's certificate (default: "
+        "the system's trusted CAs). Certificates are always verified."
     )
     min_free_mb: float = Field(
         100.0, ge=0, description="Writes are refused, with nothing changed, when the data dir's file system would "
@@ -115,6 +131,10 @@ class GenerationSettings(_Group):
     context_tokens: int = Field(8192, ge=1024, description="The model's context window.")
     max_answer_tokens: int = Field(900, ge=64, description="Tokens reserved for the answer.")
     max_question_chars: int = Field(2000, ge=10, description="Longer questions are refused.")
+    max_history_turns: int = Field(
+        10, ge=1, le=100, description="Earlier questions of a conversation given to the model (and to the "
+        "condensation of a follow-up): the most recent ones."
+    )
     relevance_threshold: float = Field(
         0.35, ge=0, le=1, description="Extractive: a sentence below this relevance is not used as evidence."
     )
@@ -159,7 +179,26 @@ class LogSettings(_Group):
 class ApiSettings(_Group):
     rate_limit_per_minute: int = Field(600, ge=1, description="Requests a key (or client address) may make a minute.")
     rate_limit_burst: int = Field(60, ge=1, description="Requests allowed at once above the steady rate.")
-    max_body_mb: float = Field(20.0, gt=0, description="Larger request bodies are refused with 413.")
+    max_body_mb: float = Field(20.0, gt=0, description="Uploads (POST /v1/documents) larger than this are refused "
+                               "with 413.")
+    max_json_body_kb: int = Field(64, ge=1, description="Bodies of every other route larger than this (KiB) are "
+                                  "refused with 413, before the body is read.")
+    max_chat_body_kb: int = Field(512, ge=1, description="Bodies of POST /v1/chat/completions larger than this "
+                                  "(KiB) are refused with 413 (clients resend the whole conversation, answers "
+                                  "included).")
+    max_chat_messages: int = Field(64, ge=1, description="A chat completion with more messages is refused (422).")
+    max_chat_message_chars: int = Field(20_000, ge=100, description="A chat message longer than this (characters) "
+                                        "is refused (422).")
+    max_chat_total_chars: int = Field(100_000, ge=100, description="Chat messages longer than this together "
+                                      "(characters) are refused (422).")
+    auth_failures_per_minute: int = Field(10, ge=1, description="Failed authentications an address may make a "
+                                          "minute; past them (and the burst) it gets 429 until it may again.")
+    auth_failure_burst: int = Field(20, ge=1, description="Failed authentications an address may make at once.")
+    max_concurrent_answers: int = Field(4, ge=1, description="Answers one key (or the anonymous caller) may have "
+                                        "in progress at once, per worker; counted until the work ends, even after "
+                                        "a 504. More get 429.")
+    readyz_cache_s: float = Field(5.0, ge=0, description="/readyz checks the store at most this often per worker "
+                                  "and answers from the last check in between.")
     cors_origins: tuple[str, ...] = Field((), description="Origins allowed by CORS (none by default).")
     answer_timeout_s: float = Field(120.0, gt=0, description="A caller waiting longer for an answer (or, when "
                                   "streaming, for its sources) gets 504.")
@@ -173,7 +212,12 @@ class Settings(BaseSettings):
     )
 
     data_dir: Path = Field(Path(".rag"), description="Where the index, catalog and conversations live.")
-    chroma_url: str | None = Field(None, description="A Chroma server (http://host:port); unset: embedded Chroma.")
+    chroma_url: str | None = Field(None, description="A Chroma server (http://host:port or https://...); unset: "
+                                   "embedded Chroma.")
+    chroma_auth_token: SecretStr | None = Field(
+        None, description="Server mode: the token the Chroma server requires (never logged); see "
+        "store.chroma_auth_header."
+    )
     api_key_hashes: str | None = Field(
         None, description="API keys as comma-separated 'sha256hex:scope' (read or admin); see rag keys create."
     )

@@ -73,6 +73,9 @@ class Source(BaseModel):
 
 #: The one citation marker of answer text: ``[n]``. Other styles are normalised to it when an answer is parsed.
 CITATION = re.compile(r"\[(\d+)\]")
+#: A marker and the blanks before it; blanks are taken from where their run starts, and whole (a search from inside
+#: a long run of blanks read the rest of the run again at every position).
+_SPACED_CITATION = re.compile(r"(?<!\s)\s*+\[\d++\]")
 _CITATION_TOKEN = re.compile(r"\[|\]|\d+|[^\[\]\d]+")
 MAX_CITATION_DIGITS = 18
 """Longer numbers are no source's number; they are dropped, not converted (int() refuses over 4300 digits)."""
@@ -110,7 +113,7 @@ def keep_citations(text: str, valid: set[int], dropped: list[int]) -> str:
 
 def strip_citations(text: str) -> str:
     """The text without its [n] markers (nor the ones their removal brings together)."""
-    return keep_citations(re.sub(r"\s*\[\d+\]", "", text), set(), []).strip()
+    return keep_citations(_SPACED_CITATION.sub("", text), set(), []).strip()
 
 
 def cite(sentence: str, numbers: int | list[int]) -> str:

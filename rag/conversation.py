@@ -1,16 +1,24 @@
 """Conversations for follow-up questions, kept in SQLite in the data dir (or, in server mode, in the Chroma server so
 every API machine sees them); and the rule that condenses a follow-up into a standalone question when no language
-model is available."""
+model is available.
+
+A conversation belongs to the principal that started it (an API key, by a prefix of its hash, or the anonymous
+loopback principal): reading, continuing or deleting it as another principal is "unknown conversation id", the
+same answer as for an id that never existed. ``owner=None`` is the trusted local caller (the command line, the eval
+harness), which sees every conversation; conversations it starts, and those stored before owners were recorded,
+belong to no principal of the API.
+"""
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -23,7 +31,8 @@ from rag.store.sqlite import SharedConnection, connect_wal
 from rag.text.terms import content_terms
 
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS conversations (id TEXT PRIMARY KEY, audience TEXT NOT NULL, created_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS conversations (id TEXT PRIMARY KEY, audience TEXT NOT NULL, created_at REAL NOT NULL,
+                                          owner TEXT);
 CREATE INDEX IF NOT EXISTS conversations_created ON conversations(created_at);
 CREATE TABLE IF NOT EXISTS turns (
     conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
@@ -35,8 +44,10 @@ CREATE TABLE IF NOT EXISTS turns (
     PRIMARY KEY (conversation_id, n)
 );
 """
+_LOWER_WORD = re.compile(r"[a-z']+")
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 PURGE_EVERY_S = 3600.0  # how often (at most) a store deletes expired conversations, on the next create
+FILE_MODE = 0o600  # questions may hold patient details: only the server's user reads the conversation database
 
 
 @dataclass(frozen=True)
@@ -62,12 +73,17 @@ class Conversation:
 class Conversations(Protocol):
     """Where conversations are kept: SQLite in the data dir, or the shared Chroma server."""
 
-    def create(self, audience: str) -> str:
-        """Start a conversation for this audience; returns its new id."""
+    def create(self, audience: str, owner: str | None = None) -> str:
+        """Start a conversation for this audience, owned by ``owner``; returns its new id."""
         ...
 
-    def get(self, conversation_id: str) -> Conversation:
-        """The conversation with its turns; an unknown id is a :class:`NotFoundError`."""
+    def get(self, conversation_id: str, owner: str | None = None) -> Conversation:
+        """The conversation with its turns; an unknown id, or one another owner holds, is a :class:`NotFoundError`
+        (``owner=None``: any conversation)."""
+        ...
+
+    def delete(self, conversation_id: str, owner: str | None = None) -> None:
+        """Delete a conversation and its turns; unknown, or held by another owner: :class:`NotFoundError`."""
         ...
 
     def add_turn(self, conversation_id: str, question: str, standalone: str, answer_json: str) -> int:
@@ -120,9 +136,11 @@ class ConversationStore:
     def __init__(self, path: Path, retention_days: float = 0.0, clock: Callable[[], float] = time.time) -> None:
         self._retention = _Retention(retention_days, clock)
         try:
+            _private_file(path)
             db = connect_wal(path)
             db.executescript(_SCHEMA)
-        except sqlite3.Error as exc:
+            _add_owner_column(db)
+        except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"cannot open the conversation store {path}: {exc}") from exc
         self._db = SharedConnection(db, f"conversation store {path}")
 
@@ -130,14 +148,15 @@ class ConversationStore:
         """Close the connection once the operation in progress ends; later calls raise :class:`StoreError`."""
         self._db.close()
 
-    def create(self, audience: str) -> str:
-        """Start a conversation; returns its id. Expired conversations are purged first when a purge is due."""
+    def create(self, audience: str, owner: str | None = None) -> str:
+        """Start a conversation owned by ``owner``; returns its id. Expired conversations are purged first when a
+        purge is due."""
         if self._retention.due():
             self.purge()
         conversation_id = uuid.uuid4().hex
         with self._db.use() as db:
-            db.execute("INSERT INTO conversations(id, audience, created_at) VALUES (?, ?, ?)",
-                       (conversation_id, audience, self._retention.clock()))
+            db.execute("INSERT INTO conversations(id, audience, created_at, owner) VALUES (?, ?, ?, ?)",
+                       (conversation_id, audience, self._retention.clock(), owner))
         return conversation_id
 
     def purge(self) -> int:
@@ -154,30 +173,73 @@ class ConversationStore:
                 raise StoreError(f"deleting expired conversations failed: {exc}") from exc
         return int(deleted)
 
-    def get(self, conversation_id: str) -> Conversation:
-        """The conversation with its turns; an unknown or malformed id is a :class:`NotFoundError`."""
+    def get(self, conversation_id: str, owner: str | None = None) -> Conversation:
+        """The conversation with its turns; an unknown or malformed id, or another owner's conversation, is a
+        :class:`NotFoundError`."""
         check_id(conversation_id)
         with self._db.use() as db:
-            row = db.execute("SELECT audience, created_at FROM conversations WHERE id = ?",
+            row = db.execute("SELECT audience, created_at, owner FROM conversations WHERE id = ?",
                              (conversation_id,)).fetchone()
-            if row is None:
+            if row is None or not _may_use(row[2], owner):
                 raise NotFoundError(f"unknown conversation id {conversation_id!r}")
             turns = [StoredTurn(*t) for t in db.execute(
                 "SELECT n, question, standalone_question, answer_json FROM turns WHERE conversation_id = ? "
                 "ORDER BY n", (conversation_id,))]
         return Conversation(conversation_id, row[0], row[1], turns)
 
-    def add_turn(self, conversation_id: str, question: str, standalone: str, answer_json: str) -> int:
-        """Append a turn in one transaction; returns its number. The id is not checked: an unknown one
-        fails the foreign key (``sqlite3.IntegrityError``)."""
+    def delete(self, conversation_id: str, owner: str | None = None) -> None:
+        """Delete a conversation with its turns (one transaction); unknown, or another owner's: NotFoundError."""
+        check_id(conversation_id)
         with self._db.transaction() as db:
-            n = db.execute("SELECT COALESCE(MAX(n), 0) + 1 FROM turns WHERE conversation_id = ?",
-                           (conversation_id,)).fetchone()[0]
-            db.execute(
-                "INSERT INTO turns(conversation_id, n, question, standalone_question, answer_json, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (conversation_id, n, question, standalone, answer_json, self._retention.clock()))
+            row = db.execute("SELECT owner FROM conversations WHERE id = ?", (conversation_id,)).fetchone()
+            if row is None or not _may_use(row[0], owner):
+                raise NotFoundError(f"unknown conversation id {conversation_id!r}")
+            db.execute("DELETE FROM conversations WHERE id = ?", (conversation_id,))
+
+    def add_turn(self, conversation_id: str, question: str, standalone: str, answer_json: str) -> int:
+        """Append a turn in one transaction; returns its number. The caller has read the conversation as its
+        owner; one deleted since (or never stored) is a :class:`NotFoundError`."""
+        try:
+            with self._db.transaction() as db:
+                n = db.execute("SELECT COALESCE(MAX(n), 0) + 1 FROM turns WHERE conversation_id = ?",
+                               (conversation_id,)).fetchone()[0]
+                db.execute(
+                    "INSERT INTO turns(conversation_id, n, question, standalone_question, answer_json, created_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    (conversation_id, n, question, standalone, answer_json, self._retention.clock()))
+        except sqlite3.IntegrityError:  # the foreign key: no such conversation (any more)
+            raise NotFoundError(f"unknown conversation id {conversation_id!r}") from None
         return int(n)
+
+
+def _may_use(stored_owner: str | None, owner: str | None) -> bool:
+    """The trusted local caller (``owner`` None) uses any conversation; a principal only its own."""
+    return owner is None or stored_owner == owner
+
+
+def _owner(header: Mapping[str, Any]) -> str | None:
+    """The owner a Chroma header record holds ("" or missing: none)."""
+    return str(header.get("owner") or "") or None
+
+
+def _private_file(path: Path) -> None:
+    """Create the database file readable and writable by this user only (SQLite gives its -wal and -shm files the
+    same mode); an existing one, and its -wal and -shm files, are made so."""
+    if not path.exists():
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, FILE_MODE))
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if file.exists() and file.stat().st_mode & 0o777 != FILE_MODE:
+            os.chmod(file, FILE_MODE)
+
+
+def _add_owner_column(db: sqlite3.Connection) -> None:
+    """Stores created before conversations had owners get the column (their conversations have none)."""
+    if "owner" not in {row[1] for row in db.execute("PRAGMA table_info(conversations)")}:
+        try:
+            db.execute("ALTER TABLE conversations ADD COLUMN owner TEXT")
+        except sqlite3.OperationalError as exc:  # another process added it first
+            if "duplicate column" not in str(exc):
+                raise
 
 
 class ChromaConversationStore:
@@ -196,12 +258,13 @@ class ChromaConversationStore:
         """Nothing to close: the HTTP client belongs to the index."""
         return None  # the HTTP client belongs to the index
 
-    def create(self, audience: str) -> str:
-        """Start a conversation; returns its id. Expired conversations are purged first when a purge is due."""
+    def create(self, audience: str, owner: str | None = None) -> str:
+        """Start a conversation owned by ``owner`` (recorded on its header record); returns its id. Expired
+        conversations are purged first when a purge is due."""
         if self._retention.due():
             self.purge()
         conversation_id = uuid.uuid4().hex
-        self._put(conversation_id, 0, "", {"audience": audience})
+        self._put(conversation_id, 0, "", {"audience": audience, "owner": owner or ""})
         return conversation_id
 
     def purge(self) -> int:
@@ -225,14 +288,15 @@ class ChromaConversationStore:
                 deleted += len(idle)
         return deleted
 
-    def get(self, conversation_id: str) -> Conversation:
-        """The conversation with its turns; an unknown or malformed id is a :class:`NotFoundError`."""
+    def get(self, conversation_id: str, owner: str | None = None) -> Conversation:
+        """The conversation with its turns; an unknown or malformed id, or another owner's conversation, is a
+        :class:`NotFoundError`."""
         check_id(conversation_id)
         found = self._guard(lambda: self._collection.get(where={"conversation_id": conversation_id},
                                                          include=["documents", "metadatas"]))
         records = sorted(zip(found["metadatas"] or [], found["documents"] or [], strict=True),
                          key=lambda r: int(r[0]["n"]))
-        if not records or int(records[0][0]["n"]) != 0:
+        if not records or int(records[0][0]["n"]) != 0 or not _may_use(_owner(records[0][0]), owner):
             raise NotFoundError(f"unknown conversation id {conversation_id!r}")
         header = records[0][0]
         turns = []
@@ -240,6 +304,14 @@ class ChromaConversationStore:
             turn = json.loads(payload)
             turns.append(StoredTurn(int(meta["n"]), turn["question"], turn["standalone"], turn["answer_json"]))
         return Conversation(conversation_id, str(header["audience"]), float(header["created_at"]), turns)
+
+    def delete(self, conversation_id: str, owner: str | None = None) -> None:
+        """Delete a conversation's records; unknown, or another owner's: :class:`NotFoundError`."""
+        check_id(conversation_id)
+        header = self._guard(lambda: self._collection.get(ids=[f"{conversation_id}:{0:06d}"], include=["metadatas"]))
+        if not header["ids"] or not _may_use(_owner((header["metadatas"] or [{}])[0]), owner):
+            raise NotFoundError(f"unknown conversation id {conversation_id!r}")
+        self._guard(lambda: self._collection.delete(where={"conversation_id": conversation_id}))
 
     def add_turn(self, conversation_id: str, question: str, standalone: str, answer_json: str) -> int:
         """Append a turn numbered after the records held; an unknown id is a :class:`NotFoundError`."""
@@ -253,6 +325,7 @@ class ChromaConversationStore:
         return n
 
     def _put(self, conversation_id: str, n: int, payload: str, extra: dict[str, str]) -> None:
+        """Write one record: the header (``n`` 0, with the audience and owner) or a turn."""
         metadata = {"conversation_id": conversation_id, "n": n, "created_at": self._retention.clock(), **extra}
         self._guard(lambda: self._collection.upsert(ids=[f"{conversation_id}:{n:06d}"], documents=[payload],
                                                     metadatas=[metadata], embeddings=[[0.0]]))
@@ -278,6 +351,6 @@ def condense_by_rule(question: str, previous_standalone: str) -> str:
     'what about', or fewer than four content words) is joined to that question for retrieval; a question that
     stands on its own is kept as is."""
     lowered = question.strip().lower()
-    words = set(re.findall(r"[a-z']+", lowered))
+    words = set(_LOWER_WORD.findall(lowered))
     leans = bool(words & _ANAPHORA) or lowered.startswith(_CONTINUATIONS) or len(content_terms(question)) < 4
     return f"{question.strip()} (follow-up to: {previous_standalone})" if leans else question.strip()

@@ -69,14 +69,20 @@ class Components:
 
                 self._llm = self._llm or OpenAIChatGenerator(generation)
                 llm = self._llm
-            if self._conversations is None:
-                self._conversations = self._open_conversations()
             if self._judge is None:
                 self._judge = self.judge()
         extractive = ExtractiveGenerator(self.embedder, self.index.vectors.get_vectors, generation,
                                          self.index.lexical.term_weights)
-        return AnswerService(self.settings, self.retriever(), extractive, llm, Prompts(), self._conversations,
+        return AnswerService(self.settings, self.retriever(), extractive, llm, Prompts(), self.conversations,
                              self._judge, observers)
+
+    @property
+    def conversations(self) -> Conversations:
+        """The conversation store (SQLite in the data dir, or the Chroma server's), opened on first use."""
+        with self._lock:
+            if self._conversations is None:
+                self._conversations = self._open_conversations()
+            return self._conversations
 
     def judge(self, spec: str | None = None) -> Judge:
         """The judge of "does this passage support this claim": ``offline`` (the default), ``llm`` (the configured

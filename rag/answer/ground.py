@@ -10,7 +10,6 @@ sources lack evidence ("There are no direct studies ...") stay, uncited: they cl
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -22,7 +21,6 @@ from rag.judge import Judge, Judgment
 from rag.text.terms import content_terms, numbers
 
 _MIN_CONTENT_WORDS = 2
-_DANGLING_PUNCTUATION = re.compile(r"\s*[,;:]+\s*([.!?])$")
 _NEAR_DUPLICATE = 0.85
 
 NO_SUPPORT = "no retrieved passage supports it"
@@ -198,10 +196,30 @@ def _section_of(source: Source) -> SectionKind:
     return next(kind for kind, source_kind in SECTION_SOURCE_KIND.items() if source_kind == source.kind)
 
 
+def _without_dangling_punctuation(text: str) -> str:
+    """"them ; ." becomes "them.": commas, semicolons and colons (and blanks) right before the final full stop,
+    question or exclamation mark are dropped. Read backwards from the end, in linear time (a pattern anchored at
+    the end is retried from every position of a long run of blanks)."""
+    if not text or text[-1] not in ".!?":
+        return text
+    end = len(text) - 1
+    blanks = end
+    while blanks > 0 and text[blanks - 1].isspace():
+        blanks -= 1
+    marks = blanks
+    while marks > 0 and text[marks - 1] in ",;:":
+        marks -= 1
+    if marks == blanks:
+        return text
+    while marks > 0 and text[marks - 1].isspace():
+        marks -= 1
+    return text[:marks] + text[end]
+
+
 def _tidy(sentence: str) -> str:
     """One line, no list marker or stray emphasis, ending with punctuation."""
     text = " ".join(sentence.split()).strip(" *_").lstrip("-•+ ").rstrip(" ,;").strip()
-    text = _DANGLING_PUNCTUATION.sub(r"\1", text)  # "No studies compared them; [2]." lost its marker
+    text = _without_dangling_punctuation(text)  # "No studies compared them; [2]." lost its marker
     if text and text[-1] not in ".!?:":
         text += "."
     return text

@@ -31,8 +31,10 @@ _HEADINGS: dict[str, str] = {
     "limitations": r"limitations?(?:\s+of\s+the\s+evidence)?|caveats",
     "references": r"references|sources|bibliography|citations|works\s+cited",
 }
+#: The opening is possessive: blanks, '#'s and '**' can never be part of the name, and letting the engine hand them
+#: back made a line of blanks cost time quadratic in its length.
 _HEADING_LINE = re.compile(
-    r"^\s*(?:#{1,6}\s*)?(?:\*\*|__)?\s*(?P<name>" + "|".join(f"(?P<{k}>{v})" for k, v in _HEADINGS.items())
+    r"^\s*+(?:#{1,6}+\s*+)?+(?:\*\*|__)?+\s*+(?P<name>" + "|".join(f"(?P<{k}>{v})" for k, v in _HEADINGS.items())
     + r")\s*(?:\*\*|__)?\s*:?\s*(?:\*\*|__)?(?P<rest>(?:\s.*)?)$",
     re.IGNORECASE,
 )
@@ -40,6 +42,12 @@ _NUMBER_LIST = r"\d+(?:\s*[-–—]\s*\d+)?(?:\s*[,;]\s*\d+(?:\s*[-–—]\s*\d+
 _BRACKET_CITATION = re.compile(r"\[\s*(?:\^|source\s*|src\s*|s|ref\.?\s*)?(" + _NUMBER_LIST + r")\s*\]", re.IGNORECASE)
 _PAREN_CITATION = re.compile(r"\s?\((" + _NUMBER_LIST + r")\)(?=\s*(?:[.;:,!?]|\[|$))")
 _MAX_RANGE = 20
+#: Separators inside a citation's number list, and blanks before punctuation or repeated. Blanks are taken from
+#: where their run starts (``(?<!\s)``) and whole: tried from inside a long run, the run was read again and again.
+_LIST_SEPARATOR = re.compile(r"(?:(?<!\s)\s++)?[,;]\s*+")
+_RANGE_SEPARATOR = re.compile(r"(?:(?<!\s)\s++)?[-–—]\s*+")
+_BLANKS_BEFORE_PUNCTUATION = re.compile(r"(?<![ \t])[ \t]++([.;:,!?])")
+_REPEATED_BLANKS = re.compile(r"[ \t]{2,}")
 
 
 @dataclass
@@ -108,8 +116,8 @@ def _split_headings(text: str) -> tuple[dict[str, str], bool]:
 def _normalise_citations(text: str, valid: set[int], dangling: list[int], renumber: dict[int, list[int]]) -> str:
     def expand(numbers: str) -> str:
         out: list[int] = []
-        for part in re.split(r"\s*[,;]\s*", numbers.strip()):
-            match [citation_number(x) for x in re.split(r"\s*[-–—]\s*", part) if x]:
+        for part in _LIST_SEPARATOR.split(numbers.strip()):
+            match [citation_number(x) for x in _RANGE_SEPARATOR.split(part) if x]:
                 case [int(first), int(last)] if 0 <= last - first <= _MAX_RANGE:
                     out.extend(range(first, last + 1))
                 case [int(first), *_]:
@@ -125,8 +133,8 @@ def _normalise_citations(text: str, valid: set[int], dangling: list[int], renumb
     text = _BRACKET_CITATION.sub(lambda m: expand(m.group(1)), text)
     text = _PAREN_CITATION.sub(lambda m: (" " + expand(m.group(1))) if expand(m.group(1)) else m.group(0), text)
     text = keep_citations(text, valid, dangling)
-    text = re.sub(r"[ \t]+([.;:,!?])", r"\1", text)
-    return re.sub(r"[ \t]{2,}", " ", text)
+    text = _BLANKS_BEFORE_PUNCTUATION.sub(r"\1", text)
+    return _REPEATED_BLANKS.sub(" ", text)
 
 
 def _route_by_citations(text: str, kinds: dict[int, str]) -> dict[SectionKind, str]:

@@ -1,11 +1,16 @@
 """The answer as Markdown, laid out like a published answer page: question, the two sections (each with its
 evidence certainty and, for yes/no questions, consensus), limitations, numbered references with year, identifiers,
-an evidence line and the quoted passages, then the disclaimer."""
+an evidence line and the quoted passages, then the disclaimer.
+
+The page carries model text, quotes and document fields, and leaves the server (chat completions, ``rag ask``):
+it is made inert (:func:`rag.text.inert.inert_markdown`), so nothing in it renders as an image, raw HTML or a link;
+a reference's web address is shown as plain text, and only when it is http(s)."""
 
 from __future__ import annotations
 
 from rag.answer.models import Answer, Reference
 from rag.appraisal import SourceAppraisal
+from rag.text.inert import inert_markdown, plain_url
 
 
 def render_markdown(answer: Answer) -> str:
@@ -28,9 +33,11 @@ def render_markdown(answer: Answer) -> str:
     if answer.notices:
         lines += [f"> **Note:** {notice}" for notice in answer.notices] + [""]
     status = _status(answer)
-    lines += ["---", "", f"*{answer.disclaimer}*", "", f"<sub>{answer.backend} · {status} · "
-              f"{answer.timings_ms.get('total', 0):.0f} ms · conversation {answer.conversation_id}</sub>"]
-    return "\n".join(lines)
+    footer = [answer.backend, status, f"{answer.timings_ms.get('total', 0):.0f} ms"]
+    if answer.conversation_id:
+        footer.append(f"conversation {answer.conversation_id}")
+    lines += ["---", "", f"*{answer.disclaimer}*", "", f"*{' · '.join(footer)}*"]
+    return inert_markdown("\n".join(lines))
 
 
 def _reference(reference: Reference) -> str:
@@ -42,8 +49,8 @@ def _reference(reference: Reference) -> str:
     head = f"{reference.n}. **{reference.title}**" + (f" — {origin}" if origin else "") + f". {kind}."
     if ids:
         head += f" {ids}."
-    if reference.url and not reference.doi:
-        head += f" <{reference.url}>"
+    if (url := plain_url(reference.url)) and not reference.doi:
+        head += f" {url}"
     lines = [head]
     if reference.appraisal is not None and (line := evidence_line(reference.appraisal)):
         lines.append(f"   *Evidence:* {line}")

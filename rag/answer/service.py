@@ -50,7 +50,7 @@ class _Prepared:
     question: str
     standalone: str
     audience: Audience
-    conversation_id: str
+    conversation_id: str | None
     history: list[Turn]
     sources: list[Source]
     request: GenerationRequest
@@ -81,12 +81,15 @@ class AnswerService:
 
     def answer(self, question: str, *, audience: str = "clinician", conversation_id: str | None = None,
                filters: Filters | None = None, backend: Backend | None = None,
-               history: Sequence[str] = ()) -> Answer:
+               history: Sequence[str] = (), owner: str | None = None, store: bool = True) -> Answer:
         """A verified two-section answer. ``history``: earlier questions of a conversation held by the caller (as
-        the OpenAI API does) instead of a stored ``conversation_id``."""
+        the OpenAI API does) instead of a stored ``conversation_id``. ``owner``: the principal asking (a stored
+        conversation must be its own; one it starts is); None is the trusted local caller. ``store``: whether a
+        new conversation is started and the turn remembered (False: ``conversation_id`` stays None)."""
         answer: Answer | None = None
         for kind, payload in self.stream(question, audience=audience, conversation_id=conversation_id,
-                                         filters=filters, backend=backend, history=history, deltas=False):
+                                         filters=filters, backend=backend, history=history, deltas=False,
+                                         owner=owner, store=store):
             if kind == "answer":
                 answer = payload
         assert answer is not None
@@ -94,19 +97,22 @@ class AnswerService:
 
     def stream(self, question: str, *, audience: str = "clinician", conversation_id: str | None = None,
                filters: Filters | None = None, backend: Backend | None = None,
-               history: Sequence[str] = (), deltas: bool = True) -> Iterator[Event]:
+               history: Sequence[str] = (), deltas: bool = True, owner: str | None = None,
+               store: bool = True) -> Iterator[Event]:
         """The sources first, then text deltas as they are generated (when ``deltas``), notices, and the verified
-        answer last."""
+        answer last (``owner`` and ``store`` as for :meth:`answer`)."""
         stages = Stages("answer", audience=audience, streamed=deltas)
         try:
-            yield from self._stream(stages, question, audience, conversation_id, filters, backend, history, deltas)
+            yield from self._stream(stages, question, audience, conversation_id, filters, backend, history, deltas,
+                                    owner, store)
         finally:
             stages.end()
 
     def _stream(self, stages: Stages, question: str, audience: str, conversation_id: str | None,
                 filters: Filters | None, backend: Backend | None, history: Sequence[str],
-                deltas: bool) -> Iterator[Event]:
-        prepared = self._prepare(question, audience, conversation_id, filters, backend, history, stages)
+                deltas: bool, owner: str | None, store: bool) -> Iterator[Event]:
+        prepared = self._prepare(question, audience, conversation_id, filters, backend, history, stages, owner,
+                                 store)
         yield "sources", [_source_view(s) for s in prepared.sources]
         generator = self._generator(backend)
         started = time.perf_counter()
@@ -150,22 +156,32 @@ class AnswerService:
             grounded, parsed = self._ground(fallback, prepared)
         yield "answer", self._finish(prepared, parsed, grounded, used)
 
-    def conversation(self, conversation_id: str) -> Conversation:
-        """A stored conversation; an unknown id is a NotFoundError."""
-        return self._conversations.get(conversation_id)
+    def conversation(self, conversation_id: str, owner: str | None = None) -> Conversation:
+        """A stored conversation of ``owner``; an unknown id or another owner's is a NotFoundError."""
+        return self._conversations.get(conversation_id, owner)
+
+    def delete_conversation(self, conversation_id: str, owner: str | None = None) -> None:
+        """Delete a stored conversation of ``owner``; an unknown id or another owner's is a NotFoundError."""
+        self._conversations.delete(conversation_id, owner)
 
     # -- steps -------------------------------------------------------------------------------------------------
     def _prepare(self, question: str, audience: str, conversation_id: str | None, filters: Filters | None,
-                 backend: Backend | None, earlier: Sequence[str], stages: Stages) -> _Prepared:
+                 backend: Backend | None, earlier: Sequence[str], stages: Stages, owner: str | None = None,
+                 store: bool = True) -> _Prepared:
         started = time.perf_counter()
         question = self._validate(question, audience, backend)
         checked_audience: Audience = audience  # type: ignore[assignment]
         history: list[Turn] = [Turn(q) for q in earlier if q.strip()]
         if conversation_id is not None:
-            conversation = self._conversations.get(conversation_id)
+            conversation = self._conversations.get(conversation_id, owner)
+            limit = self._settings.store.max_conversation_turns
+            if len(conversation.turns) >= limit:
+                raise UserError(f"the conversation has reached its limit of {limit} turns "
+                                "(RAG_STORE__MAX_CONVERSATION_TURNS); start a new one")
             history = [Turn(t.standalone_question) for t in conversation.turns]
-        else:
-            conversation_id = self._conversations.create(checked_audience)
+        elif store:
+            conversation_id = self._conversations.create(checked_audience, owner)
+        history = history[-self._settings.generation.max_history_turns:] if history else history
         with stages.stage("condense", follow_up=bool(history)):
             standalone = self._condense(question, history, backend) if history else question
         timings = {"condense": _ms(started)}
@@ -263,8 +279,9 @@ class AnswerService:
             disclaimer=PATIENT_DISCLAIMER if prepared.audience == "patient" else DISCLAIMER,
             timings_ms={k: round(v, 1) for k, v in prepared.timings.items()},
         )
-        self._conversations.add_turn(prepared.conversation_id, prepared.question, prepared.standalone,
-                                     answer.model_dump_json())
+        if prepared.conversation_id is not None:
+            self._conversations.add_turn(prepared.conversation_id, prepared.question, prepared.standalone,
+                                         answer.model_dump_json())
         for observe in self._observers:
             observe(answer)
         prepared.stages.end(backend=backend, references=len(answer.references),

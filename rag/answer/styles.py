@@ -16,15 +16,17 @@ _SUPERSCRIPTS = "⁰¹²³⁴⁵⁶⁷⁸⁹"
 _SUPERSCRIPT_RUN = re.compile(
     f"(?<=[A-Za-z.,;:)\\]])([{_SUPERSCRIPTS}]{{1,3}}(?:[,⁻–-][{_SUPERSCRIPTS}]{{1,3}}){{0,8}})")
 _UNIT_BEFORE = re.compile(r"(?:^|[\s/(])(?:[kcm]?m|ft|in)$")  # m², cm², kg/m²: units, not citations
-_NAME = r"[A-Z][A-Za-z'’\-]{1,40}"
-_ETAL = r"(?:\s+et\s+al\.?|\s+and\s+colleagues|\s+and\s+co-?workers|\s+(?:and|&)\s+" + _NAME + r")?"
+#: A surname starts a word (not inside one: tried from every letter of a long word, each try read up to 40 more) and
+#: is taken whole; blanks are taken whole too (what follows them is never a blank), so nothing is read twice.
+_NAME = r"(?<![A-Za-z'’])[A-Z][A-Za-z'’\-]{1,40}+"
+_ETAL = r"(?:\s++et\s++al\.?|\s++and\s++colleagues|\s++and\s++co-?workers|\s++(?:and|&)\s++" + _NAME + r")?"
 _YEAR = r"(?:19|20)\d\d[a-z]?"
 #: "(Kang et al., 2022)", "(Kang 2022; Long et al. 2020)"
-_PAREN_AUTHOR_YEAR = re.compile(r"\s?\(((?:" + _NAME + _ETAL + r",?\s+" + _YEAR + r"(?:\s*[;,]\s*)?){1,6})\)")
+_PAREN_AUTHOR_YEAR = re.compile(r"\s?\(((?:" + _NAME + _ETAL + r",?\s++" + _YEAR + r"(?:\s*+[;,]\s*+)?){1,6})\)")
 #: "Kang et al. (2022)", "Kang and colleagues (2022)"
-_NARRATIVE_AUTHOR_YEAR = re.compile(r"(" + _NAME + _ETAL + r")\s+\((" + _YEAR + r")\)")
-_ONE_AUTHOR_YEAR = re.compile(r"(" + _NAME + r")" + _ETAL + r",?\s+(" + _YEAR + r")")
-_LEADING_NAME = re.compile(r"\s*" + _NAME)
+_NARRATIVE_AUTHOR_YEAR = re.compile(r"(" + _NAME + _ETAL + r")\s++\((" + _YEAR + r")\)")
+_ONE_AUTHOR_YEAR = re.compile(r"(" + _NAME + r")" + _ETAL + r",?\s++(" + _YEAR + r")")
+_LEADING_NAME = re.compile(r"(?<!\s)\s*+" + _NAME)
 _YEARS = re.compile(r"\b((?:19|20)\d\d)\b")
 _LIST_ENTRY = re.compile(r"^\s*(?:[-*•]\s*)?\[?(\d{1,3})[\].):]?\s+(\S.*)$")
 

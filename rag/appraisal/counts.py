@@ -22,8 +22,10 @@ _UNITS = {
 _SCALES = {"hundred": 100, "thousand": 1000}
 _WORD = r"(?:" + "|".join(sorted([*_UNITS, *_SCALES], key=len, reverse=True)) + r")"
 #: A number in digits ("1,203") or in words ("One thousand ninety-nine"). Patterns start with the number so the
-#: engine skips quickly to a digit; what may not stand before a digit is checked in code (``_clean_start``).
-_DIGITS = r"(?P<digits>\d{1,3}(?:,\d{3})+|\d{1,8})(?![\w/^%-]|[.,]\d)"
+#: engine skips quickly to a digit; what may not stand before a digit is checked in code (``_clean_start``). A
+#: number does not start inside another (``(?<![\d,])``) and its thousands are taken whole: a long "1,111,111,..."
+#: was otherwise read again from every digit, and its groups handed back one at a time (quadratic).
+_DIGITS = r"(?<![\d,])(?P<digits>\d{1,3}(?:,\d{3})++|\d{1,8})(?![\w/^%-]|[.,]\d)"
 _WORDS = r"\b(?P<words>" + _WORD + r"(?:[- ](?:and )?" + _WORD + r"){0,5})\b"
 _NUMBER_WORDS = frozenset([*_UNITS, *_SCALES])
 _NOT_BEFORE_DIGITS = frozenset(".,/^=±+-_")
@@ -40,7 +42,7 @@ _COUNT_TAIL = r"(?P<tail>(?: [A-Za-z][\w'-]{0,30}){1,4})"
 _TAIL_WORD = re.compile(r"[A-Za-z][\w'-]*")
 _PEOPLE_WORDS = frozenset(_PEOPLE.split("|"))
 _COUNTS = (re.compile(_DIGITS + _COUNT_TAIL, re.IGNORECASE), re.compile(_WORDS + _COUNT_TAIL, re.IGNORECASE))
-_N_EQUALS = re.compile(r"[nN] ?[=:] ?(?P<digits>\d{1,3}(?:,\d{3})+|\d{1,8})(?![\w^%/]|[.,]\d| ?[x×] ?\d)")
+_N_EQUALS = re.compile(r"[nN] ?[=:] ?(?P<digits>\d{1,3}(?:,\d{3})++|\d{1,8})(?![\w^%/]|[.,]\d| ?[x×] ?\d)")
 _TOTAL_TAIL = (r" (?:of (?:them|these|those|whom) (?:\([^()]{0,20}\) )?)?(?:were|was) "
                r"(?:randomi[sz]ed|enrolled|included|recruited)\b")
 _NUMBER_OF = re.compile(r"\b(?:total )?number of (?:" + _PEOPLE + r") (?:was|were|is|totall?ed)\s+" + _DIGITS,
@@ -102,8 +104,8 @@ _FIRST_VERB = re.compile(
 )
 #: Another group counted next to this one: "and 49 controls", "compared with those of 49 patients", "versus 36".
 _ANOTHER_ARM = re.compile(
-    r"\b(?:and|or|versus|vs\.?|compared (?:with|to)|than)\s+(?:those of\s+|the\s+)?"
-    r"(?P<number>\d[\d,]*|" + _WORD + r"(?:-" + _WORD + r")?)\s+(?P<next>[A-Za-z(][\w-]{0,30})", re.IGNORECASE)
+    r"\b(?:and|or|versus|vs\.?|compared (?:with|to)|than)\s++(?:those of\s++|the\s++)?"
+    r"(?P<number>\d[\d,]*+|" + _WORD + r"(?:-" + _WORD + r")?)\s++(?P<next>[A-Za-z(][\w-]{0,30})", re.IGNORECASE)
 #: After a count that is only a noun phrase, a bracket or a comma may stand before the other group:
 #: "300 elderly (>60 years) and 300 young persons", "18 adults with X (study group) and 36 patients".
 _SKIPPABLE = re.compile(r"\s*(?:\([^()]{0,60}\)\s*)?,?\s*")
@@ -117,6 +119,7 @@ _ASIDE_NEXT = re.compile(r"[,(]\s{0,3}" + _ASIDE_WORDS, re.IGNORECASE)
 _CLAUSE_END = re.compile(r"[;:,.(]")
 _RANGE_AFTER = re.compile(r"\s{0,3}(?:[-–]|to |and |or )\s{0,3}\d", re.IGNORECASE)
 _PERCENT_AFTER = re.compile(r"\s{0,3}\(\s{0,3}\d{1,3}(?:\.\d{1,3})?\s{0,3}%")
+_WORD_SEPARATOR = re.compile(r"[- ]+")
 _NUMBER_BEFORE = re.compile(r"(?:(?<![\d.,])\d{1,3} |(?<=\d)[/:] ?)$")
 _CONTEXT = 40  # characters of context read around a count: enough for the phrases above, and linear time
 
@@ -286,7 +289,7 @@ def _first_verb(after: str) -> str | None:
 def words_to_number(words: str) -> int | None:
     """'One thousand ninety-nine' -> 1099, 'twenty-two' -> 22, 'three hundred and five' -> 305."""
     total, current = 0, 0
-    for word in re.split(r"[- ]+", words.lower()):
+    for word in _WORD_SEPARATOR.split(words.lower()):
         if word == "and":
             continue
         if word in _UNITS:

@@ -32,8 +32,13 @@ _AUXILIARY = re.compile(r"(?:is|are|was|were|do|does|did|can|could|should|would|
 _WH = re.compile(r"(?:what|which|how|why|when|where|who|whom|whose|to what extent|in what)\b", re.IGNORECASE)
 _LEADING_FILLER = re.compile(r"(?:and|so|but|then|also|or)\s+", re.IGNORECASE)
 _CLAUSE = re.compile(r"[:;,]\s*|\s-\s")
-_CHOICE = re.compile(r"\bor\b[^?]{0,80}\b(?:better|best|preferable|preferred|superior|first)\b(?![^?]{0,40}\bthan\b)",
-                     re.IGNORECASE)
+#: A choice ("X or Y: which is better?"): "or", then within 80 characters (no "?" between) a word of preference that
+#: "than" does not follow within 40. Found from the preference words (:func:`_offers_choice`): one pattern trying
+#: every gap length after every "or" cost 80 alternations per "or".
+_OR = re.compile(r"\bor\b", re.IGNORECASE)
+_PREFERENCE = re.compile(r"\b(?:better|best|preferable|preferred|superior|first)\b", re.IGNORECASE)
+_THAN = re.compile(r"\bthan\b", re.IGNORECASE)
+_CHOICE_GAP, _THAN_GAP = 80, 40
 _UP = re.compile(r"\b(?:increase[sd]?|increasing|higher|raises?|raised|elevates?|elevated|more|greater|worsens?|"
                  r"exacerbates?|risk factors?|promotes?|induces?|causes?)\b", re.IGNORECASE)
 _DOWN = re.compile(r"\b(?:reduce[sd]?|reducing|reduction|decrease[sd]?|decreasing|lower|lowers|lowered|less|fewer|"
@@ -117,9 +122,28 @@ def is_yes_no_question(question: str) -> bool:
     clauses = [clause for clause in clauses if clause]
     if not clauses or any(_WH.match(clause) for clause in clauses):
         return False
-    if _CHOICE.search(question):
+    if _offers_choice(question):
         return False
     return any(_AUXILIARY.match(clause) for clause in clauses) or question.rstrip().endswith("?")
+
+
+def _offers_choice(question: str) -> bool:
+    """Whether "or" stands at most 80 characters (no "?" between) before a preference word that "than" does not
+    follow within 40 characters ("Is A or B better?", but not "Is A or B better than C?")."""
+    for word in _PREFERENCE.finditer(question):
+        if _than_follows(question, word.end()):
+            continue
+        floor = max(question.rfind("?", 0, word.start()) + 1, word.start() - _CHOICE_GAP - 2)
+        if any(found.end() >= word.start() - _CHOICE_GAP for found in _OR.finditer(question, floor, word.start())):
+            return True
+    return False
+
+
+def _than_follows(question: str, end: int) -> bool:
+    """Whether "than" starts at most 40 characters after ``end`` with no "?" between."""
+    limit = end + _THAN_GAP + len("than") + 1  # the character after "than" decides its word boundary
+    than = _THAN.search(question, end, limit)
+    return than is not None and than.start() - end <= _THAN_GAP and "?" not in question[end:than.start()]
 
 
 def _forms(term: str) -> frozenset[str]:

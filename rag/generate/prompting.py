@@ -1,15 +1,20 @@
 """Prompt rendering: the templates in prompts/, a sandboxed Jinja environment with StrictUndefined.
 
-Sources are fenced as ``<source n=.. kind=..>`` blocks; anything inside that could close or forge a fence is
-neutralised first, so a document cannot break out of its block and speak as an instruction.
+Every piece of untrusted text (sources, the question, earlier questions, the judge's claim and passage) is fenced
+in a block whose tag name ends in a random suffix drawn for that prompt and found in none of the text
+(``<source-4f1c9a2e7b3d n=.. kind=..>``). The text is normalised first (NFKC, invisible characters removed) and
+every ``<`` that could open or close a tag becomes ``‹``, so a document cannot close its block, forge another one
+or hide a tag behind look-alike (``＜/source＞``) or invisible characters, and speak as an instruction.
 """
 
 from __future__ import annotations
 
 import re
+import secrets
+import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
-from functools import lru_cache
+from dataclasses import dataclass, field
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +24,16 @@ from jinja2.sandbox import SandboxedEnvironment
 from rag.contract import LIMITATIONS_TITLE, NO_EVIDENCE_STATEMENTS, SECTION_TITLES, Audience, Source
 from rag.errors import ConfigError
 
-_FENCE = re.compile(r"<\s*/?\s*source\b", re.IGNORECASE)
+#: A "<" that could start a tag: blanks, an optional "/" and blanks, then a letter of any script. Linear: each part
+#: is taken whole, and the blanks after one "<" are not those after another.
+_TAG_OPENING = re.compile(r"<(?=\s*+/?+\s*+[^\W\d_])")
+#: Characters NFKC leaves alone here: superscripts and subscripts, whose NFKC forms change a value's meaning
+#: (10⁹/L would read 109/L).
+_PLANES = (range(0x0, 0x20000), range(0xE0000, 0xE1000))
+#: Default-ignorable characters that are not format characters (Cf): the combining grapheme joiner, Hangul fillers,
+#: Khmer inherent vowels, Mongolian and other variation selectors.
+_IGNORABLE_NOT_CF = "\u034f\u115f\u1160\u17b4\u17b5\u180b\u180c\u180d\u180f\u3164\uffa0" + "".join(
+    chr(c) for c in [*range(0xFE00, 0xFE10), *range(0xE0100, 0xE01F0)])
 
 
 def default_prompts_dir() -> Path:
@@ -35,6 +49,7 @@ class ChatPrompt:
 
     system: str
     user: str
+    fence: Fence | None = field(default=None, compare=False)
 
     def messages(self) -> list[dict[str, str]]:
         """The prompt as chat messages for the OpenAI API."""
@@ -48,9 +63,83 @@ class Turn:
     question: str
 
 
+@cache
+def _invisible() -> dict[int, None]:
+    """Format characters (zero-width spaces and joiners, bidirectional controls, tags, the soft hyphen) and other
+    default-ignorable characters, as a table that deletes them. Built once, on first use."""
+    found = {c: None for plane in _PLANES for c in plane if unicodedata.category(chr(c)) == "Cf"}
+    found.update({ord(c): None for c in _IGNORABLE_NOT_CF})
+    return found
+
+
+@cache
+def _kept_as_is() -> re.Pattern[str]:
+    """Runs of the superscripts and subscripts NFKC must not touch. Built once, on first use."""
+    chars = "".join(chr(c) for plane in _PLANES for c in plane
+                    if unicodedata.decomposition(chr(c)).startswith(("<super>", "<sub>")))
+    return re.compile(f"[{re.escape(chars)}]+")
+
+
+def normalise_untrusted(text: str) -> str:
+    """``text`` as a model sees it: NFKC (fullwidth and other look-alike forms become the characters they stand
+    for) except superscripts and subscripts, and no invisible characters."""
+    if text.isascii():
+        return text
+    text = text.translate(_invisible())
+    kept = _kept_as_is()
+    pieces, start = [], 0
+    for run in kept.finditer(text):
+        pieces += [unicodedata.normalize("NFKC", text[start:run.start()]), run.group(0)]
+        start = run.end()
+    pieces.append(unicodedata.normalize("NFKC", text[start:]))
+    return "".join(pieces)
+
+
 def fence_safe(text: str) -> str:
-    """Text that cannot open or close a ``<source>`` block."""
-    return _FENCE.sub(lambda m: m.group(0).replace("<", "‹"), text)
+    """Untrusted text that cannot open or close any tag: normalised (:func:`normalise_untrusted`), and every
+    ``<`` before an optional ``/`` and a letter replaced by ``‹``."""
+    return _TAG_OPENING.sub("‹", normalise_untrusted(text))
+
+
+@dataclass(frozen=True)
+class Fence:
+    """The tag names of one prompt's fenced blocks: a kind and a random suffix that none of the text holds."""
+
+    suffix: str
+
+    @classmethod
+    def around(cls, texts: Sequence[str]) -> Fence:
+        """A fence with a fresh random suffix found in none of ``texts`` (compared without case)."""
+        lowered = [text.lower() for text in texts]
+        while True:
+            suffix = secrets.token_hex(6)
+            if not any(suffix in text for text in lowered):
+                return cls(suffix)
+
+    @property
+    def source(self) -> str:
+        """The tag of a source block."""
+        return f"source-{self.suffix}"
+
+    @property
+    def question(self) -> str:
+        """The tag around the question."""
+        return f"question-{self.suffix}"
+
+    @property
+    def history(self) -> str:
+        """The tag around each earlier question of the conversation."""
+        return f"history-{self.suffix}"
+
+    @property
+    def claim(self) -> str:
+        """The tag around the claim the judge checks."""
+        return f"claim-{self.suffix}"
+
+    @property
+    def passage(self) -> str:
+        """The tag around the passage the judge reads."""
+        return f"passage-{self.suffix}"
 
 
 class Prompts:
@@ -67,37 +156,48 @@ class Prompts:
 
     def answer(self, question: str, sources: Sequence[Source], audience: Audience,
                history: Sequence[Turn] = (), output: str = "markdown") -> ChatPrompt:
-        """The answer prompt: the numbered sources fenced as data, the question, and the output contract
-        (``markdown``: the sections with [n] markers; ``json``: the items of rag.generate.json_answer)."""
+        """The answer prompt: the numbered sources, the question and the earlier questions fenced as data, and the
+        output contract (``markdown``: the sections with [n] markers; ``json``: the items of
+        rag.generate.json_answer)."""
         style = self._style(audience)
         common = self._common()
-        system = self._env.get_template("system.j2").render(
-            audience_description=style["description"], output=output, **common
-        )
+        texts = [fence_safe(s.text) for s in sources]
+        titles = [_attribute(s.hit.title) for s in sources]
+        designs = [_attribute(s.hit.study_design or "") for s in sources]
         views = [
-            {"n": s.n, "kind": s.kind, "title": fence_safe(s.hit.title).replace('"', "'"), "year": s.hit.year,
-             "design": s.hit.study_design, "participants": s.hit.sample_size, "text": fence_safe(s.text)}
-            for s in sources
+            {"n": s.n, "kind": s.kind, "title": title, "year": s.hit.year, "design": design,
+             "participants": s.hit.sample_size, "text": text}
+            for s, text, title, design in zip(sources, texts, titles, designs, strict=True)
         ]
+        question = fence_safe(question)
+        earlier = [{"question": fence_safe(t.question)} for t in history]
+        fence = Fence.around([question, *texts, *titles, *designs, *(t["question"] for t in earlier)])
+        system = self._env.get_template("system.j2").render(
+            audience_description=style["description"], output=output, fence=fence, **common
+        )
         template = "answer_json.j2" if output == "json" else "answer.j2"
         user = self._env.get_template(template).render(
-            question=fence_safe(question), sources=views, history=[{"question": fence_safe(t.question)}
-                                                                   for t in history],
-            style=style, **common,
+            question=question, sources=views, history=earlier, style=style, fence=fence, **common,
         )
-        return ChatPrompt(system=system.strip(), user=user.strip())
+        return ChatPrompt(system=system.strip(), user=user.strip(), fence=fence)
 
     def condense(self, question: str, history: Sequence[Turn]) -> ChatPrompt:
-        """Asks a model to rewrite a follow-up as one standalone question."""
-        user = self._env.get_template("condense.j2").render(
-            question=question, history=[{"question": t.question} for t in history]
-        )
-        return ChatPrompt(system=self._env.get_template("condense_system.j2").render().strip(), user=user.strip())
+        """Asks a model to rewrite a follow-up as one standalone question (the questions fenced as data)."""
+        question = fence_safe(question)
+        earlier = [{"question": fence_safe(t.question)} for t in history]
+        fence = Fence.around([question, *(t["question"] for t in earlier)])
+        user = self._env.get_template("condense.j2").render(question=question, history=earlier, fence=fence)
+        system = self._env.get_template("condense_system.j2").render(fence=fence)
+        return ChatPrompt(system=system.strip(), user=user.strip(), fence=fence)
 
     def judge(self, claim: str, passage: str) -> ChatPrompt:
-        """Asks a model whether ``passage`` supports ``claim`` (one word: SUPPORTED or UNSUPPORTED)."""
-        user = self._env.get_template("judge.j2").render(claim=claim, passage=fence_safe(passage))
-        return ChatPrompt(system=self._env.get_template("judge_system.j2").render().strip(), user=user.strip())
+        """Asks a model whether ``passage`` supports ``claim`` (one word: SUPPORTED or UNSUPPORTED); both are
+        fenced as data (the claim is a model's sentence, the passage a document's)."""
+        claim, passage = fence_safe(claim), fence_safe(passage)
+        fence = Fence.around([claim, passage])
+        user = self._env.get_template("judge.j2").render(claim=claim, passage=passage, fence=fence)
+        system = self._env.get_template("judge_system.j2").render(fence=fence)
+        return ChatPrompt(system=system.strip(), user=user.strip(), fence=fence)
 
     @staticmethod
     def _common() -> dict[str, Any]:
@@ -105,6 +205,11 @@ class Prompts:
 
     def _style(self, audience: Audience) -> dict[str, str]:
         return _audience_style(self._env, audience)
+
+
+def _attribute(value: str) -> str:
+    """Untrusted text inside a tag's attribute: fence-safe, on one line, without double quotes or ">"."""
+    return " ".join(fence_safe(value).split()).replace('"', "'").replace(">", "›")
 
 
 @lru_cache(maxsize=8)

@@ -35,6 +35,7 @@ from rag.text.sentences import sentence_spans
 from rag.text.stopwords import STOPWORDS
 from rag.text.terms import WORD, content_terms, normalise, numbers
 
+_NOT_CLAIM_CHARS = re.compile(r"[^\w%.]+")
 CALIBRATION_FILE = Path(__file__).with_name("offline_calibration.json")
 FEATURES = (
     "max_sentence_cosine", "max_window_cosine", "top2_sentence_cosine", "passage_cosine", "first_sentence_cosine",
@@ -193,7 +194,7 @@ def _clean(claim: str) -> str:
 
 
 def _normalised(text: str) -> str:
-    return " ".join(re.sub(r"[^\w%.]+", " ", text.lower()).split()).rstrip(".")
+    return " ".join(_NOT_CLAIM_CHARS.sub(" ", text.lower()).split()).rstrip(".")
 
 
 def _contained(claim: str, passage: str) -> bool:

@@ -53,6 +53,7 @@ def decode_text(path: Path, raw: bytes) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
+_NOT_SLUG = re.compile(r"[^a-z0-9]+")
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 _TOO_DEEP = "not valid JSON here (arrays or objects nested too deeply)"
 
@@ -97,7 +98,7 @@ def build_meta(source: str, fields: dict[str, object], options: LoadOptions) -> 
 
 def slug(text: str) -> str:
     """A document id made from a file name or title: lowercase letters, digits and dashes."""
-    value = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    value = _NOT_SLUG.sub("-", text.lower()).strip("-")
     return value[:120] or "document"
 
 

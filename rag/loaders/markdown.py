@@ -13,8 +13,10 @@ from rag.loaders.base import LoadItem, LoadOptions, build_meta, decode_text, req
 from rag.models import Document
 
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)\n(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.S)
-_H1 = re.compile(r"^#[ \t]+(.+?)[ \t#]*$", re.M)
-_H2 = re.compile(r"^##[ \t]+(.+?)[ \t#]*$", re.M)
+#: '# Title' and '## Heading' lines; the title is the text after the blanks, closing '#'s and blanks removed in code
+#: (:func:`_title`): a lazy title followed by ``[ \t#]*$`` retried every length of a long line (quadratic).
+_H1 = re.compile(r"^#[ \t]+([^\n]+)$", re.M)
+_H2 = re.compile(r"^##[ \t]+([^\n]+)$", re.M)
 LEAD_SECTION = "Summary"
 _SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 """libyaml's scanner when PyYAML has it: the pure-Python one takes time quadratic in the nesting depth of flow
@@ -56,8 +58,14 @@ def markdown_sections(body: str) -> list[tuple[str, str]]:
     parts.append((LEAD_SECTION, lead))
     ends = [h.start() for h in headings[1:]] + [len(body)] if headings else []
     for heading, end in zip(headings, ends, strict=True):
-        parts.append((heading.group(1), body[heading.end() : end]))
+        parts.append((_title(heading), body[heading.end() : end]))
     return parts
+
+
+def _title(heading: re.Match[str]) -> str:
+    """A heading's title without closing '#'s and blanks (its first character when it has nothing else)."""
+    text = heading.group(1)
+    return text.rstrip(" \t#") or text[0]
 
 
 def load_markdown(path: Path, raw: bytes, options: LoadOptions) -> Iterator[LoadItem]:
@@ -67,7 +75,7 @@ def load_markdown(path: Path, raw: bytes, options: LoadOptions) -> Iterator[Load
     fields, body = split_front_matter(source, text)
     if fields is None:
         title = _H1.search(body)
-        fields = {"id": slug(path.stem), "title": title.group(1) if title else path.stem}
+        fields = {"id": slug(path.stem), "title": _title(title) if title else path.stem}
     meta = build_meta(source, fields, options)
     yield require_text(source, Document.from_sections(meta, markdown_sections(body), source))
 

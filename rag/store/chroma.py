@@ -7,8 +7,10 @@ only used when a third party (e.g. LangChain's Chroma wrapper) queries by text, 
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -22,6 +24,7 @@ from chromadb.api.types import Documents, EmbeddingFunction, Embeddings
 from chromadb.config import Settings as ChromaSettings
 from chromadb.errors import ChromaError
 from chromadb.utils.embedding_functions import register_embedding_function
+from pydantic import SecretStr
 
 from rag.embedding.protocol import Embedder, Vectors
 from rag.embedding.sentence_transformer import SentenceTransformerEmbedder
@@ -75,20 +78,51 @@ class RagEmbeddingFunction(EmbeddingFunction[Documents]):
         return "cosine"
 
 
-def open_client(data_dir: Path, chroma_url: str | None) -> ClientAPI:
-    """An HTTP client for ``chroma_url``, else an embedded client persisting under ``data_dir/chroma``."""
-    settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+@dataclass(frozen=True)
+class ServerAccess:
+    """How to reach a Chroma server that checks who calls: a token (sent in ``header``: ``Authorization: Bearer``
+    or ``X-Chroma-Token``) and, for https, a CA bundle that signed its certificate (default: the system's)."""
+
+    token: SecretStr | None = None
+    header: str = "Authorization"
+    ca_file: Path | None = None
+
+    def headers(self) -> dict[str, str]:
+        """The request headers that carry the token (none without one)."""
+        if self.token is None:
+            return {}
+        value = self.token.get_secret_value()
+        return {"Authorization": f"Bearer {value}"} if self.header == "Authorization" else {self.header: value}
+
+
+def open_client(data_dir: Path, chroma_url: str | None, access: ServerAccess | None = None) -> ClientAPI:
+    """An HTTP client for ``chroma_url`` (with ``access``'s token and CA bundle), else an embedded client persisting
+    under ``data_dir/chroma``."""
+    access = access or ServerAccess()
+    settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False,
+                              chroma_server_ssl_verify=str(access.ca_file) if access.ca_file else None)
     try:
         if chroma_url:
             url = urlparse(chroma_url)
             if not url.hostname:
                 raise ConfigError(f"RAG_CHROMA_URL {chroma_url!r} has no host")
+            if access.token is not None and url.scheme != "https" and not _is_loopback(url.hostname):
+                logger.warning("the Chroma token travels unencrypted: RAG_CHROMA_URL is http:// to another host",
+                               extra={"host": url.hostname})
             port = url.port or (443 if url.scheme == "https" else 8000)
-            return chromadb.HttpClient(host=url.hostname, port=port, ssl=url.scheme == "https", settings=settings)
+            return chromadb.HttpClient(host=url.hostname, port=port, ssl=url.scheme == "https",
+                                       headers=access.headers() or None, settings=settings)
         return chromadb.PersistentClient(path=str(data_dir / "chroma"), settings=settings)
     except CHROMA_ERRORS as exc:
         where = chroma_url or str(data_dir / "chroma")
         raise StoreError(f"cannot open the Chroma store at {where}: {exc}") from exc
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class ChromaVectorStore:

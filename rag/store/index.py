@@ -43,7 +43,7 @@ from rag.errors import ConfigError, DataDirUnwritable, StoreError
 from rag.filters import Filters
 from rag.models import Chunk, Document
 from rag.store.catalog import Catalog
-from rag.store.chroma import ChromaVectorStore, RagEmbeddingFunction, open_client
+from rag.store.chroma import ChromaVectorStore, RagEmbeddingFunction, ServerAccess, open_client
 from rag.store.entry import IndexEntry
 from rag.store.filtering import chroma_where
 from rag.store.lexical import SqliteLexicalIndex
@@ -257,7 +257,8 @@ def open_index(settings: Settings, embedding_function: RagEmbeddingFunction | No
     catalog = Catalog(data_dir / catalog_file(settings))
     model_path = str(settings.embedding.model_path) if settings.embedding.model_path else None
     function = embedding_function or RagEmbeddingFunction(model_path=model_path)
-    client = open_client(data_dir, settings.chroma_url)
+    access = ServerAccess(settings.chroma_auth_token, settings.store.chroma_auth_header, settings.store.chroma_ca_file)
+    client = open_client(data_dir, settings.chroma_url, access)
     vectors = ChromaVectorStore(client, settings.store.collection, function)
     shared = SharedRecords(client, settings.store.collection) if settings.chroma_url else None
     index = Index(catalog, vectors, SqliteLexicalIndex(

@@ -14,8 +14,8 @@ _ABBREVIATIONS = frozenset(
     feb mar apr jun jul aug sep sept oct nov dec dept univ inc ltd co corp eq eqs ed eds est min max mg""".split()
 )
 _BLOCK_START = re.compile(r"\n[ \t]*\n|\n(?=[ \t]*(?:[-*+•]|\d{1,3}[.)])[ \t]+)|\n(?=#{1,6}[ \t])")
-_BOUNDARY = re.compile(r"[.!?][\"')\]*]*\s+(?=(?:\*\*|__|[\"'(\[])?[A-Z0-9])")
-_WORD_BEFORE = re.compile(r"([A-Za-z][A-Za-z.]*)\.?$")
+_BOUNDARY = re.compile(r"[.!?][\"')\]*]*+\s++(?=(?:\*\*|__|[\"'(\[])?[A-Z0-9])")
+_WORD_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz.")
 #: A list-item marker at the start of a line: "- ", "* ", "• ", "1. ", "2) ".
 BULLET = re.compile(r"^\s*(?:[-*+•]|\d{1,3}[.)])\s+")
 
@@ -41,7 +41,7 @@ def _split_block(text: str, start: int, end: int) -> list[tuple[int, int]]:
             start = line_end + 1
     sentence_start = start
     for match in _BOUNDARY.finditer(text, start, end):
-        if _is_abbreviation(text[sentence_start : match.start() + 1]):
+        if _is_abbreviation(text, sentence_start, match.start() + 1):
             continue
         spans.append((sentence_start, match.start() + len(match.group(0).rstrip())))
         sentence_start = match.end()
@@ -49,14 +49,24 @@ def _split_block(text: str, start: int, end: int) -> list[tuple[int, int]]:
     return [trimmed for span in spans if (trimmed := _trim(text, *span))]
 
 
-def _is_abbreviation(sentence: str) -> bool:
-    """True when the full stop ending ``sentence`` belongs to an abbreviation or an initial."""
-    if not sentence.endswith("."):
+def _is_abbreviation(text: str, start: int, stop: int) -> bool:
+    """True when the full stop ending ``text[start:stop]`` belongs to an abbreviation or an initial.
+
+    The word before it is read backwards without a regex or a copy of the sentence: a search anchored at the end
+    retries from every position of a long word (quadratic), and copying the sentence at every candidate full stop
+    is quadratic in a sentence of many abbreviations. The runs read here end at different full stops and are
+    separated by whitespace, so a whole text costs linear time."""
+    end = stop - 1
+    if end < start or text[end] != ".":
         return False
-    match = _WORD_BEFORE.search(sentence[:-1])
-    if match is None:
+    first = end
+    while first > start and text[first - 1] in _WORD_CHARS:
+        first -= 1
+    while first < end and text[first] == ".":
+        first += 1
+    if first == end:
         return False
-    word = match.group(1).lower().rstrip(".")
+    word = text[first:end].lower().rstrip(".")
     return word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha())
 
 

@@ -8,6 +8,7 @@ from rag.text.stopwords import STOPWORDS
 
 #: A word (letters, digits, hyphens) or a number, as content analysis reads them.
 WORD = re.compile(r"[A-Za-z][A-Za-z0-9-]*|\d+(?:[.,]\d+)?")
+_THOUSANDS = re.compile(r"-?\d{1,3}(?:,\d{3})++")
 _NUMBER = re.compile(r"(?<![\w.])[-−]?\d+(?:[.,]\d+)?")
 _EXTRA_STOPWORDS = frozenset({"versus", "vs", "also", "may", "might", "however", "whether", "using", "used", "use"})
 _SKIPPED = STOPWORDS | _EXTRA_STOPWORDS
@@ -42,6 +43,6 @@ def numbers(text: str) -> set[str]:
     found = set()
     for raw in _NUMBER.findall(text):
         value = raw.replace("−", "-")
-        value = value.replace(",", "") if re.fullmatch(r"-?\d{1,3}(,\d{3})+", value) else value.replace(",", ".")
+        value = value.replace(",", "") if _THOUSANDS.fullmatch(value) else value.replace(",", ".")
         found.add(value)
     return found

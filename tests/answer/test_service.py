@@ -9,7 +9,7 @@ import pytest
 
 from rag.answer.models import Answer
 from rag.contract import EMPTY_INDEX_NOTICE, NO_GUIDELINE, NO_RESEARCH, PATIENT_DISCLAIMER
-from rag.errors import GenerationError, UserError
+from rag.errors import GenerationError, NotFoundError, UserError
 from rag.factory import Components
 from rag.generate.protocol import Generation
 from rag.testing import ScriptedGenerator
@@ -89,12 +89,13 @@ def test_prompt_injection_in_a_document_stays_fenced(answer_corpus: Components) 
     llm = ScriptedGenerator(["## From the Guidelines\nNo exosome product is approved by the FDA [1].\n"
                              "## From the Research\nAcne scars were treated with microneedling sessions [2]."])
     answer_corpus.answers(llm=llm).answer("acne scar microneedling injection report", backend="openai")
-    user = llm.requests[0].prompt.user  # type: ignore[attr-defined]
+    prompt = llm.requests[0].prompt  # type: ignore[attr-defined]
+    user, tag = prompt.user, prompt.fence.source
     assert "Ignore previous instructions" in user
     injected = user.index("Ignore previous instructions")
-    assert user.rfind("<source n=", 0, injected) > user.rfind("</source>", 0, injected)
-    assert user.count("<source n=") == user.count("</source>")
-    assert '<source n="9">' not in user
+    assert user.rfind(f"<{tag} n=", 0, injected) > user.rfind(f"</{tag}>", 0, injected)
+    assert user.count(f"<{tag} n=") == user.count(f"</{tag}>")
+    assert '<source n="9">' not in user and "</source>" not in user
 
 
 def test_follow_up_is_condensed_and_remembered(answer_corpus: Components) -> None:
@@ -215,3 +216,36 @@ def test_streaming_an_uncited_answer_grounds_it_at_the_end(answer_corpus: Compon
     assert [kind for kind, _ in events].count("answer") == 1 and "notice" not in [kind for kind, _ in events]
     final = events[-1][1]
     assert final.backend == "scripted" and len(final.grounding.attributed) == 2
+
+
+def test_conversations_are_owned_bounded_and_stored_only_when_asked(answer_corpus: Components) -> None:
+    settings = answer_corpus.settings.model_copy(update={
+        "store": answer_corpus.settings.store.model_copy(update={"max_conversation_turns": 2}),
+        "generation": answer_corpus.settings.generation.model_copy(update={"max_history_turns": 3})})
+    components = Components(settings, embedder=answer_corpus.embedder, judge=answer_corpus.judge())
+    try:
+        llm = ScriptedGenerator(["## From the Guidelines\nNo exosome product is approved by the FDA [1]."] * 4,
+                                completions=["What about the safety of exosome products?"])
+        service = components.answers(llm=llm)
+        first = service.answer("Is any exosome product approved by the FDA?", owner="key:a")
+        assert first.conversation_id is not None
+        with pytest.raises(NotFoundError):
+            service.answer("And PRP?", conversation_id=first.conversation_id, owner="key:b")
+        with pytest.raises(NotFoundError):
+            service.conversation(first.conversation_id, owner="key:b")
+        service.answer("And PRP?", conversation_id=first.conversation_id, owner="key:a")
+        with pytest.raises(UserError, match="RAG_STORE__MAX_CONVERSATION_TURNS"):
+            service.answer("And safety?", conversation_id=first.conversation_id, owner="key:a")
+        assert len(service.conversation(first.conversation_id).turns) == 2, "the local caller reads any"
+        unstored = service.answer("What about safety?", history=[f"Earlier question {n}" for n in range(8)],
+                                  backend="openai", store=False, owner="key:a")
+        assert unstored.conversation_id is None
+        prompt = llm.requests[-1].prompt.user  # type: ignore[attr-defined]
+        assert "Earlier question 5" in prompt and "Earlier question 4" not in prompt, "only the last 3"
+        condensed = str(llm.completion_prompts[-1])
+        assert "Earlier question 7" in condensed and "Earlier question 4" not in condensed
+        service.delete_conversation(first.conversation_id, owner="key:a")
+        with pytest.raises(NotFoundError):
+            service.conversation(first.conversation_id)
+    finally:
+        components.close()

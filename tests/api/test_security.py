@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.security import hash_key, load_key_hashes
+from api.security import RateLimiter, hash_key, load_key_hashes
 from rag.config import ApiSettings
 from rag.errors import ConfigError
 from rag.factory import Components
@@ -15,8 +16,9 @@ from tests.api.conftest import ADMIN, READ, keyed
 def open_client(components: Components, host: str = "127.0.0.1", keys: bool = True, **api: object) -> TestClient:
     settings = keyed(components.settings, **api) if keys else components.settings.model_copy(
         update={"api": ApiSettings(**api)})  # type: ignore[arg-type]
+    # A server without keys answers only requests addressed to a loopback name (not TestClient's "testserver").
     return TestClient(create_app(settings, components=components), client=(host, 40000),
-                      raise_server_exceptions=False)
+                      base_url="http://127.0.0.1:8000", raise_server_exceptions=False)
 
 
 def test_keys_and_scopes(answer_corpus: Components) -> None:
@@ -74,3 +76,12 @@ def test_key_configuration_errors(tmp_path: object, answer_corpus: Components) -
         load_key_hashes(settings)
     assert load_key_hashes(answer_corpus.settings.model_copy(
         update={"api_key_hashes": f"{hash_key('k')}:admin"})) == {hash_key("k"): "admin"}
+
+
+def test_rate_limit_tables_stay_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(RateLimiter, "MAX_CALLERS", 100)
+    limiter = RateLimiter(per_minute=1, burst=1)
+    for n in range(1000):  # a thousand addresses, each failing once
+        limiter.acquire(f"address:10.0.{n // 256}.{n % 256}")
+    assert len(limiter._buckets) <= 100
+    assert limiter.acquire("address:10.0.3.231") > 0, "the most recent callers are still limited"

@@ -9,7 +9,7 @@ from typing import Any
 from playwright.sync_api import Locator, Page, expect
 
 from rag.contract import NO_RESEARCH, PATIENT_DISCLAIMER
-from tests.web.conftest import SEED_QUESTION, answer_event, ask, words
+from tests.web.conftest import SEED_QUESTION, answer_event, ask, last_answer_stream, words
 
 CITATION = re.compile(r"^Source \d+$")
 #: Records, in order, what the page adds to the DOM: "target class>added node class" (or "#text").
@@ -88,7 +88,8 @@ def test_ask_read_check_a_quote_follow_up_and_switch_audience(page: Page, server
         again.click()
     sent = response.value.request.post_data_json or {}
     assert sent["audience"] == "patient" and sent["conversation_id"] == first["conversation_id"]
-    third = answer_event(response.value.text())
+    expect(turns).to_have_count(3)
+    third = answer_event(last_answer_stream(page))
     assert third["audience"] == "patient"
     expect(turns).to_have_count(3)
     expect(turns.nth(2).locator(".turn-meta")).to_have_text("Answer for a patient")

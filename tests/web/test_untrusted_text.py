@@ -73,6 +73,9 @@ def test_markup_in_answers_stays_text_and_only_http_links_are_made(page: Page, s
 
     turn.get_by_role("button", name="Copy as Markdown").click()
     markdown = page.evaluate("navigator.clipboard.readText()")
-    assert "PMID [12345678](https://pubmed.ncbi.nlm.nih.gov/12345678/)" in markdown
+    # Identifiers are followed by plain addresses (no Markdown links), and the hostile markup is inert.
+    assert "PMID 12345678 https://pubmed.ncbi.nlm.nih.gov/12345678/" in markdown
     assert "## From the Research\n\n*There are no direct studies" in markdown
+    assert re.search(r"(?<!\\)<[a-z/]", markdown) is None and "\\<img src=x" in markdown
+    assert "](" not in markdown and "javascript:" not in markdown
     assert page.evaluate("window.pwned") is None
