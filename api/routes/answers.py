@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
-from api.deps import AnswersDep, ReadAccess, answer_slot, within_answer_timeout
+from api.deps import AnswerAccess, AnswersDep, answer_slot, within_answer_timeout
 from api.errors import scrub
 from api.schemas import ANSWER_ERRORS, ERRORS, AnswerRequest
 from api.slots import HeldStream
@@ -29,7 +29,7 @@ def sse(event: str, data: object) -> str:
                               "description": "The Answer, or with stream=true / Accept: text/event-stream, events: "
                                              "sources, delta (repeated), notice, answer"}})
 async def post_answer(body: AnswerRequest, request: Request, service: AnswersDep,
-                      principal: ReadAccess) -> Answer | StreamingResponse:
+                      principal: AnswerAccess) -> Answer | StreamingResponse:
     """The Answer as JSON, or as Server-Sent Events when asked (``stream`` or Accept: text/event-stream); an
     error before the first event is a JSON error response, a later one an ``error`` event. A conversation belongs
     to the key that started it; another key's id is 404."""

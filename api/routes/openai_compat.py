@@ -19,7 +19,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
-from api.deps import AnswersDep, ReadAccess, answer_slot, within_answer_timeout
+from api.deps import AnswerAccess, AnswersDep, answer_slot, within_answer_timeout
 from api.errors import scrub
 from api.schemas import ANSWER_ERRORS, ERRORS, ChatCompletionRequest, ChatMessage
 from api.slots import HeldStream
@@ -74,7 +74,7 @@ def check_limits(messages: list[ChatMessage], api: ApiSettings) -> None:
 
 @router.post("/chat/completions", summary="OpenAI-compatible chat completion answered by rag")
 async def chat_completions(body: ChatCompletionRequest, request: Request, service: AnswersDep,
-                           principal: ReadAccess) -> Any:
+                           principal: AnswerAccess) -> Any:
     """A ``chat.completion`` (or, with ``stream``, ``chat.completion.chunk`` events) whose content is the
     answer page; the references, grounding and full Answer are in its ``rag`` field. Stored as a conversation of
     this key only with ``store: true``."""
