@@ -188,14 +188,17 @@ def report(mode: str, rows: Sequence[Row]) -> None:
             if not r.answer.backend.startswith("extractive") else 0 for r in rows]
     ratios = [r.answer.timings_ms["total"] / 1000 / r.generation_s for r in rows if r.generation_s > 0]
     print(f"\n{mode} mode, {len(rows)} questions")
+    before = (f"before grounding: {sum(r.baseline_from_model for r in rows)}/{len(rows)}" if mode == "text" else
+              "before grounding: no JSON mode, the model was asked for text")
     print(f"  answers from the model: {sum(from_model)}/{len(rows)} ({100 * sum(from_model) / len(rows):.0f}%; "
-          f"before grounding: {sum(r.baseline_from_model for r in rows)}/{len(rows)})")
+          f"{before})")
     print(f"  citation recall {mean([r.scores.get('citation_recall') for r in rows])}, precision "
           f"{mean([r.scores.get('citation_precision') for r in rows])}, validity "
           f"{mean([r.scores.get('citation_validity') for r in rows])}; dangling citations {dangling}")
-    print(f"  before grounding (answers it would have kept): recall "
-          f"{mean([r.baseline_scores.get('citation_recall') for r in rows])}, precision "
-          f"{mean([r.baseline_scores.get('citation_precision') for r in rows])}")
+    if mode == "text":
+        print(f"  before grounding (answers it would have kept, sentences without [n] count 0): recall "
+              f"{mean([r.baseline_scores.get('citation_recall') for r in rows])}, precision "
+              f"{mean([r.baseline_scores.get('citation_precision') for r in rows])}")
     attributed = statistics.mean(len(r.answer.grounding.attributed) for r in rows)
     removed = statistics.mean(len(r.answer.grounding.removed) for r in rows)
     print(f"  per answer: {attributed:.1f} sentences attributed, {removed:.1f} removed")
