@@ -11,7 +11,9 @@ Figures are printed, nothing is asserted.
 
     ../shared/tools/local-llm.sh            # prints base_url
     python bench/generative.py --base-url http://127.0.0.1:8799/v1 [--model local-qwen-1.5b] [--n 10]
-        [--modes json,text] [--cache bench/.cache] [--out bench/.cache/generative.jsonl]
+        [--modes json,text] [--cache bench/.cache] [--out bench/.cache/generative.jsonl] [--resume]
+
+--resume keeps the questions already answered in --out (a run stopped half way) and answers only the others.
 """
 
 from __future__ import annotations
@@ -125,13 +127,29 @@ def alce(judge: Judge, items: Sequence[tuple[str, list[str]]]) -> dict[str, floa
     return {"citation_recall": recall / len(items), "citation_precision": precise / total if total else None}
 
 
-def run_mode(components: Components, cases: Sequence[EvalCase], mode: str, judge: Judge, log: Any) -> list[Row]:
+def row_from_log(entry: dict[str, Any]) -> Row:
+    """A row of an earlier (resumed) run, from its line in the log."""
+    answer = Answer.model_validate(entry["answer"])
+    raw = entry.get("raw")
+    fmt = entry.get("format") or ("json" if raw and raw.lstrip().startswith(("{", "`")) else "markdown")
+    generation = Generation(raw, fmt) if raw else None
+    markdown = model_markdown(generation) if generation else ""
+    sentences = [s for text in parse_answer(markdown, []).sections.values() for s in substantive_sentences(text)]
+    return Row(entry["case"], entry["mode"], answer, generation, entry["generation_s"], len(sentences),
+               bool(entry.get("baseline")), entry.get("scores", {}), entry.get("baseline", {}))
+
+
+def run_mode(components: Components, cases: Sequence[EvalCase], mode: str, judge: Judge, log: Any,
+             done: dict[tuple[str, str], Row]) -> list[Row]:
     settings = components.settings.generation.model_copy(update={"output": mode})
     recording = Recording(OpenAIChatGenerator(settings))
     service = components.answers(llm=recording)  # type: ignore[arg-type]
     resolve = passage_resolver(components)
     rows = []
     for case in cases:
+        if (case.id, mode) in done:
+            rows.append(done[(case.id, mode)])
+            continue
         started = time.perf_counter()
         answer = service.answer(case.question, backend="openai")
         generation, seconds, request = recording.last
@@ -149,7 +167,9 @@ def run_mode(components: Components, cases: Sequence[EvalCase], mode: str, judge
         print(f"  {mode} {case.id}: {answer.backend}, generation {seconds:.0f} s, answer "
               f"{time.perf_counter() - started:.0f} s, recall {row.scores.get('citation_recall')}", flush=True)
         log.write(json.dumps({"case": case.id, "mode": mode, "generation_s": seconds,
-                              "raw": generation.text if generation else None, "answer": answer.model_dump(mode="json"),
+                              "raw": generation.text if generation else None,
+                              "format": generation.format if generation else None,
+                              "answer": answer.model_dump(mode="json"),
                               "scores": row.scores, "baseline": row.baseline_scores}) + "\n")
         log.flush()
     return rows
@@ -168,14 +188,17 @@ def report(mode: str, rows: Sequence[Row]) -> None:
             if not r.answer.backend.startswith("extractive") else 0 for r in rows]
     ratios = [r.answer.timings_ms["total"] / 1000 / r.generation_s for r in rows if r.generation_s > 0]
     print(f"\n{mode} mode, {len(rows)} questions")
+    before = (f"before grounding: {sum(r.baseline_from_model for r in rows)}/{len(rows)}" if mode == "text" else
+              "before grounding: no JSON mode, the model was asked for text")
     print(f"  answers from the model: {sum(from_model)}/{len(rows)} ({100 * sum(from_model) / len(rows):.0f}%; "
-          f"before grounding: {sum(r.baseline_from_model for r in rows)}/{len(rows)})")
+          f"{before})")
     print(f"  citation recall {mean([r.scores.get('citation_recall') for r in rows])}, precision "
           f"{mean([r.scores.get('citation_precision') for r in rows])}, validity "
           f"{mean([r.scores.get('citation_validity') for r in rows])}; dangling citations {dangling}")
-    print(f"  before grounding (answers it would have kept): recall "
-          f"{mean([r.baseline_scores.get('citation_recall') for r in rows])}, precision "
-          f"{mean([r.baseline_scores.get('citation_precision') for r in rows])}")
+    if mode == "text":
+        print(f"  before grounding (answers it would have kept, sentences without [n] count 0): recall "
+              f"{mean([r.baseline_scores.get('citation_recall') for r in rows])}, precision "
+              f"{mean([r.baseline_scores.get('citation_precision') for r in rows])}")
     attributed = statistics.mean(len(r.answer.grounding.attributed) for r in rows)
     removed = statistics.mean(len(r.answer.grounding.removed) for r in rows)
     print(f"  per answer: {attributed:.1f} sentences attributed, {removed:.1f} removed")
@@ -205,6 +228,7 @@ def main() -> None:
     parser.add_argument("--modes", default="json,text")
     parser.add_argument("--cache", type=Path, default=ROOT / "bench" / ".cache")
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--resume", action="store_true", help="keep the answers already in --out")
     args = parser.parse_args()
     generation = {"backend": "openai", "base_url": args.base_url, "model": args.model, "api_key": "none",
                   "timeout_s": 900, "max_retries": 0, "max_answer_tokens": 700}
@@ -218,11 +242,17 @@ def main() -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     judge = starter.judge("offline")
     rows: dict[str, list[Row]] = {}
-    with out.open("w") as log:
+    done: dict[tuple[str, str], Row] = {}
+    if args.resume and out.exists():
+        for line in out.read_text().splitlines():
+            row = row_from_log(json.loads(line))
+            done[(row.case, row.mode)] = row
+        print(f"resuming: {len(done)} answers kept from {out}", flush=True)
+    with out.open("a" if args.resume else "w") as log:
         for mode in args.modes.split(","):
             print(f"{mode} mode:", flush=True)
-            rows[mode] = (run_mode(starter, starter_cases[: args.n], mode, judge, log)
-                          + run_mode(pubmedqa, pqa_cases, mode, pubmedqa.judge("offline"), log))
+            rows[mode] = (run_mode(starter, starter_cases[: args.n], mode, judge, log, done)
+                          + run_mode(pubmedqa, pqa_cases, mode, pubmedqa.judge("offline"), log, done))
     for mode, mode_rows in rows.items():
         report(mode, mode_rows)
     shown = [r for mode_rows in rows.values() for r in mode_rows if r.answer.grounding.removed][:2]

@@ -94,7 +94,7 @@ def test_an_api_request_span_carries_the_request_id_and_holds_the_answer(answer_
     from api.app import create_app
 
     app = create_app(answer_corpus.settings, components=answer_corpus)
-    with TestClient(app, client=("127.0.0.1", 40000)) as client:
+    with TestClient(app, base_url="http://127.0.0.1", client=("127.0.0.1", 40000)) as client:
         response = client.post("/v1/answers", json={"question": QUESTION}, headers={"X-Request-ID": "req-42"})
     assert response.status_code == 200
     finished = spans.get_finished_spans()
