@@ -138,6 +138,7 @@ class AnswerService:
             generating.end()
         prepared.timings["generate"] = _ms(started)
         grounded, used = None, generator.name
+        discarded: list[tuple[str, str]] = []  # what the model wrote that the fallback replaced, and why
         if generation is not None:
             for notice in generation.notices:
                 yield from self._notice(prepared, notice)
@@ -147,6 +148,7 @@ class AnswerService:
                 yield from self._notice(prepared, self._fallback_notice(
                     f"none of the {removed} sentence(s) it wrote could be matched to a retrieved passage"
                     if removed else "its answer held no sentence"))
+                discarded = grounded.removed
                 grounded = None
         if grounded is None:
             used = generator.name if generator is self._extractive else f"extractive (fallback from {generator.name})"
@@ -154,6 +156,7 @@ class AnswerService:
             if deltas and generator is not self._extractive:
                 yield "delta", fallback.text
             grounded, parsed = self._ground(fallback, prepared)
+            grounded.removed[:0] = discarded
         yield "answer", self._finish(prepared, parsed, grounded, used)
 
     def conversation(self, conversation_id: str, owner: str | None = None) -> Conversation:
