@@ -50,6 +50,12 @@ class Limit:
     burst: int
 
     @property
+    def key(self) -> str:
+        """The bucket's name with its parameters: a limit configured anew starts with full buckets, never with a
+        state written under other rates."""
+        return f"{self.name}:{self.per_minute}/{self.burst}"
+
+    @property
     def rates(self) -> list[Rate]:
         """The bucket as pyrate-limiter rates."""
         return [Rate(self.per_minute, Duration.MINUTE, burst=self.burst)]
@@ -89,7 +95,7 @@ class RateLimits:
         return await self._seconds(limit, caller, spend=False)
 
     async def _seconds(self, limit: Limit, caller: str, spend: bool) -> float:
-        key, now = f"{limit.name}:{caller}", int(self._clock.now())
+        key, now = f"{limit.key}:{caller}", int(self._clock.now())
         try:
             if spend:
                 decision = await self._store.check(key, limit.rates, now)

@@ -143,6 +143,7 @@ class AnswerService:
         prepared.timings["generate"] = _ms(started)
         grounded, used = None, generator.name
         tokens = generation.tokens if generation is not None else None
+        discarded: list[tuple[str, str]] = []  # what the model wrote that the fallback replaced, and why
         if generation is not None:
             for notice in generation.notices:
                 yield from self._notice(prepared, notice)
@@ -152,6 +153,7 @@ class AnswerService:
                 yield from self._notice(prepared, self._fallback_notice(
                     f"none of the {removed} sentence(s) it wrote could be matched to a retrieved passage"
                     if removed else "its answer held no sentence"))
+                discarded = grounded.removed
                 grounded, why = None, "unsupported"
         if grounded is None:
             used = generator.name if generator is self._extractive else f"extractive (fallback from {generator.name})"
@@ -159,6 +161,7 @@ class AnswerService:
             if deltas and generator is not self._extractive:
                 yield "delta", fallback.text
             grounded, parsed = self._ground(fallback, prepared)
+            grounded.removed[:0] = discarded
         outcome = Outcome(generator="extractive" if generator is self._extractive else "openai", fallback=why,
                           tokens=tokens)
         yield "answer", self._finish(prepared, parsed, grounded, used, outcome)
