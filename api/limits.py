@@ -2,7 +2,9 @@
 all workers see it, so a key gets its configured rate whatever the number of workers.
 
 - One machine (default): an SQLite file in the data dir, ``ratelimits.sqlite3``; each check is one short write
-  transaction (``BEGIN IMMEDIATE``), atomic across processes. Rows of buckets that have refilled are deleted.
+  transaction (``BEGIN IMMEDIATE``), atomic across processes, which reads the clock once it holds the file: a
+  worker that read the time, then stalled while another stored a later one, would otherwise be refused. Rows of
+  buckets that have refilled are deleted.
 - Several machines: Redis (``RAG_API__RATE_LIMIT_REDIS_URL``), through pyrate-limiter's ``RedisStateStore`` (the
   same algorithm as a Lua script; keys expire by themselves).
 
@@ -18,12 +20,12 @@ import math
 import sqlite3
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from pyrate_limiter import Duration, Rate, RedisStateStore, StateStore, TokenBucket, WallClock
+from pyrate_limiter import Duration, Rate, RedisStateStore, TokenBucket, WallClock
 from pyrate_limiter.abstracts.algorithm import Decision, State, StateAlgorithm
 
 from rag.store.sqlite import connect_wal
@@ -61,11 +63,16 @@ class Limit:
         return [Rate(self.per_minute, Duration.MINUTE, burst=self.burst)]
 
 
+Clock = Callable[[], int]
+"""Epoch milliseconds."""
+
+
 class LimitStore(Protocol):
     """Where bucket states live; ``check`` spends a token atomically, ``peek`` spends nothing."""
 
-    async def check(self, key: str, rates: list[Rate], now_ms: int) -> Decision:
-        """Take one token from the bucket ``key``; the decision says whether, and how long to wait if not."""
+    async def check(self, key: str, rates: list[Rate], clock: Clock) -> Decision:
+        """Take one token from the bucket ``key`` at the time ``clock`` tells when the store decides; the decision
+        says whether, and how long to wait if not."""
         ...
 
     async def peek(self, key: str, rates: list[Rate], now_ms: int) -> Decision:
@@ -95,18 +102,21 @@ class RateLimits:
         return await self._seconds(limit, caller, spend=False)
 
     async def _seconds(self, limit: Limit, caller: str, spend: bool) -> float:
-        key, now = f"{limit.key}:{caller}", int(self._clock.now())
+        key = f"{limit.key}:{caller}"
         try:
             if spend:
-                decision = await self._store.check(key, limit.rates, now)
+                decision = await self._store.check(key, limit.rates, self._now)
             else:
-                decision = await self._store.peek(key, limit.rates, now)
+                decision = await self._store.peek(key, limit.rates, self._now())
         except LimitStoreUnavailable as exc:
             self._warn(exc.__cause__ or exc)
             return 0.0
         if decision.allowed:
             return 0.0
         return max(0.001, (decision.retry_after_ms or 0) / 1000)
+
+    def _now(self) -> int:
+        return int(self._clock.now())
 
     def _warn(self, exc: BaseException) -> None:
         if time.monotonic() - self._warned > 60:
@@ -124,31 +134,9 @@ def retry_after(seconds: float) -> str:
 
 
 # -- one machine: SQLite ---------------------------------------------------------------------------------------
-class SQLiteStateStore(StateStore):
-    """pyrate-limiter's state store on an SQLite file shared by the processes of one machine: one row per bucket
-    (its theoretical arrival times), read, stepped and written in one ``BEGIN IMMEDIATE`` transaction."""
-
-    default_clock = WallClock()
-
-    def __init__(self, table: SQLiteBuckets, key: str) -> None:
-        self._table = table
-        self.key = key
-
-    def check(self, algorithm: StateAlgorithm, rates: list[Rate], now: int, weight: int) -> Decision:
-        """Apply ``algorithm.step`` to the stored state, atomically across processes."""
-        return self._table.step(self.key, algorithm, rates, now, weight)
-
-    def read(self, algorithm: StateAlgorithm, rates: list[Rate]) -> State:
-        """The stored state (for reporting; decisions go through :meth:`check`)."""
-        return self._table.read(self.key, algorithm, rates, int(self.default_clock.now()))
-
-    def reset(self) -> None:
-        """Forget the bucket."""
-        self._table.forget(self.key)
-
-
 class SQLiteBuckets:
-    """The ``buckets`` table of the rate-limit file: one connection per process, one thread at a time."""
+    """The ``buckets`` table of the rate-limit file (one row per bucket: its theoretical arrival times, stepped by
+    pyrate-limiter's algorithm): one connection per process, one thread at a time."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -160,11 +148,13 @@ class SQLiteBuckets:
         self._db.execute("CREATE INDEX IF NOT EXISTS buckets_until ON buckets(until_us)")
         self._purged = time.monotonic()
 
-    def step(self, key: str, algorithm: StateAlgorithm, rates: list[Rate], now: int, weight: int) -> Decision:
-        """Read the bucket, apply one arrival, write it back if admitted: one transaction."""
+    def step(self, key: str, algorithm: StateAlgorithm, rates: list[Rate], clock: Clock, weight: int) -> Decision:
+        """Read the bucket, apply one arrival at the time ``clock`` tells once the file is held, write it back if
+        admitted: one transaction."""
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
+                now = clock()  # after the lock: every state stored so far was stepped at an earlier time
                 state = self._load(key, algorithm, rates, now)
                 new_state, decision = algorithm.step(rates, state, now, weight)
                 if decision.allowed:
@@ -182,11 +172,6 @@ class SQLiteBuckets:
         """The bucket's state (a fresh one when it is unknown or has refilled)."""
         with self._lock:
             return self._load(key, algorithm, rates, now)
-
-    def forget(self, key: str) -> None:
-        """Delete the bucket."""
-        with self._lock:
-            self._db.execute("DELETE FROM buckets WHERE key = ?", (key,))
 
     def rows(self) -> int:
         """Buckets stored (tests: the table stays bounded)."""
@@ -241,10 +226,10 @@ class SQLiteLimitStore:
                 self._buckets = SQLiteBuckets(self.path)
             return self._buckets
 
-    async def check(self, key: str, rates: list[Rate], now_ms: int) -> Decision:
+    async def check(self, key: str, rates: list[Rate], clock: Clock) -> Decision:
         """Take a token (a write transaction of microseconds, run on the event loop)."""
         try:
-            return SQLiteStateStore(self.buckets, key).check(ALGORITHM, rates, now_ms, 1)
+            return self.buckets.step(key, ALGORITHM, rates, clock, 1)
         except (sqlite3.Error, OSError) as exc:
             raise LimitStoreUnavailable(str(exc)) from exc
 
@@ -278,13 +263,13 @@ class RedisLimitStore:
             client = redis.asyncio.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
         self._client = client
 
-    async def check(self, key: str, rates: list[Rate], now_ms: int) -> Decision:
+    async def check(self, key: str, rates: list[Rate], clock: Clock) -> Decision:
         """Take a token (one round trip)."""
         import redis
 
         try:
             decision: Decision = await RedisStateStore(self._client, self.PREFIX + key).check(  # type: ignore[no-untyped-call]
-                ALGORITHM, rates, now_ms, 1)
+                ALGORITHM, rates, clock(), 1)
         except redis.RedisError as exc:
             raise LimitStoreUnavailable(type(exc).__name__) from exc
         return decision

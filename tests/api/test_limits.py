@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import sqlite3
 import subprocess
 import sys
 import time
@@ -77,6 +78,27 @@ limits = RateLimits(SQLiteLimitStore(Path(sys.argv[1])))
 limit = Limit("requests", per_minute=1, burst=50)
 print(sum(asyncio.run(limits.hit(limit, "key:shared")) == 0 for _ in range(100)))
 """
+
+
+def test_the_time_is_read_once_the_file_is_held(tmp_path: Path) -> None:
+    """A worker that read the clock and then stalled while another worker stored a later time would be refused
+    (its arrival looks earlier than the stored one): the store reads the clock inside its write transaction."""
+    path = tmp_path / "limits.sqlite3"
+    store = SQLiteLimitStore(path)
+    other = sqlite3.connect(path, timeout=0, check_same_thread=False)
+    locked_at_read: list[bool] = []
+
+    def clock() -> int:
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("ROLLBACK")
+            locked_at_read.append(False)
+        except sqlite3.OperationalError:  # "database is locked": this store holds the file
+            locked_at_read.append(True)
+        return 1_800_000_000_000
+
+    decision = run(store.check("requests:key:a", Limit("requests", per_minute=60, burst=1).rates, clock))
+    assert decision.allowed and locked_at_read == [True]
 
 
 def test_processes_sharing_the_file_share_the_bucket(tmp_path: Path) -> None:

@@ -85,10 +85,10 @@ def test_rate_limit_tables_stay_bounded(tmp_path: Path) -> None:
     store = SQLiteLimitStore(tmp_path / "limits.sqlite3")
     limit, now = Limit("auth_failures", per_minute=60, burst=1), 1_000_000_000
     for n in range(1000):  # a thousand addresses, each failing once
-        decision = asyncio.run(store.check(f"address:10.0.{n // 256}.{n % 256}", limit.rates, now))
+        decision = asyncio.run(store.check(f"address:10.0.{n // 256}.{n % 256}", limit.rates, lambda: now))
         assert decision.allowed
     assert store.buckets.rows() == 1000
-    assert not asyncio.run(store.check("address:10.0.3.231", limit.rates, now + 10)).allowed, "still limited"
+    assert not asyncio.run(store.check("address:10.0.3.231", limit.rates, lambda: now + 10)).allowed, "still limited"
     assert store.buckets.purge(now + 500) == 0, "nothing has refilled after half a second"
     assert store.buckets.purge(now + 1100) == 1000, "every bucket refilled a second later: forgotten"
     assert store.buckets.rows() == 0
