@@ -17,6 +17,9 @@ from typing import Any, TypeVar
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pyrate_limiter import TokenBucket
 
 from api.app import create_app
 from api.limits import Limit, RateLimits, RedisLimitStore, SQLiteLimitStore, retry_after
@@ -73,6 +76,10 @@ HAMMER = """
 import asyncio, sys
 from pathlib import Path
 from typing import Any, TypeVar
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pyrate_limiter import TokenBucket
+
 from api.limits import Limit, RateLimits, SQLiteLimitStore
 limits = RateLimits(SQLiteLimitStore(Path(sys.argv[1])))
 limit = Limit("requests", per_minute=1, burst=50)
@@ -80,25 +87,34 @@ print(sum(asyncio.run(limits.hit(limit, "key:shared")) == 0 for _ in range(100))
 """
 
 
-def test_the_time_is_read_once_the_file_is_held(tmp_path: Path) -> None:
-    """A worker that read the clock and then stalled while another worker stored a later time would be refused
-    (its arrival looks earlier than the stored one): the store reads the clock inside its write transaction."""
-    path = tmp_path / "limits.sqlite3"
-    store = SQLiteLimitStore(path)
-    other = sqlite3.connect(path, timeout=0, check_same_thread=False)
-    locked_at_read: list[bool] = []
+def test_without_a_clock_the_store_decides_at_sqlites_time(tmp_path: Path) -> None:
+    """The server's store reads SQLite's clock inside the statement, under the file's lock, so no worker decides on a
+    time older than one already stored (a worker that read the time and then stalled would be refused)."""
+    store = SQLiteLimitStore(tmp_path / "limits.sqlite3")
+    rates = Limit("requests", per_minute=1, burst=1).rates
+    before = time.time()
+    assert run(store.check("requests:key:a", rates, None)).allowed
+    refused = run(store.check("requests:key:a", rates, None))
+    assert not refused.allowed and 58_000 <= (refused.retry_after_ms or 0) <= 60_000, refused
+    (tat,), = sqlite3.connect(tmp_path / "limits.sqlite3").execute("SELECT tat_us FROM token_buckets").fetchall()
+    assert before + 59 <= tat / 1e6 <= time.time() + 61, "one emission (a minute) after now, in microseconds"
 
-    def clock() -> int:
-        try:
-            other.execute("BEGIN IMMEDIATE")
-            other.execute("ROLLBACK")
-            locked_at_read.append(False)
-        except sqlite3.OperationalError:  # "database is locked": this store holds the file
-            locked_at_read.append(True)
-        return 1_800_000_000_000
 
-    decision = run(store.check("requests:key:a", Limit("requests", per_minute=60, burst=1).rates, clock))
-    assert decision.allowed and locked_at_read == [True]
+@settings(max_examples=60, deadline=None)
+@given(per_minute=st.integers(1, 600), burst=st.integers(1, 30),
+       gaps=st.lists(st.integers(0, 5000), min_size=1, max_size=60))
+def test_decisions_match_pyrate_limiters_token_bucket(tmp_path_factory: pytest.TempPathFactory, per_minute: int,
+                                                      burst: int, gaps: list[int]) -> None:
+    """The one-statement bucket decides every arrival as pyrate-limiter's TokenBucket does in memory, waits included."""
+    store = SQLiteLimitStore(tmp_path_factory.mktemp("limits") / "limits.sqlite3")
+    rates, now = Limit("requests", per_minute, burst).rates, 1_800_000_000_000
+    state = TokenBucket().initial(rates)
+    for gap in gaps:
+        now += gap
+        state, expected = TokenBucket().step(rates, state, now, 1)
+        got = run(store.check("requests:key", rates, lambda at=now: at))
+        assert (got.allowed, got.retry_after_ms) == (expected.allowed, expected.retry_after_ms), (now, gap)
+    store.close()
 
 
 def test_processes_sharing_the_file_share_the_bucket(tmp_path: Path) -> None:
