@@ -8,10 +8,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -22,10 +24,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api import errors
 from api.deps import get_settings
 from api.gate import BodyLimits, Gate
+from api.limits import Limit, open_limits
 from api.metrics import Metrics
 from api.routes import answers, conversations, documents, health, openai_compat, search, web
 from api.routes.health import Readiness
-from api.security import RateLimiter, load_key_hashes
+from api.security import load_key_hashes
 from api.slots import AnswerSlots
 from rag import __version__
 from rag.config import Settings
@@ -67,17 +70,25 @@ def create_app(settings: Settings | None = None, components: Components | None =
             with contextlib.suppress(asyncio.CancelledError):
                 await purging
             app.state.components = None
+            app.state.limits.close()
             if components is None:
                 built.close()
 
     app = FastAPI(title="rag", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
     app.state.keys = load_key_hashes(settings)
-    app.state.limiter = RateLimiter(settings.api.rate_limit_per_minute, settings.api.rate_limit_burst)
-    app.state.auth_failures = RateLimiter(settings.api.auth_failures_per_minute, settings.api.auth_failure_burst)
-    app.state.answer_slots = AnswerSlots(settings.api.max_concurrent_answers)
-    app.state.readiness = Readiness(settings.api.readyz_cache_s)
-    app.state.metrics = Metrics()
+    api = settings.api
+    redis_url = api.rate_limit_redis_url.get_secret_value() if api.rate_limit_redis_url is not None else None
+    app.state.limits = open_limits(settings.data_dir, redis_url)
+    app.state.limit = {
+        "answers": Limit("answers", api.answer_rate_limit_per_minute, api.answer_rate_limit_burst),
+        "requests": Limit("requests", api.rate_limit_per_minute, api.rate_limit_burst),
+        "auth_failures": Limit("auth_failures", api.auth_failures_per_minute, api.auth_failure_burst),
+    }
+    app.state.answer_slots = AnswerSlots(api.max_concurrent_answers)
+    app.state.readiness = Readiness(api.readyz_cache_s)
+    multiprocess = os.environ.get("PROMETHEUS_MULTIPROC_DIR")  # the standard variable; rag serve sets it
+    app.state.metrics = Metrics(lambda: _index_sizes(app), Path(multiprocess) if multiprocess else None)
     app.state.components = None
     if components is not None:  # ready at once (tests, embedding in another app); the lifespan does the same
         app.state.components = components
@@ -85,7 +96,8 @@ def create_app(settings: Settings | None = None, components: Components | None =
     errors.install(app)
     # The last added runs first: request id and metrics, CORS (its preflights need no key), then the gate.
     app.add_middleware(Gate, keys=app.state.keys, limits=BodyLimits.from_settings(settings.api),
-                       failures=app.state.auth_failures)
+                       rate_limits=app.state.limits, failures=app.state.limit["auth_failures"],
+                       metrics=app.state.metrics)
     if settings.api.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=list(settings.api.cors_origins), allow_methods=["*"],
                            allow_headers=["Authorization", "X-API-Key", "Content-Type", "X-Request-ID"])
@@ -106,6 +118,17 @@ def _open(settings: Settings) -> Components:
                        extra={"error": str(exc)})
     built.embedder.embed_query("warm-up")  # load the query encoder before the first request, not during it
     return built
+
+
+def _index_sizes(app: FastAPI) -> dict[str, tuple[int, int]] | None:
+    """(documents, chunks) by kind from the catalog, for the metrics; None while starting or closed."""
+    components: Components | None = app.state.components
+    if components is None:
+        return None
+    try:
+        return components.index.catalog.sizes()
+    except StoreError:
+        return None
 
 
 async def _purge_conversations(components: Components, every_s: float) -> None:

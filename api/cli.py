@@ -3,12 +3,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
 
 from rag.cli.common import load_settings, reported_errors
 from rag.errors import UserError
+
+APP = "api.app:create_app"
+"""The app factory every worker imports."""
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
 @click.command()
@@ -18,7 +24,8 @@ from rag.errors import UserError
 @click.option("--data-dir", type=click.Path(path_type=Path, file_okay=False), default=None,
               help="Index location (env RAG_DATA_DIR, default ./.rag).")
 def serve(host: str, port: int, workers: int, data_dir: Path | None) -> None:
-    """Run the HTTP API (and its OpenAPI docs at /docs). Without API keys it only binds to loopback."""
+    """Run the HTTP API (and its OpenAPI docs at /docs). Without API keys it only binds to loopback. With several
+    workers, /metrics aggregates them all and rate limits hold across them."""
     import os
 
     import uvicorn
@@ -35,7 +42,39 @@ def serve(host: str, port: int, workers: int, data_dir: Path | None) -> None:
         os.environ["RAG_DATA_DIR"] = str(data_dir)  # the workers build their own settings from the environment
     click.echo(f"rag API on http://{host}:{port} (docs at /docs), {len(keys)} API key(s), data dir "
                f"{settings.data_dir}", err=True)
-    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="warning")
+    with metrics_directory(workers) as directory:
+        if directory is not None:  # before any worker imports prometheus_client: it picks its mode at import
+            os.environ[MULTIPROC_ENV] = str(directory)
+        uvicorn.run(APP, factory=True, host=host, port=port, workers=workers, log_level="warning")
+
+
+@contextmanager
+def metrics_directory(workers: int) -> Iterator[Path | None]:
+    """Where the workers of this run write their metrics (prometheus_client's multiprocess mode), emptied first: the
+    directory named by ``PROMETHEUS_MULTIPROC_DIR`` when the operator set one (its ``*.db`` files are deleted, as
+    prometheus_client requires between runs), else with several workers a new temporary directory, removed when
+    the server stops. One worker without the variable keeps its metrics in memory (None)."""
+    import os
+    import shutil
+    import tempfile
+
+    given = os.environ.get(MULTIPROC_ENV)
+    if given:
+        directory = Path(given)
+        directory.mkdir(parents=True, exist_ok=True)
+        for stale in directory.glob("*.db"):
+            stale.unlink()
+        yield directory
+        return
+    if workers <= 1:
+        yield None
+        return
+    created = Path(tempfile.mkdtemp(prefix="rag-metrics-"))
+    try:
+        yield created
+    finally:
+        os.environ.pop(MULTIPROC_ENV, None)
+        shutil.rmtree(created, ignore_errors=True)
 
 
 @click.group()

@@ -12,6 +12,7 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
+from api.limits import Limit, RateLimits, retry_after
 from api.security import Principal, Scope
 from api.slots import AnswerSlots, HeldWork
 from rag.answer.service import AnswerService
@@ -65,7 +66,11 @@ async def within_answer_timeout(request: Request, work: Callable[[], T], free: C
 def answer_slot(request: Request, principal: Principal) -> Callable[[], None]:
     """Take one of the principal's answer slots (429 when all are in use); call the result when the work ends."""
     slots: AnswerSlots = request.app.state.answer_slots
-    return slots.take(principal.name)
+    try:
+        return slots.take(principal.name)
+    except HTTPException:
+        request.app.state.metrics.rate_limited("concurrent_answers")
+        raise
 
 
 _bearer = HTTPBearer(auto_error=False, description="An API key as a Bearer token.")
@@ -73,13 +78,15 @@ _header = APIKeyHeader(name="X-API-Key", auto_error=False, description="An API k
 
 
 class RequireScope:
-    """The caller the gate authenticated (api.gate, before the body was read), its scope and its rate limit.
+    """The caller the gate authenticated (api.gate, before the body was read), its scope and its rate limit:
+    ``answers`` for the answer routes, ``requests`` for every other one (api.limits, shared by all workers).
 
     With no key configured, only anonymous reads from the loopback interface are allowed. The key parameters only
     document the security schemes in OpenAPI; the gate has already read the headers."""
 
-    def __init__(self, scope: Scope) -> None:
+    def __init__(self, scope: Scope, limit: str = "requests") -> None:
         self.scope = scope
+        self.limit = limit
 
     async def __call__(self, request: Request,
                        bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)] = None,
@@ -92,13 +99,18 @@ class RequireScope:
                                 headers={"WWW-Authenticate": "Bearer"})
         if self.scope == "admin" and principal.scope != "admin":
             raise HTTPException(403, "this operation needs an API key with the admin scope")
-        wait = request.app.state.limiter.acquire(principal.name)
+        limits: RateLimits = request.app.state.limits
+        limit: Limit = request.app.state.limit[self.limit]
+        wait = await limits.hit(limit, principal.name)
         if wait > 0:
-            raise HTTPException(429, "rate limit exceeded; retry later", headers={"Retry-After": str(int(wait) + 1)})
+            request.app.state.metrics.rate_limited(limit.name)
+            raise HTTPException(429, f"rate limit exceeded ({limit.per_minute} {self.limit} a minute for this key); "
+                                     "retry later", headers={"Retry-After": retry_after(wait)})
         return principal
 
 
 ReadAccess = Annotated[Principal, Depends(RequireScope("read"))]
+AnswerAccess = Annotated[Principal, Depends(RequireScope("read", "answers"))]
 AdminAccess = Annotated[Principal, Depends(RequireScope("admin"))]
 ComponentsDep = Annotated[Components, Depends(get_components)]
 AnswersDep = Annotated[AnswerService, Depends(get_answers)]

@@ -18,7 +18,9 @@ from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.security import Principal, RateLimiter, hash_key, is_loopback
+from api.limits import Limit, RateLimits, retry_after
+from api.metrics import Metrics
+from api.security import Principal, hash_key, is_loopback
 from api.security import Scope as KeyScope
 from rag.config import ApiSettings
 
@@ -65,14 +67,17 @@ class Refused(Exception):
 
 
 class Gate:
-    """ASGI middleware: keyless-mode checks, body limits, authentication before the body, failure rate limits."""
+    """ASGI middleware: keyless-mode checks, body limits, authentication before the body, failure rate limits
+    (per address, in the rate-limit store every worker shares)."""
 
-    def __init__(self, app: ASGIApp, keys: dict[str, KeyScope], limits: BodyLimits,
-                 failures: RateLimiter) -> None:
+    def __init__(self, app: ASGIApp, keys: dict[str, KeyScope], limits: BodyLimits, rate_limits: RateLimits,
+                 failures: Limit, metrics: Metrics) -> None:
         self.app = app
         self.keys = keys
         self.limits = limits
+        self.rate_limits = rate_limits
         self.failures = failures
+        self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """ASGI entry: refuse, or pass the request on with its principal and its body already read."""
@@ -84,7 +89,7 @@ class Gate:
         try:
             self._check_keyless(scope, headers)
             _check_declared_length(headers, limit)
-            principal = self._authenticate(scope, headers)
+            principal = await self._authenticate(scope, headers)
             body = await _read_body(receive, limit)
         except Refused as refused:
             await _refuse(send, refused, scope.get("state", {}).get("request_id"))
@@ -106,7 +111,7 @@ class Gate:
         if origin is not None and not _loopback_name(urlsplit(origin.decode("latin-1")).netloc):
             raise Refused(403, "this server has no API keys and refuses requests from other sites' pages")
 
-    def _authenticate(self, scope: Scope, headers: dict[bytes, bytes]) -> Principal | None:
+    async def _authenticate(self, scope: Scope, headers: dict[bytes, bytes]) -> Principal | None:
         """The caller's principal. The API's routes need one (401 without; 429 once the address has failed
         authentication too often); public routes get one when a valid key is presented."""
         protected = scope["path"].startswith(PROTECTED_PREFIXES) and scope["method"] != "OPTIONS"
@@ -115,26 +120,27 @@ class Gate:
         address = f"address:{client}"
         if not protected and not presented:
             return None
-        if self.failures.exhausted(address):
+        wait = await self.rate_limits.wait(self.failures, address)
+        if wait > 0:
             if not protected:
                 return None
-            wait = self.failures.wait(address)
+            self.metrics.rate_limited(self.failures.name)
             raise Refused(429, "too many failed authentications from this address; retry later",
-                          [("Retry-After", str(int(wait) + 1))])
+                          [("Retry-After", retry_after(wait))])
         if presented:
             scope_of_key = self.keys.get(hash_key(presented))
             if scope_of_key is not None:
                 return Principal(f"key:{hash_key(presented)[:12]}", scope_of_key)
-            self._failed(address, protected, "invalid API key")
+            await self._failed(address, protected, "invalid API key")
             return None
         if not self.keys and is_loopback(client):
             return Principal(ANONYMOUS, "read")
-        self._failed(address, protected, "an API key is required (Authorization: Bearer <key> or X-API-Key)")
+        await self._failed(address, protected, "an API key is required (Authorization: Bearer <key> or X-API-Key)")
         return None
 
-    def _failed(self, address: str, protected: bool, message: str) -> None:
+    async def _failed(self, address: str, protected: bool, message: str) -> None:
         """Count a failed authentication of ``address``; an API route answers 401, a public one goes on."""
-        self.failures.acquire(address)
+        await self.rate_limits.hit(self.failures, address)
         if protected:
             logger.info("authentication failed", extra={"client": address})
             raise Refused(401, message, [("WWW-Authenticate", "Bearer")])

@@ -1,12 +1,10 @@
-"""API keys (stored only as SHA-256 hashes, each with a scope) and per-key rate limits."""
+"""API keys (stored only as SHA-256 hashes, each with a scope) and who is calling (rate limits: api.limits)."""
 
 from __future__ import annotations
 
 import hashlib
 import ipaddress
 import secrets
-import threading
-import time
 from dataclasses import dataclass
 from typing import Literal
 
@@ -67,55 +65,6 @@ class Principal:
 
     name: str
     scope: Scope
-
-
-class RateLimiter:
-    """A token bucket per caller: ``per_minute`` steady, ``burst`` at once. In memory, per worker process."""
-
-    MAX_CALLERS = 100_000
-
-    def __init__(self, per_minute: int, burst: int) -> None:
-        self._rate = per_minute / 60.0
-        self._burst = float(burst)
-        self._buckets: dict[str, tuple[float, float]] = {}
-        self._lock = threading.Lock()
-
-    def acquire(self, caller: str) -> float:
-        """0 when the request may proceed (a token is taken), else the seconds to wait before retrying."""
-        now = time.monotonic()
-        with self._lock:
-            tokens = self._tokens(caller, now)
-            if tokens >= 1.0:
-                self._buckets[caller] = (tokens - 1.0, now)
-                return 0.0
-            self._buckets[caller] = (tokens, now)
-            return (1.0 - tokens) / self._rate
-
-    def wait(self, caller: str) -> float:
-        """The seconds until the caller has a token again (0: it has one now); takes nothing."""
-        with self._lock:
-            tokens = self._tokens(caller, time.monotonic())
-        return 0.0 if tokens >= 1.0 else (1.0 - tokens) / self._rate
-
-    def exhausted(self, caller: str) -> bool:
-        """Whether the caller has no token left."""
-        return self.wait(caller) > 0
-
-    def _tokens(self, caller: str, now: float) -> float:
-        if caller not in self._buckets and len(self._buckets) >= self.MAX_CALLERS:
-            self._shrink(now)
-        tokens, last = self._buckets.get(caller, (self._burst, now))
-        return min(self._burst, tokens + (now - last) * self._rate)
-
-    def _shrink(self, now: float) -> None:
-        """Keep the table bounded (many addresses or keys must not grow it forever): forget the callers whose
-        buckets have refilled (as if new), then, if still over half the bound, all but the most recent half."""
-        kept = {caller: (tokens, last) for caller, (tokens, last) in self._buckets.items()
-                if tokens + (now - last) * self._rate < self._burst}
-        if len(kept) > self.MAX_CALLERS // 2:
-            recent = sorted(kept.items(), key=lambda item: item[1][1], reverse=True)[: self.MAX_CALLERS // 2]
-            kept = dict(recent)
-        self._buckets = kept
 
 
 def key_file_line(key: str, scope: Scope) -> str:

@@ -4,7 +4,9 @@
     python bench/api_load.py [--seconds 60] [--clients 16] [--workers 2] [--cache bench/.cache] [--distinct]
 
 Targets: >= 40 answers/s with p99 <= 1 s and 0 errors; >= 150 searches/s. Printed: throughput, p50/p95/p99, errors.
-The per-client rate limit is raised for the run (one anonymous loopback client would otherwise be limited).
+The server runs as `rag serve --workers N` does (prometheus_client in multiprocess mode, rate limits in the data
+dir's shared file). The per-client rate limits are raised for the run (one anonymous loopback client would otherwise
+be limited).
 
 By default the clients cycle through a few starter-corpus questions, so the query-embedding cache always hits (as
 for repeated questions). ``--distinct`` makes every request's text unique, so every request embeds its query: real
@@ -18,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -57,9 +60,13 @@ def distinct_questions(data: Path = ROOT.parent / "shared" / "data") -> list[str
 
 def start_server(data_dir: Path, port: int, workers: int, extra_env: dict[str, str] | None = None,
                  ready_seconds: float = 120) -> subprocess.Popen[bytes]:
+    metrics = data_dir / "prometheus-multiproc"  # as `rag serve --workers N` does: one scrape counts every worker
+    shutil.rmtree(metrics, ignore_errors=True)
+    metrics.mkdir(parents=True)
     env = {**os.environ, "RAG_DATA_DIR": str(data_dir), "RAG_API__RATE_LIMIT_PER_MINUTE": "100000000",
-           "RAG_API__RATE_LIMIT_BURST": "100000", "RAG_API__MAX_CONCURRENT_ANSWERS": "1000",  # one anonymous caller
-           **(extra_env or {})}
+           "RAG_API__RATE_LIMIT_BURST": "100000", "RAG_API__ANSWER_RATE_LIMIT_PER_MINUTE": "100000000",
+           "RAG_API__ANSWER_RATE_LIMIT_BURST": "100000", "RAG_API__MAX_CONCURRENT_ANSWERS": "1000",  # one caller
+           "PROMETHEUS_MULTIPROC_DIR": str(metrics), **(extra_env or {})}
     process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "--factory", "api.app:create_app", "--host", "127.0.0.1", "--port",
          str(port), "--workers", str(workers), "--log-level", "warning"], cwd=ROOT, env=env)

@@ -128,6 +128,8 @@ class GenerationSettings(_Group):
     temperature: float = Field(0.0, ge=0, le=2)
     timeout_s: float = Field(60.0, gt=0, description="Per-request timeout.")
     max_retries: int = Field(2, ge=0, le=10, description="Retries with exponential backoff on timeouts and 5xx.")
+    stream_usage: bool = Field(True, description="Ask streams for their token usage (stream_options.include_usage; "
+                               "an endpoint that refuses it is asked without it from then on).")
     context_tokens: int = Field(8192, ge=1024, description="The model's context window.")
     max_answer_tokens: int = Field(900, ge=64, description="Tokens reserved for the answer.")
     max_question_chars: int = Field(2000, ge=10, description="Longer questions are refused.")
@@ -177,8 +179,18 @@ class LogSettings(_Group):
 
 
 class ApiSettings(_Group):
-    rate_limit_per_minute: int = Field(600, ge=1, description="Requests a key (or client address) may make a minute.")
-    rate_limit_burst: int = Field(60, ge=1, description="Requests allowed at once above the steady rate.")
+    rate_limit_per_minute: int = Field(600, ge=1, description="Requests other than answers (searches, documents, "
+                                       "conversations, metrics) a key may make a minute, across all workers.")
+    rate_limit_burst: int = Field(60, ge=1, description="Of those, how many may come at once.")
+    answer_rate_limit_per_minute: int = Field(120, ge=1, description="Answers (POST /v1/answers, POST "
+                                              "/v1/chat/completions) a key may ask for a minute, across all workers.")
+    answer_rate_limit_burst: int = Field(20, ge=1, description="Of those, how many may come at once.")
+    rate_limit_redis_url: SecretStr | None = Field(None, description="Keep the rate limits in this Redis "
+                                                   "(redis://host:6379/0, rediss:// for TLS) so that several machines "
+                                                   "share them; unset: a file in the data dir, shared by the "
+                                                   "workers of one machine.")
+    sse_ping_s: float = Field(15.0, gt=0, description="A streamed answer sends a keep-alive comment this often "
+                              "while the model is slow, so proxies do not close an idle connection.")
     max_body_mb: float = Field(20.0, gt=0, description="Uploads (POST /v1/documents) larger than this are refused "
                                "with 413.")
     max_json_body_kb: int = Field(64, ge=1, description="Bodies of every other route larger than this (KiB) are "
@@ -192,7 +204,8 @@ class ApiSettings(_Group):
     max_chat_total_chars: int = Field(100_000, ge=100, description="Chat messages longer than this together "
                                       "(characters) are refused (422).")
     auth_failures_per_minute: int = Field(10, ge=1, description="Failed authentications an address may make a "
-                                          "minute; past them (and the burst) it gets 429 until it may again.")
+                                          "minute, across all workers; past them (and the burst) it gets 429 until "
+                                          "it may again.")
     auth_failure_burst: int = Field(20, ge=1, description="Failed authentications an address may make at once.")
     max_concurrent_answers: int = Field(4, ge=1, description="Answers one key (or the anonymous caller) may have "
                                         "in progress at once, per worker; counted until the work ends, even after "

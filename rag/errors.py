@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reprlib
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from pydantic import ValidationError
@@ -59,12 +59,18 @@ class ProviderError(RuntimeFailure):
     """A model provider (embedding model, LLM endpoint) failed."""
 
 
-class GenerationError(ProviderError):
-    """The generator could not produce an answer (endpoint down, timeout, error status); ``reason`` says which."""
+FailureKind = Literal["timeout", "unreachable", "http_status", "stream_broken", "empty", "malformed", "error"]
+"""What kind of failure a GenerationError is, from a small fixed set (metrics label it; ``reason`` says it in words)."""
 
-    def __init__(self, reason: str) -> None:
+
+class GenerationError(ProviderError):
+    """The generator could not produce an answer (endpoint down, timeout, error status); ``reason`` says which in
+    words, ``kind`` names its class from a fixed set."""
+
+    def __init__(self, reason: str, kind: FailureKind = "error") -> None:
         super().__init__(reason)
         self.reason = reason
+        self.kind: FailureKind = kind
 
 
 _BRIEF = reprlib.Repr()

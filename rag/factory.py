@@ -17,7 +17,7 @@ from rag.store.chroma import RagEmbeddingFunction
 from rag.store.index import Index, open_index
 
 if TYPE_CHECKING:
-    from rag.answer.models import Answer
+    from rag.answer.models import Answer, Outcome
     from rag.answer.service import AnswerService
     from rag.conversation import Conversations
     from rag.generate.protocol import Generator
@@ -55,7 +55,7 @@ class Components:
             return self._retriever
 
     def answers(self, llm: Generator | None = None,
-                observers: Sequence[Callable[[Answer], None]] = ()) -> AnswerService:
+                observers: Sequence[Callable[[Answer, Outcome], None]] = ()) -> AnswerService:
         """The answer service: extractive always available; the OpenAI-compatible model when configured (one per
         process, so what it learnt of the endpoint's output modes is kept); ``observers`` see every answer."""
         from rag.answer.service import AnswerService

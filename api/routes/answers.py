@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 
 from fastapi import APIRouter, Request
-from fastapi.responses import StreamingResponse
+from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from api.deps import AnswersDep, ReadAccess, answer_slot, within_answer_timeout
+from api.deps import AnswerAccess, AnswersDep, answer_slot, within_answer_timeout
 from api.errors import scrub
 from api.schemas import ANSWER_ERRORS, ERRORS, AnswerRequest
 from api.slots import HeldStream
+from api.streaming import event, event_stream
 from rag.answer.models import Answer
 from rag.errors import RagError
 from rag.filters import Filters
@@ -19,20 +19,16 @@ from rag.filters import Filters
 router = APIRouter(prefix="/v1", tags=["answers"], responses={**ERRORS, **ANSWER_ERRORS})
 
 
-def sse(event: str, data: object) -> str:
-    """One Server-Sent Event: its name and ``data`` as one line of JSON."""
-    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
-
-
 @router.post("/answers", response_model=Answer, summary="Answer a question in two cited sections",
              responses={200: {"content": {"text/event-stream": {}},
                               "description": "The Answer, or with stream=true / Accept: text/event-stream, events: "
                                              "sources, delta (repeated), notice, answer"}})
 async def post_answer(body: AnswerRequest, request: Request, service: AnswersDep,
-                      principal: ReadAccess) -> Answer | StreamingResponse:
+                      principal: AnswerAccess) -> Answer | EventSourceResponse:
     """The Answer as JSON, or as Server-Sent Events when asked (``stream`` or Accept: text/event-stream); an
-    error before the first event is a JSON error response, a later one an ``error`` event. A conversation belongs
-    to the key that started it; another key's id is 404."""
+    error before the first event is a JSON error response, a later one an ``error`` event. While the model is slow
+    the stream sends a keep-alive comment every ``RAG_API__SSE_PING_S`` seconds; a client that goes away stops the
+    answer. A conversation belongs to the key that started it; another key's id is 404."""
     filters = Filters.parse(body.filters)
     wants_stream = body.stream or "text/event-stream" in request.headers.get("accept", "")
     free = answer_slot(request, principal)
@@ -46,18 +42,19 @@ async def post_answer(body: AnswerRequest, request: Request, service: AnswersDep
     # validation and retrieval errors surface here, as a normal JSON error response
     first = await within_answer_timeout(request, lambda: next(events))
 
-    def body_events() -> Iterator[str]:
-        yield sse(*first)
+    def body_events() -> Iterator[ServerSentEvent]:
         try:
+            yield event(*first)
             for kind, payload in events:
                 if kind == "delta":
-                    yield sse("delta", {"text": payload})
+                    yield event("delta", {"text": payload})
                 elif kind == "answer":
-                    yield sse("answer", payload.model_dump(mode="json"))
+                    yield event("answer", payload.model_dump(mode="json"))
                 else:
-                    yield sse(kind, payload)
+                    yield event(kind, payload)
         except RagError as exc:
-            yield sse("error", {"message": scrub(request, str(exc))})
+            yield event("error", {"message": scrub(request, str(exc))})
+        finally:
+            events.close()  # at the end, or at once when the client went away: the answer stops, its slot is freed
 
-    return StreamingResponse(body_events(), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+    return event_stream(body_events(), request.app.state.settings.api.sse_ping_s)

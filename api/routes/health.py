@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from api.deps import ReadAccess
 from api.schemas import ERRORS
@@ -65,6 +65,9 @@ class Readiness:
 
 
 @router.get("/metrics", response_class=PlainTextResponse, summary="Prometheus metrics", responses=_METRICS_ERRORS)
-def metrics(request: Request, _: ReadAccess) -> str:
-    """This worker's request metrics in the Prometheus text format (read access required)."""
-    return str(request.app.state.metrics.render())
+def metrics(request: Request, _: ReadAccess) -> Response:
+    """Every worker's metrics in the Prometheus text format, or OpenMetrics when the scraper asks for it (read
+    access required). With several workers one scrape aggregates them all (prometheus_client's multiprocess
+    mode)."""
+    body, content_type = request.app.state.metrics.render(request.headers.get("accept"))
+    return Response(body, media_type=content_type)

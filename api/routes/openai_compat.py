@@ -10,19 +10,19 @@ document or the model, streamed deltas included); the references, grounding and 
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import StreamingResponse
+from sse_starlette import ServerSentEvent
 
-from api.deps import AnswersDep, ReadAccess, answer_slot, within_answer_timeout
+from api.deps import AnswerAccess, AnswersDep, answer_slot, within_answer_timeout
 from api.errors import scrub
 from api.schemas import ANSWER_ERRORS, ERRORS, ChatCompletionRequest, ChatMessage
 from api.slots import HeldStream
+from api.streaming import done, event, event_stream
 from rag.answer.models import Answer
 from rag.answer.render import render_markdown
 from rag.config import ApiSettings
@@ -74,7 +74,7 @@ def check_limits(messages: list[ChatMessage], api: ApiSettings) -> None:
 
 @router.post("/chat/completions", summary="OpenAI-compatible chat completion answered by rag")
 async def chat_completions(body: ChatCompletionRequest, request: Request, service: AnswersDep,
-                           principal: ReadAccess) -> Any:
+                           principal: AnswerAccess) -> Any:
     """A ``chat.completion`` (or, with ``stream``, ``chat.completion.chunk`` events) whose content is the
     answer page; the references, grounding and full Answer are in its ``rag`` field. Stored as a conversation of
     this key only with ``store: true``."""
@@ -101,31 +101,36 @@ async def chat_completions(body: ChatCompletionRequest, request: Request, servic
     # the sources: errors in validation or retrieval surface here as a normal error response
     await within_answer_timeout(request, lambda: next(events))
 
-    def chunk(delta: dict[str, Any], finish: str | None = None, extra: dict[str, Any] | None = None) -> str:
+    def chunk(delta: dict[str, Any], finish: str | None = None, extra: dict[str, Any] | None = None) -> ServerSentEvent:
         payload: dict[str, Any] = {"id": completion_id, "object": "chat.completion.chunk", "created": created,
                                    "model": body.model,
                                    "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
         if extra is not None:
             payload["rag"] = extra
-        return f"data: {json.dumps(payload, ensure_ascii=False)}\n\n"
+        return event(None, payload)
 
-    def stream() -> Iterator[str]:
-        yield chunk({"role": "assistant", "content": ""})
+    def stream() -> Iterator[ServerSentEvent]:
         draft = InertStream()  # the model's draft is text from the sources too: inert, even split across deltas
         try:
-            for kind, payload in events:
-                if kind == "answer":
-                    # The deltas were the model's draft; what checking it changed, the references and the
-                    # disclaimer follow (the verified text is in the final chunk's ``rag`` field).
-                    page = render_markdown(payload)
-                    tail = "## References" + page.split("## References", 1)[-1] if "## References" in page else ""
-                    yield chunk({"content": draft.flush() + "\n\n---\n\n" + inert_markdown(_repairs(payload))
-                                 + tail}, extra=_extra(payload))
-                elif kind == "delta" and (text := draft.feed(payload)):
-                    yield chunk({"content": text})
+            yield chunk({"role": "assistant", "content": ""})
+            yield from chunks(draft)
         except RagError as exc:
             yield chunk({"content": draft.flush() + inert_markdown(f"\n\n[error: {scrub(request, str(exc))}]")})
+        finally:
+            events.close()  # at the end, or at once when the client went away: the answer stops, its slot is freed
         yield chunk({}, finish="stop")
-        yield "data: [DONE]\n\n"
+        yield done()
 
-    return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-store"})
+    def chunks(draft: InertStream) -> Iterator[ServerSentEvent]:
+        for kind, payload in events:
+            if kind == "answer":
+                # The deltas were the model's draft; what checking it changed, the references and the
+                # disclaimer follow (the verified text is in the final chunk's ``rag`` field).
+                page = render_markdown(payload)
+                tail = "## References" + page.split("## References", 1)[-1] if "## References" in page else ""
+                yield chunk({"content": draft.flush() + "\n\n---\n\n" + inert_markdown(_repairs(payload))
+                             + tail}, extra=_extra(payload))
+            elif kind == "delta" and (text := draft.feed(payload)):
+                yield chunk({"content": text})
+
+    return event_stream(stream(), request.app.state.settings.api.sse_ping_s)

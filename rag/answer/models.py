@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from dataclasses import dataclass
+from typing import Literal, get_args
 
 from pydantic import BaseModel, Field, model_validator
 
 from rag.appraisal import Certainty, Consensus, Disagreement, SourceAppraisal
 from rag.contract import Audience, SectionKind
+from rag.errors import FailureKind
 from rag.models import Kind
 
 
@@ -113,3 +115,22 @@ class Answer(BaseModel):
     notices: list[str] = Field(default_factory=list, description="Fallbacks and dropped sources, in plain words.")
     disclaimer: str
     timings_ms: dict[str, float] = Field(default_factory=dict)
+
+
+FallbackReason = FailureKind | Literal["unsupported"]
+"""Why the extractive answer replaced the model's: the endpoint's failure (rag.errors.FailureKind), or
+``unsupported`` (nothing the model wrote could be matched to a retrieved passage)."""
+FALLBACK_REASONS: tuple[str, ...] = (*get_args(FailureKind), "unsupported")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How an answer was produced, for the answer service's observers (metrics); not part of the Answer JSON.
+
+    ``generator``: the generator asked (``extractive`` or ``openai``). ``fallback``: why the extractive answer
+    replaced the model's, None when it did not. ``tokens``: (prompt, completion) tokens the endpoint reported for
+    the answer's generation, None when it reported none (the extractive composer uses none)."""
+
+    generator: Literal["extractive", "openai"]
+    fallback: FallbackReason | None = None
+    tokens: tuple[int, int] | None = None

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -15,7 +16,7 @@ from rag.answer.appraise import Appraised, appraise_answer
 from rag.answer.assemble import assemble
 from rag.answer.budget import count_tokens, encoding_for, fit_sources
 from rag.answer.ground import Grounded, Grounder
-from rag.answer.models import Answer, AnswerSection, Reference
+from rag.answer.models import Answer, AnswerSection, FallbackReason, Outcome, Reference
 from rag.answer.parse import ParsedAnswer, parse_answer
 from rag.config import Settings
 from rag.contract import (
@@ -65,11 +66,11 @@ class AnswerService:
 
     One path for whole and streamed answers: one generation, then grounding (verify, attribute, move, remove); the
     extractive answer replaces the model's only when the endpoint fails or nothing the model wrote is supported,
-    and ``notices`` says so. ``observers`` see every finished answer (metrics)."""
+    and ``notices`` says so. ``observers`` see every finished answer with its :class:`Outcome` (metrics)."""
 
     def __init__(self, settings: Settings, retriever: Retriever, extractive: Generator, llm: Generator | None,
                  prompts: Prompts, conversations: Conversations, judge: Judge,
-                 observers: Sequence[Callable[[Answer], None]] = ()) -> None:
+                 observers: Sequence[Callable[[Answer, Outcome], None]] = ()) -> None:
         self._settings = settings
         self._retriever = retriever
         self._extractive = extractive
@@ -117,27 +118,31 @@ class AnswerService:
         generator = self._generator(backend)
         started = time.perf_counter()
         generation: Generation | None = None
+        why: FallbackReason | None = None
         generating = stages.open("generate")
         generating.set_attribute("generator", generator.name)
         try:
             if deltas:
-                for piece in generator.stream(prepared.request):
-                    if isinstance(piece, Generation):
-                        generation = piece
-                    elif piece:
-                        yield "delta", piece
+                # closed at once when the reader stops early (a client gone): the model is asked for no more
+                with _closed_after(generator.stream(prepared.request)) as pieces:
+                    for piece in pieces:
+                        if isinstance(piece, Generation):
+                            generation = piece
+                        elif piece:
+                            yield "delta", piece
             else:
                 generation = generator.generate(prepared.request)
             if generation is None:
-                raise GenerationError("the model's stream ended without an answer")
+                raise GenerationError("the model's stream ended without an answer", "empty")
         except GenerationError as error:
-            generation = None
+            generation, why = None, error.kind
             generating.set_attribute("error", error.reason)
             yield from self._notice(prepared, self._fallback_notice(error.reason))
         finally:
             generating.end()
         prepared.timings["generate"] = _ms(started)
         grounded, used = None, generator.name
+        tokens = generation.tokens if generation is not None else None
         discarded: list[tuple[str, str]] = []  # what the model wrote that the fallback replaced, and why
         if generation is not None:
             for notice in generation.notices:
@@ -149,7 +154,7 @@ class AnswerService:
                     f"none of the {removed} sentence(s) it wrote could be matched to a retrieved passage"
                     if removed else "its answer held no sentence"))
                 discarded = grounded.removed
-                grounded = None
+                grounded, why = None, "unsupported"
         if grounded is None:
             used = generator.name if generator is self._extractive else f"extractive (fallback from {generator.name})"
             fallback = self._extractive.generate(prepared.request)
@@ -157,7 +162,9 @@ class AnswerService:
                 yield "delta", fallback.text
             grounded, parsed = self._ground(fallback, prepared)
             grounded.removed[:0] = discarded
-        yield "answer", self._finish(prepared, parsed, grounded, used)
+        outcome = Outcome(generator="extractive" if generator is self._extractive else "openai", fallback=why,
+                          tokens=tokens)
+        yield "answer", self._finish(prepared, parsed, grounded, used, outcome)
 
     def conversation(self, conversation_id: str, owner: str | None = None) -> Conversation:
         """A stored conversation of ``owner``; an unknown id or another owner's is a NotFoundError."""
@@ -265,7 +272,8 @@ class AnswerService:
     def _fallback_notice(reason: str) -> str:
         return f"The language model could not be used ({reason}); this is the extractive answer instead."
 
-    def _finish(self, prepared: _Prepared, parsed: ParsedAnswer, grounded: Grounded, backend: str) -> Answer:
+    def _finish(self, prepared: _Prepared, parsed: ParsedAnswer, grounded: Grounded, backend: str,
+                outcome: Outcome) -> Answer:
         sections, references, grounding = assemble(grounded, prepared.sources, parsed.dangling)
         started = time.perf_counter()
         with prepared.stages.stage("appraise", references=len(references)):
@@ -286,7 +294,7 @@ class AnswerService:
             self._conversations.add_turn(prepared.conversation_id, prepared.question, prepared.standalone,
                                          answer.model_dump_json())
         for observe in self._observers:
-            observe(answer)
+            observe(answer, outcome)
         prepared.stages.end(backend=backend, references=len(answer.references),
                             attributed=len(grounding.attributed), removed=len(grounding.removed))
         return answer
@@ -317,6 +325,18 @@ def _source_view(source: Source) -> dict[str, Any]:
     return {"n": source.n, "kind": hit.kind, "doc_id": hit.doc_id, "chunk_id": hit.chunk_id, "title": hit.title,
             "year": hit.year, "source": hit.source, "pmid": hit.pmid, "doi": hit.doi, "url": hit.url,
             "text": source.text}
+
+
+@contextmanager
+def _closed_after(pieces: Iterator[str | Generation]) -> Iterator[Iterator[str | Generation]]:
+    """The pieces, closed when the block ends however it ends (a generator's cleanup runs at once, not when it is
+    garbage-collected: the OpenAI-compatible stream closes its connection)."""
+    try:
+        yield pieces
+    finally:
+        close = getattr(pieces, "close", None)
+        if close is not None:
+            close()
 
 
 def _ms(started: float) -> float:

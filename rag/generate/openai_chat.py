@@ -39,6 +39,23 @@ class _FormatRejected(Exception):
     """The endpoint refused a request because of its ``response_format``."""
 
 
+def _names(error: Any, field: str) -> bool:
+    """Whether an error's message or body names a request field."""
+    return field in f"{getattr(error, 'message', '')} {getattr(error, 'body', '')}".lower()
+
+
+class _Usage:
+    """Token counts a stream reports in its usage chunk (asked for with ``stream_options``), if any."""
+
+    def __init__(self) -> None:
+        self.tokens: tuple[int, int] | None = None
+
+    def read(self, usage: Any) -> None:
+        """Keep the (prompt, completion) tokens of a chunk's ``usage``, when it has one."""
+        if usage is not None:
+            self.tokens = (int(usage.prompt_tokens or 0), int(usage.completion_tokens or 0))
+
+
 def _refuses_format(error: Any) -> bool:
     """Whether an error status answers the request's ``response_format`` rather than an outage: a client error
     (400, 404, 415, 422), 501, or any status whose message names the field (llama-cpp-python's server answers an
@@ -46,8 +63,7 @@ def _refuses_format(error: Any) -> bool:
     status = int(getattr(error, "status_code", 0))
     if status in (400, 404, 415, 422, 501):
         return True
-    detail = f"{getattr(error, 'message', '')} {getattr(error, 'body', '')}".lower()
-    return "response_format" in detail or "json_schema" in detail
+    return _names(error, "response_format") or _names(error, "json_schema")
 
 
 class OpenAIChatGenerator:
@@ -60,6 +76,8 @@ class OpenAIChatGenerator:
         self._client = client or self._make_client(settings)
         self._style: SchemaStyle | bool | None = None
         """Auto mode: the schema style this endpoint honours, False when none, None until known."""
+        self._stream_usage = settings.stream_usage
+        """Whether streams ask for token usage (``stream_options``); turned off if the endpoint refuses it."""
         self._lock = threading.Lock()
 
     @staticmethod
@@ -128,9 +146,9 @@ class OpenAIChatGenerator:
             choice = response.choices[0]
             content = choice.message.content
         except (AttributeError, IndexError, TypeError) as exc:
-            raise GenerationError(f"the model's response had no message ({type(exc).__name__})") from None
+            raise GenerationError(f"the model's response had no message ({type(exc).__name__})", "malformed") from None
         if not isinstance(content, str) or not content.strip():
-            raise GenerationError("the model returned an empty message")
+            raise GenerationError("the model returned an empty message", "empty")
         usage = getattr(response, "usage", None)
         tokens = (int(usage.prompt_tokens or 0), int(usage.completion_tokens or 0)) if usage is not None else None
         return Generation(content, fmt, getattr(choice, "finish_reason", None) == "length", (), tokens)
@@ -163,7 +181,8 @@ class OpenAIChatGenerator:
         raw: list[str] = []
         passthrough: bool | None = None
         finish = None
-        for piece, reason in self._pieces(chunks):
+        usage = _Usage()
+        for piece, reason in self._pieces(chunks, usage):
             finish = reason or finish
             raw.append(piece)
             if passthrough is None and "".join(raw).strip():
@@ -175,55 +194,72 @@ class OpenAIChatGenerator:
                 yield piece
             elif passthrough is False and (shown := view.feed(piece)):
                 yield shown
-        return self._finished("".join(raw), "json", finish)
+        return self._finished("".join(raw), "json", finish, usage.tokens)
 
     def _stream_text(self, chunks: Any) -> Stream[str, None, Generation]:
         raw: list[str] = []
         finish = None
-        for piece, reason in self._pieces(chunks):
+        usage = _Usage()
+        for piece, reason in self._pieces(chunks, usage):
             finish = reason or finish
             raw.append(piece)
             if piece:
                 yield piece
-        return self._finished("".join(raw), "markdown", finish)
+        return self._finished("".join(raw), "markdown", finish, usage.tokens)
 
     @staticmethod
-    def _finished(text: str, fmt: OutputFormat, finish: str | None) -> Generation:
+    def _finished(text: str, fmt: OutputFormat, finish: str | None, tokens: tuple[int, int] | None) -> Generation:
         if not text.strip():
-            raise GenerationError("the model returned an empty message")
-        return Generation(text, fmt, finish == "length")
+            raise GenerationError("the model returned an empty message", "empty")
+        return Generation(text, fmt, finish == "length", (), tokens)
 
     @staticmethod
-    def _pieces(chunks: Any) -> Iterator[tuple[str, str | None]]:
+    def _pieces(chunks: Any, usage: _Usage) -> Iterator[tuple[str, str | None]]:
+        """(text, finish reason) of each streamed chunk; the usage chunk's token counts go into ``usage``. The
+        stream is closed however this ends: when the reader stops early (a client that went away), the connection
+        to the endpoint closes and the model is asked for no more tokens."""
         import openai
 
         try:
             for chunk in chunks:
+                usage.read(getattr(chunk, "usage", None))
                 choice = chunk.choices[0] if chunk.choices else None
                 if choice is None:
                     continue
                 content = choice.delta.content if choice.delta and choice.delta.content else ""
                 yield content, choice.finish_reason
         except (openai.OpenAIError, httpx.HTTPError) as exc:
-            raise GenerationError(f"the stream from the model broke off ({type(exc).__name__})") from None
+            raise GenerationError(f"the stream from the model broke off ({type(exc).__name__})",
+                                  "stream_broken") from None
+        finally:
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()
 
     def _call(self, prompt: ChatPrompt, *, stream: bool, style: SchemaStyle | None = None) -> Any:
         import openai
 
         extra: dict[str, Any] = {"response_format": response_format(style)} if style else {}
+        if stream and self._stream_usage:
+            extra["stream_options"] = {"include_usage": True}
         try:
             return self._client.chat.completions.create(
                 model=self._settings.model, messages=prompt.messages(), temperature=self._settings.temperature,
                 max_tokens=self._settings.max_answer_tokens, stream=stream, **extra,
             )
         except openai.APITimeoutError:
-            raise GenerationError(f"the model did not answer within {self._settings.timeout_s:g} s") from None
+            raise GenerationError(f"the model did not answer within {self._settings.timeout_s:g} s",
+                                  "timeout") from None
         except openai.APIConnectionError:
-            raise GenerationError("the model endpoint could not be reached") from None
+            raise GenerationError("the model endpoint could not be reached", "unreachable") from None
         except openai.APIStatusError as exc:
+            if "stream_options" in extra and exc.status_code in (400, 422) and _names(exc, "stream_options"):
+                logger.info("the endpoint refused stream_options; streams are asked without token usage")
+                self._stream_usage = False  # remembered, like the output mode: asked again at once, without it
+                return self._call(prompt, stream=stream, style=style)
             if style and _refuses_format(exc):
                 logger.info("the endpoint refused response_format %s (HTTP %d)", style, exc.status_code)
                 raise _FormatRejected from None
-            raise GenerationError(f"the model endpoint returned HTTP {exc.status_code}") from None
+            raise GenerationError(f"the model endpoint returned HTTP {exc.status_code}", "http_status") from None
         except openai.OpenAIError as exc:
             raise GenerationError(f"the model call failed ({type(exc).__name__})") from None

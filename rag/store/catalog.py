@@ -126,6 +126,7 @@ class Catalog:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._size: tuple[tuple[int, int], tuple[int, int]] | None = None  # (version, size key)
+        self._sizes: tuple[tuple[int, int], dict[str, tuple[int, int]]] | None = None  # (version, sizes by kind)
         self._idle: list[sqlite3.Connection] = []  # read connections not in use
         self._pool_lock = threading.Lock()
         self._closed = False
@@ -303,6 +304,21 @@ class Catalog:
             count, largest = db.execute("SELECT COUNT(*), COALESCE(MAX(rowid), 0) FROM chunks").fetchone()
             self._size = (version, (int(count), int(largest)))
         return self._size[1]
+
+    def sizes(self) -> dict[str, tuple[int, int]]:
+        """(documents, chunks) by kind, counted again only when this or another connection has committed since
+        (metrics read it at every scrape)."""
+        with self._writer.use() as db:
+            version = (int(db.execute("PRAGMA data_version").fetchone()[0]), self._writer.commits)
+            cached = self._sizes
+            if cached is not None and cached[0] == version:
+                return dict(cached[1])
+            documents = dict(db.execute("SELECT kind, COUNT(*) FROM documents GROUP BY kind").fetchall())
+            chunks = dict(db.execute("SELECT kind, COUNT(*) FROM chunks GROUP BY kind").fetchall())
+            sizes = {str(kind): (int(documents.get(kind, 0)), int(chunks.get(kind, 0)))
+                     for kind in {*documents, *chunks}}
+            self._sizes = (version, sizes)
+        return dict(sizes)
 
     def fts_document_frequency(self, term: str) -> int:
         """Chunks whose text contains ``term`` (after the index's own stemming)."""

@@ -5,8 +5,14 @@
 ``finish_reason`` ("stop" by default; "length" for a completion cut at the token limit), ``usage`` ((prompt,
 completion) tokens) and ``reject_response_format`` (True: answer 400 to any request with a ``response_format``,
 as servers without JSON-schema support do; a type such as "json_schema": answer 500 to that type only, as
-llama-cpp-python's server does; the response is not used up then). The last response repeats. Streaming
-requests get Server-Sent Events chunks like OpenAI's.
+llama-cpp-python's server does; the response is not used up then), ``reject_stream_options`` (True: answer 400
+to a request with ``stream_options``, as older servers do), ``chunk_chars`` (characters per streamed chunk, 24)
+and ``chunk_delay`` (seconds before each streamed chunk: a slow model). The last response repeats.
+
+Streaming requests get Server-Sent Events chunks like OpenAI's, and a last chunk with ``usage`` when the request
+asks for it (``stream_options.include_usage``). ``chunks_written`` holds the time of every content chunk written,
+and ``disconnects`` counts the streams whose reader closed the connection before the end (the stub then stops
+writing, as a server stops generating).
 """
 
 from __future__ import annotations
@@ -23,6 +29,8 @@ class StubChatServer:
     def __init__(self, responses: Sequence[dict[str, Any]]) -> None:
         self.responses = list(responses) or [{"content": ""}]
         self.requests: list[dict[str, Any]] = []
+        self.chunks_written: list[float] = []
+        self.disconnects = 0
         self._lock = threading.Lock()
         stub = self
 
@@ -33,6 +41,9 @@ class StubChatServer:
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
                 response = stub._next(body)
+                if response.get("reject_stream_options") and "stream_options" in body:
+                    self._send(400, {"error": {"message": "stream_options is not supported", "type": "invalid"}})
+                    return
                 if _rejected(response, body):
                     status = 400 if response["reject_response_format"] is True else 500
                     message = f"response_format: type {body['response_format'].get('type')!r} is not supported"
@@ -43,8 +54,11 @@ class StubChatServer:
                 if "status" in response:
                     self._send(int(response["status"]), {"error": {"message": "stub failure", "type": "server"}})
                 elif body.get("stream"):
-                    self._stream(str(response.get("content", "")), body.get("model", "stub"),
-                                 str(response.get("finish_reason", "stop")))
+                    try:
+                        self._stream(response, body)
+                    except (BrokenPipeError, ConnectionResetError):
+                        with stub._lock:
+                            stub.disconnects += 1
                 else:
                     self._send(200, _completion(str(response.get("content", "")), body.get("model", "stub"),
                                                 str(response.get("finish_reason", "stop")),
@@ -58,18 +72,30 @@ class StubChatServer:
                 self.end_headers()
                 self.wfile.write(data)
 
-            def _stream(self, content: str, model: str, finish_reason: str) -> None:
+            def _stream(self, response: dict[str, Any], body: dict[str, Any]) -> None:
+                content, model = str(response.get("content", "")), body.get("model", "stub")
+                size, delay = int(response.get("chunk_chars", 24)), float(response.get("chunk_delay", 0))
                 self.send_response(200)
                 self.send_header("Content-Type", "text/event-stream")
                 self.end_headers()
-                for i in range(0, len(content), 24):
-                    chunk = {"id": "stub", "object": "chat.completion.chunk", "created": 0, "model": model,
-                             "choices": [{"index": 0, "delta": {"content": content[i : i + 24]},
-                                          "finish_reason": None}]}
+                base = {"id": "stub", "object": "chat.completion.chunk", "created": 0, "model": model}
+                for i in range(0, len(content), size):
+                    if delay:
+                        time.sleep(delay)
+                    chunk = {**base, "choices": [{"index": 0, "delta": {"content": content[i : i + size]},
+                                                  "finish_reason": None}]}
                     self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
-                last = {"id": "stub", "object": "chat.completion.chunk", "created": 0, "model": model,
-                        "choices": [{"index": 0, "delta": {}, "finish_reason": finish_reason}]}
+                    self.wfile.flush()
+                    with stub._lock:
+                        stub.chunks_written.append(time.monotonic())
+                last = {**base, "choices": [{"index": 0, "delta": {},
+                                             "finish_reason": str(response.get("finish_reason", "stop"))}]}
                 self.wfile.write(f"data: {json.dumps(last)}\n\n".encode())
+                if (body.get("stream_options") or {}).get("include_usage"):
+                    prompt, completion = response.get("usage", (0, 0))
+                    usage = {**base, "choices": [], "usage": {"prompt_tokens": prompt, "completion_tokens": completion,
+                                                              "total_tokens": prompt + completion}}
+                    self.wfile.write(f"data: {json.dumps(usage)}\n\n".encode())
                 self.wfile.write(b"data: [DONE]\n\n")
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

@@ -8,6 +8,7 @@ from fastapi.testclient import TestClient
 
 from rag.factory import Components
 from tests.api.conftest import ADMIN, READ
+from tests.helpers.metrics import sample
 
 QUESTION = "Is any exosome product approved by the FDA, and does PRP with microneedling improve acne scars?"
 
@@ -19,12 +20,15 @@ def test_health_ready_metrics_and_request_ids(client: TestClient) -> None:
     response = client.get("/v1/search", params={"q": "exosome"}, headers={**READ, "X-Request-ID": "abc123"})
     assert response.headers["X-Request-ID"] == "abc123"
     metrics = client.get("/metrics", headers=READ).text
-    assert 'rag_requests_total{route="/v1/search",method="GET",status="200"} 1' in metrics
-    assert "rag_request_duration_seconds_bucket" in metrics
+    assert sample(metrics, "rag_requests_total", route="/v1/search", method="GET", status="200") == 1
+    assert sample(metrics, "rag_request_duration_seconds_count", route="/v1/search") == 1
+    assert sample(metrics, "rag_index_documents", kind="guideline") == 1
+    assert sample(metrics, "rag_index_documents", kind="study") == 3
     refused = client.get("/v1/search", params={"q": "exosome"}, headers={"X-API-Key": "not a key"})
     generated = refused.headers["X-Request-ID"]
     assert refused.status_code == 401 and len(generated) == 32 and refused.json()["error"]["request_id"] == generated
-    assert 'route="/v1/search",method="GET",status="401"} 1' in client.get("/metrics", headers=READ).text
+    metrics = client.get("/metrics", headers=READ).text
+    assert sample(metrics, "rag_requests_total", route="/v1/search", method="GET", status="401") == 1
 
 
 def test_answer_json(client: TestClient) -> None:

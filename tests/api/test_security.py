@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-import pytest
+import asyncio
+from pathlib import Path
+
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.security import RateLimiter, hash_key, load_key_hashes
+from api.limits import Limit, SQLiteLimitStore
+from api.security import hash_key, load_key_hashes
 from rag.config import ApiSettings
 from rag.errors import ConfigError
 from rag.factory import Components
@@ -78,10 +81,14 @@ def test_key_configuration_errors(tmp_path: object, answer_corpus: Components) -
         update={"api_key_hashes": f"{hash_key('k')}:admin"})) == {hash_key("k"): "admin"}
 
 
-def test_rate_limit_tables_stay_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(RateLimiter, "MAX_CALLERS", 100)
-    limiter = RateLimiter(per_minute=1, burst=1)
+def test_rate_limit_tables_stay_bounded(tmp_path: Path) -> None:
+    store = SQLiteLimitStore(tmp_path / "limits.sqlite3")
+    limit, now = Limit("auth_failures", per_minute=60, burst=1), 1_000_000_000
     for n in range(1000):  # a thousand addresses, each failing once
-        limiter.acquire(f"address:10.0.{n // 256}.{n % 256}")
-    assert len(limiter._buckets) <= 100
-    assert limiter.acquire("address:10.0.3.231") > 0, "the most recent callers are still limited"
+        decision = asyncio.run(store.check(f"address:10.0.{n // 256}.{n % 256}", limit.rates, lambda: now))
+        assert decision.allowed
+    assert store.buckets.rows() == 1000
+    assert not asyncio.run(store.check("address:10.0.3.231", limit.rates, lambda: now + 10)).allowed, "still limited"
+    assert store.buckets.purge(now + 500) == 0, "nothing has refilled after half a second"
+    assert store.buckets.purge(now + 1100) == 1000, "every bucket refilled a second later: forgotten"
+    assert store.buckets.rows() == 0

@@ -1,5 +1,6 @@
 """The ``rag`` command line (``ingest``, ``stats``, ``serve``...) with the fake embedder, so a test can run it as a
 subprocess without loading the model, and stop it at a chosen step of a write to fill the disk or ``kill -9`` it.
+``serve --workers N`` starts workers that use the fake embedder too (they import :func:`create_app`).
 
 Usage: python -m tests.helpers.fake_cli ARGS...    (the arguments of ``rag``)
 
@@ -64,7 +65,19 @@ def fake_embedder(settings: Settings) -> HashEmbedder:
     return HashEmbedder()
 
 
+def create_app() -> Any:
+    """The app factory the workers of ``serve --workers N`` import (each a new process): the API with the fake
+    embedder."""
+    rag.factory.make_embedder = fake_embedder  # type: ignore[attr-defined]
+    from api.app import create_app as create
+
+    return create()
+
+
 if __name__ == "__main__":
+    import api.cli
+
+    api.cli.APP = "tests.helpers.fake_cli:create_app"
     rag.factory.make_embedder = fake_embedder  # type: ignore[attr-defined]
     if os.environ.get("FAKE_PAUSE"):
         step, _, nth = os.environ["FAKE_PAUSE"].partition(":")

@@ -168,7 +168,8 @@ def test_ingestion_job_runs_while_two_api_workers_serve_answers(chroma_url: str,
     """`rag serve --workers 2` on one data dir and `rag ingest` from another (another machine), one server."""
     collection = f"t{uuid.uuid4().hex}"
     env = {**os.environ, "RAG_CHROMA_URL": chroma_url, "RAG_STORE__COLLECTION": collection,
-           "RAG_STORE__SYNC_SECONDS": "0.5", "RAG_API__RATE_LIMIT_PER_MINUTE": "100000"}
+           "RAG_STORE__SYNC_SECONDS": "0.5", "RAG_API__RATE_LIMIT_PER_MINUTE": "100000",
+           "RAG_API__ANSWER_RATE_LIMIT_PER_MINUTE": "100000", "RAG_API__ANSWER_RATE_LIMIT_BURST": "1000"}
     rag = [str(Path(sys.executable).with_name("rag"))]
     first, second = tmp_path / "first", tmp_path / "second"
     shutil.copytree(ROOT / "corpus" / "guidelines", first)

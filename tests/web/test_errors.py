@@ -70,8 +70,8 @@ def test_a_question_too_long_or_empty_is_explained(page: Page, server: str) -> N
 
 
 def test_rate_limited_waits_for_retry_after(page: Page, starter_index: Components) -> None:
-    settings = starter_index.settings.model_copy(update={"api": ApiSettings(rate_limit_per_minute=1,
-                                                                            rate_limit_burst=1)})
+    settings = starter_index.settings.model_copy(update={"api": ApiSettings(answer_rate_limit_per_minute=1,
+                                                                            answer_rate_limit_burst=1)})
     with live_server(create_app(settings, components=starter_index)) as url:
         page.goto(url)
         ask(page, SEED_QUESTION)
