@@ -217,7 +217,7 @@ def show(row: Row) -> None:
     for removal in row.answer.grounding.removed:
         print(f"  [REMOVED: {removal.reason}] {removal.sentence}")
     for reference in row.answer.references:
-        print(f"  [{reference.n}] {reference.title} ({reference.year})")
+        print(f"  [{reference.n}] {reference.title}" + (f" ({reference.year})" if reference.year else ""))
 
 
 def main() -> None:
