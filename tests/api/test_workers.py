@@ -27,7 +27,7 @@ from rag.testing import HashEmbedder
 from tests.api.conftest import ADMIN, ADMIN_KEY, READ, READ_KEY
 from tests.conftest import ROOT, WriteDoc
 from tests.helpers.metrics import sample, total
-from tests.helpers.servers import free_port
+from tests.helpers.servers import free_port, stop
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 
@@ -69,12 +69,7 @@ def rag_serve(data_dir: Path, metrics_dir: Path | None = None, **env: str) -> It
             time.sleep(0.2)
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
 
 
 def ready(url: str) -> bool:
