@@ -126,13 +126,15 @@ def _indirectness(frame: QuestionFrame, passages: Sequence[str]) -> str | None:
 
 def _direct_comparisons(frame: QuestionFrame, passages: Sequence[str]) -> str:
     """For a comparison question, how many cited passages (one per publication when the caller joins them) name
-    both sides of the comparison: ", one of them head to head"."""
+    both sides of the comparison: ", one of them head to head" (", head to head" when only one is cited)."""
     if not frame.arms:
         return ""
     count = sum(1 for passage in passages if frame.arms[0] & (terms := content_terms(passage))
                 and frame.arms[1] & terms)
     if count == 0:
         return ""
+    if len(passages) == 1:
+        return ", head to head"  # "one trial, one of them head to head" reads as if there were more
     number = _NUMBER_WORDS[count] if count < len(_NUMBER_WORDS) else str(count)
     return f", {number} of them head to head"
 

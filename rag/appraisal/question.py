@@ -48,7 +48,7 @@ _EQUIVALENCE = re.compile(r"\bas (?:[\w-]+ ){1,2}as\b|\b(?:equally|equivalent|no
                           r"same|interchangeable|alternative to|substitute for|replace)\b", re.IGNORECASE)
 _NEGATED = re.compile(r"\bnot\b|n't\b|\bunnecessary\b|\bobsolete\b|\bfutile\b|\bno (?:longer|need|benefit|"
                       r"difference|effect|role|advantage|value|association)\b", re.IGNORECASE)
-_SAFETY = re.compile(r"\bsafe(?:ly|ty)?\b|\bwell tolerated\b|\btolerab\w+", re.IGNORECASE)
+_SAFETY = re.compile(r"\bsafe(?:ly|ty|r|st)?\b|\bwell tolerated\b|\btolerab\w+", re.IGNORECASE)
 _ACRONYM = re.compile(r"\b[A-Z][A-Za-z]?[A-Z]{1,5}s?\b")
 _WORDS = re.compile(r"[A-Za-z][A-Za-z]*")
 _ARMS = re.compile(r"\b(?:versus|vs\.?|compared (?:with|to)|than)(?:\s|$)|\bbetween\b", re.IGNORECASE)

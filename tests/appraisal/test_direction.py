@@ -38,6 +38,8 @@ PRP = "Does platelet-rich plasma improve acne scars?"
          "PRP microneedling gave significantly greater improvement than exosome microneedling.", "against"),
         ("Is day-case laparoscopic cholecystectomy safe?",
          "Day-case laparoscopic cholecystectomy had no serious complications and no deaths.", "supports"),
+        ("In older people, are SSRIs safer than tricyclic antidepressants?",
+         "In older people, SSRIs were linked to more adverse outcomes than tricyclic antidepressants.", "against"),
         ("Is routine chest radiography unnecessary after chest tube removal?",
          "Routine chest radiography did not change management after chest tube removal.", "supports"),
         ("Is routine chest radiography unnecessary after chest tube removal?",

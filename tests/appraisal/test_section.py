@@ -18,7 +18,7 @@ def source(design: str | None, n: int | None, direction: Direction = "supports",
 def test_one_small_trial_is_downgraded_for_imprecision() -> None:
     found = research_certainty([source("rct", 20)], QUESTION, [DIRECT])
     assert found is not None and found.level == "moderate"
-    assert found.reason.startswith("Moderate: one randomised trial of 20 participants, one of them head to head;")
+    assert found.reason.startswith("Moderate: one randomised trial of 20 participants, head to head;")
     assert "imprecision" in found.reason
 
 
