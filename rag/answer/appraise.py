@@ -61,9 +61,9 @@ def appraise_answer(question: str, sections: Sequence[AnswerSection], references
         if not section.evidence_found or not cited:
             out_sections.append(section)
             continue
-        section_appraisal = appraise_section(section.kind, question,
-                                 {n: given for n in cited if (given := by_n[n].appraisal) is not None},
-                                 [" ".join(passages.get(n, ())) for n in cited], options)
+        cited_appraisals = {n: given for n in cited if (given := by_n[n].appraisal) is not None}
+        section_appraisal = appraise_section(section.kind, question, cited_appraisals,
+                                             [" ".join(passages.get(n, ())) for n in cited_appraisals], options)
         out_sections.append(section.model_copy(update={"certainty": section_appraisal.certainty,
                                                        "consensus": section_appraisal.consensus}))
         if is_yes_no_question(question):  # "for" or "against" means something only for a yes/no question

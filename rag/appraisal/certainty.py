@@ -7,7 +7,9 @@ Concerns: fewer than ``small_sample`` participants in total where reported, or n
 (imprecision); for a yes/no question, some cited publications support it and others found no difference or the
 opposite (inconsistency: "supports" has no meaning for an open question); the cited passages miss most of the
 question's topic words, or no passage names both sides of a comparison the question asks about (indirectness). For
-a comparison question the reason counts the cited publications that name both sides ("one of them head to head").
+a comparison question the reason counts the cited publications that name both sides ("one of them head to head"),
+and when only some do (``passages`` given one per publication), those set the start: a randomised trial of another
+comparison says nothing about this one, so it cannot lift a lone head-to-head cohort study to "high".
 Guideline sections get no certainty: a guideline's own grading (strength, level of evidence) is reported per
 reference, and restating it on our scale would invent precision.
 """
@@ -54,18 +56,23 @@ def research_certainty(
     """Certainty of a research section from its cited publications' appraisals and the cited passages' text;
     None when nothing (or only retracted work) is cited."""
     options = options or AppraisalOptions()
+    frame = frame_question(question)
     cited = [appraisal for appraisal in appraisals if "retracted" not in appraisal.flags]
     if not cited:
         return None
-    start = min(_START.get(appraisal.design or "", _UNKNOWN_START) for appraisal in cited)
+    head_to_head = _head_to_head(frame, appraisals, passages)
+    rated = head_to_head if head_to_head and len(head_to_head) < len(cited) else cited
+    start = min(_START.get(appraisal.design or "", _UNKNOWN_START) for appraisal in rated)
     concerns = [concern for concern in (
         _imprecision(cited, options.small_sample),
         _inconsistency(cited) if is_yes_no_question(question) else None,
-        _indirectness(frame_question(question), passages),
+        _indirectness(frame, passages),
     ) if concern]
     level = CERTAINTY_LEVELS[min(start + len(concerns), len(CERTAINTY_LEVELS) - 1)]
     detail = "; ".join(concerns) if concerns else "no serious concern found"
-    direct = _direct_comparisons(frame_question(question), passages)
+    direct = _direct_comparisons(frame, passages)
+    if rated is not cited:
+        direct += ", which set the rating" if len(rated) > 1 else ", which sets the rating"
     return Certainty(level=level, reason=f"{level.capitalize()}: {describe(cited)}{direct}; {detail}.")
 
 
@@ -124,13 +131,28 @@ def _indirectness(frame: QuestionFrame, passages: Sequence[str]) -> str | None:
     return None
 
 
+def _head_to_head(frame: QuestionFrame, appraisals: Sequence[SourceAppraisal],
+                  passages: Sequence[str]) -> list[SourceAppraisal]:
+    """The cited publications (not retracted) whose passages name both sides of the question's comparison; none
+    when the question compares nothing or the passages are not given one per publication."""
+    if not frame.arms or len(passages) != len(appraisals):
+        return []
+    return [appraisal for appraisal, passage in zip(appraisals, passages, strict=True)
+            if "retracted" not in appraisal.flags and _compares(frame, passage)]
+
+
+def _compares(frame: QuestionFrame, passage: str) -> bool:
+    assert frame.arms is not None
+    terms = content_terms(passage)
+    return bool(frame.arms[0] & terms and frame.arms[1] & terms)
+
+
 def _direct_comparisons(frame: QuestionFrame, passages: Sequence[str]) -> str:
     """For a comparison question, how many cited passages (one per publication when the caller joins them) name
     both sides of the comparison: ", one of them head to head" (", head to head" when only one is cited)."""
     if not frame.arms:
         return ""
-    count = sum(1 for passage in passages if frame.arms[0] & (terms := content_terms(passage))
-                and frame.arms[1] & terms)
+    count = sum(1 for passage in passages if _compares(frame, passage))
     if count == 0:
         return ""
     if len(passages) == 1:

@@ -33,11 +33,15 @@ def appraise_section(
     options: AppraisalOptions | None = None,
 ) -> SectionAppraisal:
     """Appraise one section from its references' appraisals (keyed by reference number) and the text of the
-    passages it cites. Retracted references are left out of every count. Consensus is given for yes/no questions
+    passages it cites (one text per reference, in the same order, lets certainty tell head-to-head publications
+    from the others). Retracted references are left out of every count. Consensus is given for yes/no questions
     only; certainty for research sections only (see :mod:`rag.appraisal.certainty`)."""
     cited = {ref: appraisal for ref, appraisal in references.items() if "retracted" not in appraisal.flags}
     if not cited:
         return SectionAppraisal()
+    if len(passages) == len(references):  # one per reference: keep them beside their publications
+        passages = [text for text, appraisal in zip(passages, references.values(), strict=True)
+                    if "retracted" not in appraisal.flags]
     noun = ("guideline", "guidelines") if kind == "guidelines" else ("study", "studies")
     return SectionAppraisal(
         certainty=research_certainty(list(cited.values()), question, passages, options) if kind == "research"

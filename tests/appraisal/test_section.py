@@ -35,6 +35,19 @@ def test_observational_evidence_starts_low_and_inconsistency_lowers_it() -> None
     assert found is not None and found.level == "very low" and "inconsistency" in found.reason
 
 
+def test_head_to_head_publications_set_the_start_when_only_some_compare_the_two() -> None:
+    """A large trial of another comparison cannot lift a lone head-to-head cohort study to "high"."""
+    other_comparison = "Collaborative care reduced disability compared with usual care."
+    found = research_certainty([source("rct", 500), source("cohort", 800)], QUESTION, [other_comparison, DIRECT])
+    assert found is not None and found.level == "low"
+    assert found.reason == ("Low: one randomised trial and one cohort study (1300 participants), one of them head to "
+                            "head, which sets the rating; no serious concern found.")
+    retracted = source("rct", 500, flags=["retracted"])
+    sections = appraise_section("research", QUESTION, {1: retracted, 2: source("cohort", 800), 3: source("rct", 400)},
+                                [DIRECT, DIRECT, other_comparison])
+    assert sections.certainty is not None and sections.certainty.level == "low", "the retracted trial counts for nothing"
+
+
 def test_indirect_passages_and_missing_comparison_lower_certainty() -> None:
     off_topic = research_certainty([source("rct", 500)], QUESTION, ["Laser resurfacing helps wrinkles."])
     one_arm = research_certainty([source("rct", 500)], "Is PRP better than exosomes for acne scars?",
