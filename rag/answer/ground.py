@@ -4,12 +4,15 @@ eval harness uses (plus the lexical number check: a number in a sentence must ap
 What a model gets wrong is repaired, not thrown away: a sentence without a valid citation (none, an invented
 number, only sources of the other section's kind) is attributed to the retrieved passage that supports it; a
 sentence whose best support is a source of the other kind moves to that section; a sentence no passage supports, a
-repeated sentence, and a fragment with nothing to support are removed, each with its reason. Statements that the
+repeated sentence, a fragment with nothing to support, and a sentence that names another retrieved publication
+than the one supporting it ("The VA/DoD guideline states ..." resting on a USPSTF statement) are removed, each
+with its reason. Statements that the
 sources lack evidence ("There are no direct studies ...") stay, uncited: they claim nothing from a source.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -28,6 +31,10 @@ NOT_SUPPORTED_AS_CITED = "the passages it cites do not support it, and no other 
 REPEATED = "it repeats an earlier sentence"
 NOTHING_TO_SUPPORT = "it states nothing a source could support"
 NUMBERS_MISSING = "a number in it appears in none of the retrieved passages"
+NAMES_ANOTHER_SOURCE = "it names a publication other than the one that supports it"
+_ALPHANUMERIC = re.compile(r"[a-z0-9]+")
+_MIN_TITLE_WORDS = 4
+"""A title (or its part before a colon) shorter than this is too generic to show which publication a sentence names."""
 
 
 @dataclass
@@ -74,6 +81,10 @@ class Grounder:
         sourced = [c for c in claims if not c.absence]
         checked = self._check_cited(sourced, by_number, grounded)
         self._attribute([c for c, ok in zip(sourced, checked, strict=True) if not ok], sources, grounded)
+        for claim in sourced:
+            if claim.sources and _names_another_source(claim, by_number):
+                grounded.removed.append((claim.text, NAMES_ANOTHER_SOURCE))
+                claim.sources = []
         for claim in claims:  # moved claims join the end of their new section
             if claim.absence or (claim.sources and not claim.moved):
                 grounded.claims[claim.section].append(claim)
@@ -186,6 +197,30 @@ def _joined(sources: dict[int, Source], numbers_: Sequence[int]) -> str:
 def _numbers_anywhere(claim: str, sources: Sequence[Source]) -> bool:
     wanted = numbers(claim)
     return not wanted or any(wanted <= numbers(s.text) for s in sources)
+
+
+def _names_another_source(claim: Claim, sources: dict[int, Source]) -> bool:
+    """Whether the sentence names (by title) a retrieved publication it does not rest on, and none it rests on."""
+    text = f" {_plain(claim.text)} "
+    own = {sources[n].hit.doc_id for n in claim.sources}
+
+    def named(source: Source) -> bool:
+        return any(f" {title} " in text for title in _title_forms(source.hit.title))
+
+    if any(named(sources[n]) for n in claim.sources):
+        return False
+    return any(named(source) for source in sources.values() if source.hit.doc_id not in own)
+
+
+def _title_forms(title: str) -> set[str]:
+    """A title as a sentence might quote it: whole, or its part before a colon; only forms long enough to be
+    specific."""
+    forms = {_plain(title), _plain(title.split(":", 1)[0])}
+    return {form for form in forms if len(form.split()) >= _MIN_TITLE_WORDS}
+
+
+def _plain(text: str) -> str:
+    return " ".join(_ALPHANUMERIC.findall(text.lower()))
 
 
 def _similar(a: frozenset[str], b: frozenset[str]) -> bool:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from rag.answer.assemble import assemble
-from rag.answer.ground import REPEATED, Grounder
+from rag.answer.ground import NAMES_ANOTHER_SOURCE, REPEATED, Grounder
 from rag.answer.models import AnswerSection, Grounding, Reference
 from rag.answer.parse import parse_answer
 from rag.config import VerificationSettings
@@ -58,6 +58,28 @@ def test_invented_and_wrong_kind_numbers_are_replaced_by_the_supporting_source(s
     assert grounding.dangling == [9] and grounding.misrouted == [1]
     assert cited_docs(sections, references, "research") == {"doc3", "doc4"}
     assert all(r.kind == "study" for r in references) and len(grounding.attributed) == 2
+
+
+def test_a_sentence_naming_another_publication_than_its_support_is_removed() -> None:
+    mdd = make_source(1, "guideline", "Taper antidepressants slowly to avoid withdrawal or relapse.")
+    bp = make_source(2, "guideline", "Screening adults for high blood pressure lowers cardiovascular events.")
+    mdd = mdd.model_copy(update={"hit": mdd.hit.model_copy(update={
+        "title": "VA/DoD clinical practice guideline for the management of major depressive disorder"})})
+    bp = bp.model_copy(update={"hit": bp.hit.model_copy(update={
+        "title": "Screening for high blood pressure in adults: recommendation statement"})})
+    raw = ("## From the Guidelines\nThe VA/DoD clinical practice guideline for the management of major depressive "
+           "disorder states that screening adults for high blood pressure lowers cardiovascular events [2]. "
+           "The USPSTF statement on screening for high blood pressure in adults says that screening adults for high "
+           "blood pressure lowers cardiovascular events. Taper antidepressants slowly to avoid withdrawal [1].")
+    # a lenient judge, like the real one here: the supported half of the sentence is enough
+    sections, references, grounding = ground(raw, [mdd, bp], LexicalJudge(threshold=0.4))
+    assert [(r.sentence, r.reason) for r in grounding.removed] == [
+        ("The VA/DoD clinical practice guideline for the management of major depressive disorder states that "
+         "screening adults for high blood pressure lowers cardiovascular events.", NAMES_ANOTHER_SOURCE)]
+    assert sections[0].text == ("The USPSTF statement on screening for high blood pressure in adults says that "
+                                "screening adults for high blood pressure lowers cardiovascular events [1]. Taper "
+                                "antidepressants slowly to avoid withdrawal [2].")
+    assert [r.doc_id for r in references] == ["doc2", "doc1"]
 
 
 def test_repeated_sentences_are_removed(sources: list[Source]) -> None:
