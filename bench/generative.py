@@ -14,6 +14,8 @@ Figures are printed, nothing is asserted.
         [--modes json,text] [--cache bench/.cache] [--out bench/.cache/generative.jsonl] [--resume]
 
 --resume keeps the questions already answered in --out (a run stopped half way) and answers only the others.
+--replay grounds the generations logged in --out again with today's code, without a model (no --base-url), and
+prints what changed against the logged answers: a change to grounding measured on real generations in seconds.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import json
 import statistics
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,10 +54,27 @@ from rag.judge import Judge  # noqa: E402
 from rag.text.terms import content_terms  # noqa: E402
 
 
-class Recording:
-    """The real generator, recording each generation and how long it took."""
+class Replayed:
+    """The generations of an earlier run, served again for their questions (--replay)."""
 
-    def __init__(self, inner: OpenAIChatGenerator) -> None:
+    def __init__(self, generations: dict[str, Generation], seconds: dict[str, float], name: str) -> None:
+        self.generations, self.seconds, self._name = generations, seconds, name
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    def generate(self, request: GenerationRequest) -> Generation:
+        return self.generations[request.question]
+
+    def complete(self, prompt: Any) -> str:
+        raise NotImplementedError("replayed runs have no conversations to condense")
+
+
+class Recording:
+    """The real generator (or a replayed run), recording each generation and how long it took."""
+
+    def __init__(self, inner: OpenAIChatGenerator | Replayed) -> None:
         self.inner = inner
         self.last: tuple[Generation | None, float, GenerationRequest | None] = (None, 0.0, None)
 
@@ -69,7 +89,9 @@ class Recording:
         except Exception:
             self.last = (None, time.perf_counter() - started, request)
             raise
-        self.last = (generation, time.perf_counter() - started, request)
+        seconds = (self.inner.seconds[request.question] if isinstance(self.inner, Replayed)
+                   else time.perf_counter() - started)
+        self.last = (generation, seconds, request)
         return generation
 
     def stream(self, request: GenerationRequest) -> Iterator[str | Generation]:
@@ -140,9 +162,18 @@ def row_from_log(entry: dict[str, Any]) -> Row:
 
 
 def run_mode(components: Components, cases: Sequence[EvalCase], mode: str, judge: Judge, log: Any,
-             done: dict[tuple[str, str], Row]) -> list[Row]:
+             done: dict[tuple[str, str], Row], replay: dict[str, Row] | None = None) -> list[Row]:
+    """The mode's answers (kept from ``done``, or generated and logged); with ``replay`` (the logged rows by case),
+    the logged generations are grounded again, and nothing is logged."""
     settings = components.settings.generation.model_copy(update={"output": mode})
-    recording = Recording(OpenAIChatGenerator(settings))
+    if replay is not None:
+        cases = [c for c in cases if c.id in replay]
+        logged = {c.question: replay[c.id] for c in cases}
+        recording = Recording(Replayed({q: r.generation or Generation("") for q, r in logged.items()},
+                                       {q: r.generation_s for q, r in logged.items()},
+                                       f"openai:{settings.model}"))
+    else:
+        recording = Recording(OpenAIChatGenerator(settings))
     service = components.answers(llm=recording)  # type: ignore[arg-type]
     resolve = passage_resolver(components)
     rows = []
@@ -166,6 +197,9 @@ def run_mode(components: Components, cases: Sequence[EvalCase], mode: str, judge
         rows.append(row)
         print(f"  {mode} {case.id}: {answer.backend}, generation {seconds:.0f} s, answer "
               f"{time.perf_counter() - started:.0f} s, recall {row.scores.get('citation_recall')}", flush=True)
+        if replay is not None:
+            changes(replay[case.id].answer, answer)
+            continue
         log.write(json.dumps({"case": case.id, "mode": mode, "generation_s": seconds,
                               "raw": generation.text if generation else None,
                               "format": generation.format if generation else None,
@@ -173,6 +207,20 @@ def run_mode(components: Components, cases: Sequence[EvalCase], mode: str, judge
                               "scores": row.scores, "baseline": row.baseline_scores}) + "\n")
         log.flush()
     return rows
+
+
+def changes(before: Answer, after: Answer) -> None:
+    """What grounding does differently from the logged answer: sentences it now removes or keeps again."""
+    removed_before = {r.sentence: r.reason for r in before.grounding.removed}
+    for removal in after.grounding.removed:
+        if removal.sentence not in removed_before:
+            print(f"      now removed ({removal.reason}): {removal.sentence}")
+    removed_after = {r.sentence for r in after.grounding.removed}
+    for sentence, reason in removed_before.items():
+        if sentence not in removed_after:
+            print(f"      kept again (was: {reason}): {sentence}")
+    if before.backend != after.backend:
+        print(f"      backend: {before.backend} -> {after.backend}")
 
 
 def mean(values: Sequence[float | None]) -> str:
@@ -184,8 +232,9 @@ def report(mode: str, rows: Sequence[Row]) -> None:
     from_model = [not r.answer.backend.startswith("extractive") for r in rows]
     dangling = sum(len([n for n in citations_in(s.text) if n not in {ref.n for ref in r.answer.references}])
                    for r in rows for s in r.answer.sections)
-    kept = [max(0, r.substantive - len([x for x in r.answer.grounding.removed if x.reason != REPEATED]))
+    kept = [sum(bool(citations_in(sentence)) for s in r.answer.sections for sentence in answer_sentences(s.text))
             if not r.answer.backend.startswith("extractive") else 0 for r in rows]
+    repeats = sum(1 for r in rows for x in r.answer.grounding.removed if x.reason == REPEATED)
     ratios = [r.answer.timings_ms["total"] / 1000 / r.generation_s for r in rows if r.generation_s > 0]
     print(f"\n{mode} mode, {len(rows)} questions")
     before = (f"before grounding: {sum(r.baseline_from_model for r in rows)}/{len(rows)}" if mode == "text" else
@@ -202,9 +251,11 @@ def report(mode: str, rows: Sequence[Row]) -> None:
     attributed = statistics.mean(len(r.answer.grounding.attributed) for r in rows)
     removed = statistics.mean(len(r.answer.grounding.removed) for r in rows)
     print(f"  per answer: {attributed:.1f} sentences attributed, {removed:.1f} removed")
-    total_substantive = sum(r.substantive for r in rows)
-    print(f"  substantive sentences kept: {sum(kept)}/{total_substantive} "
+    total_substantive = sum(r.substantive for r in rows) - repeats
+    print(f"  substantive sentences kept (repeats not counted): {sum(kept)}/{total_substantive} "
           f"({100 * sum(kept) / max(1, total_substantive):.0f}%)")
+    reasons = Counter(x.reason for r in rows for x in r.answer.grounding.removed)
+    print("  removed, by reason: " + "; ".join(f"{n} {reason}" for reason, n in reasons.most_common()))
     if ratios:
         print(f"  answer time / generation time: median {statistics.median(ratios):.3f}, max {max(ratios):.3f}; "
               f"generation median {statistics.median(r.generation_s for r in rows):.0f} s")
@@ -222,16 +273,19 @@ def show(row: Row) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--base-url", required=True)
+    parser.add_argument("--base-url", help="the OpenAI-compatible endpoint (required unless --replay)")
     parser.add_argument("--model", default="local-qwen-1.5b")
     parser.add_argument("--n", type=int, default=10, help="starter cases and PubMedQA questions each")
     parser.add_argument("--modes", default="json,text")
     parser.add_argument("--cache", type=Path, default=ROOT / "bench" / ".cache")
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--resume", action="store_true", help="keep the answers already in --out")
+    parser.add_argument("--replay", action="store_true", help="ground the generations in --out again, no model")
     args = parser.parse_args()
-    generation = {"backend": "openai", "base_url": args.base_url, "model": args.model, "api_key": "none",
-                  "timeout_s": 900, "max_retries": 0, "max_answer_tokens": 700}
+    if args.base_url is None and not args.replay:
+        parser.error("--base-url is required (unless --replay)")
+    generation = {"backend": "openai", "base_url": args.base_url or "http://127.0.0.1:9/v1", "model": args.model,
+                  "api_key": "none", "timeout_s": 900, "max_retries": 0, "max_answer_tokens": 700}
     starter = Components(Settings(data_dir=args.cache / "starter-corpus", generation=generation))  # type: ignore[arg-type]
     starter.ingestor().run([ROOT / "corpus"], prune=True)
     pubmedqa = Components(Settings(data_dir=args.cache / "pubmedqa", generation=generation))  # type: ignore[arg-type]
@@ -243,18 +297,26 @@ def main() -> None:
     judge = starter.judge("offline")
     rows: dict[str, list[Row]] = {}
     done: dict[tuple[str, str], Row] = {}
-    if args.resume and out.exists():
+    if (args.resume or args.replay) and out.exists():
         for line in out.read_text().splitlines():
             row = row_from_log(json.loads(line))
             done[(row.case, row.mode)] = row
-        print(f"resuming: {len(done)} answers kept from {out}", flush=True)
-    with out.open("a" if args.resume else "w") as log:
+        print(f"{'replaying' if args.replay else 'resuming'}: {len(done)} answers from {out}", flush=True)
+    if args.replay:
         for mode in args.modes.split(","):
-            print(f"{mode} mode:", flush=True)
-            rows[mode] = (run_mode(starter, starter_cases[: args.n], mode, judge, log, done)
-                          + run_mode(pubmedqa, pqa_cases, mode, pubmedqa.judge("offline"), log, done))
+            print(f"{mode} mode (replayed):", flush=True)
+            logged = {case: row for (case, row_mode), row in done.items() if row_mode == mode}
+            rows[mode] = (run_mode(starter, starter_cases[: args.n], mode, judge, None, {}, logged)
+                          + run_mode(pubmedqa, pqa_cases, mode, pubmedqa.judge("offline"), None, {}, logged))
+    else:
+        with out.open("a" if args.resume else "w") as log:
+            for mode in args.modes.split(","):
+                print(f"{mode} mode:", flush=True)
+                rows[mode] = (run_mode(starter, starter_cases[: args.n], mode, judge, log, done)
+                              + run_mode(pubmedqa, pqa_cases, mode, pubmedqa.judge("offline"), log, done))
     for mode, mode_rows in rows.items():
-        report(mode, mode_rows)
+        if mode_rows:
+            report(mode, mode_rows)
     shown = [r for mode_rows in rows.values() for r in mode_rows if r.answer.grounding.removed][:2]
     shown += [r for mode_rows in rows.values() for r in mode_rows if r not in shown][:3 - len(shown)]
     for row in shown:

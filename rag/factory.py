@@ -74,7 +74,7 @@ class Components:
         extractive = ExtractiveGenerator(self.embedder, self.index.vectors.get_vectors, generation,
                                          self.index.lexical.term_weights)
         return AnswerService(self.settings, self.retriever(), extractive, llm, Prompts(), self.conversations,
-                             self._judge, observers)
+                             self._judge, observers, self.index.lexical.term_weights)
 
     @property
     def conversations(self) -> Conversations:

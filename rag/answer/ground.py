@@ -4,10 +4,16 @@ eval harness uses (plus the lexical number check: a number in a sentence must ap
 What a model gets wrong is repaired, not thrown away: a sentence without a valid citation (none, an invented
 number, only sources of the other section's kind) is attributed to the retrieved passage that supports it; a
 sentence whose best support is a source of the other kind moves to that section; a sentence no passage supports, a
-repeated sentence, a fragment with nothing to support, and a sentence that names another retrieved publication
-than the one supporting it ("The VA/DoD guideline states ..." resting on a USPSTF statement) are removed, each
-with its reason. Statements that the
-sources lack evidence ("There are no direct studies ...") stay, uncited: they claim nothing from a source.
+repeated sentence (near-identical, or one whose words an earlier sentence with the same citations already holds),
+a fragment with nothing to support, a sentence that names another retrieved publication than the one supporting it
+("The VA/DoD guideline states ..." resting on a USPSTF statement), and, given the question's topic, a sentence
+resting only on a publication that does not address the question (rag.text.topic: the rule the offline composer
+quotes by) are removed, each with its reason. Statements that the sources lack evidence ("There are no direct
+studies ...") stay, uncited: they claim nothing from a source.
+
+A model's limitations are checked too (``verify_limitations``): each must be supported by a retrieved passage of a
+publication the kept answer cites, or state an absence of evidence; a limitation of some other publication (a
+review's risk of bias, carried over to a question it does not address) is removed.
 """
 
 from __future__ import annotations
@@ -22,9 +28,13 @@ from rag.config import VerificationSettings
 from rag.contract import SECTION_KINDS, SECTION_SOURCE_KIND, SectionKind, Source, citations_in, strip_citations
 from rag.judge import Judge, Judgment
 from rag.text.terms import content_terms, numbers
+from rag.text.topic import Topic, stems
 
 _MIN_CONTENT_WORDS = 2
 _NEAR_DUPLICATE = 0.85
+_CONTAINED = 0.8
+"""A sentence with at least this share of its words in an earlier sentence citing the same sources repeats it."""
+_MIN_CONTAINED_WORDS = 4
 
 NO_SUPPORT = "no retrieved passage supports it"
 NOT_SUPPORTED_AS_CITED = "the passages it cites do not support it, and no other retrieved passage does"
@@ -32,6 +42,8 @@ REPEATED = "it repeats an earlier sentence"
 NOTHING_TO_SUPPORT = "it states nothing a source could support"
 NUMBERS_MISSING = "a number in it appears in none of the retrieved passages"
 NAMES_ANOTHER_SOURCE = "it names a publication other than the one that supports it"
+OFF_TOPIC = "the only publication supporting it does not address the question"
+LIMITATION_UNSUPPORTED = "no passage of the publications the answer cites supports this limitation"
 _ALPHANUMERIC = re.compile(r"[a-z0-9]+")
 _MIN_TITLE_WORDS = 4
 """A title (or its part before a colon) shorter than this is too generic to show which publication a sentence names."""
@@ -59,6 +71,7 @@ class Grounded:
     claims: dict[SectionKind, list[Claim]]
     removed: list[tuple[str, str]]
     misrouted: list[int]
+    limitations: str = ""
 
     def sourced(self, section: SectionKind | None = None) -> list[Claim]:
         """The kept claims that rest on sources (of one section, or of both)."""
@@ -73,31 +86,45 @@ class Grounder:
         self._judge = judge
         self._settings = settings
 
-    def ground(self, parsed: ParsedAnswer, sources: Sequence[Source]) -> Grounded:
-        """The grounded answer: supported sentences with their sources, and the reasons for what was removed."""
+    def ground(self, parsed: ParsedAnswer, sources: Sequence[Source], topic: Topic | None = None,
+               verify_limitations: bool = False) -> Grounded:
+        """The grounded answer: supported sentences with their sources, and the reasons for what was removed.
+        ``topic``: the question's, when sentences resting only on publications that do not address it are to be
+        removed; ``verify_limitations``: whether the stated limitations are checked (a model's) or kept (ours)."""
         by_number = {s.n: s for s in sources}
         grounded = Grounded({k: [] for k in SECTION_KINDS}, [], [])
         claims = self._claims(parsed, grounded)
         sourced = [c for c in claims if not c.absence]
+        addressing = _addressing(topic, sources)
         checked = self._check_cited(sourced, by_number, grounded)
-        self._attribute([c for c, ok in zip(sourced, checked, strict=True) if not ok], sources, grounded)
+        self._attribute([c for c, ok in zip(sourced, checked, strict=True) if not ok], sources, addressing,
+                        grounded)
         for claim in sourced:
-            if claim.sources and _names_another_source(claim, by_number):
+            if not claim.sources:
+                continue
+            if not addressing.intersection(claim.sources):
+                grounded.removed.append((claim.text, OFF_TOPIC))
+                claim.sources = []
+            elif _names_another_source(claim, by_number):
                 grounded.removed.append((claim.text, NAMES_ANOTHER_SOURCE))
                 claim.sources = []
+            else:
+                claim.sources = [n for n in claim.sources if n in addressing]
         for claim in claims:  # moved claims join the end of their new section
             if claim.absence or (claim.sources and not claim.moved):
                 grounded.claims[claim.section].append(claim)
         for claim in claims:
             if claim.moved:
                 grounded.claims[claim.section].append(claim)
+        grounded.limitations = (self._limitations(parsed.limitations, grounded, sources) if verify_limitations
+                                else parsed.limitations)
         return grounded
 
     # -- steps -------------------------------------------------------------------------------------------------
     def _claims(self, parsed: ParsedAnswer, grounded: Grounded) -> list[Claim]:
         """The answer's sentences as claims; absence statements, fragments and repeats are set aside here."""
         claims: list[Claim] = []
-        seen: list[frozenset[str]] = []
+        seen: list[tuple[frozenset[str], frozenset[int]]] = []
         for section in SECTION_KINDS:
             for sentence in answer_sentences(parsed.sections.get(section, "")):
                 text = _tidy(strip_citations(sentence))
@@ -110,12 +137,32 @@ class Grounder:
                 if len(terms) < _MIN_CONTENT_WORDS:
                     grounded.removed.append((text, NOTHING_TO_SUPPORT))
                     continue
-                if any(_similar(terms, earlier) for earlier in seen):
+                cited = list(dict.fromkeys(citations_in(sentence)))
+                if any(_repeats(terms, frozenset(cited), earlier) for earlier in seen):
                     grounded.removed.append((text, REPEATED))
                     continue
-                seen.append(terms)
-                claims.append(Claim(text, section, list(dict.fromkeys(citations_in(sentence)))))
+                seen.append((terms, frozenset(cited)))
+                claims.append(Claim(text, section, cited))
         return claims
+
+    def _limitations(self, text: str, grounded: Grounded, sources: Sequence[Source]) -> str:
+        """The limitations that state an absence of evidence or that a retrieved passage of a publication the kept
+        answer cites supports; the others are removed, with the reason."""
+        cited = {n for claim in grounded.sourced() for n in claim.sources}
+        publications = {s.hit.doc_id for s in sources if s.n in cited}
+        passages = [s.text for s in sources if s.hit.doc_id in publications]
+        sentences = [tidy for tidy in map(_tidy, answer_sentences(text)) if tidy]
+        checked = [s for s in sentences if not is_no_evidence(s) and len(content_terms(s)) >= _MIN_CONTENT_WORDS]
+        judgments = iter(self._judge.judge_many([(s, p) for s in checked for p in passages]))
+        supported = {s for s in checked if True in [self._supports(next(judgments), s, p) for p in passages]}
+        kept = []
+        for sentence in sentences:
+            if sentence in supported or is_no_evidence(sentence):
+                kept.append(sentence)
+            else:
+                grounded.removed.append((sentence, LIMITATION_UNSUPPORTED if sentence in checked
+                                         else NOTHING_TO_SUPPORT))
+        return " ".join(kept)
 
     def _check_cited(self, claims: list[Claim], sources: dict[int, Source], grounded: Grounded) -> list[bool]:
         """Whether each claim is supported by the sources it cites of its section's kind (then they become its
@@ -147,9 +194,11 @@ class Grounder:
             alone = [n for n in claim.sources if self._supports(next(judgments), claim.text, sources[n].text)]
             claim.sources = alone or claim.sources
 
-    def _attribute(self, claims: list[Claim], sources: Sequence[Source], grounded: Grounded) -> None:
+    def _attribute(self, claims: list[Claim], sources: Sequence[Source], addressing: frozenset[int],
+                   grounded: Grounded) -> None:
         """Each claim without supporting citations gets the best supporting passage among the ones that share the
-        most of its words, preferring its own section's kind; a claim only the other kind supports moves there."""
+        most of its words, preferring its own section's kind and then publications that address the question; a
+        claim only the other kind supports moves there."""
         if not claims:
             return
         candidates = {id(c): self._candidates(c.text, sources) for c in claims}
@@ -169,7 +218,7 @@ class Grounder:
                 grounded.removed.append((claim.text, reason))
                 continue
             own = [item for item in found if item[1].kind == SECTION_SOURCE_KIND[claim.section]]
-            _, best = max(own or found, key=lambda item: (item[0], -item[1].n))
+            _, best = max(own or found, key=lambda item: (item[1].n in addressing, item[0], -item[1].n))
             if best.kind != SECTION_SOURCE_KIND[claim.section]:
                 claim.section = _section_of(best)
                 claim.moved = True
@@ -223,8 +272,24 @@ def _plain(text: str) -> str:
     return " ".join(_ALPHANUMERIC.findall(text.lower()))
 
 
-def _similar(a: frozenset[str], b: frozenset[str]) -> bool:
-    return a == b or len(a & b) / len(a | b) >= _NEAR_DUPLICATE
+def _repeats(terms: frozenset[str], cited: frozenset[int], earlier: tuple[frozenset[str], frozenset[int]]) -> bool:
+    """Whether a sentence repeats an earlier one: near-identical words, or (citing nothing the earlier one does not)
+    a restatement of part of it ("It describes a preparation on three axes ..." after a sentence saying so)."""
+    words, earlier_cited = earlier
+    if terms == words or len(terms & words) / len(terms | words) >= _NEAR_DUPLICATE:
+        return True
+    return (len(terms) >= _MIN_CONTAINED_WORDS and cited <= earlier_cited
+            and len(terms & words) / len(terms) >= _CONTAINED)
+
+
+def _addressing(topic: Topic | None, sources: Sequence[Source]) -> frozenset[int]:
+    """The numbers of the sources whose publication addresses the question (all of them without a topic)."""
+    if topic is None:
+        return frozenset(s.n for s in sources)
+    held: dict[str, set[str]] = {}
+    for source in sources:
+        held.setdefault(source.hit.doc_id, set()).update(stems(source.text) & topic.weights.keys())
+    return frozenset(s.n for s in sources if topic.addresses(held[s.hit.doc_id]))
 
 
 def _section_of(source: Source) -> SectionKind:

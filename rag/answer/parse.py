@@ -39,7 +39,9 @@ _HEADING_LINE = re.compile(
     re.IGNORECASE,
 )
 _NUMBER_LIST = r"\d+(?:\s*[-–—]\s*\d+)?(?:\s*[,;]\s*\d+(?:\s*[-–—]\s*\d+)?)*"
-_BRACKET_CITATION = re.compile(r"\[\s*(?:\^|source\s*|src\s*|s|ref\.?\s*)?(" + _NUMBER_LIST + r")\s*\]", re.IGNORECASE)
+#: "[1]", "[^1]", "[Source 1]", "[S1]", "[ref. 1]", and "[source n=1]" (the attribute of our source tags, echoed)
+_BRACKET_CITATION = re.compile(
+    r"\[\s*(?:\^|(?:source|src)\s*(?:n\s*=\s*)?|s|ref\.?\s*|n\s*=\s*)?(" + _NUMBER_LIST + r")\s*\]", re.IGNORECASE)
 _PAREN_CITATION = re.compile(r"\s?\((" + _NUMBER_LIST + r")\)(?=\s*(?:[.;:,!?]|\[|$))")
 _MAX_RANGE = 20
 #: Separators inside a citation's number list, and blanks before punctuation or repeated. Blanks are taken from

@@ -38,6 +38,7 @@ from rag.generate.protocol import Generation, GenerationRequest, Generator
 from rag.judge import Judge
 from rag.models import Hit
 from rag.retrieve import Retriever
+from rag.text.topic import TermWeights, question_topic
 from rag.tracing import Stages
 
 logger = logging.getLogger(__name__)
@@ -66,11 +67,14 @@ class AnswerService:
 
     One path for whole and streamed answers: one generation, then grounding (verify, attribute, move, remove); the
     extractive answer replaces the model's only when the endpoint fails or nothing the model wrote is supported,
-    and ``notices`` says so. ``observers`` see every finished answer with its :class:`Outcome` (metrics)."""
+    and ``notices`` says so. ``observers`` see every finished answer with its :class:`Outcome` (metrics).
+    ``term_weights`` (the index's IDF) give the question's topic: a model's sentence resting only on a publication
+    that does not address it is removed, as the extractive composer would not quote one."""
 
     def __init__(self, settings: Settings, retriever: Retriever, extractive: Generator, llm: Generator | None,
                  prompts: Prompts, conversations: Conversations, judge: Judge,
-                 observers: Sequence[Callable[[Answer, Outcome], None]] = ()) -> None:
+                 observers: Sequence[Callable[[Answer, Outcome], None]] = (),
+                 term_weights: TermWeights | None = None) -> None:
         self._settings = settings
         self._retriever = retriever
         self._extractive = extractive
@@ -79,6 +83,7 @@ class AnswerService:
         self._conversations = conversations
         self._grounder = Grounder(judge, settings.verification)
         self._observers = tuple(observers)
+        self._term_weights = term_weights
 
     def answer(self, question: str, *, audience: str = "clinician", conversation_id: str | None = None,
                filters: Filters | None = None, backend: Backend | None = None,
@@ -147,7 +152,7 @@ class AnswerService:
         if generation is not None:
             for notice in generation.notices:
                 yield from self._notice(prepared, notice)
-            grounded, parsed = self._ground(generation, prepared)
+            grounded, parsed = self._ground(generation, prepared, model=generator is not self._extractive)
             if generator is not self._extractive and not grounded.sourced() and prepared.sources:
                 removed = len(grounded.removed)
                 yield from self._notice(prepared, self._fallback_notice(
@@ -160,7 +165,7 @@ class AnswerService:
             fallback = self._extractive.generate(prepared.request)
             if deltas and generator is not self._extractive:
                 yield "delta", fallback.text
-            grounded, parsed = self._ground(fallback, prepared)
+            grounded, parsed = self._ground(fallback, prepared, model=False)
             grounded.removed[:0] = discarded
         outcome = Outcome(generator="extractive" if generator is self._extractive else "openai", fallback=why,
                           tokens=tokens)
@@ -248,13 +253,17 @@ class AnswerService:
         room = max(0, limit - len(question) - 20)
         return condense_by_rule(question, history[-1].question[:room])[:limit]
 
-    def _ground(self, generation: Generation, prepared: _Prepared) -> tuple[Grounded, ParsedAnswer]:
+    def _ground(self, generation: Generation, prepared: _Prepared, model: bool) -> tuple[Grounded, ParsedAnswer]:
+        """The generation parsed and grounded; a model's (not the extractive composer's, which chose its sentences
+        by the same topic and states our own limitations) is held to the question's topic and its limitations
+        are verified."""
         started = time.perf_counter()
+        topic = question_topic(prepared.standalone, self._term_weights) if model else None
         text = to_markdown(data) if generation.format == "json" and (data := read_answer(generation.text)) else \
             generation.text
         with prepared.stages.stage("ground", format=generation.format) as grounding:
             parsed = parse_answer(text, prepared.sources)
-            grounded = self._grounder.ground(parsed, prepared.sources)
+            grounded = self._grounder.ground(parsed, prepared.sources, topic, verify_limitations=model)
             grounding.set_attribute("kept", len(grounded.sourced()))
             grounding.set_attribute("removed", len(grounded.removed))
         prepared.timings["verify"] = prepared.timings.get("verify", 0.0) + _ms(started)
@@ -279,7 +288,7 @@ class AnswerService:
         with prepared.stages.stage("appraise", references=len(references)):
             appraised = self._appraise(prepared, sections, references)
         prepared.timings["appraise"] = _ms(started)
-        limitations = " ".join([parsed.limitations or "No limitations were stated.", *appraised.limitations])
+        limitations = " ".join([grounded.limitations or "No limitations were stated.", *appraised.limitations])
         prepared.timings["total"] = _ms(prepared.started)
         answer = Answer(
             question=prepared.question, audience=prepared.audience, conversation_id=prepared.conversation_id,

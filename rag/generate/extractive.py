@@ -16,7 +16,6 @@ on a CPU, far over an interactive budget.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -41,10 +40,9 @@ from rag.models import Hit
 from rag.text.sections import Role, section_role
 from rag.text.sentences import BULLET, sentence_spans
 from rag.text.terms import content_terms
+from rag.text.topic import FRAMING, TermWeights, question_topic, stems
 
 VectorLookup = Callable[[list[str]], dict[str, Vectors]]
-TermWeights = Callable[[Sequence[str]], dict[str, float]]
-"""Inverse document frequency of words in the index (rarer words weigh more)."""
 LEXICAL_WEIGHT = 0.3
 MAX_PER_DOCUMENT = 2
 RELATIVE_FLOOR = 0.12
@@ -135,13 +133,11 @@ class ExtractiveGenerator:
         IDF-weighted share of the question's words it holds; only publications holding a distinctive word."""
         if not sources:
             return []
-        weights = self._weights(question, sources)
+        topic = question_topic(question, self._term_weights)
+        weights = topic.weights
         if not weights:
             return []
         total = sum(weights.values())
-        topical = (weights.keys() - _FRAMING) or set(weights)
-        minimum = 2 if len(topical) >= 4 else 1  # topic words a publication must share with the question
-        distinctive = _distinctive({t: weights[t] for t in topical})
         question_vector = self._embedder.embed_query(question)
         stored = self._vectors([s.hit.chunk_id for s in sources])
         documents: dict[str, _Document] = {}
@@ -151,32 +147,21 @@ class ExtractiveGenerator:
             similarity = float(np.dot(vector, question_vector)) if vector is not None else 0.0
             document.similarity = max(document.similarity, similarity)
             role = _role_bonus(source.hit.section)
-            for position, text, stems in _sentences(source.text):
-                shared = stems & weights.keys()
+            for position, text, words in _sentences(source.text):
+                shared = words & weights.keys()
                 document.stems |= shared
-                if shared & topical:
+                if shared & topic.topical:
                     relevance = role + _wording_bonus(text) + LEXICAL_WEIGHT * sum(weights[t] for t in shared) / total
                     document.sentences.append(Candidate(source, position, text, relevance, role > 0))
         kept = []
         for document in documents.values():
             coverage = sum(weights[t] for t in document.stems) / total
-            if (document.sentences and len(document.stems & topical) >= minimum and document.stems & distinctive
-                    and coverage >= MIN_COVERAGE):
+            if document.sentences and topic.addresses(document.stems) and coverage >= MIN_COVERAGE:
                 document.coverage = sum(weights[t] for t in document.stems) / total
-                document.directness = sum(weights[t] for t in document.stems - _FRAMING)
+                document.directness = sum(weights[t] for t in document.stems - FRAMING)
                 document.score = document.similarity + LEXICAL_WEIGHT * document.coverage
                 kept.append(document)
         return kept
-
-    def _weights(self, question: str, sources: Sequence[Source]) -> dict[str, float]:
-        """The question's word stems, weighted by the rarity of the word in the index (a word the index lacks weighs
-        most: a passage that lacks the question's rarest words does not answer it)."""
-        words = {word: _stem(word) for word in content_terms(question)}
-        found = self._term_weights(sorted(words)) if self._term_weights is not None else {}
-        weights: dict[str, float] = {}
-        for word, stem in words.items():
-            weights[stem] = max(weights.get(stem, 0.0), max(found.get(word, 1.0), 0.05))
-        return weights
 
     def _choose(self, documents: list[_Document], limit: int) -> list[Candidate]:
         """Sentences of the publications close to the best one: the most direct publications first, then stronger
@@ -220,25 +205,6 @@ def _ranked_sentences(sentences: list[Candidate]) -> list[Candidate]:
 
 
 
-def _distinctive(weights: dict[str, float]) -> set[str]:
-    """The rarest half (at least one) of the question's topic words: a publication must hold one of them."""
-    ranked = sorted(weights, key=lambda t: (-weights[t], t))
-    return set(ranked[: max(1, math.ceil(len(ranked) / 2))])
-
-
-def _stem(word: str) -> str:
-    """A crude stem for matching question and passage words: no hyphen, at most six letters ("improvement" and
-    "improved" -> "improv", "micro-needling" and "microneedling" -> "micron")."""
-    return word.replace("-", "")[:6]
-
-
-_FRAMING = frozenset(_stem(w) for w in """effect effects efficacy efficacious effective effectiveness comparative
-    compare comparison improve improvement outcome outcomes benefit benefits role use treatment treatments therapy
-    patient patients people person adult adults evidence risk risks associated association difference differ impact
-    good better best safe safety recommend recommended recommendation should screen screening need needed follow
-    clinical clinician study studies trial trials""".split())
-
-
 def _role_bonus(section: str) -> float:
     return _ROLE_BONUS[section_role(section)]
 
@@ -257,7 +223,7 @@ def _sentences(passage: str) -> tuple[tuple[int, str, frozenset[str]], ...]:
     for position, (start, end) in enumerate(sentence_spans(passage)):
         text = " ".join(_EMPHASIS.sub("", BULLET.sub("", passage[start:end])).split())
         if len(text.split()) >= 6 and not text.startswith("#"):
-            found.append((position, text, frozenset(_stem(t) for t in content_terms(text))))
+            found.append((position, text, stems(text)))
     return tuple(found)
 
 

@@ -7,12 +7,20 @@ from __future__ import annotations
 import pytest
 
 from rag.answer.assemble import assemble
-from rag.answer.ground import NAMES_ANOTHER_SOURCE, REPEATED, Grounder
+from rag.answer.ground import (
+    LIMITATION_UNSUPPORTED,
+    NAMES_ANOTHER_SOURCE,
+    NOTHING_TO_SUPPORT,
+    OFF_TOPIC,
+    REPEATED,
+    Grounder,
+)
 from rag.answer.models import AnswerSection, Grounding, Reference
 from rag.answer.parse import parse_answer
 from rag.config import VerificationSettings
 from rag.contract import Source, citations_in
 from rag.testing import LexicalJudge
+from rag.text.topic import question_topic
 from tests.answer.conftest import make_source
 
 Result = tuple[list[AnswerSection], list[Reference], Grounding]
@@ -91,6 +99,27 @@ def test_repeated_sentences_are_removed(sources: list[Source]) -> None:
     assert [r.reason for r in grounding.removed] == [REPEATED, REPEATED]
 
 
+def test_a_restatement_of_part_of_an_earlier_sentence_is_a_repeat() -> None:
+    paw = make_source(1, "guideline", "DeLong and colleagues proposed the PAW classification of PRP in 2012: P for "
+                      "the platelet count, A for activation and W for white blood cells.")
+    raw = ("## From the Guidelines\nDeLong and colleagues proposed the PAW classification of PRP in 2012, with P "
+           "for the platelet count, A for activation and W for white blood cells [1]. "
+           "The PAW classification was developed by DeLong and colleagues in 2012 [1]. "
+           "PAW has P for the platelet count, A for activation and W for white blood cells.")
+    sections, _, grounding = ground(raw, [paw])
+    assert sections[0].text.startswith("DeLong and colleagues proposed") and sections[0].text.count("[1]") == 1
+    assert [r.reason for r in grounding.removed] == [REPEATED, REPEATED]
+
+
+def test_a_shorter_sentence_citing_another_source_is_not_a_repeat() -> None:
+    first = make_source(1, "study", "In a trial of 50 patients, PRP with microneedling improved acne scars.")
+    second = make_source(2, "study", "PRP with microneedling improved acne scars in a cohort.", doc_id="cohort")
+    raw = ("## From the Research\nIn a trial of 50 patients, PRP with microneedling improved acne scars [1]. "
+           "PRP with microneedling improved acne scars [2].")
+    _, references, grounding = ground(raw, [first, second])
+    assert grounding.removed == [] and [r.doc_id for r in references] == ["doc1", "cohort"]
+
+
 def test_swapped_sections_are_moved_back(sources: list[Source]) -> None:
     raw = ("## From the Guidelines\nPRP with microneedling improved acne scars by 62.20% [3].\n"
            "## From the Research\nNo exosome product is approved by the FDA [1].")
@@ -148,3 +177,61 @@ def test_an_answer_in_another_language_is_removed_not_presented_as_sourced(sourc
     assert not sections[1].evidence_found and references == []
     assert [r.reason for r in grounding.removed] == ["the passages it cites do not support it, and no other "
                                                      "retrieved passage does"]
+
+
+SSRI_QUESTION = "Are SSRIs safer than tricyclic antidepressants for depression in older adults?"
+
+
+def index_weights(terms: object) -> dict[str, float]:
+    """IDF as an index on depression would give: 'depression' and 'adults' common, the drug classes rare."""
+    common = {"depression": 0.2, "adults": 0.2, "older": 0.5}
+    return {t: common.get(t, 3.0) for t in terms}  # type: ignore[attr-defined]
+
+
+def test_a_sentence_resting_only_on_a_publication_off_the_question_is_removed() -> None:
+    trial = make_source(1, "study", "In older adults with depression, SSRIs caused fewer falls than tricyclic "
+                        "antidepressants.", doc_id="ssri-trial")
+    acupuncture = make_source(2, "study", "Acupuncture reduced depression scores in adults, but the trials were "
+                              "small and at high risk of bias.", doc_id="acupuncture-review")
+    raw = ("## From the Research\nSSRIs caused fewer falls than tricyclic antidepressants in older adults. "
+           "Acupuncture reduced depression scores in adults [2].\n"
+           "## Limitations\nThe trials were small and at high risk of bias.")
+    parsed = parse_answer(raw, [trial, acupuncture])
+    topic = question_topic(SSRI_QUESTION, index_weights)
+    grounded = Grounder(LexicalJudge(), VerificationSettings()).ground(parsed, [trial, acupuncture], topic, True)
+    sections, references, grounding = assemble(grounded, [trial, acupuncture], parsed.dangling)
+    assert [r.doc_id for r in references] == ["ssri-trial"]
+    assert sections[1].text == "SSRIs caused fewer falls than tricyclic antidepressants in older adults [1]."
+    assert (("Acupuncture reduced depression scores in adults.", OFF_TOPIC) in
+            [(r.sentence, r.reason) for r in grounding.removed])
+    # the acupuncture review's limitation is not carried over to the SSRI question
+    assert grounded.limitations == ""
+    assert ("The trials were small and at high risk of bias.", LIMITATION_UNSUPPORTED) in grounded.removed
+    # without a topic (the extractive composer's own answer) nothing is held to it
+    untopical = Grounder(LexicalJudge(), VerificationSettings()).ground(parsed, [trial, acupuncture])
+    assert len(untopical.sourced()) == 2 and untopical.limitations == parsed.limitations
+
+
+def test_attribution_prefers_a_publication_that_addresses_the_question() -> None:
+    review = make_source(1, "study", "Falls were fewer in adults taking newer drugs.", doc_id="general")
+    trial = make_source(2, "study", "Falls were fewer in adults taking SSRIs than tricyclic antidepressants.",
+                        doc_id="ssri-trial")
+    raw = "## From the Research\nFalls were fewer in adults."
+    parsed = parse_answer(raw, [review, trial])
+    grounded = Grounder(LexicalJudge(), VerificationSettings()).ground(
+        parsed, [review, trial], question_topic(SSRI_QUESTION, index_weights))
+    assert [c.sources for c in grounded.sourced()] == [[2]]
+    without_topic = Grounder(LexicalJudge(), VerificationSettings()).ground(parsed, [review, trial])
+    assert [c.sources for c in without_topic.sourced()] == [[1]], "the first of equals, as before"
+
+
+def test_a_models_limitations_are_kept_only_when_a_cited_publication_supports_them(sources: list[Source]) -> None:
+    raw = ("## From the Research\nPRP with microneedling improved acne scars by 62.20% [3].\n"
+           "## Limitations\nThe split-face trial had 50 patients. There are no trials of PRP against exosomes. "
+           "The exosome gel trial had only 25 patients. The studies are observational. Bias.")
+    parsed = parse_answer(raw, sources)
+    grounded = Grounder(LexicalJudge(), VerificationSettings()).ground(parsed, sources, verify_limitations=True)
+    assert grounded.limitations == "The split-face trial had 50 patients. There are no trials of PRP against exosomes."
+    assert grounded.removed == [("The exosome gel trial had only 25 patients.", LIMITATION_UNSUPPORTED),
+                                ("The studies are observational.", LIMITATION_UNSUPPORTED),
+                                ("Bias.", NOTHING_TO_SUPPORT)]

@@ -25,6 +25,8 @@ MESSY = {
     "preamble-and-references": "Sure! Here is the answer.\n### From the Guidelines\nNo exosome product is approved "
                                "[Source 1].\n### From the Research\nPRP improved acne scars by 62.20% [S3].\n"
                                "### References\n1. FDA notice\n3. Asif 2016",
+    "source-tag-attribute": "## From the Guidelines\nNo exosome product is approved [source n=1].\n"
+                            "## From the Research\nPRP improved acne scars by 62.20% [n=3].",
     "fenced": "```markdown\n## From the Guidelines\nNo exosome product is approved [^1].\n## From the Research\n"
               "PRP improved acne scars by 62.20% [3].\n```",
 }

@@ -4,15 +4,18 @@ fallbacks, follow-ups, audiences and bad input."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
+from rag.answer.ground import LIMITATION_UNSUPPORTED, NOTHING_TO_SUPPORT, OFF_TOPIC
 from rag.answer.models import Answer
 from rag.contract import EMPTY_INDEX_NOTICE, NO_GUIDELINE, NO_RESEARCH, PATIENT_DISCLAIMER
 from rag.errors import GenerationError, NotFoundError, UserError
 from rag.factory import Components
 from rag.generate.protocol import Generation
 from rag.testing import ScriptedGenerator
+from tests.conftest import WriteDoc
 
 QUESTION = "Is any exosome product approved by the FDA, and does PRP with microneedling improve acne scars?"
 
@@ -63,9 +66,34 @@ def test_llm_answer_with_invented_citation_is_cleaned(answer_corpus: Components)
                              "## Limitations\nFew trials."])
     answer = answer_corpus.answers(llm=llm).answer(QUESTION, backend="openai")
     assert answer.backend == "scripted" and answer.grounding.dangling == [7]
-    assert "[7]" not in answer.sections[1].text and answer.limitations.startswith("Few trials.")
+    assert "[7]" not in answer.sections[1].text
+    assert answer.limitations.startswith("No limitations were stated."), "'Few trials.' states nothing checkable"
+    assert ("Few trials.", NOTHING_TO_SUPPORT) in [(r.sentence, r.reason) for r in answer.grounding.removed]
     sources_given = llm.requests[0].sources  # type: ignore[attr-defined]
     assert len(sources_given) >= 2 and sources_given[0].kind == "guideline"
+
+
+def test_a_models_sentences_and_limitations_off_the_question_are_removed(components: Components,
+                                                                         write_doc: WriteDoc, tmp_path: Path) -> None:
+    write_doc("s/ssri.md", year=2020, study_design="rct", title="SSRIs against tricyclic antidepressants in late life",
+              body="## Results\nIn 300 older adults with depression, SSRIs caused fewer falls than tricyclic "
+                   "antidepressants, and fewer patients stopped treatment.")
+    write_doc("s/acupuncture.md", year=2019, study_design="systematic-review", title="Acupuncture for depression",
+              body="## Results\nAcupuncture reduced depression scores in adults compared with usual care.\n"
+                   "## Limitations\nThe included trials were small and at high risk of bias.")
+    assert components.ingestor().run([tmp_path / "src"]).failed == []
+    llm = ScriptedGenerator(["## From the Research\nSSRIs caused fewer falls than tricyclic antidepressants in older "
+                             "adults with depression [1]. Acupuncture reduced depression scores in adults [2].\n"
+                             "## Limitations\nThe included trials were small and at high risk of bias."])
+    answer = components.answers(llm=llm).answer(
+        "Are SSRIs safer than tricyclic antidepressants for depression in older adults?", backend="openai")
+    given = {s.hit.doc_id for s in llm.requests[0].sources}  # type: ignore[attr-defined]
+    assert given == {"ssri", "acupuncture"}, "both publications reached the model"
+    assert answer.backend == "scripted" and [r.doc_id for r in answer.references] == ["ssri"]
+    assert "Acupuncture" not in answer.sections[1].text and "high risk of bias" not in answer.limitations
+    assert {(r.sentence, r.reason) for r in answer.grounding.removed} == {
+        ("Acupuncture reduced depression scores in adults.", OFF_TOPIC),
+        ("The included trials were small and at high risk of bias.", LIMITATION_UNSUPPORTED)}
 
 
 @pytest.mark.parametrize(
@@ -182,14 +210,15 @@ def test_a_model_that_writes_no_markers_is_answered_from_in_one_generation(answe
 
 def json_answer(research: list[dict[str, object]]) -> dict[str, object]:
     return {"guidelines": [{"sentence": "No exosome product is approved by the FDA for any use.", "sources": [1]}],
-            "research": research, "limitations": "Small trials."}
+            "research": research, "limitations": "The split-face trial had only 50 patients."}
 
 
 def test_json_answers_valid_invalid_and_cut_off(answer_corpus: Components) -> None:
     finding = {"sentence": "PRP with microneedling improved acne scars by 62.20% against 45.84%", "sources": [2]}
     service = answer_corpus.answers(llm=ScriptedGenerator([json_answer([finding])]))
     valid = service.answer(QUESTION, backend="openai")
-    assert valid.backend == "scripted" and valid.grounding.attributed == [] and valid.limitations.startswith("Small trials.")
+    assert valid.backend == "scripted" and valid.grounding.attributed == []
+    assert valid.limitations.startswith("The split-face trial had only 50 patients."), "supported: kept"
     assert valid.sections[1].text.startswith("PRP with microneedling improved acne scars by 62.20%")
 
     whole = json.dumps(json_answer([finding, {"sentence": "Patients preferred the PRP side.", "sources": [2]}]))

@@ -1,0 +1,77 @@
+"""What a question is about: its content words, stemmed, each weighted by its rarity in the index (IDF). The words
+that frame a clinical question ("effect", "safe", "patients", "studies") are set apart from its topic words, and the
+rarest half of the topic words is distinctive: a publication holding none of them does not address the question,
+however much of its framing it shares. The offline composer chooses what to quote by this, and grounding removes a
+model's sentence resting only on such a publication, so both answer the same question.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from rag.text.terms import content_terms
+
+TermWeights = Callable[[Sequence[str]], dict[str, float]]
+"""Inverse document frequency of words in the index (rarer words weigh more)."""
+
+_UNSEEN_WEIGHT = 1.0
+"""The weight of a word when no index weights are given (every word alike)."""
+_MIN_WEIGHT = 0.05
+_FEW_TOPIC_WORDS = 4
+"""A question with fewer topic words than this needs only one of them in a publication; a longer one, two."""
+
+
+def stem(word: str) -> str:
+    """A crude stem for matching question and passage words: no hyphen, at most six letters ("improvement" and
+    "improved" -> "improv", "micro-needling" and "microneedling" -> "micron")."""
+    return word.replace("-", "")[:6]
+
+
+def stems(text: str) -> frozenset[str]:
+    """The stems of a text's content words."""
+    return frozenset(stem(word) for word in content_terms(text))
+
+
+FRAMING = frozenset(stem(w) for w in """effect effects efficacy efficacious effective effectiveness comparative
+    compare comparison improve improvement outcome outcomes benefit benefits role use treatment treatments therapy
+    patient patients people person adult adults evidence risk risks associated association difference differ impact
+    good better best safe safer safest safety recommend recommended recommendation should screen screening need
+    needed follow clinical clinician study studies trial trials""".split())
+
+
+@dataclass(frozen=True)
+class Topic:
+    """A question's stems with their weights; ``topical``: those that are not framing words (all of them when every
+    one is); ``distinctive``: the rarest half of the topical ones (at least one)."""
+
+    weights: Mapping[str, float]
+    topical: frozenset[str]
+    distinctive: frozenset[str]
+
+    @property
+    def minimum(self) -> int:
+        """How many topic words a publication must share with the question."""
+        return 2 if len(self.topical) >= _FEW_TOPIC_WORDS else 1
+
+    def addresses(self, found: Iterable[str]) -> bool:
+        """Whether a publication whose passages hold these stems addresses the question: enough of its topic
+        words, one of them distinctive. A question without content words is addressed by anything."""
+        if not self.weights:
+            return True
+        held = frozenset(found)
+        return len(held & self.topical) >= self.minimum and bool(held & self.distinctive)
+
+
+def question_topic(question: str, term_weights: TermWeights | None = None) -> Topic:
+    """The topic of ``question``, weighted by ``term_weights`` (a word the index lacks weighs most: a passage that
+    lacks the question's rarest words does not answer it)."""
+    words = {word: stem(word) for word in content_terms(question)}
+    found = term_weights(sorted(words)) if term_weights is not None and words else {}
+    weights: dict[str, float] = {}
+    for word, word_stem in words.items():
+        weights[word_stem] = max(weights.get(word_stem, 0.0), max(found.get(word, _UNSEEN_WEIGHT), _MIN_WEIGHT))
+    topical = frozenset(weights.keys() - FRAMING) or frozenset(weights)
+    ranked = sorted(topical, key=lambda t: (-weights[t], t))
+    return Topic(weights, topical, frozenset(ranked[: max(1, math.ceil(len(ranked) / 2))]))
