@@ -12,8 +12,10 @@ shares most topic words with the question and carries a cue decides. Cues, in or
    question asks for an increase and the clause reports only a decrease (or the reverse), or the clause reports a
    worse result for a question about benefit -> against.
 
-A sentence sharing no topic word with the question is not about it (unclear). A negatively phrased question ("Is X
-unnecessary?", "Does X not...") swaps the answer: a null finding supports it, an effect goes against it.
+A sentence sharing no topic word with the question is not about it (unclear), nor, for a comparison ("Are SSRIs safer
+than tricyclic antidepressants?"), is one that does not name both sides: "treating depression with antidepressants
+reduces morbidity" says nothing of which is safer. A negatively phrased question ("Is X unnecessary?", "Does X
+not...") swaps the answer: a null finding supports it, an effect goes against it.
 """
 
 from __future__ import annotations
@@ -82,7 +84,7 @@ _EFFECT = word_cue(
     "benefits prevent prevented prevents protective protected protects predicted predicts predictive predictor "
     "predictors risk_factor risk_factors useful valuable feasible safe safely well_tolerated accurate reliable "
     "promising recommended recommend recommends advantage advantageous successful successfully enhanced better "
-    "effectively can_be_used supports support supported exist exists existed occur occurs occurred ideal powerful "
+    "effectively can_be_used supports supported exist exists existed occur occurs occurred ideal powerful "
     "suitable appropriate reasonable sufficient achievable helpful specific sensitive influence influenced "
     "influences affect affects affected correlates correlation differ differs differed different difference "
     "differences justified warranted indicated valid contributes contributed implicated confirm confirms confirmed "
@@ -135,7 +137,7 @@ def direction_of(question: str, sentences: Sequence[str]) -> DirectionFinding:
 
 def sentence_direction(frame: QuestionFrame, sentence: str) -> DirectionFinding:
     """The direction one sentence gives, judged on its most relevant clause that carries a cue."""
-    if not frame.is_about(sentence):
+    if not frame.is_about(sentence) or not frame.names_both_arms(sentence):
         return DirectionFinding()
     readings = [reading for clause in _CLAUSE_BREAK.split(sentence) if (reading := _clause_reading(frame, clause))]
     if not readings:

@@ -71,6 +71,7 @@ class QuestionFrame:
     yes_no: bool
     acronyms: frozenset[str] = frozenset()
     forms: tuple[tuple[str, frozenset[str]], ...] = ()
+    arm_acronyms: tuple[frozenset[str], frozenset[str]] = (frozenset(), frozenset())
 
     def overlap(self, text: str, lowered: str | None = None, words: frozenset[str] | None = None) -> int:
         """How many topic words of the question a text mentions (in any of their plural/singular forms); when it
@@ -88,6 +89,18 @@ class QuestionFrame:
         about anything."""
         return not self.topic or self.overlap(text) > 0
 
+    def names_both_arms(self, text: str) -> bool:
+        """For a comparison question, whether a text names both of its sides (a word of each in any plural/singular
+        form, or an acronym of its words: "SBK" for "sub-Bowman's keratomileusis"): only such a text can say which
+        side is better; True when the question compares nothing."""
+        if self.arms is None:
+            return True
+        lowered = text.lower()
+        words = frozenset(normalise(word) for word in words_of(lowered))
+        acronyms = {token.lower().removesuffix("s") for token in _ACRONYM.findall(text)}
+        return all(any(term in lowered if "-" in term else term in words for term in arm) or bool(acronyms & known)
+                   for arm, known in zip(self.arms, self.arm_acronyms, strict=True))
+
 
 @lru_cache(maxsize=256)
 def frame_question(question: str) -> QuestionFrame:
@@ -99,6 +112,7 @@ def frame_question(question: str) -> QuestionFrame:
         text=question,
         topic=topic_terms(question),
         arms=_arms(question),
+        arm_acronyms=_arm_acronyms(question),
         movement="up" if up and not down else "down" if down and not up else None,
         equivalence=bool(_EQUIVALENCE.search(question)),
         negated=bool(_NEGATED.search(question)),
@@ -170,7 +184,25 @@ def _acronyms(question: str) -> frozenset[str]:
 
 def _arms(question: str) -> tuple[frozenset[str], frozenset[str]] | None:
     """The words naming each side of a comparison ("X versus Y", "X compared with Y", "between X and Y"), each
-    side without the words both share: the noun phrase just before the comparator and just after it."""
+    side without the words both share."""
+    phrases = _arm_phrases(question)
+    if phrases is None:
+        return None
+    left, right = topic_terms(phrases[0]), topic_terms(phrases[1])
+    left, right = left - right, right - left
+    return (left, right) if left and right else None
+
+
+def _arm_acronyms(question: str) -> tuple[frozenset[str], frozenset[str]]:
+    """The acronyms each side of a comparison may go by (see :func:`_acronyms`); empty sets without one."""
+    phrases = _arm_phrases(question)
+    if phrases is None:
+        return frozenset(), frozenset()
+    return _acronyms(phrases[0]), _acronyms(phrases[1])
+
+
+def _arm_phrases(question: str) -> tuple[str, str] | None:
+    """The two sides of a comparison as written: the noun phrase just before the comparator and just after it."""
     match = _ARMS.search(question)
     if match is None:
         return None
@@ -181,6 +213,4 @@ def _arms(question: str) -> tuple[frozenset[str], frozenset[str]] | None:
         before = before[starts[-1].end():]
     if end := _RIGHT_END.search(after):
         after = after[: end.start()]
-    left, right = topic_terms(before), topic_terms(after)
-    left, right = left - right, right - left
-    return (left, right) if left and right else None
+    return before, after

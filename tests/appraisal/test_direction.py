@@ -87,3 +87,36 @@ def test_majority_of_sentences_wins_and_the_quote_is_the_first_winning_sentence(
 def test_nothing_quoted_is_unclear() -> None:
     assert direction_of(PRP, []).direction == "unclear"
     assert direction_of(PRP, [""]).quote is None
+
+
+SSRI = "Are SSRIs safer than tricyclic antidepressants for treating depression?"
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence"),
+    [
+        # the USPSTF statement a real answer cited for this question: about antidepressants, not the comparison
+        (SSRI, "Treating screen-detected depression in primary care with antidepressants, psychotherapy or both "
+               "reduces morbidity."),
+        (SSRI, "SSRIs reduced depressive symptoms in adults."),
+        ("What is the comparative efficacy of PRP micro-needling versus exosome micro-needling?",
+         "Global aesthetic improvement favoured the exosome side over the saline side (p=0.005)."),
+    ],
+)
+def test_a_comparison_is_answered_only_by_a_sentence_naming_both_sides(question: str, sentence: str) -> None:
+    assert direction_of(question, [sentence]).direction == "unclear"
+
+
+@pytest.mark.parametrize(("question", "sentence"), [
+    (SSRI, "SSRIs were linked to fewer falls than tricyclic antidepressants in older people."),
+    ("Is platelet-rich plasma better than hyaluronic acid for knee osteoarthritis?",
+     "PRP relieved knee pain significantly more than HA at 12 months."),  # both sides by their initials
+])
+def test_a_sentence_naming_both_sides_answers_the_comparison(question: str, sentence: str) -> None:
+    assert direction_of(question, [sentence]).direction == "supports"
+
+
+def test_support_as_a_noun_is_not_a_finding() -> None:
+    found = direction_of("Does screening for depression improve outcomes in adults?",
+                         ["Screening for depression in adults needs adequate support systems in place."])
+    assert found.direction == "unclear" and "support" not in found.words
