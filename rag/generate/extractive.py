@@ -66,6 +66,10 @@ _EMPHASIS = re.compile(r"\*\*|__")
 _AIM = re.compile(r"\b(?:we aimed|the aim|aims? (?:of|to)|objective (?:of|was)|was to (?:evaluate|determine|assess|"
                   r"investigate|examine|compare)|little is known|remains? unclear|is unknown)", re.IGNORECASE)
 
+_LEADING_PRONOUN = re.compile(r"(?:It|They|This|These|Those|Its|Their|He|She|Such)\b")
+"""A sentence opening on a pronoun leans on the one before it, which the answer may not quote ("It had previously
+found that ...")."""
+
 
 @dataclass(frozen=True)
 class Candidate:
@@ -210,7 +214,7 @@ def _role_bonus(section: str) -> float:
 
 
 def _wording_bonus(sentence: str) -> float:
-    if _AIM.search(sentence):
+    if _AIM.search(sentence) or _LEADING_PRONOUN.match(sentence):
         return -0.05
     return 0.03 if _FINDING.search(sentence) else 0.0
 
