@@ -45,6 +45,8 @@ NAMES_ANOTHER_SOURCE = "it names a publication other than the one that supports 
 OFF_TOPIC = "the only publication supporting it does not address the question"
 LIMITATION_UNSUPPORTED = "no passage of the publications the answer cites supports this limitation"
 _ALPHANUMERIC = re.compile(r"[a-z0-9]+")
+_CITING_WORD = re.compile(r"\s(?:by|in|from|see|per)(?=\s?\[\d+\])", re.IGNORECASE)
+"""A preposition whose object is a citation ("The study by [2] found ..."): it goes with the marker."""
 _MIN_TITLE_WORDS = 4
 """A title (or its part before a colon) shorter than this is too generic to show which publication a sentence names."""
 
@@ -127,7 +129,7 @@ class Grounder:
         seen: list[tuple[frozenset[str], frozenset[int]]] = []
         for section in SECTION_KINDS:
             for sentence in answer_sentences(parsed.sections.get(section, "")):
-                text = _tidy(strip_citations(sentence))
+                text = _tidy(strip_citations(_CITING_WORD.sub("", sentence)))
                 if not text:
                     continue
                 if is_no_evidence(text):

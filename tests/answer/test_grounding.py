@@ -171,6 +171,13 @@ def test_other_citation_styles_map_to_the_source(style: str) -> None:
     assert grounding.attributed == [], "the citation was read, not attributed"
 
 
+def test_a_citation_used_as_a_noun_leaves_a_sentence_that_reads(sources: list[Source]) -> None:
+    raw = "## From the Research\nThe study by [source n=3] found that PRP with microneedling improved acne scars."
+    sections, _, grounding = ground(raw, sources)
+    assert sections[1].text == "The study found that PRP with microneedling improved acne scars [1]."
+    assert grounding.attributed == [] and grounding.removed == []
+
+
 def test_an_answer_in_another_language_is_removed_not_presented_as_sourced(sources: list[Source]) -> None:
     raw = "## From the Research\nEl PRP con microagujas mejoró las cicatrices de acné en cincuenta pacientes [3]."
     sections, references, grounding = ground(raw, sources)
