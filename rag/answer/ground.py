@@ -4,7 +4,7 @@ eval harness uses (plus the lexical number check: a number in a sentence must ap
 What a model gets wrong is repaired, not thrown away: a sentence without a valid citation (none, an invented
 number, only sources of the other section's kind) is attributed to the retrieved passage that supports it; a
 sentence whose best support is a source of the other kind moves to that section; a sentence no passage supports, a
-repeated sentence (near-identical, or one whose words an earlier sentence with the same citations already holds),
+repeated sentence (near-identical, or one whose words but one an earlier sentence with the same citations holds),
 a fragment with nothing to support, a sentence that names another retrieved publication than the one supporting it
 ("The VA/DoD guideline states ..." resting on a USPSTF statement), and, given the question's topic, a sentence
 resting only on a publication that does not address the question (rag.text.topic: the rule the offline composer
@@ -33,8 +33,11 @@ from rag.text.topic import Topic, stems
 _MIN_CONTENT_WORDS = 2
 _NEAR_DUPLICATE = 0.85
 _CONTAINED = 0.8
-"""A sentence with at least this share of its words in an earlier sentence citing the same sources repeats it."""
+"""A sentence with at least this share of its words in an earlier sentence citing the same sources repeats it, when
+at most ``_MAX_NEW_WORDS`` of its words are new ("differences in the barriers to education" after "differences in
+most applications" is a second finding)."""
 _MIN_CONTAINED_WORDS = 4
+_MAX_NEW_WORDS = 1
 
 NO_SUPPORT = "no retrieved passage supports it"
 NOT_SUPPORTED_AS_CITED = "the passages it cites do not support it, and no other retrieved passage does"
@@ -280,7 +283,7 @@ def _repeats(terms: frozenset[str], cited: frozenset[int], earlier: tuple[frozen
     words, earlier_cited = earlier
     if terms == words or len(terms & words) / len(terms | words) >= _NEAR_DUPLICATE:
         return True
-    return (len(terms) >= _MIN_CONTAINED_WORDS and cited <= earlier_cited
+    return (len(terms) >= _MIN_CONTAINED_WORDS and cited <= earlier_cited and len(terms - words) <= _MAX_NEW_WORDS
             and len(terms & words) / len(terms) >= _CONTAINED)
 
 

@@ -111,6 +111,17 @@ def test_a_restatement_of_part_of_an_earlier_sentence_is_a_repeat() -> None:
     assert [r.reason for r in grounding.removed] == [REPEATED, REPEATED]
 
 
+def test_a_second_finding_worded_like_the_first_is_not_a_repeat() -> None:
+    survey = make_source(1, "study", "Significant differences were noted in most applications of bedside US between "
+                         "programs with and without fellowships (P<.05). There were also significant differences "
+                         "in the barriers to US education between programs with and without fellowships (P<.05).")
+    raw = ("## From the Research\nSignificant differences were noted in most applications of bedside US between "
+           "programs with and without fellowships (P<.05). There were also significant differences in the barriers "
+           "to US education between programs with and without fellowships (P<.05).")
+    sections, _, grounding = ground(raw, [survey])
+    assert grounding.removed == [] and "barriers to US education" in sections[1].text
+
+
 def test_a_shorter_sentence_citing_another_source_is_not_a_repeat() -> None:
     first = make_source(1, "study", "In a trial of 50 patients, PRP with microneedling improved acne scars.")
     second = make_source(2, "study", "PRP with microneedling improved acne scars in a cohort.", doc_id="cohort")
