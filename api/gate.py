@@ -4,8 +4,9 @@ send, decided from the headers before a byte of the body is read.
 In order: a server without API keys answers only requests addressed to a loopback name (``Host``; no DNS rebinding)
 that come from a loopback address, through no proxy (``Forwarded``, ``X-Forwarded-*``, ``X-Real-IP``, ``Via``) and
 from no foreign page (``Origin``); a declared body over the route's limit is refused (413); the API's routes
-authenticate the key (401, and 429 once an address has failed too often); then the body is read, up to the limit
-(413 for a longer chunked body), and handed to the app. The principal is left in ``scope["state"]``.
+authenticate the key (401, and 429 for a presented key once an address has failed too often); then the body is
+read, up to the limit (413 for a longer chunked body), and handed to the app. The principal is left in
+``scope["state"]``.
 """
 
 from __future__ import annotations
@@ -120,7 +121,8 @@ class Gate:
         address = f"address:{client}"
         if not protected and not presented:
             return None
-        wait = await self.rate_limits.wait(self.failures, address)
+        # only a presented key can be a guess: a request without one is never let in by the lockout's absence
+        wait = await self.rate_limits.wait(self.failures, address) if presented else 0.0
         if wait > 0:
             if not protected:
                 return None

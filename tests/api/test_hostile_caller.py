@@ -159,6 +159,8 @@ def test_failed_authentications_are_rate_limited_per_address(answer_corpus: Comp
         assert statuses[:3] == [401, 401, 401] and statuses[3:] == [429, 429]
         limited = httpx.get(f"{base}/v1/search", params={"q": "acne"}, headers=READ, timeout=10)
         assert limited.status_code == 429 and int(limited.headers["Retry-After"]) >= 1, "refused before the check"
+        keyless = httpx.get(f"{base}/v1/search", params={"q": "acne"}, timeout=10)
+        assert keyless.status_code == 401, "no key, no guess: the lockout is not read for it (one store read saved)"
         assert httpx.get(f"{base}/healthz", timeout=10).status_code == 200
         time.sleep(1.5)  # one failure a second at 60 a minute
         assert httpx.get(f"{base}/v1/search", params={"q": "acne"}, headers=READ, timeout=10).status_code == 200

@@ -125,6 +125,47 @@ def test_processes_sharing_the_file_share_the_bucket(tmp_path: Path) -> None:
     assert sum(admitted) in (50, 51), admitted  # the burst once (and perhaps one refilled token), not three times
 
 
+def test_a_check_waiting_for_the_file_lets_the_event_loop_run(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "limits.sqlite3"
+    store = SQLiteLimitStore(path)
+    limit = Limit("requests", per_minute=60, burst=5)
+    assert run(RateLimits(store).hit(limit, "key:a")) == 0.0  # the table exists
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)  # another worker, holding the file's write lock
+
+    async def scenario() -> tuple[float, int]:
+        other.execute("BEGIN IMMEDIATE")
+        ticks = 0
+
+        async def ticker() -> None:
+            nonlocal ticks
+            while True:
+                ticks += 1
+                await asyncio.sleep(0.001)
+
+        running = asyncio.create_task(ticker())
+        checking = asyncio.create_task(RateLimits(store).hit(limit, "key:b"))
+        await asyncio.sleep(0.05)
+        assert not checking.done(), "the check waits for the lock"
+        other.execute("COMMIT")
+        waited = await checking
+        running.cancel()
+        return waited, ticks
+
+    waited, ticks = run(scenario())
+    assert waited == 0.0 and ticks >= 20, "the loop ran while the check waited, and the token was then taken"
+    assert store.buckets.rows() == 2, "key:b's bucket was written once the lock was released"
+    monkeypatch.setattr("api.limits.BUSY_TIMEOUT_MS", 50)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        started = time.monotonic()
+        assert run(RateLimits(store).hit(limit, "key:a")) == 0.0, "past the timeout the request goes through"
+        assert time.monotonic() - started < 1.0
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+
+
 def test_a_store_that_fails_lets_requests_through(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     (tmp_path / "a-directory").mkdir()
     limits = RateLimits(SQLiteLimitStore(tmp_path / "a-directory"))  # not a file: every check fails
