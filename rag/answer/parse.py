@@ -39,9 +39,11 @@ _HEADING_LINE = re.compile(
     re.IGNORECASE,
 )
 _NUMBER_LIST = r"\d+(?:\s*[-–—]\s*\d+)?(?:\s*[,;]\s*\d+(?:\s*[-–—]\s*\d+)?)*"
-#: "[1]", "[^1]", "[Source 1]", "[S1]", "[ref. 1]", and "[source n=1]" (the attribute of our source tags, echoed)
+#: "[1]", "[^1]", "[Source 1]", "[S1]", "[ref. 1]", and "[source n=1]" or "[source-4f1c9a2e7b3d n="1"]" (our source
+#: tag, echoed)
 _BRACKET_CITATION = re.compile(
-    r"\[\s*(?:\^|(?:source|src)\s*(?:n\s*=\s*)?|s|ref\.?\s*|n\s*=\s*)?(" + _NUMBER_LIST + r")\s*\]", re.IGNORECASE)
+    r"\[\s*(?:\^|(?:source(?:-[0-9a-f]{1,32}+(?=\s))?|src)\s*(?:n\s*=\s*)?\"?|s|ref\.?\s*|n\s*=\s*\"?)?(" + _NUMBER_LIST
+    + r")\"?\s*\]", re.IGNORECASE)
 _PAREN_CITATION = re.compile(r"\s?\((" + _NUMBER_LIST + r")\)(?=\s*(?:[.;:,!?]|\[|$))")
 _MAX_RANGE = 20
 #: Separators inside a citation's number list, and blanks before punctuation or repeated. Blanks are taken from

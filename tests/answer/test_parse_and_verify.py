@@ -27,6 +27,8 @@ MESSY = {
                                "### References\n1. FDA notice\n3. Asif 2016",
     "source-tag-attribute": "## From the Guidelines\nNo exosome product is approved [source n=1].\n"
                             "## From the Research\nPRP improved acne scars by 62.20% [n=3].",
+    "source-tag-echoed": "## From the Guidelines\nNo exosome product is approved [source-4f1c9a2e7b3d n=\"1\"].\n"
+                         "## From the Research\nPRP improved acne scars by 62.20% [source-4f1c9a2e7b3d n=3].",
     "fenced": "```markdown\n## From the Guidelines\nNo exosome product is approved [^1].\n## From the Research\n"
               "PRP improved acne scars by 62.20% [3].\n```",
 }
