@@ -108,11 +108,12 @@ def frame_question(question: str) -> QuestionFrame:
     ``MAX_QUESTION_CHARS`` characters are read."""
     question = question[:MAX_QUESTION_CHARS]
     up, down = bool(_UP.search(question)), bool(_DOWN.search(question))
+    phrases = _arm_phrases(question)
     return QuestionFrame(
         text=question,
         topic=topic_terms(question),
-        arms=_arms(question),
-        arm_acronyms=_arm_acronyms(question),
+        arms=_arms(phrases),
+        arm_acronyms=_arm_acronyms(phrases),
         movement="up" if up and not down else "down" if down and not up else None,
         equivalence=bool(_EQUIVALENCE.search(question)),
         negated=bool(_NEGATED.search(question)),
@@ -182,10 +183,9 @@ def _acronyms(question: str) -> frozenset[str]:
     return frozenset(found)
 
 
-def _arms(question: str) -> tuple[frozenset[str], frozenset[str]] | None:
-    """The words naming each side of a comparison ("X versus Y", "X compared with Y", "between X and Y"), each
-    side without the words both share."""
-    phrases = _arm_phrases(question)
+def _arms(phrases: tuple[str, str] | None) -> tuple[frozenset[str], frozenset[str]] | None:
+    """The words naming each side of a comparison (its ``phrases``, see :func:`_arm_phrases`), each side without the
+    words both share."""
     if phrases is None:
         return None
     left, right = topic_terms(phrases[0]), topic_terms(phrases[1])
@@ -193,9 +193,8 @@ def _arms(question: str) -> tuple[frozenset[str], frozenset[str]] | None:
     return (left, right) if left and right else None
 
 
-def _arm_acronyms(question: str) -> tuple[frozenset[str], frozenset[str]]:
+def _arm_acronyms(phrases: tuple[str, str] | None) -> tuple[frozenset[str], frozenset[str]]:
     """The acronyms each side of a comparison may go by (see :func:`_acronyms`); empty sets without one."""
-    phrases = _arm_phrases(question)
     if phrases is None:
         return frozenset(), frozenset()
     return _acronyms(phrases[0]), _acronyms(phrases[1])

@@ -161,7 +161,7 @@ class ExtractiveGenerator:
         for document in documents.values():
             coverage = sum(weights[t] for t in document.stems) / total
             if document.sentences and topic.addresses(document.stems) and coverage >= MIN_COVERAGE:
-                document.coverage = sum(weights[t] for t in document.stems) / total
+                document.coverage = coverage
                 document.directness = sum(weights[t] for t in document.stems - FRAMING)
                 document.score = document.similarity + LEXICAL_WEIGHT * document.coverage
                 kept.append(document)
