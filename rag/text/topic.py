@@ -38,8 +38,7 @@ FRAMING = frozenset(stem(w) for w in """effect effects efficacy efficacious effe
     compare comparison improve improvement outcome outcomes benefit benefits role use treatment treatments therapy
     patient patients people person adult adults evidence risk risks associated association difference differ impact
     good better best safe safer safest safety recommend recommended recommendation should screen screening need
-    needed follow clinical clinician study studies trial trials reliable reliability accurate accuracy diagnose
-    diagnosing diagnosis diagnostic""".split())
+    needed follow clinical clinician study studies trial trials reliable reliability accurate accuracy""".split())
 
 
 @dataclass(frozen=True)
