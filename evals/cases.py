@@ -25,6 +25,14 @@ class Gold(BaseModel):
     guideline_doc_ids: tuple[str, ...] = ()
     study_doc_ids: tuple[str, ...] = ()
     snippets: tuple[str, ...] = Field((), description="Gold evidence text (BioASQ snippets, SciFact rationales).")
+    must_say: tuple[str | tuple[str, ...], ...] = Field(
+        (), description="Facts a correct answer states: each a phrase, or alternative phrases of which one must "
+                        "appear in the answer's sections (case, hyphens, spacing and citations ignored).")
+    must_not_say: tuple[str, ...] = Field(
+        (), description="Phrases a correct answer never states (a false premise repeated, a wrong number).")
+    lead: dict[Literal["guidelines", "research"], tuple[str, ...]] = Field(
+        default_factory=dict, description="Per section, the documents one of which the section's first citation "
+                                          "must be (the direct answer, or the source correcting a false premise).")
 
     def all_doc_ids(self) -> set[str]:
         """Every gold document id, whatever its section."""

@@ -69,7 +69,7 @@ def eval_command(dataset: Path, answers_file: Path | None, out_dir: Path, baseli
             skipped = len(errors) + len(runner.input_errors)
             meta = {"dataset": str(dataset), "backend": "precomputed" if answers_file else (
                 backend or settings.generation.backend), "judge": runner.judge_name, "skipped_lines": skipped}
-            summary = summarize(results, meta)
+            summary = summarize(results, meta, {case.id: case.tags for case in cases})
             deltas = compare(summary, baseline_summary) if baseline_summary else None
             paths = write_outputs(out_dir, results, summary, deltas)
             partial.unlink(missing_ok=True)

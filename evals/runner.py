@@ -89,14 +89,26 @@ class EvalRunner:
                           seconds=round(time.perf_counter() - started, 3))
 
 
-def summarize(results: Sequence[CaseResult], meta: dict[str, Any]) -> dict[str, Any]:
-    """Means of each metric over the cases where it applies, with how many cases that was."""
+def summarize(results: Sequence[CaseResult], meta: dict[str, Any],
+              tags: dict[str, Sequence[str]] | None = None) -> dict[str, Any]:
+    """Means of each metric over the cases where it applies, with how many cases that was; with ``tags`` (case id
+    -> its tags), the same per tag under ``by_tag`` (a dev/held-out split, a question category)."""
+    summary = {**meta, "cases": len(results), "errors": sum(1 for r in results if r.error),
+               "metrics": _means(results)}
+    if tags:
+        names = sorted({tag for case_tags in tags.values() for tag in case_tags})
+        summary["by_tag"] = {tag: {"cases": len(chosen), "metrics": _means(chosen)}
+                             for tag in names if (chosen := [r for r in results if tag in tags.get(r.id, ())])}
+    return summary
+
+
+def _means(results: Sequence[CaseResult]) -> dict[str, dict[str, float | int | None]]:
     metrics: dict[str, dict[str, float | int | None]] = {}
     for name in METRICS:
         values = [r.scores[name] for r in results if r.scores.get(name) is not None]
         metrics[name] = {"mean": round(sum(values) / len(values), 6) if values else None,  # type: ignore[arg-type]
                          "cases": len(values)}
-    return {**meta, "cases": len(results), "errors": sum(1 for r in results if r.error), "metrics": metrics}
+    return metrics
 
 
 def compare(summary: dict[str, Any], baseline: dict[str, Any]) -> dict[str, float]:

@@ -57,6 +57,20 @@ def test_live_run_outputs_and_reproducibility(answer_corpus: Components, tmp_pat
     assert html.startswith("<!doctype html>") and "<svg" in html and "citation_recall" in html and "<script" not in html
 
 
+def test_summary_by_tag() -> None:
+    from evals.runner import CaseResult
+
+    results = [CaseResult("a", "q", {"required_facts": 1.0}), CaseResult("b", "q", {"required_facts": 0.0}),
+               CaseResult("c", "q", {"required_facts": None})]
+    summary = summarize(results, {}, {"a": ("dev", "numbers"), "b": ("heldout", "numbers"), "c": ("dev",)})
+    assert summary["metrics"]["required_facts"] == {"mean": 0.5, "cases": 2}
+    by_tag = summary["by_tag"]
+    assert by_tag["dev"]["cases"] == 2 and by_tag["dev"]["metrics"]["required_facts"] == {"mean": 1.0, "cases": 1}
+    assert by_tag["heldout"]["metrics"]["required_facts"]["mean"] == 0.0
+    assert by_tag["numbers"]["metrics"]["required_facts"] == {"mean": 0.5, "cases": 2}
+    assert "by_tag" not in summarize(results, {})
+
+
 def test_gates_and_baseline_deltas() -> None:
     summary = {"metrics": {"citation_recall": {"mean": 0.9, "cases": 3}, "uncited_rate": {"mean": 0.2, "cases": 3},
                            "citation_validity": {"mean": None, "cases": 0}}}

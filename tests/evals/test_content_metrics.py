@@ -1,0 +1,70 @@
+"""What an answer says against the case: required facts, forbidden statements, the leading publication, gold cited,
+and a false premise corrected up front."""
+
+from __future__ import annotations
+
+from evals.cases import EvalCase, Gold
+from evals.metrics.content import ForbiddenStatements, LeadAndCitedGold, PremiseCorrected, RequiredFacts, says
+from tests.evals.test_metrics import answer, context
+
+NO_GUIDELINE = "No guideline in our sources addresses this question."
+
+
+def case(tags: tuple[str, ...] = (), **gold: object) -> EvalCase:
+    return EvalCase(id="c", question="q", gold=Gold.model_validate(gold), tags=tags)
+
+
+def test_phrases_match_across_case_hyphens_and_citation_markers() -> None:
+    text = "No statistically-significant difference [2] in Micro Needling."
+    from evals.metrics.content import normalised
+
+    assert says(normalised(text), "statistically significant difference in micro-needling")
+    assert says(normalised(text), ("not there", "NO STATISTICALLY significant"))
+    assert not says(normalised(text), "microneedling")
+
+
+def test_required_facts_share_and_failures() -> None:
+    a = answer(NO_GUIDELINE, "The PRP side improved by 62% [1]. Twenty patients took part [2].", {1: "study", 2: "study"})
+    ctx = context(a, case(must_say=[["62%", "sixty-two"], "20 patients", "no serious adverse events"]))
+    assert RequiredFacts().evaluate(ctx) == {"required_facts": 1 / 3}
+    assert [f["sentence"] for f in ctx.failures] == ["missing: '20 patients'", "missing: 'no serious adverse events'"]
+    assert RequiredFacts().evaluate(context(a)) == {"required_facts": None}
+
+
+def test_facts_in_an_abstaining_section_do_not_count() -> None:
+    a = answer(NO_GUIDELINE, "There are no direct studies of 62% improvement.", {})
+    assert RequiredFacts().evaluate(context(a, case(must_say=["62%"]))) == {"required_facts": 0.0}
+
+
+def test_forbidden_statements_are_counted_in_sections_and_limitations() -> None:
+    a = answer("Exosomes are FDA-approved [1].", "PRP is safe [2].", {1: "guideline", 2: "study"})
+    scores = ForbiddenStatements().evaluate(context(a, case(must_not_say=["exosomes are FDA approved", "cures"])))
+    assert scores == {"forbidden_statements": 1.0}
+
+
+def test_lead_and_gold_cited() -> None:
+    a = answer(NO_GUIDELINE, "A trial of PRP [2]. The head-to-head trial [1].", {1: "study", 2: "study"})
+    ctx = context(a, case(study_doc_ids=["d1"], lead={"research": ["d1"]}))
+    assert LeadAndCitedGold().evaluate(ctx) == {"lead_correct": 0.0, "gold_cited": 1.0}
+    swapped = answer(NO_GUIDELINE, "The head-to-head trial [1]. A trial of PRP [2].", {1: "study", 2: "study"})
+    assert LeadAndCitedGold().evaluate(context(swapped, case(study_doc_ids=["d1"], lead={"research": ["d1"]}))) == {
+        "lead_correct": 1.0, "gold_cited": 1.0}
+    assert LeadAndCitedGold().evaluate(context(swapped, case(study_doc_ids=["d9"]))) == {
+        "lead_correct": None, "gold_cited": 0.0}
+
+
+def test_premise_corrected_only_when_a_section_opens_with_the_cited_correction() -> None:
+    premise = dict(must_say=["no exosome product is approved"], must_not_say=["exosomes are approved"])
+    opens = answer("No exosome product is approved by the FDA [1]. It warns of infections [1].",
+                   "There are no direct studies.", {1: "guideline"})
+    assert PremiseCorrected().evaluate(context(opens, case(("false-premise",), **premise))) == {
+        "premise_corrected": 1.0}
+    buried = answer("It warns of infections [1]. No exosome product is approved by the FDA [1].",
+                    "There are no direct studies.", {1: "guideline"})
+    assert PremiseCorrected().evaluate(context(buried, case(("false-premise",), **premise))) == {
+        "premise_corrected": 0.0}
+    repeats = answer("No exosome product is approved by the FDA [1].", "Exosomes are approved in Korea [2].",
+                     {1: "guideline", 2: "study"})
+    assert PremiseCorrected().evaluate(context(repeats, case(("false-premise",), **premise))) == {
+        "premise_corrected": 0.0}
+    assert PremiseCorrected().evaluate(context(opens, case(**premise))) == {"premise_corrected": None}
