@@ -137,11 +137,25 @@ class GenerationSettings(_Group):
         10, ge=1, le=100, description="Earlier questions of a conversation given to the model (and to the "
         "condensation of a follow-up): the most recent ones."
     )
-    relevance_threshold: float = Field(
-        0.35, ge=0, le=1, description="Extractive: a sentence below this relevance is not used as evidence."
-    )
     guideline_sentences: int = Field(3, ge=1, le=10, description="Extractive: sentences in 'From the Guidelines'.")
     research_sentences: int = Field(5, ge=1, le=15, description="Extractive: sentences in 'From the Research'.")
+
+
+class MeaningSettings(_Group):
+    """Judgments by meaning (rag.meaning): how sentences and passages are scored against a question. Calibrated on
+    the dev half of evals/datasets/clinician.jsonl and off-corpus questions (python bench/meaning.py)."""
+
+    addresses: float = Field(
+        0.45, ge=-1, le=1, description="A publication addresses the question when its best sentence scores at least "
+        "this; when none of a section's publications does, the section says there is no evidence.")
+    sentence_weight: float = Field(
+        0.6, ge=0, le=1, description="A sentence's score: this x its cosine with the question + the rest x its "
+        "passage's cosine (the passage gives the sentence its context).")
+    relative_floor: float = Field(
+        0.08, ge=0, le=1, description="Publications scoring more than this below the section's best are not quoted.")
+    memory_sentences: int = Field(
+        20_000, ge=0, description="Sentence vectors kept in memory per process (~1.6 KB each); the rest are read "
+        "from the data dir's store.")
 
 
 class VerificationSettings(_Group):
@@ -241,6 +255,7 @@ class Settings(BaseSettings):
     store: StoreSettings = StoreSettings()
     retrieval: RetrievalSettings = RetrievalSettings()
     generation: GenerationSettings = GenerationSettings()
+    meaning: MeaningSettings = MeaningSettings()
     verification: VerificationSettings = VerificationSettings()
     appraisal: AppraisalSettings = AppraisalSettings()
     log: LogSettings = LogSettings()

@@ -342,15 +342,44 @@ class ChromaConversationStore:
 _ANAPHORA = frozenset("it its it's they them their theirs this that these those there he she his her one ones "
                       "same such former latter".split())
 _CONTINUATIONS = ("and ", "what about", "how about", "also", "what if", "and what", "but ", "so ", "then ",
-                  "compared", "versus", "vs", "same for", "is it", "are they",
+                  "compared", "versus", "vs", "same for", "is it", "are they", "if ", "in that case",
                   "does it", "do they", "can it", "can they")
 
 
 def condense_by_rule(question: str, previous_standalone: str) -> str:
-    """A follow-up that leans on the previous question (a pronoun such as 'it' or 'they', an opening such as
-    'what about', or fewer than four content words) is joined to that question for retrieval; a question that
-    stands on its own is kept as is."""
-    lowered = question.strip().lower()
-    words = set(_LOWER_WORD.findall(lowered))
-    leans = bool(words & _ANAPHORA) or lowered.startswith(_CONTINUATIONS) or len(content_terms(question)) < 4
-    return f"{question.strip()} (follow-up to: {previous_standalone})" if leans else question.strip()
+    """One self-contained question, without a model: a follow-up keeps its own ask and names the earlier topic once
+    ("What about side effects, regarding PRP with microneedling for acne scars?"); the topic is carried flat through
+    a chain, never nested. A question is taken as standing on its own, and kept as is, when it is long (a new
+    question in full) or already names most of the earlier topic, unless it leans on it openly (a pronoun such as
+    'it' or 'they', an opening such as 'what about')."""
+    question = question.strip()
+    topic = question_topic_phrase(previous_standalone)
+    lowered = question.lower()
+    own = content_terms(question)
+    named = content_terms(topic)
+    leans = bool(set(_LOWER_WORD.findall(lowered)) & _ANAPHORA) or lowered.startswith(_CONTINUATIONS)
+    stands = len(own) >= _SELF_CONTAINED_WORDS or (bool(named) and len(own & named) * 2 >= len(named))
+    if not topic or (stands and not leans):
+        return question
+    return f"{question.rstrip(' ?.!')}, regarding {topic}?"
+
+
+_SELF_CONTAINED_WORDS = 8
+"""A question of this many content words or more is a new question in full, unless it leans on the last one."""
+REGARDING = ", regarding "
+_LEADING_FRAME = frozenset("""what which who whom whose when where why how is are was were do does did can could
+    should would will shall has have had may might must there the a an any in on for of about to with and or but so
+    then also according""".split())
+
+
+def question_topic_phrase(question: str) -> str:
+    """What a question is about, as a phrase: the topic a condensed follow-up already names, else the question
+    without its opening frame ("Does team-based care help control blood pressure?" -> "team-based care help control
+    blood pressure")."""
+    if REGARDING in question:
+        return question.rsplit(REGARDING, 1)[1].rstrip(" ?.!")
+    words = question.strip().rstrip(" ?.!").split()
+    start = 0
+    while start < len(words) - 1 and words[start].lower().strip(",;:'") in _LEADING_FRAME:
+        start += 1
+    return " ".join(words[start:])

@@ -11,6 +11,9 @@ from rag.config import Settings
 from rag.embedding import Embedder, make_embedder
 from rag.errors import UserError
 from rag.ingest import Ingestor
+from rag.meaning.relevance import Relevance
+from rag.meaning.vectors import FILE_NAME as VECTORS_FILE
+from rag.meaning.vectors import SentenceVectors
 from rag.retrieve import Retriever
 from rag.retrieve.rerank import CrossEncoderReranker, Reranker
 from rag.store.chroma import RagEmbeddingFunction
@@ -36,11 +39,25 @@ class Components:
         self._retriever: Retriever | None = None
         self._llm: Generator | None = None
         self._judge: Judge | None = judge
+        self._sentence_vectors: SentenceVectors | None = None
         self._lock = threading.Lock()
 
     def ingestor(self) -> Ingestor:
-        """The ingestor for this index and embedder."""
-        return Ingestor(self.settings, self.index, self.embedder)
+        """The ingestor for this index and embedder (it also stores the vectors of the chunks' sentences)."""
+        return Ingestor(self.settings, self.index, self.embedder, self.sentence_vectors)
+
+    def relevance(self) -> Relevance:
+        """Judgments by meaning of what addresses a question (rag.meaning), on this index's sentence vectors."""
+        return Relevance(self.sentence_vectors, self.embedder.embed_query, self.settings.meaning)
+
+    @property
+    def sentence_vectors(self) -> SentenceVectors:
+        """The sentence vectors of this index's model, kept in the data dir (rag.meaning), opened on first use."""
+        with self._lock:
+            if self._sentence_vectors is None:
+                self._sentence_vectors = SentenceVectors(self.embedder, self.settings.data_dir / VECTORS_FILE,
+                                                         self.settings.meaning.memory_sentences)
+            return self._sentence_vectors
 
     def retriever(self, reranker: Reranker | None = None) -> Retriever:
         """The hybrid retriever with the configured cross-encoder, built once (its thread pool and the reranker's
@@ -71,8 +88,7 @@ class Components:
                 llm = self._llm
             if self._judge is None:
                 self._judge = self.judge()
-        extractive = ExtractiveGenerator(self.embedder, self.index.vectors.get_vectors, generation,
-                                         self.index.lexical.term_weights)
+        extractive = ExtractiveGenerator(self.relevance(), self.index.vectors.get_vectors, generation)
         return AnswerService(self.settings, self.retriever(), extractive, llm, Prompts(), self.conversations,
                              self._judge, observers, self.index.lexical.term_weights)
 
@@ -122,4 +138,6 @@ class Components:
             self._retriever.close()
         if self._conversations is not None:
             self._conversations.close()
+        if self._sentence_vectors is not None:
+            self._sentence_vectors.close()
         self.index.close()

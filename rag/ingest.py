@@ -18,11 +18,13 @@ from rag.config import Settings
 from rag.embedding.protocol import Embedder
 from rag.errors import InputError, StoreBusy
 from rag.loaders import Format, LoadOptions, discover, load_file
+from rag.meaning.vectors import SentenceVectors
 from rag.models import Chunk, Document, Kind
 from rag.store.catalog import StoredDocument
 from rag.store.entry import IndexEntry
 from rag.store.index import Index
 from rag.store.lock import writer_lock
+from rag.text.sentences import quotable_sentences
 from rag.tracing import span
 
 logger = logging.getLogger(__name__)
@@ -70,11 +72,13 @@ class _Loaded:
 class Ingestor:
     """Runs ingests against one index with one embedder."""
 
-    def __init__(self, settings: Settings, index: Index, embedder: Embedder) -> None:
+    def __init__(self, settings: Settings, index: Index, embedder: Embedder,
+                 sentences: SentenceVectors | None = None) -> None:
         self._settings = settings
         self._index = index
         self._embedder = embedder
         self._chunker = Chunker(settings.chunk, embedder)
+        self._sentences = sentences
 
     def fingerprint(self, document: Document) -> str:
         """What decides whether a stored document is re-indexed: its content hash, the chunking rules and the
@@ -203,6 +207,11 @@ class Ingestor:
             entries = self._embed(batch, stored)
             with span("ingest.store", documents=len(entries)):
                 self._index.write(entries)
+            if self._sentences is not None:  # a cache beside the index: judging sentences by meaning reads it
+                with span("ingest.sentences"):
+                    self._sentences.fill([text for entry in entries for chunk in entry.chunks
+                                          if chunk.id in entry.new_vectors
+                                          for _, text in quotable_sentences(chunk.text)])
             for entry in entries:
                 if entry.document.id in stored:
                     report.updated += 1

@@ -1,17 +1,16 @@
 """The offline extractive generator (the embedded default): it quotes the sentences of each section's passages that
 answer the question, each cited, and says plainly when a section has no relevant passage. Deterministic.
 
-Publications first: each scores the cosine of its best passage's stored embedding with the question + 0.3 x the share
-of the question's words it holds, weighted by their rarity in the index (IDF). Only publications close to the best
-one are quoted: within ``RELATIVE_FLOOR`` of its score (and above ``relevance_threshold``), and holding at least half
-of what it holds of the question's words, so a passage retrieved for one common word cannot contribute. They are
-ordered most direct first (covering the question's topic words as well as the best one), then stronger evidence
-(systematic review/meta-analysis > randomised trial > other), then newer. From each, at most two sentences, its best
-first: a sentence's score is the role of its section (results, conclusions, recommendations above methods,
-background below), a small bonus for wording that states a finding or a recommendation, and the weighted share of
-the question's words it holds.
-Passage vectors come from the vector store (no re-encoding): embedding each sentence would cost ~20 ms a sentence
-on a CPU, far over an interactive budget.
+What to quote is judged by meaning (rag.meaning): each sentence scores its cosine with the question (the packaged
+encoder, sentence vectors stored at ingest) blended with its passage's, and a publication scores its best sentence.
+A section abstains when no publication addresses the question (``RAG_MEANING__ADDRESSES``, calibrated on in-corpus
+against off-corpus questions); otherwise the publications within ``RAG_MEANING__RELATIVE_FLOOR`` of the best are
+quoted, the most direct first (within ``DIRECT_MARGIN`` of the best), then stronger evidence (systematic
+review/meta-analysis > randomised trial > other), then newer. Each gives its best sentence, then the best of the rest
+fill the section, at most three from one publication. A sentence ranks by its score, the role of its section
+(results, conclusions, recommendations above methods, background below), wording that states a finding, a number
+when the question asks for one, and, in a follow-up, its cosine with the follow-up's own ask. No word list decides
+what addresses the question.
 """
 
 from __future__ import annotations
@@ -19,9 +18,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
-
-import numpy as np
 
 from rag.config import GenerationSettings
 from rag.contract import (
@@ -33,28 +29,33 @@ from rag.contract import (
     Source,
     cite,
 )
-from rag.embedding.protocol import Embedder, Vectors
+from rag.conversation import REGARDING
+from rag.embedding.protocol import Vectors
 from rag.evidence import LEVEL_BY_DESIGN
 from rag.generate.protocol import Generation, GenerationRequest
+from rag.meaning.relevance import Relevance, ScoredPassage
 from rag.models import Hit
 from rag.text.sections import Role, section_role
-from rag.text.sentences import BULLET, sentence_spans
 from rag.text.terms import content_terms
-from rag.text.topic import FRAMING, TermWeights, question_topic, stems
 
 VectorLookup = Callable[[list[str]], dict[str, Vectors]]
-LEXICAL_WEIGHT = 0.3
-MAX_PER_DOCUMENT = 2
-RELATIVE_FLOOR = 0.12
-"""A publication scoring more than this below the section's best one is not quoted."""
-MIN_COVERAGE = 0.25
-"""A publication must hold at least this share of the question's words, weighted by rarity."""
-COVERAGE_SHARE = 0.5
-"""A publication must hold at least this share of what the best one holds of the question's words, weighted by
-rarity: one that shares only a common word with the question cannot contribute."""
-DIRECTNESS_SHARE = 0.9
-"""Publications covering at least this share of what the best one covers of the question's topic words (not its
-framing words) count as direct."""
+MAX_PER_DOCUMENT = 3
+ASK_WEIGHT = 0.3
+"""In a follow-up, a sentence ranks higher by this times its cosine with the follow-up's own ask."""
+NUMBER_BONUS = 0.05
+"""For a question that asks for a number (how many, how often, what dose, what share), a sentence stating one ranks
+this much higher."""
+_NUMBER = re.compile(r"\d")
+_NUMBER_ASK = re.compile(
+    r"\b(?:how (?:many|much|often|long|far|frequently|large|big|accurate|common|likely)|what (?:dose|dosage|"
+    r"percentage|proportion|share|fraction|number|rate|interval|sample|size)|sample size|odds ratio|"
+    r"sensitivity|specificity|per ?cent|percentage|numbers?|interval|sessions?|weeks?|months?|years?|mg)\b",
+    re.IGNORECASE)
+DIRECT_MARGIN = 0.03
+"""Publications scoring within this of the best one are direct: they come first, by evidence level and year."""
+SENTENCE_MARGIN = 0.10
+"""A sentence scoring more than this below the threshold at which a publication addresses the question is not
+quoted, even from a publication that does."""
 
 _ROLE_BONUS: dict[Role | None, float] = {
     "conclusion": 0.10, "result": 0.10, "method": -0.04, "background": -0.12, None: 0.0}
@@ -62,7 +63,6 @@ _FINDING = re.compile(
     r"\b(?:significant(?:ly)?|improv\w*|reduc\w*|increas\w*|decreas\w*|associated|no (?:significant )?difference|"
     r"did not|was not|were not|comparable|similar|superior|inferior|recommend\w*|should|conclud\w*|"
     r"odds ratio|hazard ratio|relative risk|(?:95% )?CI\b|p\s?[<=>])", re.IGNORECASE)
-_EMPHASIS = re.compile(r"\*\*|__")
 _AIM = re.compile(r"\b(?:we aimed|the aim|aims? (?:of|to)|objective (?:of|was)|was to (?:evaluate|determine|assess|"
                   r"investigate|examine|compare)|little is known|remains? unclear|is unknown)", re.IGNORECASE)
 
@@ -81,6 +81,8 @@ class Candidate:
     text: str
     relevance: float
     leading: bool
+    meaning: float = 0.0
+    """How well the sentence addresses the question by meaning alone (rag.meaning)."""
 
 
 @dataclass
@@ -88,12 +90,8 @@ class _Document:
     """A publication among the sources: how relevant and how direct it is, and its quotable sentences."""
 
     hit: Hit
-    similarity: float = 0.0
-    stems: set[str] = field(default_factory=set)
     sentences: list[Candidate] = field(default_factory=list)
-    score: float = 0.0
-    coverage: float = 0.0
-    directness: float = 0.0
+    score: float = -1.0
 
 
 class ExtractiveGenerator:
@@ -101,12 +99,10 @@ class ExtractiveGenerator:
 
     name = "extractive"
 
-    def __init__(self, embedder: Embedder, vectors: VectorLookup, settings: GenerationSettings,
-                 term_weights: TermWeights | None = None) -> None:
-        self._embedder = embedder
+    def __init__(self, relevance: Relevance, vectors: VectorLookup, settings: GenerationSettings) -> None:
+        self._relevance = relevance
         self._vectors = vectors
         self._settings = settings
-        self._term_weights = term_weights
 
     def generate(self, request: GenerationRequest) -> Generation:
         """The whole answer, composed from the sources' sentences."""
@@ -133,67 +129,75 @@ class ExtractiveGenerator:
         yield f"## {LIMITATIONS_TITLE}\n{limitations(chosen_all, request.audience == 'patient')}\n"
 
     def _documents(self, question: str, sources: Sequence[Source]) -> list[_Document]:
-        """The sources grouped by publication, each scored: its best passage's similarity to the question plus the
-        IDF-weighted share of the question's words it holds; only publications holding a distinctive word."""
+        """The sources grouped by publication, each scored by meaning: its best sentence against the question
+        (rag.meaning), with its quotable sentences ranked for quoting."""
         if not sources:
             return []
-        topic = question_topic(question, self._term_weights)
-        weights = topic.weights
-        if not weights:
-            return []
-        total = sum(weights.values())
-        question_vector = self._embedder.embed_query(question)
+        question_vector = self._relevance.question_vector(question)
         stored = self._vectors([s.hit.chunk_id for s in sources])
+        scored = self._relevance.passages(question_vector, [(s.text, stored.get(s.hit.chunk_id)) for s in sources])
+        ask = question.split(REGARDING, 1)[0] if REGARDING in question else None
+        numeric = asks_for_number(ask or question)
+        asked = self._asked(ask, scored)
         documents: dict[str, _Document] = {}
-        for source in sources:
+        for source, passage in zip(sources, scored, strict=True):
             document = documents.setdefault(source.hit.doc_id, _Document(source.hit))
-            vector = stored.get(source.hit.chunk_id)
-            similarity = float(np.dot(vector, question_vector)) if vector is not None else 0.0
-            document.similarity = max(document.similarity, similarity)
+            document.score = max(document.score, passage.best)
             role = _role_bonus(source.hit.section)
-            for position, text, words in _sentences(source.text):
-                shared = words & weights.keys()
-                document.stems |= shared
-                if shared & topic.topical:
-                    relevance = role + _wording_bonus(text) + LEXICAL_WEIGHT * sum(weights[t] for t in shared) / total
-                    document.sentences.append(Candidate(source, position, text, relevance, role > 0))
-        kept = []
-        for document in documents.values():
-            coverage = sum(weights[t] for t in document.stems) / total
-            if document.sentences and topic.addresses(document.stems) and coverage >= MIN_COVERAGE:
-                document.coverage = coverage
-                document.directness = sum(weights[t] for t in document.stems - FRAMING)
-                document.score = document.similarity + LEXICAL_WEIGHT * document.coverage
-                kept.append(document)
-        return kept
+            for sentence in passage.sentences:
+                ranking = (sentence.score + role + _wording_bonus(sentence.text)
+                           + (NUMBER_BONUS if numeric and _NUMBER.search(sentence.text) else 0.0)
+                           + ASK_WEIGHT * asked.get(sentence.text, 0.0))
+                document.sentences.append(Candidate(source, sentence.position, sentence.text, ranking,
+                                                    role > 0, sentence.score))
+        return [d for d in documents.values() if d.sentences]
+
+    def _asked(self, ask: str | None, scored: Sequence[ScoredPassage]) -> dict[str, float]:
+        """For a follow-up ("What about side effects, regarding ..."), each sentence's cosine with its own ask, so
+        that within the earlier topic the sentences answering the new ask lead."""
+        if ask is None:
+            return {}
+        texts = list(dict.fromkeys(s.text for passage in scored for s in passage.sentences))
+        vector = self._relevance.question_vector(ask)
+        return dict(zip(texts, self._relevance.sentences(vector, texts), strict=True))
 
     def _choose(self, documents: list[_Document], limit: int) -> list[Candidate]:
-        """Sentences of the publications close to the best one: the most direct publications first, then stronger
-        evidence, then newer; from each, its best result or conclusion first and at most two sentences."""
+        """Sentences of the publications that address the question and score close to the best one, the most
+        direct publication first, then stronger evidence, then newer: each publication's best sentence, then the
+        best of the rest, at most ``MAX_PER_DOCUMENT`` from one publication; none below the sentence floor."""
         if not documents:
             return []
+        meaning = self._relevance.settings
         best = max(d.score for d in documents)
-        floor = max(self._settings.relevance_threshold, best - RELATIVE_FLOOR)
-        best_coverage = max(d.coverage for d in documents)
-        relevant = [d for d in documents if d.score >= floor and d.coverage >= COVERAGE_SHARE * best_coverage]
-        if not relevant:
+        if not self._relevance.addresses(best):
             return []
-        most_direct = max(d.directness for d in relevant)
+        floor = max(meaning.addresses, best - meaning.relative_floor)
+        relevant = [d for d in documents if d.score >= floor]
 
         def order(document: _Document) -> tuple[bool, int, int, float]:
             hit = document.hit
             level = hit.evidence_level or LEVEL_BY_DESIGN.get(hit.study_design or "", 9)
-            return (document.directness < DIRECTNESS_SHARE * most_direct, level, -(hit.year or 0), -document.score)
+            return (document.score < best - DIRECT_MARGIN, level, -(hit.year or 0), -document.score)
 
         relevant.sort(key=order)
-        picks: dict[str, list[Candidate]] = {d.hit.doc_id: [] for d in relevant}
-        ranked = {d.hit.doc_id: _ranked_sentences(d.sentences) for d in relevant}
-        for round_ in range(MAX_PER_DOCUMENT):
-            for document in relevant:
-                pool = ranked[document.hit.doc_id]
-                if round_ < len(pool) and sum(map(len, picks.values())) < limit:
-                    picks[document.hit.doc_id].append(pool[round_])
+        sentence_floor = meaning.addresses - SENTENCE_MARGIN
+        ranked = {d.hit.doc_id: [c for c in _ranked_sentences(d.sentences) if c.meaning >= sentence_floor]
+                  for d in relevant}
+        picks: dict[str, list[Candidate]] = {d.hit.doc_id: ranked[d.hit.doc_id][:1] for d in relevant}
+        chosen = 0
+        for document in relevant:  # each publication's best, most direct first, within the limit
+            picks[document.hit.doc_id] = picks[document.hit.doc_id][: 1 if chosen < limit else 0]
+            chosen += len(picks[document.hit.doc_id])
+        rest = sorted((c for d in relevant for c in ranked[d.hit.doc_id][1:MAX_PER_DOCUMENT]),
+                      key=lambda c: -c.relevance)
+        for candidate in rest[: max(0, limit - chosen)]:
+            picks[candidate.source.hit.doc_id].append(candidate)
         return [c for d in relevant for c in picks[d.hit.doc_id]]
+
+
+def asks_for_number(question: str) -> bool:
+    """Whether the question asks for a number: a count, a dose, a duration, a rate or an accuracy."""
+    return bool(_NUMBER_ASK.search(question))
 
 
 def _ranked_sentences(sentences: list[Candidate]) -> list[Candidate]:
@@ -217,18 +221,6 @@ def _wording_bonus(sentence: str) -> float:
     if _AIM.search(sentence) or _LEADING_PRONOUN.match(sentence):
         return -0.05
     return 0.03 if _FINDING.search(sentence) else 0.0
-
-
-@lru_cache(maxsize=1024)
-def _sentences(passage: str) -> tuple[tuple[int, str, frozenset[str]], ...]:
-    """The quotable sentences of a passage (position, text without bullet or line breaks, word stems): six words
-    or more, no headings. Computed once per passage text."""
-    found = []
-    for position, (start, end) in enumerate(sentence_spans(passage)):
-        text = " ".join(_EMPHASIS.sub("", BULLET.sub("", passage[start:end])).split())
-        if len(text.split()) >= 6 and not text.startswith("#"):
-            found.append((position, text, stems(text)))
-    return tuple(found)
 
 
 #: Each design's name in the singular and the plural.

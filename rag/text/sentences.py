@@ -76,3 +76,20 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int] | None:
     while end > start and text[end - 1].isspace():
         end -= 1
     return (start, end) if end > start else None
+
+
+_EMPHASIS = re.compile(r"\*\*|__")
+MIN_QUOTABLE_WORDS = 4
+"""A shorter unit (a heading, a label, a fragment of a list) is not quoted on its own."""
+
+
+def quotable_sentences(passage: str) -> list[tuple[int, str]]:
+    """The sentences of a passage that can be quoted on their own, with their positions among its units: text
+    without list marker, emphasis or line breaks; four words or more; no headings. The composer quotes these and the
+    sentence vectors are computed for exactly these texts."""
+    found = []
+    for position, (start, end) in enumerate(sentence_spans(passage)):
+        text = " ".join(_EMPHASIS.sub("", BULLET.sub("", passage[start:end])).split())
+        if len(text.split()) >= MIN_QUOTABLE_WORDS and not text.startswith("#"):
+            found.append((position, text))
+    return found

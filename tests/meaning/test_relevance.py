@@ -1,0 +1,69 @@
+"""Relevance by meaning with the packaged encoder: synonyms the corpus does not use still address the question,
+and a passage sharing only words with it does not."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rag.config import MeaningSettings
+from rag.embedding import SentenceTransformerEmbedder
+from rag.meaning.relevance import Relevance
+from rag.meaning.vectors import SentenceVectors
+from rag.testing.fakes import HashEmbedder
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def encoder(tmp_path_factory: pytest.TempPathFactory) -> SentenceTransformerEmbedder:
+    return SentenceTransformerEmbedder(onnx_cache=tmp_path_factory.mktemp("models"))
+
+
+def relevance(encoder: object, tmp_path: Path, **settings: float) -> Relevance:
+    return Relevance(SentenceVectors(encoder, tmp_path / "v.sqlite3"), encoder.embed_query,  # type: ignore[attr-defined,arg-type]
+                     MeaningSettings(**settings))
+
+
+def best(judge: Relevance, question: str, passages: list[str]) -> list[float]:
+    """Each one-sentence passage's score, its stored vector being its own (as ingest stores it)."""
+    vector = judge.question_vector(question)
+    return [p.best for p in judge.passages(vector, [(text, judge.question_vector(text)) for text in passages])]
+
+
+def test_a_synonym_addresses_the_question_and_shared_words_do_not(encoder: SentenceTransformerEmbedder,
+                                                                  tmp_path: Path) -> None:
+    judge = relevance(encoder, tmp_path)
+    physician, nurse_words = best(judge, "Do blood pressure readings taken by a doctor run higher than a nurse's?", [
+        "Readings taken by physicians were higher than those taken by nurses in treated hypertensive patients.",
+        "Blood donors were asked by a nurse whether they had taken any readings of the weather.",
+    ])
+    assert physician > nurse_words + 0.1
+    assert judge.addresses(physician)
+    sugar, = best(judge, "Should adults with overweight be checked for high blood sugar?",
+                  ["The USPSTF recommends screening for abnormal blood glucose in adults aged 40 to 70 with overweight."])
+    assert judge.addresses(sugar)
+
+
+def test_an_unrelated_question_is_not_addressed(encoder: SentenceTransformerEmbedder, tmp_path: Path) -> None:
+    judge = relevance(encoder, tmp_path)
+    scores = best(judge, "Which vaccine schedule is recommended for infant rotavirus immunisation?", [
+        "Microneedling plus PRP improved atrophic acne scars more than microneedling alone.",
+        "The USPSTF recommends screening adults for depression when support systems are in place.",
+    ])
+    assert not any(judge.addresses(score) for score in scores)
+
+
+def test_a_sentence_is_scored_with_its_passage(tmp_path: Path) -> None:
+    encoder = HashEmbedder()
+    judge = relevance(encoder, tmp_path, sentence_weight=0.5)
+    question = judge.question_vector("acne scars microneedling")
+    passage = np.asarray(encoder.embed_query("acne scars microneedling trial"), dtype=np.float32)
+    scored, = judge.passages(question, [("The treated side improved more than the other side.", passage)])
+    sentence, = scored.sentences
+    assert scored.cosine == pytest.approx(float(passage @ question))
+    assert sentence.score == pytest.approx(0.5 * sentence.cosine + 0.5 * scored.cosine, abs=1e-6)
+    assert scored.best == sentence.score
+    assert judge.passages(question, [("Too short.", passage)])[0].sentences == ()
