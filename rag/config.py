@@ -148,6 +148,9 @@ class MeaningSettings(_Group):
     addresses: float = Field(
         0.45, ge=-1, le=1, description="A publication addresses the question when its best sentence scores at least "
         "this; when none of a section's publications does, the section says there is no evidence.")
+    clearly: float = Field(
+        0.60, ge=-1, le=1, description="A publication whose best sentence scores at least this clearly addresses the "
+        "question; between ADDRESSES and this, it must also hold the question's distinctive words (rag.text.topic).")
     sentence_weight: float = Field(
         0.6, ge=0, le=1, description="A sentence's score: this x its cosine with the question + the rest x its "
         "passage's cosine (the passage gives the sentence its context).")

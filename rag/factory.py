@@ -48,7 +48,8 @@ class Components:
 
     def relevance(self) -> Relevance:
         """Judgments by meaning of what addresses a question (rag.meaning), on this index's sentence vectors."""
-        return Relevance(self.sentence_vectors, self.embedder.embed_query, self.settings.meaning)
+        return Relevance(self.sentence_vectors, self.embedder.embed_query, self.settings.meaning,
+                         self.index.lexical.term_weights, self.index.vectors.get_vectors)
 
     @property
     def sentence_vectors(self) -> SentenceVectors:
@@ -88,9 +89,10 @@ class Components:
                 llm = self._llm
             if self._judge is None:
                 self._judge = self.judge()
-        extractive = ExtractiveGenerator(self.relevance(), self.index.vectors.get_vectors, generation)
+        relevance = self.relevance()
+        extractive = ExtractiveGenerator(relevance, generation)
         return AnswerService(self.settings, self.retriever(), extractive, llm, Prompts(), self.conversations,
-                             self._judge, observers, self.index.lexical.term_weights)
+                             self._judge, observers, relevance)
 
     @property
     def conversations(self) -> Conversations:

@@ -6,9 +6,9 @@ number, only sources of the other section's kind) is attributed to the retrieved
 sentence whose best support is a source of the other kind moves to that section; a sentence no passage supports, a
 repeated sentence (near-identical, or one whose words but one an earlier sentence with the same citations holds),
 a fragment with nothing to support, a sentence that names another retrieved publication than the one supporting it
-("The VA/DoD guideline states ..." resting on a USPSTF statement), and, given the question's topic, a sentence
-resting only on a publication that does not address the question (rag.text.topic: the rule the offline composer
-quotes by) are removed, each with its reason. Statements that the sources lack evidence ("There are no direct
+("The VA/DoD guideline states ..." resting on a USPSTF statement), and a sentence resting only on a publication
+that does not address the question (rag.meaning: the judgment the offline composer quotes by) are removed, each with
+its reason. Statements that the sources lack evidence ("There are no direct
 studies ...") stay, uncited: they claim nothing from a source.
 
 A model's limitations are checked too (``verify_limitations``): each must be supported by a retrieved passage of a
@@ -28,7 +28,6 @@ from rag.config import VerificationSettings
 from rag.contract import SECTION_KINDS, SECTION_SOURCE_KIND, SectionKind, Source, citations_in, strip_citations
 from rag.judge import Judge, Judgment
 from rag.text.terms import content_terms, numbers
-from rag.text.topic import Topic, stems
 
 _MIN_CONTENT_WORDS = 2
 _NEAR_DUPLICATE = 0.85
@@ -91,16 +90,18 @@ class Grounder:
         self._judge = judge
         self._settings = settings
 
-    def ground(self, parsed: ParsedAnswer, sources: Sequence[Source], topic: Topic | None = None,
+    def ground(self, parsed: ParsedAnswer, sources: Sequence[Source], addressing: frozenset[int] | None = None,
                verify_limitations: bool = False) -> Grounded:
         """The grounded answer: supported sentences with their sources, and the reasons for what was removed.
-        ``topic``: the question's, when sentences resting only on publications that do not address it are to be
-        removed; ``verify_limitations``: whether the stated limitations are checked (a model's) or kept (ours)."""
+        ``addressing``: the numbers of the sources whose publication addresses the question (rag.meaning), when
+        sentences resting only on other publications are to be removed (None: every source counts);
+        ``verify_limitations``: whether the stated limitations are checked (a model's) or kept (ours)."""
         by_number = {s.n: s for s in sources}
         grounded = Grounded({k: [] for k in SECTION_KINDS}, [], [])
         claims = self._claims(parsed, grounded)
         sourced = [c for c in claims if not c.absence]
-        addressing = _addressing(topic, sources)
+        if addressing is None:
+            addressing = frozenset(by_number)
         checked = self._check_cited(sourced, by_number, grounded)
         self._attribute([c for c, ok in zip(sourced, checked, strict=True) if not ok], sources, addressing,
                         grounded)
@@ -285,16 +286,6 @@ def _repeats(terms: frozenset[str], cited: frozenset[int], earlier: tuple[frozen
         return True
     return (len(terms) >= _MIN_CONTAINED_WORDS and cited <= earlier_cited and len(terms - words) <= _MAX_NEW_WORDS
             and len(terms & words) / len(terms) >= _CONTAINED)
-
-
-def _addressing(topic: Topic | None, sources: Sequence[Source]) -> frozenset[int]:
-    """The numbers of the sources whose publication addresses the question (all of them without a topic)."""
-    if topic is None:
-        return frozenset(s.n for s in sources)
-    held: dict[str, set[str]] = {}
-    for source in sources:
-        held.setdefault(source.hit.doc_id, set()).update(stems(source.text) & topic.weights.keys())
-    return frozenset(s.n for s in sources if topic.addresses(held[s.hit.doc_id]))
 
 
 def _section_of(source: Source) -> SectionKind:

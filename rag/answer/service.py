@@ -36,9 +36,9 @@ from rag.generate.json_answer import read_answer, to_markdown
 from rag.generate.prompting import Prompts, Turn
 from rag.generate.protocol import Generation, GenerationRequest, Generator
 from rag.judge import Judge
+from rag.meaning.relevance import Relevance
 from rag.models import Hit
 from rag.retrieve import Retriever
-from rag.text.topic import TermWeights, question_topic
 from rag.tracing import Stages
 
 logger = logging.getLogger(__name__)
@@ -68,13 +68,13 @@ class AnswerService:
     One path for whole and streamed answers: one generation, then grounding (verify, attribute, move, remove); the
     extractive answer replaces the model's only when the endpoint fails or nothing the model wrote is supported,
     and ``notices`` says so. ``observers`` see every finished answer with its :class:`Outcome` (metrics).
-    ``term_weights`` (the index's IDF) give the question's topic: a model's sentence resting only on a publication
-    that does not address it is removed, as the extractive composer would not quote one."""
+    ``relevance`` judges which publications address the question (rag.meaning): a model's sentence resting only on
+    one that does not is removed, as the extractive composer would not quote one."""
 
     def __init__(self, settings: Settings, retriever: Retriever, extractive: Generator, llm: Generator | None,
                  prompts: Prompts, conversations: Conversations, judge: Judge,
                  observers: Sequence[Callable[[Answer, Outcome], None]] = (),
-                 term_weights: TermWeights | None = None) -> None:
+                 relevance: Relevance | None = None) -> None:
         self._settings = settings
         self._retriever = retriever
         self._extractive = extractive
@@ -83,7 +83,7 @@ class AnswerService:
         self._conversations = conversations
         self._grounder = Grounder(judge, settings.verification)
         self._observers = tuple(observers)
-        self._term_weights = term_weights
+        self._relevance = relevance
 
     def answer(self, question: str, *, audience: str = "clinician", conversation_id: str | None = None,
                filters: Filters | None = None, backend: Backend | None = None,
@@ -258,12 +258,15 @@ class AnswerService:
         by the same topic and states our own limitations) is held to the question's topic and its limitations
         are verified."""
         started = time.perf_counter()
-        topic = question_topic(prepared.standalone, self._term_weights) if model else None
+        addressing = None
+        if model and self._relevance is not None:
+            judged = self._relevance.judge_sources(prepared.standalone, prepared.sources).addressing()
+            addressing = frozenset(s.n for s in prepared.sources if s.hit.doc_id in judged)
         text = to_markdown(data) if generation.format == "json" and (data := read_answer(generation.text)) else \
             generation.text
         with prepared.stages.stage("ground", format=generation.format) as grounding:
             parsed = parse_answer(text, prepared.sources)
-            grounded = self._grounder.ground(parsed, prepared.sources, topic, verify_limitations=model)
+            grounded = self._grounder.ground(parsed, prepared.sources, addressing, verify_limitations=model)
             grounding.set_attribute("kept", len(grounded.sourced()))
             grounding.set_attribute("removed", len(grounded.removed))
         prepared.timings["verify"] = prepared.timings.get("verify", 0.0) + _ms(started)

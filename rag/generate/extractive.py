@@ -16,7 +16,7 @@ what addresses the question.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from rag.config import GenerationSettings
@@ -30,7 +30,6 @@ from rag.contract import (
     cite,
 )
 from rag.conversation import REGARDING
-from rag.embedding.protocol import Vectors
 from rag.evidence import LEVEL_BY_DESIGN
 from rag.generate.protocol import Generation, GenerationRequest
 from rag.meaning.relevance import Relevance, ScoredPassage
@@ -38,7 +37,6 @@ from rag.models import Hit
 from rag.text.sections import Role, section_role
 from rag.text.terms import content_terms
 
-VectorLookup = Callable[[list[str]], dict[str, Vectors]]
 MAX_PER_DOCUMENT = 3
 ASK_WEIGHT = 0.3
 """In a follow-up, a sentence ranks higher by this times its cosine with the follow-up's own ask."""
@@ -92,6 +90,7 @@ class _Document:
     hit: Hit
     sentences: list[Candidate] = field(default_factory=list)
     score: float = -1.0
+    addresses: bool = False
 
 
 class ExtractiveGenerator:
@@ -99,9 +98,8 @@ class ExtractiveGenerator:
 
     name = "extractive"
 
-    def __init__(self, relevance: Relevance, vectors: VectorLookup, settings: GenerationSettings) -> None:
+    def __init__(self, relevance: Relevance, settings: GenerationSettings) -> None:
         self._relevance = relevance
-        self._vectors = vectors
         self._settings = settings
 
     def generate(self, request: GenerationRequest) -> Generation:
@@ -133,16 +131,16 @@ class ExtractiveGenerator:
         (rag.meaning), with its quotable sentences ranked for quoting."""
         if not sources:
             return []
-        question_vector = self._relevance.question_vector(question)
-        stored = self._vectors([s.hit.chunk_id for s in sources])
-        scored = self._relevance.passages(question_vector, [(s.text, stored.get(s.hit.chunk_id)) for s in sources])
+        judged = self._relevance.judge_sources(question, sources)
+        scored = judged.passages
         ask = question.split(REGARDING, 1)[0] if REGARDING in question else None
         numeric = asks_for_number(ask or question)
         asked = self._asked(ask, scored)
         documents: dict[str, _Document] = {}
         for source, passage in zip(sources, scored, strict=True):
-            document = documents.setdefault(source.hit.doc_id, _Document(source.hit))
-            document.score = max(document.score, passage.best)
+            publication = judged.publications[source.hit.doc_id]
+            document = documents.setdefault(source.hit.doc_id, _Document(source.hit, score=publication.score,
+                                                                          addresses=publication.addresses))
             role = _role_bonus(source.hit.section)
             for sentence in passage.sentences:
                 ranking = (sentence.score + role + _wording_bonus(sentence.text)
@@ -168,11 +166,11 @@ class ExtractiveGenerator:
         if not documents:
             return []
         meaning = self._relevance.settings
-        best = max(d.score for d in documents)
-        if not self._relevance.addresses(best):
+        documents = [d for d in documents if d.addresses]
+        if not documents:
             return []
-        floor = max(meaning.addresses, best - meaning.relative_floor)
-        relevant = [d for d in documents if d.score >= floor]
+        best = max(d.score for d in documents)
+        relevant = [d for d in documents if d.score >= best - meaning.relative_floor]
 
         def order(document: _Document) -> tuple[bool, int, int, float]:
             hit = document.hit

@@ -20,7 +20,6 @@ from rag.answer.parse import parse_answer
 from rag.config import VerificationSettings
 from rag.contract import Source, citations_in
 from rag.testing import LexicalJudge
-from rag.text.topic import question_topic
 from tests.answer.conftest import make_source
 
 Result = tuple[list[AnswerSection], list[Reference], Grounding]
@@ -197,15 +196,6 @@ def test_an_answer_in_another_language_is_removed_not_presented_as_sourced(sourc
                                                      "retrieved passage does"]
 
 
-SSRI_QUESTION = "Are SSRIs safer than tricyclic antidepressants for depression in older adults?"
-
-
-def index_weights(terms: object) -> dict[str, float]:
-    """IDF as an index on depression would give: 'depression' and 'adults' common, the drug classes rare."""
-    common = {"depression": 0.2, "adults": 0.2, "older": 0.5}
-    return {t: common.get(t, 3.0) for t in terms}  # type: ignore[attr-defined]
-
-
 def test_a_sentence_resting_only_on_a_publication_off_the_question_is_removed() -> None:
     trial = make_source(1, "study", "In older adults with depression, SSRIs caused fewer falls than tricyclic "
                         "antidepressants.", doc_id="ssri-trial")
@@ -215,8 +205,9 @@ def test_a_sentence_resting_only_on_a_publication_off_the_question_is_removed() 
            "Acupuncture reduced depression scores in adults [2].\n"
            "## Limitations\nThe trials were small and at high risk of bias.")
     parsed = parse_answer(raw, [trial, acupuncture])
-    topic = question_topic(SSRI_QUESTION, index_weights)
-    grounded = Grounder(LexicalJudge(), VerificationSettings()).ground(parsed, [trial, acupuncture], topic, True)
+    # only the trial addresses "Are SSRIs safer than tricyclics?" (rag.meaning judges it; tests/meaning checks that)
+    grounded = Grounder(LexicalJudge(), VerificationSettings()).ground(parsed, [trial, acupuncture], frozenset({1}),
+                                                                       True)
     sections, references, grounding = assemble(grounded, [trial, acupuncture], parsed.dangling)
     assert [r.doc_id for r in references] == ["ssri-trial"]
     assert sections[1].text == "SSRIs caused fewer falls than tricyclic antidepressants in older adults [1]."
@@ -225,7 +216,7 @@ def test_a_sentence_resting_only_on_a_publication_off_the_question_is_removed() 
     # the acupuncture review's limitation is not carried over to the SSRI question
     assert grounded.limitations == ""
     assert ("The trials were small and at high risk of bias.", LIMITATION_UNSUPPORTED) in grounded.removed
-    # without a topic (the extractive composer's own answer) nothing is held to it
+    # without a judgment (the extractive composer's own answer) nothing is held to it
     untopical = Grounder(LexicalJudge(), VerificationSettings()).ground(parsed, [trial, acupuncture])
     assert len(untopical.sourced()) == 2 and untopical.limitations == parsed.limitations
 
@@ -236,8 +227,7 @@ def test_attribution_prefers_a_publication_that_addresses_the_question() -> None
                         doc_id="ssri-trial")
     raw = "## From the Research\nFalls were fewer in adults."
     parsed = parse_answer(raw, [review, trial])
-    grounded = Grounder(LexicalJudge(), VerificationSettings()).ground(
-        parsed, [review, trial], question_topic(SSRI_QUESTION, index_weights))
+    grounded = Grounder(LexicalJudge(), VerificationSettings()).ground(parsed, [review, trial], frozenset({2}))
     assert [c.sources for c in grounded.sourced()] == [[2]]
     without_topic = Grounder(LexicalJudge(), VerificationSettings()).ground(parsed, [review, trial])
     assert [c.sources for c in without_topic.sourced()] == [[1]], "the first of equals, as before"

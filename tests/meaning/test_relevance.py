@@ -10,7 +10,7 @@ import pytest
 
 from rag.config import MeaningSettings
 from rag.embedding import SentenceTransformerEmbedder
-from rag.meaning.relevance import Relevance
+from rag.meaning.relevance import Publication, Relevance
 from rag.meaning.vectors import SentenceVectors
 from rag.testing.fakes import HashEmbedder
 
@@ -27,33 +27,34 @@ def relevance(encoder: object, tmp_path: Path, **settings: float) -> Relevance:
                      MeaningSettings(**settings))
 
 
-def best(judge: Relevance, question: str, passages: list[str]) -> list[float]:
-    """Each one-sentence passage's score, its stored vector being its own (as ingest stores it)."""
-    vector = judge.question_vector(question)
-    return [p.best for p in judge.passages(vector, [(text, judge.question_vector(text)) for text in passages])]
+def judged(judge: Relevance, question: str, passages: list[str]) -> list[Publication]:
+    """Each one-sentence passage judged as a publication, its stored vector being its own (as ingest stores it)."""
+    found = judge.judge(question, [(str(i), text, judge.question_vector(text)) for i, text in enumerate(passages)])
+    return [found.publications[str(i)] for i in range(len(passages))]
 
 
 def test_a_synonym_addresses_the_question_and_shared_words_do_not(encoder: SentenceTransformerEmbedder,
                                                                   tmp_path: Path) -> None:
     judge = relevance(encoder, tmp_path)
-    physician, nurse_words = best(judge, "Do blood pressure readings taken by a doctor run higher than a nurse's?", [
+    physician, nurse_words = judged(judge, "Do blood pressure readings taken by a doctor run higher than a nurse's?", [
         "Readings taken by physicians were higher than those taken by nurses in treated hypertensive patients.",
         "Blood donors were asked by a nurse whether they had taken any readings of the weather.",
     ])
-    assert physician > nurse_words + 0.1
-    assert judge.addresses(physician)
-    sugar, = best(judge, "Should adults with overweight be checked for high blood sugar?",
-                  ["The USPSTF recommends screening for abnormal blood glucose in adults aged 40 to 70 with overweight."])
-    assert judge.addresses(sugar)
+    assert physician.score > nurse_words.score + 0.1
+    assert physician.score >= judge.settings.clearly, "meaning alone decides: no word list can veto it"
+    sugar, = judged(judge, "Should adults with overweight be checked for high blood sugar?",
+                    ["The USPSTF recommends screening for abnormal blood glucose in adults aged 40 to 70 with "
+                     "overweight."])
+    assert sugar.addresses
 
 
 def test_an_unrelated_question_is_not_addressed(encoder: SentenceTransformerEmbedder, tmp_path: Path) -> None:
     judge = relevance(encoder, tmp_path)
-    scores = best(judge, "Which vaccine schedule is recommended for infant rotavirus immunisation?", [
+    publications = judged(judge, "Which vaccine schedule is recommended for infant rotavirus immunisation?", [
         "Microneedling plus PRP improved atrophic acne scars more than microneedling alone.",
         "The USPSTF recommends screening adults for depression when support systems are in place.",
     ])
-    assert not any(judge.addresses(score) for score in scores)
+    assert not any(p.addresses for p in publications)
 
 
 def test_a_sentence_is_scored_with_its_passage(tmp_path: Path) -> None:
@@ -67,3 +68,17 @@ def test_a_sentence_is_scored_with_its_passage(tmp_path: Path) -> None:
     assert sentence.score == pytest.approx(0.5 * sentence.cosine + 0.5 * scored.cosine, abs=1e-6)
     assert scored.best == sentence.score
     assert judge.passages(question, [("Too short.", passage)])[0].sentences == ()
+
+
+def test_a_review_sharing_the_condition_does_not_address_a_question_on_two_drugs(
+        encoder: SentenceTransformerEmbedder, tmp_path: Path) -> None:
+    """The case grounding rests on: an acupuncture review does not answer "Are SSRIs safer than tricyclics?"."""
+    judge = relevance(encoder, tmp_path)
+    judged = judge.judge("Are SSRIs safer than tricyclic antidepressants for depression in older adults?", [
+        ("ssri-trial", "In older adults with depression, SSRIs caused fewer falls than tricyclic antidepressants.",
+         None),
+        ("acupuncture-review", "Acupuncture reduced depression scores in adults, but the trials were small and at "
+         "high risk of bias.", None),
+    ])
+    assert judged.addressing() == {"ssri-trial"}
+    assert judged.publications["ssri-trial"].score > judged.publications["acupuncture-review"].score
