@@ -64,6 +64,16 @@ _FINDING = re.compile(
 _AIM = re.compile(r"\b(?:we aimed|the aim|aims? (?:of|to)|objective (?:of|was)|was to (?:evaluate|determine|assess|"
                   r"investigate|examine|compare)|little is known|remains? unclear|is unknown)", re.IGNORECASE)
 
+_DEPENDENT = re.compile(
+    r"(?:It|They|Its|Their|He|She|Such|Both|Neither|Either|The differences?|"
+    r"(?:This|These|That|Those) (?:is|was|were|are|has|had|effect|effects|difference|differences|finding|findings|"
+    r"result|results|group|groups|patients|participants|cases|rate|rates)|"
+    r"In (?:this|these|that|those|both|either|each) (?:group|groups|patients|participants|subgroup|cases?)|"
+    r"Of (?:these|those|them)|Among (?:these|them|those)|In them)\b")
+"""A sentence that leans on the one before it for its subject."""
+_SIGNIFICANCE = re.compile(
+    r"\b(?:statistically|significan\w*|p\s?[<=>]\s?0?\.\d|95% CI|confidence interval)", re.IGNORECASE)
+"""A statement of whether a result is significant."""
 _LEADING_PRONOUN = re.compile(r"(?:It|They|This|These|Those|Its|Their|He|She|Such)\b")
 """A sentence opening on a pronoun leans on the one before it, which the answer may not quote ("It had previously
 found that ...")."""
@@ -190,7 +200,36 @@ class ExtractiveGenerator:
                       key=lambda c: -c.relevance)
         for candidate in rest[: max(0, limit - chosen)]:
             picks[candidate.source.hit.doc_id].append(candidate)
-        return [c for d in relevant for c in picks[d.hit.doc_id]]
+        return [c for d in relevant for c in _with_qualifiers(picks[d.hit.doc_id], d.sentences)]
+
+
+def _with_qualifiers(picked: list[Candidate], sentences: list[Candidate]) -> list[Candidate]:
+    """A publication's chosen sentences, its best first and the others in reading order, each with what it needs to
+    be read right: a sentence that leans on the one before it ("In this group, ...", "It was ...") comes after that
+    one (or not at all), and a result comes with the statement of its significance when the next sentence gives it
+    ("The difference was not statistically significant.")."""
+    by_place = {(c.source.n, c.position): c for c in sentences}
+    groups: list[list[Candidate]] = []
+    for candidate in picked:
+        n, position = candidate.source.n, candidate.position
+        group = [candidate]
+        if _DEPENDENT.match(candidate.text):
+            before = by_place.get((n, position - 1))
+            if before is None:
+                continue
+            group.insert(0, before)
+        after = by_place.get((n, position + 1))
+        if after is not None and _SIGNIFICANCE.search(after.text) and not _SIGNIFICANCE.search(candidate.text):
+            group.append(after)
+        groups.append(group)
+    ordered = groups[:1] + sorted(groups[1:], key=lambda g: (g[0].source.n, g[0].position))
+    seen: set[tuple[int, int]] = set()
+    result = []
+    for candidate in (c for group in ordered for c in group):
+        if (candidate.source.n, candidate.position) not in seen:
+            seen.add((candidate.source.n, candidate.position))
+            result.append(candidate)
+    return result
 
 
 def asks_for_number(question: str) -> bool:

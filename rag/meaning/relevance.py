@@ -4,8 +4,8 @@ as "The treated side improved more" its subject). A publication addresses the qu
 scores at least ``MeaningSettings.addresses`` and, unless it scores ``clearly`` (it then addresses the question
 whatever words it uses: "doctor" and "physician", "blood sugar" and "glucose"), it holds one of the question's
 distinctive words (rag.text.topic). Measured on the clinician set's dev half, that word rule in the band between the
-two thresholds halves the off-corpus questions answered with unrelated quotes ("What dose of sertraline ...?"
-against antidepressant trials); below ``addresses`` no shared word makes a passage quotable. The composer quotes by
+two thresholds halves the off-corpus questions answered with unrelated quotes ("Do SGLT2 inhibitors help heart
+failure?" against diabetes trials); below ``addresses`` no shared word makes a passage quotable. The composer quotes by
 this judgment, abstains by it, and grounding holds a model's sentences to the same publications.
 """
 
