@@ -8,8 +8,9 @@ repeated sentence (near-identical, or one whose words but one an earlier sentenc
 a fragment with nothing to support, a sentence that names another retrieved publication than the one supporting it
 ("The VA/DoD guideline states ..." resting on a USPSTF statement), and a sentence resting only on a publication
 that does not address the question (rag.meaning: the judgment the offline composer quotes by) are removed, each with
-its reason. Statements that the sources lack evidence ("There are no direct
-studies ...") stay, uncited: they claim nothing from a source.
+its reason. Statements that the sources lack evidence ("There are no direct studies ...") stay, uncited, unless
+(given which publications address the question) a source of their own section does: then they are false and
+removed, and the section is marked ``contradicted``.
 
 A model's limitations are checked too (``verify_limitations``): each must be supported by a retrieved passage of a
 publication the kept answer cites, or state an absence of evidence; a limitation of some other publication (a
@@ -45,6 +46,7 @@ NOTHING_TO_SUPPORT = "it states nothing a source could support"
 NUMBERS_MISSING = "a number in it appears in none of the retrieved passages"
 NAMES_ANOTHER_SOURCE = "it names a publication other than the one that supports it"
 OFF_TOPIC = "the only publication supporting it does not address the question"
+ABSENCE_CONTRADICTED = "retrieved sources of this section address the question"
 LIMITATION_UNSUPPORTED = "no passage of the publications the answer cites supports this limitation"
 _ALPHANUMERIC = re.compile(r"[a-z0-9]+")
 _CITING_WORD = re.compile(r"\s(?:by|in|from|see|per)(?=\s?\[\d+\])", re.IGNORECASE)
@@ -76,6 +78,8 @@ class Grounded:
     removed: list[tuple[str, str]]
     misrouted: list[int]
     limitations: str = ""
+    contradicted: set[SectionKind] = field(default_factory=set)
+    """Sections where a statement that evidence is missing was removed: their sources address the question."""
 
     def sourced(self, section: SectionKind | None = None) -> list[Claim]:
         """The kept claims that rest on sources (of one section, or of both)."""
@@ -99,6 +103,8 @@ class Grounder:
         by_number = {s.n: s for s in sources}
         grounded = Grounded({k: [] for k in SECTION_KINDS}, [], [])
         claims = self._claims(parsed, grounded)
+        if addressing is not None:
+            claims = self._checked_absences(claims, addressing, by_number, grounded)
         sourced = [c for c in claims if not c.absence]
         if addressing is None:
             addressing = frozenset(by_number)
@@ -127,6 +133,20 @@ class Grounder:
         return grounded
 
     # -- steps -------------------------------------------------------------------------------------------------
+    @staticmethod
+    def _checked_absences(claims: list[Claim], addressing: frozenset[int], sources: dict[int, Source],
+                          grounded: Grounded) -> list[Claim]:
+        """The claims without the statements of missing evidence ("There are no direct studies ...") made in a
+        section whose own sources address the question; those sections are recorded in ``contradicted``."""
+        kept = []
+        for claim in claims:
+            if claim.absence and any(sources[n].kind == SECTION_SOURCE_KIND[claim.section] for n in addressing):
+                grounded.removed.append((claim.text, ABSENCE_CONTRADICTED))
+                grounded.contradicted.add(claim.section)
+            else:
+                kept.append(claim)
+        return kept
+
     def _claims(self, parsed: ParsedAnswer, grounded: Grounded) -> list[Claim]:
         """The answer's sentences as claims; absence statements, fragments and repeats are set aside here."""
         claims: list[Claim] = []

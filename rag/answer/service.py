@@ -24,6 +24,7 @@ from rag.contract import (
     DISCLAIMER,
     EMPTY_INDEX_NOTICE,
     PATIENT_DISCLAIMER,
+    SECTION_TITLES,
     Audience,
     Backend,
     Source,
@@ -153,6 +154,8 @@ class AnswerService:
             for notice in generation.notices:
                 yield from self._notice(prepared, notice)
             grounded, parsed = self._ground(generation, prepared, model=generator is not self._extractive)
+            if grounded.contradicted and generator is not self._extractive:
+                yield from self._answer_contradicted(grounded, prepared)
             if generator is not self._extractive and not grounded.sourced() and prepared.sources:
                 removed = len(grounded.removed)
                 yield from self._notice(prepared, self._fallback_notice(
@@ -274,6 +277,18 @@ class AnswerService:
             prepared.notices.append("The model's answer was cut off at its token limit "
                                     "(RAG_GENERATION__MAX_ANSWER_TOKENS); what it wrote before that was kept.")
         return grounded, parsed
+
+    def _answer_contradicted(self, grounded: Grounded, prepared: _Prepared) -> Iterator[Event]:
+        """A section where the model said evidence is missing while its sources address the question is answered
+        from those sources (the extractive composer's sentences, when the model left it empty), with a notice."""
+        composed: Grounded | None = None
+        for section in sorted(grounded.contradicted):
+            if not grounded.sourced(section):
+                if composed is None:
+                    composed, _ = self._ground(self._extractive.generate(prepared.request), prepared, model=False)
+                grounded.claims[section] = composed.claims[section]
+            yield from self._notice(prepared, f"The model said no source in '{SECTION_TITLES[section]}' addresses "
+                                              "the question, but retrieved sources do; the section quotes them.")
 
     @staticmethod
     def _notice(prepared: _Prepared, notice: str) -> Iterator[Event]:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.answer.ground import LIMITATION_UNSUPPORTED, NOTHING_TO_SUPPORT, OFF_TOPIC
+from rag.answer.ground import ABSENCE_CONTRADICTED, LIMITATION_UNSUPPORTED, NOTHING_TO_SUPPORT, OFF_TOPIC
 from rag.answer.models import Answer
 from rag.contract import EMPTY_INDEX_NOTICE, NO_GUIDELINE, NO_RESEARCH, PATIENT_DISCLAIMER
 from rag.errors import GenerationError, NotFoundError, UserError
@@ -151,6 +151,24 @@ def test_llm_condenses_follow_ups(answer_corpus: Components) -> None:
     follow = service.answer("And side effects?", conversation_id=first.conversation_id, backend="openai")
     assert follow.standalone_question == "What are the side effects of PRP microneedling for acne scars?"
     assert "And side effects?" in llm.completion_prompts[0].user  # type: ignore[attr-defined]
+
+
+def test_a_models_false_claim_of_missing_evidence_is_replaced_by_the_sources(answer_corpus: Components) -> None:
+    llm = ScriptedGenerator(["## From the Guidelines\nNo exosome product is approved by the FDA [1].\n"
+                             "## From the Research\nThere are no direct studies of PRP with microneedling for acne "
+                             "scars.\n"])
+    answer = answer_corpus.answers(llm=llm).answer("Does PRP with microneedling improve acne scars in patients?",
+                                                   backend="openai")
+    research = answer.sections[1]
+    assert research.evidence_found and "There are no direct studies" not in research.text
+    assert "62.20%" in research.text, "the trial that addresses the question is quoted instead"
+    assert ("There are no direct studies of PRP with microneedling for acne scars.", ABSENCE_CONTRADICTED) in [
+        (r.sentence, r.reason) for r in answer.grounding.removed]
+    assert any("From the Research" in n and "retrieved sources do" in n for n in answer.notices)
+    honest = ScriptedGenerator(["## From the Guidelines\nNo exosome product is approved by the FDA [1].\n"
+                                "## From the Research\nThere are no direct studies of exosomes for rotavirus.\n"])
+    other = answer_corpus.answers(llm=honest).answer("Is any exosome product approved by the FDA?", backend="openai")
+    assert not any(r.reason == ABSENCE_CONTRADICTED for r in other.grounding.removed)
 
 
 def test_patient_audience(answer_corpus: Components) -> None:
