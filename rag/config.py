@@ -137,6 +137,9 @@ class GenerationSettings(_Group):
         10, ge=1, le=100, description="Earlier questions of a conversation given to the model (and to the "
         "condensation of a follow-up): the most recent ones."
     )
+    excerpts: bool = Field(
+        True, description="A model is shown only the sentences of each source that address the question (and only "
+        "sources of publications that do); false: every retrieved passage whole.")
     guideline_sentences: int = Field(3, ge=1, le=10, description="Extractive: sentences in 'From the Guidelines'.")
     research_sentences: int = Field(5, ge=1, le=15, description="Extractive: sentences in 'From the Research'.")
 

@@ -219,11 +219,20 @@ class AnswerService:
                            + ", ".join(h.title for h in dropped))
         if not sources and self._retriever.is_empty():  # not the same as a corpus without evidence: say so
             notices.append(EMPTY_INDEX_NOTICE)
+        shown = self._shown(standalone, sources, backend)
         request = GenerationRequest(
-            standalone, checked_audience, sources, self._prompts.answer(standalone, sources, checked_audience, history),
-            self._prompts.answer(standalone, sources, checked_audience, history, output="json"), history)
+            standalone, checked_audience, sources, self._prompts.answer(standalone, shown, checked_audience, history),
+            self._prompts.answer(standalone, shown, checked_audience, history, output="json"), history)
         return _Prepared(question, standalone, checked_audience, conversation_id, history, sources, request, notices,
                          timings, started, stages)
+
+    def _shown(self, question: str, sources: list[Source], backend: Backend | None) -> list[Source]:
+        """What a model is shown of the sources: the sentences that address the question (rag.meaning), or every
+        source whole when the setting says so or no judgment is available. The extractive composer reads them all."""
+        if self._generator(backend) is self._extractive or self._relevance is None \
+                or not self._settings.generation.excerpts:
+            return sources
+        return self._relevance.excerpts(question, sources)
 
     def _validate(self, question: str, audience: str, backend: Backend | None) -> str:
         if not isinstance(question, str) or not question.strip():

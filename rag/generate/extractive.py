@@ -32,7 +32,7 @@ from rag.contract import (
 from rag.conversation import REGARDING
 from rag.evidence import LEVEL_BY_DESIGN
 from rag.generate.protocol import Generation, GenerationRequest
-from rag.meaning.relevance import Relevance, ScoredPassage
+from rag.meaning.relevance import SENTENCE_MARGIN, Relevance, ScoredPassage
 from rag.models import Hit
 from rag.text.sections import Role, section_role
 from rag.text.terms import content_terms
@@ -51,9 +51,6 @@ _NUMBER_ASK = re.compile(
     re.IGNORECASE)
 DIRECT_MARGIN = 0.03
 """Publications scoring within this of the best one are direct: they come first, by evidence level and year."""
-SENTENCE_MARGIN = 0.10
-"""A sentence scoring more than this below the threshold at which a publication addresses the question is not
-quoted, even from a publication that does."""
 
 _ROLE_BONUS: dict[Role | None, float] = {
     "conclusion": 0.10, "result": 0.10, "method": -0.04, "background": -0.12, None: 0.0}

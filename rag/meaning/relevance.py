@@ -24,6 +24,9 @@ from rag.text.topic import TermWeights, question_topic, stems
 
 QueryEncoder = Callable[[str], Vectors]
 """The question's unit vector (the embedder's ``embed_query``)."""
+SENTENCE_MARGIN = 0.10
+"""A sentence scoring more than this below ``addresses`` is not quoted or shown, even from a publication that
+addresses the question."""
 PassageVectors = Callable[[list[str]], dict[str, Vectors]]
 """The stored vectors of passages, by chunk id (the vector store's)."""
 
@@ -91,6 +94,21 @@ class Relevance:
         """:meth:`judge` on an answer's numbered sources, with their passages' stored vectors."""
         stored = self._passage_vectors([s.hit.chunk_id for s in sources]) if self._passage_vectors and sources else {}
         return self.judge(question, [(s.hit.doc_id, s.text, stored.get(s.hit.chunk_id)) for s in sources])
+
+    def excerpts(self, question: str, sources: Sequence[Source]) -> list[Source]:
+        """The sources of publications that address the question, each cut to its sentences that do (in reading
+        order; its best one at least): what a model is shown, so that it has less to misread and fewer tokens to
+        read. Numbers are kept, so citations still resolve to the whole passages."""
+        judged = self.judge_sources(question, sources)
+        floor = self._settings.addresses - SENTENCE_MARGIN
+        shown = []
+        for source, passage in zip(sources, judged.passages, strict=True):
+            if not judged.publications[source.hit.doc_id].addresses or not passage.sentences:
+                continue
+            best = max(passage.sentences, key=lambda s: s.score)
+            kept = [s.text for s in passage.sentences if s.score >= floor or s is best]
+            shown.append(source.model_copy(update={"text": " ".join(kept)}))
+        return shown
 
     def judge(self, question: str, passages: Sequence[tuple[str, str, Vectors | None]]) -> Judged:
         """Each (document id, text, stored vector) passage scored, and each publication judged: it addresses the
