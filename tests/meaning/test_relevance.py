@@ -82,3 +82,25 @@ def test_a_review_sharing_the_condition_does_not_address_a_question_on_two_drugs
     ])
     assert judged.addressing() == {"ssri-trial"}
     assert judged.publications["ssri-trial"].score > judged.publications["acupuncture-review"].score
+
+
+def test_between_the_thresholds_topic_words_are_matched_by_meaning_not_letters(
+        encoder: SentenceTransformerEmbedder, tmp_path: Path) -> None:
+    """Below ``clearly`` a publication must hold the question's distinctive words: 'blood sugar' is held by a
+    passage on glucose, 'glucagon' is not held by one on insulin, 'needling' is held by 'microneedling'."""
+    rare = {"sugar": 3.0, "glucagon": 3.0, "dose": 3.0, "needling": 3.0}
+
+    def weights(terms: object) -> dict[str, float]:
+        return {t: rare.get(t, 0.5) for t in terms}  # type: ignore[attr-defined]
+
+    judge = Relevance(SentenceVectors(encoder, tmp_path / "v.sqlite3"), encoder.embed_query,
+                      MeaningSettings(addresses=-1.0, clearly=1.0), weights)
+
+    def addresses(question: str, passage: str) -> bool:
+        return judge.judge(question, [("d", passage, None)]).publications["d"].addresses
+
+    assert addresses("Should adults be screened for high blood sugar?",
+                     "Screening adults for abnormal glucose levels is recommended.")
+    assert not addresses("What glucagon dose for severe hypoglycaemia?",
+                         "Severe hypoglycaemia was more common with insulin glargine.")
+    assert addresses("Does needling help acne scars?", "Microneedling improved atrophic lesions in scars.")
