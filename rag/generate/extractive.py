@@ -36,6 +36,7 @@ from rag.meaning.relevance import SENTENCE_MARGIN, Relevance, ScoredPassage
 from rag.models import Hit
 from rag.text.sections import Role, section_role
 from rag.text.terms import content_terms
+from rag.text.topic import premise_of
 
 MAX_PER_DOCUMENT = 3
 ASK_WEIGHT = 0.3
@@ -88,6 +89,8 @@ class Candidate:
     leading: bool
     meaning: float = 0.0
     """How well the sentence addresses the question by meaning alone (rag.meaning)."""
+    premise: float = 0.0
+    """How well it addresses the claim the question takes for granted, when it states one."""
 
 
 @dataclass
@@ -98,6 +101,8 @@ class _Document:
     sentences: list[Candidate] = field(default_factory=list)
     score: float = -1.0
     addresses: bool = False
+    premise: float | None = None
+    """The score of its best sentence against the question's premise, when it addresses the premise."""
 
 
 class ExtractiveGenerator:
@@ -143,18 +148,23 @@ class ExtractiveGenerator:
         ask = question.split(REGARDING, 1)[0] if REGARDING in question else None
         numeric = asks_for_number(ask or question)
         asked = self._asked(ask, scored)
+        premise = premise_of(ask or question)
+        on_premise = self._relevance.judge_sources(premise, sources) if premise else None
         documents: dict[str, _Document] = {}
-        for source, passage in zip(sources, scored, strict=True):
+        for index, (source, passage) in enumerate(zip(sources, scored, strict=True)):
             publication = judged.publications[source.hit.doc_id]
             document = documents.setdefault(source.hit.doc_id, _Document(source.hit, score=publication.score,
                                                                           addresses=publication.addresses))
+            premised = on_premise.passages[index].sentences if on_premise else ()
+            if on_premise is not None and on_premise.publications[source.hit.doc_id].addresses:
+                document.premise = on_premise.publications[source.hit.doc_id].score
             role = _role_bonus(source.hit.section)
-            for sentence in passage.sentences:
+            for number, sentence in enumerate(passage.sentences):
                 ranking = (sentence.score + role + _wording_bonus(sentence.text)
                            + (NUMBER_BONUS if numeric and _NUMBER.search(sentence.text) else 0.0)
                            + ASK_WEIGHT * asked.get(sentence.text, 0.0))
-                document.sentences.append(Candidate(source, sentence.position, sentence.text, ranking,
-                                                    role > 0, sentence.score))
+                document.sentences.append(Candidate(source, sentence.position, sentence.text, ranking, role > 0,
+                                                    sentence.score, premised[number].score if premised else 0.0))
         return [d for d in documents.values() if d.sentences]
 
     def _asked(self, ask: str | None, scored: Sequence[ScoredPassage]) -> dict[str, float]:
@@ -173,10 +183,11 @@ class ExtractiveGenerator:
         if not documents:
             return []
         meaning = self._relevance.settings
+        candidates = documents
         documents = [d for d in documents if d.addresses]
-        if not documents:
+        if not documents and not any(d.premise is not None for d in candidates):
             return []
-        best = max(d.score for d in documents)
+        best = max((d.score for d in documents), default=1.0)
         relevant = [d for d in documents if d.score >= best - meaning.relative_floor]
 
         def order(document: _Document) -> tuple[bool, int, int, float]:
@@ -188,6 +199,13 @@ class ExtractiveGenerator:
         sentence_floor = meaning.addresses - SENTENCE_MARGIN
         ranked = {d.hit.doc_id: [c for c in _ranked_sentences(d.sentences) if c.meaning >= sentence_floor]
                   for d in relevant}
+        premised = [d for d in candidates if d.premise is not None]
+        if premised:  # the source that speaks to what the question takes for granted leads, to confirm or correct
+            lead = max(premised, key=lambda d: ((d.premise or 0.0) + d.score, d.score))
+            lead_sentence = max(lead.sentences, key=lambda c: (c.premise + c.relevance - c.meaning, c.relevance))
+            relevant = [lead, *(d for d in relevant if d is not lead)]
+            ranked[lead.hit.doc_id] = [lead_sentence, *(c for c in ranked.get(lead.hit.doc_id, [])
+                                                        if c is not lead_sentence)]
         picks: dict[str, list[Candidate]] = {d.hit.doc_id: ranked[d.hit.doc_id][:1] for d in relevant}
         chosen = 0
         for document in relevant:  # each publication's best, most direct first, within the limit

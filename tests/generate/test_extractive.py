@@ -62,3 +62,14 @@ def test_a_question_nothing_addresses_gets_no_quote(components: Components, writ
     components.ingestor().run([tmp_path / "src"])
     answer = components.answers().answer("Which vaccine schedule is recommended for infant rotavirus immunisation?")
     assert [s.evidence_found for s in answer.sections] == [False, False] and answer.references == []
+
+
+def test_the_source_that_speaks_to_a_false_premise_leads(components: Components, write_doc: WriteDoc,
+                                                         tmp_path: Path) -> None:
+    write_doc("g/fda.md", kind="guideline", title="FDA consumer alert on exosome products",
+              body="## Alert\nClinics advertise exosome facials with storage in a freezer at minus 20 degrees. "
+                   "No exosome product is approved by the FDA for any use.")
+    components.ingestor().run([tmp_path / "src"])
+    answer = components.answers().answer("Since the FDA approved exosome products, should clinics store exosome "
+                                         "products in a freezer?")
+    assert answer.sections[0].text.startswith("No exosome product is approved by the FDA for any use [1].")
