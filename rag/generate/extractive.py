@@ -41,6 +41,23 @@ from rag.text.topic import premise_of
 MAX_PER_DOCUMENT = 3
 ASK_WEIGHT = 0.3
 """In a follow-up, a sentence ranks higher by this times its cosine with the follow-up's own ask."""
+ASK_KIND_WEIGHT = 0.4
+"""A sentence ranks higher by this times its cosine with the kind of finding the question asks for."""
+_ASK_KINDS = (
+    (re.compile(r"\b(?:side[- ]effects?|adverse|harms?|harmful|safe|safety|complications?|risks?|toxicity|"
+                r"tolerat\w*|problems?)\b", re.IGNORECASE),
+     "adverse events, side effects, harms and complications of the treatment"),
+    (re.compile(r"\b(?:sensitivity|specificity|accura\w*|predictive|false positives?|detects?)\b", re.IGNORECASE),
+     "sensitivity, specificity and diagnostic accuracy"),
+    (re.compile(r"\b(?:dose|dosage|doses|sessions?|how often|intervals?|protocol|regimen|schedule|frequency|"
+                r"apart|how many (?:treatments|injections|infusions))\b", re.IGNORECASE),
+     "the number of sessions, the interval between treatments, the dose and the schedule"),
+    (re.compile(r"\b(?:how long|duration|follow-up|followed up|last|lasting)\b", re.IGNORECASE),
+     "how long the treatment lasted and the length of follow-up"),
+    (re.compile(r"\b(?:who should|which patients|eligible|contraindicat\w*|shouldn't|should not|avoid)\b",
+                re.IGNORECASE),
+     "which patients should or should not receive it, and its contraindications"),
+)
 NUMBER_BONUS = 0.05
 """For a question that asks for a number (how many, how often, what dose, what share), a sentence stating one ranks
 this much higher."""
@@ -148,6 +165,7 @@ class ExtractiveGenerator:
         ask = question.split(REGARDING, 1)[0] if REGARDING in question else None
         numeric = asks_for_number(ask or question)
         asked = self._asked(ask, scored)
+        kinds = self._asked_kind(ask or question, scored)
         premise = premise_of(ask or question)
         on_premise = self._relevance.judge_sources(premise, sources) if premise else None
         documents: dict[str, _Document] = {}
@@ -162,10 +180,22 @@ class ExtractiveGenerator:
             for number, sentence in enumerate(passage.sentences):
                 ranking = (sentence.score + role + _wording_bonus(sentence.text)
                            + (NUMBER_BONUS if numeric and _NUMBER.search(sentence.text) else 0.0)
-                           + ASK_WEIGHT * asked.get(sentence.text, 0.0))
+                           + ASK_WEIGHT * asked.get(sentence.text, 0.0)
+                           + ASK_KIND_WEIGHT * kinds.get(sentence.text, 0.0))
                 document.sentences.append(Candidate(source, sentence.position, sentence.text, ranking, role > 0,
                                                     sentence.score, premised[number].score if premised else 0.0))
         return [d for d in documents.values() if d.sentences]
+
+    def _asked_kind(self, question: str, scored: Sequence[ScoredPassage]) -> dict[str, float]:
+        """When the question asks for a kind of finding (harms, accuracy, a protocol, a duration, who should get
+        it), each sentence's cosine with a description of that kind, so that a sentence giving it leads even where
+        the topic's words dominate the question's vector."""
+        kinds = [description for pattern, description in _ASK_KINDS if pattern.search(question)]
+        if not kinds:
+            return {}
+        texts = list(dict.fromkeys(s.text for passage in scored for s in passage.sentences))
+        closeness = [self._relevance.sentences(self._relevance.question_vector(k), texts) for k in kinds]
+        return {text: max(values) for text, *values in zip(texts, *closeness, strict=True)}
 
     def _asked(self, ask: str | None, scored: Sequence[ScoredPassage]) -> dict[str, float]:
         """For a follow-up ("What about side effects, regarding ..."), each sentence's cosine with its own ask, so

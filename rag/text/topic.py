@@ -39,7 +39,11 @@ FRAMING = frozenset(stem(w) for w in """effect effects efficacy efficacious effe
     compare comparison improve improvement outcome outcomes benefit benefits role use treatment treatments therapy
     patient patients people person adult adults evidence risk risks associated association difference differ impact
     good better best safe safer safest safety recommend recommended recommendation should screen screening need
-    needed follow clinical clinician study studies trial trials reliable reliability accurate accuracy""".split())
+    needed follow clinical clinician study studies trial trials reliable reliability accurate accuracy
+    side adverse harm harms harmful complication complications cause causes caused dose doses dosage session
+    sessions interval protocol sensitivity specificity duration""".split())
+"""Words that frame a question or name what it asks for (harms, a dose, accuracy) rather than its topic: the kind of
+finding asked for is matched by meaning (the composer's ask kinds), not required as a topic word."""
 
 
 @dataclass(frozen=True)

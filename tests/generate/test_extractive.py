@@ -73,3 +73,23 @@ def test_the_source_that_speaks_to_a_false_premise_leads(components: Components,
     answer = components.answers().answer("Since the FDA approved exosome products, should clinics store exosome "
                                          "products in a freezer?")
     assert answer.sections[0].text.startswith("No exosome product is approved by the FDA for any use [1].")
+
+
+@pytest.mark.slow
+def test_what_the_question_asks_for_leads(tmp_path: Path, write_doc: WriteDoc) -> None:
+    """With the packaged encoder (the weights are calibrated for it): a side-effects question leads with the trial's
+    harms, not its efficacy result, though both name the treatment."""
+    from rag.embedding import SentenceTransformerEmbedder
+
+    settings = Settings(data_dir=tmp_path / "data", generation={"research_sentences": 1})  # type: ignore[arg-type]
+    built = Components(settings, embedder=SentenceTransformerEmbedder(onnx_cache=tmp_path / "models"),
+                       judge=LexicalJudge())
+    try:
+        write_doc("s/trial.md", title="Exosome microneedling for facial ageing, a split-face trial",
+                  body="## Results\nExosome microneedling improved wrinkles, elasticity and skin texture more than "
+                       "saline at 12 weeks. Exosome microneedling caused no serious adverse events, only mild redness.")
+        built.ingestor().run([tmp_path / "src"])
+        text = research(built, "Did exosome microneedling for facial ageing cause side effects?")
+    finally:
+        built.close()
+    assert text.startswith("Exosome microneedling caused no serious adverse events")
