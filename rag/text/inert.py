@@ -42,12 +42,11 @@ class InertStream:
         self._pending = ""
 
     def feed(self, piece: str) -> str:
-        """The escaped text that can be sent now (a trailing ``<`` or ``!`` waits for the next piece)."""
+        """The escaped text that can be sent now (a trailing run of ``<`` and ``!`` waits for the next piece)."""
         text = self._pending + piece
-        if text.endswith(_NEEDS_NEXT):
-            ready, self._pending = text[:-1], text[-1]
-        else:
-            ready, self._pending = text, ""
+        # the whole trailing run waits: in "<!" the "<" depends on the "!", which depends on what follows it
+        held = len(text) - len(text.rstrip("".join(_NEEDS_NEXT)))
+        ready, self._pending = text[: len(text) - held], text[len(text) - held:]
         escaped = _escape(self._previous + ready, len(self._previous))
         if ready:
             self._previous = ready[-1]

@@ -62,3 +62,8 @@ def test_plain_urls_are_http_only() -> None:
     assert plain_url("https://example.org/a?b=1") == "https://example.org/a?b=1"
     for bad in ("javascript:alert(1)", "data:text/html,x", "https://x.org/a b", "https://x.org/<img>", None, ""):
         assert plain_url(bad) is None
+
+
+def test_a_run_of_characters_that_depend_on_the_next_waits_whole() -> None:
+    stream = InertStream()
+    assert stream.feed("a <!") == "a " and stream.feed("-- x") == "\\<!-- x" and stream.flush() == ""
