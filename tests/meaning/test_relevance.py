@@ -88,7 +88,7 @@ def test_between_the_thresholds_topic_words_are_matched_by_meaning_not_letters(
         encoder: SentenceTransformerEmbedder, tmp_path: Path) -> None:
     """Below ``clearly`` a publication must hold the question's distinctive words: 'blood sugar' is held by a
     passage on glucose, 'glucagon' is not held by one on insulin, 'needling' is held by 'microneedling'."""
-    rare = {"sugar": 3.0, "glucagon": 3.0, "dose": 3.0, "needling": 3.0}
+    rare = {"sugar": 3.0, "glucagon": 3.0, "nasal": 3.0, "needling": 3.0}
 
     def weights(terms: object) -> dict[str, float]:
         return {t: rare.get(t, 0.5) for t in terms}  # type: ignore[attr-defined]
@@ -101,6 +101,6 @@ def test_between_the_thresholds_topic_words_are_matched_by_meaning_not_letters(
 
     assert addresses("Should adults be screened for high blood sugar?",
                      "Screening adults for abnormal glucose levels is recommended.")
-    assert not addresses("What glucagon dose for severe hypoglycaemia?",
+    assert not addresses("Does nasal glucagon treat hypoglycaemia?",
                          "Severe hypoglycaemia was more common with insulin glargine.")
     assert addresses("Does needling help acne scars?", "Microneedling improved atrophic lesions in scars.")
