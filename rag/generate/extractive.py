@@ -62,6 +62,11 @@ NUMBER_BONUS = 0.05
 """For a question that asks for a number (how many, how often, what dose, what share), a sentence stating one ranks
 this much higher."""
 _NUMBER = re.compile(r"\d")
+_DOSE_ASK = re.compile(r"\b(?:doses?|dosage|dosing|mg|milligrams?|mg/kg|micrograms?)\b", re.IGNORECASE)
+_DOSE = re.compile(r"\d\s?(?:mg|g|mcg|µg|ug|ml|mL|IU|units?|tablets?|capsules?|puffs?|drops?|ampoules?|vials?)"
+                   r"(?!\s?/\s?(?:dL|L|l|dl|mmol)\b)\b|\b(?:single|one|two|three|daily|twice|once) (?:dose|tablet|"
+                   r"capsule|injection)s?\b", re.IGNORECASE)
+"""A dose stated in a sentence ("2.5 mg", "0.5 mg/kg", "one tablet"); a concentration ("110 mg/dL") is not one."""
 _NUMBER_ASK = re.compile(
     r"\b(?:how (?:many|much|often|long|far|frequently|large|big|accurate|common|likely)|what (?:dose|dosage|"
     r"percentage|proportion|share|fraction|number|rate|interval|sample|size)|sample size|odds ratio|"
@@ -149,7 +154,8 @@ class ExtractiveGenerator:
                                           "research": self._settings.research_sentences}
         chosen_all: list[Candidate] = []
         for section, limit in limits.items():
-            chosen = self._choose([d for d in documents if d.hit.kind == SECTION_SOURCE_KIND[section]], limit)
+            chosen = self._choose([d for d in documents if d.hit.kind == SECTION_SOURCE_KIND[section]], limit,
+                                  asks_for_dose(request.question.split(REGARDING, 1)[0]))
             chosen_all.extend(chosen)
             body = " ".join(cite(c.text, c.source.n) for c in chosen) or NO_EVIDENCE_STATEMENTS[section]
             yield f"## {SECTION_TITLES[section]}\n{body}\n\n"
@@ -206,10 +212,11 @@ class ExtractiveGenerator:
         vector = self._relevance.question_vector(ask)
         return dict(zip(texts, self._relevance.sentences(vector, texts), strict=True))
 
-    def _choose(self, documents: list[_Document], limit: int) -> list[Candidate]:
+    def _choose(self, documents: list[_Document], limit: int, dose: bool = False) -> list[Candidate]:
         """Sentences of the publications that address the question and score close to the best one, the most
         direct publication first, then stronger evidence, then newer: each publication's best sentence, then the
-        best of the rest, at most ``MAX_PER_DOCUMENT`` from one publication; none below the sentence floor."""
+        best of the rest, at most ``MAX_PER_DOCUMENT`` from one publication; none below the sentence floor. For a
+        question asking for a dose (``dose``), only sentences stating one: context around a dose is not a dose."""
         if not documents:
             return []
         meaning = self._relevance.settings
@@ -227,8 +234,9 @@ class ExtractiveGenerator:
 
         relevant.sort(key=order)
         sentence_floor = meaning.addresses - SENTENCE_MARGIN
-        ranked = {d.hit.doc_id: [c for c in _ranked_sentences(d.sentences) if c.meaning >= sentence_floor]
-                  for d in relevant}
+        ranked = {d.hit.doc_id: [c for c in _ranked_sentences(d.sentences) if c.meaning >= sentence_floor
+                                 and (not dose or _DOSE.search(c.text))] for d in relevant}
+        relevant = [d for d in relevant if ranked[d.hit.doc_id]]
         premised = [d for d in candidates if d.premise is not None]
         if premised:  # the source that speaks to what the question takes for granted leads, to confirm or correct
             lead = max(premised, key=lambda d: ((d.premise or 0.0) + d.score, d.score))
@@ -275,6 +283,11 @@ def _with_qualifiers(picked: list[Candidate], sentences: list[Candidate]) -> lis
             seen.add((candidate.source.n, candidate.position))
             result.append(candidate)
     return result
+
+
+def asks_for_dose(question: str) -> bool:
+    """Whether the question asks for a dose (of a drug or product), which only a sentence stating one answers."""
+    return bool(_DOSE_ASK.search(question))
 
 
 def asks_for_number(question: str) -> bool:

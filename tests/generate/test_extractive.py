@@ -93,3 +93,18 @@ def test_what_the_question_asks_for_leads(tmp_path: Path, write_doc: WriteDoc) -
     finally:
         built.close()
     assert text.startswith("Exosome microneedling caused no serious adverse events")
+
+
+def test_a_dose_question_is_answered_only_by_a_dose(components: Components, write_doc: WriteDoc,
+                                                    tmp_path: Path) -> None:
+    write_doc("s/origin.md", title="Insulin glargine and severe hypoglycaemia",
+              body="## Results\nSevere hypoglycaemia with insulin glargine was linked to cardiovascular outcomes. "
+                   "Glucose was kept between 110 and 180 mg/dL in hospital.")
+    components.ingestor().run([tmp_path / "src"])
+    question = "What dose of insulin glargine is used after severe hypoglycaemia?"
+    answer = components.answers().answer(question)
+    assert not answer.sections[1].evidence_found, "context about the drug, and a concentration, are not a dose"
+    write_doc("s/dosing.md", title="Insulin glargine dosing after severe hypoglycaemia",
+              body="## Results\nAfter severe hypoglycaemia the insulin glargine dose was reduced to 10 units daily.")
+    components.ingestor().run([tmp_path / "src"])
+    assert "10 units daily" in components.answers().answer(question).sections[1].text
