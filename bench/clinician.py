@@ -8,6 +8,10 @@ which nothing was tuned on. Printed per split (dev, heldout), not asserted:
   section abstention met, citation recall (ALCE, offline judge) and answer time.
 
     python bench/clinician.py [--corpus starter|ngc|both] [--split dev|heldout|all] [--show ID]... [--out DIR]
+        [--backend extractive|openai] [--limit N] [--tag TAG]
+
+With ``--backend openai`` the configured endpoint answers (RAG_GENERATION__BASE_URL, __MODEL; e.g. the local model of
+../shared/tools/local-llm.sh: minutes an answer, so choose a few cases with --limit or --tag).
 
 Report held-out figures; tune on dev only (evals/README.md).
 """
@@ -69,7 +73,10 @@ def report(name: str, results: list[CaseResult], cases: dict[str, EvalCase]) -> 
         print(f"  {label:30}" + "".join(f"{cell:>22}" for cell in row))
     for split in splits:
         seconds = [r.seconds for r in results if cases[r.id].tags[:1] == (split,)]
-        print(f"  {split}: answer time p50 {statistics.median(seconds) * 1000:.0f} ms (with follow-up turns)")
+        served = [r for r in results if cases[r.id].tags[:1] == (split,) and r.answer
+                  and not str(r.answer.get("backend", "")).startswith("extractive")]
+        print(f"  {split}: answer time p50 {statistics.median(seconds) * 1000:.0f} ms (with follow-up turns); "
+              f"served by a model {len(served)}/{len(seconds)}")
 
 
 def show(result: CaseResult, case: EvalCase) -> None:
@@ -91,11 +98,12 @@ def run(name: str, args: argparse.Namespace) -> None:
     cases_list, errors = load_cases(dataset)
     if errors:
         raise SystemExit(f"{dataset}: {errors[0].source}: {errors[0].reason}")
-    chosen = [c for c in cases_list if args.split == "all" or c.tags[:1] == (args.split,)]
+    chosen = [c for c in cases_list if (args.split == "all" or c.tags[:1] == (args.split,))
+              and (args.tag is None or args.tag in c.tags)][: args.limit]
     built = Components(Settings(data_dir=args.cache / f"clinician-{name}"))
     try:
         built.ingestor().run(sources, fmt=fmt, prune=True)  # type: ignore[arg-type]
-        results = eval_runner(built, chosen, workers=args.workers).run(chosen)
+        results = eval_runner(built, chosen, workers=args.workers, backend=args.backend).run(chosen)
     finally:
         built.close()
     cases = {c.id: c for c in chosen}
@@ -121,6 +129,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--show", action="append", default=[], help="a case id whose answer to print, or 'all'")
     parser.add_argument("--out", type=Path, help="write each corpus's summary and cases here")
+    parser.add_argument("--backend", choices=["extractive", "openai"], help="default: RAG_GENERATION__BACKEND")
+    parser.add_argument("--limit", type=int, help="only the first N chosen cases")
+    parser.add_argument("--tag", help="only cases carrying this tag (e.g. off-corpus, follow-up)")
     args = parser.parse_args()
     for name in (["starter", "ngc"] if args.corpus == "both" else [args.corpus]):
         run(name, args)
