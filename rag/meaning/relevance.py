@@ -11,6 +11,8 @@ this judgment, abstains by it, and grounding holds a model's sentences to the sa
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence, Set
 from dataclasses import dataclass
 
@@ -28,6 +30,7 @@ QueryEncoder = Callable[[str], Vectors]
 SENTENCE_MARGIN = 0.10
 """A sentence scoring more than this below ``addresses`` is not quoted or shown, even from a publication that
 addresses the question."""
+_RECENT_JUDGMENTS = 16
 WORD_MATCH = 0.7
 """Two words this close as words on their own mean the same for the topic check (the packaged encoder). Chosen on the
 clinician dev half: at 0.5 single-word cosines are loose ("failure" and "loss" 0.54, "hospitalisation" and
@@ -97,11 +100,25 @@ class Relevance:
         self._settings = settings
         self._term_weights = term_weights
         self._passage_vectors = passage_vectors
+        self._recent: OrderedDict[tuple[str, tuple[tuple[int, str, str], ...]], Judged] = OrderedDict()
+        self._lock = threading.Lock()
 
     def judge_sources(self, question: str, sources: Sequence[Source]) -> Judged:
-        """:meth:`judge` on an answer's numbered sources, with their passages' stored vectors."""
+        """:meth:`judge` on an answer's numbered sources, with their passages' stored vectors. The last few
+        judgments are remembered: an answer asks for the same one when it shows a model excerpts and when it grounds
+        the model's sentences."""
+        key = (question, tuple((s.n, s.hit.chunk_id, s.text) for s in sources))
+        with self._lock:
+            if key in self._recent:
+                self._recent.move_to_end(key)
+                return self._recent[key]
         stored = self._passage_vectors([s.hit.chunk_id for s in sources]) if self._passage_vectors and sources else {}
-        return self.judge(question, [(s.hit.doc_id, s.text, stored.get(s.hit.chunk_id)) for s in sources])
+        judged = self.judge(question, [(s.hit.doc_id, s.text, stored.get(s.hit.chunk_id)) for s in sources])
+        with self._lock:
+            self._recent[key] = judged
+            while len(self._recent) > _RECENT_JUDGMENTS:
+                self._recent.popitem(last=False)
+        return judged
 
     def excerpts(self, question: str, sources: Sequence[Source]) -> list[Source]:
         """The sources of publications that address the question, each cut to its sentences that do (in reading
