@@ -21,7 +21,6 @@ from rag.contract import citations_in
 from rag.models import Document, DocumentMeta, Hit
 from rag.text.terms import content_terms
 
-_SAME_TOPIC = 0.5
 """Share of title words two guidelines of one body must share to be on the same topic."""
 
 
@@ -75,14 +74,17 @@ def appraise_answer(question: str, sections: Sequence[AnswerSection], references
 
 
 def _superseded_by(reference: Reference, retrieved: Sequence[Hit]) -> Hit | None:
-    """The newest retrieved guideline of the same issuer whose title shares most of this one's words, when newer."""
+    """The newest retrieved guideline of the same issuer whose title holds every word of this one's (the same topic,
+    perhaps updated: "Depression in adults: screening" by "Depression in adults: screening, update"), when newer. A
+    title sharing only the issuer's formula and the condition ("Final recommendation statement: skin cancer:
+    screening" against "...: skin cancer prevention: behavioral counseling") is another topic."""
     if reference.year is None or not reference.source:
         return None
     words = content_terms(reference.title)
     newer = [hit for hit in retrieved
              if hit.kind == "guideline" and hit.doc_id != reference.doc_id and hit.year and hit.year > reference.year
              and (hit.source or "").lower() == reference.source.lower() and words
-             and len(words & (other := content_terms(hit.title))) / len(words | other) >= _SAME_TOPIC]
+             and words <= content_terms(hit.title)]
     return max(newer, key=lambda hit: hit.year or 0, default=None)
 
 

@@ -70,3 +70,20 @@ def test_a_guideline_is_superseded_by_a_newer_one_of_the_same_body_and_topic(ans
     assert f"Reference [{old.n}]: A newer statement" in answer.limitations
     new = next((r for r in answer.references if r.doc_id == "new"), None)
     assert new is None or "superseded" not in (new.appraisal.flags if new.appraisal else ())
+
+
+def test_a_newer_statement_on_another_topic_of_the_same_body_supersedes_nothing(answer_corpus: Components,
+                                                                               write_doc: WriteDoc,
+                                                                               tmp_path: Path) -> None:
+    write_doc("g/screen.md", kind="guideline", organization="Task Force", year=2016,
+              title="\"Final recommendation statement, skin cancer, screening\"",
+              body="## Recommendation\nThe evidence is insufficient to assess skin cancer screening by clinicians.")
+    write_doc("g/counsel.md", kind="guideline", organization="Task Force", year=2018,
+              title="\"Final recommendation statement, skin cancer prevention, behavioral counseling\"",
+              body="## Recommendation\nClinicians should counsel fair-skinned young adults about skin cancer "
+                   "prevention.")
+    assert answer_corpus.ingestor().run([tmp_path / "src"]).failed == []
+    answer = answer_corpus.answers().answer("Is skin cancer screening by clinicians recommended?")
+    screen = next((r for r in answer.references if r.doc_id == "screen"), None)
+    assert screen is not None and screen.appraisal is not None, answer.references
+    assert "superseded" not in screen.appraisal.flags
