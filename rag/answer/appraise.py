@@ -37,10 +37,12 @@ class Appraised:
 
 def appraise_answer(question: str, sections: Sequence[AnswerSection], references: Sequence[Reference],
                     documents: Mapping[str, Document], passages: Mapping[int, Sequence[str]], today: date,
-                    options: AppraisalOptions, retrieved: Sequence[Hit] = (), patient: bool = False) -> Appraised:
+                    options: AppraisalOptions, retrieved: Sequence[Hit] = (), patient: bool = False,
+                    direct: Mapping[str, bool] | None = None) -> Appraised:
     """Appraise every reference (from its document when the index has it, else from its quotes) and every
     section; ``passages`` are the texts each reference number was cited from; ``retrieved`` are the passages the
-    answer was written from (a newer guideline among them supersedes an older one of the same body and topic)."""
+    answer was written from (a newer guideline among them supersedes an older one of the same body and topic);
+    ``direct``: by document id, whether a publication clearly addresses the question (rag.meaning)."""
     appraised = []
     for reference in references:
         appraisal = _appraise(reference, documents.get(reference.doc_id), question, today, options)
@@ -61,8 +63,9 @@ def appraise_answer(question: str, sections: Sequence[AnswerSection], references
             out_sections.append(section)
             continue
         cited_appraisals = {n: given for n in cited if (given := by_n[n].appraisal) is not None}
-        section_appraisal = appraise_section(section.kind, question, cited_appraisals,
-                                             [" ".join(passages.get(n, ())) for n in cited_appraisals], options)
+        section_appraisal = appraise_section(
+            section.kind, question, cited_appraisals, [" ".join(passages.get(n, ())) for n in cited_appraisals],
+            options, {n: direct.get(by_n[n].doc_id, False) for n in cited_appraisals} if direct is not None else None)
         out_sections.append(section.model_copy(update={"certainty": section_appraisal.certainty,
                                                        "consensus": section_appraisal.consensus}))
         if is_yes_no_question(question):  # "for" or "against" means something only for a yes/no question

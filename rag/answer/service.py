@@ -342,9 +342,13 @@ class AnswerService:
         passages = {r.n: [texts[c] for c in dict.fromkeys(q.chunk_id for q in r.quotes) if c in texts]
                     for r in references}
         documents = self._retriever.documents([r.doc_id for r in references])
+        direct = None
+        if self._relevance is not None:
+            judged = self._relevance.judge_sources(prepared.standalone, prepared.sources).publications
+            direct = {doc_id: p.score >= self._settings.meaning.clearly for doc_id, p in judged.items()}
         return appraise_answer(prepared.standalone, sections, references, documents, passages, date.today(),
                                self._settings.appraisal, [s.hit for s in prepared.sources],
-                               patient=prepared.audience == "patient")
+                               patient=prepared.audience == "patient", direct=direct)
 
     def _encoding(self) -> str:
         return encoding_for(self._settings.generation.model or "")

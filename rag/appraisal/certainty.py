@@ -51,10 +51,12 @@ _MIN_COVERAGE = 0.5
 
 def research_certainty(
     appraisals: Sequence[SourceAppraisal], question: str, passages: Sequence[str],
-    options: AppraisalOptions | None = None,
+    options: AppraisalOptions | None = None, direct: Sequence[bool] | None = None,
 ) -> Certainty | None:
     """Certainty of a research section from its cited publications' appraisals and the cited passages' text;
-    None when nothing (or only retracted work) is cited."""
+    None when nothing (or only retracted work) is cited. ``direct``: per cited publication, whether it clearly
+    addresses the question by meaning (rag.meaning); given, it decides indirectness instead of the question's words
+    found in the passages."""
     options = options or AppraisalOptions()
     frame = frame_question(question)
     cited = [appraisal for appraisal in appraisals if "retracted" not in appraisal.flags]
@@ -66,14 +68,14 @@ def research_certainty(
     concerns = [concern for concern in (
         _imprecision(cited, options.small_sample),
         _inconsistency(cited) if is_yes_no_question(question) else None,
-        _indirectness(frame, passages),
+        _indirectness(frame, passages, direct),
     ) if concern]
     level = CERTAINTY_LEVELS[min(start + len(concerns), len(CERTAINTY_LEVELS) - 1)]
     detail = "; ".join(concerns) if concerns else "no serious concern found"
-    direct = _direct_comparisons(frame, passages)
+    compared = _direct_comparisons(frame, passages)
     if rated is not cited:
-        direct += ", which set the rating" if len(rated) > 1 else ", which sets the rating"
-    return Certainty(level=level, reason=f"{level.capitalize()}: {describe(cited)}{direct}; {detail}.")
+        compared += ", which set the rating" if len(rated) > 1 else ", which sets the rating"
+    return Certainty(level=level, reason=f"{level.capitalize()}: {describe(cited)}{compared}; {detail}.")
 
 
 def describe(appraisals: Sequence[SourceAppraisal]) -> str:
@@ -119,10 +121,13 @@ def _inconsistency(appraisals: Sequence[SourceAppraisal]) -> str | None:
     return None
 
 
-def _indirectness(frame: QuestionFrame, passages: Sequence[str]) -> str | None:
+def _indirectness(frame: QuestionFrame, passages: Sequence[str], direct: Sequence[bool] | None) -> str | None:
     terms = [content_terms(passage) for passage in passages]
     found = set().union(*terms) if terms else set()
-    if frame.topic and len(frame.topic & found) / len(frame.topic) < _MIN_COVERAGE:
+    if direct is not None:
+        if direct and not any(direct):
+            return "downgraded for indirectness (no cited publication clearly addresses the question)"
+    elif frame.topic and len(frame.topic & found) / len(frame.topic) < _MIN_COVERAGE:
         missing = ", ".join(sorted(frame.topic - found)[:4])
         return f"downgraded for indirectness (the cited passages do not mention {missing})"
     if frame.arms and not any(frame.arms[0] & passage and frame.arms[1] & passage for passage in terms):

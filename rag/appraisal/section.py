@@ -31,11 +31,13 @@ def appraise_section(
     references: Mapping[int, SourceAppraisal],
     passages: Sequence[str],
     options: AppraisalOptions | None = None,
+    direct: Mapping[int, bool] | None = None,
 ) -> SectionAppraisal:
     """Appraise one section from its references' appraisals (keyed by reference number) and the text of the
     passages it cites (one text per reference, in the same order, lets certainty tell head-to-head publications
     from the others). Retracted references are left out of every count. Consensus is given for yes/no questions
-    only; certainty for research sections only (see :mod:`rag.appraisal.certainty`)."""
+    only; certainty for research sections only (see :mod:`rag.appraisal.certainty`). ``direct``: per reference,
+    whether its publication clearly addresses the question (judged by meaning)."""
     cited = {ref: appraisal for ref, appraisal in references.items() if "retracted" not in appraisal.flags}
     if not cited:
         return SectionAppraisal()
@@ -44,8 +46,9 @@ def appraise_section(
                     if "retracted" not in appraisal.flags]
     noun = ("guideline", "guidelines") if kind == "guidelines" else ("study", "studies")
     return SectionAppraisal(
-        certainty=research_certainty(list(cited.values()), question, passages, options) if kind == "research"
-        else None,
+        certainty=research_certainty(list(cited.values()), question, passages, options,
+                                     [direct.get(ref, False) for ref in cited] if direct is not None else None)
+        if kind == "research" else None,
         consensus=consensus([a.direction for a in cited.values()], noun) if is_yes_no_question(question) else None,
         disagreements=tuple(disagreements({ref: appraisal.direction for ref, appraisal in cited.items()})),
     )

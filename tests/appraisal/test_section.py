@@ -113,3 +113,16 @@ def test_appraise_section_for_research_and_guidelines() -> None:
     open_question = appraise_section("research", "What is the best treatment for acne scars?", references, [DIRECT])
     assert open_question.consensus is None and open_question.certainty is not None
     assert appraise_section("research", QUESTION, {}, []).certainty is None
+
+
+def test_indirectness_by_meaning_when_it_is_judged() -> None:
+    """Given whether each cited publication clearly addresses the question (rag.meaning), that decides: a passage
+    in other words is direct, and one holding the words but not answering is not."""
+    question = "Does PRP microneedling improve acne scars?"
+    other_words = "Platelet concentrate with needling lessened atrophic scarring."
+    by_words = research_certainty([source("rct", 400)], question, [other_words])
+    assert by_words is not None and "do not mention" in by_words.reason
+    by_meaning = research_certainty([source("rct", 400)], question, [other_words], direct=[True])
+    assert by_meaning is not None and "indirectness" not in by_meaning.reason
+    unclear = research_certainty([source("rct", 400)], question, [DIRECT], direct=[False])
+    assert unclear is not None and "no cited publication clearly addresses the question" in unclear.reason
