@@ -1,5 +1,6 @@
 """Guideline recommendation strength as the text states it: GRADE-style "strong" / "conditional" (or "weak"),
-USPSTF-style grades A-D and the I statement ("insufficient evidence"), and a stated level or quality of evidence.
+USPSTF-style grades A-D and the I statement ("insufficient evidence"), the Community Guide's "Recommended (strong
+evidence ...)" as strong, and a stated level or quality of evidence.
 
 The cited quote is read first; when it states nothing, the whole text is read, and a text that grades several
 recommendations differently gives no strength (we cannot tell which one was cited) and the flag
@@ -18,7 +19,7 @@ from rag.appraisal.passages import DEFAULT_BUDGET, sentence_texts, text_sentence
 _I = re.IGNORECASE
 _STRENGTH_CUES: tuple[tuple[re.Pattern[str], RecommendationStrength], ...] = (
     (re.compile(r"\bstrong(?:ly)? recommend(?:s|ed|ation|ations)?\b|\brecommendation(?: strength)?\s?[:=]\s?strong\b"
-                r"|\bstrong (?:for|against)\b", _I), "strong"),
+                r"|\bstrong (?:for|against)\b|\bRecommended \(strong evidence\b", _I), "strong"),
     (re.compile(r"\b(?:conditional|weak)(?:ly)? recommend(?:s|ed|ation|ations)?\b"
                 r"|\brecommendation(?: strength)?\s?[:=]\s?(?:conditional|weak)\b"
                 r"|\b(?:weak|conditional) (?:for|against)\b",

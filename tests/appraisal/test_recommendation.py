@@ -21,6 +21,7 @@ from rag.appraisal.recommendation import evidence_grade_of, recommendation_of, s
         ("Grade D: do not use vitamin E for prevention.", "D"),
         ("I statement: the evidence is insufficient to assess the balance of benefits and harms.", "I"),
         ("The Task Force found insufficient evidence to recommend for or against screening.", "I"),
+        ("Recommended (strong evidence of effectiveness), adults with hypertension: team-based care.", "strong"),
     ],
 )
 def test_stated_strengths(sentence: str, strength: str) -> None:
