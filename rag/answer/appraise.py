@@ -42,10 +42,15 @@ def appraise_answer(question: str, sections: Sequence[AnswerSection], references
     """Appraise every reference (from its document when the index has it, else from its quotes) and every
     section; ``passages`` are the texts each reference number was cited from; ``retrieved`` are the passages the
     answer was written from (a newer guideline among them supersedes an older one of the same body and topic);
-    ``direct``: by document id, whether a publication clearly addresses the question (rag.meaning)."""
+    ``direct``: by document id, whether a publication clearly addresses the question (rag.meaning); the finding of
+    one that does not is "unclear", whatever its words."""
     appraised = []
     for reference in references:
         appraisal = _appraise(reference, documents.get(reference.doc_id), question, today, options)
+        if direct is not None and not direct.get(reference.doc_id, False) and appraisal.direction != "unclear":
+            # a finding says which way the answer goes only when its publication clearly addresses the question
+            appraisal = appraisal.model_copy(update={"direction": "unclear", "direction_quote": None,
+                                                     "direction_words": ()})
         newer = _superseded_by(reference, retrieved) if reference.kind == "guideline" else None
         if newer is not None:
             reason = (f"A newer statement of the same body on the same topic was retrieved: {newer.title} "

@@ -87,3 +87,13 @@ def test_a_newer_statement_on_another_topic_of_the_same_body_supersedes_nothing(
     screen = next((r for r in answer.references if r.doc_id == "screen"), None)
     assert screen is not None and screen.appraisal is not None, answer.references
     assert "superseded" not in screen.appraisal.flags
+
+
+def test_a_finding_has_a_direction_only_when_its_publication_clearly_addresses_the_question(
+        answer_corpus: Components) -> None:
+    settings = answer_corpus.settings
+    answer_corpus.settings = settings.model_copy(update={"meaning": settings.meaning.model_copy(
+        update={"clearly": 0.99})})  # nothing clearly addresses it: words alone do not set a direction
+    answer = answer_corpus.answers().answer(YES_NO)
+    prp = reference(answer, "prp")
+    assert prp.appraisal.direction == "unclear" and prp.appraisal.direction_quote is None  # type: ignore[attr-defined]
