@@ -249,8 +249,8 @@ class ExtractiveGenerator:
         for document in relevant:  # each publication's best, most direct first, within the limit
             picks[document.hit.doc_id] = picks[document.hit.doc_id][: 1 if chosen < limit else 0]
             chosen += len(picks[document.hit.doc_id])
-        rest = sorted((c for d in relevant for c in ranked[d.hit.doc_id][1:MAX_PER_DOCUMENT]),
-                      key=lambda c: -c.relevance)
+        cap = limit if len(relevant) == 1 else MAX_PER_DOCUMENT  # one publication answers: it may fill the section
+        rest = sorted((c for d in relevant for c in ranked[d.hit.doc_id][1:cap]), key=lambda c: -c.relevance)
         for candidate in rest[: max(0, limit - chosen)]:
             picks[candidate.source.hit.doc_id].append(candidate)
         return [c for d in relevant for c in _with_qualifiers(picks[d.hit.doc_id], d.sentences)]
