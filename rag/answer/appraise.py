@@ -45,10 +45,13 @@ def appraise_answer(question: str, sections: Sequence[AnswerSection], references
     ``direct``: by document id, whether a publication clearly addresses the question (rag.meaning); the finding of
     one that does not is "unclear", whatever its words."""
     appraised = []
+    yes_no = is_yes_no_question(question)
     for reference in references:
         appraisal = _appraise(reference, documents.get(reference.doc_id), question, today, options)
-        if direct is not None and not direct.get(reference.doc_id, False) and appraisal.direction != "unclear":
-            # a finding says which way the answer goes only when its publication clearly addresses the question
+        off_question = direct is not None and not direct.get(reference.doc_id, False)
+        if (off_question or not yes_no) and appraisal.direction != "unclear":
+            # a finding says which way the answer goes only for a yes/no question ("supports" means nothing for
+            # "how many sessions?") and only when its publication clearly addresses the question
             appraisal = appraisal.model_copy(update={"direction": "unclear", "direction_quote": None,
                                                      "direction_words": ()})
         newer = _superseded_by(reference, retrieved) if reference.kind == "guideline" else None

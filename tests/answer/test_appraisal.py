@@ -34,6 +34,8 @@ def test_an_open_question_has_no_label_or_disagreements(answer_corpus: Component
     answer = answer_corpus.answers().answer("What is known about PRP with microneedling for acne scars?")
     assert answer.label is None and answer.disagreements == []
     assert all(s.consensus is None for s in answer.sections)
+    assert answer.references and all(r.appraisal is not None and r.appraisal.direction == "unclear"
+                                     for r in answer.references), "'supports' means nothing for an open question"
 
 
 def test_old_guidance_is_flagged_and_retracted_work_is_left_out(answer_corpus: Components, write_doc: WriteDoc,
