@@ -82,9 +82,9 @@ def question_topic(question: str, term_weights: TermWeights | None = None) -> To
     return Topic(weights, topical, frozenset(ranked[: max(1, math.ceil(len(ranked) / 2))]))
 
 
-_PREMISE_OPENING = re.compile(r"^\s*(?:since|given(?: that)?|as|because|now that|considering(?: that)?|seeing that)\s+"
-                              r"(?P<premise>[^,;?]{12,}?)\s*,", re.IGNORECASE)
-_CLAUSE_BREAK = re.compile(r"\s*(?:,\s*(?:so|correct|right|true|isn't it|is that right)\b|\s[-–—]\s|;)", re.IGNORECASE)
+_PREMISE_OPENING = re.compile(r"^(?:since|given(?: that)?|as|because|now that|considering(?: that)?|seeing that) "
+                              r"(?P<premise>[^\s,;?][^,;?]{11,}),", re.IGNORECASE)
+_CLAUSE_BREAK = re.compile(r",[ \t]?(?:so|correct|right|true|isn't it|is that right)\b| [-–—] |;", re.IGNORECASE)
 _ASSERTING = re.compile(
     r"\b(?:is|are|was|were|has|have|had|says?|said|states?|stated|recommends?|recommended|endorses?|approved|"
     r"allows?|allowed|gives?|shows?|showed|found|requires?|prohibits?|bans?|cleared|licensed|proves?|proved|"
@@ -97,7 +97,7 @@ def premise_of(question: str) -> str | None:
     """The claim a question takes for granted, when it states one before asking ("Since the FDA approved exosome
     serums, what concentration ...?", "USPSTF says one high reading is enough, correct?"): a source that addresses
     the claim (to confirm or to correct it) should lead the answer. None for a question that assumes nothing."""
-    opening = _PREMISE_OPENING.match(question)
+    opening = _PREMISE_OPENING.match(question.strip())
     if opening:
         return opening.group("premise").strip()
     parts = _CLAUSE_BREAK.split(question, maxsplit=1)
