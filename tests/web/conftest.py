@@ -22,6 +22,7 @@ from rag.config import Settings
 from rag.factory import Components
 from rag.testing import HashEmbedder
 from tests.api.conftest import keyed
+from tests.conftest import HASH_MEANING
 from tests.helpers.live_server import live_server
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,7 +52,7 @@ def starter_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Componen
     with pytest.MonkeyPatch.context() as env:  # default settings whatever the shell exports
         for name in [n for n in os.environ if n.startswith("RAG_")]:
             env.delenv(name)
-        settings = Settings(data_dir=tmp_path_factory.mktemp("web") / "data")
+        settings = Settings(data_dir=tmp_path_factory.mktemp("web") / "data", meaning=HASH_MEANING)  # type: ignore[arg-type]
     components = Components(settings, embedder=HashEmbedder())
     assert components.ingestor().run([ROOT / "corpus"]).failed == []
     yield components

@@ -73,12 +73,12 @@ def test_ask_read_check_a_quote_follow_up_and_switch_audience(page: Page, server
 
     follow_up = page.get_by_label("Ask a follow-up")
     expect(follow_up).to_be_visible()
-    second = ask(page, "What about their safety?")
+    second = ask(page, "What adverse events did they report?")
     assert second["conversation_id"] == first["conversation_id"]
     turns = page.locator("article.turn")
     expect(turns).to_have_count(2)
     expect(turns.nth(0).get_by_role("heading", level=2)).to_have_text(SEED_QUESTION)  # the earlier turn, above
-    expect(turns.nth(1).get_by_role("heading", level=2)).to_have_text("What about their safety?")
+    expect(turns.nth(1).get_by_role("heading", level=2)).to_have_text("What adverse events did they report?")
     expect(turns.nth(1)).to_contain_text(f"Searched as: {second['standalone_question']}")
     check_sections(turns.nth(1), second)
 
@@ -209,7 +209,7 @@ def check_references(turn: Locator, answer: dict[str, Any]) -> None:
 def test_phone_width_and_a_section_without_evidence(phone: Page, server: str, artifacts: Path) -> None:
     page = phone
     page.goto(server)
-    answer = ask(page, "How should MISEV2023 guidance be applied?")
+    answer = ask(page, "What does the MISEV2023 guideline recommend?")
     turn = page.locator("article.turn").first
     research = section(turn, "From the Research")
     assert not answer["sections"][1]["evidence_found"]
