@@ -12,15 +12,17 @@ its reason. Statements that the sources lack evidence ("There are no direct stud
 (given which publications address the question) a source of their own section does: then they are false and
 removed, and the section is marked ``contradicted``.
 
-A model's limitations are checked too (``verify_limitations``): each must be supported by a retrieved passage of a
-publication the kept answer cites, or state an absence of evidence; a limitation of some other publication (a
-review's risk of bias, carried over to a question it does not address) is removed.
+A model's limitations are checked too (``verify_limitations``): a "limitation" that states a finding on the question
+(``findings``, rag.meaning: "There are no FDA-approved exosome products") moves to the section of the retrieved
+passage that supports it, when that publication addresses the question; each of the others must be supported by a
+retrieved passage of a publication the kept answer cites, or state an absence of evidence; a limitation of some
+other publication (a review's risk of bias, carried over to a question it does not address) is removed.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from rag.answer.lexical import answer_sentences, is_no_evidence, support
@@ -48,6 +50,8 @@ NAMES_ANOTHER_SOURCE = "it names a publication other than the one that supports 
 OFF_TOPIC = "the only publication supporting it does not address the question"
 ABSENCE_CONTRADICTED = "retrieved sources of this section address the question"
 LIMITATION_UNSUPPORTED = "no passage of the publications the answer cites supports this limitation"
+FindingTest = Callable[[Sequence[str]], Sequence[bool]]
+"""Whether each of a model's limitation sentences states a finding on the question (rag.meaning.Relevance.findings)."""
 _ALPHANUMERIC = re.compile(r"[a-z0-9]+")
 _CITING_WORD = re.compile(r"\s(?:by|in|from|see|per)(?=\s?\[\d+\])", re.IGNORECASE)
 """A preposition whose object is a citation ("The study by [2] found ..."): it goes with the marker."""
@@ -67,6 +71,8 @@ class Claim:
     moved: bool = False
     absence: bool = False
     """A statement that the sources lack evidence: kept uncited, in its place."""
+    from_limitations: bool = False
+    """A finding the model wrote among its limitations, moved to its source's section."""
 
 
 @dataclass
@@ -95,11 +101,12 @@ class Grounder:
         self._settings = settings
 
     def ground(self, parsed: ParsedAnswer, sources: Sequence[Source], addressing: frozenset[int] | None = None,
-               verify_limitations: bool = False) -> Grounded:
+               verify_limitations: bool = False, findings: FindingTest | None = None) -> Grounded:
         """The grounded answer: supported sentences with their sources, and the reasons for what was removed.
         ``addressing``: the numbers of the sources whose publication addresses the question (rag.meaning), when
         sentences resting only on other publications are to be removed (None: every source counts);
-        ``verify_limitations``: whether the stated limitations are checked (a model's) or kept (ours)."""
+        ``verify_limitations``: whether the stated limitations are checked (a model's) or kept (ours);
+        ``findings``: which limitation sentences state findings, to be moved to their sources' sections."""
         by_number = {s.n: s for s in sources}
         grounded = Grounded({k: [] for k in SECTION_KINDS}, [], [])
         claims = self._claims(parsed, grounded)
@@ -128,8 +135,11 @@ class Grounder:
         for claim in claims:
             if claim.moved:
                 grounded.claims[claim.section].append(claim)
-        grounded.limitations = (self._limitations(parsed.limitations, grounded, sources) if verify_limitations
-                                else parsed.limitations)
+        limitations = parsed.limitations
+        if verify_limitations and findings is not None:
+            limitations = self._findings_moved(limitations, findings, sources, addressing, grounded)
+        grounded.limitations = (self._limitations(limitations, grounded, sources) if verify_limitations
+                                else limitations)
         return grounded
 
     # -- steps -------------------------------------------------------------------------------------------------
@@ -170,6 +180,36 @@ class Grounder:
                 seen.append((terms, frozenset(cited)))
                 claims.append(Claim(text, section, cited))
         return claims
+
+    def _findings_moved(self, text: str, findings: FindingTest, sources: Sequence[Source],
+                        addressing: frozenset[int], grounded: Grounded) -> str:
+        """The limitations without the findings among them: each finding a passage of a publication that addresses
+        the question supports joins the end of that passage's section (unless the section already says it)."""
+        sentences = [tidy for tidy in map(_tidy, answer_sentences(text)) if tidy]
+        asked = [s for s in sentences if not is_no_evidence(strip_citations(s))
+                 and len(content_terms(s)) >= _MIN_CONTENT_WORDS]
+        stated = {s for s, finding in zip(asked, findings([strip_citations(s) for s in asked]), strict=True)
+                  if finding}
+        if not stated:
+            return text
+        claims = [Claim(strip_citations(s), "guidelines", []) for s in sentences if s in stated]
+        candidates = {id(c): [s for s in self._candidates(c.text, sources) if s.n in addressing] for c in claims}
+        judgments = iter(self._judge.judge_many([(c.text, s.text) for c in claims for s in candidates[id(c)]]))
+        moved: set[str] = set()
+        for claim in claims:
+            found = [(j.score, s) for s in candidates[id(claim)]
+                     if self._supports(j := next(judgments), claim.text, s.text)]
+            if not found:
+                continue
+            _, best = max(found, key=lambda item: (item[0], -item[1].n))
+            claim.section, claim.sources = _section_of(best), [best.n]
+            claim.attributed = claim.moved = claim.from_limitations = True
+            terms = frozenset(content_terms(claim.text))
+            said = [(frozenset(content_terms(c.text)), frozenset(c.sources)) for c in grounded.claims[claim.section]]
+            if not any(_repeats(terms, frozenset(claim.sources), earlier) for earlier in said):
+                grounded.claims[claim.section].append(claim)
+            moved.add(claim.text)
+        return " ".join(s for s in sentences if strip_citations(s) not in moved)
 
     def _limitations(self, text: str, grounded: Grounded, sources: Sequence[Source]) -> str:
         """The limitations that state an absence of evidence or that a retrieved passage of a publication the kept

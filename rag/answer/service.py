@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
+from functools import partial
 from typing import Any
 
 from rag.answer.appraise import Appraised, appraise_answer
@@ -278,7 +279,9 @@ class AnswerService:
             generation.text
         with prepared.stages.stage("ground", format=generation.format) as grounding:
             parsed = parse_answer(text, prepared.sources)
-            grounded = self._grounder.ground(parsed, prepared.sources, addressing, verify_limitations=model)
+            findings = partial(self._relevance.findings, prepared.standalone) if model and self._relevance else None
+            grounded = self._grounder.ground(parsed, prepared.sources, addressing, verify_limitations=model,
+                                             findings=findings)
             grounding.set_attribute("kept", len(grounded.sourced()))
             grounding.set_attribute("removed", len(grounded.removed))
         prepared.timings["verify"] = prepared.timings.get("verify", 0.0) + _ms(started)

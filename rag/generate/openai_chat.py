@@ -25,9 +25,17 @@ import httpx
 
 from rag.config import GenerationSettings
 from rag.errors import ConfigError, GenerationError
-from rag.generate.json_answer import SCHEMA_STYLES, JsonAnswerView, SchemaStyle, read_answer, response_format
+from rag.generate.json_answer import (
+    SCHEMA_STYLES,
+    JsonAnswerView,
+    SchemaStyle,
+    read_answer,
+    response_format,
+    to_markdown,
+)
 from rag.generate.prompting import ChatPrompt
 from rag.generate.protocol import Generation, GenerationRequest, OutputFormat
+from rag.generate.repetition import REPEATED, RepetitionGuard, without_repeats
 
 logger = logging.getLogger(__name__)
 
@@ -117,9 +125,9 @@ class OpenAIChatGenerator:
                 response = self._call(request.json_prompt, stream=False, style=style)
             except _FormatRejected:
                 continue
-            return self._checked_json(self._read(response, "json"), style)
+            return _without_repeats(self._checked_json(self._read(response, "json"), style))
         generation = self._read(self._call(request.prompt, stream=False), "markdown")
-        return self._after_rejection(generation) if styles else generation
+        return _without_repeats(self._after_rejection(generation) if styles else generation)
 
     def stream(self, request: GenerationRequest) -> Iterator[str | Generation]:
         """Readable text as it arrives (JSON items are shown once whole), then the :class:`Generation`."""
@@ -131,7 +139,7 @@ class OpenAIChatGenerator:
             except _FormatRejected:
                 continue
             generation = yield from self._stream_json(chunks)
-            yield self._checked_json(generation, style)
+            yield self._checked_json(generation, style) if generation.format == "json" else generation
             return
         generation = yield from self._stream_text(self._call(request.prompt, stream=True))
         yield self._after_rejection(generation) if styles else generation
@@ -160,12 +168,14 @@ class OpenAIChatGenerator:
             self._remember(style)
             return generation
         self._remember(False)
-        return Generation(generation.text, "markdown", generation.truncated, (IGNORED_SCHEMA,), generation.tokens)
+        return Generation(generation.text, "markdown", generation.truncated, (*generation.notices, IGNORED_SCHEMA),
+                          generation.tokens)
 
     def _after_rejection(self, generation: Generation) -> Generation:
         """A text answer asked for after the endpoint refused every schema style."""
         self._remember(False)
-        return Generation(generation.text, "markdown", generation.truncated, (REJECTED_SCHEMA,), generation.tokens)
+        return Generation(generation.text, "markdown", generation.truncated, (*generation.notices, REJECTED_SCHEMA),
+                          generation.tokens)
 
     def _remember(self, style: SchemaStyle | bool) -> None:
         if self._settings.output != "auto":
@@ -176,36 +186,52 @@ class OpenAIChatGenerator:
             self._style = style
 
     def _stream_json(self, chunks: Any) -> Stream[str, None, Generation]:
-        """Shows the items of a streamed JSON answer as they complete; text that is not JSON is shown as it is."""
+        """Shows the items of a streamed JSON answer as they complete; text that is not JSON is shown as it is. A
+        model that starts repeating itself is stopped: the answer is then the readable text before the repeats."""
         view = JsonAnswerView()
+        guard = RepetitionGuard()
         raw: list[str] = []
         passthrough: bool | None = None
         finish = None
         usage = _Usage()
-        for piece, reason in self._pieces(chunks, usage):
+        pieces = self._pieces(chunks, usage)
+        for piece, reason in pieces:
             finish = reason or finish
             raw.append(piece)
+            shown = ""
             if passthrough is None and "".join(raw).strip():
                 passthrough = not "".join(raw).lstrip().startswith(("{", "`"))
-                if passthrough:
-                    yield "".join(raw)
-                    continue
-            if passthrough:
-                yield piece
-            elif passthrough is False and (shown := view.feed(piece)):
+                shown = "".join(raw) if passthrough else view.feed(piece)
+            elif passthrough:
+                shown = piece
+            elif passthrough is False:
+                shown = view.feed(piece)
+            if shown:
                 yield shown
+            if guard.feed(shown):
+                pieces.close()  # no more tokens asked for
+                return self._repeated(guard, "json" if passthrough else "markdown", usage)
         return self._finished("".join(raw), "json", finish, usage.tokens)
 
     def _stream_text(self, chunks: Any) -> Stream[str, None, Generation]:
-        raw: list[str] = []
+        guard = RepetitionGuard()
         finish = None
         usage = _Usage()
-        for piece, reason in self._pieces(chunks, usage):
+        pieces = self._pieces(chunks, usage)
+        for piece, reason in pieces:
             finish = reason or finish
-            raw.append(piece)
             if piece:
                 yield piece
-        return self._finished("".join(raw), "markdown", finish, usage.tokens)
+            if guard.feed(piece):
+                pieces.close()  # no more tokens asked for
+                return self._repeated(guard, "markdown", usage)
+        return self._finished(guard.text, "markdown", finish, usage.tokens)
+
+    @staticmethod
+    def _repeated(guard: RepetitionGuard, fmt: OutputFormat, usage: _Usage) -> Generation:
+        logger.warning("the model began repeating itself; its stream was stopped after %d characters",
+                       len(guard.text))
+        return Generation(guard.kept, fmt, False, (REPEATED,), usage.tokens)
 
     @staticmethod
     def _finished(text: str, fmt: OutputFormat, finish: str | None, tokens: tuple[int, int] | None) -> Generation:
@@ -214,7 +240,7 @@ class OpenAIChatGenerator:
         return Generation(text, fmt, finish == "length", (), tokens)
 
     @staticmethod
-    def _pieces(chunks: Any, usage: _Usage) -> Iterator[tuple[str, str | None]]:
+    def _pieces(chunks: Any, usage: _Usage) -> Stream[tuple[str, str | None], None, None]:
         """(text, finish reason) of each streamed chunk; the usage chunk's token counts go into ``usage``. The
         stream is closed however this ends: when the reader stops early (a client that went away), the connection
         to the endpoint closes and the model is asked for no more tokens."""
@@ -263,3 +289,13 @@ class OpenAIChatGenerator:
             raise GenerationError(f"the model endpoint returned HTTP {exc.status_code}", "http_status") from None
         except openai.OpenAIError as exc:
             raise GenerationError(f"the model call failed ({type(exc).__name__})") from None
+
+
+def _without_repeats(generation: Generation) -> Generation:
+    """A whole generation cut where it starts looping (read as Markdown), with a notice; unchanged otherwise."""
+    data = read_answer(generation.text) if generation.format == "json" else None
+    kept = without_repeats(to_markdown(data) if data is not None else generation.text)
+    if kept is None:
+        return generation
+    fmt: OutputFormat = "markdown" if data is not None or generation.format == "markdown" else "json"
+    return Generation(kept, fmt, generation.truncated, (*generation.notices, REPEATED), generation.tokens)

@@ -38,6 +38,10 @@ clinician dev half: at 0.5 single-word cosines are loose ("failure" and "loss" 0
 88 -> 91%, off-corpus abstention unchanged (50%)."""
 _MIN_CONTAINED = 5
 """A word of this many letters inside another ("needling" in "microneedling") is held by it."""
+EVIDENCE_LIMITATION = ("The evidence is limited: the studies were small, few, short, unblinded or at risk of bias.")
+"""What a limitation of the evidence says, as a sentence: a model's "limitation" closer to the question than to this
+states a finding ("There are no FDA-approved exosome products" 0.70 to a question on approval, 0.21 to this; "The
+trials were small and not blinded" 0.08 and 0.50)."""
 PassageVectors = Callable[[list[str]], dict[str, Vectors]]
 """The stored vectors of passages, by chunk id (the vector store's)."""
 
@@ -207,6 +211,14 @@ class Relevance:
                 offset += 1
             scored.append(ScoredPassage(passage_cosine, tuple(sentences)))
         return scored
+
+    def findings(self, question: str, sentences: Sequence[str]) -> list[bool]:
+        """Whether each sentence (a model's limitations) states a finding on the question rather than a limitation
+        of the evidence: it addresses the question by itself (cosine >= ``addresses``) and is closer to it than to
+        :data:`EVIDENCE_LIMITATION`."""
+        about_question = self.sentences(self.question_vector(question), sentences)
+        about_evidence = self.sentences(self.question_vector(EVIDENCE_LIMITATION), sentences)
+        return [q >= self._settings.addresses and q > e for q, e in zip(about_question, about_evidence, strict=True)]
 
     def sentences(self, question: Vectors, texts: Sequence[str]) -> list[float]:
         """The cosine of each text (e.g. a model's sentences) with the question."""

@@ -243,3 +243,26 @@ def test_a_models_limitations_are_kept_only_when_a_cited_publication_supports_th
     assert grounded.removed == [("The exosome gel trial had only 25 patients.", LIMITATION_UNSUPPORTED),
                                 ("The studies are observational.", LIMITATION_UNSUPPORTED),
                                 ("Bias.", NOTHING_TO_SUPPORT)]
+
+
+def test_a_finding_written_as_a_limitation_moves_to_its_sources_section(sources: list[Source]) -> None:
+    raw = ("## From the Guidelines\nMicroneedling devices for aesthetic use exclude delivery of drugs [2].\n"
+           "## From the Research\nPRP with microneedling improved acne scars by 62.20% [3].\n"
+           "## Limitations\nNo exosome product is approved by the FDA. The split-face trial had 50 patients. "
+           "PRP with microneedling improved acne scars by 62.20%. Exosome gel reduced ECCA scores in 25 patients.")
+    parsed = parse_answer(raw, sources)
+    findings = {"No exosome product is approved by the FDA.", "PRP with microneedling improved acne scars by 62.20%.",
+                "Exosome gel reduced ECCA scores in 25 patients."}
+    grounder = Grounder(LexicalJudge(), VerificationSettings())
+    grounded = grounder.ground(parsed, sources, frozenset({1, 2, 3}), verify_limitations=True,
+                               findings=lambda sentences: [s in findings for s in sentences])
+    guidelines = [(c.text, c.sources) for c in grounded.claims["guidelines"]]
+    assert guidelines[-1] == ("No exosome product is approved by the FDA.", [1])
+    research = [c.text for c in grounded.claims["research"]]
+    assert research.count("PRP with microneedling improved acne scars by 62.20%.") == 1  # said already: not twice
+    # a limitation, kept where it was; a finding resting on a publication that does not address the question stays
+    # a limitation, and is then checked as one (doc4 is not cited: removed)
+    assert grounded.limitations == "The split-face trial had 50 patients."
+    assert ("Exosome gel reduced ECCA scores in 25 patients.", LIMITATION_UNSUPPORTED) in grounded.removed
+    unmoved = grounder.ground(parsed, sources, frozenset({1, 2, 3}), verify_limitations=True)
+    assert ("No exosome product is approved by the FDA.", LIMITATION_UNSUPPORTED) in unmoved.removed  # was lost

@@ -300,3 +300,13 @@ def test_conversations_are_owned_bounded_and_stored_only_when_asked(answer_corpu
             service.conversation(first.conversation_id)
     finally:
         components.close()
+
+
+def test_a_finding_the_model_listed_as_a_limitation_is_answered_in_its_section(answer_corpus: Components) -> None:
+    llm = ScriptedGenerator(["## From the Guidelines\nExosome products used for treatment need premarket review [1].\n"
+                             "## From the Research\nPRP with microneedling improved acne scars by 62.20% [2].\n"
+                             "## Limitations\nNo exosome product is approved by the FDA for any use."])
+    answer = answer_corpus.answers(llm=llm).answer("Is any exosome product approved by the FDA?", backend="openai")
+    guidelines = answer.sections[0].text
+    assert "premarket review" in guidelines and "No exosome product is approved by the FDA for any use" in guidelines
+    assert "approved" not in answer.limitations

@@ -104,3 +104,18 @@ def test_between_the_thresholds_topic_words_are_matched_by_meaning_not_letters(
     assert not addresses("Does nasal glucagon treat hypoglycaemia?",
                          "Severe hypoglycaemia was more common with insulin glargine.")
     assert addresses("Does needling help acne scars?", "Microneedling improved atrophic lesions in scars.")
+
+
+def test_a_limitation_that_states_a_finding_is_told_from_a_limitation_of_the_evidence(
+        encoder: SentenceTransformerEmbedder, tmp_path: Path) -> None:
+    judge = relevance(encoder, tmp_path)
+    assert judge.findings("Have regulators approved exosome products for cosmetic use?", [
+        "There are no FDA-approved exosome products.",
+        "The trials were small and not blinded.",
+        "Evidence comes mostly from case series and industry-funded studies.",
+    ]) == [True, False, False]
+    assert judge.findings("What is the comparative efficacy of PRP micro-needling versus exosome micro-needling?", [
+        "The exosome side and the PRP side improved equally in wrinkles.",
+        "The trial had 25 participants and a short follow-up.",
+        "Outcome measures differed across studies.",
+    ]) == [True, False, False]
