@@ -11,6 +11,7 @@ this judgment, abstains by it, and grounding holds a model's sentences to the sa
 
 from __future__ import annotations
 
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence, Set
@@ -37,6 +38,12 @@ clinician dev half: at 0.5 single-word cosines are loose ("failure" and "loss" 0
 "clinician" 0.54) and off-corpus questions were answered again; at 0.7 required facts 68 -> 71%, gold cited
 88 -> 91%, off-corpus abstention unchanged (50%)."""
 _MIN_CONTAINED = 5
+IDENTIFIER_MARGIN = 0.25
+"""A publication scoring up to this far below ``addresses`` still addresses a question that names an identifier
+(a word of letters and digits: MISEV2023, HbA1c) its passages hold: the encoder reads such a word as noise ("What did
+MISEV2023 add compared with the 2018 version?" scores 0.23 against the MISEV2023 guideline's "MISEV2023 adds a
+section on studying EVs in vivo")."""
+_IDENTIFIER = re.compile(r"\b(?=[A-Za-z-]*\d)(?=[\d-]*[A-Za-z])[A-Za-z0-9][A-Za-z0-9-]{3,}[A-Za-z0-9]\b")
 """A word of this many letters inside another ("needling" in "microneedling") is held by it."""
 EVIDENCE_LIMITATION = ("The evidence is limited: the studies were small, few, short, unblinded or at risk of bias.")
 """What a limitation of the evidence says, as a sentence: a model's "limitation" closer to the question than to this
@@ -149,7 +156,11 @@ class Relevance:
         for (doc_id, _, _), passage in zip(passages, scored, strict=True):
             best[doc_id] = max(best.get(doc_id, -1.0), passage.best)
         names: dict[str, bool] = {}
+        identifiers = {word.lower() for word in _IDENTIFIER.findall(question)}
+        floor = self._settings.addresses - IDENTIFIER_MARGIN
         for doc_id, text, _ in passages:
+            if identifiers and not names.get(doc_id) and floor <= best[doc_id] < self._settings.addresses:
+                names[doc_id] = bool(identifiers & {word.lower() for word in _IDENTIFIER.findall(text)})
             if names.get(doc_id) or not self._settings.addresses <= best[doc_id] < self._settings.clearly:
                 continue
             held = stems(text) & topic.weights.keys()
@@ -157,9 +168,8 @@ class Relevance:
                 question, topic, held, text))
         publications = {}
         for doc_id, score in best.items():
-            named = names.get(doc_id, False)
-            publications[doc_id] = Publication(score, named, score >= self._settings.addresses and (
-                score >= self._settings.clearly or named))
+            named = names.get(doc_id, False)  # held the topic words in the band, or the identifier below it
+            publications[doc_id] = Publication(score, named, named or score >= self._settings.clearly)
         return Judged(scored, publications)
 
     def _held_by_meaning(self, question: str, topic: Topic, held: Set[str], passage: str) -> set[str]:

@@ -119,3 +119,16 @@ def test_a_limitation_that_states_a_finding_is_told_from_a_limitation_of_the_evi
         "The trial had 25 participants and a short follow-up.",
         "Outcome measures differed across studies.",
     ]) == [True, False, False]
+
+
+def test_an_identifier_the_encoder_cannot_read_is_matched_exactly(encoder: SentenceTransformerEmbedder,
+                                                                  tmp_path: Path) -> None:
+    judge = relevance(encoder, tmp_path)
+    question = "What did MISEV2023 add compared with the 2018 version?"
+    named, other_version, unrelated = judged(judge, question, [
+        "MISEV2023 adds a section on studying EVs in vivo.",
+        "MISEV2018 adds a section on studying EVs in vivo.",
+        "Falls were fewer in adults taking SSRIs than tricyclic antidepressants.",
+    ])
+    assert named.score < judge.settings.addresses, "the encoder alone would abstain"
+    assert named.addresses and not other_version.addresses and not unrelated.addresses
