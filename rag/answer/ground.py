@@ -1,16 +1,16 @@
 """Grounding: every sentence of a parsed answer is checked against the passages it cites, by the same Judge the
 eval harness uses (plus the lexical number check: a number in a sentence must appear in the passages it cites).
 
-What a model gets wrong is repaired, not thrown away: a sentence without a valid citation (none, an invented
-number, only sources of the other section's kind) is attributed to the retrieved passage that supports it; a
-sentence whose best support is a source of the other kind moves to that section; a sentence no passage supports, a
-repeated sentence (near-identical, or one whose words but one an earlier sentence with the same citations holds),
-a fragment with nothing to support, a sentence that names another retrieved publication than the one supporting it
-("The VA/DoD guideline states ..." resting on a USPSTF statement), and a sentence resting only on a publication
-that does not address the question (rag.meaning: the judgment the offline composer quotes by) are removed, each with
-its reason. Statements that the sources lack evidence ("There are no direct studies ...") stay, uncited, unless
-(given which publications address the question) a source of their own section does: then they are false and
-removed, and the section is marked ``contradicted``.
+What a model gets wrong is repaired, not thrown away: a sentence without a valid citation (none, an invented number,
+only sources of the other section's kind) is attributed to the retrieved passage that supports it; a sentence whose
+best support is a source of the other kind moves to that section; a sentence no passage supports, a repeated
+sentence (near-identical, or one whose words but one an earlier sentence with the same citations holds), a fragment
+with nothing to support, a publication's title written as a sentence, a sentence that names another retrieved
+publication than the one supporting it ("The VA/DoD guideline states ..." resting on a USPSTF statement), and a
+sentence resting only on a publication that does not address the question (rag.meaning: the judgment the offline
+composer quotes by) are removed, each with its reason. Statements that the sources lack evidence ("There are no
+direct studies ...") stay, uncited, unless (given which publications address the question) a source of their own
+section does: then they are false and removed, and the section is marked ``contradicted``.
 
 A model's limitations are checked too (``verify_limitations``): a "limitation" that states a finding on the question
 (``findings``, rag.meaning: "There are no FDA-approved exosome products") moves to the section of the retrieved
@@ -47,6 +47,7 @@ REPEATED = "it repeats an earlier sentence"
 NOTHING_TO_SUPPORT = "it states nothing a source could support"
 NUMBERS_MISSING = "a number in it appears in none of the retrieved passages"
 NAMES_ANOTHER_SOURCE = "it names a publication other than the one that supports it"
+ONLY_A_TITLE = "it is a publication's title, not a finding"
 OFF_TOPIC = "the only publication supporting it does not address the question"
 ABSENCE_CONTRADICTED = "retrieved sources of this section address the question"
 LIMITATION_UNSUPPORTED = "no passage of the publications the answer cites supports this limitation"
@@ -123,6 +124,9 @@ class Grounder:
                 continue
             if not addressing.intersection(claim.sources):
                 grounded.removed.append((claim.text, OFF_TOPIC))
+                claim.sources = []
+            elif _plain(claim.text) in {form for source in sources for form in _title_forms(source.hit.title)}:
+                grounded.removed.append((claim.text, ONLY_A_TITLE))
                 claim.sources = []
             elif _names_another_source(claim, by_number):
                 grounded.removed.append((claim.text, NAMES_ANOTHER_SOURCE))

@@ -12,6 +12,7 @@ from rag.answer.ground import (
     NAMES_ANOTHER_SOURCE,
     NOTHING_TO_SUPPORT,
     OFF_TOPIC,
+    ONLY_A_TITLE,
     REPEATED,
     Grounder,
 )
@@ -266,3 +267,15 @@ def test_a_finding_written_as_a_limitation_moves_to_its_sources_section(sources:
     assert ("Exosome gel reduced ECCA scores in 25 patients.", LIMITATION_UNSUPPORTED) in grounded.removed
     unmoved = grounder.ground(parsed, sources, frozenset({1, 2, 3}), verify_limitations=True)
     assert ("No exosome product is approved by the FDA.", LIMITATION_UNSUPPORTED) in unmoved.removed  # was lost
+
+
+def test_a_title_written_as_a_sentence_is_not_a_finding(sources: list[Source]) -> None:
+    titled = [s.model_copy(update={"hit": s.hit.model_copy(update={"title": "PRP with microneedling for acne scars: a "
+                                                                            "split-face trial"})})
+              if s.n == 3 else s for s in sources]
+    raw = ("## From the Research\nPRP with microneedling for acne scars: a split-face trial [3]. "
+           "PRP with microneedling improved acne scars by 62.20% [3].")
+    parsed = parse_answer(raw, titled)
+    grounded = Grounder(LexicalJudge(), VerificationSettings()).ground(parsed, titled, frozenset({1, 2, 3, 4}))
+    assert [c.text for c in grounded.sourced()] == ["PRP with microneedling improved acne scars by 62.20%."]
+    assert grounded.removed == [("PRP with microneedling for acne scars: a split-face trial.", ONLY_A_TITLE)]
