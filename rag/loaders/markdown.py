@@ -21,6 +21,7 @@ LEAD_SECTION = "Summary"
 _SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 """libyaml's scanner when PyYAML has it: the pure-Python one takes time quadratic in the nesting depth of flow
 collections ('id: [[[[...' over a few thousand levels runs for seconds); libyaml's caps nesting at 1000 levels."""
+_TOP_LEVEL_KEY = re.compile(r"^([A-Za-z_][\w-]*)[ \t]*:", re.M)
 _YAML_VALUE_ERRORS = (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError)
 """What PyYAML's constructors raise, instead of a YAMLError, on values such as an impossible date (2020-13-45),
 ``!!int abc``, ``!!bool maybe``, ``!!timestamp nope`` or an integer longer than Python converts (4300 digits)."""
@@ -46,7 +47,20 @@ def split_front_matter(source: str, text: str) -> tuple[dict[str, object] | None
                                  f"{str(exc)[:100]})") from None
     if not isinstance(fields, dict):
         raise InputError(source, "front matter must be a mapping of 'field: value' lines")
+    _check_unique_fields(source, match.group(1))
     return {str(k): v for k, v in fields.items()}, text[match.end() :]
+
+
+def _check_unique_fields(source: str, front: str) -> None:
+    """YAML keeps the last of two equal keys and says nothing: a field written twice (a pasted block) is refused,
+    so that neither copy is silently lost."""
+    seen: dict[str, int] = {}
+    for match in _TOP_LEVEL_KEY.finditer(front):
+        line = front.count("\n", 0, match.start()) + 2  # the opening '---' is line 1
+        name = match.group(1)
+        if name in seen:
+            raise InputError(source, f"front matter repeats the field '{name}' (lines {seen[name]} and {line})")
+        seen[name] = line
 
 
 def markdown_sections(body: str) -> list[tuple[str, str]]:

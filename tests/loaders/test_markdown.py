@@ -72,6 +72,7 @@ def test_kind_option_conflicting_with_front_matter_is_an_error(tmp_path: Path) -
         ("id: x1\nkind: study\ntitle: T\nnotes: [not, a, string]", "field 'notes'"),
         ("id: x1\nkind: study\ntitle: T\nretracted: perhaps", "field 'retracted'"),
         ("- a\n- b", "mapping"),
+        ("id: x1\nkind: study\ntitle: T\nnotes: >-\n  First.\nnotes: >-\n  First.", "repeats the field 'notes' (lines 5 and 7)"),
     ],
 )
 def test_bad_front_matter_names_the_field(tmp_path: Path, front: str, expected: str) -> None:
