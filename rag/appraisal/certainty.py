@@ -3,7 +3,9 @@ each serious concern found - imprecision, inconsistency, indirectness - lowers i
 
 Start: systematic reviews, meta-analyses and randomised trials "high"; non-randomised trials and observational
 studies "low"; case series, case reports, narrative reviews and studies of unknown design "very low".
-Concerns: fewer than ``small_sample`` participants in total where reported, or no primary study reporting its size
+Concerns: every cited record leaves the risk of bias unknown (allocation and blinding not described, or written
+from a news or company summary; "no serious concern" is never said of a record that cannot show one); fewer than
+``small_sample`` participants in total where reported, or no primary study reporting its size
 (imprecision); for a yes/no question, some cited publications support it and others found no difference or the
 opposite (inconsistency: "supports" has no meaning for an open question); the cited passages miss most of the
 question's topic words, or no passage names both sides of a comparison the question asks about (indirectness). For
@@ -66,12 +68,13 @@ def research_certainty(
     rated = head_to_head if head_to_head and len(head_to_head) < len(cited) else cited
     start = min(_START.get(appraisal.design or "", _UNKNOWN_START) for appraisal in rated)
     concerns = [concern for concern in (
+        _risk_of_bias(cited),
         _imprecision(cited, options.small_sample),
         _inconsistency(cited) if is_yes_no_question(question) else None,
         _indirectness(frame, passages, direct),
     ) if concern]
     level = CERTAINTY_LEVELS[min(start + len(concerns), len(CERTAINTY_LEVELS) - 1)]
-    detail = "; ".join(concerns) if concerns else "no serious concern found"
+    detail = "; ".join(concerns) if concerns else _unjudged(cited) or "no serious concern found"
     compared = _direct_comparisons(frame, passages)
     if rated is not cited:
         compared += ", which set the rating" if len(rated) > 1 else ", which sets the rating"
@@ -80,18 +83,31 @@ def research_certainty(
 
 def describe(appraisals: Sequence[SourceAppraisal]) -> str:
     """'one randomised trial of 20 participants', '2 cohort studies and one case report (340 participants where
-    reported)': the cited designs, strongest first, and the participants they report."""
+    reported)': the cited designs, strongest first, and the participants they report. A review's pooled participants
+    are never added to its trials' (our records do not say which trials it pooled, so they may be the same people)."""
     counts = Counter(appraisal.design for appraisal in appraisals)
     order = sorted(counts, key=_strength_rank)
     parts = [_count_of(counts[design], _NAMES.get(design or "", _UNKNOWN_NAME)) for design in order]
     text = _join(parts)
-    sizes = [appraisal.sample_size for appraisal in appraisals if appraisal.sample_size is not None]
-    if len(appraisals) == 1 and sizes:
-        return f"{text} of {sizes[0]} participants"
-    if sizes:
-        where = "" if len(sizes) == len(appraisals) else " where reported"
-        return f"{text} ({sum(sizes)} participants{where})"
-    return text
+    primary = [appraisal for appraisal in appraisals if appraisal.design not in _REVIEWS]
+    reviews = [appraisal for appraisal in appraisals if appraisal.design in _REVIEWS]
+    sizes = [appraisal.sample_size for appraisal in primary if appraisal.sample_size is not None]
+    pooled = [appraisal.sample_size for appraisal in reviews if appraisal.sample_size is not None]
+    if len(appraisals) == 1 and (sizes or pooled):
+        return f"{text} of {(sizes or pooled)[0]} participants"
+    if not pooled:
+        return f"{text} ({sum(sizes)} participants{_where(sizes, primary)})" if sizes else text
+    joined = _join([str(n) for n in pooled])
+    if not primary:
+        return f"{text} (pooling {joined} participants, who may overlap)" if len(pooled) > 1 else \
+            f"{text} (pooling {joined} participants)"
+    review_word = "review" if len(reviews) == 1 else "reviews"
+    trials = f"{sum(sizes)} participants in the primary studies{_where(sizes, primary)}; " if sizes else ""
+    return f"{text} ({trials}the {review_word} pooled {joined}, possibly including them)"
+
+
+def _where(sizes: Sequence[int], appraisals: Sequence[SourceAppraisal]) -> str:
+    return "" if len(sizes) == len(appraisals) else " where reported"
 
 
 def _strength_rank(design: StudyDesign | None) -> tuple[int, int, str]:
@@ -99,6 +115,27 @@ def _strength_rank(design: StudyDesign | None) -> tuple[int, int, str]:
     if design is None:
         return (_UNKNOWN_START + 1, 9, "")
     return (_START.get(design, _UNKNOWN_START), LEVEL_BY_DESIGN.get(design, 6), design)
+
+
+_UNCLEAR_RECORD = frozenset({"secondhand", "bias_unclear"})
+
+
+def _risk_of_bias(appraisals: Sequence[SourceAppraisal]) -> str | None:
+    """Every cited publication's record leaves its risk of bias unknown (allocation and blinding not described, or
+    written from a news or company summary): serious, as GRADE treats unclear risk across the evidence."""
+    if all(_UNCLEAR_RECORD & set(appraisal.flags) for appraisal in appraisals):
+        return "downgraded for risk of bias (no cited record describes allocation and blinding, or the record " \
+               "comes from a summary of the publication)"
+    return None
+
+
+def _unjudged(appraisals: Sequence[SourceAppraisal]) -> str | None:
+    """Instead of "no serious concern found" when some cited records cannot show one."""
+    unclear = sum(1 for appraisal in appraisals if _UNCLEAR_RECORD & set(appraisal.flags))
+    if not unclear:
+        return None
+    count = _NUMBER_WORDS[unclear] if unclear < len(_NUMBER_WORDS) else str(unclear)
+    return f"no serious concern found, but the risk of bias of {count} of them cannot be judged from our record"
 
 
 def _imprecision(appraisals: Sequence[SourceAppraisal], small_sample: int) -> str | None:

@@ -20,7 +20,8 @@ RecommendationStrength = Literal["strong", "conditional", "A", "B", "C", "D", "I
 CertaintyLevel = Literal["high", "moderate", "low", "very low"]
 CERTAINTY_LEVELS: tuple[CertaintyLevel, ...] = ("high", "moderate", "low", "very low")
 ConsensusLabel = Literal["yes", "no", "maybe"]
-Flag = Literal["retracted", "outdated", "superseded", "design_conflict", "design_unknown", "several_recommendations"]
+Flag = Literal["retracted", "outdated", "superseded", "design_conflict", "design_unknown", "several_recommendations",
+               "secondhand", "bias_unclear"]
 
 
 class _Frozen(BaseModel):

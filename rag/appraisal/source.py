@@ -3,6 +3,7 @@ to a quoted sentence. Pure: the caller passes the metadata, the text, the cited 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import date
 from functools import lru_cache
@@ -22,6 +23,15 @@ from rag.appraisal.sample_size import sample_size_of
 from rag.models import DocumentMeta, Section
 
 DEFAULT_OPTIONS = AppraisalOptions()
+_SECONDHAND = re.compile(r"\b(?:news summary|press (?:account|report|release)s?|trade news|research story|vendor|"
+                         r"company(?:'s)? (?:summary|story|page)|third-party (?:repost|summary))\b", re.IGNORECASE)
+"""The record's notes say its facts come from someone's account of the publication, not the publication."""
+_BIAS_UNCLEAR = re.compile(r"\b(?:random(?:ised|ized|ly)?|at random|allocat(?:ed|ion)|blind(?:ed|ing)?)\b",
+                           re.IGNORECASE)
+_NOT_SAID = re.compile(r"\b(?:does not (?:say|state|describe|give)|did not (?:say|state|describe)|not (?:recorded|"
+                       r"described|stated))\b[^.]*", re.IGNORECASE)
+"""A note of what the record leaves out; when what it leaves out is allocation or blinding, the study's risk of bias
+cannot be judged from it."""
 
 
 def appraise_source(
@@ -86,6 +96,13 @@ def _flag_reasons(meta: DocumentMeta, age: int | None, conflict: str | None, des
         reasons["design_conflict"] = f"The front matter's design is kept: {conflict}."
     if design_unknown:
         reasons["design_unknown"] = "Neither metadata nor the text state this study's own design."
+    if meta.kind == "study" and meta.notes and _SECONDHAND.search(meta.notes):
+        reasons["secondhand"] = "Our record was written from an account of the publication (a news, press or " \
+                                "company summary), not from the publication."
+    if meta.kind == "study" and meta.notes and any(_BIAS_UNCLEAR.search(m.group(0))
+                                                   for m in _NOT_SAID.finditer(meta.notes)):
+        reasons["bias_unclear"] = "Our record does not say how participants or sides were allocated, or whether " \
+                                  "assessors were blinded."
     if recommendation.several:
         reasons["several_recommendations"] = "The text grades several recommendations differently and the quote " \
                                              "does not say which one it is."

@@ -126,3 +126,22 @@ def test_indirectness_by_meaning_when_it_is_judged() -> None:
     assert by_meaning is not None and "indirectness" not in by_meaning.reason
     unclear = research_certainty([source("rct", 400)], question, [DIRECT], direct=[False])
     assert unclear is not None and "no cited publication clearly addresses the question" in unclear.reason
+
+
+def test_a_reviews_pooled_participants_are_not_added_to_its_trials() -> None:
+    review_and_trials = describe([source("meta-analysis", 472), source("rct", 30), source("rct", 100)])
+    assert review_and_trials == ("one meta-analysis and two randomised trials (130 participants in the primary "
+                                 "studies; the review pooled 472, possibly including them)")
+    two_reviews = describe([source("meta-analysis", 472), source("meta-analysis", 311)])
+    assert two_reviews == "two meta-analyses (pooling 472 and 311 participants, who may overlap)"
+    assert describe([source("meta-analysis", 472)]) == "one meta-analysis of 472 participants"
+
+
+def test_no_serious_concern_is_never_said_of_a_record_that_cannot_show_one() -> None:
+    unclear = source("rct", 400, flags=["bias_unclear"])
+    some = research_certainty([source("rct", 400), unclear], QUESTION, [DIRECT, DIRECT])
+    assert some is not None and some.level == "high"
+    assert some.reason.endswith("no serious concern found, but the risk of bias of one of them cannot be judged "
+                                "from our record.")
+    every = research_certainty([unclear, source("rct", 350, flags=["secondhand"])], QUESTION, [DIRECT, DIRECT])
+    assert every is not None and every.level == "moderate" and "downgraded for risk of bias" in every.reason

@@ -98,3 +98,15 @@ def test_serialises_to_the_design_shape() -> None:
                 "recommendation_strength", "flags"):
         assert key in dumped
     assert dumped["sample_size"] == 20 and dumped["flags"] == []
+
+
+def test_a_record_written_from_a_summary_or_silent_on_allocation_is_flagged() -> None:
+    def flags(notes: str) -> tuple[str, ...]:
+        return appraise_source(study(study_design="rct", notes=notes), "", [], QUESTION, TODAY).flags
+
+    assert flags("The findings were recorded from a news summary of the paper, not from the paper.") == ("secondhand",)
+    assert flags("The facts come from a Canfield Scientific research story about the paper.") == ("secondhand",)
+    assert flags("The record does not say whether sides were allocated at random or assessors blinded.") == (
+        "bias_unclear",)
+    assert flags("The title is descriptive; only the first author was recorded.") == ()
+    assert flags("Patients were randomised; the record does not give the scores.") == ()  # allocation is not what is missing
