@@ -558,6 +558,26 @@ def cross_scores(items: Sequence[Item], scorer: Callable[[Sequence[tuple[str, st
     return scores, best
 
 
+def topic_word_scores(items: Sequence[Item]) -> np.ndarray:
+    """The share of the question's topic words (IDF-weighted, framing words left out: rag.text.topic) a unit holds,
+    the IDF taken over the units scored: how the composer chose sentences before judging by meaning."""
+    from rag.text.topic import question_topic, stem, stems
+
+    texts = sorted({" ".join(item.sentences) for item in items})
+    frequency = Counter(s for text in texts for s in stems(text))
+
+    def weights(words: Sequence[str]) -> dict[str, float]:
+        return {w: math.log(len(texts) / (1 + frequency.get(stem(w), 0))) for w in words}
+
+    scores = []
+    for item in items:
+        topic = question_topic(item.query, weights)
+        total = sum(topic.weights[s] for s in topic.topical) or 1.0
+        held = stems(" ".join(item.sentences)) & topic.topical
+        scores.append(sum(topic.weights[s] for s in held) / total)
+    return np.array(scores)
+
+
 def cosine_scores(items: Sequence[Item], embed: Callable[[list[str]], np.ndarray]) -> np.ndarray:
     """Max cosine between the query and any sentence of the item (the untrained bi-encoder)."""
     texts = list(dict.fromkeys([t for item in items for t in [item.query, *item.sentences]]))
@@ -940,6 +960,10 @@ def main() -> None:
             entry["test"] = figures(test_items, test_scores, threshold)
             baselines[f"max_cosine/{name}"] = entry
             log(f"baseline max cosine, {name}: {json.dumps(entry['test'])}")
+            if name.startswith("relevance"):  # the rule the composer used before rag.meaning
+                lexical = {"test": figures(test_items, topic_word_scores(test_items), None)}
+                baselines[f"topic_words/{name}"] = lexical
+                log(f"baseline topic words, {name}: {json.dumps(lexical['test'])}")
         if "support" in tasks:
             from rag.judge.offline import Calibration, OfflineJudge
 
