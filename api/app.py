@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import re
 import time
 import uuid
 from collections.abc import AsyncIterator, Sequence
@@ -38,6 +39,9 @@ from rag.logs import configure_logging
 from rag.tracing import configure_tracing, span
 
 logger = logging.getLogger("api")
+_REQUEST_ID = re.compile(rb"[A-Za-z0-9._-]{1,64}")
+"""A caller's X-Request-ID is kept only in this shape: anything else (spaces, '=', control characters) could forge
+fields in a text log line, so the request gets a new id."""
 
 DESCRIPTION = """Cited, guideline-first answers from a corpus of clinical guidelines and research studies.
 
@@ -155,13 +159,13 @@ class RequestContext:
         self.routes = routes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """ASGI entry: give the request an id (the caller's ``X-Request-ID``, cut to 64 characters, or a new
-        one), echo it in the response headers, then count and log the request."""
+        """ASGI entry: give the request an id (the caller's ``X-Request-ID`` when it is 1-64 of ``[A-Za-z0-9._-]``,
+        else a new one), echo it in the response headers, then count and log the request."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         given = next((value for name, value in scope.get("headers") or [] if name == b"x-request-id"), b"")
-        request_id = (given.decode("latin-1") or uuid.uuid4().hex)[:64]
+        request_id = given.decode("latin-1") if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
         started = time.perf_counter()
         status = 500

@@ -12,6 +12,7 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
+from api.gate import ADMIN_ONLY
 from api.limits import Limit, RateLimits, retry_after
 from api.security import Principal, Scope
 from api.slots import AnswerSlots, HeldWork
@@ -98,7 +99,7 @@ class RequireScope:
             raise HTTPException(401, "an API key is required (Authorization: Bearer <key> or X-API-Key)",
                                 headers={"WWW-Authenticate": "Bearer"})
         if self.scope == "admin" and principal.scope != "admin":
-            raise HTTPException(403, "this operation needs an API key with the admin scope")
+            raise HTTPException(403, ADMIN_ONLY)
         limits: RateLimits = request.app.state.limits
         limit: Limit = request.app.state.limit[self.limit]
         wait = await limits.hit(limit, principal.name)

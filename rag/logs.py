@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 import time
 
@@ -31,13 +32,23 @@ class JsonFormatter(logging.Formatter):
 
 
 class TextFormatter(logging.Formatter):
-    """``LEVEL logger: message key=value ...`` with the record's extra fields."""
+    """``LEVEL logger: message key=value ...`` with the record's extra fields; a value holding anything but letters,
+    digits and ``._:/-`` is written as a JSON string (quoted, escaped), so no value can forge another field or a
+    line."""
 
     def format(self, record: logging.LogRecord) -> str:
         """The record as one line of text."""
-        fields = " ".join(f"{key}={value}" for key, value in vars(record).items() if key not in _STANDARD)
+        fields = " ".join(f"{key}={_plain(value)}" for key, value in vars(record).items() if key not in _STANDARD)
         line = f"{record.levelname} {record.name}: {record.getMessage()}" + (f" {fields}" if fields else "")
         return line + (f"\n{self.formatException(record.exc_info)}" if record.exc_info else "")
+
+
+_BARE = re.compile(r"[A-Za-z0-9._:/-]+")
+
+
+def _plain(value: object) -> str:
+    text = str(value)
+    return text if _BARE.fullmatch(text) else json.dumps(text, ensure_ascii=False)
 
 
 def configure_logging(settings: LogSettings, level: int | None = None) -> None:

@@ -151,6 +151,31 @@ def test_bodies_are_refused_before_authentication_and_before_they_are_read(answe
         assert upload.status_code == 201, "uploads keep the large limit (RAG_API__MAX_BODY_MB)"
 
 
+def test_a_read_keys_upload_is_refused_before_its_body_is_read(answer_corpus: Components) -> None:
+    with serving(keyed(answer_corpus.settings), answer_corpus) as base:
+        for head in ("POST /v1/documents HTTP/1.1\nContent-Type: multipart/form-data; boundary=x\n"
+                     "Content-Length: 19000000\n",
+                     "POST /v1/documents HTTP/1.1\nContent-Type: application/json\nTransfer-Encoding: chunked\n",
+                     "DELETE /v1/documents/doc1 HTTP/1.1\nContent-Length: 1000\n"):
+            status, seconds = raw_request(base, f"{head}Host: 127.0.0.1\nAuthorization: {READ['Authorization']}\n")
+            assert status == 403 and seconds < 5, head  # the promised body never comes: it was not waited for
+        listed = httpx.get(f"{base}/v1/documents", headers=READ, timeout=30)
+        assert listed.status_code == 200, "reads stay open to a read key"
+
+
+def test_the_gate_knows_every_route_that_needs_an_admin_key(answer_corpus: Components) -> None:
+    from fastapi.routing import APIRoute
+
+    from api.deps import RequireScope
+    from api.gate import needs_admin
+
+    app = create_app(keyed(answer_corpus.settings), components=answer_corpus)
+    for route in [r for r in app.routes if isinstance(r, APIRoute)]:
+        scopes = {d.call.scope for d in route.dependant.dependencies if isinstance(d.call, RequireScope)}
+        path = route.path.replace("{doc_id}", "doc1")
+        for method in route.methods:
+            assert needs_admin(method, path) == ("admin" in scopes), (method, route.path)
+
 def test_failed_authentications_are_rate_limited_per_address(answer_corpus: Components) -> None:
     settings = keyed(answer_corpus.settings, auth_failures_per_minute=60, auth_failure_burst=3)
     with serving(settings, answer_corpus) as base:

@@ -32,6 +32,25 @@ def test_a_request_logs_one_line_with_its_fields_and_never_the_question(client: 
         assert "Jane Roe" not in record.getMessage() and "Jane Roe" not in json.dumps(vars(record), default=str)
 
 
+def test_a_request_id_cannot_forge_log_fields(client: TestClient, caplog: pytest.LogCaptureFixture) -> None:
+    forged = "x status=204 method=DELETE principal=key:ADMINFORGED"
+    with caplog.at_level(logging.INFO):
+        response = client.get("/healthz", headers={"X-Request-ID": forged})
+        long = client.get("/healthz", headers={"X-Request-ID": "a" * 65})
+    given = response.headers["x-request-id"]
+    assert given != forged and len(given) == 32 and long.headers["x-request-id"] != "a" * 65
+    lines = [TextFormatter().format(r) for r in caplog.records if r.name == "api" and r.getMessage() == "request"]
+    assert lines and not any("ADMINFORGED" in line or "method=DELETE" in line for line in lines)
+
+
+def test_text_log_values_with_spaces_are_quoted() -> None:
+    record = logging.LogRecord("api", logging.INFO, "", 0, "request", (), None)
+    record.route, record.client = "/v1/answers", 'address:1.2.3.4 status=200\nINFO forged="x"'
+    line = TextFormatter().format(record)
+    assert "route=/v1/answers" in line and "\n" not in line
+    assert 'client="address:1.2.3.4 status=200\\nINFO forged=\\"x\\""' in line
+
+
 def test_configure_logging_installs_one_handler_in_the_chosen_format() -> None:
     root = logging.getLogger()
     before = list(root.handlers)
