@@ -132,11 +132,15 @@ class GenerationSettings(_Group):
                                "an endpoint that refuses it is asked without it from then on).")
     context_tokens: int = Field(8192, ge=1024, description="The model's context window.")
     max_answer_tokens: int = Field(900, ge=64, description="Tokens reserved for the answer.")
-    max_question_chars: int = Field(2000, ge=10, description="Longer questions are refused.")
+    max_question_chars: int = Field(2000, ge=10, description="Longer questions are refused, counted as the model "
+                                    "would read them (after Unicode normalisation: one character can become 18).")
     max_history_turns: int = Field(
         10, ge=1, le=100, description="Earlier questions of a conversation given to the model (and to the "
         "condensation of a follow-up): the most recent ones."
     )
+    history_tokens: int = Field(
+        1024, ge=0, description="Tokens the earlier questions may take in a prompt (normalised, then counted): the "
+        "most recent that fit; older ones are left out with a notice. Within CONTEXT_TOKENS, before the sources.")
     excerpts: bool = Field(
         True, description="A model is shown only the sentences of each source that address the question (and only "
         "sources of publications that do); false: every retrieved passage whole.")

@@ -118,3 +118,22 @@ def _fitting_prefix(text: str, room: int, encoding: str) -> str | None:
             break
         best = text[:end]
     return best
+
+
+def fit_history(questions: Sequence[str], budget: int, encoding: str = "cl100k_base") -> tuple[int, int]:
+    """How many of the most recent ``questions`` (already normalised as the model reads them) fit in ``budget``
+    tokens, newest first: (kept, left out). An older question is never kept in place of a newer one."""
+    used = 0
+    kept = 0
+    for question in reversed(questions):
+        used += count_tokens(question, encoding) + 4  # the few tokens of its list item
+        if used > budget:
+            break
+        kept += 1
+    return kept, len(questions) - kept
+
+
+def truncate_tokens(text: str, budget: int, encoding: str = "cl100k_base") -> str:
+    """The longest start of ``text`` within ``budget`` tokens (cut at a token boundary)."""
+    tokens = get_encoding(encoding).encode(text, disallowed_special=())
+    return text if len(tokens) <= budget else get_encoding(encoding).decode(tokens[: max(0, budget)])

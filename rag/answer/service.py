@@ -15,7 +15,7 @@ from typing import Any
 
 from rag.answer.appraise import Appraised, appraise_answer
 from rag.answer.assemble import assemble
-from rag.answer.budget import count_tokens, encoding_for, fit_sources
+from rag.answer.budget import count_tokens, encoding_for, fit_history, fit_sources, truncate_tokens
 from rag.answer.ground import Grounded, Grounder
 from rag.answer.models import Answer, AnswerSection, FallbackReason, Outcome, Reference
 from rag.answer.parse import ParsedAnswer, parse_answer
@@ -35,7 +35,7 @@ from rag.conversation import Conversation, Conversations, condense_by_rule
 from rag.errors import GenerationError, UserError
 from rag.filters import Filters
 from rag.generate.json_answer import read_answer, to_markdown
-from rag.generate.prompting import Prompts, Turn
+from rag.generate.prompting import Prompts, Turn, normalise_untrusted
 from rag.generate.protocol import Generation, GenerationRequest, Generator
 from rag.judge import Judge
 from rag.meaning.relevance import Relevance
@@ -201,6 +201,8 @@ class AnswerService:
         elif store:
             conversation_id = self._conversations.create(checked_audience, owner)
         history = history[-self._settings.generation.max_history_turns:] if history else history
+        notices: list[str] = []
+        history = self._fitted_history(history, notices)
         with stages.stage("condense", follow_up=bool(history)):
             standalone = self._condense(question, history, backend) if history else question
         timings = {"condense": _ms(started)}
@@ -213,8 +215,9 @@ class AnswerService:
         hits = [h for h in hits if not h.retracted]
         timings["retrieve"] = _ms(retrieve_started)
         sources, dropped = fit_sources(hits, self._budget(standalone, history), self._encoding())
-        notices = [f"{len(retracted)} retracted publication(s) matched the question and were left out: "
-                   + "; ".join(retracted)] if retracted else []
+        if retracted:
+            notices.append(f"{len(retracted)} retracted publication(s) matched the question and were left out: "
+                           + "; ".join(retracted))
         if dropped:
             notices.append(f"{len(dropped)} retrieved passage(s) did not fit the model's context and were left out: "
                            + ", ".join(h.title for h in dropped))
@@ -241,6 +244,9 @@ class AnswerService:
         limit = self._settings.generation.max_question_chars
         if len(question.strip()) > limit:
             raise UserError(f"the question is {len(question.strip())} characters long; the limit is {limit}")
+        if len(normalised := normalise_untrusted(question.strip())) > limit:
+            raise UserError(f"the question is {len(normalised)} characters long as the model would read it (after "
+                            f"Unicode normalisation); the limit is {limit} (RAG_GENERATION__MAX_QUESTION_CHARS)")
         if audience not in AUDIENCES:
             raise UserError(f"audience must be one of {', '.join(AUDIENCES)}, got {audience!r}")
         if check_backend(backend) == "openai" and self._llm is None:
@@ -355,6 +361,26 @@ class AnswerService:
 
     def _encoding(self) -> str:
         return encoding_for(self._settings.generation.model or "")
+
+    def _fitted_history(self, history: list[Turn], notices: list[str]) -> list[Turn]:
+        """The most recent earlier questions whose normalised text fits RAG_GENERATION__HISTORY_TOKENS (the answer
+        and the condensation of a follow-up see the same ones); a notice counts those left out."""
+        budget = self._settings.generation.history_tokens
+        normalised = [normalise_untrusted(t.question) for t in history]
+        kept, left_out = fit_history(normalised, budget, self._encoding())
+        if not left_out:
+            return history
+        if kept == 0 and budget > 0:  # the last question alone is too long: its start, so a follow-up keeps a topic
+            notices.append(f"The last question of the conversation was cut to the history budget ({budget} tokens, "
+                           "RAG_GENERATION__HISTORY_TOKENS).")
+            left_out -= 1
+            fitted = [Turn(truncate_tokens(normalised[-1], budget - 8, self._encoding()))]
+        else:
+            fitted = history[len(history) - kept:] if kept else []
+        if left_out:
+            notices.append(f"{left_out} earlier question(s) of the conversation did not fit the history budget "
+                           f"({budget} tokens, RAG_GENERATION__HISTORY_TOKENS) and were left out.")
+        return fitted
 
     def _budget(self, question: str, history: list[Turn]) -> int:
         generation = self._settings.generation
