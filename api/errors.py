@@ -13,6 +13,7 @@ from rag.errors import (
     DataDirUnwritable,
     NotFoundError,
     ProviderError,
+    QuotaExceeded,
     RagError,
     StoreBusy,
     StoreError,
@@ -25,10 +26,12 @@ logger = logging.getLogger("api")
 
 
 def status_for(error: RagError) -> int:
-    """The HTTP status of a library error: 404 not found, 422 bad input, 409 store busy, 507 data dir full or
-    read-only, 503 other store errors, 502 provider errors, 500 anything else."""
+    """The HTTP status of a library error: 404 not found, 429 a quota used up, 422 bad input, 409 store busy, 507
+    data dir full or read-only, 503 other store errors, 502 provider errors, 500 anything else."""
     if isinstance(error, NotFoundError):
         return 404
+    if isinstance(error, QuotaExceeded):
+        return 429
     if isinstance(error, UserError):
         return 422
     if isinstance(error, StoreBusy):

@@ -64,6 +64,12 @@ class StoreSettings(_Group):
         100, ge=1, description="A stored conversation takes at most this many turns (422 after that: start a new "
         "one); bounds what a follow-up reads and what GET /v1/conversations/{id} returns."
     )
+    max_stored_turns_per_owner: int = Field(
+        2000, ge=1, description="Turns one API key (or the anonymous loopback caller) may keep stored across its "
+        "conversations; past it, questions that would store a turn get 429 until old ones expire or are deleted.")
+    max_stored_mb_per_owner: float = Field(
+        64.0, gt=0, description="Megabytes of stored turns (questions and answers) one API key may keep; 429 past "
+        "it, as for MAX_STORED_TURNS_PER_OWNER.")
     chroma_auth_header: Literal["Authorization", "X-Chroma-Token"] = Field(
         "Authorization", description="Server mode: the header that carries RAG_CHROMA_AUTH_TOKEN (Authorization: "
         "Bearer <token>, or X-Chroma-Token: <token>), as the Chroma server is configured to read it."

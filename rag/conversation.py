@@ -94,6 +94,11 @@ class Conversations(Protocol):
         """Delete the conversations idle (no new turn) for longer than the retention; how many were deleted."""
         ...
 
+    def usage(self, owner: str) -> tuple[int, int]:
+        """The turns ``owner`` keeps stored across its conversations, and their bytes (question, standalone
+        question and answer, UTF-8): what the per-owner quota is checked against."""
+        ...
+
     def close(self) -> None:
         """Release the store (the SQLite one refuses calls after this)."""
         ...
@@ -212,6 +217,16 @@ class ConversationStore:
         return int(n)
 
 
+    def usage(self, owner: str) -> tuple[int, int]:
+        """Turns and bytes stored in ``owner``'s conversations."""
+        with self._db.use() as db:
+            turns, size = db.execute(
+                "SELECT COUNT(*), COALESCE(SUM(LENGTH(CAST(question AS BLOB)) + LENGTH(CAST(standalone_question AS "
+                "BLOB)) + LENGTH(CAST(answer_json AS BLOB))), 0) FROM turns t JOIN conversations c ON "
+                "c.id = t.conversation_id WHERE c.owner = ?", (owner,)).fetchone()
+        return int(turns), int(size)
+
+
 def _may_use(stored_owner: str | None, owner: str | None) -> bool:
     """The trusted local caller (``owner`` None) uses any conversation; a principal only its own."""
     return owner is None or stored_owner == owner
@@ -320,11 +335,22 @@ class ChromaConversationStore:
         if not stored["ids"]:
             raise NotFoundError(f"unknown conversation id {conversation_id!r}")
         n = len(stored["ids"])  # the header record plus the turns so far
+        header = self._guard(lambda: self._collection.get(ids=[f"{conversation_id}:{0:06d}"], include=["metadatas"]))
+        owner = _owner((header["metadatas"] or [{}])[0]) or ""
         payload = json.dumps({"question": question, "standalone": standalone, "answer_json": answer_json})
-        self._put(conversation_id, n, payload, {})
+        size = sum(len(text.encode()) for text in (question, standalone, answer_json))
+        self._put(conversation_id, n, payload, {"owner": owner, "bytes": size})
         return n
 
-    def _put(self, conversation_id: str, n: int, payload: str, extra: dict[str, str]) -> None:
+    def usage(self, owner: str) -> tuple[int, int]:
+        """Turns and bytes stored in ``owner``'s conversations (turns written before owners were recorded on
+        turn records are not counted)."""
+        found = self._guard(lambda: self._collection.get(where={"$and": [{"owner": owner}, {"n": {"$gt": 0}}]},
+                                                         include=["metadatas"]))
+        metadatas = found["metadatas"] or []
+        return len(metadatas), sum(int(m.get("bytes", 0)) for m in metadatas)
+
+    def _put(self, conversation_id: str, n: int, payload: str, extra: dict[str, str | int]) -> None:
         """Write one record: the header (``n`` 0, with the audience and owner) or a turn."""
         metadata = {"conversation_id": conversation_id, "n": n, "created_at": self._retention.clock(), **extra}
         self._guard(lambda: self._collection.upsert(ids=[f"{conversation_id}:{n:06d}"], documents=[payload],

@@ -31,6 +31,10 @@ class NotFoundError(UserError):
     """The caller asked for something that does not exist (a conversation, a document)."""
 
 
+class QuotaExceeded(UserError):
+    """The caller has used up a quota (e.g. its stored conversations): the message names the setting."""
+
+
 class ConfigError(UserError):
     """A setting or parameter is invalid or inconsistent with the stored index."""
 

@@ -32,7 +32,7 @@ from rag.contract import (
     check_backend,
 )
 from rag.conversation import Conversation, Conversations, condense_by_rule
-from rag.errors import GenerationError, UserError
+from rag.errors import GenerationError, QuotaExceeded, UserError
 from rag.filters import Filters
 from rag.generate.json_answer import read_answer, to_markdown
 from rag.generate.prompting import Prompts, Turn, normalise_untrusted
@@ -191,6 +191,8 @@ class AnswerService:
         question = self._validate(question, audience, backend)
         checked_audience: Audience = audience  # type: ignore[assignment]
         history: list[Turn] = [Turn(q) for q in earlier if q.strip()]
+        if owner is not None and (conversation_id is not None or store):
+            self._check_quota(owner)
         if conversation_id is not None:
             conversation = self._conversations.get(conversation_id, owner)
             limit = self._settings.store.max_conversation_turns
@@ -361,6 +363,19 @@ class AnswerService:
 
     def _encoding(self) -> str:
         return encoding_for(self._settings.generation.model or "")
+
+    def _check_quota(self, owner: str) -> None:
+        """Refuse a question that would store a turn once ``owner`` keeps its quota of stored turns or bytes."""
+        store = self._settings.store
+        turns, size = self._conversations.usage(owner)
+        if turns >= store.max_stored_turns_per_owner:
+            raise QuotaExceeded(f"this key keeps {turns} stored conversation turns, its limit "
+                                "(RAG_STORE__MAX_STORED_TURNS_PER_OWNER); delete conversations, or ask without "
+                                "storing (chat completions without \"store\": true)")
+        if size >= store.max_stored_mb_per_owner * 1_000_000:
+            raise QuotaExceeded(f"this key keeps {size / 1_000_000:.1f} MB of stored conversations, its limit "
+                                "(RAG_STORE__MAX_STORED_MB_PER_OWNER); delete conversations, or ask without storing "
+                                "(chat completions without \"store\": true)")
 
     def _fitted_history(self, history: list[Turn], notices: list[str]) -> list[Turn]:
         """The most recent earlier questions whose normalised text fits RAG_GENERATION__HISTORY_TOKENS (the answer

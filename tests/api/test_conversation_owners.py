@@ -8,6 +8,7 @@ from __future__ import annotations
 import stat
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import httpx
 import openai
@@ -104,3 +105,37 @@ def test_expired_conversations_are_purged_on_a_timer(answer_corpus: Components) 
                 time.sleep(0.3)
     finally:
         components.close()
+
+
+@contextmanager
+def serving_with(answer_corpus: Components, **store: object) -> Iterator[str]:
+    """The answer corpus served with these store settings (its own Components, which the answer service reads)."""
+    settings = two_readers(answer_corpus.settings, **store)
+    components = Components(settings, embedder=answer_corpus.embedder, judge=answer_corpus.judge())
+    try:
+        with live_server(create_app(settings, components=components)) as base:
+            yield base
+    finally:
+        components.close()
+
+
+def test_a_key_has_a_quota_of_stored_turns_and_bytes(answer_corpus: Components) -> None:
+    with serving_with(answer_corpus, max_stored_turns_per_owner=2) as base:
+        def ask(headers: dict[str, str], **body: object) -> httpx.Response:
+            return httpx.post(f"{base}/v1/answers", json={"question": QUESTION, **body}, headers=headers, timeout=60)
+
+        first = ask(READ)
+        assert first.status_code == 200 and ask(READ).status_code == 200
+        refused = ask(READ)
+        assert refused.status_code == 429, refused.text
+        assert "RAG_STORE__MAX_STORED_TURNS_PER_OWNER" in refused.json()["error"]["message"]
+        assert ask(OTHER).status_code == 200, "another key has its own quota"
+        chat = httpx.post(f"{base}/v1/chat/completions", headers=READ, timeout=60,
+                          json={"model": "rag", "messages": [{"role": "user", "content": QUESTION}]})
+        assert chat.status_code == 200, "a question that stores nothing is not counted against the quota"
+        conversation = first.json()["conversation_id"]
+        assert httpx.delete(f"{base}/v1/conversations/{conversation}", headers=READ, timeout=10).status_code == 204
+        assert ask(READ).status_code == 200, "deleting a conversation frees its turns"
+    with serving_with(answer_corpus, max_stored_mb_per_owner=0.001) as base:  # OTHER's one turn is over 1 kB
+        refused = httpx.post(f"{base}/v1/answers", json={"question": QUESTION}, headers=OTHER, timeout=60)
+        assert refused.status_code == 429 and "RAG_STORE__MAX_STORED_MB_PER_OWNER" in refused.text
