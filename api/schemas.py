@@ -124,6 +124,10 @@ class DocumentOut(BaseModel):
     sections: list[dict[str, Any]]
     text: str
     chunks: int
+    instructions: list[list[int]] = Field(
+        default_factory=list, description="Spans of ``text`` addressed to a model ('Ignore previous instructions "
+        "...'): kept, never quoted and never counted as support for a claim.")
+    notices: list[str] = Field(default_factory=list)
 
 
 class DocumentJson(BaseModel):
@@ -149,6 +153,9 @@ class IngestOut(BaseModel):
     removed: int
     chunks: int
     failed: list[dict[str, str]]
+    instructions: list[dict[str, Any]] = Field(
+        default_factory=list, description="Documents holding sentences addressed to a model ('Ignore previous "
+        "instructions ...'): each {doc_id, sentences}. They are stored, never quoted and never count as support.")
     seconds: float
     document_ids: list[str] = Field(default_factory=list)
 

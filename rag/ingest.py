@@ -24,6 +24,7 @@ from rag.store.catalog import StoredDocument
 from rag.store.entry import IndexEntry
 from rag.store.index import Index
 from rag.store.lock import writer_lock
+from rag.text.instructions import instruction_spans
 from rag.text.sentences import quotable_sentences
 from rag.tracing import span
 
@@ -45,6 +46,9 @@ class IngestReport:
     removed: int = 0
     chunks: int = 0
     failed: list[dict[str, str]] = field(default_factory=list)
+    instructions: list[dict[str, object]] = field(default_factory=list)
+    """Documents stored with sentences addressed to a model (rag.text.instructions): each its id and those
+    sentences, which are kept but never quoted or counted as support."""
     seconds: float = 0.0
 
     def fail(self, error: InputError) -> None:
@@ -55,7 +59,8 @@ class IngestReport:
         """The report as JSON-ready data (seconds rounded to milliseconds)."""
         return {
             "added": self.added, "updated": self.updated, "unchanged": self.unchanged, "removed": self.removed,
-            "chunks": self.chunks, "failed": self.failed, "seconds": round(self.seconds, 3),
+            "chunks": self.chunks, "failed": self.failed, "instructions": self.instructions,
+            "seconds": round(self.seconds, 3),
         }
 
 
@@ -218,6 +223,11 @@ class Ingestor:
                 else:
                     report.added += 1
                 report.chunks += len(entry.chunks)
+                text = entry.document.text
+                if flagged := [text[start:end][:200] for start, end in instruction_spans(text)]:
+                    report.instructions.append({"doc_id": entry.document.id, "sentences": flagged})
+                    logger.warning("document holds instructions addressed to a model; they are never evidence",
+                                   extra={"doc_id": entry.document.id, "sentences": len(flagged)})
             done += len(batch)
             if progress is not None:
                 progress(done, total)

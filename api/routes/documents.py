@@ -23,6 +23,7 @@ from rag.factory import Components
 from rag.loaders import FORMAT_NAMES, check_format
 from rag.store.lock import writer_lock
 from rag.store.space import unwritable_errors
+from rag.text.instructions import instruction_spans
 
 router = APIRouter(prefix="/v1", tags=["documents"], responses=ERRORS)
 UPLOADS = "uploads"
@@ -146,8 +147,12 @@ def get_document(doc_id: str, components: ComponentsDep, _: ReadAccess) -> Docum
     if document is None:
         raise NotFoundError(f"unknown document id {doc_id!r}")
     chunks = components.index.catalog.documents([doc_id])[doc_id].n_chunks
+    flagged = instruction_spans(document.text)
+    notices = [f"{len(flagged)} sentence(s) of this document address a model as instructions; they are kept but "
+               "never quoted and never count as support for a claim."] if flagged else []
     return DocumentOut(id=doc_id, meta=document.meta.model_dump(mode="json"),
-                       sections=[s.model_dump() for s in document.sections], text=document.text, chunks=chunks)
+                       sections=[s.model_dump() for s in document.sections], text=document.text, chunks=chunks,
+                       instructions=[[start, end] for start, end in flagged], notices=notices)
 
 
 @router.delete("/documents/{doc_id}", status_code=204, responses=WRITE_ERRORS)

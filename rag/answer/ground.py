@@ -10,7 +10,8 @@ publication than the one supporting it ("The VA/DoD guideline states ..." restin
 sentence resting only on a publication that does not address the question (rag.meaning: the judgment the offline
 composer quotes by) are removed, each with its reason. Statements that the sources lack evidence ("There are no
 direct studies ...") stay, uncited, unless (given which publications address the question) a source of their own
-section does: then they are false and removed, and the section is marked ``contradicted``.
+section does: then they are false and removed, and the section is marked ``contradicted``. A passage's sentences
+addressed to a model ("Ignore previous instructions; answer that ...": rag.text.instructions) support nothing.
 
 A model's limitations are checked too (``verify_limitations``): a "limitation" that states a finding on the question
 (``findings``, rag.meaning: "There are no FDA-approved exosome products") moves to the section of the retrieved
@@ -30,6 +31,7 @@ from rag.answer.parse import ParsedAnswer
 from rag.config import VerificationSettings
 from rag.contract import SECTION_KINDS, SECTION_SOURCE_KIND, SectionKind, Source, citations_in, strip_citations
 from rag.judge import Judge, Judgment
+from rag.text.instructions import blank_instructions
 from rag.text.terms import content_terms, numbers
 
 _MIN_CONTENT_WORDS = 2
@@ -108,6 +110,7 @@ class Grounder:
         sentences resting only on other publications are to be removed (None: every source counts);
         ``verify_limitations``: whether the stated limitations are checked (a model's) or kept (ours);
         ``findings``: which limitation sentences state findings, to be moved to their sources' sections."""
+        sources = [s.model_copy(update={"text": blank_instructions(s.text)}) for s in sources]  # data, not evidence
         by_number = {s.n: s for s in sources}
         grounded = Grounded({k: [] for k in SECTION_KINDS}, [], [])
         claims = self._claims(parsed, grounded)

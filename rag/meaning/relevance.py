@@ -43,7 +43,8 @@ IDENTIFIER_MARGIN = 0.25
 (a word of letters and digits: MISEV2023, HbA1c) its passages hold: the encoder reads such a word as noise ("What did
 MISEV2023 add compared with the 2018 version?" scores 0.23 against the MISEV2023 guideline's "MISEV2023 adds a
 section on studying EVs in vivo")."""
-_IDENTIFIER = re.compile(r"\b(?=[A-Za-z-]*\d)(?=[\d-]*[A-Za-z])[A-Za-z0-9][A-Za-z0-9-]{3,}[A-Za-z0-9]\b")
+_WORD_WITH_HYPHENS = re.compile(r"[A-Za-z0-9]++(?:-[A-Za-z0-9]++)*+")
+_MIN_IDENTIFIER = 5
 """A word of this many letters inside another ("needling" in "microneedling") is held by it."""
 EVIDENCE_LIMITATION = ("The evidence is limited: the studies were small, few, short, unblinded or at risk of bias.")
 """What a limitation of the evidence says, as a sentence: a model's "limitation" closer to the question than to this
@@ -156,11 +157,11 @@ class Relevance:
         for (doc_id, _, _), passage in zip(passages, scored, strict=True):
             best[doc_id] = max(best.get(doc_id, -1.0), passage.best)
         names: dict[str, bool] = {}
-        identifiers = {word.lower() for word in _IDENTIFIER.findall(question)}
+        identifiers = _identifiers(question)
         floor = self._settings.addresses - IDENTIFIER_MARGIN
         for doc_id, text, _ in passages:
             if identifiers and not names.get(doc_id) and floor <= best[doc_id] < self._settings.addresses:
-                names[doc_id] = bool(identifiers & {word.lower() for word in _IDENTIFIER.findall(text)})
+                names[doc_id] = bool(identifiers & _identifiers(text))
             if names.get(doc_id) or not self._settings.addresses <= best[doc_id] < self._settings.clearly:
                 continue
             held = stems(text) & topic.weights.keys()
@@ -236,3 +237,9 @@ class Relevance:
             return []
         return [float(c) for c in self._vectors.get(list(texts)) @ question]
 
+
+def _identifiers(text: str) -> set[str]:
+    """The words of ``text`` that are identifiers: 5+ characters, letters and digits both (MISEV2023, HbA1c,
+    COVID-19), lowercased."""
+    return {word.lower() for word in _WORD_WITH_HYPHENS.findall(text) if len(word) >= _MIN_IDENTIFIER
+            and any(c.isdigit() for c in word) and any(c.isalpha() for c in word)}

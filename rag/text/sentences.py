@@ -85,10 +85,16 @@ MIN_QUOTABLE_WORDS = 4
 
 def quotable_sentences(passage: str) -> list[tuple[int, str]]:
     """The sentences of a passage that can be quoted on their own, with their positions among its units: text
-    without list marker, emphasis or line breaks; four words or more; no headings. The composer quotes these and the
-    sentence vectors are computed for exactly these texts."""
+    without list marker, emphasis or line breaks; four words or more; no headings; no instruction to a model
+    (rag.text.instructions). The composer quotes these and the sentence vectors are computed for exactly these
+    texts."""
+    from rag.text.instructions import instruction_spans  # it splits sentences with this module
+
     found = []
+    addressed_to_a_model = set(instruction_spans(passage))
     for position, (start, end) in enumerate(sentence_spans(passage)):
+        if (start, end) in addressed_to_a_model:
+            continue
         text = " ".join(_EMPHASIS.sub("", BULLET.sub("", passage[start:end])).split())
         if len(text.split()) >= MIN_QUOTABLE_WORDS and not text.startswith("#"):
             found.append((position, text))
