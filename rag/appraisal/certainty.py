@@ -142,6 +142,8 @@ def _imprecision(appraisals: Sequence[SourceAppraisal], small_sample: int) -> st
     primary = [appraisal for appraisal in appraisals if appraisal.design not in _REVIEWS]
     if len(primary) < len(appraisals):
         return None  # a systematic review or meta-analysis: its pooled size is not ours to count
+    if all(appraisal.design == "narrative-review" for appraisal in primary):
+        return None  # a narrative review has no participants to count; its design already rates it very low
     sizes = [appraisal.sample_size for appraisal in primary if appraisal.sample_size is not None]
     if not sizes:
         return "downgraded for imprecision (no study reports its size)"

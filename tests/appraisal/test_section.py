@@ -145,3 +145,8 @@ def test_no_serious_concern_is_never_said_of_a_record_that_cannot_show_one() -> 
                                 "from our record.")
     every = research_certainty([unclear, source("rct", 350, flags=["secondhand"])], QUESTION, [DIRECT, DIRECT])
     assert every is not None and every.level == "moderate" and "downgraded for risk of bias" in every.reason
+
+
+def test_a_narrative_review_is_not_downgraded_for_a_size_it_cannot_have() -> None:
+    found = research_certainty([source("narrative-review", None)], QUESTION, [DIRECT])
+    assert found is not None and found.level == "very low" and "imprecision" not in found.reason
