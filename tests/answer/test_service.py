@@ -116,12 +116,24 @@ def test_llm_failures_fall_back_to_the_extractive_answer(answer_corpus: Componen
 
 
 def test_prompt_injection_in_a_document_stays_fenced(answer_corpus: Components) -> None:
-    llm = ScriptedGenerator(["## From the Guidelines\nNo exosome product is approved by the FDA [1].\n"
-                             "## From the Research\nAcne scars were treated with microneedling sessions [2]."])
-    answer_corpus.answers(llm=llm).answer("acne scar microneedling injection report", backend="openai")
+    script = ["## From the Guidelines\nNo exosome product is approved by the FDA [1].\n"
+              "## From the Research\nAcne scars were treated with microneedling sessions [2]."]
+    question = "acne scar microneedling injection report"
+    excerpted = ScriptedGenerator(script)
+    answer_corpus.answers(llm=excerpted).answer(question, backend="openai")
+    assert "Ignore previous instructions" not in excerpted.requests[0].prompt.user, \
+        "excerpts never show a sentence addressed to a model"  # type: ignore[attr-defined]
+    settings = answer_corpus.settings.model_copy(
+        update={"generation": answer_corpus.settings.generation.model_copy(update={"excerpts": False})})
+    whole = Components(settings, embedder=answer_corpus.embedder, judge=answer_corpus.judge())
+    try:
+        llm = ScriptedGenerator(script)
+        whole.answers(llm=llm).answer(question, backend="openai")
+    finally:
+        whole.close()
     prompt = llm.requests[0].prompt  # type: ignore[attr-defined]
     user, tag = prompt.user, prompt.fence.source
-    assert "Ignore previous instructions" in user
+    assert "Ignore previous instructions" in user, "whole passages: shown, inside its source's fence"
     injected = user.index("Ignore previous instructions")
     assert user.rfind(f"<{tag} n=", 0, injected) > user.rfind(f"</{tag}>", 0, injected)
     assert user.count(f"<{tag} n=") == user.count(f"</{tag}>")
