@@ -21,6 +21,13 @@ class IngestSettings(_Group):
     max_file_mb: float = Field(25.0, gt=0, description="Sources larger than this are refused (a clear failure).")
     embed_batch_size: int = Field(64, ge=1, le=4096, description="Chunks per call to the embedding model.")
     write_batch_chunks: int = Field(512, ge=1, description="Chunks embedded together before they are stored.")
+    max_pdf_pages: int = Field(2000, ge=1, description="PDFs with more pages are refused (work grows with pages, "
+                               "not file size: 4,000 pages can share one content stream).")
+    text_per_byte: int = Field(20, ge=1, description="A PDF may yield at most this many characters of text per byte "
+                               "of file (and at least a million): a 322 KB PDF of 2,000 pages grew past 3 GB.")
+    pdf_timeout_s: float = Field(60.0, gt=0, description="A PDF is parsed in a child process that is stopped after "
+                                 "this long; the file is listed as failed and the ingest goes on.")
+    pdf_memory_mb: int = Field(512, ge=256, description="Address space (MB) the PDF-parsing process may use.")
 
 
 class ChunkSettings(_Group):

@@ -18,6 +18,7 @@ from rag.config import Settings
 from rag.embedding.protocol import Embedder
 from rag.errors import InputError, StoreBusy
 from rag.loaders import Format, LoadOptions, discover, load_file
+from rag.loaders.base import WorkLimits
 from rag.meaning.vectors import SentenceVectors
 from rag.models import Chunk, Document, Kind
 from rag.store.catalog import StoredDocument
@@ -108,7 +109,7 @@ class Ingestor:
             self._index.recover()
             self._index.refresh(force=True)
             with span("ingest.load"):
-                loaded = self._load(paths, fmt, LoadOptions(kind=kind), report)
+                loaded = self._load(paths, fmt, LoadOptions(kind=kind, limits=self._limits()), report)
             self._store(loaded, report, progress)
             if prune:
                 self._prune([p.resolve() for p in paths], loaded, report)
@@ -129,6 +130,12 @@ class Ingestor:
             return 0
 
     # -- loading -----------------------------------------------------------------------------------------------
+    def _limits(self) -> WorkLimits:
+        """The bounds on the work one source may cause (RAG_INGEST__*); PDFs are parsed in a child process."""
+        ingest = self._settings.ingest
+        return WorkLimits(max_pages=ingest.max_pdf_pages, text_per_byte=ingest.text_per_byte, isolate=True,
+                          timeout_s=ingest.pdf_timeout_s, memory_mb=ingest.pdf_memory_mb)
+
     def _load(self, paths: Sequence[Path], fmt: Format, options: LoadOptions, report: IngestReport) -> _Loaded:
         loaded = _Loaded()
         definitions: dict[str, list[tuple[Document, str]]] = {}

@@ -18,11 +18,33 @@ LoadItem = Document | InputError
 """A loader yields documents, and an error for each record it could not read (the others still load)."""
 
 
+MIN_TEXT_CHARS = 1_000_000
+
+
+@dataclass(frozen=True)
+class WorkLimits:
+    """Bounds on the work one untrusted file may cause, not only its size: pages, extracted text, and (when
+    ``isolate``) the time and memory of a child process that parses it and is killed past them."""
+
+    max_pages: int = 2000
+    text_per_byte: int = 20
+    """Characters of text a file may yield per byte of it (and at least ``MIN_TEXT_CHARS``)."""
+    isolate: bool = False
+    timeout_s: float = 60.0
+    memory_mb: int = 512
+
+    def max_text_chars(self, size: int) -> int:
+        """The text a file of ``size`` bytes may yield."""
+        return max(MIN_TEXT_CHARS, self.text_per_byte * size)
+
+
 @dataclass(frozen=True)
 class LoadOptions:
-    """What the caller tells every loader: a default kind for sources that do not state one."""
+    """What the caller tells every loader: a default kind for sources that do not state one, and the bounds on the
+    work a file may cause."""
 
     kind: Kind | None = None
+    limits: WorkLimits = WorkLimits()
 
 
 class Loader(Protocol):
