@@ -51,8 +51,14 @@ def _extract(raw: bytes, limits: WorkLimits) -> Extracted:
         count = len(reader.pages)
         if count > limits.max_pages:
             return f"the PDF has {count} pages; the limit is {limits.max_pages} (RAG_INGEST__MAX_PDF_PAGES)"
-        pages, total, most = [], 0, limits.max_text_chars(len(raw))
+        pages, total, drawn = [], 0, 0
+        most, most_drawn = limits.max_text_chars(len(raw)), limits.max_content_bytes(len(raw))
         for n, page in enumerate(reader.pages, start=1):
+            contents = page.get_contents()  # decoded once more, cheaply: extracting text is what costs
+            drawn += len(contents.get_data()) if contents is not None else 0
+            if drawn > most_drawn:
+                return (f"the PDF's pages draw {drawn:,} bytes of content by page {n}, more than a file of "
+                        f"{len(raw):,} bytes may (RAG_INGEST__TEXT_PER_BYTE); pages sharing one stream?")
             text = page.extract_text() or ""
             total += len(text)
             if total > most:

@@ -42,7 +42,7 @@ def shared_stream_pdf(pages: int, text_bytes: int) -> bytes:
 
 def ingest(tmp_path: Path, files: dict[str, bytes], **ingest_settings: object) -> tuple[dict[str, str], float]:
     source = tmp_path / "src"
-    source.mkdir()
+    source.mkdir(parents=True)
     for name, data in files.items():
         (source / name).write_bytes(data)
     (source / "good.md").write_text("---\nid: good\nkind: study\ntitle: A good study\n---\nPRP helped acne scars.\n")
@@ -73,7 +73,7 @@ def test_text_past_what_the_file_size_allows_is_refused(tmp_path: Path) -> None:
     bomb = shared_stream_pdf(40, 100_000)  # a few KB that extract to 4 MB
     assert len(bomb) < 20_000
     failed, seconds = ingest(tmp_path, {"text.pdf": bomb})
-    assert "(RAG_INGEST__TEXT_PER_BYTE)" in failed["text.pdf"] and "characters by page" in failed["text.pdf"]
+    assert "(RAG_INGEST__TEXT_PER_BYTE)" in failed["text.pdf"]
     assert seconds < 60
 
 
@@ -89,3 +89,12 @@ def test_a_pdf_that_needs_too_much_memory_is_stopped(tmp_path: Path) -> None:
     failed, seconds = ingest(tmp_path, {"memory.pdf": inflating}, pdf_memory_mb=256, text_per_byte=10**6)
     assert "needed more than 256 MB and was stopped (RAG_INGEST__PDF_MEMORY_MB)" in failed["memory.pdf"]
     assert seconds < 30
+
+
+def test_pages_sharing_one_large_stream_are_refused_within_seconds(tmp_path: Path) -> None:
+    """The issue's shapes, smaller: many pages drawing one multi-megabyte stream from a file of a few hundred KB."""
+    for pages, stream in ((4000, 8_000_000), (2000, 4_000_000), (40, 4_000_000)):
+        bomb = shared_stream_pdf(pages, stream)
+        failed, seconds = ingest(tmp_path / f"p{pages}", {"bomb.pdf": bomb})
+        assert "bytes of content by page" in failed["bomb.pdf"] or "RAG_INGEST__MAX_PDF_PAGES" in failed["bomb.pdf"]
+        assert seconds < 10, (pages, stream, seconds)
