@@ -2,4 +2,5 @@
 
 from rag.cli import main
 
-main()
+if __name__ == "__main__":  # not when a child process (PDF parsing, spawned) imports this module as __mp_main__
+    main()
