@@ -43,7 +43,7 @@ from rag.errors import ConfigError, DataDirUnwritable, StoreError
 from rag.filters import Filters
 from rag.models import Chunk, Document
 from rag.store.catalog import Catalog
-from rag.store.chroma import ChromaVectorStore, RagEmbeddingFunction, ServerAccess, open_client
+from rag.store.chroma import CHROMA_ERRORS, ChromaVectorStore, RagEmbeddingFunction, ServerAccess, open_client
 from rag.store.entry import IndexEntry
 from rag.store.filtering import chroma_where
 from rag.store.lexical import SqliteLexicalIndex
@@ -90,8 +90,17 @@ class Index:
         self._replica = Replica(catalog, shared, sync_seconds) if shared is not None else None
 
     def close(self) -> None:
-        """Close the catalog (safe while other threads still use it; see :meth:`Catalog.close`)."""
+        """Close the catalog (safe while other threads still use it; see :meth:`Catalog.close`), then release the
+        Chroma client. Chroma keeps one System per data dir and process until its last client is closed; one left
+        open made a later ``Components`` on the same data dir reuse its in-memory vector index, stale once another
+        process had written (tests/test_crash.py saw dense results from before an ingest)."""
         self.catalog.close()
+        close = getattr(self.client, "close", None)
+        if close is not None:
+            try:
+                close()
+            except CHROMA_ERRORS as exc:  # closing is best effort: the process may be going away
+                logger.debug("closing the Chroma client failed: %s", exc)
 
     def refresh(self, force: bool = False) -> None:
         """Server mode: bring this machine's catalog (and BM25 table) up to the shared records; a no-op embedded."""
