@@ -248,13 +248,15 @@ def _private_file(path: Path) -> None:
 
 
 def _add_owner_column(db: sqlite3.Connection) -> None:
-    """Stores created before conversations had owners get the column (their conversations have none)."""
+    """Stores created before conversations had owners get the column (their conversations have none), and the index
+    the per-owner quota reads by (every question that stores a turn counts its owner's turns)."""
     if "owner" not in {row[1] for row in db.execute("PRAGMA table_info(conversations)")}:
         try:
             db.execute("ALTER TABLE conversations ADD COLUMN owner TEXT")
         except sqlite3.OperationalError as exc:  # another process added it first
             if "duplicate column" not in str(exc):
                 raise
+    db.execute("CREATE INDEX IF NOT EXISTS conversations_owner ON conversations(owner)")
 
 
 class ChromaConversationStore:
