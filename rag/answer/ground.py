@@ -200,12 +200,9 @@ class Grounder:
         if not stated:
             return text
         claims = [Claim(strip_citations(s), "guidelines", []) for s in sentences if s in stated]
-        candidates = {id(c): [s for s in self._candidates(c.text, sources) if s.n in addressing] for c in claims}
-        judgments = iter(self._judge.judge_many([(c.text, s.text) for c in claims for s in candidates[id(c)]]))
         moved: set[str] = set()
-        for claim in claims:
-            found = [(j.score, s) for s in candidates[id(claim)]
-                     if self._supports(j := next(judgments), claim.text, s.text)]
+        for claim, supporting in zip(claims, self._supporting(claims, sources), strict=True):
+            found = [(score, source) for score, source in supporting if source.n in addressing]
             if not found:
                 continue
             _, best = max(found, key=lambda item: (item[0], -item[1].n))
@@ -272,17 +269,7 @@ class Grounder:
         """Each claim without supporting citations gets the best supporting passage among the ones that share the
         most of its words, preferring its own section's kind and then publications that address the question; a
         claim only the other kind supports moves there."""
-        if not claims:
-            return
-        candidates = {id(c): self._candidates(c.text, sources) for c in claims}
-        pairs = [(c.text, s.text) for c in claims for s in candidates[id(c)]]
-        judgments = iter(self._judge.judge_many(pairs))
-        for claim in claims:
-            found: list[tuple[float, Source]] = []
-            for source in candidates[id(claim)]:
-                judgment = next(judgments)
-                if self._supports(judgment, claim.text, source.text):
-                    found.append((judgment.score, source))
+        for claim, found in zip(claims, self._supporting(claims, sources), strict=True):
             if not found:
                 if not _numbers_anywhere(claim.text, sources):
                     reason = NUMBERS_MISSING
@@ -296,6 +283,18 @@ class Grounder:
                 claim.section = _section_of(best)
                 claim.moved = True
             claim.sources, claim.attributed = [best.n], True
+
+    def _supporting(self, claims: Sequence[Claim], sources: Sequence[Source]) -> list[list[tuple[float, Source]]]:
+        """For each claim, the (judge score, source) of the candidate passages (:meth:`_candidates`) that support
+        it, all judged in one call."""
+        candidates = [self._candidates(c.text, sources) for c in claims]
+        judgments = iter(self._judge.judge_many([(c.text, s.text) for c, found in zip(claims, candidates,
+                                                                                       strict=True) for s in found]))
+        supporting = []
+        for claim, found in zip(claims, candidates, strict=True):
+            supporting.append([(judgment.score, source) for source in found
+                               if self._supports(judgment := next(judgments), claim.text, source.text)])
+        return supporting
 
     def _candidates(self, claim: str, sources: Sequence[Source]) -> list[Source]:
         """The sources sharing the most of the claim's content words (and all its numbers first)."""
