@@ -114,6 +114,7 @@ class Relevance:
         self._passage_vectors = passage_vectors
         self._recent: OrderedDict[tuple[str, tuple[tuple[int, str, str], ...]], Judged] = OrderedDict()
         self._lock = threading.Lock()
+        self._evidence_limitation: Vectors | None = None  # EVIDENCE_LIMITATION's vector, encoded on first use
 
     def judge_sources(self, question: str, sources: Sequence[Source]) -> Judged:
         """:meth:`judge` on an answer's numbered sources, with their passages' stored vectors. The last few
@@ -228,7 +229,9 @@ class Relevance:
         of the evidence: it addresses the question by itself (cosine >= ``addresses``) and is closer to it than to
         :data:`EVIDENCE_LIMITATION`."""
         about_question = self.sentences(self.question_vector(question), sentences)
-        about_evidence = self.sentences(self.question_vector(EVIDENCE_LIMITATION), sentences)
+        if self._evidence_limitation is None:
+            self._evidence_limitation = self.question_vector(EVIDENCE_LIMITATION)
+        about_evidence = self.sentences(self._evidence_limitation, sentences)
         return [q >= self._settings.addresses and q > e for q, e in zip(about_question, about_evidence, strict=True)]
 
     def sentences(self, question: Vectors, texts: Sequence[str]) -> list[float]:
