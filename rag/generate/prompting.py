@@ -9,6 +9,7 @@ or hide a tag behind look-alike (``＜/source＞``) or invisible characters, and
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
 import unicodedata
@@ -149,6 +150,7 @@ class Prompts:
         directory = directory or default_prompts_dir()
         if not (directory / "answer.j2").is_file():
             raise ConfigError(f"the prompts folder {directory} has no answer.j2")
+        self._directory = directory
         self._env = SandboxedEnvironment(
             loader=FileSystemLoader(str(directory)), undefined=StrictUndefined, autoescape=False,
             keep_trailing_newline=False, trim_blocks=True,
@@ -198,6 +200,13 @@ class Prompts:
         user = self._env.get_template("judge.j2").render(claim=claim, passage=passage, fence=fence)
         system = self._env.get_template("judge_system.j2").render(fence=fence)
         return ChatPrompt(system=system.strip(), user=user.strip(), fence=fence)
+
+    def digest(self, *templates: str) -> str:
+        """sha256 of the named templates' sources, in order: it changes whenever one of them is edited."""
+        found = hashlib.sha256()
+        for name in templates:
+            found.update(name.encode() + b"\0" + (self._directory / name).read_bytes() + b"\0")
+        return found.hexdigest()
 
     @staticmethod
     def _common() -> dict[str, Any]:

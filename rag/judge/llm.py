@@ -15,6 +15,8 @@ from rag.generate.openai_chat import OpenAIChatGenerator
 from rag.generate.prompting import Prompts
 from rag.judge.protocol import Judgment
 
+JUDGE_TEMPLATES = ("judge_system.j2", "judge.j2")
+
 
 class LlmJudge:
     """Asks the configured chat model, at temperature 0, whether the passage supports the claim; cached on disk."""
@@ -27,6 +29,7 @@ class LlmJudge:
         self._db = sqlite3.connect(cache, isolation_level=None, check_same_thread=False)
         self._db.execute("CREATE TABLE IF NOT EXISTS judgments (key TEXT PRIMARY KEY, supported INTEGER, score REAL)")
         self.name = f"llm:{self._model}"
+        self.fingerprint = f"{self._model}:{self._prompts.digest(*JUDGE_TEMPLATES)[:12]}"  # model, prompt
 
     def judge_many(self, pairs: Sequence[tuple[str, str]]) -> list[Judgment]:
         """One judgment per (claim, passage) pair, from the cache when the pair was judged before."""

@@ -6,6 +6,8 @@ or a MedNLI model). Three-way NLI heads use the entailment probability; single-o
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -29,6 +31,7 @@ class NliJudge:
         self._threshold = threshold
         self._batch_size = batch_size
         self.name = f"nli:{path.name}"
+        self.fingerprint = f"{folder_digest(path)[:12]}:threshold-{threshold:g}"
 
     def judge_many(self, pairs: Sequence[tuple[str, str]]) -> list[Judgment]:
         """One judgment per (claim, passage) pair, scored in batches."""
@@ -42,3 +45,10 @@ class NliJudge:
         else:
             scores = 1 / (1 + np.exp(-raw.reshape(len(pairs), -1)[:, 0]))
         return [Judgment(bool(s >= self._threshold), round(float(s), 6)) for s in scores]
+
+
+def folder_digest(path: Path) -> str:
+    """sha256 of the name and size of every file in a model folder: new weights or config change it."""
+    files = sorted(f for f in path.rglob("*") if f.is_file())
+    listing = [[f.relative_to(path).as_posix(), f.stat().st_size] for f in files]
+    return hashlib.sha256(json.dumps(listing).encode()).hexdigest()

@@ -15,6 +15,7 @@ features of (claim, passage) are:
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import math
@@ -45,7 +46,12 @@ FEATURES = (
 
 
 class TokenEncoder(Protocol):
-    """What the offline judge needs of an embedder: token vectors and word-piece counts."""
+    """What the offline judge needs of an embedder: its model's name, token vectors and word-piece counts."""
+
+    @property
+    def name(self) -> str:
+        """Identifies the model (the judge's fingerprint includes it)."""
+        ...
 
     def encode_tokens(self, texts: Sequence[str]) -> list[tuple[Vectors, Vectors]]:
         """For each text, its sentence vector and its L2-normalised token vectors."""
@@ -80,6 +86,14 @@ class Calibration:
                                     "weights": self.weights, "threshold": self.threshold, "fitted": note},
                                    indent=2) + "\n")
 
+    @property
+    def digest(self) -> str:
+        """sha256 of the feature names and fitted numbers, threshold included (not of the file's "fitted" note), the
+        same whether the calibration was read from a file or fitted in memory."""
+        numbers = [*self.mean, *self.scale, self.bias, *self.weights, self.threshold]
+        fitted = [FEATURES, [float(x) for x in numbers]]  # 1 and 1.0 decide alike
+        return hashlib.sha256(json.dumps(fitted).encode()).hexdigest()
+
     def score(self, values: Sequence[float]) -> float:
         """The probability that the claim is supported, from its feature values."""
         z = [(v - m) / s for v, m, s in zip(values, self.mean, self.scale, strict=True)]
@@ -101,6 +115,11 @@ class OfflineJudge:
         self._cache_texts = cache_texts
         self._pieces: dict[str, int] = {}
         self._lock = threading.Lock()
+
+    @property
+    def fingerprint(self) -> str:
+        """The embedder's model name and the first 12 hex digits of the calibration's digest."""
+        return f"{self._encoder.name}:{self._calibration.digest[:12]}"
 
     def with_calibration(self, calibration: Calibration) -> OfflineJudge:
         """The same judge (and cache) with other weights."""

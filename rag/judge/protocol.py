@@ -24,6 +24,12 @@ class Judge(Protocol):
         """A label for reports, e.g. ``offline`` or ``llm:model``."""
         ...
 
+    @property
+    def fingerprint(self) -> str:
+        """Identifies what the decisions depend on (model, calibration, prompt, threshold): it changes whenever the
+        judge's decisions could change, so a measured agreement is only shown for the judge it was measured on."""
+        ...
+
     def judge_many(self, pairs: Sequence[tuple[str, str]]) -> list[Judgment]:
         """One judgment per (claim, passage) pair, in order."""
         ...

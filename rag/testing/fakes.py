@@ -215,6 +215,10 @@ class LexicalJudge:
         self._threshold = threshold
         self.pairs: list[tuple[str, str]] = []
 
+    @property
+    def fingerprint(self) -> str:
+        return f"lexical-threshold-{self._threshold:g}"
+
     def judge_many(self, pairs: Sequence[tuple[str, str]]) -> list[Judgment]:
         """One judgment per (claim, passage), recording every pair it was asked about."""
         self.pairs.extend(pairs)

@@ -24,6 +24,7 @@ class WordJudge:
     """Supported when every word of the claim (lowercased, punctuation dropped) is in the passage."""
 
     name = "words"
+    fingerprint = "words"
 
     def judge_many(self, pairs: Sequence[tuple[str, str]]) -> list[Judgment]:
         def words(text: str) -> set[str]:

@@ -101,6 +101,7 @@ class FailingJudge:
     """Works for the first case (about the FDA), then its endpoint "goes down" (any claim about acne)."""
 
     name = "failing"
+    fingerprint = "failing"
 
     def judge_many(self, pairs: Sequence[tuple[str, str]]) -> list[Judgment]:
         if any("acne" in claim.lower() for claim, _ in pairs):
