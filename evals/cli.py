@@ -3,10 +3,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import click
 from rich.console import Console
@@ -24,6 +25,10 @@ from rag.cli.common import (
 )
 from rag.contract import BACKENDS, check_backend
 from rag.errors import RagError, UserError
+
+if TYPE_CHECKING:
+    from evals.agreement import Agreement
+    from rag.judge.protocol import Judge, Judgment
 
 
 @click.command("eval")
@@ -86,42 +91,132 @@ def eval_command(dataset: Path, answers_file: Path | None, out_dir: Path, baseli
 @click.option("--pairs", "pairs_file", type=click.Path(path_type=Path, dir_okay=False), required=True,
               help='JSONL of {"id", "claim", "passage"} lines.')
 @click.option("--judge", "judge_spec", default="offline", show_default=True)
+@click.option("--labels", "labelled", is_flag=True,
+              help='Every line also carries a "label" (true/false, "supported"/"unsupported" or 1/0): report the '
+                   "judge's agreement with the labels, and record it in judge-agreement.json in the data dir.")
 @common_options
-def judge(pairs_file: Path, judge_spec: str, data_dir: Path | None, as_json: bool) -> None:
-    """Does each passage support its claim? Writes {"id", "supported", "score"} lines."""
-    from rag.loaders.jsonl import iter_json_lines
-
+def judge(pairs_file: Path, judge_spec: str, labelled: bool, data_dir: Path | None, as_json: bool) -> None:
+    """Does each passage support its claim? Writes {"id", "supported", "score"} lines; with --labels, the judge's
+    agreement with the labels instead."""
     settings = load_settings(data_dir)
     with reported_errors():
         try:
             raw = pairs_file.read_bytes()
         except OSError as exc:
             raise UserError(f"{pairs_file}: cannot read ({exc.strerror})") from None
-        pairs: list[tuple[object, str, str]] = []
-        first_line: dict[str, int] = {}  # an id (as JSON) -> the line that used it first
-        skipped = 0
-        for number, record in iter_json_lines(pairs_file, raw):
-            if isinstance(record, RagError):
-                skipped += skip_line(pairs_file, number, record)
-                continue
-            if not isinstance(record.get("claim"), str) or not isinstance(record.get("passage"), str):
-                skipped += skip_line(pairs_file, number, UserError("fields 'claim' and 'passage' (strings) are "
-                                                                    "required"))
-                continue
-            pair_id = record.get("id", number)
-            key = json.dumps(pair_id)
-            if key in first_line:  # its judgment could not be told from the first one's
-                skipped += skip_line(pairs_file, number, UserError(f"id {key} was already used on line "
-                                                                    f"{first_line[key]}"))
-                continue
-            first_line[key] = number
-            pairs.append((pair_id, record["claim"], record["passage"]))
+        pairs, skipped = _read_pairs(pairs_file, raw, labelled)
         with components(settings) as built:
-            judgments = built.judge(judge_spec).judge_many([(c, p) for _, c, p in pairs])
-        for (pair_id, _, _), judgment in zip(pairs, judgments, strict=True):
-            emit({"id": pair_id, "supported": judgment.supported, "score": judgment.score})
+            chosen = built.judge(judge_spec)
+            judgments = chosen.judge_many([(pair.claim, pair.passage) for pair in pairs])
+        if labelled:
+            _report_agreement(settings.data_dir, chosen, pairs_file, raw, pairs, judgments, as_json)
+        else:
+            for pair, judgment in zip(pairs, judgments, strict=True):
+                emit({"id": pair.id, "supported": judgment.supported, "score": judgment.score})
         if skipped:
             raise LinesSkipped(pairs_file, skipped)
+
+
+class _Pair(NamedTuple):
+    id: object
+    claim: str
+    passage: str
+    label: bool | None
+
+
+def _read_pairs(path: Path, raw: bytes, labelled: bool) -> tuple[list[_Pair], int]:
+    """The pairs of a pairs file, and how many bad lines were reported (each named by file and line)."""
+    from rag.loaders.jsonl import iter_json_lines
+
+    records = list(iter_json_lines(path, raw))
+    if labelled and not any(isinstance(r, dict) and "label" in r for _, r in records):
+        raise UserError(f"{path}: no line carries a 'label' field, which --labels needs on every line")
+    pairs: list[_Pair] = []
+    first_line: dict[str, int] = {}  # an id (as JSON) -> the line that used it first
+    skipped = 0
+    for number, record in records:
+        try:
+            pair = _pair(number, record, labelled)
+            key = json.dumps(pair.id)
+            if key in first_line:  # its judgment could not be told from the first one's
+                raise UserError(f"id {key} was already used on line {first_line[key]}")
+        except RagError as error:
+            skipped += skip_line(path, number, error)
+            continue
+        first_line[key] = number
+        pairs.append(pair)
+    return pairs, skipped
+
+
+def _pair(number: int, record: dict[str, Any] | RagError, labelled: bool) -> _Pair:
+    """One line's pair; a RagError when the line is not one."""
+    from evals.agreement import parse_label
+
+    if isinstance(record, RagError):
+        raise record
+    if not isinstance(record.get("claim"), str) or not isinstance(record.get("passage"), str):
+        raise UserError("fields 'claim' and 'passage' (strings) are required")
+    if labelled and "label" not in record:
+        raise UserError("field 'label' is required with --labels")
+    label = parse_label(record["label"]) if labelled else None
+    return _Pair(record.get("id", number), record["claim"], record["passage"], label)
+
+
+def _report_agreement(data_dir: Path, chosen: Judge, pairs_file: Path, raw: bytes, pairs: list[_Pair],
+                      judgments: list[Judgment], as_json: bool) -> None:
+    """Measure the judge against the labels, record it (when there was a pair) and print it."""
+    from evals.agreement import measure, record_agreement
+
+    agreement = measure([bool(pair.label) for pair in pairs], judgments)
+    digest = hashlib.sha256(raw).hexdigest()
+    recorded = record_agreement(data_dir, chosen, pairs_file, digest, agreement) if pairs else None
+    if as_json:
+        emit({"judge": chosen.name, "fingerprint": chosen.fingerprint, "pairs_file": str(pairs_file),
+              "pairs_sha256": digest, **agreement.to_dict(), "recorded": str(recorded) if recorded else None})
+    else:
+        _print_agreement(f"{chosen.name}@{chosen.fingerprint}", pairs_file, agreement, recorded)
+
+
+def _print_agreement(judge_key: str, pairs_file: Path, agreement: Agreement, recorded: Path | None) -> None:
+    own = agreement.decisions
+    console = Console()
+    console.print(f"{pairs_file}: {judge_key}, {own.n} pairs ({own.tp + own.fn} supported, {own.fp + own.tn} "
+                  "unsupported)", highlight=False)
+    matrix = Table(title="labels against the judge's decisions")
+    for column in ("label", "judged supported", "judged unsupported"):
+        matrix.add_column(column, justify="left" if column == "label" else "right")
+    matrix.add_row("supported", f"{own.tp} (TP)", f"{own.fn} (FN)")
+    matrix.add_row("unsupported", f"{own.fp} (FP)", f"{own.tn} (TN)")
+    console.print(matrix)
+    metrics = Table(title="the judge's decisions")
+    metrics.add_column("metric")
+    metrics.add_column("value", justify="right")
+    for name in ("balanced_accuracy", "kappa", "accuracy", "precision", "recall"):
+        metrics.add_row(name, _figure(getattr(own, name)))
+    console.print(metrics)
+    console.print(_sweep_table(agreement))
+    best = agreement.best_threshold
+    console.print(f"best threshold (highest balanced accuracy): {'—' if best is None else f'{best:.2f}'}",
+                  highlight=False)
+    if recorded is not None:
+        console.print(f"recorded in {recorded}", highlight=False)
+
+
+def _sweep_table(agreement: Agreement) -> Table:
+    table = Table(title='"supported" when score >= threshold (* best)')
+    for column in ("threshold", "TP", "FP", "FN", "TN", "balanced_accuracy", "kappa"):
+        table.add_column(column, justify="right")
+    best = agreement.best_threshold
+    rows = [("judge", agreement.decisions)]
+    rows += [(f"{t:.2f}" + (" *" if t == best else ""), c) for t, c in agreement.sweep]
+    for label, counts in rows:
+        table.add_row(label, str(counts.tp), str(counts.fp), str(counts.fn), str(counts.tn),
+                      _figure(counts.balanced_accuracy), _figure(counts.kappa))
+    return table
+
+
+def _figure(value: float | None) -> str:
+    return "—" if value is None else f"{value:.4f}"
 
 
 def _read_json(path: Path) -> dict[str, Any]:
