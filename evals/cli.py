@@ -37,53 +37,81 @@ if TYPE_CHECKING:
               help="Score these precomputed answers (one Answer JSON a line) instead of answering.")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), default=Path("eval-out"),
               show_default=True, help="Where cases.jsonl, summary.json and report.html are written.")
-@click.option("--baseline", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="A previous summary.json: print the deltas.")
-@click.option("--fail-under", "gates", multiple=True, metavar="METRIC=VALUE",
-              help="Exit 1 when METRIC's mean is below VALUE (above, for uncited_rate). Repeatable.")
+@click.option("--baseline", type=click.Path(path_type=Path), default=None,
+              help="A previous run's output folder (or its summary.json, with cases.jsonl beside it): per-case and "
+                   "per-metric deltas.")
+@click.option("--fail-under", "gates", multiple=True, metavar="METRIC=VALUE[@lower]",
+              help="Exit 1 when METRIC's mean is below VALUE (above, for uncited_rate); @lower / @upper gates that "
+                   "end of its 95% interval. Repeatable.")
+@click.option("--fail-on-regression", is_flag=True,
+              help="With --baseline: exit 1 when a case that passed in the baseline does not pass now.")
+@click.option("--repeat", type=click.IntRange(1, 100), default=1, show_default=True,
+              help="Answer each case N times (model backends vary) and report each metric's spread across runs.")
 @click.option("--llm", "backend", type=click.Choice(BACKENDS), default=None)
 @click.option("--judge", "judge_spec", default="offline", show_default=True,
               help="offline, llm, or a local NLI / cross-encoder model folder.")
 @click.option("--workers", type=int, default=2, show_default=True)
 @common_options
 def eval_command(dataset: Path, answers_file: Path | None, out_dir: Path, baseline: Path | None,
-                 gates: tuple[str, ...], backend: str | None, judge_spec: str, workers: int, data_dir: Path | None,
-                 as_json: bool) -> None:
-    """Score answers to an eval DATASET: citation grounding, routing, abstention, retrieval; write a report."""
+                 gates: tuple[str, ...], fail_on_regression: bool, repeat: int, backend: str | None,
+                 judge_spec: str, workers: int, data_dir: Path | None, as_json: bool) -> None:
+    """Score answers to an eval DATASET: citation grounding, routing, abstention, retrieval, correctness; compare
+    with a baseline case by case; write a report."""
+    from evals.agreement import last_agreement
     from evals.cases import load_cases
-    from evals.runner import check_gates, compare, parse_gates, summarize, write_outputs
+    from evals.compare import Baseline, compare_runs
+    from evals.provenance import collect
+    from evals.runner import as_records, check_gates, merge_runs, parse_gates, summarize, write_outputs
     from evals.wiring import eval_runner
 
     settings = load_settings(data_dir)
     with reported_errors():
         parsed_gates = parse_gates(gates)
+        if repeat > 1 and answers_file is not None:
+            raise UserError("--repeat answers each case again; precomputed answers (--answers) are the same each time")
+        if fail_on_regression and baseline is None:
+            raise UserError("--fail-on-regression needs --baseline")
         cases, errors = load_cases(dataset)
         for error in errors:
             click.echo(f"skipped {error.source}: {error.reason}", err=True)
-        baseline_summary = _read_json(baseline) if baseline else None
+        before = Baseline.read(baseline) if baseline else None  # a bad baseline fails before any answering
         with components(settings, answering=answers_file is None) as built:
             out_dir.mkdir(parents=True, exist_ok=True)
             partial = out_dir / "cases.partial.jsonl"
             partial.unlink(missing_ok=True)
-            with progress_bar(not as_json and sys.stderr.isatty(), "answering") as progress:
-                runner = eval_runner(built, cases, answers_file=answers_file, backend=check_backend(backend),
-                                     judge=judge_spec, workers=workers, progress=progress)
-                for problem in runner.input_errors:
-                    click.echo(f"skipped {problem}", err=True)
-                results = runner.run(cases, partial=partial)
-            skipped = len(errors) + len(runner.input_errors)
-            meta = {"dataset": str(dataset), "backend": "precomputed" if answers_file else (
-                backend or settings.generation.backend), "judge": runner.judge_name, "skipped_lines": skipped}
+            runs = []
+            for run in range(repeat):
+                label = "answering" if repeat == 1 else f"run {run + 1} of {repeat}"
+                with progress_bar(not as_json and sys.stderr.isatty(), label) as progress:
+                    runner = eval_runner(built, cases, answers_file=answers_file, backend=check_backend(backend),
+                                         judge=judge_spec, workers=workers, progress=progress)
+                    runs.append(runner.run(cases, partial=partial))
+            for problem in runner.input_errors:
+                click.echo(f"skipped {problem}", err=True)
+            results = merge_runs(runs)
+            used = "precomputed" if answers_file else (backend or settings.generation.backend)
+            provenance = collect(built, dataset=dataset, judge=runner.judge, backend=used,
+                                 retrieval_ranking=runner.retrieval_ranking,
+                                 judge_agreement=last_agreement(settings.data_dir, runner.judge))
+            meta = {"dataset": str(dataset), "backend": used, "judge": runner.judge_name,
+                    "skipped_lines": len(errors) + len(runner.input_errors), "provenance": provenance}
             summary = summarize(results, meta, {case.id: case.tags for case in cases})
-            deltas = compare(summary, baseline_summary) if baseline_summary else None
-            paths = write_outputs(out_dir, results, summary, deltas)
+            records = as_records(results)
+            comparison = compare_runs(records, provenance, before) if before else None
+            summary["deltas"] = comparison.deltas() if comparison else {}
+            if comparison:
+                summary["comparison"] = comparison.to_dict()
+            failed = check_gates(summary, parsed_gates)
+            if comparison and fail_on_regression and comparison.newly_failing:
+                failed.append(f"{len(comparison.newly_failing)} case(s) passed in the baseline and fail now: "
+                              f"{', '.join(comparison.newly_failing)}")
+            summary["gates"] = {"asked": list(gates), "failed": failed}
+            paths = write_outputs(out_dir, records, summary, gates, failed)
             partial.unlink(missing_ok=True)
-    failed = check_gates(summary, parsed_gates)
     if as_json:
-        emit({**summary, "deltas": deltas or {}, "gates_failed": failed, "outputs": {k: str(v) for k, v in
-                                                                                  paths.items()}})
+        emit({**summary, "gates_failed": failed, "outputs": {k: str(v) for k, v in paths.items()}})
     else:
-        _print_summary(summary, deltas, failed, paths)
+        _print_summary(summary, failed, paths)
     sys.exit(1 if failed else 0)
 
 
@@ -219,27 +247,43 @@ def _figure(value: float | None) -> str:
     return "—" if value is None else f"{value:.4f}"
 
 
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise UserError(f"{path}: cannot read the baseline summary ({exc})") from None
-    if not isinstance(data, dict) or "metrics" not in data:
-        raise UserError(f"{path}: not a summary.json written by rag eval")
-    return data
-
-
-def _print_summary(summary: dict[str, Any], deltas: dict[str, float] | None, failed: list[str],
-                   paths: dict[str, Path]) -> None:
-    table = Table(title=f"{summary['dataset']}: {summary['cases']} cases, {summary['errors']} errors")
-    for column in ("metric", "mean", "cases", "delta"):
-        table.add_column(column, justify="left" if column == "metric" else "right")
+def _print_summary(summary: dict[str, Any], failed: list[str], paths: dict[str, Path]) -> None:
+    table = Table(title=f"{summary['dataset']}: {summary['cases']} cases, {summary['status']['pass']} pass, "
+                        f"{summary['status']['fail']} fail, {summary['errors']} errors")
+    comparison = summary.get("comparison")
+    columns = ["metric", "mean", "95% CI", "n"] + (["Δ", "Δ 95% CI", "p"] if comparison else [])
+    for column in columns:
+        table.add_column(column, justify="left" if column == "metric" else "right", no_wrap=True)
+    reasons: set[str] = set()
     for name, entry in summary["metrics"].items():
-        mean = "—" if entry["mean"] is None else f"{entry['mean']:.4f}"
-        delta = f"{deltas[name]:+.4f}" if deltas and name in deltas else ""
-        table.add_row(name, mean, str(entry["cases"]), delta)
+        row = [name, _number(entry["mean"]), _interval(entry["ci"]), str(entry["cases"])]
+        if comparison:
+            change = comparison["metrics"][name]
+            if not change["comparable"]:
+                reasons.add(change["reason"])
+            row += ([_number(change["delta"], "+"), _interval(change["ci"]), _number(change["p_value"], digits=3)]
+                    if change["comparable"] else ["n/c", "", ""])
+        table.add_row(*row)
     console = Console()
+    if not console.is_terminal:  # a log or a pipe: no need to fold the table into 80 columns
+        console = Console(width=120)
     console.print(table)
+    if reasons:
+        console.print(f"n/c: not comparable ({'; '.join(sorted(reasons))})", highlight=False)
+    if comparison:
+        for key in ("newly_failing", "newly_passing", "changed"):
+            if comparison[key]:
+                console.print(f"{key.replace('_', ' ')}: {', '.join(comparison[key])}", highlight=False)
+        if comparison["differences"]:
+            console.print(f"differs from the baseline: {', '.join(comparison['differences'])}", highlight=False)
     for message in failed:
         console.print(f"[red]gate failed:[/red] {message}", highlight=False)
     console.print(f"report: {paths['report']}", highlight=False)
+
+
+def _number(value: float | None, sign: str = "", digits: int = 4) -> str:
+    return "—" if value is None else f"{value:{sign}.{digits}f}"
+
+
+def _interval(bounds: list[float] | None) -> str:
+    return "" if not bounds else f"[{bounds[0]:.3f}, {bounds[1]:.3f}]"

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from evals.context import EvalContext
 from evals.metrics.content import ForbiddenStatements, LeadAndCitedGold, PremiseCorrected, RequiredFacts
+from evals.metrics.correctness import AnswerCorrectness
 from evals.metrics.retrieval import ndcg_at, recall_at, reciprocal_rank
 from rag.answer.lexical import answer_sentences, is_no_evidence
 from rag.contract import SECTION_SOURCE_KIND, citations_in, strip_citations
@@ -188,10 +189,10 @@ class EvidenceAppraisal:
 
 EVALUATORS = (CitationValidity(), CitationRecallPrecision(), SectionRouting(), UncitedRate(), Abstention(),
               RetrievalQuality(), LabelAccuracy(), EvidenceAppraisal(), RequiredFacts(), ForbiddenStatements(),
-              LeadAndCitedGold(), PremiseCorrected())
+              LeadAndCitedGold(), PremiseCorrected(), AnswerCorrectness())
 METRICS = ("citation_validity", "citation_recall", "citation_precision", "section_routing", "uncited_rate",
            "abstention_correct", "retrieval_recall@10", "retrieval_ndcg@10", "retrieval_mrr", "label_accuracy",
            "appraised_references", "disagreements", "required_facts", "forbidden_statements", "lead_correct",
-           "gold_cited", "premise_corrected")
+           "gold_cited", "premise_corrected", "answer_correctness")
 #: Metrics where lower is better (the gate then means "fail above").
 LOWER_IS_BETTER = frozenset({"uncited_rate", "forbidden_statements"})

@@ -7,6 +7,7 @@ the catalog and can never disagree with it. A ``pending`` row marks documents wh
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 import threading
@@ -282,6 +283,15 @@ class Catalog:
             by_kind = dict(db.execute("SELECT kind, COUNT(*) FROM documents GROUP BY kind").fetchall())
             chunks = db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
         return sum(by_kind.values()), int(chunks), {str(k): int(v) for k, v in by_kind.items()}
+
+    def content_digest(self) -> str:
+        """A sha256 over every committed document's id and content fingerprint: changes whenever a document is added,
+        removed or changed (an eval's record of which corpus it ran on)."""
+        digest = hashlib.sha256()
+        with self._reading(snapshot=True) as db:
+            for doc_id, fingerprint in db.execute("SELECT id, fingerprint FROM documents ORDER BY id"):
+                digest.update(f"{doc_id}\t{fingerprint}\n".encode())
+        return digest.hexdigest()
 
     def is_empty(self) -> bool:
         """No document is stored (one index probe, not a count)."""

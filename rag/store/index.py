@@ -102,6 +102,13 @@ class Index:
             except CHROMA_ERRORS as exc:  # closing is best effort: the process may be going away
                 logger.debug("closing the Chroma client failed: %s", exc)
 
+    def fingerprint(self) -> dict[str, object]:
+        """What the index holds, for a record of which corpus a result came from: document and chunk counts,
+        documents by kind, and a digest of every document's id and content."""
+        documents, chunks, by_kind = self.catalog.counts()
+        return {"documents": documents, "chunks": chunks, "by_kind": by_kind,
+                "content_sha256": self.catalog.content_digest()}
+
     def refresh(self, force: bool = False) -> None:
         """Server mode: bring this machine's catalog (and BM25 table) up to the shared records; a no-op embedded."""
         if self._replica is not None:

@@ -7,6 +7,7 @@ import json
 import re
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -37,6 +38,16 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return data, dataset
 
 
+@pytest.fixture(scope="module")
+def live(setup: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Path]:
+    """One live run of the PRP cases: its summary and its output folder (shared: the tests only read it)."""
+    data, dataset = setup
+    out = tmp_path_factory.mktemp("live")
+    code, printed = run("eval", str(dataset), "--data-dir", str(data), "--out", str(out), "--json")
+    assert code == 0, printed
+    return json.loads(printed), out
+
+
 def run(*args: str) -> tuple[int, str]:
     result = CliRunner().invoke(main, list(args))
     return result.exit_code, result.output
@@ -52,9 +63,19 @@ def test_eval_writes_outputs_passes_gates_and_compares(setup: tuple[Path, Path],
     for name in ("cases", "summary", "report"):
         assert Path(summary["outputs"][name]).is_file()
     code, out = run("eval", str(dataset), "--data-dir", str(data), "--out", str(tmp_path / "b"), "--json",
-                    "--baseline", str(tmp_path / "a" / "summary.json"))
+                    "--baseline", str(tmp_path / "a" / "summary.json"), "--fail-on-regression")
     again = json.loads(out)
     assert code == 0 and set(again["deltas"].values()) == {0.0}, "two offline runs give identical numbers"
+    comparison = again["comparison"]
+    assert comparison["newly_failing"] == comparison["newly_passing"] == comparison["changed"] == []
+    assert set(comparison["differences"]) <= {"git_commit"}, "same provenance (the commit may be dirty or not)"
+    compared = [m for m in comparison["metrics"].values() if m["delta"] is not None]
+    assert compared and all(m["comparable"] and m["ci"][0] <= 0 <= m["ci"][1] for m in compared)
+    provenance = again["provenance"]
+    assert provenance["corpus"]["documents"] > 0 and len(provenance["corpus"]["content_sha256"]) == 64
+    assert provenance["judge"]["name"] == "offline" and provenance["judge"]["fingerprint"]
+    assert provenance["dataset"]["sha256"] and "answer.j2" in provenance["prompts"]
+    assert "api_key" not in provenance["settings"]["generation"] and provenance["packages"]["chromadb"]
     code, out = run("eval", str(dataset), "--data-dir", str(data), "--out", str(tmp_path / "c"),
                     "--fail-under", "citation_precision=1.01")
     assert code == 1 and "gate failed" in out
@@ -71,12 +92,12 @@ def shuffle_citations(answer: dict[str, object]) -> dict[str, object]:
     return dict(answer, sections=sections)
 
 
-def test_shuffled_citations_score_at_least_50_points_lower(setup: tuple[Path, Path], tmp_path: Path) -> None:
+def test_shuffled_citations_score_at_least_50_points_lower(setup: tuple[Path, Path], tmp_path: Path,
+                                                          live: tuple[dict[str, Any], Path]) -> None:
     data, dataset = setup
-    code, out = run("eval", str(dataset), "--data-dir", str(data), "--out", str(tmp_path / "live"), "--json")
-    verified = json.loads(out)["metrics"]
+    verified = live[0]["metrics"]
     assert verified["citation_recall"]["mean"] >= 0.95
-    answers = [json.loads(line) for line in (tmp_path / "live" / "cases.jsonl").read_text().splitlines()]
+    answers = [json.loads(line) for line in (live[1] / "cases.jsonl").read_text().splitlines()]
     shuffled = tmp_path / "shuffled.jsonl"
     shuffled.write_text("\n".join(json.dumps(dict(shuffle_citations(a["answer"]), id=a["id"])) for a in answers))
     code, out = run("eval", str(dataset), "--answers", str(shuffled), "--data-dir", str(data), "--out",
@@ -123,17 +144,17 @@ def old_shape(answer: dict[str, object]) -> dict[str, object]:
     return dict(answer, references=references)
 
 
-def test_old_one_quote_answers_and_deleted_chunks_are_still_scored(setup: tuple[Path, Path], tmp_path: Path) -> None:
+def test_old_one_quote_answers_and_deleted_chunks_are_still_scored(setup: tuple[Path, Path], tmp_path: Path,
+                                                                   live: tuple[dict[str, Any], Path]) -> None:
     data, dataset = setup
-    code, out = run("eval", str(dataset), "--data-dir", str(data), "--out", str(tmp_path / "live"), "--json")
-    live = json.loads(out)["metrics"]
-    answers = [json.loads(line) for line in (tmp_path / "live" / "cases.jsonl").read_text().splitlines()]
+    metrics = live[0]["metrics"]
+    answers = [json.loads(line) for line in (live[1] / "cases.jsonl").read_text().splitlines()]
     assert all(r["quotes"] and r["quote"] == r["quotes"][0]["text"] for a in answers for r in a["answer"]["references"])
     old = tmp_path / "old.jsonl"
     old.write_text("\n".join(json.dumps(dict(old_shape(a["answer"]), id=a["id"])) for a in answers))
     code, out = run("eval", str(dataset), "--answers", str(old), "--data-dir", str(data), "--out", str(tmp_path / "o"),
                     "--json")
-    assert code == 0 and json.loads(out)["metrics"]["citation_validity"]["mean"] == live["citation_validity"]["mean"]
+    assert code == 0 and json.loads(out)["metrics"]["citation_validity"]["mean"] == metrics["citation_validity"]["mean"]
     gone = tmp_path / "gone.jsonl"  # every quote from a chunk the index no longer has: the quotes are the passages
     moved = [dict(a["answer"], id=a["id"], references=[
         dict(r, quotes=[dict(q, chunk_id=f"deleted-{i}") for i, q in enumerate(r["quotes"])])
@@ -142,3 +163,44 @@ def test_old_one_quote_answers_and_deleted_chunks_are_still_scored(setup: tuple[
     code, out = run("eval", str(dataset), "--answers", str(gone), "--data-dir", str(data), "--out", str(tmp_path / "g"),
                     "--json")
     assert code == 0 and json.loads(out)["metrics"]["citation_validity"]["mean"] == 1.0
+
+
+def shift_citations(answer: dict[str, Any]) -> dict[str, Any]:
+    """Every [n] written as [n+1]: each sentence cites another passage, the last reference's a missing one."""
+    sections = [dict(s, text=re.sub(r"\[(\d+)\]", lambda m: f"[{int(m.group(1)) + 1}]", s["text"]))
+                for s in answer["sections"]]
+    return dict(answer, sections=sections)
+
+
+def test_shifted_citations_are_regressions_listed_by_case(setup: tuple[Path, Path], tmp_path: Path,
+                                                         live: tuple[dict[str, Any], Path]) -> None:
+    data, dataset = setup
+    records = [json.loads(line) for line in (live[1] / "cases.jsonl").read_text().splitlines()]
+    cited = [r for r in records if r["status"] == "pass" and any(re.search(r"\[\d+\]", s["text"])
+                                                                  for s in r["answer"]["sections"])]
+    shifted = [r["id"] for r in cited[::3]]
+    assert len(shifted) >= 2
+    answers = tmp_path / "shifted.jsonl"
+    answers.write_text("\n".join(json.dumps(dict(shift_citations(r["answer"]) if r["id"] in shifted else r["answer"],
+                                                 id=r["id"])) for r in records))
+    code, out = run("eval", str(dataset), "--answers", str(answers), "--data-dir", str(data), "--out",
+                    str(tmp_path / "shifted"), "--json", "--baseline", str(live[1]), "--fail-on-regression")
+    summary = json.loads(out)
+    assert code == 1 and "passed in the baseline and fail now" in summary["gates_failed"][0]
+    comparison = summary["comparison"]
+    assert sorted(comparison["newly_failing"]) == sorted(shifted) and comparison["newly_passing"] == []
+    saved = json.loads((tmp_path / "shifted" / "summary.json").read_text())
+    assert saved["comparison"]["newly_failing"] == comparison["newly_failing"]
+    for metric in ("retrieval_recall@10", "retrieval_ndcg@10", "retrieval_mrr"):
+        assert comparison["metrics"][metric] == {**comparison["metrics"][metric], "comparable": False, "delta": None}
+        assert metric not in summary["deltas"], "reference order is never diffed against the live retriever"
+    recall = comparison["metrics"]["citation_recall"]
+    assert recall["comparable"] and recall["delta"] < 0 and recall["ci"][1] <= 0
+    report = (tmp_path / "shifted" / "report.html").read_text()
+    cases_table = report.split("<h2>Cases</h2>", 1)[1].split("</table>", 1)[0]
+    first_rows = re.findall(r"<tr><td>([^<]+)</td>", cases_table)[:len(shifted)]
+    assert sorted(first_rows) == sorted(shifted), "regressions are shown first"
+    assert "Answers before and after" in report and "newly failing" in report and "<b>Failed:</b>" in report
+    lines = [json.loads(line) for line in (tmp_path / "shifted" / "cases.jsonl").read_text().splitlines()]
+    for line in lines:
+        assert line["baseline"]["change"] == ("newly failing" if line["id"] in shifted else "same")

@@ -93,3 +93,19 @@ def test_retrieval_quality_against_gold() -> None:
     case = EvalCase(id="r", question="q", gold=Gold(study_doc_ids=("d2",), guideline_doc_ids=("d9",)))
     scores = RetrievalQuality().evaluate(context(answer("x", "y", {}), case, retrieved=["d1", "d2", "d2", "d3"]))
     assert scores["retrieval_recall@10"] == 0.5 and scores["retrieval_mrr"] == 0.5
+
+
+def test_answer_correctness_is_claim_recall_against_the_reference() -> None:
+    from evals.metrics.correctness import AnswerCorrectness
+
+    a = answer("No guideline addresses this.", "Alpha beta gamma [1]. Delta epsilon [2].", {1: "study", 2: "study"})
+    with_reference = EvalCase(id="c", question="q", reference_answer="Alpha beta. Zeta eta. Delta.",
+                              gold=Gold(snippets=("zeta",)))
+    ctx = context(a, with_reference)
+    assert AnswerCorrectness().evaluate(ctx)["answer_correctness"] == pytest.approx(2 / 3)
+    assert [f["sentence"] for f in ctx.failures] == ["not stated: Zeta eta."]
+    snippets_only = EvalCase(id="c", question="q", gold=Gold(snippets=("delta epsilon", "theta")))
+    assert AnswerCorrectness().evaluate(context(a, snippets_only))["answer_correctness"] == pytest.approx(1 / 2)
+    assert AnswerCorrectness().evaluate(context(a))["answer_correctness"] is None, "nothing to compare with"
+    abstained = answer("No guideline addresses this.", "There are no studies.", {})
+    assert AnswerCorrectness().evaluate(context(abstained, with_reference))["answer_correctness"] == 0.0
