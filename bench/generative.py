@@ -82,6 +82,8 @@ class Recording:
     def name(self) -> str:
         return self.inner.name
 
+    is_model = True
+
     def generate(self, request: GenerationRequest) -> Generation:
         started = time.perf_counter()
         try:

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from rag.answer.models import Answer, Outcome
     from rag.answer.service import AnswerService
     from rag.conversation import Conversations
-    from rag.generate.protocol import Generator
+    from rag.generate.protocol import ModelGenerator
     from rag.judge import Judge
 
 
@@ -37,7 +37,7 @@ class Components:
         self.index.check_embedder(self.embedder)
         self._conversations: Conversations | None = None
         self._retriever: Retriever | None = None
-        self._llm: Generator | None = None
+        self._llm: ModelGenerator | None = None
         self._judge: Judge | None = judge
         self._sentence_vectors: SentenceVectors | None = None
         self._lock = threading.Lock()
@@ -72,7 +72,7 @@ class Components:
                 self._retriever = Retriever(self.index, self.embedder, self.settings.retrieval, configured)
             return self._retriever
 
-    def answers(self, llm: Generator | None = None,
+    def answers(self, llm: ModelGenerator | None = None,
                 observers: Sequence[Callable[[Answer, Outcome], None]] = ()) -> AnswerService:
         """The answer service: extractive always available; the OpenAI-compatible model when configured (one per
         process, so what it learnt of the endpoint's output modes is kept); ``observers`` see every answer."""

@@ -36,7 +36,7 @@ from rag.errors import GenerationError, QuotaExceeded, UserError
 from rag.filters import Filters
 from rag.generate.json_answer import read_answer, to_markdown
 from rag.generate.prompting import Prompts, Turn, normalise_untrusted
-from rag.generate.protocol import Generation, GenerationRequest, Generator
+from rag.generate.protocol import Generation, GenerationRequest, Generator, ModelGenerator
 from rag.judge import Judge
 from rag.meaning.relevance import Relevance
 from rag.models import Hit
@@ -73,7 +73,7 @@ class AnswerService:
     ``relevance`` judges which publications address the question (rag.meaning): a model's sentence resting only on
     one that does not is removed, as the extractive composer would not quote one."""
 
-    def __init__(self, settings: Settings, retriever: Retriever, extractive: Generator, llm: Generator | None,
+    def __init__(self, settings: Settings, retriever: Retriever, extractive: Generator, llm: ModelGenerator | None,
                  prompts: Prompts, conversations: Conversations, judge: Judge,
                  observers: Sequence[Callable[[Answer, Outcome], None]] = (),
                  relevance: Relevance | None = None) -> None:
@@ -154,10 +154,10 @@ class AnswerService:
         if generation is not None:
             for notice in generation.notices:
                 yield from self._notice(prepared, notice)
-            grounded, parsed = self._ground(generation, prepared, model=generator is not self._extractive)
-            if grounded.contradicted and generator is not self._extractive:
+            grounded, parsed = self._ground(generation, prepared, model=generator.is_model)
+            if grounded.contradicted and generator.is_model:
                 yield from self._answer_contradicted(grounded, prepared)
-            if generator is not self._extractive and not grounded.sourced() and prepared.sources:
+            if generator.is_model and not grounded.sourced() and prepared.sources:
                 removed = len(grounded.removed)
                 yield from self._notice(prepared, self._fallback_notice(
                     f"none of the {removed} sentence(s) it wrote could be matched to a retrieved passage"
@@ -165,13 +165,13 @@ class AnswerService:
                 discarded = grounded.removed
                 grounded, why = None, "unsupported"
         if grounded is None:
-            used = generator.name if generator is self._extractive else f"extractive (fallback from {generator.name})"
+            used = f"extractive (fallback from {generator.name})" if generator.is_model else generator.name
             fallback = self._extractive.generate(prepared.request)
-            if deltas and generator is not self._extractive:
+            if deltas and generator.is_model:
                 yield "delta", fallback.text
             grounded, parsed = self._ground(fallback, prepared, model=False)
             grounded.removed[:0] = discarded
-        outcome = Outcome(generator="extractive" if generator is self._extractive else "openai", fallback=why,
+        outcome = Outcome(generator="openai" if generator.is_model else "extractive", fallback=why,
                           tokens=tokens)
         yield "answer", self._finish(prepared, parsed, grounded, used, outcome)
 
@@ -235,7 +235,7 @@ class AnswerService:
     def _shown(self, question: str, sources: list[Source], backend: Backend | None) -> list[Source]:
         """What a model is shown of the sources: the sentences that address the question (rag.meaning), or every
         source whole when the setting says so or no judgment is available. The extractive composer reads them all."""
-        if self._generator(backend) is self._extractive or self._relevance is None \
+        if not self._generator(backend).is_model or self._relevance is None \
                 or not self._settings.generation.excerpts:
             return sources
         return self._relevance.excerpts(question, sources)
@@ -257,16 +257,19 @@ class AnswerService:
         return question.strip()
 
     def _generator(self, backend: Backend | None) -> Generator:
+        return self._model(backend) or self._extractive
+
+    def _model(self, backend: Backend | None) -> ModelGenerator | None:
+        """The language model asked for (``backend``, else the setting), None when the extractive composer is."""
         wanted = backend or self._settings.generation.backend
-        return self._llm if wanted == "openai" and self._llm is not None else self._extractive
+        return self._llm if wanted == "openai" else None
 
     def _condense(self, question: str, history: list[Turn], backend: Backend | None) -> str:
         limit = self._settings.retrieval.max_query_chars
-        generator = self._generator(backend)
-        complete = getattr(generator, "complete", None)
-        if generator is not self._extractive and complete is not None:
+        model = self._model(backend)
+        if model is not None:
             try:
-                rewritten = str(complete(self._prompts.condense(question, history))).strip().split("\n")[0]
+                rewritten = model.complete(self._prompts.condense(question, history)).strip().split("\n")[0]
                 if rewritten:
                     return rewritten[:limit]
             except GenerationError as error:

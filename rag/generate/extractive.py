@@ -131,6 +131,7 @@ class ExtractiveGenerator:
     """Composes the answer from the sources' own sentences."""
 
     name = "extractive"
+    is_model = False
 
     def __init__(self, relevance: Relevance, settings: GenerationSettings) -> None:
         self._relevance = relevance

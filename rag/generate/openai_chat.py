@@ -101,6 +101,11 @@ class OpenAIChatGenerator:
         """``openai:`` and the model name."""
         return f"openai:{self._settings.model}"
 
+    @property
+    def is_model(self) -> bool:
+        """True: a language model writes the answer."""
+        return True
+
     def output_format(self, request: GenerationRequest) -> OutputFormat:
         """The format this request will be asked in first (``auto``: JSON until the endpoint showed it refuses or
         ignores it)."""

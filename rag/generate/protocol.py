@@ -51,10 +51,27 @@ class Generator(Protocol):
         """A label for the answer's ``backend`` field, e.g. ``openai:qwen2.5-1.5b``."""
         ...
 
+    @property
+    def is_model(self) -> bool:
+        """Whether a language model writes the answer: its sentences are then held to the question's topic and its
+        limitations verified, and the extractive answer is the fallback. False for the extractive composer, which
+        quotes the passages it chose."""
+        ...
+
     def generate(self, request: GenerationRequest) -> Generation:
         """The whole answer; a failure of the model or its endpoint raises GenerationError."""
         ...
 
     def stream(self, request: GenerationRequest) -> Iterator[str | Generation]:
         """Readable text (Markdown with [n] markers) in pieces as it is produced, then the :class:`Generation`."""
+        ...
+
+
+@runtime_checkable
+class ModelGenerator(Generator, Protocol):
+    """A generator backed by a language model, which can also complete a plain prompt (rewriting a follow-up as a
+    standalone question)."""
+
+    def complete(self, prompt: ChatPrompt) -> str:
+        """The model's plain-text completion of ``prompt``; a failure raises GenerationError."""
         ...

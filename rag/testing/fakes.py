@@ -173,6 +173,11 @@ class ScriptedGenerator:
     def name(self) -> str:
         return self._name
 
+    @property
+    def is_model(self) -> bool:
+        """True: it stands in for a language model."""
+        return True
+
     def generate(self, request: object) -> Generation:
         """The next scripted output."""
         self.requests.append(request)
