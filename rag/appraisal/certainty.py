@@ -212,8 +212,3 @@ def _count_of(count: int, names: tuple[str, str]) -> str:
 
 def _join(parts: list[str]) -> str:
     return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
-
-
-def design_name(design: StudyDesign | None) -> str:
-    """The plain-English name of a design ('randomised trial'), for reasons and summaries."""
-    return _NAMES.get(design or "", _UNKNOWN_NAME)[0]

@@ -106,11 +106,6 @@ class OpenAIChatGenerator:
         """True: a language model writes the answer."""
         return True
 
-    def output_format(self, request: GenerationRequest) -> OutputFormat:
-        """The format this request will be asked in first (``auto``: JSON until the endpoint showed it refuses or
-        ignores it)."""
-        return "json" if self._styles(request) else "markdown"
-
     def _styles(self, request: GenerationRequest) -> tuple[SchemaStyle, ...]:
         """The schema styles to offer, in order (none: ask for text)."""
         mode = self._settings.output
