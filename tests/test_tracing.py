@@ -57,7 +57,7 @@ def test_an_answer_has_a_span_per_stage_and_no_question_text(answer_corpus: Comp
 def test_a_stream_abandoned_after_its_sources_still_ends_its_span(answer_corpus: Components,
                                                                   spans: InMemorySpanExporter) -> None:
     events = answer_corpus.answers().stream(QUESTION)
-    assert next(events)[0] == "sources"
+    assert next(events).kind == "sources"
     events.close()
     assert "rag.answer" in by_name(spans.get_finished_spans())
 

@@ -44,14 +44,9 @@ async def post_answer(body: AnswerRequest, request: Request, service: AnswersDep
 
     def body_events() -> Iterator[ServerSentEvent]:
         try:
-            yield event(*first)
-            for kind, payload in events:
-                if kind == "delta":
-                    yield event("delta", {"text": payload})
-                elif kind == "answer":
-                    yield event("answer", payload.model_dump(mode="json"))
-                else:
-                    yield event(kind, payload)
+            yield event(first.kind, first.data())
+            for streamed in events:
+                yield event(streamed.kind, streamed.data())
         except RagError as exc:
             yield event("error", {"message": scrub(request, str(exc))})
         finally:

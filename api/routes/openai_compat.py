@@ -23,8 +23,9 @@ from api.errors import scrub
 from api.schemas import ANSWER_ERRORS, ERRORS, ChatCompletionRequest, ChatMessage
 from api.slots import HeldStream
 from api.streaming import done, event, event_stream
+from rag.answer.events import AnswerEvent, DeltaEvent
 from rag.answer.models import Answer
-from rag.answer.render import render_markdown
+from rag.answer.render import render_markdown, render_references
 from rag.config import ApiSettings
 from rag.contract import Backend
 from rag.errors import RagError, UserError
@@ -122,15 +123,14 @@ async def chat_completions(body: ChatCompletionRequest, request: Request, servic
         yield done()
 
     def chunks(draft: InertStream) -> Iterator[ServerSentEvent]:
-        for kind, payload in events:
-            if kind == "answer":
+        for streamed in events:
+            if isinstance(streamed, AnswerEvent):
                 # The deltas were the model's draft; what checking it changed, the references and the
                 # disclaimer follow (the verified text is in the final chunk's ``rag`` field).
-                page = render_markdown(payload)
-                tail = "## References" + page.split("## References", 1)[-1] if "## References" in page else ""
-                yield chunk({"content": draft.flush() + "\n\n---\n\n" + inert_markdown(_repairs(payload))
-                             + tail}, extra=_extra(payload))
-            elif kind == "delta" and (text := draft.feed(payload)):
+                answer = streamed.answer
+                yield chunk({"content": draft.flush() + "\n\n---\n\n" + inert_markdown(_repairs(answer))
+                             + render_references(answer)}, extra=_extra(answer))
+            elif isinstance(streamed, DeltaEvent) and (text := draft.feed(streamed.text)):
                 yield chunk({"content": text})
 
     return event_stream(stream(), request.app.state.settings.api.sse_ping_s)

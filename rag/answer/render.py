@@ -26,18 +26,27 @@ def render_markdown(answer: Answer) -> str:
             lines += [f"*{section.consensus.summary}*", ""]
         lines += [section.text if section.evidence_found else f"*{section.text}*", ""]
     lines += ["## Limitations", "", answer.limitations, ""]
+    return inert_markdown("\n".join(lines + _closing(answer)))
+
+
+def render_references(answer: Answer) -> str:
+    """The end of the answer page: the references, notices, disclaimer and status line (what a streamed chat
+    completion sends after the model's draft)."""
+    return inert_markdown("\n".join(_closing(answer)))
+
+
+def _closing(answer: Answer) -> list[str]:
+    lines: list[str] = []
     if answer.references:
         lines += ["## References", ""]
         lines += [_reference(r) for r in answer.references]
         lines.append("")
     if answer.notices:
         lines += [f"> **Note:** {notice}" for notice in answer.notices] + [""]
-    status = _status(answer)
-    footer = [answer.backend, status, f"{answer.timings_ms.get('total', 0):.0f} ms"]
+    footer = [answer.backend, _status(answer), f"{answer.timings_ms.get('total', 0):.0f} ms"]
     if answer.conversation_id:
         footer.append(f"conversation {answer.conversation_id}")
-    lines += ["---", "", f"*{answer.disclaimer}*", "", f"*{' · '.join(footer)}*"]
-    return inert_markdown("\n".join(lines))
+    return [*lines, "---", "", f"*{answer.disclaimer}*", "", f"*{' · '.join(footer)}*"]
 
 
 def _reference(reference: Reference) -> str:

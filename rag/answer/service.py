@@ -11,11 +11,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from functools import partial
-from typing import Any
 
 from rag.answer.appraise import Appraised, appraise_answer
 from rag.answer.assemble import assemble
 from rag.answer.budget import count_tokens, encoding_for, fit_history, fit_sources, truncate_tokens
+from rag.answer.events import AnswerEvent, AnswerStreamEvent, DeltaEvent, NoticeEvent, SourcesEvent
 from rag.answer.ground import Grounded, Grounder
 from rag.answer.models import Answer, AnswerSection, FallbackReason, Outcome, Reference
 from rag.answer.parse import ParsedAnswer, parse_answer
@@ -39,14 +39,10 @@ from rag.generate.prompting import Prompts, Turn, normalise_untrusted
 from rag.generate.protocol import Generation, GenerationRequest, Generator, ModelGenerator
 from rag.judge import Judge
 from rag.meaning.relevance import Relevance
-from rag.models import Hit
 from rag.retrieve import Retriever
 from rag.tracing import Stages
 
 logger = logging.getLogger(__name__)
-
-Event = tuple[str, Any]
-"""Streamed events: ("sources", [Reference-like dicts]), ("delta", text), ("notice", text), ("answer", Answer)."""
 
 
 @dataclass
@@ -95,18 +91,17 @@ class AnswerService:
         conversation must be its own; one it starts is); None is the trusted local caller. ``store``: whether a
         new conversation is started and the turn remembered (False: ``conversation_id`` stays None)."""
         answer: Answer | None = None
-        for kind, payload in self.stream(question, audience=audience, conversation_id=conversation_id,
-                                         filters=filters, backend=backend, history=history, deltas=False,
-                                         owner=owner, store=store):
-            if kind == "answer":
-                answer = payload
+        for event in self.stream(question, audience=audience, conversation_id=conversation_id, filters=filters,
+                                 backend=backend, history=history, deltas=False, owner=owner, store=store):
+            if isinstance(event, AnswerEvent):
+                answer = event.answer
         assert answer is not None
         return answer
 
     def stream(self, question: str, *, audience: str = "clinician", conversation_id: str | None = None,
                filters: Filters | None = None, backend: Backend | None = None,
                history: Sequence[str] = (), deltas: bool = True, owner: str | None = None,
-               store: bool = True) -> Iterator[Event]:
+               store: bool = True) -> Iterator[AnswerStreamEvent]:
         """The sources first, then text deltas as they are generated (when ``deltas``), notices, and the verified
         answer last (``owner`` and ``store`` as for :meth:`answer`)."""
         stages = Stages("answer", audience=audience, streamed=deltas)
@@ -118,10 +113,10 @@ class AnswerService:
 
     def _stream(self, stages: Stages, question: str, audience: str, conversation_id: str | None,
                 filters: Filters | None, backend: Backend | None, history: Sequence[str],
-                deltas: bool, owner: str | None, store: bool) -> Iterator[Event]:
+                deltas: bool, owner: str | None, store: bool) -> Iterator[AnswerStreamEvent]:
         prepared = self._prepare(question, audience, conversation_id, filters, backend, history, stages, owner,
                                  store)
-        yield "sources", [_source_view(s) for s in prepared.sources]
+        yield SourcesEvent(prepared.sources)
         generator = self._generator(backend)
         started = time.perf_counter()
         generation: Generation | None = None
@@ -136,7 +131,7 @@ class AnswerService:
                         if isinstance(piece, Generation):
                             generation = piece
                         elif piece:
-                            yield "delta", piece
+                            yield DeltaEvent(piece)
             else:
                 generation = generator.generate(prepared.request)
             if generation is None:
@@ -168,12 +163,12 @@ class AnswerService:
             used = f"extractive (fallback from {generator.name})" if generator.is_model else generator.name
             fallback = self._extractive.generate(prepared.request)
             if deltas and generator.is_model:
-                yield "delta", fallback.text
+                yield DeltaEvent(fallback.text)
             grounded, parsed = self._ground(fallback, prepared, model=False)
             grounded.removed[:0] = discarded
         outcome = Outcome(generator="openai" if generator.is_model else "extractive", fallback=why,
                           tokens=tokens)
-        yield "answer", self._finish(prepared, parsed, grounded, used, outcome)
+        yield AnswerEvent(self._finish(prepared, parsed, grounded, used, outcome))
 
     def conversation(self, conversation_id: str, owner: str | None = None) -> Conversation:
         """A stored conversation of ``owner``; an unknown id or another owner's is a NotFoundError."""
@@ -301,7 +296,7 @@ class AnswerService:
                                     "(RAG_GENERATION__MAX_ANSWER_TOKENS); what it wrote before that was kept.")
         return grounded, parsed
 
-    def _answer_contradicted(self, grounded: Grounded, prepared: _Prepared) -> Iterator[Event]:
+    def _answer_contradicted(self, grounded: Grounded, prepared: _Prepared) -> Iterator[NoticeEvent]:
         """A section where the model said evidence is missing while its sources address the question is answered
         from those sources (the extractive composer's sentences, when the model left it empty), with a notice."""
         composed: Grounded | None = None
@@ -314,9 +309,9 @@ class AnswerService:
                                               "the question, but retrieved sources do; the section quotes them.")
 
     @staticmethod
-    def _notice(prepared: _Prepared, notice: str) -> Iterator[Event]:
+    def _notice(prepared: _Prepared, notice: str) -> Iterator[NoticeEvent]:
         prepared.notices.append(notice)
-        yield "notice", notice
+        yield NoticeEvent(notice)
 
     @staticmethod
     def _fallback_notice(reason: str) -> str:
@@ -405,13 +400,6 @@ class AnswerService:
         empty = self._prompts.answer(question, [], "clinician", history)
         overhead = count_tokens(empty.system + empty.user, self._encoding()) + 64
         return max(0, generation.context_tokens - generation.max_answer_tokens - overhead)
-
-
-def _source_view(source: Source) -> dict[str, Any]:
-    hit: Hit = source.hit
-    return {"n": source.n, "kind": hit.kind, "doc_id": hit.doc_id, "chunk_id": hit.chunk_id, "title": hit.title,
-            "year": hit.year, "source": hit.source, "pmid": hit.pmid, "doi": hit.doi, "url": hit.url,
-            "text": source.text}
 
 
 @contextmanager

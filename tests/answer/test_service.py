@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from rag.answer.events import AnswerEvent, AnswerStreamEvent, DeltaEvent, SourcesEvent
 from rag.answer.ground import ABSENCE_CONTRADICTED, LIMITATION_UNSUPPORTED, NOTHING_TO_SUPPORT, OFF_TOPIC
 from rag.answer.models import Answer
 from rag.contract import EMPTY_INDEX_NOTICE, NO_GUIDELINE, NO_RESEARCH, PATIENT_DISCLAIMER
@@ -209,21 +210,30 @@ def test_bad_input(answer_corpus: Components, kwargs: dict[str, str], message: s
         answer_corpus.answers().answer(question, **options)  # type: ignore[arg-type]
 
 
+def final_answer(events: list[AnswerStreamEvent]) -> Answer:
+    """The answer of the last event, which must be the answer event."""
+    assert isinstance(events[-1], AnswerEvent)
+    return events[-1].answer
+
+
 def test_stream_yields_sources_first_then_deltas_then_the_answer(answer_corpus: Components) -> None:
     events = list(answer_corpus.answers().stream(QUESTION))
-    kinds = [kind for kind, _ in events]
+    kinds = [event.kind for event in events]
     assert kinds[0] == "sources" and kinds[-1] == "answer" and set(kinds[1:-1]) == {"delta"}
-    text = "".join(payload for kind, payload in events if kind == "delta")
-    assert "## From the Guidelines" in text and events[-1][1].grounding.verified
-    assert {s["doc_id"] for s in events[0][1]} >= {r.doc_id for r in events[-1][1].references}
+    text = "".join(event.text for event in events if isinstance(event, DeltaEvent))
+    first, last = events[0], events[-1]
+    assert isinstance(first, SourcesEvent) and isinstance(last, AnswerEvent)
+    assert "## From the Guidelines" in text and last.answer.grounding.verified
+    assert {s["doc_id"] for s in first.data()} >= {r.doc_id for r in last.answer.references}
+    assert last.data() == last.answer.model_dump(mode="json")
 
 
 def test_stream_falls_back_when_the_model_breaks(answer_corpus: Components) -> None:
     llm = ScriptedGenerator([GenerationError("the stream from the model broke off")])
     events = list(answer_corpus.answers(llm=llm).stream(QUESTION, backend="openai"))
-    kinds = [kind for kind, _ in events]
+    kinds = [event.kind for event in events]
     assert kinds[0] == "sources" and "notice" in kinds and kinds[-1] == "answer"
-    assert events[-1][1].backend.startswith("extractive (fallback")
+    assert final_answer(events).backend.startswith("extractive (fallback")
 
 
 UNCITED = ("## From the Guidelines\nNo exosome product is approved by the FDA for any use.\n"
@@ -269,15 +279,15 @@ def test_streaming_a_json_answer_shows_text_and_ends_with_the_grounded_answer(an
     finding = {"sentence": "PRP with microneedling improved acne scars by 62.20% against 45.84%", "sources": [2]}
     llm = ScriptedGenerator([json_answer([finding])])
     events = list(answer_corpus.answers(llm=llm).stream(QUESTION, backend="openai"))
-    text = "".join(payload for kind, payload in events if kind == "delta")
+    text = "".join(event.text for event in events if isinstance(event, DeltaEvent))
     assert "{" not in text and "## From the Research" in text and "62.20% against 45.84% [2]." in text
-    assert events[-1][0] == "answer" and events[-1][1].backend == "scripted"
+    assert final_answer(events).backend == "scripted"
 
 
 def test_streaming_an_uncited_answer_grounds_it_at_the_end(answer_corpus: Components) -> None:
     events = list(answer_corpus.answers(llm=ScriptedGenerator([UNCITED])).stream(QUESTION, backend="openai"))
-    assert [kind for kind, _ in events].count("answer") == 1 and "notice" not in [kind for kind, _ in events]
-    final = events[-1][1]
+    assert [e.kind for e in events].count("answer") == 1 and "notice" not in [e.kind for e in events]
+    final = final_answer(events)
     assert final.backend == "scripted" and len(final.grounding.attributed) == 2
 
 
