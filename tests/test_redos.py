@@ -90,7 +90,7 @@ FUNCTIONS = {
     "rag.text.spacing.collapse_whitespace": [" " * MB + "x", " \n" * (MB // 2), "\t\r" * (MB // 2)],
     "rag.text.inert.inert_markdown": ["<" * MB, "](" * (MB // 2), "\\" * MB],
     "rag.appraisal.question._offers_choice": ["or better " * (MB // 10), "Is " + "a or " * (MB // 5) + "better"],
-    "rag.answer.ground._without_dangling_punctuation": [" ," * (MB // 2) + ".", " " * MB + "."],
+    "rag.text.sentences._without_dangling_punctuation": [" ," * (MB // 2) + ".", " " * MB + "."],
     "rag.contract.strip_citations": [" " * MB + "[1]", "[1] " * (MB // 4)],
 }
 

@@ -17,7 +17,7 @@ from rag.appraisal import (
     appraise_source,
     is_yes_no_question,
 )
-from rag.contract import citations_in
+from rag.contract import SectionKind
 from rag.models import Document, DocumentMeta, Hit
 from rag.text.terms import content_terms
 
@@ -36,14 +36,16 @@ class Appraised:
 
 
 def appraise_answer(question: str, sections: Sequence[AnswerSection], references: Sequence[Reference],
-                    documents: Mapping[str, Document], passages: Mapping[int, Sequence[str]], today: date,
-                    options: AppraisalOptions, retrieved: Sequence[Hit] = (), patient: bool = False,
+                    cited: Mapping[SectionKind, Sequence[int]], documents: Mapping[str, Document],
+                    passages: Mapping[int, Sequence[str]], today: date, options: AppraisalOptions,
+                    retrieved: Sequence[Hit] = (), patient: bool = False,
                     direct: Mapping[str, bool] | None = None) -> Appraised:
     """Appraise every reference (from its document when the index has it, else from its quotes) and every
-    section; ``passages`` are the texts each reference number was cited from; ``retrieved`` are the passages the
-    answer was written from (a newer guideline among them supersedes an older one of the same body and topic);
-    ``direct``: by document id, whether a publication clearly addresses the question (rag.meaning); the finding of
-    one that does not is "unclear", whatever its words."""
+    section from the references it cites (``cited``, by section, as assembly numbered them); ``passages`` are the
+    texts each reference number was cited from; ``retrieved`` are the passages the answer was written from (a newer
+    guideline among them supersedes an older one of the same body and topic); ``direct``: by document id, whether a
+    publication clearly addresses the question (rag.meaning); the finding of one that does not is "unclear",
+    whatever its words."""
     appraised = []
     yes_no = is_yes_no_question(question)
     for reference in references:
@@ -66,11 +68,11 @@ def appraise_answer(question: str, sections: Sequence[AnswerSection], references
     disagreements: list[Disagreement] = []
     label: str | None = None
     for section in sections:
-        cited = [n for n in dict.fromkeys(citations_in(section.text)) if n in by_n]
-        if not section.evidence_found or not cited:
+        numbers = [n for n in cited.get(section.kind, ()) if n in by_n]
+        if not section.evidence_found or not numbers:
             out_sections.append(section)
             continue
-        cited_appraisals = {n: given for n in cited if (given := by_n[n].appraisal) is not None}
+        cited_appraisals = {n: given for n in numbers if (given := by_n[n].appraisal) is not None}
         section_appraisal = appraise_section(
             section.kind, question, cited_appraisals, [" ".join(passages.get(n, ())) for n in cited_appraisals],
             options, {n: direct.get(by_n[n].doc_id, False) for n in cited_appraisals} if direct is not None else None)

@@ -4,15 +4,26 @@ the exact supporting sentences as quotes in reading order, and the grounding rep
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from rag.answer.ground import Grounded
 from rag.answer.lexical import support
 from rag.answer.models import AnswerSection, Attribution, Grounding, Quote, Reference, Removal
-from rag.contract import NO_EVIDENCE_STATEMENTS, SECTION_KINDS, SECTION_TITLES, Source, cite
+from rag.contract import NO_EVIDENCE_STATEMENTS, SECTION_KINDS, SECTION_TITLES, SectionKind, Source, cite
 
 
-def assemble(grounded: Grounded, sources: Sequence[Source],
-             dangling: Sequence[int]) -> tuple[list[AnswerSection], list[Reference], Grounding]:
+@dataclass(frozen=True)
+class Assembled:
+    """An answer's sections, references and grounding report, and the reference numbers each section cites (in
+    order of first citation), which its appraisal rests on."""
+
+    sections: list[AnswerSection]
+    references: list[Reference]
+    grounding: Grounding
+    cited: dict[SectionKind, list[int]]
+
+
+def assemble(grounded: Grounded, sources: Sequence[Source], dangling: Sequence[int]) -> Assembled:
     """The answer's sections, references and grounding from a grounded answer. References are numbered per
     publication in order of first citation; each carries every passage sentence its citations rest on."""
     by_number = {s.n: s for s in sources}
@@ -21,10 +32,13 @@ def assemble(grounded: Grounded, sources: Sequence[Source],
     quotes: dict[str, list[Quote]] = {doc_id: [] for doc_id in order}
     sections: list[AnswerSection] = []
     attributed: list[Attribution] = []
+    cited: dict[SectionKind, list[int]] = {}
     for kind in SECTION_KINDS:
         sentences = []
+        cited[kind] = []
         for claim in grounded.claims[kind]:
             refs = list(dict.fromkeys(ref_of[by_number[n].hit.doc_id] for n in claim.sources))
+            cited[kind] = list(dict.fromkeys([*cited[kind], *refs]))
             sentences.append(cite(claim.text, refs))
             if claim.attributed:
                 attributed.append(Attribution(sentence=sentences[-1], refs=refs))
@@ -41,7 +55,7 @@ def assemble(grounded: Grounded, sources: Sequence[Source],
         dangling=sorted(set(dangling)), misrouted=sorted(set(grounded.misrouted)), attributed=attributed,
         removed=[Removal(sentence=sentence, reason=reason) for sentence, reason in grounded.removed], verified=True,
     )
-    return sections, references, grounding
+    return Assembled(sections, references, grounding, cited)
 
 
 def _quote(claim: str, source: Source) -> Quote:

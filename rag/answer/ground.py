@@ -27,11 +27,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from rag.answer.lexical import answer_sentences, is_no_evidence, support
-from rag.answer.parse import ParsedAnswer
 from rag.config import VerificationSettings
-from rag.contract import SECTION_KINDS, SECTION_SOURCE_KIND, SectionKind, Source, citations_in, strip_citations
+from rag.contract import SECTION_KINDS, SECTION_SOURCE_KIND, SectionKind, Source, strip_citations
+from rag.generate.protocol import Draft
 from rag.judge import Judge, Judgment
 from rag.text.instructions import blank_instructions
+from rag.text.sentences import tidy
 from rag.text.terms import content_terms, numbers
 
 _MIN_CONTENT_WORDS = 2
@@ -56,8 +57,6 @@ LIMITATION_UNSUPPORTED = "no passage of the publications the answer cites suppor
 FindingTest = Callable[[Sequence[str]], Sequence[bool]]
 """Whether each of a model's limitation sentences states a finding on the question (rag.meaning.Relevance.findings)."""
 _ALPHANUMERIC = re.compile(r"[a-z0-9]+")
-_CITING_WORD = re.compile(r"\s(?:by|in|from|see|per)(?=\s?\[\d+\])", re.IGNORECASE)
-"""A preposition whose object is a citation ("The study by [2] found ..."): it goes with the marker."""
 _MIN_TITLE_WORDS = 4
 """A title (or its part before a colon) shorter than this is too generic to show which publication a sentence names."""
 
@@ -103,7 +102,7 @@ class Grounder:
         self._judge = judge
         self._settings = settings
 
-    def ground(self, parsed: ParsedAnswer, sources: Sequence[Source], addressing: frozenset[int] | None = None,
+    def ground(self, draft: Draft, sources: Sequence[Source], addressing: frozenset[int] | None = None,
                verify_limitations: bool = False, findings: FindingTest | None = None) -> Grounded:
         """The grounded answer: supported sentences with their sources, and the reasons for what was removed.
         ``addressing``: the numbers of the sources whose publication addresses the question (rag.meaning), when
@@ -113,7 +112,7 @@ class Grounder:
         sources = [s.model_copy(update={"text": blank_instructions(s.text)}) for s in sources]  # data, not evidence
         by_number = {s.n: s for s in sources}
         grounded = Grounded({k: [] for k in SECTION_KINDS}, [], [])
-        claims = self._claims(parsed, grounded)
+        claims = self._claims(draft, grounded)
         if addressing is not None:
             claims = self._checked_absences(claims, addressing, by_number, grounded)
         sourced = [c for c in claims if not c.absence]
@@ -142,7 +141,7 @@ class Grounder:
         for claim in claims:
             if claim.moved:
                 grounded.claims[claim.section].append(claim)
-        limitations = parsed.limitations
+        limitations = draft.limitations
         if verify_limitations and findings is not None:
             limitations = self._findings_moved(limitations, findings, sources, addressing, grounded)
         grounded.limitations = (self._limitations(limitations, grounded, sources) if verify_limitations
@@ -164,13 +163,13 @@ class Grounder:
                 kept.append(claim)
         return kept
 
-    def _claims(self, parsed: ParsedAnswer, grounded: Grounded) -> list[Claim]:
+    def _claims(self, draft: Draft, grounded: Grounded) -> list[Claim]:
         """The answer's sentences as claims; absence statements, fragments and repeats are set aside here."""
         claims: list[Claim] = []
         seen: list[tuple[frozenset[str], frozenset[int]]] = []
         for section in SECTION_KINDS:
-            for sentence in answer_sentences(parsed.sections.get(section, "")):
-                text = _tidy(strip_citations(_CITING_WORD.sub("", sentence)))
+            for sentence in draft.sections.get(section, ()):
+                text = sentence.text
                 if not text:
                     continue
                 if is_no_evidence(text):
@@ -180,7 +179,7 @@ class Grounder:
                 if len(terms) < _MIN_CONTENT_WORDS:
                     grounded.removed.append((text, NOTHING_TO_SUPPORT))
                     continue
-                cited = list(dict.fromkeys(citations_in(sentence)))
+                cited = list(dict.fromkeys(sentence.sources))
                 if any(_repeats(terms, frozenset(cited), earlier) for earlier in seen):
                     grounded.removed.append((text, REPEATED))
                     continue
@@ -192,7 +191,7 @@ class Grounder:
                         addressing: frozenset[int], grounded: Grounded) -> str:
         """The limitations without the findings among them: each finding a passage of a publication that addresses
         the question supports joins the end of that passage's section (unless the section already says it)."""
-        sentences = [tidy for tidy in map(_tidy, answer_sentences(text)) if tidy]
+        sentences = [tidy for tidy in map(tidy, answer_sentences(text)) if tidy]
         asked = [s for s in sentences if not is_no_evidence(strip_citations(s))
                  and len(content_terms(s)) >= _MIN_CONTENT_WORDS]
         stated = {s for s, finding in zip(asked, findings([strip_citations(s) for s in asked]), strict=True)
@@ -221,7 +220,7 @@ class Grounder:
         cited = {n for claim in grounded.sourced() for n in claim.sources}
         publications = {s.hit.doc_id for s in sources if s.n in cited}
         passages = [s.text for s in sources if s.hit.doc_id in publications]
-        sentences = [tidy for tidy in map(_tidy, answer_sentences(text)) if tidy]
+        sentences = [tidy for tidy in map(tidy, answer_sentences(text)) if tidy]
         checked = [s for s in sentences if not is_no_evidence(s) and len(content_terms(s)) >= _MIN_CONTENT_WORDS]
         judgments = iter(self._judge.judge_many([(s, p) for s in checked for p in passages]))
         supported = {s for s in checked if True in [self._supports(next(judgments), s, p) for p in passages]}
@@ -358,30 +357,3 @@ def _section_of(source: Source) -> SectionKind:
     return next(kind for kind, source_kind in SECTION_SOURCE_KIND.items() if source_kind == source.kind)
 
 
-def _without_dangling_punctuation(text: str) -> str:
-    """"them ; ." becomes "them.": commas, semicolons and colons (and blanks) right before the final full stop,
-    question or exclamation mark are dropped. Read backwards from the end, in linear time (a pattern anchored at
-    the end is retried from every position of a long run of blanks)."""
-    if not text or text[-1] not in ".!?":
-        return text
-    end = len(text) - 1
-    blanks = end
-    while blanks > 0 and text[blanks - 1].isspace():
-        blanks -= 1
-    marks = blanks
-    while marks > 0 and text[marks - 1] in ",;:":
-        marks -= 1
-    if marks == blanks:
-        return text
-    while marks > 0 and text[marks - 1].isspace():
-        marks -= 1
-    return text[:marks] + text[end]
-
-
-def _tidy(sentence: str) -> str:
-    """One line, no list marker or stray emphasis, ending with punctuation."""
-    text = " ".join(sentence.split()).strip(" *_").lstrip("-•+ ").rstrip(" ,;").strip()
-    text = _without_dangling_punctuation(text)  # "No studies compared them; [2]." lost its marker
-    if text and text[-1] not in ".!?:":
-        text += "."
-    return text

@@ -12,9 +12,12 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
+from rag.answer.lexical import answer_sentences
 from rag.answer.styles import SourceNames, author_years_to_markers, reference_list_map, superscripts_to_markers
 from rag.contract import (
+    SECTION_KINDS,
     SECTION_SOURCE_KIND,
     SectionKind,
     Source,
@@ -23,7 +26,9 @@ from rag.contract import (
     keep_citations,
     strip_citations,
 )
-from rag.text.sentences import sentence_spans
+from rag.generate.json_answer import cited_items
+from rag.generate.protocol import Draft, DraftSentence
+from rag.text.sentences import sentence_spans, tidy
 
 _HEADINGS: dict[str, str] = {
     "guidelines": r"(?:from\s+the\s+)?guidelines?(?:\s+(?:and|&)\s+[\w\s]+)?",
@@ -52,6 +57,8 @@ _LIST_SEPARATOR = re.compile(r"(?:(?<!\s)\s++)?[,;]\s*+")
 _RANGE_SEPARATOR = re.compile(r"(?:(?<!\s)\s++)?[-–—]\s*+")
 _BLANKS_BEFORE_PUNCTUATION = re.compile(r"(?<![ \t])[ \t]++([.;:,!?])")
 _REPEATED_BLANKS = re.compile(r"[ \t]{2,}")
+_CITING_WORD = re.compile(r"\s(?:by|in|from|see|per)(?=\s?\[\d+\])", re.IGNORECASE)
+"""A preposition whose object is a citation ("The study by [2] found ..."): it goes with the marker."""
 
 
 @dataclass
@@ -67,6 +74,11 @@ class ParsedAnswer:
         """How many [n] markers the sections hold."""
         return sum(len(citations_in(text)) for text in self.sections.values())
 
+    def draft(self) -> Draft:
+        """The sections as sentences, each with the sources it cites."""
+        return Draft({kind: draft_sentences(self.sections.get(kind, "")) for kind in SECTION_KINDS},
+                     self.limitations, tuple(self.dangling))
+
 
 def parse_answer(raw: str, sources: Sequence[Source]) -> ParsedAnswer:
     """The sections of a generator's Markdown, citations normalised to the numbers of ``sources``."""
@@ -76,9 +88,7 @@ def parse_answer(raw: str, sources: Sequence[Source]) -> ParsedAnswer:
     renumber = reference_list_map(blocks.pop("references", ""), names)
     valid = {s.n for s in sources}
     dangling: list[int] = []
-    cleaned = {name: _normalise_citations(author_years_to_markers(superscripts_to_markers(body), names), valid,
-                                          dangling, renumber)
-               for name, body in blocks.items()}
+    cleaned = {name: _cleaned(body, names, valid, dangling, renumber) for name, body in blocks.items()}
     if not found:
         sections = _route_by_citations(cleaned.get("body", ""), {s.n: s.kind for s in sources})
         limitations = ""
@@ -87,6 +97,37 @@ def parse_answer(raw: str, sources: Sequence[Source]) -> ParsedAnswer:
         limitations = cleaned.get("limitations", "").strip()
     return ParsedAnswer(sections=sections, limitations=strip_citations(limitations),
                         dangling=sorted(set(dangling)), headings_found=found)
+
+
+def json_draft(data: dict[str, Any], sources: Sequence[Source]) -> Draft:
+    """A model's JSON answer (rag.generate.json_answer) as sentences with their sources: each item's sentence is
+    read on its own, its citations normalised as in Markdown (no headings or reference list to find)."""
+    names = SourceNames(sources)
+    valid = {s.n for s in sources}
+    dangling: list[int] = []
+    sections = {kind: [sentence for item in cited_items(data, kind)
+                       for sentence in draft_sentences(_cleaned(item, names, valid, dangling, {}))]
+                for kind in SECTION_KINDS}
+    limitations = data.get("limitations")
+    stated = _cleaned(limitations.strip(), names, valid, dangling, {}) if isinstance(limitations, str) else ""
+    return Draft(sections, strip_citations(stated), tuple(sorted(set(dangling))))
+
+
+def draft_sentences(text: str) -> list[DraftSentence]:
+    """The sentences of a section's text, each tidied, without its [n] markers, with the sources they cite."""
+    found = []
+    for sentence in answer_sentences(text):
+        plain = tidy(strip_citations(_CITING_WORD.sub("", sentence)))
+        if plain:
+            found.append(DraftSentence(plain, tuple(dict.fromkeys(citations_in(sentence)))))
+    return found
+
+
+def _cleaned(body: str, names: SourceNames, valid: set[int], dangling: list[int],
+             renumber: dict[int, list[int]]) -> str:
+    """A text's citations, in any style, as valid [n] markers (unknown numbers added to ``dangling``)."""
+    return _normalise_citations(author_years_to_markers(superscripts_to_markers(body), names), valid, dangling,
+                                renumber)
 
 
 def _unwrap_code_fence(text: str) -> str:

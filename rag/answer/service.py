@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -18,7 +18,7 @@ from rag.answer.budget import count_tokens, encoding_for, fit_history, fit_sourc
 from rag.answer.events import AnswerEvent, AnswerStreamEvent, DeltaEvent, NoticeEvent, SourcesEvent
 from rag.answer.ground import Grounded, Grounder
 from rag.answer.models import Answer, AnswerSection, FallbackReason, Outcome, Reference
-from rag.answer.parse import ParsedAnswer, parse_answer
+from rag.answer.parse import json_draft, parse_answer
 from rag.config import Settings
 from rag.contract import (
     AUDIENCES,
@@ -28,15 +28,16 @@ from rag.contract import (
     SECTION_TITLES,
     Audience,
     Backend,
+    SectionKind,
     Source,
     check_backend,
 )
 from rag.conversation import Conversation, Conversations, condense_by_rule
 from rag.errors import GenerationError, QuotaExceeded, UserError
 from rag.filters import Filters
-from rag.generate.json_answer import read_answer, to_markdown
+from rag.generate.json_answer import read_answer
 from rag.generate.prompting import Prompts, Turn, normalise_untrusted
-from rag.generate.protocol import Generation, GenerationRequest, Generator, ModelGenerator
+from rag.generate.protocol import Draft, Generation, GenerationRequest, Generator, ModelGenerator
 from rag.judge import Judge
 from rag.meaning.relevance import Relevance
 from rag.retrieve import Retriever
@@ -149,7 +150,7 @@ class AnswerService:
         if generation is not None:
             for notice in generation.notices:
                 yield from self._notice(prepared, notice)
-            grounded, parsed = self._ground(generation, prepared, model=generator.is_model)
+            grounded, draft = self._ground(generation, prepared, model=generator.is_model)
             if grounded.contradicted and generator.is_model:
                 yield from self._answer_contradicted(grounded, prepared)
             if generator.is_model and not grounded.sourced() and prepared.sources:
@@ -164,11 +165,11 @@ class AnswerService:
             fallback = self._extractive.generate(prepared.request)
             if deltas and generator.is_model:
                 yield DeltaEvent(fallback.text)
-            grounded, parsed = self._ground(fallback, prepared, model=False)
+            grounded, draft = self._ground(fallback, prepared, model=False)
             grounded.removed[:0] = discarded
         outcome = Outcome(generator="openai" if generator.is_model else "extractive", fallback=why,
                           tokens=tokens)
-        yield AnswerEvent(self._finish(prepared, parsed, grounded, used, outcome))
+        yield AnswerEvent(self._finish(prepared, draft, grounded, used, outcome))
 
     def conversation(self, conversation_id: str, owner: str | None = None) -> Conversation:
         """A stored conversation of ``owner``; an unknown id or another owner's is a NotFoundError."""
@@ -240,7 +241,8 @@ class AnswerService:
             raise UserError("the question is empty")
         limit = self._settings.generation.max_question_chars
         if len(question.strip()) > limit:
-            raise UserError(f"the question is {len(question.strip())} characters long; the limit is {limit}")
+            raise UserError(f"the question is {len(question.strip())} characters long; the limit is {limit} "
+                            "(RAG_GENERATION__MAX_QUESTION_CHARS)")
         if len(normalised := normalise_untrusted(question.strip())) > limit:
             raise UserError(f"the question is {len(normalised)} characters long as the model would read it (after "
                             f"Unicode normalisation); the limit is {limit} (RAG_GENERATION__MAX_QUESTION_CHARS)")
@@ -272,8 +274,8 @@ class AnswerService:
         room = max(0, limit - len(question) - 20)
         return condense_by_rule(question, history[-1].question[:room])[:limit]
 
-    def _ground(self, generation: Generation, prepared: _Prepared, model: bool) -> tuple[Grounded, ParsedAnswer]:
-        """The generation parsed and grounded; a model's (not the extractive composer's, which chose its sentences
+    def _ground(self, generation: Generation, prepared: _Prepared, model: bool) -> tuple[Grounded, Draft]:
+        """The generation's sentences grounded; a model's (not the extractive composer's, which chose its sentences
         by the same topic and states our own limitations) is held to the question's topic and its limitations
         are verified."""
         started = time.perf_counter()
@@ -281,12 +283,10 @@ class AnswerService:
         if model and self._relevance is not None:
             judged = self._relevance.judge_sources(prepared.standalone, prepared.sources).addressing()
             addressing = frozenset(s.n for s in prepared.sources if s.hit.doc_id in judged)
-        text = to_markdown(data) if generation.format == "json" and (data := read_answer(generation.text)) else \
-            generation.text
         with prepared.stages.stage("ground", format=generation.format) as grounding:
-            parsed = parse_answer(text, prepared.sources)
+            draft = generation.draft or _draft(generation, prepared.sources)
             findings = partial(self._relevance.findings, prepared.standalone) if model and self._relevance else None
-            grounded = self._grounder.ground(parsed, prepared.sources, addressing, verify_limitations=model,
+            grounded = self._grounder.ground(draft, prepared.sources, addressing, verify_limitations=model,
                                              findings=findings)
             grounding.set_attribute("kept", len(grounded.sourced()))
             grounding.set_attribute("removed", len(grounded.removed))
@@ -294,7 +294,7 @@ class AnswerService:
         if generation.truncated:
             prepared.notices.append("The model's answer was cut off at its token limit "
                                     "(RAG_GENERATION__MAX_ANSWER_TOKENS); what it wrote before that was kept.")
-        return grounded, parsed
+        return grounded, draft
 
     def _answer_contradicted(self, grounded: Grounded, prepared: _Prepared) -> Iterator[NoticeEvent]:
         """A section where the model said evidence is missing while its sources address the question is answered
@@ -317,12 +317,13 @@ class AnswerService:
     def _fallback_notice(reason: str) -> str:
         return f"The language model could not be used ({reason}); this is the extractive answer instead."
 
-    def _finish(self, prepared: _Prepared, parsed: ParsedAnswer, grounded: Grounded, backend: str,
+    def _finish(self, prepared: _Prepared, draft: Draft, grounded: Grounded, backend: str,
                 outcome: Outcome) -> Answer:
-        sections, references, grounding = assemble(grounded, prepared.sources, parsed.dangling)
+        assembled = assemble(grounded, prepared.sources, draft.dangling)
+        sections, references, grounding = assembled.sections, assembled.references, assembled.grounding
         started = time.perf_counter()
         with prepared.stages.stage("appraise", references=len(references)):
-            appraised = self._appraise(prepared, sections, references)
+            appraised = self._appraise(prepared, sections, references, assembled.cited)
         prepared.timings["appraise"] = _ms(started)
         limitations = " ".join([grounded.limitations or "No limitations were stated.", *appraised.limitations])
         prepared.timings["total"] = _ms(prepared.started)
@@ -344,8 +345,8 @@ class AnswerService:
                             attributed=len(grounding.attributed), removed=len(grounding.removed))
         return answer
 
-    def _appraise(self, prepared: _Prepared, sections: list[AnswerSection],
-                  references: list[Reference]) -> Appraised:
+    def _appraise(self, prepared: _Prepared, sections: list[AnswerSection], references: list[Reference],
+                  cited: Mapping[SectionKind, Sequence[int]]) -> Appraised:
         """Each reference appraised from its document, each section's certainty and consensus (rag.appraisal)."""
         texts = {s.hit.chunk_id: s.text for s in prepared.sources}
         passages = {r.n: [texts[c] for c in dict.fromkeys(q.chunk_id for q in r.quotes) if c in texts]
@@ -355,7 +356,7 @@ class AnswerService:
         if self._relevance is not None:
             judged = self._relevance.judge_sources(prepared.standalone, prepared.sources).publications
             direct = {doc_id: p.score >= self._settings.meaning.clearly for doc_id, p in judged.items()}
-        return appraise_answer(prepared.standalone, sections, references, documents, passages, date.today(),
+        return appraise_answer(prepared.standalone, sections, references, cited, documents, passages, date.today(),
                                self._settings.appraisal, [s.hit for s in prepared.sources],
                                patient=prepared.audience == "patient", direct=direct)
 
@@ -400,6 +401,13 @@ class AnswerService:
         empty = self._prompts.answer(question, [], "clinician", history)
         overhead = count_tokens(empty.system + empty.user, self._encoding()) + 64
         return max(0, generation.context_tokens - generation.max_answer_tokens - overhead)
+
+
+def _draft(generation: Generation, sources: Sequence[Source]) -> Draft:
+    """A model's answer as sentences with their sources: its JSON read item by item, or its Markdown parsed."""
+    if generation.format == "json" and (data := read_answer(generation.text)) is not None:
+        return json_draft(data, sources)
+    return parse_answer(generation.text, sources).draft()
 
 
 @contextmanager

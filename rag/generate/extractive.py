@@ -28,13 +28,15 @@ from rag.contract import (
     SectionKind,
     Source,
     cite,
+    strip_citations,
 )
 from rag.conversation import REGARDING
 from rag.evidence import LEVEL_BY_DESIGN
-from rag.generate.protocol import Generation, GenerationRequest
+from rag.generate.protocol import Draft, DraftSentence, Generation, GenerationRequest
 from rag.meaning.relevance import SENTENCE_MARGIN, Relevance, ScoredPassage
 from rag.models import Hit
 from rag.text.sections import Role, section_role
+from rag.text.sentences import tidy
 from rag.text.terms import content_terms
 from rag.text.topic import premise_of
 
@@ -139,28 +141,30 @@ class ExtractiveGenerator:
 
     def generate(self, request: GenerationRequest) -> Generation:
         """The whole answer, composed from the sources' sentences."""
-        return Generation("".join(self._compose(request)))
+        return next(piece for piece in self.stream(request) if isinstance(piece, Generation))
 
     def stream(self, request: GenerationRequest) -> Iterator[str | Generation]:
-        """The answer a section at a time, then the whole of it."""
-        pieces: list[str] = []
-        for piece in self._compose(request):
-            pieces.append(piece)
-            yield piece
-        yield Generation("".join(pieces))
-
-    def _compose(self, request: GenerationRequest) -> Iterator[str]:
+        """The answer a section at a time (as Markdown, for display), then the :class:`Generation` with its draft:
+        each quoted sentence with the one source it is quoted from, never parsed back from the text."""
         documents = self._documents(request.question, request.sources)
         limits: dict[SectionKind, int] = {"guidelines": self._settings.guideline_sentences,
                                           "research": self._settings.research_sentences}
+        pieces: list[str] = []
+        drafted: dict[SectionKind, list[DraftSentence]] = {}
         chosen_all: list[Candidate] = []
         for section, limit in limits.items():
             chosen = self._choose([d for d in documents if d.hit.kind == SECTION_SOURCE_KIND[section]], limit,
                                   asks_for_dose(request.question.split(REGARDING, 1)[0]))
             chosen_all.extend(chosen)
+            drafted[section] = [DraftSentence(tidy(strip_citations(c.text)), (c.source.n,)) for c in chosen] or \
+                [DraftSentence(NO_EVIDENCE_STATEMENTS[section])]
             body = " ".join(cite(c.text, c.source.n) for c in chosen) or NO_EVIDENCE_STATEMENTS[section]
-            yield f"## {SECTION_TITLES[section]}\n{body}\n\n"
-        yield f"## {LIMITATIONS_TITLE}\n{limitations(chosen_all, request.audience == 'patient')}\n"
+            pieces.append(f"## {SECTION_TITLES[section]}\n{body}\n\n")
+            yield pieces[-1]
+        stated = limitations(chosen_all, request.audience == "patient")
+        pieces.append(f"## {LIMITATIONS_TITLE}\n{stated}\n")
+        yield pieces[-1]
+        yield Generation("".join(pieces), draft=Draft(drafted, stated))
 
     def _documents(self, question: str, sources: Sequence[Source]) -> list[_Document]:
         """The sources grouped by publication, each scored by meaning: its best sentence against the question

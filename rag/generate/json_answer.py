@@ -74,11 +74,16 @@ def read_answer(text: str) -> dict[str, Any] | None:
     return data
 
 
+def cited_items(data: dict[str, Any], kind: SectionKind) -> list[str]:
+    """The items of one section, each as its sentence ending with its [n] markers (empty items left out)."""
+    return [s for item in _items(data.get(kind)) if (s := _sentence(item))]
+
+
 def to_markdown(data: dict[str, Any]) -> str:
     """The answer object in the Markdown contract: section headings, each item a sentence with its [n] markers."""
     parts: list[str] = []
     for kind in SECTION_KINDS:
-        sentences = [s for item in _items(data.get(kind)) if (s := _sentence(item))]
+        sentences = cited_items(data, kind)
         parts.append(f"## {SECTION_TITLES[kind]}\n" + " ".join(sentences))
     limitations = data.get("limitations")
     if isinstance(limitations, str) and limitations.strip():
@@ -114,8 +119,7 @@ def _streamed_markdown(data: dict[str, Any]) -> str:
     for kind in SECTION_KINDS:
         if kind not in data:
             break
-        sentences = [s for item in _items(data.get(kind)) if (s := _sentence(item))]
-        parts.append(f"## {SECTION_TITLES[kind]}\n" + "".join(f"{s} " for s in sentences))
+        parts.append(f"## {SECTION_TITLES[kind]}\n" + "".join(f"{s} " for s in cited_items(data, kind)))
     return "\n\n".join(parts)
 
 

@@ -3,11 +3,11 @@ the JSON of the answer schema), whole or streamed."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol, runtime_checkable
 
-from rag.contract import Audience, Source
+from rag.contract import Audience, SectionKind, Source
 from rag.generate.prompting import ChatPrompt, Turn
 
 OutputFormat = Literal["markdown", "json"]
@@ -27,18 +27,40 @@ class GenerationRequest:
 
 
 @dataclass(frozen=True)
+class DraftSentence:
+    """One sentence of an answer as its writer gave it: the text (no citation markers) and the numbers of the
+    sources it cites (none: uncited)."""
+
+    text: str
+    sources: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class Draft:
+    """An answer as sentences per section, before grounding: what a generator that knows its sentences returns
+    (the extractive composer, a model's JSON answer) and what a model's Markdown is parsed into, once.
+    ``dangling``: citation numbers that matched no given source and were dropped."""
+
+    sections: Mapping[SectionKind, Sequence[DraftSentence]]
+    limitations: str = ""
+    dangling: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
 class Generation:
     """One generation: the model's raw text and how to read it.
 
     ``truncated``: the endpoint stopped at the token limit. ``notices``: what the reader of the answer should know
     about how it was produced (e.g. the endpoint ignored the JSON schema). ``tokens``: (prompt, completion) tokens
-    when the endpoint reports them."""
+    when the endpoint reports them. ``draft``: the answer's sentences with their sources, from a generator that
+    chose them itself (the extractive composer): then ``text`` is only for display and is not parsed."""
 
     text: str
     format: OutputFormat = "markdown"
     truncated: bool = False
     notices: tuple[str, ...] = ()
     tokens: tuple[int, int] | None = None
+    draft: Draft | None = None
 
 
 @runtime_checkable

@@ -99,3 +99,32 @@ def quotable_sentences(passage: str) -> list[tuple[int, str]]:
         if len(text.split()) >= MIN_QUOTABLE_WORDS and not text.startswith("#"):
             found.append((position, text))
     return found
+
+
+def tidy(sentence: str) -> str:
+    """One line, no list marker or stray emphasis, ending with punctuation."""
+    text = " ".join(sentence.split()).strip(" *_").lstrip("-•+ ").rstrip(" ,;").strip()
+    text = _without_dangling_punctuation(text)  # "No studies compared them; [2]." lost its marker
+    if text and text[-1] not in ".!?:":
+        text += "."
+    return text
+
+
+def _without_dangling_punctuation(text: str) -> str:
+    """"them ; ." becomes "them.": commas, semicolons and colons (and blanks) right before the final full stop,
+    question or exclamation mark are dropped. Read backwards from the end, in linear time (a pattern anchored at
+    the end is retried from every position of a long run of blanks)."""
+    if not text or text[-1] not in ".!?":
+        return text
+    end = len(text) - 1
+    blanks = end
+    while blanks > 0 and text[blanks - 1].isspace():
+        blanks -= 1
+    marks = blanks
+    while marks > 0 and text[marks - 1] in ",;:":
+        marks -= 1
+    if marks == blanks:
+        return text
+    while marks > 0 and text[marks - 1].isspace():
+        marks -= 1
+    return text[:marks] + text[end]

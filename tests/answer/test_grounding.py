@@ -28,8 +28,9 @@ Result = tuple[list[AnswerSection], list[Reference], Grounding]
 
 def ground(raw: str, sources: list[Source], judge: LexicalJudge | None = None) -> Result:
     parsed = parse_answer(raw, sources)
-    grounded = Grounder(judge or LexicalJudge(), VerificationSettings()).ground(parsed, sources)
-    return assemble(grounded, sources, parsed.dangling)
+    grounded = Grounder(judge or LexicalJudge(), VerificationSettings()).ground(parsed.draft(), sources)
+    assembled = assemble(grounded, sources, parsed.dangling)
+    return assembled.sections, assembled.references, assembled.grounding
 
 
 def cited_docs(sections: list[AnswerSection], references: list[Reference], kind: str) -> set[str]:
@@ -207,9 +208,10 @@ def test_a_sentence_resting_only_on_a_publication_off_the_question_is_removed() 
            "## Limitations\nThe trials were small and at high risk of bias.")
     parsed = parse_answer(raw, [trial, acupuncture])
     # only the trial addresses "Are SSRIs safer than tricyclics?" (rag.meaning judges it; tests/meaning checks that)
-    grounded = Grounder(LexicalJudge(), VerificationSettings()).ground(parsed, [trial, acupuncture], frozenset({1}),
+    grounded = Grounder(LexicalJudge(), VerificationSettings()).ground(parsed.draft(), [trial, acupuncture], frozenset({1}),
                                                                        True)
-    sections, references, grounding = assemble(grounded, [trial, acupuncture], parsed.dangling)
+    assembled = assemble(grounded, [trial, acupuncture], parsed.dangling)
+    sections, references, grounding = assembled.sections, assembled.references, assembled.grounding
     assert [r.doc_id for r in references] == ["ssri-trial"]
     assert sections[1].text == "SSRIs caused fewer falls than tricyclic antidepressants in older adults [1]."
     assert (("Acupuncture reduced depression scores in adults.", OFF_TOPIC) in
@@ -218,7 +220,7 @@ def test_a_sentence_resting_only_on_a_publication_off_the_question_is_removed() 
     assert grounded.limitations == ""
     assert ("The trials were small and at high risk of bias.", LIMITATION_UNSUPPORTED) in grounded.removed
     # without a judgment (the extractive composer's own answer) nothing is held to it
-    untopical = Grounder(LexicalJudge(), VerificationSettings()).ground(parsed, [trial, acupuncture])
+    untopical = Grounder(LexicalJudge(), VerificationSettings()).ground(parsed.draft(), [trial, acupuncture])
     assert len(untopical.sourced()) == 2 and untopical.limitations == parsed.limitations
 
 
@@ -228,9 +230,9 @@ def test_attribution_prefers_a_publication_that_addresses_the_question() -> None
                         doc_id="ssri-trial")
     raw = "## From the Research\nFalls were fewer in adults."
     parsed = parse_answer(raw, [review, trial])
-    grounded = Grounder(LexicalJudge(), VerificationSettings()).ground(parsed, [review, trial], frozenset({2}))
+    grounded = Grounder(LexicalJudge(), VerificationSettings()).ground(parsed.draft(), [review, trial], frozenset({2}))
     assert [c.sources for c in grounded.sourced()] == [[2]]
-    without_topic = Grounder(LexicalJudge(), VerificationSettings()).ground(parsed, [review, trial])
+    without_topic = Grounder(LexicalJudge(), VerificationSettings()).ground(parsed.draft(), [review, trial])
     assert [c.sources for c in without_topic.sourced()] == [[1]], "the first of equals, as before"
 
 
@@ -239,7 +241,7 @@ def test_a_models_limitations_are_kept_only_when_a_cited_publication_supports_th
            "## Limitations\nThe split-face trial had 50 patients. There are no trials of PRP against exosomes. "
            "The exosome gel trial had only 25 patients. The studies are observational. Bias.")
     parsed = parse_answer(raw, sources)
-    grounded = Grounder(LexicalJudge(), VerificationSettings()).ground(parsed, sources, verify_limitations=True)
+    grounded = Grounder(LexicalJudge(), VerificationSettings()).ground(parsed.draft(), sources, verify_limitations=True)
     assert grounded.limitations == "The split-face trial had 50 patients. There are no trials of PRP against exosomes."
     assert grounded.removed == [("The exosome gel trial had only 25 patients.", LIMITATION_UNSUPPORTED),
                                 ("The studies are observational.", LIMITATION_UNSUPPORTED),
@@ -255,7 +257,7 @@ def test_a_finding_written_as_a_limitation_moves_to_its_sources_section(sources:
     findings = {"No exosome product is approved by the FDA.", "PRP with microneedling improved acne scars by 62.20%.",
                 "Exosome gel reduced ECCA scores in 25 patients."}
     grounder = Grounder(LexicalJudge(), VerificationSettings())
-    grounded = grounder.ground(parsed, sources, frozenset({1, 2, 3}), verify_limitations=True,
+    grounded = grounder.ground(parsed.draft(), sources, frozenset({1, 2, 3}), verify_limitations=True,
                                findings=lambda sentences: [s in findings for s in sentences])
     guidelines = [(c.text, c.sources) for c in grounded.claims["guidelines"]]
     assert guidelines[-1] == ("No exosome product is approved by the FDA.", [1])
@@ -265,7 +267,7 @@ def test_a_finding_written_as_a_limitation_moves_to_its_sources_section(sources:
     # a limitation, and is then checked as one (doc4 is not cited: removed)
     assert grounded.limitations == "The split-face trial had 50 patients."
     assert ("Exosome gel reduced ECCA scores in 25 patients.", LIMITATION_UNSUPPORTED) in grounded.removed
-    unmoved = grounder.ground(parsed, sources, frozenset({1, 2, 3}), verify_limitations=True)
+    unmoved = grounder.ground(parsed.draft(), sources, frozenset({1, 2, 3}), verify_limitations=True)
     assert ("No exosome product is approved by the FDA.", LIMITATION_UNSUPPORTED) in unmoved.removed  # was lost
 
 
@@ -276,6 +278,6 @@ def test_a_title_written_as_a_sentence_is_not_a_finding(sources: list[Source]) -
     raw = ("## From the Research\nPRP with microneedling for acne scars: a split-face trial [3]. "
            "PRP with microneedling improved acne scars by 62.20% [3].")
     parsed = parse_answer(raw, titled)
-    grounded = Grounder(LexicalJudge(), VerificationSettings()).ground(parsed, titled, frozenset({1, 2, 3, 4}))
+    grounded = Grounder(LexicalJudge(), VerificationSettings()).ground(parsed.draft(), titled, frozenset({1, 2, 3, 4}))
     assert [c.text for c in grounded.sourced()] == ["PRP with microneedling improved acne scars by 62.20%."]
     assert grounded.removed == [("PRP with microneedling for acne scars: a split-face trial.", ONLY_A_TITLE)]

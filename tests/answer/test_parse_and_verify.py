@@ -63,8 +63,9 @@ def test_no_headings_routes_sentences_by_cited_kind(sources: list[Source]) -> No
 
 def ground(raw: str, sources: list[Source]) -> tuple[list[AnswerSection], list[Reference], Grounding]:
     parsed = parse_answer(raw, sources)
-    grounded = Grounder(LexicalJudge(), VerificationSettings()).ground(parsed, sources)
-    return assemble(grounded, sources, parsed.dangling)
+    grounded = Grounder(LexicalJudge(), VerificationSettings()).ground(parsed.draft(), sources)
+    assembled = assemble(grounded, sources, parsed.dangling)
+    return assembled.sections, assembled.references, assembled.grounding
 
 
 def test_grounding_moves_removes_renumbers_and_quotes(sources: list[Source]) -> None:

@@ -203,8 +203,9 @@ def test_citation_number_longer_than_int_converts() -> None:
 
 
 def verify(parsed: ParsedAnswer, sources: Sequence[Source]) -> tuple[list[AnswerSection], list[Reference], Grounding]:
-    grounded = Grounder(LexicalJudge(), VerificationSettings()).ground(parsed, sources)
-    return assemble(grounded, sources, parsed.dangling)
+    grounded = Grounder(LexicalJudge(), VerificationSettings()).ground(parsed.draft(), sources)
+    assembled = assemble(grounded, sources, parsed.dangling)
+    return assembled.sections, assembled.references, assembled.grounding
 
 
 def test_removing_a_nested_citation_does_not_create_another() -> None:

@@ -9,7 +9,7 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rag.answer import ground, parse, styles
+from rag.answer import parse, styles
 from rag.appraisal import counts, question
 from rag.loaders import markdown
 from rag.text import sentences
@@ -75,7 +75,7 @@ def test_abbreviations(text: str) -> None:
 @settings(max_examples=400, deadline=None)
 @given(text=st.text(alphabet=st.sampled_from(list("a ,;:.!?\t")), max_size=20))
 def test_dangling_punctuation(text: str) -> None:
-    assert ground._without_dangling_punctuation(text) == OLD_DANGLING.sub(r"\1", text)
+    assert sentences._without_dangling_punctuation(text) == OLD_DANGLING.sub(r"\1", text)
 
 
 @settings(max_examples=400, deadline=None)

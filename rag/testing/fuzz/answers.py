@@ -145,13 +145,16 @@ def check_verify(item: AnswerInput) -> None:
     from rag.testing.fakes import LexicalJudge
 
     parsed = check_parse(item)
-    grounded = Grounder(LexicalJudge(), VerificationSettings()).ground(parsed, item.sources)
-    sections, references, grounding = assemble(grounded, item.sources, parsed.dangling)
+    grounded = Grounder(LexicalJudge(), VerificationSettings()).ground(parsed.draft(), item.sources)
+    assembled = assemble(grounded, item.sources, parsed.dangling)
+    sections, references, grounding = assembled.sections, assembled.references, assembled.grounding
     if [r.n for r in references] != list(range(1, len(references) + 1)):
         raise ContractViolation(f"references are not numbered 1..k: {[r.n for r in references]}")
     cited = {n for section in sections for n in citations_in(section.text)}
     if cited != {r.n for r in references}:
         raise ContractViolation(f"the answer cites {sorted(cited)} but the references are 1..{len(references)}")
+    if {n for numbers in assembled.cited.values() for n in numbers} != cited:
+        raise ContractViolation(f"assembly says the sections cite {assembled.cited}, their text {sorted(cited)}")
     if [s.title for s in sections] != list(SECTION_TITLES.values()):
         raise ContractViolation(f"sections {[s.title for s in sections]} are not the two answer sections")
     sources = {s.hit.chunk_id: s for s in item.sources}
