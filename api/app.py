@@ -23,14 +23,15 @@ from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import errors
-from api.deps import get_settings
+from api.deps import app_state, get_settings, install_state
 from api.gate import BodyLimits, Gate
-from api.limits import Limit, open_limits
+from api.limits import Quotas, open_limits
 from api.metrics import Metrics
+from api.readiness import Readiness
 from api.routes import answers, conversations, documents, health, openai_compat, search, web
-from api.routes.health import Readiness
 from api.security import load_key_hashes
 from api.slots import AnswerSlots
+from api.state import AppState
 from rag import __version__
 from rag.config import Settings
 from rag.errors import StoreError
@@ -62,9 +63,9 @@ def create_app(settings: Settings | None = None, components: Components | None =
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        state = app_state(app)
         built = components if components is not None else await run_in_threadpool(_open, settings)
-        app.state.components = built
-        app.state.answers = built.answers(observers=[app.state.metrics.observe_answer])
+        state.serve(built)
         purging = asyncio.create_task(_purge_conversations(built, settings.store.conversation_purge_interval_s))
         logger.info("ready", extra={"data_dir": str(settings.data_dir)})
         try:
@@ -73,44 +74,42 @@ def create_app(settings: Settings | None = None, components: Components | None =
             purging.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await purging
-            app.state.components = None
-            app.state.limits.close()
+            state.stop()
+            state.rate_limiter.close()
             if components is None:
                 built.close()
 
     app = FastAPI(title="rag", version=__version__, description=DESCRIPTION, lifespan=lifespan)
-    app.state.settings = settings
-    app.state.keys = load_key_hashes(settings)
-    api = settings.api
-    redis_url = api.rate_limit_redis_url.get_secret_value() if api.rate_limit_redis_url is not None else None
-    app.state.limits = open_limits(settings.data_dir, redis_url)
-    app.state.limit = {
-        "answers": Limit("answers", api.answer_rate_limit_per_minute, api.answer_rate_limit_burst),
-        "requests": Limit("requests", api.rate_limit_per_minute, api.rate_limit_burst),
-        "auth_failures": Limit("auth_failures", api.auth_failures_per_minute, api.auth_failure_burst),
-    }
-    app.state.answer_slots = AnswerSlots(api.max_concurrent_answers)
-    app.state.readiness = Readiness(api.readyz_cache_s)
-    multiprocess = os.environ.get("PROMETHEUS_MULTIPROC_DIR")  # the standard variable; rag serve sets it
-    app.state.metrics = Metrics(lambda: _index_sizes(app), Path(multiprocess) if multiprocess else None)
-    app.state.components = None
+    state = _state(settings)
+    install_state(app, state)
     if components is not None:  # ready at once (tests, embedding in another app); the lifespan does the same
-        app.state.components = components
-        app.state.answers = components.answers(observers=[app.state.metrics.observe_answer])
+        state.serve(components)
     errors.install(app)
     # The last added runs first: request id and metrics, CORS (its preflights need no key), then the gate.
-    app.add_middleware(Gate, keys=app.state.keys, limits=BodyLimits.from_settings(settings.api),
-                       rate_limits=app.state.limits, failures=app.state.limit["auth_failures"],
-                       metrics=app.state.metrics)
+    app.add_middleware(Gate, keys=load_key_hashes(settings), limits=BodyLimits.from_settings(settings.api),
+                       rate_limits=state.rate_limiter, failures=state.quotas.auth_failures, metrics=state.metrics)
     if settings.api.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=list(settings.api.cors_origins), allow_methods=["*"],
                            allow_headers=["Authorization", "X-API-Key", "Content-Type", "X-Request-ID"])
-    app.add_middleware(RequestContext, metrics=app.state.metrics,
+    app.add_middleware(RequestContext, metrics=state.metrics,
                        routes=[route for module in _ROUTERS for route in module.router.routes])
     for module in _ROUTERS:
         app.include_router(module.router)
     web.install(app)  # the page for clinicians at /
     return app
+
+
+def _state(settings: Settings) -> AppState:
+    """The app's state before start-up: rate limits, answer slots, readiness and metrics; no components yet."""
+    api = settings.api
+    redis_url = api.rate_limit_redis_url.get_secret_value() if api.rate_limit_redis_url is not None else None
+    multiprocess = os.environ.get("PROMETHEUS_MULTIPROC_DIR")  # the standard variable; rag serve sets it
+    state = AppState(
+        settings=settings, rate_limiter=open_limits(settings.data_dir, redis_url), quotas=Quotas.from_settings(api),
+        answer_slots=AnswerSlots(api.max_concurrent_answers), readiness=Readiness(api.readyz_cache_s),
+        metrics=Metrics(lambda: _index_sizes(state), Path(multiprocess) if multiprocess else None),
+    )
+    return state
 
 
 def _open(settings: Settings) -> Components:
@@ -124,13 +123,13 @@ def _open(settings: Settings) -> Components:
     return built
 
 
-def _index_sizes(app: FastAPI) -> dict[str, tuple[int, int]] | None:
-    """(documents, chunks) by kind from the catalog, for the metrics; None while starting or closed."""
-    components: Components | None = app.state.components
+def _index_sizes(state: AppState) -> dict[str, tuple[int, int]] | None:
+    """(documents, chunks) by kind from the index, for the metrics; None while starting or closed."""
+    components = state.components
     if components is None:
         return None
     try:
-        return components.index.catalog.sizes()
+        return components.index.sizes()
     except StoreError:
         return None
 

@@ -9,6 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.deps import app_state
 from rag.errors import (
     DataDirUnwritable,
     NotFoundError,
@@ -47,11 +48,10 @@ def status_for(error: RagError) -> int:
 
 def scrub(request: Request, message: str) -> str:
     """No internal path in a response: the data dir becomes '<data dir>'."""
-    settings = getattr(request.app.state, "settings", None)
-    if settings is not None:
-        for path in sorted({str(settings.data_dir.resolve()), str(settings.data_dir)}, key=len, reverse=True):
-            if path not in (".", ""):
-                message = message.replace(path, "<data dir>")
+    data_dir = app_state(request.app).settings.data_dir
+    for path in sorted({str(data_dir.resolve()), str(data_dir)}, key=len, reverse=True):
+        if path not in (".", ""):
+            message = message.replace(path, "<data dir>")
     return message
 
 
@@ -89,7 +89,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
-        clear = unwritable(request.app.state.settings.data_dir, exc, interrupted=False)
+        clear = unwritable(app_state(request.app).settings.data_dir, exc, interrupted=False)
         if clear is not None:  # a write outside the index (a conversation turn) met a full or read-only disk
             return await rag_error(request, clear)
         logger.error("unexpected error", exc_info=exc, extra={"request_id": request.state.request_id})

@@ -29,6 +29,7 @@ from typing import Any, Protocol
 from pyrate_limiter import Duration, Rate, RedisStateStore, TokenBucket, WallClock
 from pyrate_limiter.abstracts.algorithm import ADMITTED, Decision, State
 
+from rag.config import ApiSettings
 from rag.store.sqlite import connect_wal
 
 logger = logging.getLogger("api")
@@ -66,6 +67,23 @@ class Limit:
     def rates(self) -> list[Rate]:
         """The bucket as pyrate-limiter rates."""
         return [Rate(self.per_minute, Duration.MINUTE, burst=self.burst)]
+
+
+@dataclass(frozen=True)
+class Quotas:
+    """The configured buckets by what they limit: answers, every other request, and failed authentications (per
+    address)."""
+
+    answers: Limit
+    requests: Limit
+    auth_failures: Limit
+
+    @classmethod
+    def from_settings(cls, api: ApiSettings) -> Quotas:
+        """The quotas the settings configure (``RAG_API__*RATE_LIMIT*``, ``RAG_API__AUTH_FAILURE*``)."""
+        return cls(answers=Limit("answers", api.answer_rate_limit_per_minute, api.answer_rate_limit_burst),
+                   requests=Limit("requests", api.rate_limit_per_minute, api.rate_limit_burst),
+                   auth_failures=Limit("auth_failures", api.auth_failures_per_minute, api.auth_failure_burst))
 
 
 Clock = Callable[[], int]

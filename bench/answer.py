@@ -72,7 +72,7 @@ def main() -> None:
     corpus.ingestor().run([ROOT / "corpus"], prune=True)
     service = corpus.answers()
     p50, p95 = percentiles(timed(lambda q: service.answer(q), QUESTIONS, repeats=3))
-    print(f"extractive answer, starter corpus ({corpus.index.catalog.counts()[1]} passages): "
+    print(f"extractive answer, starter corpus ({corpus.index.counts()[1]} passages): "
           f"p50 {p50:.0f} ms, p95 {p95:.0f} ms (target p50 <= 150 ms)")
 
     with StubChatServer([{"content": STUB_ANSWER}]) as stub:
@@ -106,7 +106,7 @@ def main() -> None:
             print(f"  (indexed SciFact: {report.added} documents)")
         sci_service = scifact.answers()
         p50, p95 = percentiles(timed(lambda q: sci_service.answer(q), claims, repeats=1))
-        print(f"extractive answer, SciFact-sized index ({scifact.index.catalog.counts()[1]} passages): "
+        print(f"extractive answer, SciFact-sized index ({scifact.index.counts()[1]} passages): "
               f"p50 {p50:.0f} ms, p95 {p95:.0f} ms (target p50 <= 300 ms)")
         scifact.close()
 

@@ -84,7 +84,7 @@ def main() -> None:
     n = len(rows)
     sentences = sum(r["sentences"] for r in rows)
     known = [r for r in recalls if r is not None]
-    print(f"\n{n} PubMedQA cv questions over {components.index.catalog.counts()[0]} abstracts (extractive):")
+    print(f"\n{n} PubMedQA cv questions over {components.index.counts()[0]} abstracts (extractive):")
     print(f"  answers citing a publication under two or more numbers: {sum(r['duplicate_numbers'] for r in rows)}"
           f" ({100 * sum(r['duplicate_numbers'] for r in rows) / n:.1f}%; target 0)")
     off_topic = sum(r["off_topic"] for r in rows)

@@ -146,26 +146,26 @@ def build_replica(source: Components, target_settings: Settings, chunks_wanted: 
 
     target = Components(target_settings)  # its own embedder: the queries timed on SciFact are not in its cache
     target.index.recover()  # a build interrupted earlier leaves pending documents
-    have = target.index.catalog.counts()[1]
+    have = target.index.counts()[1]
     if have >= chunks_wanted:
         return target
     rng = np.random.default_rng(seed)
     collection = source.index.vectors._collection  # type: ignore[attr-defined]  # bench-only: read stored vectors
     stored = collection.get(include=["embeddings"])
     vectors = dict(zip(stored["ids"], stored["embeddings"], strict=True))
-    documents = list(source.index.catalog.documents())
-    copy = have // max(1, source.index.catalog.counts()[1]) + 1
+    documents = list(source.index.stored_documents())
+    copy = have // max(1, source.index.counts()[1]) + 1
     started = time.perf_counter()
-    while target.index.catalog.counts()[1] < chunks_wanted:
+    while target.index.counts()[1] < chunks_wanted:
         batch: list[IndexEntry] = []
         for doc_id in documents:
-            original = source.index.catalog.document(doc_id)
+            original = source.index.document(doc_id)
             assert original is not None
-            chunk_ids = sorted(source.index.catalog.chunk_ids([doc_id])[doc_id],
+            chunk_ids = sorted(source.index.chunk_ids([doc_id])[doc_id],
                                key=lambda c: int(c.split("#")[1].split("-")[0]))
             meta = original.meta.model_copy(update={"id": f"copy{copy}:{doc_id}"})
             document = original.model_copy(update={"meta": meta})
-            stored_chunks = source.index.catalog.chunks(chunk_ids)
+            stored_chunks = source.index.chunks(chunk_ids)
             chunks, new_vectors = [], {}
             from rag.models import Chunk
 
@@ -183,7 +183,7 @@ def build_replica(source: Components, target_settings: Settings, chunks_wanted: 
                 batch = []
         target.index.write(batch)
         copy += 1
-        print(f"  replica: {target.index.catalog.counts()[1]} chunks ({time.perf_counter() - started:.0f} s)",
+        print(f"  replica: {target.index.counts()[1]} chunks ({time.perf_counter() - started:.0f} s)",
               flush=True)
     return target
 
@@ -248,14 +248,14 @@ def quality_tables(cache: Path, components: Components, queries: list[str], gold
 def latency_report(args: argparse.Namespace, components: Components, queries: list[str]) -> None:
     timed = Components(components.settings)  # a fresh embedder: the quality runs cached every query's vector
     retriever = timed.retriever()
-    chunks = timed.index.catalog.counts()[1]
+    chunks = timed.index.counts()[1]
     p50, p95 = latencies(lambda q: retriever.search(q, 10), queries)
     timed.close()
     print(f"\nlatency, hybrid k=10, SciFact index ({chunks} chunks): p50 {p50:.1f} ms, p95 {p95:.1f} ms "
           "(targets 25 / 60 ms)")
     if not args.skip_100k:
         big = build_replica(components, Settings(data_dir=args.cache / "replica-100k"), 100_000)
-        big_chunks = big.index.catalog.counts()[1]
+        big_chunks = big.index.counts()[1]
         big_retriever = big.retriever()
         p50, p95 = latencies(lambda q: big_retriever.search(q, 10), queries)
         print(f"latency, hybrid k=10, {big_chunks}-chunk index: p50 {p50:.1f} ms, p95 {p95:.1f} ms (target p50 60 ms)")

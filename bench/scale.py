@@ -80,7 +80,7 @@ c = Components(settings)
 t1 = time.perf_counter()
 c.retriever().search("statin therapy reduces cardiovascular events", 10)
 t2 = time.perf_counter()
-print(json.dumps({{"open_s": t1 - t0, "first_query_s": t2 - t1, "chunks": c.index.catalog.counts()[1],
+print(json.dumps({{"open_s": t1 - t0, "first_query_s": t2 - t1, "chunks": c.index.counts()[1],
                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
 """
     done = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True, cwd=ROOT)
@@ -122,7 +122,7 @@ def main() -> None:
         before = stored_chunks(settings)
         started = time.perf_counter()
         writer = build_replica(source, settings, args.chunks)
-        chunks = writer.index.catalog.counts()[1]
+        chunks = writer.index.counts()[1]
         built_s = time.perf_counter() - started
         if chunks > before:
             print(f"server-mode write: {chunks - before} chunks in {built_s:.0f} s "

@@ -122,7 +122,7 @@ def passage_resolver(components: Components) -> Any:
     quotes the answer carries (a chunk deleted since, or another system's answer)."""
 
     def resolve(answer: Answer) -> dict[int, str]:
-        stored = components.index.catalog.chunks([q.chunk_id for r in answer.references for q in r.quotes])
+        stored = components.index.chunks([q.chunk_id for r in answer.references for q in r.quotes])
         resolved: dict[int, str] = {}
         for reference in answer.references:
             chunk_ids = list(dict.fromkeys(q.chunk_id for q in reference.quotes))

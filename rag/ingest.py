@@ -176,7 +176,7 @@ class Ingestor:
         """One definition per id. The file that already holds the id in the index keeps it; otherwise the first
         file in path order. Any other definition is reported, and so is a definition whose id is indexed from
         another file that still exists and is not part of this run."""
-        stored = loaded.stored = self._index.catalog.documents(definitions)
+        stored = loaded.stored = self._index.stored_documents(definitions)
         for doc_id, candidates in definitions.items():
             owner = stored[doc_id].source_file if doc_id in stored else None
             if owner is not None and owner not in loaded.files and Path(owner).exists():
@@ -212,7 +212,7 @@ class Ingestor:
             else:
                 todo.append((document, source_file, fingerprint))
         if moves:
-            self._index.catalog.move_sources(moves)
+            self._index.move_sources(moves)
         total = len(todo)
         done = 0
         for batch in self._batches(todo):
@@ -256,7 +256,7 @@ class Ingestor:
 
     def _embed(self, batch: Pending, stored: Mapping[str, object]) -> list[IndexEntry]:
         """Embed the chunks the vector store does not hold yet (an edited document keeps its unchanged chunks)."""
-        known = self._index.catalog.chunk_ids([d.id for d, *_ in batch if d.id in stored])
+        known = self._index.chunk_ids([d.id for d, *_ in batch if d.id in stored])
         needed = [c for d, _, _, chunks in batch for c in chunks if c.id not in known.get(d.id, set())]
         with span("ingest.embed", chunks=len(needed)):
             vectors = self._embedder.embed_documents([c.embed_text for c in needed])
@@ -270,7 +270,7 @@ class Ingestor:
     def _prune(self, roots: list[Path], loaded: _Loaded, report: IngestReport) -> None:
         """Remove documents under the given paths whose file is gone, or whose file no longer holds them."""
         gone = []
-        for doc_id, stored in self._index.catalog.documents().items():
+        for doc_id, stored in self._index.stored_documents().items():
             source_file = Path(stored.source_file)
             if not any(source_file == root or root in source_file.parents for root in roots):
                 continue

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from fastapi import APIRouter, Request
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from api.deps import AnswerAccess, AnswersDep, answer_slot, within_answer_timeout
+from api.deps import AnswerAccess, AnswersDep, answer_slot, app_state, within_answer_timeout
 from api.errors import scrub
 from api.schemas import ANSWER_ERRORS, ERRORS, AnswerRequest
 from api.slots import HeldStream
@@ -52,4 +52,4 @@ async def post_answer(body: AnswerRequest, request: Request, service: AnswersDep
         finally:
             events.close()  # at the end, or at once when the client went away: the answer stops, its slot is freed
 
-    return event_stream(body_events(), request.app.state.settings.api.sse_ping_s)
+    return event_stream(body_events(), app_state(request.app).settings.api.sse_ping_s)

@@ -49,7 +49,7 @@ def _ingest_bytes(components: Components, data: bytes, name: str, fmt: str, kind
         for prefix in (stored_as, str(path)):
             failure["path"] = failure["path"].replace(prefix, name)
         failure["error"] = failure["error"].replace(stored_as, name).replace(str(path), name)
-    body = IngestOut(**report.as_dict(), document_ids=components.index.catalog.ids_from_file(stored_as))
+    body = IngestOut(**report.as_dict(), document_ids=components.index.documents_from_file(stored_as))
     if report.failed:
         if not existed and not body.document_ids:
             path.unlink(missing_ok=True)
@@ -131,7 +131,7 @@ def list_documents(components: ComponentsDep, _: ReadAccess,
                    offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0) -> DocumentList:
     """One page of the indexed documents ordered by id, and their total, optionally of one kind."""
     components.index.refresh()
-    rows, total = components.index.catalog.page(kind, limit, offset)
+    rows, total = components.index.document_page(kind, limit, offset)
     return DocumentList(
         documents=[DocumentSummary(id=i, kind=m.kind, title=m.title, year=m.year, source=m.source_name, chunks=n)
                    for i, m, n in rows],
@@ -143,15 +143,14 @@ def list_documents(components: ComponentsDep, _: ReadAccess,
 def get_document(doc_id: str, components: ComponentsDep, _: ReadAccess) -> DocumentOut:
     """A document's metadata, sections, full text and chunk count; an unknown id is 404."""
     components.index.refresh()
-    document = components.index.catalog.document(doc_id)
-    if document is None:
+    document, stored = components.index.document(doc_id), components.index.stored_document(doc_id)
+    if document is None or stored is None:
         raise NotFoundError(f"unknown document id {doc_id!r}")
-    chunks = components.index.catalog.documents([doc_id])[doc_id].n_chunks
     flagged = instruction_spans(document.text)
     notices = [f"{len(flagged)} sentence(s) of this document address a model as instructions; they are kept but "
                "never quoted and never count as support for a claim."] if flagged else []
     return DocumentOut(id=doc_id, meta=document.meta.model_dump(mode="json"),
-                       sections=[s.model_dump() for s in document.sections], text=document.text, chunks=chunks,
+                       sections=[s.model_dump() for s in document.sections], text=document.text, chunks=stored.n_chunks,
                        instructions=[[start, end] for start, end in flagged], notices=notices)
 
 
@@ -159,14 +158,14 @@ def get_document(doc_id: str, components: ComponentsDep, _: ReadAccess) -> Docum
 def delete_document(doc_id: str, request: Request, components: ComponentsDep, _: AdminAccess) -> None:
     """Remove a document with its chunks and vectors under the writer lock (409 while an ingest runs); an
     uploaded file that no longer holds any indexed document is deleted too."""
-    catalog = components.index.catalog
+    index = components.index
     with writer_lock(components.settings.data_dir):
-        components.index.refresh(force=True)
-        stored = catalog.documents([doc_id]).get(doc_id)
+        index.refresh(force=True)
+        stored = index.stored_document(doc_id)
         if stored is None:
             raise HTTPException(404, f"unknown document id {doc_id!r}")
-        components.index.remove([doc_id])
+        index.remove([doc_id])
         source = Path(stored.source_file)
         uploads = (components.settings.data_dir / UPLOADS).resolve()
-        if source.parent == uploads and not catalog.ids_from_file(str(source)):
+        if source.parent == uploads and not index.documents_from_file(str(source)):
             source.unlink(missing_ok=True)

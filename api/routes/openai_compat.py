@@ -18,7 +18,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from sse_starlette import ServerSentEvent
 
-from api.deps import AnswerAccess, AnswersDep, answer_slot, within_answer_timeout
+from api.deps import AnswerAccess, AnswersDep, answer_slot, app_state, within_answer_timeout
 from api.errors import scrub
 from api.schemas import ANSWER_ERRORS, ERRORS, ChatCompletionRequest, ChatMessage
 from api.slots import HeldStream
@@ -79,7 +79,7 @@ async def chat_completions(body: ChatCompletionRequest, request: Request, servic
     """A ``chat.completion`` (or, with ``stream``, ``chat.completion.chunk`` events) whose content is the
     answer page; the references, grounding and full Answer are in its ``rag`` field. Stored as a conversation of
     this key only with ``store: true``."""
-    check_limits(body.messages, request.app.state.settings.api)
+    check_limits(body.messages, app_state(request.app).settings.api)
     questions = [_text(m) for m in body.messages if m.role == "user" and _text(m).strip()]
     if not questions:
         raise UserError("messages must contain at least one user message with text")
@@ -133,4 +133,4 @@ async def chat_completions(body: ChatCompletionRequest, request: Request, servic
             elif isinstance(streamed, DeltaEvent) and (text := draft.feed(streamed.text)):
                 yield chunk({"content": text})
 
-    return event_stream(stream(), request.app.state.settings.api.sse_ping_s)
+    return event_stream(stream(), app_state(request.app).settings.api.sse_ping_s)

@@ -63,7 +63,7 @@ def components(settings: Settings, *, answering: bool = False) -> Iterator[Any]:
                         "(env RAG_DATA_DIR) at an existing index")
     built = Components(settings)
     try:
-        if answering and built.index.catalog.is_empty():
+        if answering and built.index.is_empty():
             raise UserError(f"the index in {settings.data_dir} holds no documents: run `rag ingest PATH` first")
         yield built
     finally:

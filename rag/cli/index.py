@@ -64,7 +64,7 @@ def stats(verify: bool, data_dir: Path | None, as_json: bool) -> None:
     """Documents and chunks in the index, by kind."""
     settings = load_settings(data_dir)
     with reported_errors(), components(settings) as built:
-        documents, chunks, by_kind = built.index.catalog.counts()
+        documents, chunks, by_kind = built.index.counts()
         payload: dict[str, Any] = {
             "documents": documents, "chunks": chunks, "by_kind": {kind: by_kind.get(kind, 0) for kind in KINDS},
         }

@@ -83,9 +83,9 @@ class Retriever:
         if not first:
             return hits
         held = {h.chunk_id for h in hits}
-        siblings = self._index.catalog.chunk_ids(first)
+        siblings = self._index.chunk_ids(first)
         wanted = sorted(c for doc_id in first for c in siblings[doc_id] if c not in held)
-        stored = self._index.catalog.chunks(wanted) if wanted else {}
+        stored = self._index.chunks(wanted) if wanted else {}
         extra: dict[str, list[Hit]] = {}
         for chunk in sorted(stored.values(), key=lambda c: (c.doc_id, c.start)):
             if states_findings(chunk.section):
@@ -100,12 +100,12 @@ class Retriever:
 
     def documents(self, doc_ids: Sequence[str]) -> dict[str, Document]:
         """The committed documents (text, sections, metadata) of these ids; unknown ids are left out."""
-        found = {doc_id: self._index.catalog.document(doc_id) for doc_id in dict.fromkeys(doc_ids)}
+        found = {doc_id: self._index.document(doc_id) for doc_id in dict.fromkeys(doc_ids)}
         return {doc_id: document for doc_id, document in found.items() if document is not None}
 
     def is_empty(self) -> bool:
         """No document is indexed (as of the last refresh)."""
-        return self._index.catalog.is_empty()
+        return self._index.is_empty()
 
     def close(self) -> None:
         """Stop the BM25 worker threads (searches after this fail)."""
@@ -186,7 +186,7 @@ class Retriever:
         wanted = max(2 * k, settings.rerank_depth if self._reranker is not None else 0)
         while True:
             head = self._head_size(fused, wanted)
-            stored = self._index.catalog.chunks([c.chunk_id for c in fused[:head]])
+            stored = self._index.chunks([c.chunk_id for c in fused[:head]])
             hits = [to_hit(stored[c.chunk_id], c) for c in fused[:head] if c.chunk_id in stored]
             if self._reranker is not None and hits:
                 hits = self._rerank(query, hits)

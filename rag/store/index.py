@@ -31,7 +31,7 @@ import hashlib
 import json
 import logging
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Concatenate, ParamSpec, TypeVar
 
@@ -41,8 +41,8 @@ from rag.config import Settings
 from rag.embedding.protocol import Embedder, Vectors
 from rag.errors import ConfigError, DataDirUnwritable, StoreError
 from rag.filters import Filters
-from rag.models import Chunk, Document
-from rag.store.catalog import Catalog
+from rag.models import Chunk, Document, DocumentMeta
+from rag.store.catalog import Catalog, StoredChunk, StoredDocument
 from rag.store.chroma import CHROMA_ERRORS, ChromaVectorStore, RagEmbeddingFunction, ServerAccess, open_client
 from rag.store.entry import IndexEntry
 from rag.store.filtering import chroma_where
@@ -108,6 +108,48 @@ class Index:
         documents, chunks, by_kind = self.catalog.counts()
         return {"documents": documents, "chunks": chunks, "by_kind": by_kind,
                 "content_sha256": self.catalog.content_digest()}
+
+    # -- reads: what the API, the CLI and the evals ask of the index (the catalog stays behind it) -----------------
+    def counts(self) -> tuple[int, int, dict[str, int]]:
+        """(documents, chunks, documents by kind), counted now."""
+        return self.catalog.counts()
+
+    def sizes(self) -> dict[str, tuple[int, int]]:
+        """(documents, chunks) by kind, counted again only after a commit (cheap enough for every metrics scrape)."""
+        return self.catalog.sizes()
+
+    def is_empty(self) -> bool:
+        """No document is stored."""
+        return self.catalog.is_empty()
+
+    def document_page(self, kind: str | None, limit: int,
+                      offset: int) -> tuple[list[tuple[str, DocumentMeta, int]], int]:
+        """A page of ``(id, metadata, chunk count)`` ordered by id, and the total, optionally of one kind."""
+        return self.catalog.page(kind, limit, offset)
+
+    def document(self, doc_id: str) -> Document | None:
+        """A stored document with its text and sections, None when unknown."""
+        return self.catalog.document(doc_id)
+
+    def stored_document(self, doc_id: str) -> StoredDocument | None:
+        """What the index records about a document besides its text (source file, chunk count), None when unknown."""
+        return self.catalog.documents([doc_id]).get(doc_id)
+
+    def stored_documents(self, doc_ids: Iterable[str] | None = None) -> dict[str, StoredDocument]:
+        """Those records by id: of every document, or of those of ``doc_ids`` that exist."""
+        return self.catalog.documents(doc_ids)
+
+    def documents_from_file(self, source_file: str) -> list[str]:
+        """Ids of the documents indexed from this source file (its resolved path), sorted."""
+        return self.catalog.ids_from_file(source_file)
+
+    def chunks(self, chunk_ids: Sequence[str]) -> dict[str, StoredChunk]:
+        """Stored chunks by id, with their documents' metadata (unknown ids are left out)."""
+        return self.catalog.chunks(chunk_ids)
+
+    def chunk_ids(self, doc_ids: Sequence[str]) -> dict[str, set[str]]:
+        """The stored chunk ids of each document (an empty set for an unknown one)."""
+        return self.catalog.chunk_ids(doc_ids)
 
     def refresh(self, force: bool = False) -> None:
         """Server mode: bring this machine's catalog (and BM25 table) up to the shared records; a no-op embedded."""
@@ -230,6 +272,11 @@ class Index:
             self.catalog.delete_documents(doc_ids)
         self.vectors.delete(sorted(self.vectors.ids_for_documents(doc_ids)))
         self.catalog.clear_pending(doc_ids)
+
+    def move_sources(self, moves: Sequence[tuple[str, str, str]]) -> None:
+        """Record new ``(doc_id, source, source_file)`` for unchanged documents whose file was moved (the chunks and
+        vectors stay as they are)."""
+        self.catalog.move_sources(moves)
 
     def verify(self) -> dict[str, object]:
         """Compare the three stores: counts, and chunk ids missing from or extra in the vector store."""

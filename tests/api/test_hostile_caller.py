@@ -18,6 +18,7 @@ import pytest
 from pydantic import SecretStr
 
 from api.app import create_app
+from api.deps import app_state
 from api.security import hash_key
 from rag.config import GenerationSettings, Settings
 from rag.factory import Components
@@ -213,7 +214,7 @@ def test_a_key_cannot_run_more_answers_than_its_share_even_after_a_504(answer_co
                     assert time.monotonic() < deadline, "the slot was never freed"
                     time.sleep(0.5)
                 assert third.status_code == 504, "freed when the abandoned work ended"
-                while any(app.state.answer_slots.running(f"key:{hash_key(key)[:12]}") for key in (READ_KEY, ADMIN_KEY)):
+                while any(app_state(app).answer_slots.running(f"key:{hash_key(key)[:12]}") for key in (READ_KEY, ADMIN_KEY)):
                     assert time.monotonic() < deadline + 30, "the abandoned answers never ended"
                     time.sleep(0.2)  # let them end before the stub and the store close under them
         finally:

@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from pydantic import SecretStr
 
 from api.app import create_app
+from api.deps import app_state
 from api.security import hash_key
 from rag.config import GenerationSettings
 from rag.factory import Components
@@ -103,7 +104,7 @@ def test_a_client_that_goes_away_stops_the_generation(answer_corpus: Components)
         wait_for(lambda: stub.disconnects == 1)
         time.sleep(1.0)  # long enough for ten more chunks, had the generation gone on
         after = written_after(stub, gone)
-        slots_left = app.state.answer_slots.running(f"key:{hash_key(READ_KEY)[:12]}")
+        slots_left = app_state(app).answer_slots.running(f"key:{hash_key(READ_KEY)[:12]}")
     assert len(stub.chunks_written) < 40, "the model was stopped long before the end of its answer"
     assert after <= GRACE_CHUNKS, f"{after} chunks were generated for a client that had gone"
     assert slots_left == 0, "the answer's slot is freed"
