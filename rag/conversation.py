@@ -104,8 +104,9 @@ class Conversations(Protocol):
         ...
 
 
-class _Retention:
-    """Conversations idle for ``days`` (0: never) are deleted, checked at most every ``PURGE_EVERY_S`` on create."""
+class Retention:
+    """The retention rule every conversation store follows: conversations idle for ``days`` (0: never) are deleted,
+    checked at most every ``PURGE_EVERY_S`` on create; ``clock`` stamps conversations and turns."""
 
     def __init__(self, days: float, clock: Callable[[], float]) -> None:
         self.seconds = days * 86400.0
@@ -114,6 +115,7 @@ class _Retention:
         self._lock = threading.Lock()
 
     def due(self) -> bool:
+        """Whether a purge is due now (at most once every ``PURGE_EVERY_S``; never without a retention)."""
         if not self.seconds:
             return False
         with self._lock:
@@ -139,7 +141,7 @@ class ConversationStore:
     later ones raise :class:`StoreError` (closing the connection under a running query would crash the process)."""
 
     def __init__(self, path: Path, retention_days: float = 0.0, clock: Callable[[], float] = time.time) -> None:
-        self._retention = _Retention(retention_days, clock)
+        self._retention = Retention(retention_days, clock)
         try:
             _private_file(path)
             db = connect_wal(path)
@@ -267,7 +269,7 @@ class ChromaConversationStore:
 
     def __init__(self, client: ClientAPI, collection: str, retention_days: float = 0.0,
                  clock: Callable[[], float] = time.time) -> None:
-        self._retention = _Retention(retention_days, clock)
+        self._retention = Retention(retention_days, clock)
         self._name = f"{collection}-conversations"
         self._collection = self._guard(lambda: client.get_or_create_collection(self._name, embedding_function=None))
 

@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import functools
 import os
-import textwrap
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from rag.config import Settings
+from rag.embedding import SentenceTransformerEmbedder
 from rag.factory import Components
 from rag.testing import HashEmbedder, LexicalJudge, install_network_guard
+from tests.helpers.documents import WriteDoc, write_corpus_file
+from tests.helpers.meaning import HASH_MEANING
+from tests.helpers.paths import ROOT
 from tests.helpers.servers import chroma_server
 
-ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = ROOT.parent / "shared" / "data"
 NETGUARD_DIR = Path(__file__).resolve().parent / "netguard"
 
@@ -51,11 +54,6 @@ def store_mode(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-HASH_MEANING = {"addresses": 0.25, "clearly": 0.4}
-"""The hash embedder's cosines run lower than the packaged model's (bag-of-words, 256 buckets): a passage sharing
-half a question's words scores ~0.5, one sharing only "the" and "for" ~0.2. Its own calibration, as a real model would have."""
-
-
 @pytest.fixture
 def settings(tmp_path: Path, store_mode: str, request: pytest.FixtureRequest) -> Settings:
     if store_mode == "embedded":
@@ -69,6 +67,12 @@ def settings(tmp_path: Path, store_mode: str, request: pytest.FixtureRequest) ->
 @pytest.fixture
 def embedder() -> HashEmbedder:
     return HashEmbedder()
+
+
+@pytest.fixture(scope="session")
+def packaged_encoder(tmp_path_factory: pytest.TempPathFactory) -> SentenceTransformerEmbedder:
+    """The packaged model (all-MiniLM-L6-v2), loaded once per test process for every test that needs real meaning."""
+    return SentenceTransformerEmbedder(onnx_cache=tmp_path_factory.mktemp("models"))
 
 
 @pytest.fixture
@@ -85,24 +89,11 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
-WriteDoc = Callable[..., Path]
-
-
 @pytest.fixture
 def write_doc(tmp_path: Path) -> WriteDoc:
-    """Write a corpus-format Markdown file: ``write_doc("dir/name.md", id=..., kind=..., body=...)``."""
-
-    def write(relative: str, *, body: str = "## Results\nA finding was reported.", **fields: object) -> Path:
-        path = tmp_path / "src" / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fields.setdefault("id", path.stem)
-        fields.setdefault("kind", "study")
-        fields.setdefault("title", f"Title of {path.stem}")
-        front = "\n".join(f"{key}: {value}" for key, value in fields.items())
-        path.write_text(f"---\n{front}\n---\n{textwrap.dedent(body)}\n", encoding="utf-8")
-        return path
-
-    return write
+    """Write a corpus-format Markdown file under ``tmp_path/src``: ``write_doc("dir/name.md", id=..., kind=...,
+    body=...)`` (see tests.helpers.documents.write_corpus_file)."""
+    return functools.partial(write_corpus_file, tmp_path / "src")
 
 
 @pytest.fixture

@@ -24,8 +24,11 @@ class NliJudge:
         if not (path / "config.json").is_file():
             raise ConfigError(f"judge model {path} is not a local model folder (no config.json)")
         from sentence_transformers import CrossEncoder
+        from torch.nn import Identity
 
-        self._model = CrossEncoder(str(path), device="cpu", local_files_only=True)
+        # Raw logits: the softmax or sigmoid below is applied once (CrossEncoder would add its own sigmoid to a
+        # single-output model, and a score squashed twice never falls below 0.5).
+        self._model = CrossEncoder(str(path), device="cpu", local_files_only=True, activation_fn=Identity())
         labels = {str(v).lower(): int(k) for k, v in (self._model.config.id2label or {}).items()}
         self._entailment = labels.get("entailment")
         self._threshold = threshold

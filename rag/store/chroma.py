@@ -29,7 +29,7 @@ from pydantic import SecretStr
 from rag.embedding.protocol import Embedder, Vectors
 from rag.embedding.sentence_transformer import SentenceTransformerEmbedder
 from rag.errors import ConfigError, StoreError, VectorIndexNotReady
-from rag.store.protocols import MetadataValue, Where
+from rag.store.protocols import MetadataValue, Where, check_aligned
 
 logger = logging.getLogger(__name__)
 
@@ -146,14 +146,24 @@ class ChromaVectorStore:
         metadatas: Sequence[Mapping[str, MetadataValue]],
     ) -> None:
         """Add or replace vectors with their texts and metadata, in batches below Chroma's limit."""
+        check_aligned(ids, vectors, texts, metadatas)  # before any batch is written
         for i in range(0, len(ids), _BATCH):
+            batch = list(ids[i : i + _BATCH])
             self._call(
                 self._collection.upsert,
-                ids=list(ids[i : i + _BATCH]),
+                ids=batch,
                 embeddings=vectors[i : i + _BATCH],
                 documents=list(texts[i : i + _BATCH]),
-                metadatas=[dict(m) for m in metadatas[i : i + _BATCH]],
+                metadatas=self._replacing(batch, metadatas[i : i + _BATCH]),
             )
+
+    def _replacing(self, ids: list[str], metadatas: Sequence[Mapping[str, MetadataValue]]) -> list[dict[str, Any]]:
+        """The metadata to upsert so that it replaces what the ids hold: Chroma's upsert merges metadata, keeping a
+        key the new metadata leaves out unless it is given as None."""
+        stored = self._call(self._collection.get, ids=ids, include=["metadatas"])
+        held = dict(zip(stored["ids"], stored["metadatas"] or [], strict=True))
+        return [{**dict.fromkeys(held.get(chunk_id) or {}), **metadata}
+                for chunk_id, metadata in zip(ids, metadatas, strict=True)]
 
     def delete(self, ids: Sequence[str]) -> None:
         """Delete these chunk ids, in batches below Chroma's limit."""
@@ -193,6 +203,8 @@ class ChromaVectorStore:
 
     def query(self, vector: Vectors, k: int, where: Where | None = None) -> list[tuple[str, float]]:
         """``(chunk id, cosine similarity)`` of the ``k`` nearest chunks that match ``where``, best first."""
+        if k <= 0:  # Chroma refuses n_results 0
+            return []
         result = self._call(
             self._collection.query,
             query_embeddings=[np.asarray(vector, dtype=np.float32)],

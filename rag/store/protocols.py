@@ -23,7 +23,8 @@ class VectorStore(Protocol):
         texts: Sequence[str],
         metadatas: Sequence[Mapping[str, MetadataValue]],
     ) -> None:
-        """Add or replace the vectors of these chunk ids (one row of ``vectors`` each), with texts and metadata."""
+        """Add or replace the vectors of these chunk ids (one row of ``vectors`` each), with texts and metadata.
+        Arguments of different lengths are a ValueError, and nothing is stored."""
         ...
 
     def delete(self, ids: Sequence[str]) -> None:
@@ -47,7 +48,8 @@ class VectorStore(Protocol):
         ...
 
     def query(self, vector: Vectors, k: int, where: Where | None = None) -> list[tuple[str, float]]:
-        """``(chunk id, cosine similarity)`` of the ``k`` nearest chunks, best first."""
+        """``(chunk id, cosine similarity)`` of the ``k`` nearest chunks that match ``where`` (Chroma's filter
+        language: equality, ``$in``, ``$gte``, ``$lte``, ``$and``), best first; none for ``k`` 0."""
         ...
 
 
@@ -56,7 +58,9 @@ class LexicalIndex(Protocol):
     """Keyword (BM25) search over chunk texts."""
 
     def search(self, query: str, k: int, filters: Filters | None = None) -> list[tuple[str, float]]:
-        """``(chunk id, BM25 score)`` of the best ``k`` chunks, best first; higher is better."""
+        """``(chunk id, BM25 score)`` of the best ``k`` chunks that hold any of the query's words and pass
+        ``filters``, best first; higher is better. The query is words, never syntax: quotes, operators and
+        punctuation in it are not interpreted."""
         ...
 
     def term_weights(self, terms: Sequence[str]) -> dict[str, float]:
@@ -66,3 +70,11 @@ class LexicalIndex(Protocol):
     def count(self) -> int:
         """Number of indexed chunks."""
         ...
+
+
+def check_aligned(ids: Sequence[str], vectors: Vectors, texts: Sequence[str],
+                  metadatas: Sequence[Mapping[str, MetadataValue]]) -> None:
+    """Refuse, before anything is written, an upsert whose arguments differ in length (a ValueError)."""
+    if not len(ids) == len(vectors) == len(texts) == len(metadatas):
+        raise ValueError(f"upsert of {len(ids)} ids with {len(vectors)} vectors, {len(texts)} texts and "
+                         f"{len(metadatas)} metadata records")

@@ -8,6 +8,8 @@ as servers without JSON-schema support do; a type such as "json_schema": answer 
 llama-cpp-python's server does; the response is not used up then), ``reject_stream_options`` (True: answer 400
 to a request with ``stream_options``, as older servers do), ``chunk_chars`` (characters per streamed chunk, 24)
 and ``chunk_delay`` (seconds before each streamed chunk: a slow model). The last response repeats.
+``StubChatServer(respond)`` with a function instead: it gives the response to each request's body (a stand-in
+model that reads its prompt).
 
 Streaming requests get Server-Sent Events chunks like OpenAI's, and a last chunk with ``usage`` when the request
 asks for it (``stream_options.include_usage``). ``chunks_written`` holds the time of every content chunk written,
@@ -20,14 +22,15 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 
 class StubChatServer:
-    def __init__(self, responses: Sequence[dict[str, Any]]) -> None:
-        self.responses = list(responses) or [{"content": ""}]
+    def __init__(self, responses: Sequence[dict[str, Any]] | Callable[[dict[str, Any]], dict[str, Any]]) -> None:
+        self._respond = responses if callable(responses) else None
+        self.responses = [] if callable(responses) else list(responses) or [{"content": ""}]
         self.requests: list[dict[str, Any]] = []
         self.chunks_written: list[float] = []
         self.disconnects = 0
@@ -99,7 +102,8 @@ class StubChatServer:
                 self.wfile.write(b"data: [DONE]\n\n")
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        # Stopping waits for the next poll: every 50 ms rather than the default 0.5 s (a test may start several stubs).
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     @property
     def base_url(self) -> str:
@@ -109,6 +113,8 @@ class StubChatServer:
         """The next scripted response (used up, unless it is the last, or it rejects this request's format)."""
         with self._lock:
             self.requests.append(body)
+            if self._respond is not None:
+                return self._respond(body)
             response = self.responses[0]
             if len(self.responses) > 1 and not _rejected(response, body):
                 self.responses.pop(0)

@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from rag.config import Settings
+from rag.embedding import SentenceTransformerEmbedder
 from rag.factory import Components
 from rag.testing.fakes import HashEmbedder, LexicalJudge
-from tests.conftest import WriteDoc
+from tests.helpers.documents import WriteDoc
 
 
 @pytest.fixture
@@ -76,14 +77,12 @@ def test_the_source_that_speaks_to_a_false_premise_leads(components: Components,
 
 
 @pytest.mark.slow
-def test_what_the_question_asks_for_leads(tmp_path: Path, write_doc: WriteDoc) -> None:
+def test_what_the_question_asks_for_leads(tmp_path: Path, write_doc: WriteDoc,
+                                          packaged_encoder: SentenceTransformerEmbedder) -> None:
     """With the packaged encoder (the weights are calibrated for it): a side-effects question leads with the trial's
     harms, not its efficacy result, though both name the treatment."""
-    from rag.embedding import SentenceTransformerEmbedder
-
     settings = Settings(data_dir=tmp_path / "data", generation={"research_sentences": 1})  # type: ignore[arg-type]
-    built = Components(settings, embedder=SentenceTransformerEmbedder(onnx_cache=tmp_path / "models"),
-                       judge=LexicalJudge())
+    built = Components(settings, embedder=packaged_encoder, judge=LexicalJudge())
     try:
         write_doc("s/trial.md", title="Exosome microneedling for facial ageing, a split-face trial",
                   body="## Results\nExosome microneedling improved wrinkles, elasticity and skin texture more than "

@@ -17,9 +17,9 @@ from rag.testing.fakes import HashEmbedder
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def encoder(tmp_path_factory: pytest.TempPathFactory) -> SentenceTransformerEmbedder:
-    return SentenceTransformerEmbedder(onnx_cache=tmp_path_factory.mktemp("models"))
+@pytest.fixture
+def encoder(packaged_encoder: SentenceTransformerEmbedder) -> SentenceTransformerEmbedder:
+    return packaged_encoder
 
 
 def relevance(encoder: object, tmp_path: Path, **settings: float) -> Relevance:

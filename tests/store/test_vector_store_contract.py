@@ -1,49 +1,54 @@
-"""One contract, every VectorStore backend: the in-memory fake and embedded Chroma."""
+"""The VectorStore contract against every store: the in-memory fake, embedded Chroma and a Chroma server."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
 import pytest
+from chromadb.api import ClientAPI
 
 from rag.store.chroma import ChromaVectorStore, RagEmbeddingFunction, open_client
 from rag.store.protocols import VectorStore
 from rag.testing import HashEmbedder, InMemoryVectorStore
+from rag.testing.contracts import VectorStoreContract
 
 
-@pytest.fixture(params=["memory", "chroma"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[VectorStore]:
-    if request.param == "memory":
-        yield InMemoryVectorStore()
-    else:
-        function = RagEmbeddingFunction(embedder=HashEmbedder())
-        yield ChromaVectorStore(open_client(tmp_path, None), "contract_test", function)
+class TestInMemory(VectorStoreContract):
+    def make_store(self, tmp_path: Path) -> VectorStore:
+        return InMemoryVectorStore()
 
 
-def vectors(embedder: HashEmbedder, texts: list[str]) -> np.ndarray:
-    return embedder.embed_documents(texts)
+class ChromaStores(VectorStoreContract):
+    """Collections of one Chroma client per class, each store in its own."""
+
+    @staticmethod
+    def open(folder: Path, request: pytest.FixtureRequest) -> ClientAPI:
+        raise NotImplementedError
+
+    @pytest.fixture(scope="class")
+    def client(self, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[ClientAPI]:
+        client = self.open(tmp_path_factory.mktemp("chroma"), request)
+        yield client
+        client.close()  # type: ignore[attr-defined]
+
+    @pytest.fixture(autouse=True)
+    def use_client(self, client: ClientAPI) -> None:
+        self.client = client
+
+    def make_store(self, tmp_path: Path) -> VectorStore:
+        collection = f"contract-{uuid.uuid4().hex}"  # every store starts empty
+        return ChromaVectorStore(self.client, collection, RagEmbeddingFunction(embedder=HashEmbedder()))
 
 
-def test_upsert_query_delete(store: VectorStore) -> None:
-    embedder = HashEmbedder()
-    texts = ["platelet rich plasma scars", "exosome gel laser", "blood pressure screening"]
-    ids = ["a#0", "b#0", "c#0"]
-    metas = [{"doc_id": "a", "kind": "study"}, {"doc_id": "b", "kind": "study"}, {"doc_id": "c", "kind": "guideline"}]
-    store.upsert(ids, vectors(embedder, texts), texts, metas)
-    assert store.count() == 3 and store.all_ids() == set(ids)
-    top = store.query(embedder.embed_query("exosome gel laser"), 2)
-    assert top[0][0] == "b#0" and top[0][1] > top[1][1] and 0.99 < top[0][1] <= 1.0001
-    assert [i for i, _ in store.query(embedder.embed_query("screening"), 5, {"kind": "guideline"})] == ["c#0"]
-    assert store.ids_for_documents(["a", "c"]) == {"a#0", "c#0"}
-    store.upsert(["a#0"], vectors(embedder, ["blood pressure"]), ["blood pressure"], [metas[0]])
-    assert store.count() == 3
-    assert store.query(embedder.embed_query("blood pressure"), 1)[0][0] in {"a#0", "c#0"}
-    store.delete(["a#0", "missing"])
-    assert store.all_ids() == {"b#0", "c#0"} and store.ids_for_documents(["a"]) == set()
+class TestChromaEmbedded(ChromaStores):
+    @staticmethod
+    def open(folder: Path, request: pytest.FixtureRequest) -> ClientAPI:
+        return open_client(folder, None)
 
 
-def test_empty_store(store: VectorStore) -> None:
-    assert store.count() == 0 and store.all_ids() == set()
-    assert store.query(HashEmbedder().embed_query("anything"), 3) == []
+class TestChromaServer(ChromaStores):
+    @staticmethod
+    def open(folder: Path, request: pytest.FixtureRequest) -> ClientAPI:
+        return open_client(folder, request.getfixturevalue("chroma_url"))

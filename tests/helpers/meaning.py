@@ -1,0 +1,8 @@
+"""The hash embedder's own calibration of judgments by meaning, for tests that build settings with it."""
+
+from __future__ import annotations
+
+HASH_MEANING = {"addresses": 0.25, "clearly": 0.4}
+"""The hash embedder's cosines run lower than the packaged model's (bag-of-words, 256 buckets): a passage sharing
+half a question's words scores ~0.5, one sharing only "the" and "for" ~0.2. Its own calibration, as a real model would
+have."""
