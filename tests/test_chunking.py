@@ -13,7 +13,7 @@ from rag.embedding import SentenceTransformerEmbedder
 from rag.errors import ConfigError
 from rag.loaders import LoadOptions, discover, load_file
 from rag.models import Document, DocumentMeta
-from tests.conftest import ROOT
+from tests.helpers.paths import ROOT
 
 
 @pytest.fixture(scope="module")

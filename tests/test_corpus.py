@@ -10,7 +10,7 @@ from rag.loaders import LoadOptions, discover, load_file
 from rag.loaders.markdown import markdown_sections, split_front_matter
 from rag.models import Document
 from rag.text.sentences import sentence_spans
-from tests.conftest import ROOT
+from tests.helpers.paths import ROOT
 
 
 def load_corpus() -> tuple[list[Document], list[object]]:

@@ -16,7 +16,7 @@ import pytest
 from rag.config import Settings
 from rag.factory import Components
 from rag.testing import HashEmbedder
-from tests.conftest import ROOT
+from tests.helpers.paths import ROOT
 
 pytestmark = pytest.mark.slow
 

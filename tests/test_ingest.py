@@ -11,7 +11,7 @@ import pytest
 from rag.factory import Components
 from rag.ingest import IngestReport
 from rag.testing import HashEmbedder
-from tests.conftest import WriteDoc
+from tests.helpers.documents import WriteDoc
 
 LONG_BODY = "\n\n".join(
     f"## Part {n}\n" + " ".join(f"Sentence {n}.{i} reports finding number {i} in detail." for i in range(30))

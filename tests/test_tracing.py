@@ -15,7 +15,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from rag.factory import Components
 from rag.tracing import configure_tracing
-from tests.conftest import WriteDoc
+from tests.helpers.documents import WriteDoc
 
 QUESTION = "Does PRP with microneedling improve acne scars in patients with a secret-marker history?"
 _EXPORTER = InMemorySpanExporter()

@@ -3,14 +3,7 @@ from __future__ import annotations
 import pytest
 
 from rag.contract import Source
-from rag.models import Hit
-
-
-def make_source(n: int, kind: str, text: str, doc_id: str | None = None, start: int = 100,
-                year: int = 2020) -> Source:
-    hit = Hit(doc_id=doc_id or f"doc{n}", chunk_id=f"doc{n}#0-x", kind=kind, title=f"Title {n}",  # type: ignore[arg-type]
-              score=1.0, text=text, section="Results", span=(start, start + len(text)), year=year)
-    return Source(n=n, hit=hit, text=text)
+from tests.helpers.documents import make_source
 
 
 @pytest.fixture

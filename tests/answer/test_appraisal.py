@@ -7,7 +7,7 @@ from pathlib import Path
 
 from rag.answer.models import Answer
 from rag.factory import Components
-from tests.conftest import WriteDoc
+from tests.helpers.documents import WriteDoc
 
 YES_NO = "Does PRP with microneedling improve acne scars?"
 

@@ -21,7 +21,7 @@ from rag.answer.parse import parse_answer
 from rag.config import VerificationSettings
 from rag.contract import Source, citations_in
 from rag.testing import LexicalJudge
-from tests.answer.conftest import make_source
+from tests.helpers.documents import make_source
 
 Result = tuple[list[AnswerSection], list[Reference], Grounding]
 

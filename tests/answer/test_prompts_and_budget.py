@@ -9,7 +9,7 @@ from rag.answer.budget import count_tokens, encoding_for, fit_sources
 from rag.contract import NO_GUIDELINE, NO_RESEARCH, SECTION_TITLES, Source
 from rag.errors import ConfigError
 from rag.generate.prompting import Prompts, Turn, fence_safe
-from tests.answer.conftest import make_source
+from tests.helpers.documents import make_source
 
 
 def test_answer_prompt_numbers_and_fences_sources(sources: list[Source]) -> None:

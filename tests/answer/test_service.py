@@ -16,7 +16,7 @@ from rag.errors import GenerationError, NotFoundError, UserError
 from rag.factory import Components
 from rag.generate.protocol import Generation
 from rag.testing import ScriptedGenerator
-from tests.conftest import WriteDoc
+from tests.helpers.documents import WriteDoc
 
 QUESTION = "Is any exosome product approved by the FDA, and does PRP with microneedling improve acne scars?"
 

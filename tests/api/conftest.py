@@ -6,19 +6,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.security import hash_key
-from rag.config import ApiSettings, Settings
 from rag.factory import Components
-
-READ_KEY = "rag_test_read_key"
-ADMIN_KEY = "rag_test_admin_key"
-READ = {"Authorization": f"Bearer {READ_KEY}"}
-ADMIN = {"X-API-Key": ADMIN_KEY}
-
-
-def keyed(settings: Settings, **api: object) -> Settings:
-    hashes = f"{hash_key(READ_KEY)}:read,{hash_key(ADMIN_KEY)}:admin"
-    return settings.model_copy(update={"api_key_hashes": hashes, "api": ApiSettings(**api)})  # type: ignore[arg-type]
+from tests.helpers.keys import keyed
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from api.app import create_app
 from api.security import hash_key
 from rag.config import ApiSettings, Settings, StoreSettings
 from rag.factory import Components
-from tests.api.conftest import ADMIN_KEY, READ, READ_KEY
+from tests.helpers.keys import ADMIN_KEY, READ, READ_KEY
 from tests.helpers.live_server import live_server
 
 OTHER_KEY = "rag_test_other_read_key"

@@ -23,7 +23,7 @@ from api.security import hash_key
 from rag.config import GenerationSettings, Settings
 from rag.factory import Components
 from rag.testing import StubChatServer
-from tests.api.conftest import ADMIN, ADMIN_KEY, READ, READ_KEY, keyed
+from tests.helpers.keys import ADMIN, ADMIN_KEY, READ, READ_KEY, keyed
 from tests.helpers.live_server import live_server
 
 pytestmark = pytest.mark.timeout(300)

@@ -12,7 +12,7 @@ import pytest
 
 from api.app import create_app
 from rag.factory import Components
-from tests.api.conftest import READ, keyed
+from tests.helpers.keys import READ, keyed
 from tests.helpers.live_server import live_server
 
 QUESTION = {"question": "Is any exosome product approved by the FDA?"}

@@ -24,7 +24,7 @@ from pyrate_limiter import TokenBucket
 from api.app import create_app
 from api.limits import Limit, RateLimits, RedisLimitStore, SQLiteLimitStore, retry_after
 from rag.factory import Components
-from tests.api.conftest import READ, keyed
+from tests.helpers.keys import READ, keyed
 from tests.helpers.servers import free_port
 
 T = TypeVar("T")

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from rag.config import LogSettings
 from rag.logs import JsonFormatter, TextFormatter, configure_logging
-from tests.api.conftest import READ
+from tests.helpers.keys import READ
 
 QUESTION = "Is any exosome product approved by the FDA for a patient called Jane Roe?"
 

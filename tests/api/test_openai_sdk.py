@@ -9,7 +9,7 @@ import pytest
 
 from api.app import create_app
 from rag.factory import Components
-from tests.api.conftest import READ_KEY, keyed
+from tests.helpers.keys import READ_KEY, keyed
 from tests.helpers.live_server import live_server
 
 QUESTION = "Is any exosome product approved by the FDA, and does PRP with microneedling improve acne scars?"

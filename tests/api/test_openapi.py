@@ -13,7 +13,7 @@ from schemathesis.specs.openapi.checks import ignored_auth
 
 from api.app import create_app
 from rag.factory import Components
-from tests.api.conftest import ADMIN_KEY, keyed
+from tests.helpers.keys import ADMIN_KEY, keyed
 
 
 def test_openapi_lists_every_route_with_examples(client: TestClient) -> None:

@@ -7,7 +7,7 @@ import json
 from fastapi.testclient import TestClient
 
 from rag.factory import Components
-from tests.api.conftest import ADMIN, READ
+from tests.helpers.keys import ADMIN, READ
 from tests.helpers.metrics import sample
 
 QUESTION = "Is any exosome product approved by the FDA, and does PRP with microneedling improve acne scars?"
@@ -150,7 +150,7 @@ def test_malformed_upload_is_a_clear_4xx_and_loses_nothing(client: TestClient, a
 
 def test_an_answer_past_the_timeout_is_a_504(answer_corpus: Components) -> None:
     from api.app import create_app
-    from tests.api.conftest import keyed
+    from tests.helpers.keys import keyed
 
     app = create_app(keyed(answer_corpus.settings, answer_timeout_s=0.001), components=answer_corpus)
     with TestClient(app, client=("127.0.0.1", 40000), raise_server_exceptions=False) as slow:

@@ -13,7 +13,7 @@ from api.security import hash_key, load_key_hashes
 from rag.config import ApiSettings
 from rag.errors import ConfigError
 from rag.factory import Components
-from tests.api.conftest import ADMIN, READ, keyed
+from tests.helpers.keys import ADMIN, READ, keyed
 
 
 def open_client(components: Components, host: str = "127.0.0.1", keys: bool = True, **api: object) -> TestClient:

@@ -11,8 +11,8 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from rag.errors import StoreError
 from rag.factory import Components
-from tests.api.conftest import READ, keyed
 from tests.api.test_routes import parse_sse
+from tests.helpers.keys import READ, keyed
 
 QUESTION = "Is any exosome product approved by the FDA?"
 

@@ -21,8 +21,8 @@ from api.security import hash_key
 from rag.config import GenerationSettings
 from rag.factory import Components
 from rag.testing import StubChatServer
-from tests.api.conftest import READ, READ_KEY, keyed
 from tests.api.test_routes import parse_sse
+from tests.helpers.keys import READ, READ_KEY, keyed
 from tests.helpers.live_server import live_server
 
 pytestmark = pytest.mark.timeout(120)

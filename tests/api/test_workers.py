@@ -24,9 +24,10 @@ from api.security import hash_key
 from rag.config import Settings
 from rag.factory import Components
 from rag.testing import HashEmbedder
-from tests.api.conftest import ADMIN, ADMIN_KEY, READ, READ_KEY
-from tests.conftest import ROOT, WriteDoc
+from tests.helpers.documents import WriteDoc
+from tests.helpers.keys import ADMIN, ADMIN_KEY, READ, READ_KEY
 from tests.helpers.metrics import sample, total
+from tests.helpers.paths import ROOT
 from tests.helpers.servers import free_port, stop
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]

@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from rag.cli import main
-from tests.conftest import ROOT
+from tests.helpers.paths import ROOT
 
 pytestmark = pytest.mark.slow
 

@@ -26,8 +26,8 @@ from api.security import hash_key
 from rag.config import Settings
 from rag.factory import Components
 from rag.testing import HashEmbedder
-from tests.api.conftest import ADMIN, ADMIN_KEY, READ, READ_KEY
-from tests.conftest import ROOT
+from tests.helpers.keys import ADMIN, ADMIN_KEY, READ, READ_KEY
+from tests.helpers.paths import ROOT
 from tests.helpers.servers import free_port
 from tests.test_crash import assert_same_state, snapshot
 

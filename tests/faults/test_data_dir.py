@@ -22,9 +22,10 @@ from api.app import create_app
 from rag.config import Settings
 from rag.factory import Components
 from rag.testing import HashEmbedder
-from tests.api.conftest import ADMIN, READ, keyed
-from tests.conftest import ROOT, WriteDoc
+from tests.helpers.documents import WriteDoc
+from tests.helpers.keys import ADMIN, READ, keyed
 from tests.helpers.mounts import fill, read_only_bind, remount, tmpfs
+from tests.helpers.paths import ROOT
 from tests.test_crash import assert_same_state, clean_ingest, snapshot
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(60)]

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from rag.generate import prompting
 from rag.generate.prompting import Fence, Prompts, Turn, fence_safe, normalise_untrusted
-from tests.answer.conftest import make_source
+from tests.helpers.documents import make_source
 
 #: A "<" that a model could read as the start of a tag.
 TAG_LIKE = re.compile(r"<\s*/?\s*[^\W\d_]")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from rag.factory import Components
 from rag.testing import ScriptedGenerator
-from tests.conftest import WriteDoc
+from tests.helpers.documents import WriteDoc
 
 QUESTION = "Did PRP with microneedling improve acne scars against distilled water?"
 

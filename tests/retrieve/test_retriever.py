@@ -11,7 +11,7 @@ from rag.factory import Components
 from rag.filters import Filters
 from rag.store.filtering import chroma_where
 from rag.testing import KeywordReranker
-from tests.conftest import WriteDoc
+from tests.helpers.documents import WriteDoc
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from rag.config import Settings
 from rag.factory import Components
 from rag.filters import Filters
 from rag.testing import HashEmbedder
-from tests.conftest import ROOT
+from tests.helpers.paths import ROOT
 
 
 @pytest.mark.parametrize("store_mode", ["server"])

@@ -23,8 +23,9 @@ from rag.config import Settings
 from rag.factory import Components
 from rag.store import replica
 from rag.testing import HashEmbedder
-from tests.api.conftest import READ, keyed
-from tests.conftest import ROOT, WriteDoc
+from tests.helpers.documents import WriteDoc
+from tests.helpers.keys import READ, keyed
+from tests.helpers.paths import ROOT
 from tests.helpers.servers import free_port, start_chroma, stop
 
 QUESTION = "What is the comparative efficacy of PRP micro-needling versus exosome micro-needling?"

@@ -9,9 +9,9 @@ from playwright.sync_api import Page, expect
 from api.app import create_app
 from rag.config import ApiSettings
 from rag.factory import Components
-from tests.api.conftest import READ_KEY
+from tests.helpers.keys import READ_KEY
 from tests.helpers.live_server import live_server
-from tests.web.conftest import SEED_QUESTION, ask
+from tests.helpers.web import SEED_QUESTION, ask
 
 
 def press_ask(page: Page, question: str) -> None:

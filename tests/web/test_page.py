@@ -9,7 +9,7 @@ from typing import Any
 from playwright.sync_api import Locator, Page, expect
 
 from rag.contract import NO_RESEARCH, PATIENT_DISCLAIMER
-from tests.web.conftest import SEED_QUESTION, answer_event, ask, last_answer_stream, words
+from tests.helpers.web import SEED_QUESTION, answer_event, ask, last_answer_stream, words
 
 CITATION = re.compile(r"^Source \d+$")
 #: Records, in order, what the page adds to the DOM: "target class>added node class" (or "#text").

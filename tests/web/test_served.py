@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.routes.web import STATIC_DIR
 from rag.factory import Components
-from tests.api.conftest import keyed
+from tests.helpers.keys import keyed
 
 ASSETS = ["index.html", "app.css", "app.js", "api.js", "dom.js", "markdown.js", "popover.js", "render.js"]
 
