@@ -5,8 +5,9 @@
 
 Targets: >= 40 answers/s with p99 <= 1 s and 0 errors; >= 150 searches/s. Printed: throughput, p50/p95/p99, errors.
 The server runs as `rag serve --workers N` does (prometheus_client in multiprocess mode, rate limits in the data
-dir's shared file). The per-client rate limits are raised for the run (one anonymous loopback client would otherwise
-be limited).
+dir's shared file). The per-client rate limits and the stored-turns cap are raised for the run (one anonymous
+loopback client would otherwise be limited: each answer stores a turn, and past 2,000 of them answers get 429), and
+the conversations of earlier runs are deleted first, so every run starts from the same store.
 
 By default the clients cycle through a few starter-corpus questions, so the query-embedding cache always hits (as
 for repeated questions). ``--distinct`` makes every request's text unique, so every request embeds its query: real
@@ -63,9 +64,12 @@ def start_server(data_dir: Path, port: int, workers: int, extra_env: dict[str, s
     metrics = data_dir / "prometheus-multiproc"  # as `rag serve --workers N` does: one scrape counts every worker
     shutil.rmtree(metrics, ignore_errors=True)
     metrics.mkdir(parents=True)
+    for stored in data_dir.glob("conversations.sqlite3*"):  # the turns earlier runs stored (and their WAL)
+        stored.unlink()
     env = {**os.environ, "RAG_DATA_DIR": str(data_dir), "RAG_API__RATE_LIMIT_PER_MINUTE": "100000000",
            "RAG_API__RATE_LIMIT_BURST": "100000", "RAG_API__ANSWER_RATE_LIMIT_PER_MINUTE": "100000000",
            "RAG_API__ANSWER_RATE_LIMIT_BURST": "100000", "RAG_API__MAX_CONCURRENT_ANSWERS": "1000",  # one caller
+           "RAG_STORE__MAX_STORED_TURNS_PER_OWNER": "1000000000", "RAG_STORE__MAX_STORED_MB_PER_OWNER": "1000000",
            "PROMETHEUS_MULTIPROC_DIR": str(metrics), **(extra_env or {})}
     process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "--factory", "api.app:create_app", "--host", "127.0.0.1", "--port",
