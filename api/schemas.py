@@ -63,7 +63,9 @@ class AnswerRequest(BaseModel):
          "stream": True},
     ]})
 
-    question: str = Field(min_length=1, max_length=4000, description="The clinician's or patient's question.")
+    question: str = Field(min_length=1, description="The clinician's or patient's question, at most "
+                          "RAG_GENERATION__MAX_QUESTION_CHARS characters (2000 by default; longer is a 422 naming "
+                          "the limit).")
     audience: Literal["clinician", "patient"] = "clinician"
     conversation_id: str | None = Field(None, max_length=64, description="Continue this conversation.")
     filters: dict[str, Any] | None = Field(None, description="kinds, year_from, year_to, study_designs, doc_ids.")

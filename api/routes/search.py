@@ -15,8 +15,9 @@ router = APIRouter(prefix="/v1", tags=["search"], responses=ERRORS)
 
 @router.get("/search", response_model=SearchResponse, response_model_exclude_unset=True)
 def search(components: ComponentsDep, _: ReadAccess,
-           q: Annotated[str, Query(min_length=1, max_length=4000, description="The query.")],
-           k: Annotated[int, Query(ge=1, le=100)] = 8,
+           q: Annotated[str, Query(min_length=1, description="The query, at most RAG_RETRIEVAL__MAX_QUERY_CHARS "
+                                                             "characters (2000 by default).")],
+           k: Annotated[int, Query(ge=1, description="At most RAG_RETRIEVAL__MAX_K (100 by default).")] = 8,
            kind: Literal["guideline", "study"] | None = None,
            mode: Literal["hybrid", "dense", "lexical"] = "hybrid",
            sections: bool = False,

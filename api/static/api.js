@@ -111,10 +111,6 @@ function invalid(error) {
   }
   const problems = Array.isArray(error.detail) ? error.detail : [];
   const question = problems.find((p) => String(p.field).endsWith("question"));
-  if (question && /at most (\d+)/.test(question.message)) {
-    const limit = /at most (\d+)/.exec(question.message)[1];
-    return new ApiError("too-long", `Your question is too long; the limit is ${limit} characters. Please shorten it.`);
-  }
   const said = question?.message ?? told;
   return new ApiError("invalid", `The question could not be accepted: ${said || "it is not valid"}.`);
 }
