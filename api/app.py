@@ -36,7 +36,7 @@ from rag import __version__
 from rag.config import Settings
 from rag.errors import StoreError
 from rag.factory import Components
-from rag.logs import configure_logging
+from rag.logs import configure_logging, queued_logging
 from rag.tracing import configure_tracing, span
 
 logger = logging.getLogger("api")
@@ -63,21 +63,9 @@ def create_app(settings: Settings | None = None, components: Components | None =
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        state = app_state(app)
-        built = components if components is not None else await run_in_threadpool(_open, settings)
-        state.serve(built)
-        purging = asyncio.create_task(_purge_conversations(built, settings.store.conversation_purge_interval_s))
-        logger.info("ready", extra={"data_dir": str(settings.data_dir)})
-        try:
-            yield
-        finally:
-            purging.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await purging
-            state.stop()
-            state.rate_limiter.close()
-            if components is None:
-                built.close()
+        with queued_logging():  # log lines are written by a thread of their own, not by the event loop
+            async with _serving(app_state(app), settings, components):
+                yield
 
     app = FastAPI(title="rag", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     state = _state(settings)
@@ -97,6 +85,26 @@ def create_app(settings: Settings | None = None, components: Components | None =
         app.include_router(module.router)
     web.install(app)  # the page for clinicians at /
     return app
+
+
+@asynccontextmanager
+async def _serving(state: AppState, settings: Settings, components: Components | None) -> AsyncIterator[None]:
+    """The worker's life: the components opened (unless given), expired conversations purged in the background;
+    then everything closed again."""
+    built = components if components is not None else await run_in_threadpool(_open, settings)
+    state.serve(built)
+    purging = asyncio.create_task(_purge_conversations(built, settings.store.conversation_purge_interval_s))
+    logger.info("ready", extra={"data_dir": str(settings.data_dir)})
+    try:
+        yield
+    finally:
+        purging.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await purging
+        state.stop()
+        state.rate_limiter.close()
+        if components is None:
+            built.close()
 
 
 def _state(settings: Settings) -> AppState:

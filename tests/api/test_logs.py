@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 
 import pytest
 from fastapi.testclient import TestClient
 
+from api.app import create_app
 from rag.config import LogSettings
+from rag.factory import Components
 from rag.logs import JsonFormatter, TextFormatter, configure_logging
-from tests.helpers.keys import READ
+from tests.helpers.keys import READ, keyed
+from tests.helpers.log_stream import own_log_handlers
 
 QUESTION = "Is any exosome product approved by the FDA for a patient called Jane Roe?"
 
@@ -51,16 +55,32 @@ def test_text_log_values_with_spaces_are_quoted() -> None:
     assert 'client="address:1.2.3.4 status=200\\nINFO forged=\\"x\\""' in line
 
 
-def test_configure_logging_installs_one_handler_in_the_chosen_format() -> None:
+def test_configure_logging_installs_one_handler_in_the_chosen_format(monkeypatch: pytest.MonkeyPatch) -> None:
     root = logging.getLogger()
-    before = list(root.handlers)
-    try:
+    with own_log_handlers(monkeypatch):  # a running server of another test would hold the handler on its queue
         configure_logging(LogSettings(format="json"))
         configure_logging(LogSettings(format="json", level="warning"))
         ours = [h for h in root.handlers if getattr(h, "_rag", False)]
         assert len(ours) == 1 and isinstance(ours[0].formatter, JsonFormatter)
         assert logging.getLogger("api").level == logging.WARNING
-    finally:
-        for handler in [h for h in root.handlers if h not in before]:
-            root.removeHandler(handler)
-        logging.getLogger("api").setLevel(logging.NOTSET)
+
+
+def test_a_running_server_writes_its_lines_from_the_listener_thread_and_all_of_them_by_its_end(
+        answer_corpus: Components, monkeypatch: pytest.MonkeyPatch) -> None:
+    def ours() -> list[str]:
+        return [type(h).__name__ for h in logging.getLogger().handlers if getattr(h, "_rag", False)]
+
+    with own_log_handlers(monkeypatch) as stream:
+        stream.install()  # create_app configures logging to stderr
+        app = create_app(keyed(answer_corpus.settings.model_copy(update={"log": LogSettings(format="json")})),
+                         components=answer_corpus)
+        with TestClient(app, client=("127.0.0.1", 40000)) as client:
+            assert ours() == ["_Enqueue"]
+            for n in range(50):
+                assert client.get("/healthz", headers={"X-Request-ID": f"r-{n}"}).status_code == 200
+        assert ours() == ["StreamHandler"]
+    entries = [(writer, json.loads(line)) for writer, line in stream.lines]
+    requests = [entry for _, entry in entries if entry["message"] == "request"]
+    assert [entry["request_id"] for entry in requests] == [f"r-{n}" for n in range(50)]
+    assert all(entry["route"] == "/healthz" and entry["status"] == 200 for entry in requests)
+    assert {writer for writer, _ in entries} != {threading.current_thread().name}
