@@ -113,7 +113,7 @@ def extractive_pairs(components: Components, rng: random.Random, cited_k: int, o
     for question in questions:
         sources, answer = ask(service, question, "extractive")
         cited = {r.n: list(dict.fromkeys(q.chunk_id for q in r.quotes)) for r in answer.references}
-        stored = components.index.catalog.chunks([s.hit.chunk_id for s in sources]
+        stored = components.index.chunks([s.hit.chunk_id for s in sources]
                                                  + [c for ids in cited.values() for c in ids])
         chunks = {cid: (chunk.doc_id, chunk.text) for cid, chunk in stored.items()}
         sentences = [(claim, cited[ns[0]]) for section in answer.sections for s in answer_sentences(section.text)
@@ -176,7 +176,7 @@ def model_pairs(components: Components, generations: Sequence[Path], rng: random
                     != [(r["doc_id"], [q["chunk_id"] for q in r["quotes"]]) for r in logged["answer"]["references"]]):
                 print(f"skipped (the replayed answer differs from the log): {question}", file=sys.stderr)
                 continue
-            stored = components.index.catalog.chunks([s.hit.chunk_id for s in sources])
+            stored = components.index.chunks([s.hit.chunk_id for s in sources])
             chunks = {cid: (chunk.doc_id, chunk.text) for cid, chunk in stored.items()}
             by_n = {s.n: s.hit.chunk_id for s in sources}
             sentences = [(claim, cited) for sentence, numbers in model_sentences(raw)
