@@ -4,16 +4,13 @@ in-memory fake."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
-import pytest
-from chromadb.api import ClientAPI
-
 from rag.conversation import ChromaConversationStore, Conversations, ConversationStore
-from rag.store.chroma import open_client
 from rag.testing import InMemoryConversations
 from rag.testing.contracts import ConversationsContract
+from tests.helpers.chroma import ChromaClientPerClass
 
 
 class TestSqlite(ConversationsContract):
@@ -28,22 +25,8 @@ class TestInMemory(ConversationsContract):
         return InMemoryConversations(retention_days, clock)
 
 
-class ChromaStores(ConversationsContract):
+class ChromaStores(ChromaClientPerClass, ConversationsContract):
     """Stores on one Chroma client per class, each in its own collection."""
-
-    @staticmethod
-    def open(folder: Path, request: pytest.FixtureRequest) -> ClientAPI:
-        raise NotImplementedError
-
-    @pytest.fixture(scope="class")
-    def client(self, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[ClientAPI]:
-        client = self.open(tmp_path_factory.mktemp("chroma"), request)
-        yield client
-        client.close()  # type: ignore[attr-defined]
-
-    @pytest.fixture(autouse=True)
-    def use_client(self, client: ClientAPI) -> None:
-        self.client = client
 
     def make_conversations(self, tmp_path: Path, retention_days: float,
                            clock: Callable[[], float]) -> Conversations:
@@ -52,12 +35,8 @@ class ChromaStores(ConversationsContract):
 
 
 class TestChromaEmbedded(ChromaStores):
-    @staticmethod
-    def open(folder: Path, request: pytest.FixtureRequest) -> ClientAPI:
-        return open_client(folder, None)
+    server = False
 
 
 class TestChromaServer(ChromaStores):
-    @staticmethod
-    def open(folder: Path, request: pytest.FixtureRequest) -> ClientAPI:
-        return open_client(folder, request.getfixturevalue("chroma_url"))
+    server = True
