@@ -5,7 +5,8 @@ which nothing was tuned on. Printed per split (dev, heldout), not asserted:
 - off-corpus abstention: share of the off-corpus questions whose every section says there is no evidence (>= 90%);
 - false premises corrected: a section opens with the cited correction and the premise is never restated (>= 80%);
 - required facts present (>= 80%), forbidden statements (0), lead publication right, a gold publication cited,
-  section abstention met, citation recall (ALCE, offline judge) and answer time.
+  the share of cited publications that are gold (padding), section abstention met, citation recall (ALCE, offline
+  judge) and answer time.
 
     python bench/clinician.py [--corpus starter|ngc|both] [--split dev|heldout|all] [--show ID]... [--out DIR]
         [--backend extractive|openai] [--limit N] [--tag TAG]
@@ -46,6 +47,7 @@ HEADLINE = (("off-corpus abstention", "off-corpus", "abstention_correct", True),
             ("forbidden statements (sum)", None, "forbidden_statements", False),
             ("lead publication right", None, "lead_correct", False),
             ("gold publication cited", None, "gold_cited", False),
+            ("cited publications gold", None, "gold_precision", False),
             ("section abstention met", None, "abstention_correct", False),
             ("citation recall", None, "citation_recall", False))
 

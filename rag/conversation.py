@@ -402,13 +402,19 @@ _LEADING_FRAME = frozenset("""what which who whom whose when where why how is ar
     then also according""".split())
 
 
+_SENTENCE_END = re.compile(r"(?<=[.?!])\s+(?=[A-Z])")
+
+
 def question_topic_phrase(question: str) -> str:
     """What a question is about, as a phrase: the topic a condensed follow-up already names, else the question
     without its opening frame ("Does team-based care help control blood pressure?" -> "team-based care help control
-    blood pressure")."""
+    blood pressure"). A question told in several sentences ("A patient got red bumps after a needling facial. Has
+    this been described?") is about the one with the most content words."""
     if REGARDING in question:
         return question.rsplit(REGARDING, 1)[1].rstrip(" ?.!")
-    words = question.strip().rstrip(" ?.!").split()
+    parts = _SENTENCE_END.split(question.strip())
+    main = max(parts, key=lambda part: len(content_terms(part)))
+    words = main.strip().rstrip(" ?.!").split()
     start = 0
     while start < len(words) - 1 and words[start].lower().strip(",;:'") in _LEADING_FRAME:
         start += 1

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -43,6 +43,13 @@ class Filters(BaseModel):
         """These filters, further restricted to one kind (empty when the filters exclude it)."""
         kinds = (kind,) if self.kinds is None or kind in self.kinds else ()
         return self.model_copy(update={"kinds": kinds})
+
+    def within(self, doc_ids: Iterable[str]) -> Filters:
+        """These filters, further restricted to these documents (and to the filters' own, when they name some)."""
+        wanted = tuple(sorted(doc_ids))
+        if self.doc_ids is not None:
+            wanted = tuple(d for d in wanted if d in self.doc_ids)
+        return self.model_copy(update={"doc_ids": wanted})
 
     def is_empty_set(self) -> bool:
         """True when no chunk can match (an empty list of kinds, designs or ids)."""

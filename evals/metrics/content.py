@@ -85,7 +85,9 @@ class ForbiddenStatements:
 @dataclass(frozen=True)
 class LeadAndCitedGold:
     """``lead_correct``: share of the case's lead sections whose first citation is one of its lead documents.
-    ``gold_cited``: share of the sections with gold documents in which the answer cites one of them."""
+    ``gold_cited``: share of the sections with gold documents in which the answer cites one of them.
+    ``gold_precision``: share of the publications cited in those sections that are among their gold documents (a
+    measure of padding; a lower bound where the gold lists are not exhaustive)."""
 
     def evaluate(self, ctx: EvalContext) -> Scores:
         """Both shares (None where the case gives no lead or no per-section gold)."""
@@ -101,12 +103,16 @@ class LeadAndCitedGold:
                                      f"not one of {', '.join(wanted)}"})
         gold = {"guidelines": ctx.case.gold.guideline_doc_ids, "research": ctx.case.gold.study_doc_ids}
         found = []
+        cited_gold = cited_all = 0
         for section, gold_ids in gold.items():
             if gold_ids and section in sections:
-                cited_docs = {doc_of.get(n) for n in citations_in(sections[section].text)}
+                cited_docs = {doc_of.get(n) for n in citations_in(sections[section].text)} - {None}
                 found.append(bool(cited_docs & set(gold_ids)))
+                cited_gold += len(cited_docs & set(gold_ids))
+                cited_all += len(cited_docs)
         return {"lead_correct": sum(leads) / len(leads) if leads else None,
-                "gold_cited": sum(found) / len(found) if found else None}
+                "gold_cited": sum(found) / len(found) if found else None,
+                "gold_precision": cited_gold / cited_all if cited_all else None}
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ extractive answer only when the model fails or nothing it wrote is supported, an
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -39,7 +40,7 @@ from rag.generate.json_answer import read_answer
 from rag.generate.prompting import Prompts, Turn, normalise_untrusted
 from rag.generate.protocol import Draft, Generation, GenerationRequest, Generator, ModelGenerator
 from rag.judge import Judge
-from rag.meaning.relevance import Relevance
+from rag.meaning.relevance import FollowUp, Relevance
 from rag.retrieve import Retriever
 from rag.tracing import Stages
 
@@ -195,7 +196,7 @@ class AnswerService:
             if len(conversation.turns) >= limit:
                 raise UserError(f"the conversation has reached its limit of {limit} turns "
                                 "(RAG_STORE__MAX_CONVERSATION_TURNS); start a new one")
-            history = [Turn(t.standalone_question) for t in conversation.turns]
+            history = [Turn(t.standalone_question, _cited(t.answer_json)) for t in conversation.turns]
         elif store:
             conversation_id = self._conversations.create(checked_audience, owner)
         history = history[-self._settings.generation.max_history_turns:] if history else history
@@ -204,9 +205,14 @@ class AnswerService:
         with stages.stage("condense", follow_up=bool(history)):
             standalone = self._condense(question, history, backend) if history else question
         timings = {"condense": _ms(started)}
+        follow_up = FollowUp(question, frozenset(history[-1].cited)) \
+            if history and history[-1].cited and standalone != question else None
         retrieve_started = time.perf_counter()
         with stages.stage("retrieve") as retrieving:
             found = self._retriever.search_sections(standalone, filters=filters)
+            if follow_up is not None:
+                found = found.merged(self._retriever.search_sections(
+                    question, filters=(filters or Filters()).within(follow_up.earlier)))
             hits = [*self._retriever.with_findings(found.guidelines), *self._retriever.with_findings(found.studies)]
             retrieving.set_attribute("passages", len(hits))
         retracted = list(dict.fromkeys(h.title for h in hits if h.retracted))
@@ -221,20 +227,21 @@ class AnswerService:
                            + ", ".join(h.title for h in dropped))
         if not sources and self._retriever.is_empty():  # not the same as a corpus without evidence: say so
             notices.append(EMPTY_INDEX_NOTICE)
-        shown = self._shown(standalone, sources, backend)
+        shown = self._shown(standalone, sources, backend, follow_up)
         request = GenerationRequest(
             standalone, checked_audience, sources, self._prompts.answer(standalone, shown, checked_audience, history),
-            self._prompts.answer(standalone, shown, checked_audience, history, output="json"), history)
+            self._prompts.answer(standalone, shown, checked_audience, history, output="json"), history, follow_up)
         return _Prepared(question, standalone, checked_audience, conversation_id, history, sources, request, notices,
                          timings, started, stages)
 
-    def _shown(self, question: str, sources: list[Source], backend: Backend | None) -> list[Source]:
+    def _shown(self, question: str, sources: list[Source], backend: Backend | None,
+               follow_up: FollowUp | None) -> list[Source]:
         """What a model is shown of the sources: the sentences that address the question (rag.meaning), or every
         source whole when the setting says so or no judgment is available. The extractive composer reads them all."""
         if not self._generator(backend).is_model or self._relevance is None \
                 or not self._settings.generation.excerpts:
             return sources
-        return self._relevance.excerpts(question, sources)
+        return self._relevance.excerpts(question, sources, follow_up)
 
     def _validate(self, question: str, audience: str, backend: Backend | None) -> str:
         if not isinstance(question, str) or not question.strip():
@@ -281,7 +288,8 @@ class AnswerService:
         started = time.perf_counter()
         addressing = None
         if model and self._relevance is not None:
-            judged = self._relevance.judge_sources(prepared.standalone, prepared.sources).addressing()
+            judged = self._relevance.judge_sources(prepared.standalone, prepared.sources,
+                                                   prepared.request.follow_up).addressing()
             addressing = frozenset(s.n for s in prepared.sources if s.hit.doc_id in judged)
         with prepared.stages.stage("ground", format=generation.format) as grounding:
             draft = generation.draft or _draft(generation, prepared.sources)
@@ -354,7 +362,8 @@ class AnswerService:
         documents = self._retriever.documents([r.doc_id for r in references])
         direct = None
         if self._relevance is not None:
-            judged = self._relevance.judge_sources(prepared.standalone, prepared.sources).publications
+            judged = self._relevance.judge_sources(prepared.standalone, prepared.sources,
+                                                   prepared.request.follow_up).publications
             direct = {doc_id: p.score >= self._settings.meaning.clearly for doc_id, p in judged.items()}
         return appraise_answer(prepared.standalone, sections, references, cited, documents, passages, date.today(),
                                self._settings.appraisal, [s.hit for s in prepared.sources],
@@ -401,6 +410,15 @@ class AnswerService:
         empty = self._prompts.answer(question, [], "clinician", history)
         overhead = count_tokens(empty.system + empty.user, self._encoding()) + 64
         return max(0, generation.context_tokens - generation.max_answer_tokens - overhead)
+
+
+def _cited(answer_json: str) -> tuple[str, ...]:
+    """The publications an earlier turn's stored answer cited (none when it cannot be read)."""
+    try:
+        references = json.loads(answer_json).get("references") or []
+        return tuple(dict.fromkeys(str(r["doc_id"]) for r in references if isinstance(r, dict) and "doc_id" in r))
+    except (ValueError, AttributeError, TypeError):
+        return ()
 
 
 def _draft(generation: Generation, sources: Sequence[Source]) -> Draft:

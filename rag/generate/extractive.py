@@ -33,7 +33,7 @@ from rag.contract import (
 from rag.conversation import REGARDING
 from rag.evidence import LEVEL_BY_DESIGN
 from rag.generate.protocol import Draft, DraftSentence, Generation, GenerationRequest
-from rag.meaning.relevance import SENTENCE_MARGIN, Relevance, ScoredPassage
+from rag.meaning.relevance import SENTENCE_MARGIN, FollowUp, Relevance, ScoredPassage
 from rag.models import Hit
 from rag.text.sections import Role, section_role
 from rag.text.sentences import tidy
@@ -146,7 +146,7 @@ class ExtractiveGenerator:
     def stream(self, request: GenerationRequest) -> Iterator[str | Generation]:
         """The answer a section at a time (as Markdown, for display), then the :class:`Generation` with its draft:
         each quoted sentence with the one source it is quoted from, never parsed back from the text."""
-        documents = self._documents(request.question, request.sources)
+        documents = self._documents(request.question, request.sources, request.follow_up)
         limits: dict[SectionKind, int] = {"guidelines": self._settings.guideline_sentences,
                                           "research": self._settings.research_sentences}
         pieces: list[str] = []
@@ -166,12 +166,14 @@ class ExtractiveGenerator:
         yield pieces[-1]
         yield Generation("".join(pieces), draft=Draft(drafted, stated))
 
-    def _documents(self, question: str, sources: Sequence[Source]) -> list[_Document]:
+    def _documents(self, question: str, sources: Sequence[Source],
+                   follow_up: FollowUp | None = None) -> list[_Document]:
         """The sources grouped by publication, each scored by meaning: its best sentence against the question
-        (rag.meaning), with its quotable sentences ranked for quoting."""
+        (rag.meaning; in a follow-up, the publications cited before also against its own ask), with its quotable
+        sentences ranked for quoting."""
         if not sources:
             return []
-        judged = self._relevance.judge_sources(question, sources)
+        judged = self._relevance.judge_sources(question, sources, follow_up)
         scored = judged.passages
         ask = question.split(REGARDING, 1)[0] if REGARDING in question else None
         numeric = asks_for_number(ask or question)

@@ -59,9 +59,11 @@ class ChatPrompt:
 
 @dataclass(frozen=True)
 class Turn:
-    """An earlier question of the conversation."""
+    """An earlier question of the conversation (as condensed), with the publications its answer cited: what a
+    follow-up's "that trial" or "the review" refers to."""
 
     question: str
+    cited: tuple[str, ...] = ()
 
 
 @cache

@@ -9,6 +9,7 @@ from typing import Literal, Protocol, runtime_checkable
 
 from rag.contract import Audience, SectionKind, Source
 from rag.generate.prompting import ChatPrompt, Turn
+from rag.meaning.relevance import FollowUp
 
 OutputFormat = Literal["markdown", "json"]
 
@@ -16,7 +17,8 @@ OutputFormat = Literal["markdown", "json"]
 @dataclass(frozen=True)
 class GenerationRequest:
     """What a generator answers: the question, the numbered sources, and the prompt rendered for each output
-    format (``json_prompt`` asks for the answer schema of rag.generate.json_answer)."""
+    format (``json_prompt`` asks for the answer schema of rag.generate.json_answer); ``follow_up`` when the question
+    leans on the previous turn (its own ask, and the publications cited before)."""
 
     question: str
     audience: Audience
@@ -24,6 +26,7 @@ class GenerationRequest:
     prompt: ChatPrompt
     json_prompt: ChatPrompt | None = None
     history: Sequence[Turn] = field(default_factory=tuple)
+    follow_up: FollowUp | None = None
 
 
 @dataclass(frozen=True)

@@ -55,6 +55,17 @@ PassageVectors = Callable[[list[str]], dict[str, Vectors]]
 
 
 @dataclass(frozen=True)
+class FollowUp:
+    """A follow-up's own ask ("How many patients did the review collect?") and the publications the previous
+    answer cited (``earlier``): one of those addresses the follow-up when it addresses the ask alone, by meaning, since
+    the earlier turn already tied it to the topic ("the review" is the review cited before, whatever words the
+    condensed question carries)."""
+
+    ask: str
+    earlier: frozenset[str]
+
+
+@dataclass(frozen=True)
 class ScoredSentence:
     """A quotable sentence of a passage: its position among the passage's units, its text, its cosine with the
     question and its score (blended with the passage's cosine)."""
@@ -112,32 +123,63 @@ class Relevance:
         self._settings = settings
         self._term_weights = term_weights
         self._passage_vectors = passage_vectors
-        self._recent: OrderedDict[tuple[str, tuple[tuple[int, str, str], ...]], Judged] = OrderedDict()
+        self._recent: OrderedDict[tuple[object, ...], Judged] = OrderedDict()
         self._lock = threading.Lock()
         self._evidence_limitation: Vectors | None = None  # EVIDENCE_LIMITATION's vector, encoded on first use
 
-    def judge_sources(self, question: str, sources: Sequence[Source]) -> Judged:
-        """:meth:`judge` on an answer's numbered sources, with their passages' stored vectors. The last few
-        judgments are remembered: an answer asks for the same one when it shows a model excerpts and when it grounds
-        the model's sentences."""
-        key = (question, tuple((s.n, s.hit.chunk_id, s.text) for s in sources))
+    def judge_sources(self, question: str, sources: Sequence[Source], follow_up: FollowUp | None = None) -> Judged:
+        """:meth:`judge` on an answer's numbered sources, with their passages' stored vectors; in a ``follow_up``,
+        the publications cited before are also judged on the follow-up's own ask, and each keeps the better of the
+        two judgments (sentence by sentence). The last few judgments are remembered: an answer asks for the same one
+        when it shows a model excerpts, composes, grounds and appraises."""
+        key = (question, follow_up, tuple((s.n, s.hit.chunk_id, s.text) for s in sources))
         with self._lock:
             if key in self._recent:
                 self._recent.move_to_end(key)
                 return self._recent[key]
         stored = self._passage_vectors([s.hit.chunk_id for s in sources]) if self._passage_vectors and sources else {}
-        judged = self.judge(question, [(s.hit.doc_id, s.text, stored.get(s.hit.chunk_id)) for s in sources])
+        passages = [(s.hit.doc_id, s.text, stored.get(s.hit.chunk_id)) for s in sources]
+        judged = self.judge(question, passages)
+        if follow_up is not None and any(doc_id in follow_up.earlier for doc_id, _, _ in passages):
+            judged = self._with_ask(judged, follow_up, passages, [s.hit.title for s in sources])  # rescues only
         with self._lock:
             self._recent[key] = judged
             while len(self._recent) > _RECENT_JUDGMENTS:
                 self._recent.popitem(last=False)
         return judged
 
-    def excerpts(self, question: str, sources: Sequence[Source]) -> list[Source]:
+    def _with_ask(self, judged: Judged, follow_up: FollowUp,
+                  passages: Sequence[tuple[str, str, Vectors | None]], titles: Sequence[str]) -> Judged:
+        """``judged`` with each publication cited before that does not address the condensed question re-scored on
+        the follow-up's ask put to it by name ("How many patients did the review collect? (Granulomas after
+        microneedling: a systematic review)"): a sentence keeps its better score, and the publication addresses the
+        follow-up when its best sentence scores at least ``addresses`` so (no topic words asked of it: the earlier
+        turn chose it for the topic). It keeps its score on the condensed question, and a publication that addresses
+        that question keeps its judgment, so that what was cited before does not crowd out what the follow-up asks
+        for anew ("another classification", "those results" of one meta-analysis among those cited)."""
+        earlier = [i for i, (doc_id, _, _) in enumerate(passages) if doc_id in follow_up.earlier
+                   and not judged.publications[doc_id].addresses]
+        asks = {passages[i][0]: f"{follow_up.ask.rstrip()} ({titles[i]})" for i in earlier}
+        vectors = {doc_id: self.question_vector(ask) for doc_id, ask in asks.items()}
+        scored = list(judged.passages)
+        for i in earlier:
+            asked = self.passages(vectors[passages[i][0]], [passages[i][1:]])[0]
+            passage = scored[i]
+            sentences = tuple(s if s.score >= a.score else a for s, a in zip(passage.sentences, asked.sentences,
+                                                                             strict=True))
+            scored[i] = ScoredPassage(max(passage.cosine, asked.cosine), sentences)
+        publications = dict(judged.publications)
+        for doc_id in asks:
+            best = max(scored[i].best for i in earlier if passages[i][0] == doc_id)
+            before = publications[doc_id]
+            publications[doc_id] = Publication(before.score, before.names_topic, best >= self._settings.addresses)
+        return Judged(scored, publications)
+
+    def excerpts(self, question: str, sources: Sequence[Source], follow_up: FollowUp | None = None) -> list[Source]:
         """The sources of publications that address the question, each cut to its sentences that do (in reading
         order; its best one at least): what a model is shown, so that it has less to misread and fewer tokens to
         read. Numbers are kept, so citations still resolve to the whole passages."""
-        judged = self.judge_sources(question, sources)
+        judged = self.judge_sources(question, sources, follow_up)
         floor = self._settings.addresses - SENTENCE_MARGIN
         shown = []
         for source, passage in zip(sources, judged.passages, strict=True):

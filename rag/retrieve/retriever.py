@@ -35,6 +35,14 @@ class SectionHits:
     guidelines: list[Hit]
     studies: list[Hit]
 
+    def merged(self, more: SectionHits) -> SectionHits:
+        """These hits, then those of ``more`` that are not among them (by chunk)."""
+        def joined(first: list[Hit], second: list[Hit]) -> list[Hit]:
+            seen = {h.chunk_id for h in first}
+            return [*first, *(h for h in second if h.chunk_id not in seen)]
+
+        return SectionHits(joined(self.guidelines, more.guidelines), joined(self.studies, more.studies))
+
 
 def check_mode(mode: object) -> Mode:
     """``mode`` as a :data:`Mode`; anything else is a :class:`UserError` naming the modes."""

@@ -164,6 +164,12 @@ def test_llm_condenses_follow_ups(answer_corpus: Components) -> None:
     follow = service.answer("And side effects?", conversation_id=first.conversation_id, backend="openai")
     assert follow.standalone_question == "What are the side effects of PRP microneedling for acne scars?"
     assert "And side effects?" in llm.completion_prompts[0].user  # type: ignore[attr-defined]
+    first_request, follow_request = llm.requests  # type: ignore[attr-defined]
+    assert first_request.follow_up is None
+    cited = {r.doc_id for r in first.references}
+    assert cited and follow_request.follow_up.ask == "And side effects?"
+    assert follow_request.follow_up.earlier == cited, "what the last answer cited is what 'it' and 'they' refer to"
+    assert cited <= {s.hit.doc_id for s in follow_request.sources}, "and its passages are retrieved for the ask"
 
 
 def test_a_models_false_claim_of_missing_evidence_is_replaced_by_the_sources(answer_corpus: Components) -> None:

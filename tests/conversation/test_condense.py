@@ -41,3 +41,7 @@ def test_topic_phrase() -> None:
         "team-based care help control blood pressure")
     assert question_topic_phrase("What about harms, regarding team-based care?") == "team-based care"
     assert question_topic_phrase("Why?") == "Why"
+    told = "A patient got firm red bumps on her cheeks after a needling facial with a serum. Has this been described?"
+    assert question_topic_phrase(told) == "patient got firm red bumps on her cheeks after a needling facial with a serum"
+    assert condense_by_rule("How many patients did the review collect?", told).endswith(
+        ", regarding patient got firm red bumps on her cheeks after a needling facial with a serum?")

@@ -45,12 +45,15 @@ def test_forbidden_statements_are_counted_in_sections_and_limitations() -> None:
 def test_lead_and_gold_cited() -> None:
     a = answer(NO_GUIDELINE, "A trial of PRP [2]. The head-to-head trial [1].", {1: "study", 2: "study"})
     ctx = context(a, case(study_doc_ids=["d1"], lead={"research": ["d1"]}))
-    assert LeadAndCitedGold().evaluate(ctx) == {"lead_correct": 0.0, "gold_cited": 1.0}
+    assert LeadAndCitedGold().evaluate(ctx) == {"lead_correct": 0.0, "gold_cited": 1.0, "gold_precision": 0.5}
     swapped = answer(NO_GUIDELINE, "The head-to-head trial [1]. A trial of PRP [2].", {1: "study", 2: "study"})
     assert LeadAndCitedGold().evaluate(context(swapped, case(study_doc_ids=["d1"], lead={"research": ["d1"]}))) == {
-        "lead_correct": 1.0, "gold_cited": 1.0}
+        "lead_correct": 1.0, "gold_cited": 1.0, "gold_precision": 0.5}
     assert LeadAndCitedGold().evaluate(context(swapped, case(study_doc_ids=["d9"]))) == {
-        "lead_correct": None, "gold_cited": 0.0}
+        "lead_correct": None, "gold_cited": 0.0, "gold_precision": 0.0}
+    only_gold = answer(NO_GUIDELINE, "The head-to-head trial [1].", {1: "study"})
+    assert LeadAndCitedGold().evaluate(context(only_gold, case(study_doc_ids=["d1"])))["gold_precision"] == 1.0
+    assert LeadAndCitedGold().evaluate(context(only_gold, case()))["gold_precision"] is None
 
 
 def test_premise_corrected_only_when_a_section_opens_with_the_cited_correction() -> None:

@@ -9,9 +9,11 @@ import numpy as np
 import pytest
 
 from rag.config import MeaningSettings
+from rag.contract import Source
 from rag.embedding import SentenceTransformerEmbedder
-from rag.meaning.relevance import Publication, Relevance
+from rag.meaning.relevance import FollowUp, Publication, Relevance
 from rag.meaning.vectors import SentenceVectors
+from rag.models import Hit
 from rag.testing.fakes import HashEmbedder
 
 pytestmark = pytest.mark.slow
@@ -132,3 +134,32 @@ def test_an_identifier_the_encoder_cannot_read_is_matched_exactly(encoder: Sente
     ])
     assert named.score < judge.settings.addresses, "the encoder alone would abstain"
     assert named.addresses and not other_version.addresses and not unrelated.addresses
+
+
+def source(n: int, doc_id: str, title: str, text: str) -> Source:
+    hit = Hit(doc_id=doc_id, chunk_id=f"{doc_id}:0", kind="study", title=title, score=1.0, text=text,
+              section="Results", span=(0, len(text)))
+    return Source(n=n, hit=hit, text=text)
+
+
+def test_a_follow_up_is_answered_by_the_publication_cited_before(encoder: SentenceTransformerEmbedder,
+                                                                 tmp_path: Path) -> None:
+    """"How many patients did the review collect?" about granulomas asked as "red bumps": the condensed question's
+    words miss the review, but the review was cited the turn before, and the ask put to it by name finds it."""
+    judge = relevance(encoder, tmp_path)
+    review = source(1, "review", "Granulomas after microneedling: a systematic review",
+                    "The authors systematically reviewed published cases of granulomas after microneedling and "
+                    "found 15 patients.")
+    trial = source(2, "trial", "Microneedling with PRP for acne scars: a randomised trial",
+                   "Acne scars improved more with PRP added to microneedling than with microneedling alone.")
+    question = ("How many patients did the systematic review collect, regarding patient got firm red bumps on her "
+                "cheeks a few weeks after a needling facial with a serum?")
+    alone = judge.judge_sources(question, [review, trial])
+    assert not alone.publications["review"].addresses
+    follow_up = FollowUp("How many patients did the systematic review collect?", frozenset({"review"}))
+    judged = judge.judge_sources(question, [review, trial], follow_up)
+    assert judged.publications["review"].addresses
+    assert judged.publications["review"].score == alone.publications["review"].score, "it does not outrank others"
+    assert judged.publications["trial"] == alone.publications["trial"], "only what was cited before is re-judged"
+    elsewhere = FollowUp("How many patients did the systematic review collect?", frozenset({"trial"}))
+    assert not judge.judge_sources(question, [review, trial], elsewhere).publications["review"].addresses

@@ -86,6 +86,20 @@ def test_filters_excluding_everything_return_nothing(indexed: Components) -> Non
     assert indexed.retriever().search_sections("exosome", filters=Filters(kinds=("study",))).guidelines == []
 
 
+def test_within_narrows_to_documents_and_merged_adds_only_new_chunks(indexed: Components) -> None:
+    assert Filters().within({"study07", "study03"}).doc_ids == ("study03", "study07")
+    assert Filters(doc_ids=("study03", "study09")).within({"study03", "study07"}).doc_ids == ("study03",)
+    retriever = indexed.retriever()
+    found = retriever.search_sections("exosome")
+    more = retriever.search_sections("acne scars", filters=Filters().within({"study03"}))
+    merged = found.merged(more)
+    assert merged.studies[: len(found.studies)] == found.studies, "what was found first stays first"
+    added = merged.studies[len(found.studies):]
+    assert {h.doc_id for h in added} <= {"study03"}
+    chunk_ids = [h.chunk_id for h in merged.studies]
+    assert len(chunk_ids) == len(set(chunk_ids)), "no chunk twice"
+
+
 @pytest.mark.parametrize(
     ("raw", "message"),
     [
