@@ -21,6 +21,7 @@ from rag.appraisal.models import (
 from rag.appraisal.recommendation import evidence_grade_of, recommendation_of
 from rag.appraisal.sample_size import sample_size_of
 from rag.models import DocumentMeta, Section
+from rag.text.terms import content_terms
 
 DEFAULT_OPTIONS = AppraisalOptions()
 _SECONDHAND = re.compile(r"\b(?:news summary|press (?:account|report|release)s?|trade news|research story|vendor|"
@@ -32,6 +33,20 @@ _NOT_SAID = re.compile(r"\b(?:does not (?:say|state|describe|give)|did not (?:sa
                        r"described|stated))\b[^.]*", re.IGNORECASE)
 """A note of what the record leaves out; when what it leaves out is allocation or blinding, the study's risk of bias
 cannot be judged from it."""
+_GAP = re.compile(r"\b(?:does not (?:say|state|describe|give|list|report|contain|include|name|define|break)|did not "
+                  r"(?:say|state|describe|give|report)|gives? (?:no|neither)|(?:or|nor) give|nor (?:were|was|did|"
+                  r"does)|but not|(?:were|was) not (?:recorded|described|stated|reported|available|given))\b",
+                  re.IGNORECASE)
+"""A clause of the record's notes saying that something was not recorded."""
+_HOW_ALLOCATED = frozenset(content_terms("""random randomised randomized randomly allocated allocation assigned
+    blinded blinding assessors sides side chosen whether halves treated patients participants group groups two
+    three four"""))
+"""Words of a gap in how participants were allocated or assessed, which ``bias_unclear`` reports."""
+_BIBLIOGRAPHIC = frozenset(content_terms("""record records recorded publication published article paper year years
+    author authors journal doi pmid title titles initials date posting volume issue pages name exact first full text
+    shown show says say given give gives state states stated describe described report reported available entry copy
+    english language document-sharing mirror site repost"""))
+"""Words of a note about a gap in the citation (who, where, when), which says nothing of the evidence."""
 
 
 def appraise_source(
@@ -79,6 +94,15 @@ def _document_findings(meta: DocumentMeta, text: str, sections: tuple[Section, .
     return design, conflict, sample
 
 
+def _data_missing(notes: str) -> bool:
+    """Whether the notes say the record lacks some of the study's data ("does not give the scores, p-values or
+    adverse events"), not merely a part of its citation ("gives no year, authors or journal")."""
+    for clause in re.split(r"[.;]\s+|,? hence\b[^.;]*", notes):  # "..., hence the design label": our inference
+        if _GAP.search(clause) and content_terms(_GAP.sub(" ", clause)) - _BIBLIOGRAPHIC - _HOW_ALLOCATED:
+            return True
+    return False
+
+
 def age_in_years(year: int | None, today: date) -> int | None:
     """Whole years since publication (0 for this year's, and for a year after ``today``); None when unknown."""
     return None if year is None else max(0, today.year - year)
@@ -103,6 +127,8 @@ def _flag_reasons(meta: DocumentMeta, age: int | None, conflict: str | None, des
                                                    for m in _NOT_SAID.finditer(meta.notes)):
         reasons["bias_unclear"] = "Our record does not say how participants or sides were allocated, or whether " \
                                   "assessors were blinded."
+    if meta.kind == "study" and meta.notes and _data_missing(meta.notes):
+        reasons["data_missing"] = "Our record of the publication leaves out some of its data (the notes say what)."
     if recommendation.several:
         reasons["several_recommendations"] = "The text grades several recommendations differently and the quote " \
                                              "does not say which one it is."

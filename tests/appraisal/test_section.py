@@ -145,6 +145,13 @@ def test_no_serious_concern_is_never_said_of_a_record_that_cannot_show_one() -> 
                                 "from our record.")
     every = research_certainty([unclear, source("rct", 350, flags=["secondhand"])], QUESTION, [DIRECT, DIRECT])
     assert every is not None and every.level == "moderate" and "downgraded for risk of bias" in every.reason
+    incomplete = research_certainty([source("rct", 214, flags=["data_missing"])], QUESTION, [DIRECT])
+    assert incomplete is not None and incomplete.level == "high"
+    assert incomplete.reason.endswith("no serious concern found, but our record of it leaves out some of its data.")
+    both = research_certainty([unclear, source("rct", 300, flags=["data_missing"])], QUESTION, [DIRECT, DIRECT])
+    assert both is not None and both.reason.endswith(
+        "but the risk of bias of one of them cannot be judged from our record and our record of one of them leaves "
+        "out some of its data.")
 
 
 def test_a_narrative_review_is_not_downgraded_for_a_size_it_cannot_have() -> None:
