@@ -183,7 +183,7 @@ def _indirectness(frame: QuestionFrame, passages: Sequence[str], direct: Sequenc
     elif frame.topic and len(frame.topic & found) / len(frame.topic) < _MIN_COVERAGE:
         missing = ", ".join(sorted(frame.topic - found)[:4])
         return f"downgraded for indirectness (the cited passages do not mention {missing})"
-    if frame.arms and not any(frame.arms[0] & passage and frame.arms[1] & passage for passage in terms):
+    if frame.arms and not any(frame.names_both_arms(passage) for passage in passages):
         left, right = (" ".join(sorted(arm)) for arm in frame.arms)
         return f"downgraded for indirectness (no cited passage compares {left} with {right} directly)"
     return None
@@ -196,13 +196,7 @@ def _head_to_head(frame: QuestionFrame, appraisals: Sequence[SourceAppraisal],
     if not frame.arms or len(passages) != len(appraisals):
         return []
     return [appraisal for appraisal, passage in zip(appraisals, passages, strict=True)
-            if "retracted" not in appraisal.flags and _compares(frame, passage)]
-
-
-def _compares(frame: QuestionFrame, passage: str) -> bool:
-    assert frame.arms is not None
-    terms = content_terms(passage)
-    return bool(frame.arms[0] & terms and frame.arms[1] & terms)
+            if "retracted" not in appraisal.flags and frame.names_both_arms(passage)]
 
 
 def _direct_comparisons(frame: QuestionFrame, passages: Sequence[str]) -> str:
@@ -210,7 +204,7 @@ def _direct_comparisons(frame: QuestionFrame, passages: Sequence[str]) -> str:
     both sides of the comparison: ", one of them head to head" (", head to head" when only one is cited)."""
     if not frame.arms:
         return ""
-    count = sum(1 for passage in passages if _compares(frame, passage))
+    count = sum(1 for passage in passages if frame.names_both_arms(passage))
     if count == 0:
         return ""
     if len(passages) == 1:

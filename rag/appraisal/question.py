@@ -11,22 +11,14 @@ from typing import Literal
 
 from rag.appraisal.cues import words_of
 from rag.text.terms import content_terms, normalise
+from rag.text.topic import FRAMING_WORDS
 
 Movement = Literal["up", "down"]
 MAX_QUESTION_CHARS = 2000
 
-#: Words that say what kind of answer is wanted but not what it is about; a sentence sharing only these with the
-#: question is not about the question.
-_GENERIC = frozenset(normalise(word) for word in """
-    effect effects effective effectiveness efficacy efficacious improve improves improved improvement outcome outcomes
-    patient patients people study studies trial trials treatment treatments use used useful role impact influence
-    influences predict predictor predictive factor factors clinical associated association associations associate
-    relationship related relation increase increases increased decrease decreases decreased reduce reduces reduced
-    reduction risk risks higher lower high low better worse compare compared comparison comparative difference
-    differences differ different benefit benefits beneficial safe safety versus value valuable necessary need needed
-    good bad best change changes affect affects level levels rate rates evidence result results data analysis
-    there does really actually indeed still any all new routine routinely possible important significant significantly
-    """.split())
+#: Words that say what kind of answer is wanted but not what it is about (one list with the composer's topic,
+#: rag.text.topic); a sentence sharing only these with the question is not about the question.
+_GENERIC = frozenset(normalise(word) for word in FRAMING_WORDS)
 _AUXILIARY = re.compile(r"(?:is|are|was|were|do|does|did|can|could|should|would|will|has|have|had|may|might|must|"
                         r"shall)\b", re.IGNORECASE)
 _WH = re.compile(r"(?:what|which|how|why|when|where|who|whom|whose|to what extent|in what)\b", re.IGNORECASE)

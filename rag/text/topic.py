@@ -35,15 +35,24 @@ def stems(text: str) -> frozenset[str]:
     return frozenset(stem(word) for word in content_terms(text))
 
 
-FRAMING = frozenset(stem(w) for w in """effect effects efficacy efficacious effective effectiveness comparative
-    compare comparison improve improvement outcome outcomes benefit benefits role use treatment treatments therapy
-    patient patients people person adult adults evidence risk risks associated association difference differ impact
-    good better best safe safer safest safety recommend recommended recommendation should screen screening need
-    needed follow clinical clinician study studies trial trials reliable reliability accurate accuracy
-    side adverse harm harms harmful complication complications cause causes caused dose doses dosage session
-    sessions interval protocol sensitivity specificity duration""".split())
-"""Words that frame a question or name what it asks for (harms, a dose, accuracy) rather than its topic: the kind of
-finding asked for is matched by meaning (the composer's ask kinds), not required as a topic word."""
+FRAMING_WORDS = frozenset("""effect effects effective effectiveness efficacy efficacious comparative compare compared
+    comparison improve improves improved improvement outcome outcomes benefit benefits beneficial role use used useful
+    treatment treatments therapy patient patients people person adult adults evidence data result results analysis
+    risk risks associated association associations associate relationship related relation difference differences
+    differ different impact influence influences affect affects change changes predict predictor predictive factor
+    factors increase increases increased decrease decreases decreased reduce reduces reduced reduction higher lower
+    high low better worse good bad best safe safer safest safety recommend recommended recommendation should screen
+    screening need needed necessary value valuable follow clinical clinician study studies trial trials reliable
+    reliability accurate accuracy side adverse harm harms harmful complication complications cause causes caused
+    dose doses dosage session sessions interval protocol sensitivity specificity duration level levels rate rates
+    versus there does really actually indeed still any all new routine routinely possible important significant
+    significantly""".split())
+"""Words that frame a clinical question or name what it asks for (an effect, harms, a dose, accuracy) rather than
+what it is about. The one list for every question analysis: the composer's topic (:func:`question_topic`, as stems)
+and the appraisal's (rag.appraisal.question, as normalised words) are both read from it."""
+FRAMING = frozenset(stem(w) for w in FRAMING_WORDS)
+"""The framing words as stems: the kind of finding asked for is matched by meaning (the composer's ask kinds), not
+required as a topic word."""
 
 
 @dataclass(frozen=True)
