@@ -157,3 +157,14 @@ def test_no_serious_concern_is_never_said_of_a_record_that_cannot_show_one() -> 
 def test_a_narrative_review_is_not_downgraded_for_a_size_it_cannot_have() -> None:
     found = research_certainty([source("narrative-review", None)], QUESTION, [DIRECT])
     assert found is not None and found.level == "very low" and "imprecision" not in found.reason
+
+
+def test_head_to_head_is_the_test_direction_uses_word_forms_and_all() -> None:
+    """Certainty asks "does this passage name both sides" exactly as direction does: "dermaroller alone" names the
+    "needling alone" side (the old bare-word test dropped "alone" as a stopword and missed it)."""
+    question = "Does adding PRP to dermaroller treatment cause more redness afterwards than needling alone?"
+    trial = "Patients were randomised to PRP with a dermaroller or to the dermaroller alone; redness was similar."
+    cohort = "Redness after dermaroller treatment with PRP was recorded in a cohort study."
+    found = research_certainty([source("rct", 200), source("cohort", 300)], question, [trial, cohort])
+    assert found is not None and "one of them head to head, which sets the rating" in found.reason
+    assert found.level == "high"
