@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from rag.factory import Components
+from rag.filters import Filters
 from rag.ingest import IngestReport
 from rag.testing import HashEmbedder
 from tests.helpers.documents import WriteDoc
@@ -79,11 +80,19 @@ def test_shrinking_document_leaves_no_orphan_chunk(components: Components, write
 
 def test_metadata_only_change_is_an_update(components: Components, write_doc: WriteDoc, tmp_path: Path) -> None:
     path = write_doc("a.md", year=2019)
+    for n in range(5):  # so that a year filter keeps few chunks and goes to the vector store's own metadata
+        write_doc(f"other{n}.md", year=2010, body="## Results\nA finding was reported elsewhere.")
     ingest(components, tmp_path / "src")
     path.write_text(path.read_text().replace("year: 2019", "year: 2020"))
     report = ingest(components, tmp_path / "src")
     assert report.updated == 1
     assert components.index.catalog.document("a").meta.year == 2020  # type: ignore[union-attr]
+    retriever = components.retriever()
+    for mode in ("dense", "lexical"):  # same text, same chunks: the store's copy of the metadata follows all the same
+        found = retriever.search("finding reported", 5, filters=Filters(year_from=2020), mode=mode)
+        assert {h.doc_id for h in found} == {"a"}, mode
+        assert not retriever.search("finding reported", 5, filters=Filters(year_from=2019, year_to=2019),
+                                    mode=mode), mode
 
 
 def test_prune_removes_deleted_sources_only_under_given_paths(

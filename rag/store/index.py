@@ -239,11 +239,18 @@ class Index:
         old = self._committed_chunk_ids(doc_ids)
         self.catalog.mark_pending(doc_ids)
         ids, vectors, texts, metadatas = [], [], [], []
+        kept = [c.id for e in entries for c in e.chunks if c.id not in e.new_vectors]
+        stored = self.vectors.get_vectors(kept) if kept else {}
         for entry in entries:
             for chunk in entry.chunks:
-                if chunk.id in entry.new_vectors:
+                # a kept chunk (same text, same vector) is written again too: the document's metadata may have
+                # changed (a corrected year or design), and the store filters on the copy it holds
+                vector = entry.new_vectors.get(chunk.id)
+                if vector is None:
+                    vector = stored.get(chunk.id)
+                if vector is not None:
                     ids.append(chunk.id)
-                    vectors.append(entry.new_vectors[chunk.id])
+                    vectors.append(vector)
                     texts.append(chunk.text)
                     metadatas.append(chunk_metadata(entry.document, chunk))
         if ids:
