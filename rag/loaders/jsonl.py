@@ -6,6 +6,8 @@ A generic line holds the front-matter fields of corpus/README.md plus ``text`` (
 
 from __future__ import annotations
 
+import re
+
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +16,7 @@ from rag.errors import InputError
 from rag.loaders.base import LoadItem, LoadOptions, build_meta, decode_text, parse_json, require_text
 from rag.loaders.xmlutil import first_year
 from rag.models import Document
+from rag.text.sentences import BULLET
 
 RecordReader = Callable[[str, dict[str, Any], LoadOptions], Document]
 
@@ -111,11 +114,41 @@ def ngc_record(source: str, record: dict[str, Any], options: LoadOptions) -> Doc
     }
     meta = build_meta(source, {k: v for k, v in fields.items() if v is not None}, LoadOptions())
     parts = [
-        (title, str(record[key]))
+        part
         for key, title in _NGC_SECTIONS
         if isinstance(record.get(key), str) and record[key].strip() not in ("", "None", "None provided")
+        for part in headed_parts(title, str(record[key]))
     ]
     return require_text(source, Document.from_sections(meta, parts, _record_source(source, doc_id)))
+
+
+_HEADING_WORDS = 10
+_BOILERPLATE = re.compile(r"definition|levels? of certainty|rating scheme", re.IGNORECASE)
+
+
+def headed_parts(title: str, text: str) -> list[tuple[str, str]]:
+    """A summary field cut at the headings written as lines of their own ("Summary of Recommendations and Evidence",
+    "Screening Interval"), each piece titled "<field>: <heading>", so that a heading is never read as the start of
+    the sentence after it and each piece's role (rag.text.sections) comes from its heading. A heading line has at
+    most ten words, no closing punctuation, no list marker, starts with a capital and is not the field's last line; a
+    one-word heading needs five letters ("Costs"; not a grade letter or "High"). From a heading of boilerplate
+    ("Grade Definitions", "Levels of Certainty") to the end of the field is one piece: its grade letters and levels
+    are definitions, not recommendations."""
+    lines = text.splitlines()
+    parts: list[tuple[str, list[str]]] = [(title, [])]
+    for number, line in enumerate(lines):
+        stripped = line.strip()
+        if _is_heading(stripped) and number < len(lines) - 1 and not _BOILERPLATE.search(parts[-1][0]):
+            parts.append((f"{title}: {stripped}", []))
+        else:
+            parts[-1][1].append(line)
+    return [(heading, "\n".join(body)) for heading, body in parts if "".join(body).strip()]
+
+
+def _is_heading(line: str) -> bool:
+    words = line.split()
+    return (0 < len(words) <= _HEADING_WORDS and line[0].isupper() and line[-1] not in ".!?:;,)" and
+            not BULLET.match(line) and (len(words) > 1 or len(line) >= 5))
 
 
 def _record_source(source: str, doc_id: str) -> str:

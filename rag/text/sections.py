@@ -10,6 +10,7 @@ from typing import Literal
 Role = Literal["conclusion", "result", "method", "background"]
 
 _ROLES: tuple[tuple[Role, re.Pattern[str]], ...] = (
+    ("background", re.compile(r"definition|levels? of certainty|rating scheme", re.IGNORECASE)),  # before "grade"
     ("conclusion", re.compile(r"conclusion|interpretation|implication|summary|key (?:point|finding|statement)|"
                               r"recommendation|bottom line|main message", re.IGNORECASE)),
     ("result", re.compile(r"result|finding|outcome|efficacy|effect|harm|adverse|safety|evidence", re.IGNORECASE)),
@@ -22,10 +23,14 @@ _ROLES: tuple[tuple[Role, re.Pattern[str]], ...] = (
 
 @lru_cache(maxsize=512)
 def section_role(title: str) -> Role | None:
-    """The role of a section named ``title`` (the first role whose words it contains), or None."""
-    for role, pattern in _ROLES:
-        if pattern.search(title[:200]):
-            return role
+    """The role of a section named ``title`` (the first role whose words it contains; in "<field>: <heading>" the
+    heading's first, then the field's), or None. Definitions of grades and rating schemes are background, whatever
+    else their title names ("Rating scheme for the strength of the recommendations")."""
+    field, _, heading = title[:200].rpartition(": ")
+    for part in (heading, field) if field else (heading,):
+        for role, pattern in _ROLES:
+            if pattern.search(part):
+                return role
     return None
 
 

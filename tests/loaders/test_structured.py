@@ -146,6 +146,36 @@ def test_scifact_and_ngc_records(tmp_path: Path) -> None:
     assert [s.title for s in guideline.sections] == ["Recommendations", "Harms"]
 
 
+def test_ngc_headings_written_as_lines_become_sections_and_grade_definitions_are_background(tmp_path: Path) -> None:
+    from rag.text.sections import section_role
+    from rag.text.sentences import quotable_sentences
+
+    recommendations = "\n".join([
+        "The USPSTF grades its recommendations (A, B, C, D, or I).",
+        "Summary of Recommendations and Evidence",
+        "The USPSTF recommends screening for HIV in adolescents and adults aged 15 to 65 years (A recommendation).",
+        "Costs",
+        "No evidence on costs was found.",
+        "Grade Definitions",
+        "A",
+        "The USPSTF recommends the service. There is high certainty that the net benefit is substantial.",
+        "High",
+        "The available evidence usually includes consistent results from well-designed studies.",
+    ])
+    ngc = tmp_path / "ngc.jsonl"
+    ngc.write_text(json.dumps({"ngc_id": 6, "title": "Screening for HIV", "major_recommendations": recommendations}))
+    (guideline,) = load_all(ngc)
+    assert isinstance(guideline, Document)
+    titles = [s.title for s in guideline.sections]
+    assert titles == ["Recommendations", "Recommendations: Summary of Recommendations and Evidence",
+                      "Recommendations: Costs", "Recommendations: Grade Definitions"], "a grade letter is no heading"
+    assert [section_role(t) for t in titles] == ["conclusion", "conclusion", "conclusion", "background"]
+    assert section_role("Rating scheme for the strength of the recommendations") == "background"
+    summary = guideline.sections[1]
+    (first, *_), = [[text for _, text in quotable_sentences(guideline.text[summary.start:summary.end])]]
+    assert first.startswith("The USPSTF recommends screening for HIV"), "the heading is not glued to the sentence"
+
+
 def test_pubmedqa_keeps_question_out_of_the_document(tmp_path: Path) -> None:
     path = tmp_path / "pqa.json"
     path.write_text(json.dumps({
