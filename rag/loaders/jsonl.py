@@ -7,7 +7,6 @@ A generic line holds the front-matter fields of corpus/README.md plus ``text`` (
 from __future__ import annotations
 
 import re
-
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
