@@ -196,7 +196,7 @@ class AnswerService:
             if len(conversation.turns) >= limit:
                 raise UserError(f"the conversation has reached its limit of {limit} turns "
                                 "(RAG_STORE__MAX_CONVERSATION_TURNS); start a new one")
-            history = [Turn(t.standalone_question, _cited(t.answer_json)) for t in conversation.turns]
+            history = [Turn(t.standalone_question, *_cited_and_quoted(t.answer_json)) for t in conversation.turns]
         elif store:
             conversation_id = self._conversations.create(checked_audience, owner)
         history = history[-self._settings.generation.max_history_turns:] if history else history
@@ -397,7 +397,8 @@ class AnswerService:
             notices.append(f"The last question of the conversation was cut to the history budget ({budget} tokens, "
                            "RAG_GENERATION__HISTORY_TOKENS).")
             left_out -= 1
-            fitted = [Turn(truncate_tokens(normalised[-1], budget - 8, self._encoding()))]
+            last = history[-1]
+            fitted = [Turn(truncate_tokens(normalised[-1], budget - 8, self._encoding()), last.cited, last.quoted)]
         else:
             fitted = history[len(history) - kept:] if kept else []
         if left_out:
@@ -412,13 +413,17 @@ class AnswerService:
         return max(0, generation.context_tokens - generation.max_answer_tokens - overhead)
 
 
-def _cited(answer_json: str) -> tuple[str, ...]:
-    """The publications an earlier turn's stored answer cited (none when it cannot be read)."""
+def _cited_and_quoted(answer_json: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The publications an earlier turn's stored answer cited, and the passages it quoted (none when it cannot be
+    read)."""
     try:
-        references = json.loads(answer_json).get("references") or []
-        return tuple(dict.fromkeys(str(r["doc_id"]) for r in references if isinstance(r, dict) and "doc_id" in r))
+        references = [r for r in json.loads(answer_json).get("references") or [] if isinstance(r, dict)]
+        cited = tuple(dict.fromkeys(str(r["doc_id"]) for r in references if "doc_id" in r))
+        quoted = tuple(dict.fromkeys(str(q["text"]) for r in references for q in r.get("quotes") or []
+                                     if isinstance(q, dict) and "text" in q))
+        return cited, quoted
     except (ValueError, AttributeError, TypeError):
-        return ()
+        return (), ()
 
 
 def _draft(generation: Generation, sources: Sequence[Source]) -> Draft:

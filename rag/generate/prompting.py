@@ -59,11 +59,13 @@ class ChatPrompt:
 
 @dataclass(frozen=True)
 class Turn:
-    """An earlier question of the conversation (as condensed), with the publications its answer cited: what a
-    follow-up's "that trial" or "the review" refers to."""
+    """An earlier question of the conversation (as condensed), with the publications its answer cited (what a
+    follow-up's "that trial" or "the review" refers to) and the passages it quoted (what a follow-up need not hear
+    again)."""
 
     question: str
     cited: tuple[str, ...] = ()
+    quoted: tuple[str, ...] = ()
 
 
 @cache

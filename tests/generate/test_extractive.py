@@ -107,3 +107,25 @@ def test_a_dose_question_is_answered_only_by_a_dose(components: Components, writ
               body="## Results\nAfter severe hypoglycaemia the insulin glargine dose was reduced to 10 units daily.")
     components.ingestor().run([tmp_path / "src"])
     assert "10 units daily" in components.answers().answer(question).sections[1].text
+
+
+def test_a_follow_up_leads_with_what_it_asks_not_with_what_was_said(tmp_path: Path, write_doc: WriteDoc,
+                                                                     packaged_encoder: SentenceTransformerEmbedder
+                                                                     ) -> None:
+    """"What else did it improve?" after the trial's wrinkle result: the result quoted the turn before is not said
+    first again; the other finding leads."""
+    settings = Settings(data_dir=tmp_path / "data", generation={"research_sentences": 1})  # type: ignore[arg-type]
+    built = Components(settings, embedder=packaged_encoder, judge=LexicalJudge())
+    try:
+        write_doc("s/trial.md", title="Exosome microneedling for facial ageing, a split-face trial",
+                  body="## Results\nExosome microneedling improved wrinkles and elasticity more than saline at 12 "
+                       "weeks. Exosome microneedling also improved pigmentation and hydration more than saline at 12 "
+                       "weeks.")
+        built.ingestor().run([tmp_path / "src"])
+        service = built.answers()
+        first = service.answer("Did exosome microneedling improve wrinkles and elasticity?")
+        assert first.sections[1].text.startswith("Exosome microneedling improved wrinkles")
+        follow = service.answer("What else did it improve?", conversation_id=first.conversation_id)
+    finally:
+        built.close()
+    assert follow.sections[1].text.startswith("Exosome microneedling also improved pigmentation")
