@@ -333,10 +333,14 @@ def _names_another_source(claim: Claim, sources: dict[int, Source]) -> bool:
 
 
 def _title_forms(title: str) -> set[str]:
-    """A title as a sentence might quote it: whole, or its part before a colon; only forms long enough to be
-    specific."""
-    forms = {_plain(title), _plain(title.split(":", 1)[0])}
+    """A title as a sentence might quote it: whole, without a closing remark in brackets ("(descriptive title)",
+    "(as reported in the press)"), or its part before a colon; only forms long enough to be specific."""
+    bare = _CLOSING_REMARK.sub("", title)
+    forms = {_plain(title), _plain(bare), _plain(title.split(":", 1)[0])}
     return {form for form in forms if len(form.split()) >= _MIN_TITLE_WORDS}
+
+
+_CLOSING_REMARK = re.compile(r"(?:\s*\([^()]*\))+\s*$")
 
 
 def _plain(text: str) -> str:

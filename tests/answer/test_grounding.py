@@ -281,3 +281,12 @@ def test_a_title_written_as_a_sentence_is_not_a_finding(sources: list[Source]) -
     grounded = Grounder(LexicalJudge(), VerificationSettings()).ground(parsed.draft(), titled, frozenset({1, 2, 3, 4}))
     assert [c.text for c in grounded.sourced()] == ["PRP with microneedling improved acne scars by 62.20%."]
     assert grounded.removed == [("PRP with microneedling for acne scars: a split-face trial.", ONLY_A_TITLE)]
+    remarked = [s.model_copy(update={"hit": s.hit.model_copy(update={
+        "title": "PRP with microneedling for acne scars in a split-face trial (descriptive title)"})})
+        if s.n == 3 else s for s in sources]
+    raw = ("## From the Research\nPRP with microneedling for acne scars in a split-face trial [3]. "
+           "PRP with microneedling improved acne scars by 62.20% [3].")
+    grounded = Grounder(LexicalJudge(), VerificationSettings()).ground(parse_answer(raw, remarked).draft(), remarked,
+                                                                      frozenset({1, 2, 3, 4}))
+    assert grounded.removed == [("PRP with microneedling for acne scars in a split-face trial.", ONLY_A_TITLE)], \
+        "a title is a title without its bracketed remark too"
