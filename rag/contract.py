@@ -31,6 +31,10 @@ SECTION_SOURCE_KIND: dict[SectionKind, Kind] = {"guidelines": "guideline", "rese
 #: Said when a section has no evidence. The generator may name the topic after these words.
 NO_GUIDELINE = "No guideline in the sources addresses this question."
 NO_RESEARCH = "There are no direct studies in the sources that address this question."
+PREMISE_NOTICE = ("The question takes for granted that {premise}; the sources cited below may not bear that out, "
+                  "so check it against them before relying on it.")
+"""Said when a question states an assumption before asking ("Since the FDA approved exosome serums, ..."): an
+extractive answer quotes what its sources say on it first, but quotes do not say whether it holds."""
 EMPTY_INDEX_NOTICE = ("The index holds no documents yet, so nothing could be cited: the missing evidence "
                       "says nothing about the literature. Ingest a corpus first.")
 NO_EVIDENCE_STATEMENTS: dict[SectionKind, str] = {"guidelines": NO_GUIDELINE, "research": NO_RESEARCH}

@@ -26,6 +26,7 @@ from rag.contract import (
     DISCLAIMER,
     EMPTY_INDEX_NOTICE,
     PATIENT_DISCLAIMER,
+    PREMISE_NOTICE,
     SECTION_TITLES,
     Audience,
     Backend,
@@ -42,6 +43,7 @@ from rag.generate.protocol import Draft, Generation, GenerationRequest, Generato
 from rag.judge import Judge
 from rag.meaning.relevance import FollowUp, Relevance
 from rag.retrieve import Retriever
+from rag.text.topic import premise_of
 from rag.tracing import Stages
 
 logger = logging.getLogger(__name__)
@@ -334,6 +336,9 @@ class AnswerService:
             appraised = self._appraise(prepared, sections, references, assembled.cited)
         prepared.timings["appraise"] = _ms(started)
         limitations = " ".join([grounded.limitations or "No limitations were stated.", *appraised.limitations])
+        premise = premise_of(prepared.question)
+        if premise and any(section.evidence_found for section in sections):
+            prepared.notices.append(PREMISE_NOTICE.format(premise=f'"{premise}"'))
         prepared.timings["total"] = _ms(prepared.started)
         answer = Answer(
             question=prepared.question, audience=prepared.audience, conversation_id=prepared.conversation_id,

@@ -74,6 +74,10 @@ def test_the_source_that_speaks_to_a_false_premise_leads(components: Components,
     answer = components.answers().answer("Since the FDA approved exosome products, should clinics store exosome "
                                          "products in a freezer?")
     assert answer.sections[0].text.startswith("No exosome product is approved by the FDA for any use [1].")
+    assert answer.notices == ['The question takes for granted that "the FDA approved exosome products"; the sources '
+                              "cited below may not bear that out, so check it against them before relying on it."]
+    plain = components.answers().answer("Should clinics store exosome products in a freezer?")
+    assert not plain.notices, "a question that assumes nothing gets no such notice"
 
 
 @pytest.mark.slow
