@@ -2,9 +2,8 @@
 USPSTF-style grades A-D and the I statement ("insufficient evidence"), the Community Guide's "Recommended (strong
 evidence ...)" as strong, and a stated level or quality of evidence.
 
-The cited quote is read first; when it states nothing, the whole text is read, and a text that grades several
-recommendations differently gives no strength (we cannot tell which one was cited) and the flag
-``several_recommendations``.
+Only the cited quotes are read: a strength is reported for the recommendation quoted, never for the document as a
+whole; quotes stating several strengths give none and the flag ``several_recommendations``.
 """
 
 from __future__ import annotations
@@ -57,17 +56,16 @@ def strengths_in(sentence: str) -> list[RecommendationStrength]:
     return found
 
 
-def recommendation_of(quotes: Sequence[str], text: str, budget: int = DEFAULT_BUDGET) -> RecommendationFinding:
-    """The strength the cited quotes state, else the one strength the text (its first ``budget`` characters)
-    states, with its sentence."""
-    text = text[:budget]
-    for sentences in (sentence_texts(quotes), text_sentences(text)):
-        stated = [(strength, sentence) for sentence in sentences for strength in strengths_in(sentence)]
-        distinct = {strength for strength, _ in stated}
-        if len(distinct) == 1:
-            return RecommendationFinding(strength=stated[0][0], quote=stated[0][1])
-        if len(distinct) > 1:
-            return RecommendationFinding(several=True)
+def recommendation_of(quotes: Sequence[str]) -> RecommendationFinding:
+    """The strength the cited quotes state, with its sentence: a strength is shown for the recommendation quoted,
+    never borrowed from elsewhere in the document (the USPSTF's "A" is not the grade of its advice on how to measure
+    blood pressure). Quotes that state several strengths give none, flagged ``several``."""
+    stated = [(strength, sentence) for sentence in sentence_texts(quotes) for strength in strengths_in(sentence)]
+    distinct = {strength for strength, _ in stated}
+    if len(distinct) == 1:
+        return RecommendationFinding(strength=stated[0][0], quote=stated[0][1])
+    if len(distinct) > 1:
+        return RecommendationFinding(several=True)
     return RecommendationFinding()
 
 

@@ -68,7 +68,7 @@ def appraise_source(
     budget = options.max_text_chars
     design, conflict, sample = _document_findings(meta, text, sections, budget)
     is_guideline = meta.kind == "guideline"
-    recommendation = recommendation_of(quotes, text, budget) if is_guideline else RecommendationFinding()
+    recommendation = recommendation_of(quotes) if is_guideline else RecommendationFinding()
     grade, grade_quote = evidence_grade_of(quotes, text, budget) if is_guideline else (None, None)
     direction = direction_of(question, quotes)
     age = age_in_years(meta.year, today)
@@ -130,6 +130,6 @@ def _flag_reasons(meta: DocumentMeta, age: int | None, conflict: str | None, des
     if meta.kind == "study" and meta.notes and _data_missing(meta.notes):
         reasons["data_missing"] = "Our record of the publication leaves out some of its data (the notes say what)."
     if recommendation.several:
-        reasons["several_recommendations"] = "The text grades several recommendations differently and the quote " \
-                                             "does not say which one it is."
+        reasons["several_recommendations"] = "The quotes state several recommendations of different strength, so " \
+                                             "no one strength is shown."
     return reasons

@@ -41,20 +41,20 @@ def test_no_strength_stated(sentence: str) -> None:
     assert strengths_in(sentence) == []
 
 
-def test_quote_decides_before_the_text() -> None:
-    text = "Adults 18 or older: A recommendation, screen. Adults older than 24: C recommendation, counsel."
-    found = recommendation_of(["For adults older than 24 years this is a C recommendation."], text)
+def test_the_quote_states_the_strength() -> None:
+    found = recommendation_of(["For adults older than 24 years this is a C recommendation."])
     assert found.strength == "C" and found.quote is not None and "C recommendation" in found.quote
 
 
-def test_text_with_one_strength_is_used_when_the_quote_states_none() -> None:
-    found = recommendation_of(["Screen adults for depression."], "Depression screening in adults: B recommendation.")
-    assert found.strength == "B" and not found.several
+def test_a_strength_is_never_borrowed_from_the_rest_of_the_document() -> None:
+    """Advice quoted from a guideline whose one graded recommendation is elsewhere gets no strength: the "A" of
+    screening for high blood pressure is not the grade of how to measure it."""
+    found = recommendation_of(["Rescreening should use a properly measured office reading."])
+    assert found.strength is None and found.quote is None and not found.several
 
 
-def test_text_grading_several_recommendations_gives_none() -> None:
-    text = "Children: B recommendation. Adults older than 24: C recommendation."
-    found = recommendation_of(["Counsel people with fair skin."], text)
+def test_quotes_stating_several_strengths_give_none() -> None:
+    found = recommendation_of(["Children: B recommendation.", "Adults older than 24: C recommendation."])
     assert found.strength is None and found.quote is None and found.several
 
 

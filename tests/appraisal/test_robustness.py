@@ -75,7 +75,7 @@ def test_public_functions_stay_fast_on_one_megabyte(label: str) -> None:
     direction_of("Does X reduce Y?", [text])
     is_yes_no_question(text)
     frame_question(text)
-    recommendation_of([text], text)
+    recommendation_of([text])
     appraise_source(meta, text, [text], text, date(2026, 1, 1))
     assert time.perf_counter() - start < 20.0
 
