@@ -335,12 +335,21 @@ def _names_another_source(claim: Claim, sources: dict[int, Source]) -> bool:
 def _title_forms(title: str) -> set[str]:
     """A title as a sentence might quote it: whole, without a closing remark in brackets ("(descriptive title)",
     "(as reported in the press)"), or its part before a colon; only forms long enough to be specific."""
-    bare = _CLOSING_REMARK.sub("", title)
+    bare = _without_closing_remarks(title)
     forms = {_plain(title), _plain(bare), _plain(title.split(":", 1)[0])}
     return {form for form in forms if len(form.split()) >= _MIN_TITLE_WORDS}
 
 
-_CLOSING_REMARK = re.compile(r"(?:\s*\([^()]*\))+\s*$")
+def _without_closing_remarks(title: str) -> str:
+    """The title without the remarks in brackets that close it ("... (descriptive title)"); read from the end, each
+    step shortening the text (a pattern anchored at the end is retried from every position: quadratic)."""
+    text = title.rstrip()
+    while text.endswith(")"):
+        start = text.rfind("(")
+        if start <= 0 or ")" in text[start:-1]:
+            break
+        text = text[:start].rstrip()
+    return text
 
 
 def _plain(text: str) -> str:

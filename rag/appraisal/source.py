@@ -38,6 +38,8 @@ _GAP = re.compile(r"\b(?:does not (?:say|state|describe|give|list|report|contain
                   r"does)|but not|(?:were|was) not (?:recorded|described|stated|reported|available|given))\b",
                   re.IGNORECASE)
 """A clause of the record's notes saying that something was not recorded."""
+_CLAUSES = re.compile(r"[.;]\s+|,? hence\b[^.;]*")
+"""Where the notes' clauses end; what follows "hence" ("..., hence the design label") is our inference, not a gap."""
 _HOW_ALLOCATED = frozenset(content_terms("""random randomised randomized randomly allocated allocation assigned
     blinded blinding assessors sides side chosen whether halves treated patients participants group groups two
     three four"""))
@@ -97,7 +99,7 @@ def _document_findings(meta: DocumentMeta, text: str, sections: tuple[Section, .
 def _data_missing(notes: str) -> bool:
     """Whether the notes say the record lacks some of the study's data ("does not give the scores, p-values or
     adverse events"), not merely a part of its citation ("gives no year, authors or journal")."""
-    for clause in re.split(r"[.;]\s+|,? hence\b[^.;]*", notes):  # "..., hence the design label": our inference
+    for clause in _CLAUSES.split(notes):
         if _GAP.search(clause) and content_terms(_GAP.sub(" ", clause)) - _BIBLIOGRAPHIC - _HOW_ALLOCATED:
             return True
     return False
