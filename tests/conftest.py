@@ -7,6 +7,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,6 +22,45 @@ from tests.helpers.servers import chroma_server
 
 SHARED_DATA = ROOT.parent / "shared" / "data"
 NETGUARD_DIR = Path(__file__).resolve().parent / "netguard"
+#: Tests that share an expensive fixture of the test process, by module: the packaged model (``packaged_encoder``,
+#: or the command line in the test process: its import, load and ONNX export), the browser and its indexed corpus.
+SHARED_FIXTURE_GROUPS = {
+    "model": ("tests/test_cli.py", "tests/test_chunking.py", "tests/evals/test_eval_cli.py", "tests/embedding/",
+              "tests/generate/test_extractive.py", "tests/judge/test_judge_contract.py",
+              "tests/meaning/test_relevance.py"),
+    "web": ("tests/web/",),
+}
+
+
+def shared_fixture_group(nodeid: str) -> str | None:
+    """The group of SHARED_FIXTURE_GROUPS a test belongs to, if any."""
+    return next((group for group, modules in SHARED_FIXTURE_GROUPS.items() if nodeid.startswith(modules)), None)
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """pytest-xdist sends each group of SHARED_FIXTURE_GROUPS to one worker, as one unit (the fixture is built once,
+    not once per worker, and a module's fixtures are not built again on the other worker), and every other test to
+    whichever worker is free. This is ``--dist loadgroup`` with the groups known from the test ids: pytest 9.2 no
+    longer lets pytest-xdist carry the ``xdist_group`` mark in the test id (pytest-dev/pytest-xdist#1386), and the
+    mark was silently ignored."""
+    if config.getvalue("dist") != "load":
+        return None  # another --dist asked for explicitly
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SharedFixtureScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return shared_fixture_group(nodeid) or nodeid
+
+    return SharedFixtureScheduling(config, log)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that loads the packaged model in the test process belongs to the ``model`` group (else the model is
+    loaded on both workers)."""
+    strays = [item.nodeid for item in items
+              if "packaged_encoder" in getattr(item, "fixturenames", ()) and shared_fixture_group(item.nodeid) != "model"]
+    if strays:
+        raise pytest.UsageError(f"add their modules to SHARED_FIXTURE_GROUPS['model'] in tests/conftest.py: {strays}")
 
 
 @pytest.fixture(autouse=True, scope="session")
