@@ -121,9 +121,25 @@ def embedder() -> HashEmbedder:
 
 
 @pytest.fixture(scope="session")
-def packaged_encoder(tmp_path_factory: pytest.TempPathFactory) -> SentenceTransformerEmbedder:
+def encoder_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where ``packaged_encoder`` exports its ONNX query encoder."""
+    return tmp_path_factory.mktemp("models")
+
+
+@pytest.fixture(scope="session")
+def packaged_encoder(encoder_cache: Path) -> SentenceTransformerEmbedder:
     """The packaged model (all-MiniLM-L6-v2), loaded once per test process for every test that needs real meaning."""
-    return SentenceTransformerEmbedder(onnx_cache=tmp_path_factory.mktemp("models"))
+    return SentenceTransformerEmbedder(onnx_cache=encoder_cache)
+
+
+@pytest.fixture(scope="session")
+def exported_encoder(packaged_encoder: SentenceTransformerEmbedder, encoder_cache: Path) -> Path:
+    """A folder holding the packaged model's exported ONNX query encoder. Copied to a data dir's ``models`` folder, it
+    spares an index built there (in this process or a child) the export (PyTorch imported, ~5-10 s of CPU), where
+    the export is not what the test is about."""
+    packaged_encoder.embed_query("an example query")  # exports on first use
+    assert list(encoder_cache.glob("*.onnx")), "the packaged model has no ONNX query encoder"
+    return encoder_cache
 
 
 @pytest.fixture
