@@ -22,12 +22,12 @@ from tests.helpers.servers import chroma_server
 
 SHARED_DATA = ROOT.parent / "shared" / "data"
 NETGUARD_DIR = Path(__file__).resolve().parent / "netguard"
-#: Tests that share an expensive fixture of the test process, by module: the packaged model (``packaged_encoder``,
-#: or the command line in the test process: its import, load and ONNX export), the browser and its indexed corpus.
+#: Tests that share an expensive fixture of the test process, by module: PyTorch and the packaged model
+#: (``packaged_encoder``, the command line in the test process, tiny models built with PyTorch: importing it and
+#: transformers costs 5-7 s of CPU, loading and exporting the model more), the browser and its indexed corpus.
 SHARED_FIXTURE_GROUPS = {
     "model": ("tests/test_cli.py", "tests/test_chunking.py", "tests/evals/test_eval_cli.py", "tests/embedding/",
-              "tests/generate/test_extractive.py", "tests/judge/test_judge_contract.py",
-              "tests/meaning/test_relevance.py"),
+              "tests/generate/test_extractive.py", "tests/judge/", "tests/meaning/test_relevance.py"),
     "web": ("tests/web/",),
 }
 
