@@ -15,6 +15,11 @@ from rag.errors import UserError
 APP = "api.app:create_app"
 """The app factory every worker imports."""
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+WORKER_HEALTHCHECK_S = 30
+"""With several workers, how long uvicorn's supervisor waits for a worker to answer its health check before it kills
+it as hung and starts another. uvicorn's default, 5 s, is shorter than a new worker's start (it imports the command
+line and the app) on a loaded machine: the supervisor then killed each new worker before it could serve, again and
+again."""
 
 
 @click.command()
@@ -45,7 +50,8 @@ def serve(host: str, port: int, workers: int, data_dir: Path | None) -> None:
     with metrics_directory(workers) as directory:
         if directory is not None:  # before any worker imports prometheus_client: it picks its mode at import
             os.environ[MULTIPROC_ENV] = str(directory)
-        uvicorn.run(APP, factory=True, host=host, port=port, workers=workers, log_level="warning")
+        uvicorn.run(APP, factory=True, host=host, port=port, workers=workers, log_level="warning",
+                    timeout_worker_healthcheck=WORKER_HEALTHCHECK_S)
 
 
 @contextmanager

@@ -7,6 +7,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,6 +22,45 @@ from tests.helpers.servers import chroma_server
 
 SHARED_DATA = ROOT.parent / "shared" / "data"
 NETGUARD_DIR = Path(__file__).resolve().parent / "netguard"
+#: Tests that share an expensive fixture of the test process, by module: PyTorch and the packaged model
+#: (``packaged_encoder``, the command line in the test process, tiny models built with PyTorch: importing it and
+#: transformers costs 5-7 s of CPU, loading and exporting the model more), the browser and its indexed corpus.
+SHARED_FIXTURE_GROUPS = {
+    "model": ("tests/test_cli.py", "tests/test_chunking.py", "tests/evals/test_eval_cli.py", "tests/embedding/",
+              "tests/generate/test_extractive.py", "tests/judge/", "tests/meaning/test_relevance.py"),
+    "web": ("tests/web/",),
+}
+
+
+def shared_fixture_group(nodeid: str) -> str | None:
+    """The group of SHARED_FIXTURE_GROUPS a test belongs to, if any."""
+    return next((group for group, modules in SHARED_FIXTURE_GROUPS.items() if nodeid.startswith(modules)), None)
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """pytest-xdist sends each group of SHARED_FIXTURE_GROUPS to one worker, as one unit (the fixture is built once,
+    not once per worker, and a module's fixtures are not built again on the other worker), and every other test to
+    whichever worker is free. This is ``--dist loadgroup`` with the groups known from the test ids: pytest 9.2 no
+    longer lets pytest-xdist carry the ``xdist_group`` mark in the test id (pytest-dev/pytest-xdist#1386), and the
+    mark was silently ignored."""
+    if config.getvalue("dist") != "load":
+        return None  # another --dist asked for explicitly
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SharedFixtureScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return shared_fixture_group(nodeid) or nodeid
+
+    return SharedFixtureScheduling(config, log)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that loads the packaged model in the test process belongs to the ``model`` group (else the model is
+    loaded on both workers)."""
+    strays = [item.nodeid for item in items
+              if "packaged_encoder" in getattr(item, "fixturenames", ()) and shared_fixture_group(item.nodeid) != "model"]
+    if strays:
+        raise pytest.UsageError(f"add their modules to SHARED_FIXTURE_GROUPS['model'] in tests/conftest.py: {strays}")
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -31,6 +71,17 @@ def offline() -> Iterator[None]:
     os.environ["HF_HUB_OFFLINE"] = "1"
     os.environ["TRANSFORMERS_OFFLINE"] = "1"
     yield
+
+
+@pytest.fixture(autouse=True, scope="session")
+def one_thread_per_worker() -> None:
+    """With a pytest-xdist worker per core, PyTorch in a worker (and in the processes it starts) computes on one
+    thread: two threads per worker on two busy cores wait on each other (the packaged model spent 1.2-1.7x the CPU
+    time on the same texts). Set before torch is imported (lazily, by the first test that loads the model); a value
+    the developer exported is kept."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    if workers > 1 and workers >= (os.cpu_count() or 1):
+        os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
 @pytest.fixture(autouse=True)
@@ -70,9 +121,25 @@ def embedder() -> HashEmbedder:
 
 
 @pytest.fixture(scope="session")
-def packaged_encoder(tmp_path_factory: pytest.TempPathFactory) -> SentenceTransformerEmbedder:
+def encoder_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where ``packaged_encoder`` exports its ONNX query encoder."""
+    return tmp_path_factory.mktemp("models")
+
+
+@pytest.fixture(scope="session")
+def packaged_encoder(encoder_cache: Path) -> SentenceTransformerEmbedder:
     """The packaged model (all-MiniLM-L6-v2), loaded once per test process for every test that needs real meaning."""
-    return SentenceTransformerEmbedder(onnx_cache=tmp_path_factory.mktemp("models"))
+    return SentenceTransformerEmbedder(onnx_cache=encoder_cache)
+
+
+@pytest.fixture(scope="session")
+def exported_encoder(packaged_encoder: SentenceTransformerEmbedder, encoder_cache: Path) -> Path:
+    """A folder holding the packaged model's exported ONNX query encoder. Copied to a data dir's ``models`` folder, it
+    spares an index built there (in this process or a child) the export (PyTorch imported, ~5-10 s of CPU), where
+    the export is not what the test is about."""
+    packaged_encoder.embed_query("an example query")  # exports on first use
+    assert list(encoder_cache.glob("*.onnx")), "the packaged model has no ONNX query encoder"
+    return encoder_cache
 
 
 @pytest.fixture

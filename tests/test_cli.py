@@ -120,9 +120,10 @@ def test_bad_batch_lines_are_named_and_the_others_run(data_dir: Path, tmp_path: 
     assert errors[3:] == [f"error: {queries}: 3 lines skipped (see above); the others ran"]
 
 
-def test_failed_sources_exit_1_and_are_listed_in_a_subprocess(tmp_path: Path) -> None:
+def test_failed_sources_exit_1_and_are_listed_in_a_subprocess(tmp_path: Path, exported_encoder: Path) -> None:
     source = tmp_path / "src"
     source.mkdir()
+    shutil.copytree(exported_encoder, tmp_path / "d" / "models")  # the child needs no PyTorch to embed one document
     (source / "good.md").write_text("---\nid: good\nkind: study\ntitle: Good\n---\nSome text here.\n")
     (source / "bad.md").write_text("---\nid: bad\nkind: study\n---\nNo title.\n")
     result = subprocess.run(

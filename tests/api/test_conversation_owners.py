@@ -18,6 +18,7 @@ from api.app import create_app
 from api.security import hash_key
 from rag.config import ApiSettings, Settings, StoreSettings
 from rag.factory import Components
+from tests.helpers.chroma import embedded_only
 from tests.helpers.keys import ADMIN_KEY, READ, READ_KEY
 from tests.helpers.live_server import live_server
 
@@ -79,9 +80,8 @@ def test_chat_completions_store_nothing_unless_asked(server: str, answer_corpus:
     assert httpx.get(f"{server}/v1/conversations/{conversation}", headers=OTHER, timeout=10).status_code == 404
 
 
+@embedded_only  # server mode keeps conversations in the Chroma server: there is no file
 def test_the_conversation_file_is_private(answer_corpus: Components) -> None:
-    if answer_corpus.settings.chroma_url:
-        pytest.skip("server mode keeps conversations in the Chroma server")
     path = answer_corpus.settings.data_dir / "conversations.sqlite3"
     answer_corpus.conversations.create("clinician", "key:abc")
     for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):

@@ -14,6 +14,7 @@ from api.app import create_app
 from rag.config import LogSettings
 from rag.factory import Components
 from rag.logs import JsonFormatter, TextFormatter, configure_logging
+from tests.helpers.chroma import embedded_only
 from tests.helpers.keys import READ, keyed
 from tests.helpers.log_stream import own_log_handlers
 
@@ -36,6 +37,7 @@ def test_a_request_logs_one_line_with_its_fields_and_never_the_question(client: 
         assert "Jane Roe" not in record.getMessage() and "Jane Roe" not in json.dumps(vars(record), default=str)
 
 
+@embedded_only
 def test_a_request_id_cannot_forge_log_fields(client: TestClient, caplog: pytest.LogCaptureFixture) -> None:
     forged = "x status=204 method=DELETE principal=key:ADMINFORGED"
     with caplog.at_level(logging.INFO):

@@ -13,9 +13,11 @@ from schemathesis.specs.openapi.checks import ignored_auth
 
 from api.app import create_app
 from rag.factory import Components
+from tests.helpers.chroma import embedded_only
 from tests.helpers.keys import ADMIN_KEY, keyed
 
 
+@embedded_only
 def test_openapi_lists_every_route_with_examples(client: TestClient) -> None:
     spec = client.get("/openapi.json").json()
     paths = spec["paths"]

@@ -8,11 +8,13 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from rag.factory import Components
+from tests.helpers.chroma import embedded_only
 from tests.helpers.keys import READ, keyed
 
 TOO_LONG = "Does PRP help acne scars? " + "x" * 1975  # 2,001 characters; the default limit is 2,000
 
 
+@embedded_only
 @pytest.mark.parametrize("path, body", [
     ("/v1/answers", {"question": TOO_LONG}),
     ("/v1/answers", {"question": TOO_LONG, "stream": True}),
@@ -44,6 +46,7 @@ def test_the_configured_limit_is_the_only_one(answer_corpus: Components) -> None
         served.close()
 
 
+@embedded_only
 def test_a_search_query_over_the_limit_is_refused_naming_it(client: TestClient) -> None:
     response = client.get("/v1/search", params={"q": "x" * 2001}, headers=READ)
     assert response.status_code == 422

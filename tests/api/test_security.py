@@ -13,6 +13,7 @@ from api.security import hash_key, load_key_hashes
 from rag.config import ApiSettings
 from rag.errors import ConfigError
 from rag.factory import Components
+from tests.helpers.chroma import embedded_only
 from tests.helpers.keys import ADMIN, READ, keyed
 
 
@@ -71,6 +72,7 @@ def test_cors_only_for_configured_origins(answer_corpus: Components) -> None:
         assert "access-control-allow-origin" not in other.headers
 
 
+@embedded_only
 def test_key_configuration_errors(tmp_path: object, answer_corpus: Components) -> None:
     import pytest
 

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 import pytest
@@ -31,6 +32,8 @@ from tests.helpers.paths import ROOT
 from tests.helpers.servers import free_port, stop
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
+
+T = TypeVar("T")
 
 
 @pytest.fixture
@@ -51,53 +54,71 @@ def data_dir(tmp_path: Path, write_doc: WriteDoc) -> Path:
 
 
 @contextmanager
-def rag_serve(data_dir: Path, metrics_dir: Path | None = None, **env: str) -> Iterator[str]:
-    """``rag serve --workers 2`` (the fake embedder in every worker), ready when yielded, stopped at the end."""
+def rag_serve(data_dir: Path, metrics_dir: Path, **env: str) -> Iterator[str]:
+    """``rag serve --workers 2`` (the fake embedder in every worker), yielded once both workers have answered
+    /readyz (each worker counts its requests in its own file of ``metrics_dir``), stopped at the end."""
     port = free_port()
     environ = {**os.environ, "RAG_API_KEY_HASHES": f"{hash_key(READ_KEY)}:read,{hash_key(ADMIN_KEY)}:admin",
-               "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])), **env}
-    environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    if metrics_dir is not None:
-        environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
+               "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+               "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir), **env}
     process = subprocess.Popen([sys.executable, "-m", "tests.helpers.fake_cli", "serve", "--workers", "2",
                                 "--port", str(port), "--data-dir", str(data_dir)], cwd=ROOT, env=environ,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 90
-        while not all(ready(url) for _ in range(4)):
-            assert process.poll() is None and time.monotonic() < deadline, "rag serve did not start"
-            time.sleep(0.2)
+        while not both_workers_ready(url, metrics_dir):
+            assert process.poll() is None and time.monotonic() < deadline, "rag serve did not start both workers"
+            time.sleep(0.1)
         yield url
     finally:
         stop(process)
 
 
-def ready(url: str) -> bool:
+def both_workers_ready(url: str, metrics_dir: Path) -> bool:
+    """Whether each of the two workers has answered /readyz with 200. Requests on new connections, several at once,
+    so that the kernel hands some to each worker that accepts (a worker still starting accepts none); the first 200
+    also says that the stale metrics files of an earlier run are gone (rag serve deletes them before it starts the
+    workers)."""
+    with new_connections(timeout=5) as client:
+        if 200 not in concurrently(lambda _: readyz(client, url), 8):
+            return False
+    return len([count for count in by_worker(metrics_dir, "/readyz", "200").values() if count > 0]) == 2
+
+
+def readyz(client: httpx.Client, url: str) -> int:
     try:
-        return httpx.get(f"{url}/readyz", timeout=5).status_code == 200
+        return client.get(f"{url}/readyz").status_code
     except httpx.HTTPError:
-        return False
+        return 0
 
 
-def concurrently(send: Callable[[int], httpx.Response], n: int, clients: int = 8) -> list[httpx.Response]:
-    """``n`` requests from ``clients`` threads, each on a new connection (so the kernel spreads them)."""
+def new_connections(timeout: float = 30) -> httpx.Client:
+    """A client that opens a new connection for every request (no keep-alive), so that the kernel spreads them over
+    the workers; one client, so one TLS context (httpx loads the CA bundle for each client, ~30 ms of CPU)."""
+    return httpx.Client(timeout=timeout, limits=httpx.Limits(max_keepalive_connections=0))
+
+
+def concurrently(send: Callable[[int], T], n: int, clients: int = 8) -> list[T]:
+    """``n`` calls of ``send`` from ``clients`` threads (with a :func:`new_connections` client, each request on a new
+    connection, so the kernel spreads them)."""
     with ThreadPoolExecutor(clients) as pool:
         return list(pool.map(send, range(n)))
 
 
-def search(url: str, headers: dict[str, str]) -> Callable[[int], httpx.Response]:
-    return lambda n: httpx.get(f"{url}/v1/search", params={"q": f"exosome {n}"}, headers=headers, timeout=30)
+def search(client: httpx.Client, url: str, headers: dict[str, str]) -> Callable[[int], httpx.Response]:
+    return lambda n: client.get(f"{url}/v1/search", params={"q": f"exosome {n}"}, headers=headers)
 
 
-def by_worker(metrics_dir: Path, route: str) -> dict[str, float]:
-    """Requests to ``route`` counted in each worker's own file (counter_<pid>.db)."""
+def by_worker(metrics_dir: Path, route: str, status: str | None = None) -> dict[str, float]:
+    """Requests to ``route`` (answered with ``status``, or any) counted in each worker's own file (counter_<pid>.db)."""
     counts = {}
     for path in metrics_dir.glob("counter_*.db"):
         metrics = MultiProcessCollector.merge([str(path)])
         counts[path.stem.split("_", 1)[1]] = sum(
             s.value for m in metrics if m.name == "rag_requests" for s in m.samples
-            if s.name == "rag_requests_total" and s.labels.get("route") == route)
+            if s.name == "rag_requests_total" and s.labels.get("route") == route
+            and status in (None, s.labels.get("status")))
     return counts
 
 
@@ -112,11 +133,11 @@ def test_one_scrape_counts_the_requests_of_every_worker(data_dir: Path, tmp_path
     metrics_dir = tmp_path / "metrics"
     metrics_dir.mkdir()
     (metrics_dir / "counter_999999.db").write_bytes(b"stale from an earlier run")
-    with rag_serve(data_dir, metrics_dir) as url:
-        searches = concurrently(search(url, READ), 60)
-        answers = [httpx.post(f"{url}/v1/answers", json={"question": "Is any exosome product FDA approved?"},
-                              headers=READ, timeout=60) for _ in range(3)]
-        scrapes = [httpx.get(f"{url}/metrics", headers=ADMIN, timeout=30).text for _ in range(6)]
+    with rag_serve(data_dir, metrics_dir) as url, new_connections(timeout=60) as client:
+        searches = concurrently(search(client, url, READ), 60)
+        answers = [client.post(f"{url}/v1/answers", json={"question": "Is any exosome product FDA approved?"},
+                               headers=READ) for _ in range(3)]
+        scrapes = [client.get(f"{url}/metrics", headers=ADMIN).text for _ in range(6)]
         workers = by_worker(metrics_dir, "/v1/search")
     assert [r.status_code for r in searches] == [200] * 60 and [r.status_code for r in answers] == [200] * 3
     assert len(workers) == 2 and all(count > 0 for count in workers.values()), f"both workers served: {workers}"
@@ -134,17 +155,17 @@ def test_a_key_gets_its_configured_rate_across_workers_not_twice_it(data_dir: Pa
     limits = {"RAG_API__RATE_LIMIT_PER_MINUTE": "30", "RAG_API__RATE_LIMIT_BURST": "10",  # 10 at once, then 1 / 2 s
               "RAG_API__ANSWER_RATE_LIMIT_PER_MINUTE": "6", "RAG_API__ANSWER_RATE_LIMIT_BURST": "3",
               "RAG_API__AUTH_FAILURES_PER_MINUTE": "6", "RAG_API__AUTH_FAILURE_BURST": "5"}
-    with rag_serve(data_dir, metrics_dir, **limits) as url:
+    with rag_serve(data_dir, metrics_dir, **limits) as url, new_connections(timeout=60) as client:
         started = time.monotonic()
-        searches = concurrently(search(url, READ), 80)
+        searches = concurrently(search(client, url, READ), 80)
         search_seconds = time.monotonic() - started
         started = time.monotonic()
-        answers = [httpx.post(f"{url}/v1/answers", json={"question": "Is any exosome product FDA approved?"},
-                              headers=READ, timeout=60) for _ in range(8)]
+        answers = [client.post(f"{url}/v1/answers", json={"question": "Is any exosome product FDA approved?"},
+                               headers=READ) for _ in range(8)]
         answer_seconds = time.monotonic() - started
-        scrape = httpx.get(f"{url}/metrics", headers=ADMIN, timeout=30).text
+        scrape = client.get(f"{url}/metrics", headers=ADMIN).text
         workers = by_worker(metrics_dir, "/v1/search")
-        bad = concurrently(search(url, {"Authorization": "Bearer not-a-key"}), 12, clients=4)
+        bad = concurrently(search(client, url, {"Authorization": "Bearer not-a-key"}), 12, clients=4)
     # (this address is now locked out, valid key or not: the last count is read from the workers' files)
     failures = merged(metrics_dir, "rag_rate_limited_total", limit="auth_failures")
     statuses = [r.status_code for r in searches]

@@ -1,5 +1,5 @@
 """One Chroma client per test class, embedded or on the session's Chroma server, for contract tests that open a
-fresh collection per test."""
+fresh collection per test; ``embedded_only`` for tests that never reach the store."""
 
 from __future__ import annotations
 
@@ -10,6 +10,11 @@ import pytest
 from chromadb.api import ClientAPI
 
 from rag.store.chroma import open_client
+
+embedded_only = pytest.mark.parametrize("store_mode", ["embedded"])
+"""For a test built on ``settings`` (run in both store modes, tests/conftest.py) whose body never reaches the store
+(its input is refused first, or it reads only the app's schema or settings): its server-mode run would repeat the
+embedded one."""
 
 
 class ChromaClientPerClass:

@@ -11,6 +11,7 @@ from rag.factory import Components
 from rag.filters import Filters
 from rag.store.filtering import chroma_where
 from rag.testing import KeywordReranker
+from tests.helpers.chroma import embedded_only
 from tests.helpers.documents import WriteDoc
 
 
@@ -114,6 +115,7 @@ def test_bad_filters_are_clear_errors(raw: dict[str, object], message: str) -> N
         Filters.parse(raw)
 
 
+@embedded_only
 @pytest.mark.parametrize(
     ("query", "k", "message"),
     [("", 3, "empty"), ("  \n ", 3, "empty"), ("x" * 2001, 3, "limit is 2000"), ("ok", 0, "between 1 and 100"),
@@ -124,6 +126,7 @@ def test_bad_queries(indexed: Components, query: str, k: int, message: str) -> N
         indexed.retriever().search(query, k=k)
 
 
+@embedded_only
 def test_bad_section_quota(indexed: Components) -> None:
     with pytest.raises(UserError, match="study_k"):
         indexed.retriever().search_sections("exosome", 2, -1)
@@ -165,6 +168,7 @@ def test_reranker_seam_reorders_the_head(indexed: Components) -> None:
     assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
 
 
+@embedded_only
 def test_configured_reranker_path_must_be_a_model(settings_with_reranker: Components) -> None:
     from rag.errors import ConfigError
 
@@ -266,6 +270,7 @@ def test_results_do_not_depend_on_how_much_of_the_fused_list_is_loaded(component
     assert [h.chunk_id for h in hits] == [h.chunk_id for h in whole] and len(hits) == k
 
 
+@embedded_only
 def test_one_retriever_per_process_unless_a_reranker_is_passed(components: Components) -> None:
     """The API's search route asks for the retriever on every request: its BM25 threads (and a configured
     cross-encoder's weights) must be built once, not per request."""

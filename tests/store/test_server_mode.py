@@ -25,6 +25,7 @@ from rag.store import replica
 from rag.testing import HashEmbedder
 from tests.helpers.documents import WriteDoc
 from tests.helpers.keys import READ, keyed
+from tests.helpers.meaning import HASH_MEANING
 from tests.helpers.paths import ROOT
 from tests.helpers.servers import free_port, start_chroma, stop
 
@@ -170,12 +171,16 @@ def test_the_api_answers_503_while_chroma_is_down_and_recovers_by_itself(tmp_pat
 @pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_ingestion_job_runs_while_two_api_workers_serve_answers(chroma_url: str, tmp_path: Path) -> None:
-    """`rag serve --workers 2` on one data dir and `rag ingest` from another (another machine), one server."""
+    """`rag serve --workers 2` on one data dir and `rag ingest` from another (another machine), one server. The
+    command line runs with the fake embedder (tests/helpers/fake_cli.py): the job and the replicas are tested, not the
+    model (its load and ONNX export in each of the four processes took most of this test's time)."""
     collection = f"t{uuid.uuid4().hex}"
     env = {**os.environ, "RAG_CHROMA_URL": chroma_url, "RAG_STORE__COLLECTION": collection,
            "RAG_STORE__SYNC_SECONDS": "0.5", "RAG_API__RATE_LIMIT_PER_MINUTE": "100000",
-           "RAG_API__ANSWER_RATE_LIMIT_PER_MINUTE": "100000", "RAG_API__ANSWER_RATE_LIMIT_BURST": "1000"}
-    rag = [str(Path(sys.executable).with_name("rag"))]
+           "RAG_API__ANSWER_RATE_LIMIT_PER_MINUTE": "100000", "RAG_API__ANSWER_RATE_LIMIT_BURST": "1000",
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+           **{f"RAG_MEANING__{name.upper()}": str(value) for name, value in HASH_MEANING.items()}}
+    rag = [sys.executable, "-m", "tests.helpers.fake_cli"]
     first, second = tmp_path / "first", tmp_path / "second"
     for folder, names in ((first, GUIDELINES), (second, STUDIES)):  # a few documents: the job is tested, not its size
         folder.mkdir()

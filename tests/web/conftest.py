@@ -30,8 +30,8 @@ FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--
          "--disable-sync", "--no-first-run", "--disable-quic"]
 
 
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
+@pytest.fixture(scope="package")  # closed after the browser tests: while Playwright lives, its event loop runs in
+def browser() -> Iterator[Browser]:  # this thread, and a later test's asyncio.run() fails
     if not CHROMIUM.exists():
         if os.environ.get("CI"):
             pytest.fail("CI must provide /usr/bin/chromium: .ci/run installs it with apt-get")
