@@ -31,14 +31,16 @@ demo: install
 EVAL_DIR := .rag/eval-gate
 GATES := --fail-under citation_validity=1.0 --fail-under section_routing=1.0 --fail-under citation_recall=0.95
 
-# Two workers (pytest-xdist): most of the suite waits on servers and subprocesses; 7 min -> 4.6 min on 2 cores.
+# Three workers (pytest-xdist) on two cores: each worker waits about a quarter of its time on servers, child
+# processes and sleeps, which a third worker fills (two workers: 239 s, three: 210 s, four: 212 s). Tests that share
+# an expensive fixture run on one worker (tests/conftest.py).
 # Bytecode is written during the tests even where PYTHONDONTWRITEBYTECODE is set: the tests start ~100 Python
 # processes that import the project (each compiled it from source, ~0.3 s of CPU), and each worker rewrote the
 # assertions of every test module (~4 s).
 # The tests' files go to a RAM disk where there is one (/dev/shm): they create over a thousand SQLite and Chroma
 # stores, whose writes waited on the disk. A passing test's folder is deleted when it ends (tmp_path_retention_policy
 # =failed): the RAM disk held 400 MB at most, and nothing once the suite passed; a failed test's folder is kept.
-TEST_WORKERS ?= 2
+TEST_WORKERS ?= 3
 TEST_TMP := $(shell test -d /dev/shm -a -w /dev/shm && echo /dev/shm)
 test: install
 	PYTHONDONTWRITEBYTECODE= $(if $(TEST_TMP),TMPDIR=$(TEST_TMP) )$(BIN)/python -m pytest -n $(TEST_WORKERS) \
