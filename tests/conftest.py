@@ -75,10 +75,10 @@ def offline() -> Iterator[None]:
 
 @pytest.fixture(autouse=True, scope="session")
 def one_thread_per_worker() -> None:
-    """With a pytest-xdist worker per core, PyTorch in a worker (and in the processes it starts) computes on one
-    thread: two threads per worker on two busy cores wait on each other (the packaged model spent 1.2-1.7x the CPU
-    time on the same texts). Set before torch is imported (lazily, by the first test that loads the model); a value
-    the developer exported is kept."""
+    """With as many pytest-xdist workers as cores or more, PyTorch in a worker (and in the processes it starts)
+    computes on one thread: two threads per worker on two busy cores wait on each other (the packaged model spent
+    1.2-1.7x the CPU time on the same texts). Set before torch is imported (lazily, by the first test that loads the
+    model); a value the developer exported is kept."""
     workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
     if workers > 1 and workers >= (os.cpu_count() or 1):
         os.environ.setdefault("OMP_NUM_THREADS", "1")

@@ -71,7 +71,8 @@ def keyed_server(starter_index: Components) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Screenshots of the page, kept with pytest's temporary directories (the last three runs)."""
+    """Screenshots of the page, kept with pytest's temporary directories (the last three runs; by `make test`, only
+    when a test failed)."""
     return tmp_path_factory.mktemp("web-artifacts")
 
 
