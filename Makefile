@@ -37,11 +37,12 @@ GATES := --fail-under citation_validity=1.0 --fail-under section_routing=1.0 --f
 # Bytecode is written during the tests even where PYTHONDONTWRITEBYTECODE is set: the tests start ~100 Python
 # processes that import the project (each compiled it from source, ~0.3 s of CPU), and each worker rewrote the
 # assertions of every test module (~4 s).
-# The tests' files go to a RAM disk where there is one (/dev/shm): they create over a thousand SQLite and Chroma
-# stores, whose writes waited on the disk. A passing test's folder is deleted when it ends (tmp_path_retention_policy
-# =failed): the RAM disk held 400 MB at most, and nothing once the suite passed; a failed test's folder is kept.
+# The tests' files go to a RAM disk where there is one with 2 GB free (/dev/shm; a container's default is 64 MB):
+# they create over a thousand SQLite and Chroma stores, whose writes waited on the disk. A passing test's folder is
+# deleted when it ends (tmp_path_retention_policy=failed): the RAM disk held 400 MB at most, and nothing once the
+# suite passed; a failed test's folder is kept.
 TEST_WORKERS ?= 3
-TEST_TMP := $(shell test -d /dev/shm -a -w /dev/shm && echo /dev/shm)
+TEST_TMP := $(shell test -d /dev/shm -a -w /dev/shm && df -Pk /dev/shm | awk 'NR == 2 && $$4 > 2000000 {print "/dev/shm"}')
 test: install
 	PYTHONDONTWRITEBYTECODE= $(if $(TEST_TMP),TMPDIR=$(TEST_TMP) )$(BIN)/python -m pytest -n $(TEST_WORKERS) \
 		-o tmp_path_retention_policy=failed
