@@ -36,7 +36,7 @@ from rag.generate.protocol import Draft, DraftSentence, Generation, GenerationRe
 from rag.meaning.relevance import SENTENCE_MARGIN, FollowUp, Relevance, ScoredPassage
 from rag.models import Hit
 from rag.text.sections import Role, section_role
-from rag.text.sentences import quotable_sentences, tidy
+from rag.text.sentences import list_items, quotable_sentences, tidy
 from rag.text.terms import content_terms
 from rag.text.topic import premise_of
 
@@ -108,13 +108,14 @@ found that ...")."""
 @dataclass(frozen=True)
 class Candidate:
     """A passage sentence that may be quoted: where it is, how well it answers (its section's role, its wording,
-    the question's words it holds), and whether its section states results, conclusions or recommendations."""
+    the question's words it holds), and whether its section only describes (methods, background)."""
 
     source: Source
     position: int
     text: str
     relevance: float
-    leading: bool
+    describes: bool
+    """Its section only describes the study or its background (methods, background): it states no finding."""
     meaning: float = 0.0
     """How well the sentence addresses the question by meaning alone (rag.meaning)."""
     premise: float = 0.0
@@ -131,6 +132,12 @@ class _Document:
     addresses: bool = False
     premise: float | None = None
     """The score of its best sentence against the question's premise, when it addresses the premise."""
+
+    @property
+    def design_only(self) -> bool:
+        """A study whose passages among the sources only describe it (its design, its background): a record that
+        gives no results ("The results of this study were not recorded") is not evidence of an effect."""
+        return self.hit.kind == "study" and all(c.describes for c in self.sentences)
 
 
 class ExtractiveGenerator:
@@ -201,7 +208,7 @@ class ExtractiveGenerator:
                            + ASK_WEIGHT * asked.get(sentence.text, 0.0)
                            + ASK_KIND_WEIGHT * kinds.get(sentence.text, 0.0)
                            - (SAID_BEFORE if sentence.text in said else 0.0))
-                document.sentences.append(Candidate(source, sentence.position, sentence.text, ranking, role > 0,
+                document.sentences.append(Candidate(source, sentence.position, sentence.text, ranking, role < 0,
                                                     sentence.score, premised[number].score if premised else 0.0))
         return [d for d in documents.values() if d.sentences]
 
@@ -240,16 +247,18 @@ class ExtractiveGenerator:
         best = max((d.score for d in documents), default=1.0)
         relevant = [d for d in documents if d.score >= best - meaning.relative_floor]
 
-        def order(document: _Document) -> tuple[bool, int, int, float]:
+        def order(document: _Document) -> tuple[bool, bool, int, int, float]:
             hit = document.hit
             level = hit.evidence_level or LEVEL_BY_DESIGN.get(hit.study_design or "", 9)
-            return (document.score < best - DIRECT_MARGIN, level, -(hit.year or 0), -document.score)
+            return (document.design_only, document.score < best - DIRECT_MARGIN, level, -(hit.year or 0),
+                    -document.score)
 
         relevant.sort(key=order)
         sentence_floor = meaning.addresses - SENTENCE_MARGIN
         ranked = {d.hit.doc_id: [c for c in _ranked_sentences(d.sentences) if c.meaning >= sentence_floor
                                  and (not dose or _DOSE.search(c.text))] for d in relevant}
         relevant = [d for d in relevant if ranked[d.hit.doc_id]]
+        relevant = [d for d in relevant if not d.design_only] or relevant
         premised = [d for d in candidates if d.premise is not None]
         if premised:  # the source that speaks to what the question takes for granted leads, to confirm or correct
             lead = max(premised, key=lambda d: ((d.premise or 0.0) + d.score, d.score))
@@ -278,21 +287,20 @@ def _said_before(request: GenerationRequest) -> frozenset[str]:
 
 def _with_qualifiers(picked: list[Candidate], sentences: list[Candidate]) -> list[Candidate]:
     """A publication's chosen sentences, its best first and the others in reading order, each with what it needs to
-    be read right: a sentence that leans on the one before it ("In this group, ...", "It was ...") comes after that
-    one (or not at all), and a result comes with the statement of its significance when the next sentence gives it
-    ("The difference was not statistically significant.")."""
+    be read right: a sentence of a list item comes with the item's other sentences (a recommendation with the caveat
+    its item adds, "No one option is favoured." with the options); a sentence that leans on the one before it ("In
+    this group, ...", "It was ...") comes after that one (or not at all); and a result comes with the statement of
+    its significance when the next sentence gives it ("The difference was not statistically significant.")."""
     by_place = {(c.source.n, c.position): c for c in sentences}
+    items: dict[int, list[int | None]] = {}
     groups: list[list[Candidate]] = []
     for candidate in picked:
-        n, position = candidate.source.n, candidate.position
-        group = [candidate]
-        if _DEPENDENT.match(candidate.text):
-            before = by_place.get((n, position - 1))
-            if before is None:
-                continue
-            group.insert(0, before)
-        after = by_place.get((n, position + 1))
-        if after is not None and _SIGNIFICANCE.search(after.text) and not _SIGNIFICANCE.search(candidate.text):
+        group = _statement(candidate, by_place, items.setdefault(candidate.source.n, list_items(candidate.source.text)))
+        if not group:
+            continue
+        after = by_place.get((candidate.source.n, group[-1].position + 1))
+        if after is not None and _SIGNIFICANCE.search(after.text) and not any(_SIGNIFICANCE.search(c.text)
+                                                                              for c in group):
             group.append(after)
         groups.append(group)
     ordered = groups[:1] + sorted(groups[1:], key=lambda g: (g[0].source.n, g[0].position))
@@ -303,6 +311,20 @@ def _with_qualifiers(picked: list[Candidate], sentences: list[Candidate]) -> lis
             seen.add((candidate.source.n, candidate.position))
             result.append(candidate)
     return result
+
+
+def _statement(candidate: Candidate, by_place: dict[tuple[int, int], Candidate],
+               items: list[int | None]) -> list[Candidate]:
+    """The sentences ``candidate`` is quoted with, in reading order: its list item's, else the one before it when
+    it leans on that one (none when that one cannot be quoted), else itself."""
+    n, position = candidate.source.n, candidate.position
+    item = items[position] if position < len(items) else None
+    if item is not None:
+        return [by_place[(n, p)] for p, i in enumerate(items) if i == item and (n, p) in by_place]
+    if _DEPENDENT.match(candidate.text):
+        before = by_place.get((n, position - 1))
+        return [before, candidate] if before is not None else []
+    return [candidate]
 
 
 def asks_for_dose(question: str) -> bool:

@@ -18,18 +18,35 @@ _BOUNDARY = re.compile(r"[.!?][\"')\]*]*+\s++(?=(?:\*\*|__|[\"'(\[])?[A-Z0-9])")
 _WORD_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz.")
 #: A list-item marker at the start of a line: "- ", "* ", "• ", "1. ", "2) ".
 BULLET = re.compile(r"^\s*(?:[-*+•]|\d{1,3}[.)])\s+")
+_ITEM_START = re.compile(r"(?<![ \t])[ \t]*+(?:[-*+•]|\d{1,3}[.)])[ \t]")  # a run of blanks is read once
 
 
 def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
     """Spans ``(s, e)`` of the sentences in ``text[start:end]``, trimmed of surrounding whitespace."""
+    return [span for block in _blocks(text, start, end) for span in _split_block(text, *block)]
+
+
+def list_items(text: str) -> list[int | None]:
+    """For each unit of ``text`` (as :func:`sentence_spans` numbers them), the number of the list item it belongs
+    to, or None outside a list: the sentences of one item ("C recommendation, adults ...: offer counselling. The net
+    benefit in this group is small, so ...") are one statement, quoted together."""
+    items: list[int | None] = []
+    for number, block in enumerate(_blocks(text, 0, len(text))):
+        item = number if _ITEM_START.match(text, block[0], block[1]) else None
+        items.extend(item for _ in _split_block(text, *block))
+    return items
+
+
+def _blocks(text: str, start: int, end: int | None) -> list[tuple[int, int]]:
+    """The blocks of ``text[start:end]`` (paragraphs, list items, headings), as spans."""
     end = len(text) if end is None else end
-    spans: list[tuple[int, int]] = []
+    blocks = []
     block_start = start
     for match in _BLOCK_START.finditer(text, start, end):
-        spans.extend(_split_block(text, block_start, match.start()))
+        blocks.append((block_start, match.start()))
         block_start = match.end()
-    spans.extend(_split_block(text, block_start, end))
-    return spans
+    blocks.append((block_start, end))
+    return blocks
 
 
 def _split_block(text: str, start: int, end: int) -> list[tuple[int, int]]:

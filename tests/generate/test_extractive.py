@@ -133,3 +133,33 @@ def test_a_follow_up_leads_with_what_it_asks_not_with_what_was_said(tmp_path: Pa
     finally:
         built.close()
     assert follow.sections[1].text.startswith("Exosome microneedling also improved pigmentation")
+
+
+def test_a_list_item_is_quoted_whole(one_sentence: Components, write_doc: WriteDoc, tmp_path: Path) -> None:
+    components = one_sentence
+    write_doc("s/trial.md", title="First-line options for mild depression",
+              body="## Results\n- For mild depression, psychotherapy and antidepressant drugs were both offered as "
+                   "first-line options. No one option was favoured over the other.\n- Exercise was advised for "
+                   "everyone with mild depression.\n")
+    components.ingestor().run([tmp_path / "src"])
+    text = research(components, "For mild depression, were psychotherapy and antidepressant drugs offered as "
+                                "first-line options?")
+    assert text.startswith("For mild depression, psychotherapy and antidepressant drugs were both offered as "
+                           "first-line options [1]. No one option was favoured over the other [1].")
+    assert "Exercise" not in text
+
+
+def test_a_study_recorded_without_results_gives_way_to_one_with_results(
+        one_sentence: Components, write_doc: WriteDoc, tmp_path: Path) -> None:
+    components = one_sentence
+    question = "Does microneedling with platelet-rich plasma improve acne scars more than microneedling alone?"
+    write_doc("s/design.md", title="Microneedling with platelet-rich plasma for acne scars (design only)", year=2024,
+              body="## Design\nThis trial compared microneedling with platelet-rich plasma against microneedling "
+                   "alone for acne scars in 30 patients.")
+    components.ingestor().run([tmp_path / "src"])
+    assert "in 30 patients [1]" in research(components, question)  # nothing else addresses it: it is quoted
+    write_doc("s/results.md", title="Platelet-rich plasma with microneedling for acne scars", year=2010,
+              body="## Results\nScars improved more with platelet-rich plasma and microneedling (p = 0.01).")
+    components.ingestor().run([tmp_path / "src"])
+    text = research(components, question)  # the newer design-only record scores as high: a finding leads anyway
+    assert "(p = 0.01)" in text and "30 patients" not in text

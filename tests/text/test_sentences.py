@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.text.sentences import sentence_spans
+from rag.text.sentences import list_items, sentence_spans
 
 
 def sentences(text: str) -> list[str]:
@@ -26,6 +26,10 @@ def test_blocks_bullets_and_headings_start_new_units() -> None:
     assert sentences(text) == [
         "Intro line one\ncontinues here.", "- First item.", "Second part.", "- Item two", "### Sub", "Body after.",
     ]
+    items = list_items(text)
+    assert len(items) == len(sentences(text))
+    assert items[0] is None and items[1] == items[2] is not None and items[3] not in (None, items[1])
+    assert items[4:] == [None, None]  # the heading and the paragraph after it are outside the list
 
 
 def test_lowercase_after_full_stop_is_not_a_boundary() -> None:
