@@ -29,7 +29,17 @@ from rag.appraisal.cues import Cue, cue, word_cue, words_of
 from rag.appraisal.models import Direction, DirectionFinding
 from rag.appraisal.passages import sentence_texts
 from rag.appraisal.question import QuestionFrame, frame_question
+from rag.appraisal.recommendation import strengths_in
 
+_GRADE_DIRECTION: dict[str, tuple[Direction, tuple[str, ...]]] = {
+    "I": ("unclear", ("insufficient evidence (I statement)",)),
+    "C": ("unclear", ("C grade: offered selectively, small net benefit",)),
+    "D": ("against", ("D grade: recommends against",)),
+}
+"""What a recommendation's grade says of its direction, whatever words surround it: an I statement finds the
+evidence insufficient, a C grade leaves the choice to the patient's risk and preference (USPSTF: "selectively"),
+a D grade advises against. A and B grades, and "strong" or "conditional" ones (for or against), are read from the
+sentence."""
 _CLAUSE_BREAK = re.compile(r"[;,]\s+|\s(?:but|whereas|while|although|though|however|yet)\s", re.IGNORECASE)
 _UNCERTAIN = cue(
     r"\b(?:unclear|inconclusive|controversial|conflicting|equivocal|not clear|uncertain|unknown|"
@@ -136,9 +146,15 @@ def direction_of(question: str, sentences: Sequence[str]) -> DirectionFinding:
 
 
 def sentence_direction(frame: QuestionFrame, sentence: str) -> DirectionFinding:
-    """The direction one sentence gives, judged on its most relevant clause that carries a cue."""
+    """The direction one sentence gives: a graded recommendation's by its grade where the grade says it (an I
+    statement or a C grade is unclear, a D grade against), else judged on its most relevant clause that carries a
+    cue."""
     if not frame.is_about(sentence) or not frame.names_both_arms(sentence):
         return DirectionFinding()
+    graded = [_GRADE_DIRECTION[strength] for strength in strengths_in(sentence) if strength in _GRADE_DIRECTION]
+    if graded:
+        direction, words = graded[0]
+        return DirectionFinding(direction=direction, quote=sentence, words=words)
     readings = [reading for clause in _CLAUSE_BREAK.split(sentence) if (reading := _clause_reading(frame, clause))]
     if not readings:
         return DirectionFinding()

@@ -120,3 +120,24 @@ def test_support_as_a_noun_is_not_a_finding() -> None:
     found = direction_of("Does screening for depression improve outcomes in adults?",
                          ["Screening for depression in adults needs adequate support systems in place."])
     assert found.direction == "unclear" and "support" not in found.words
+
+
+SCREEN = "Should clinicians screen adults for skin cancer with a visual skin examination?"
+
+
+@pytest.mark.parametrize(
+    ("sentence", "direction"),
+    [
+        ("I statement, adults: the evidence is insufficient to weigh the benefits of a clinician's visual skin "
+         "examination to screen adults for skin cancer, which reduces deaths in some studies.", "unclear"),
+        ("C recommendation, adults: clinicians should offer a visual skin examination to screen for skin cancer "
+         "selectively.", "unclear"),
+        ("D recommendation: clinicians should screen adults for skin cancer with a visual skin examination only in "
+         "research settings.", "against"),
+        ("B recommendation, adults: clinicians should screen adults for skin cancer with a visual skin "
+         "examination.", "supports"),
+    ],
+)
+def test_a_graded_recommendation_is_read_by_its_grade(sentence: str, direction: str) -> None:
+    """An I statement's or a C grade's "should" or "reduces" does not make it support the question."""
+    assert direction_of(SCREEN, [sentence]).direction == direction
