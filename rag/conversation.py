@@ -377,13 +377,14 @@ _CONTINUATIONS = ("and ", "what about", "how about", "also", "what if", "and wha
 
 
 def condense_by_rule(question: str, previous_standalone: str) -> str:
-    """One self-contained question, without a model: a follow-up keeps its own ask and names the earlier topic once
-    ("What about side effects, regarding PRP with microneedling for acne scars?"); the topic is carried flat through
-    a chain, never nested. A question is taken as standing on its own, and kept as is, when it is long (a new
-    question in full) or already names most of the earlier topic, unless it leans on it openly (a pronoun such as
-    'it' or 'they', an opening such as 'what about')."""
+    """One self-contained question, without a model: a follow-up keeps its own ask and names the question that
+    opened the topic once, in its own words ('What about weight gain and hypos? (following the question "Is bedtime
+    NPH added to the tablets as effective as switching to insulin alone?")'); that question is carried flat through a
+    chain, never nested. A question is taken as standing on its own, and kept as is, when it is long (a new question
+    in full) or already names most of the earlier topic, unless it leans on it openly (a pronoun such as 'it' or
+    'they', an opening such as 'what about')."""
     question = question.strip()
-    topic = question_topic_phrase(previous_standalone)
+    topic = topic_question(previous_standalone)
     lowered = question.lower()
     own = content_terms(question)
     named = content_terms(topic)
@@ -391,31 +392,26 @@ def condense_by_rule(question: str, previous_standalone: str) -> str:
     stands = len(own) >= _SELF_CONTAINED_WORDS or (bool(named) and len(own & named) * 2 >= len(named))
     if not topic or (stands and not leans):
         return question
-    return f"{question.rstrip(' ?.!')}, regarding {topic}?"
+    return f'{question}{FOLLOWING}{topic}")'
 
 
 _SELF_CONTAINED_WORDS = 8
 """A question of this many content words or more is a new question in full, unless it leans on the last one."""
-REGARDING = ", regarding "
-_LEADING_FRAME = frozenset("""what which who whom whose when where why how is are was were do does did can could
-    should would will shall has have had may might must there the a an any in on for of about to with and or but so
-    then also according""".split())
-
-
+FOLLOWING = ' (following the question "'
+"""Where a follow-up condensed by rule ends its own ask and names the question it follows."""
 _SENTENCE_END = re.compile(r"(?<=[.?!])\s+(?=[A-Z])")
 
 
-def question_topic_phrase(question: str) -> str:
-    """What a question is about, as a phrase: the topic a condensed follow-up already names, else the question
-    without its opening frame ("Does team-based care help control blood pressure?" -> "team-based care help control
-    blood pressure"). A question told in several sentences ("A patient got red bumps after a needling facial. Has
-    this been described?") is about the one with the most content words."""
-    if REGARDING in question:
-        return question.rsplit(REGARDING, 1)[1].rstrip(" ?.!")
+def own_ask(standalone: str) -> str | None:
+    """A follow-up's own ask when it was condensed by rule ("What about weight gain and hypos?"), else None."""
+    return standalone.split(FOLLOWING, 1)[0] if FOLLOWING in standalone else None
+
+
+def topic_question(question: str) -> str:
+    """The question that opened a topic: the one a follow-up condensed by rule names, else the question itself; a
+    question told in several sentences ("A patient got red bumps after a needling facial. Has this been
+    described?") is represented by the one with the most content words."""
+    if FOLLOWING in question:
+        return question.rsplit(FOLLOWING, 1)[1].removesuffix('")').strip()
     parts = _SENTENCE_END.split(question.strip())
-    main = max(parts, key=lambda part: len(content_terms(part)))
-    words = main.strip().rstrip(" ?.!").split()
-    start = 0
-    while start < len(words) - 1 and words[start].lower().strip(",;:'") in _LEADING_FRAME:
-        start += 1
-    return " ".join(words[start:])
+    return max(parts, key=lambda part: len(content_terms(part))).strip()

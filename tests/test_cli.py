@@ -176,7 +176,7 @@ def test_ask_answers_the_seed_question_with_grounded_citations(data_dir: Path) -
     assert any(r["doc_id"] == "estupinan-2025-exosomes-vs-prp-photoaged-skin" for r in answer["references"])
     follow = run("ask", "What about their safety?", "--conversation", answer["conversation_id"], "--data-dir",
                  str(data_dir), "--json")
-    assert follow[0] == 0 and json.loads(follow[1])["standalone_question"].startswith("What about their safety, regarding ")
+    assert follow[0] == 0 and json.loads(follow[1])["standalone_question"].startswith('What about their safety? (following the question "')
 
 
 def test_ask_markdown_and_bad_input(data_dir: Path) -> None:

@@ -34,7 +34,7 @@ from rag.contract import (
     Source,
     check_backend,
 )
-from rag.conversation import Conversation, Conversations, condense_by_rule
+from rag.conversation import FOLLOWING, Conversation, Conversations, condense_by_rule
 from rag.errors import GenerationError, QuotaExceeded, UserError
 from rag.filters import Filters
 from rag.generate.json_answer import read_answer
@@ -280,7 +280,7 @@ class AnswerService:
                     return rewritten[:limit]
             except GenerationError as error:
                 logger.warning("condensing the follow-up failed (%s); using the rule", error.reason)
-        room = max(0, limit - len(question) - 20)
+        room = max(0, limit - len(question) - len(FOLLOWING) - 2)
         return condense_by_rule(question, history[-1].question[:room])[:limit]
 
     def _ground(self, generation: Generation, prepared: _Prepared, model: bool) -> tuple[Grounded, Draft]:

@@ -30,7 +30,7 @@ from rag.contract import (
     cite,
     strip_citations,
 )
-from rag.conversation import REGARDING
+from rag.conversation import own_ask
 from rag.evidence import LEVEL_BY_DESIGN
 from rag.generate.protocol import Draft, DraftSentence, Generation, GenerationRequest
 from rag.meaning.relevance import SENTENCE_MARGIN, FollowUp, Relevance, ScoredPassage
@@ -166,7 +166,7 @@ class ExtractiveGenerator:
         chosen_all: list[Candidate] = []
         for section, limit in limits.items():
             chosen = self._choose([d for d in documents if d.hit.kind == SECTION_SOURCE_KIND[section]], limit,
-                                  asks_for_dose(request.question.split(REGARDING, 1)[0]))
+                                  asks_for_dose(own_ask(request.question) or request.question))
             chosen_all.extend(chosen)
             drafted[section] = [DraftSentence(tidy(strip_citations(c.text)), (c.source.n,)) for c in chosen] or \
                 [DraftSentence(NO_EVIDENCE_STATEMENTS[section])]
@@ -187,7 +187,7 @@ class ExtractiveGenerator:
             return []
         judged = self._relevance.judge_sources(question, sources, follow_up)
         scored = judged.passages
-        ask = question.split(REGARDING, 1)[0] if REGARDING in question else None
+        ask = own_ask(question)
         numeric = asks_for_number(ask or question)
         asked = self._asked(ask, scored)
         kinds = self._asked_kind(ask or question, scored)
@@ -224,8 +224,9 @@ class ExtractiveGenerator:
         return {text: max(values) for text, *values in zip(texts, *closeness, strict=True)}
 
     def _asked(self, ask: str | None, scored: Sequence[ScoredPassage]) -> dict[str, float]:
-        """For a follow-up ("What about side effects, regarding ..."), each sentence's cosine with its own ask, so
-        that within the earlier topic the sentences answering the new ask lead."""
+        """For a follow-up condensed by rule ('What about side effects? (following the question "...")'), each
+        sentence's cosine with its own ask, so that within the earlier topic the sentences answering the new ask
+        lead."""
         if ask is None:
             return {}
         texts = list(dict.fromkeys(s.text for passage in scored for s in passage.sentences))

@@ -147,8 +147,8 @@ def test_follow_up_is_condensed_and_remembered(answer_corpus: Components) -> Non
     follow = service.answer("What about their side effects?", conversation_id=first.conversation_id)
     assert follow.conversation_id == first.conversation_id
     assert follow.standalone_question == (
-        "What about their side effects, regarding exosome product approved by the FDA, and does PRP with "
-        "microneedling improve acne scars?"), "the follow-up's own ask, then the earlier topic, once"
+        f'What about their side effects? (following the question "{QUESTION}")'), \
+        "the follow-up's own ask, then the question it follows, once"
     stored = answer_corpus.answers()._conversations.get(first.conversation_id)  # type: ignore[arg-type,union-attr]
     assert [t.question for t in stored.turns] == [QUESTION, "What about their side effects?"]
     standalone = service.answer("How often should adults be screened for high blood pressure in primary care?",

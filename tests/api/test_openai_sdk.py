@@ -41,7 +41,7 @@ def test_chat_history_condenses_follow_ups_and_bad_keys_fail(server: str) -> Non
     response = client.chat.completions.create(model="rag", messages=[
         {"role": "user", "content": QUESTION}, {"role": "assistant", "content": "..."},
         {"role": "user", "content": "What about their side effects?"}])
-    assert response.model_extra["rag"]["answer"]["standalone_question"].startswith("What about their side effects, regarding ")  # type: ignore[index]
+    assert response.model_extra["rag"]["answer"]["standalone_question"].startswith('What about their side effects? (following the question "')  # type: ignore[index]
     with pytest.raises(openai.AuthenticationError):
         openai.OpenAI(base_url=server, api_key="wrong", max_retries=0).chat.completions.create(
             model="rag", messages=[{"role": "user", "content": QUESTION}])

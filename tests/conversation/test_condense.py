@@ -1,29 +1,28 @@
-"""Follow-ups condensed without a model: one self-contained question naming the earlier topic once, however long
-the chain."""
+"""Follow-ups condensed without a model: one self-contained question naming the question that opened the topic once,
+in its own words, however long the chain."""
 
 from __future__ import annotations
 
-from rag.conversation import condense_by_rule, question_topic_phrase
+from rag.conversation import condense_by_rule, own_ask, topic_question
 
 FIRST = "Is there randomised evidence for stem-cell exosomes with microneedling for facial ageing?"
+FOLLOWS_FIRST = f' (following the question "{FIRST}")'
 
 
 def test_a_chain_stays_flat() -> None:
     second = condense_by_rule("What treatment schedule did it use?", FIRST)
     third = condense_by_rule("Were there any safety problems in that trial?", second)
-    assert second == ("What treatment schedule did it use, regarding randomised evidence for stem-cell exosomes "
-                      "with microneedling for facial ageing?")
-    assert third.startswith("Were there any safety problems in that trial, regarding randomised evidence")
-    assert third.count("regarding") == 1 and "follow-up" not in third and "schedule" not in third
+    assert second == "What treatment schedule did it use?" + FOLLOWS_FIRST
+    assert third == "Were there any safety problems in that trial?" + FOLLOWS_FIRST
+    assert own_ask(third) == "Were there any safety problems in that trial?" and own_ask(FIRST) is None
 
 
 def test_a_follow_up_without_a_pronoun_still_carries_the_topic() -> None:
-    second = condense_by_rule("If there's only a partial response, when should I switch?",
-                              "Which drugs does the VA/DoD list as first-line options for major depression?")
-    assert second.endswith("regarding drugs does the VA/DoD list as first-line options for major depression?")
+    opening = "Which drugs does the VA/DoD list as first-line options for major depression?"
+    second = condense_by_rule("If there's only a partial response, when should I switch?", opening)
+    assert second == f'If there\'s only a partial response, when should I switch? (following the question "{opening}")'
     assert condense_by_rule("Who shouldn't get bupropion?", second) == (
-        "Who shouldn't get bupropion, regarding drugs does the VA/DoD list as first-line options for major "
-        "depression?")
+        f'Who shouldn\'t get bupropion? (following the question "{opening}")')
 
 
 def test_a_new_question_in_full_is_kept() -> None:
@@ -31,17 +30,16 @@ def test_a_new_question_in_full_is_kept() -> None:
     assert condense_by_rule(new, FIRST) == new
     same_topic = "Did stem-cell exosomes with microneedling improve facial ageing?"
     assert condense_by_rule(same_topic, FIRST) == same_topic
-    assert condense_by_rule("And did they improve it?", FIRST).endswith(", regarding randomised evidence for "
-                                                                        "stem-cell exosomes with microneedling for "
-                                                                        "facial ageing?")
+    assert condense_by_rule("And did they improve it?", FIRST) == "And did they improve it?" + FOLLOWS_FIRST
 
 
-def test_topic_phrase() -> None:
-    assert question_topic_phrase("Does team-based care help control blood pressure?") == (
-        "team-based care help control blood pressure")
-    assert question_topic_phrase("What about harms, regarding team-based care?") == "team-based care"
-    assert question_topic_phrase("Why?") == "Why"
+def test_topic_question() -> None:
+    assert topic_question("Does team-based care help control blood pressure?") == (
+        "Does team-based care help control blood pressure?")
+    assert topic_question('What about harms? (following the question "Does team-based care work?")') == (
+        "Does team-based care work?")
     told = "A patient got firm red bumps on her cheeks after a needling facial with a serum. Has this been described?"
-    assert question_topic_phrase(told) == "patient got firm red bumps on her cheeks after a needling facial with a serum"
-    assert condense_by_rule("How many patients did the review collect?", told).endswith(
-        ", regarding patient got firm red bumps on her cheeks after a needling facial with a serum?")
+    assert topic_question(told) == "A patient got firm red bumps on her cheeks after a needling facial with a serum."
+    assert condense_by_rule("How many patients did the review collect?", told) == (
+        'How many patients did the review collect? (following the question "A patient got firm red bumps on her '
+        'cheeks after a needling facial with a serum.")')

@@ -152,8 +152,8 @@ def test_a_follow_up_is_answered_by_the_publication_cited_before(encoder: Senten
                     "found 15 patients.")
     trial = source(2, "trial", "Microneedling with PRP for acne scars: a randomised trial",
                    "Acne scars improved more with PRP added to microneedling than with microneedling alone.")
-    question = ("How many patients did the systematic review collect, regarding patient got firm red bumps on her "
-                "cheeks a few weeks after a needling facial with a serum?")
+    question = ('How many patients did the systematic review collect? (following the question "A patient got firm red '
+                'bumps on her cheeks a few weeks after a needling facial with a serum.")')
     alone = judge.judge_sources(question, [review, trial])
     assert not alone.publications["review"].addresses
     follow_up = FollowUp("How many patients did the systematic review collect?", frozenset({"review"}))
