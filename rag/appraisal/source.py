@@ -25,8 +25,9 @@ from rag.text.terms import content_terms
 
 DEFAULT_OPTIONS = AppraisalOptions()
 _SECONDHAND = re.compile(r"\b(?:news summary|press (?:account|report|release)s?|trade news|research story|vendor|"
-                         r"company(?:'s)? (?:summary|story|page)|third-party (?:repost|summary))\b", re.IGNORECASE)
-"""The record's notes say its facts come from someone's account of the publication, not the publication."""
+                         r"company(?:'s)? (?:summary|story|page)|third-party summary)\b", re.IGNORECASE)
+"""The record's notes say its facts come from someone's account of the publication, not the publication. A
+"third-party repost" of the PubMed record or the article is the publication's own text, copied: not an account."""
 _BIAS_UNCLEAR = re.compile(r"\b(?:random(?:ised|ized|ly)?|at random|allocat(?:ed|ion)|blind(?:ed|ing)?)\b",
                            re.IGNORECASE)
 _NOT_SAID = re.compile(r"\b(?:does not (?:say|state|describe|give)|did not (?:say|state|describe)|not (?:recorded|"

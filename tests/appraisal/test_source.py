@@ -109,6 +109,7 @@ def test_a_record_written_from_a_summary_or_silent_on_allocation_is_flagged() ->
     assert flags("The record does not say whether sides were allocated at random or assessors blinded.") == (
         "bias_unclear",)
     assert flags("The title is descriptive; only the first author was recorded.") == ()
+    assert flags("The citation was seen on a third-party repost of the PubMed record.") == (), "a copy, not an account"
     assert flags("Patients were randomised; the record does not give the scores.") == ("data_missing",)
     assert flags("The record gives no year, authors or journal. The DOI was not recorded.") == (), "citation gaps"
     assert flags("The record does not say whether sides were randomised, and gives the direction of the differences "
