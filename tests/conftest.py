@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import functools
+import json
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
+from rag.cli import main
 from rag.config import Settings
 from rag.embedding import SentenceTransformerEmbedder
 from rag.factory import Components
@@ -54,11 +58,16 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     return SharedFixtureScheduling(config, log)
 
 
+#: Session fixtures that load the packaged model in the test process.
+MODEL_FIXTURES = ("packaged_encoder", "topic_index")
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """A test that loads the packaged model in the test process belongs to the ``model`` group (else the model is
     loaded on both workers)."""
     strays = [item.nodeid for item in items
-              if "packaged_encoder" in getattr(item, "fixturenames", ()) and shared_fixture_group(item.nodeid) != "model"]
+              if set(MODEL_FIXTURES) & set(getattr(item, "fixturenames", ()))
+              and shared_fixture_group(item.nodeid) != "model"]
     if strays:
         raise pytest.UsageError(f"add their modules to SHARED_FIXTURE_GROUPS['model'] in tests/conftest.py: {strays}")
 
@@ -140,6 +149,36 @@ def exported_encoder(packaged_encoder: SentenceTransformerEmbedder, encoder_cach
     packaged_encoder.embed_query("an example query")  # exports on first use
     assert list(encoder_cache.glob("*.onnx")), "the packaged model has no ONNX query encoder"
     return encoder_cache
+
+
+@pytest.fixture(scope="session")
+def topic_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Starter-corpus documents, each in its kind's folder: the PRP/exosome micro-needling topic under ``topic/``,
+    the documents on hypertension outside it under ``other/``."""
+    root = tmp_path_factory.mktemp("topic-corpus")
+    for path in sorted((ROOT / "corpus").rglob("*.md")):
+        text = path.read_text(encoding="utf-8")
+        part = "topic" if "prp-exosome-microneedling" in text else "other" if "hypertension" in text else None
+        if part is not None:
+            destination = root / part / path.parent.name / path.name
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(path, destination)
+    return root
+
+
+@pytest.fixture(scope="session")
+def topic_index(topic_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data dir holding ``topic_corpus/topic`` (46 documents), indexed by ``rag ingest`` with the packaged model
+    once per test process: embedding them costs ~10 s of CPU, and the command-line and eval tests each took it.
+    Copy it (``shutil.copytree``) rather than change it."""
+    data = tmp_path_factory.mktemp("topic-index") / "data"
+    result = CliRunner().invoke(main, ["ingest", str(topic_corpus / "topic"), "--data-dir", str(data), "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["added"] >= 40 and report["failed"] == [] and report["chunks"] > report["added"]
+    # before any query: an ingest that stored chunks also prepared the query encoder, so the first ask is quick
+    assert list((data / "models").glob("*.onnx")), "the ONNX query encoder was not exported by the ingest"
+    return data
 
 
 @pytest.fixture

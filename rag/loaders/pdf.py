@@ -9,9 +9,6 @@ from collections.abc import Iterator
 from multiprocessing.connection import Connection
 from pathlib import Path
 
-from pypdf import PdfReader
-from pypdf.errors import PyPdfError
-
 from rag.errors import InputError
 from rag.loaders.base import LoadItem, LoadOptions, WorkLimits, build_meta, require_text, slug
 from rag.models import Document
@@ -44,6 +41,11 @@ Extracted = tuple[list[tuple[str, str]], str | None] | str
 
 def _extract(raw: bytes, limits: WorkLimits) -> Extracted:
     """Each page's text, within the page and text bounds; a reason instead when the PDF cannot be read."""
+    # pypdf is imported here, not with the module: every process that loads rag.loaders (each command, each API
+    # worker) would pay ~0.2 s of CPU for it, and only one that reads a PDF needs it
+    from pypdf import PdfReader
+    from pypdf.errors import PyPdfError
+
     try:
         reader = PdfReader(io.BytesIO(raw), strict=False)
         if reader.is_encrypted:

@@ -22,18 +22,11 @@ PRP_CASES = ["seed-prp-vs-exosome", "exosome-fda-approval", "prp-mn-acne-scars",
 
 
 @pytest.fixture(scope="module")
-def setup(tmp_path_factory: pytest.TempPathFactory, exported_encoder: Path) -> tuple[Path, Path]:
-    """An index of the PRP/exosome topic (its query encoder exported before, by ``exported_encoder``), and a dataset of
-    the starter cases about it."""
+def setup(tmp_path_factory: pytest.TempPathFactory, topic_index: Path) -> tuple[Path, Path]:
+    """An index of the PRP/exosome topic (a copy of ``topic_index``), and a dataset of the starter cases about it."""
     root = tmp_path_factory.mktemp("eval")
-    corpus = root / "corpus"
-    for path in sorted((ROOT / "corpus").rglob("*.md")):
-        if "prp-exosome-microneedling" in path.read_text(encoding="utf-8"):
-            (corpus / path.parent.name).mkdir(parents=True, exist_ok=True)
-            shutil.copy(path, corpus / path.parent.name / path.name)
     data = root / "data"
-    shutil.copytree(exported_encoder, data / "models")
-    assert CliRunner().invoke(main, ["ingest", str(corpus), "--data-dir", str(data), "--json"]).exit_code == 0
+    shutil.copytree(topic_index, data)
     dataset = root / "prp.jsonl"
     lines = (ROOT / "evals" / "datasets" / "starter.jsonl").read_text().splitlines()
     dataset.write_text("\n".join(line for line in lines if json.loads(line)["id"] in PRP_CASES) + "\n")

@@ -85,7 +85,7 @@ def test_a_pdf_that_takes_too_long_is_stopped_and_the_ingest_goes_on(tmp_path: P
 
 
 def test_a_pdf_that_needs_too_much_memory_is_stopped(tmp_path: Path) -> None:
-    inflating = shared_stream_pdf(1, 60_000_000)  # 300 KB that inflate to 60 MB on one page
+    inflating = shared_stream_pdf(1, 40_000_000)  # 200 KB that inflate to 60 MB on one page
     failed, seconds = ingest(tmp_path, {"memory.pdf": inflating}, pdf_memory_mb=256, text_per_byte=10**6)
     assert "needed more than 256 MB and was stopped (RAG_INGEST__PDF_MEMORY_MB)" in failed["memory.pdf"]
     assert seconds < 30
