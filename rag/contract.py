@@ -35,6 +35,11 @@ PREMISE_NOTICE = ("The question takes for granted that {premise}; the sources ci
                   "so check it against them before relying on it.")
 """Said when a question states an assumption before asking ("Since the FDA approved exosome serums, ..."): an
 extractive answer quotes what its sources say on it first, but quotes do not say whether it holds."""
+PREMISE_QUOTE_NOTICE = ("The question takes for granted that {premise}; the cited sentence closest to it is [{n}]: "
+                        "\"{quote}\" Check the assumption against the sources before relying on it.")
+""":data:`PREMISE_NOTICE` when a cited sentence addresses the assumption by meaning: that sentence, which may well
+contradict it ("Strong against ketamine ..." for "the VA/DoD guideline now recommends ketamine"), is named, not
+judged."""
 EMPTY_INDEX_NOTICE = ("The index holds no documents yet, so nothing could be cited: the missing evidence "
                       "says nothing about the literature. Ingest a corpus first.")
 NO_EVIDENCE_STATEMENTS: dict[SectionKind, str] = {"guidelines": NO_GUIDELINE, "research": NO_RESEARCH}

@@ -27,6 +27,7 @@ from rag.contract import (
     EMPTY_INDEX_NOTICE,
     PATIENT_DISCLAIMER,
     PREMISE_NOTICE,
+    PREMISE_QUOTE_NOTICE,
     SECTION_TITLES,
     Audience,
     Backend,
@@ -43,6 +44,7 @@ from rag.generate.protocol import Draft, Generation, GenerationRequest, Generato
 from rag.judge import Judge
 from rag.meaning.relevance import FollowUp, Relevance
 from rag.retrieve import Retriever
+from rag.text.sentences import plain, tidy
 from rag.text.topic import premise_of
 from rag.tracing import Stages
 
@@ -338,7 +340,7 @@ class AnswerService:
         limitations = " ".join([grounded.limitations or "No limitations were stated.", *appraised.limitations])
         premise = premise_of(prepared.question)
         if premise and any(section.evidence_found for section in sections):
-            prepared.notices.append(PREMISE_NOTICE.format(premise=f'"{premise}"'))
+            prepared.notices.append(self._premise_notice(premise, appraised.references))
         prepared.timings["total"] = _ms(prepared.started)
         answer = Answer(
             question=prepared.question, audience=prepared.audience, conversation_id=prepared.conversation_id,
@@ -373,6 +375,23 @@ class AnswerService:
         return appraise_answer(prepared.standalone, sections, references, cited, documents, passages, date.today(),
                                self._settings.appraisal, [s.hit for s in prepared.sources],
                                patient=prepared.audience == "patient", direct=direct)
+
+    def _premise_notice(self, premise: str, references: Sequence[Reference]) -> str:
+        """The notice naming what the question takes for granted, with the cited sentence closest to it by meaning
+        when one addresses it (at least ``addresses``): a guideline's before a study's, since an assumption states
+        what a guideline or regulator said or allowed ("the VA/DoD guideline now recommends ketamine"), and a trial
+        near its words says nothing of that."""
+        if self._relevance is None:
+            return PREMISE_NOTICE.format(premise=f'"{premise}"')
+        vector = self._relevance.question_vector(premise)
+        for kind in ("guideline", "study"):
+            quoted = [(r.n, q.text) for r in references if r.kind == kind for q in r.quotes]
+            scores = self._relevance.sentences(vector, [text for _, text in quoted])
+            best = max(range(len(quoted)), key=lambda i: scores[i], default=None)
+            if best is not None and scores[best] >= self._settings.meaning.addresses:
+                n, text = quoted[best]
+                return PREMISE_QUOTE_NOTICE.format(premise=f'"{premise}"', n=n, quote=tidy(plain(text)))
+        return PREMISE_NOTICE.format(premise=f'"{premise}"')
 
     def _encoding(self) -> str:
         return encoding_for(self._settings.generation.model or "")

@@ -112,10 +112,15 @@ def quotable_sentences(passage: str) -> list[tuple[int, str]]:
     for position, (start, end) in enumerate(sentence_spans(passage)):
         if (start, end) in addressed_to_a_model:
             continue
-        text = " ".join(_EMPHASIS.sub("", BULLET.sub("", passage[start:end])).split())
+        text = plain(passage[start:end])
         if len(text.split()) >= MIN_QUOTABLE_WORDS and not text.startswith("#"):
             found.append((position, text))
     return found
+
+
+def plain(text: str) -> str:
+    """``text`` as it reads: one line, without list markers or emphasis marks ("**Strong against** ketamine")."""
+    return " ".join(_EMPHASIS.sub("", BULLET.sub("", text)).split())
 
 
 def tidy(sentence: str) -> str:

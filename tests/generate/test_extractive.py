@@ -65,7 +65,7 @@ def test_a_question_nothing_addresses_gets_no_quote(components: Components, writ
     assert [s.evidence_found for s in answer.sections] == [False, False] and answer.references == []
 
 
-def test_the_source_that_speaks_to_a_false_premise_leads(components: Components, write_doc: WriteDoc,
+def test_the_source_that_speaks_to_a_false_premise_leads_and_is_named(components: Components, write_doc: WriteDoc,
                                                          tmp_path: Path) -> None:
     write_doc("g/fda.md", kind="guideline", title="FDA consumer alert on exosome products",
               body="## Alert\nClinics advertise exosome facials with storage in a freezer at minus 20 degrees. "
@@ -74,8 +74,9 @@ def test_the_source_that_speaks_to_a_false_premise_leads(components: Components,
     answer = components.answers().answer("Since the FDA approved exosome products, should clinics store exosome "
                                          "products in a freezer?")
     assert answer.sections[0].text.startswith("No exosome product is approved by the FDA for any use [1].")
-    assert answer.notices == ['The question takes for granted that "the FDA approved exosome products"; the sources '
-                              "cited below may not bear that out, so check it against them before relying on it."]
+    assert answer.notices == ['The question takes for granted that "the FDA approved exosome products"; the cited '
+                              'sentence closest to it is [1]: "No exosome product is approved by the FDA for any use." '
+                              "Check the assumption against the sources before relying on it."]
     plain = components.answers().answer("Should clinics store exosome products in a freezer?")
     assert not plain.notices, "a question that assumes nothing gets no such notice"
 
