@@ -7,7 +7,9 @@ A section abstains when no publication addresses the question (``RAG_MEANING__AD
 against off-corpus questions); otherwise the publications within ``RAG_MEANING__RELATIVE_FLOOR`` of the best are
 quoted, the most direct first (within ``DIRECT_MARGIN`` of the best), then stronger evidence (systematic
 review/meta-analysis > randomised trial > other), then newer. Each gives its best sentence, then the best of the rest
-fill the section, at most three from one publication. A sentence ranks by its score, the role of its section
+fill the section, at most three from one publication; a sentence of a list item comes with the item's other
+sentences. A study whose passages only describe it (a record without results) is quoted only when no study with a
+finding addresses the question. A sentence ranks by its score, the role of its section
 (results, conclusions, recommendations above methods, background below), wording that states a finding, a number
 when the question asks for one, and, in a follow-up, its cosine with the follow-up's own ask. No word list decides
 what addresses the question.
@@ -235,9 +237,10 @@ class ExtractiveGenerator:
 
     def _choose(self, documents: list[_Document], limit: int, dose: bool = False) -> list[Candidate]:
         """Sentences of the publications that address the question and score close to the best one, the most
-        direct publication first, then stronger evidence, then newer: each publication's best sentence, then the
-        best of the rest, at most ``MAX_PER_DOCUMENT`` from one publication; none below the sentence floor. For a
-        question asking for a dose (``dose``), only sentences stating one: context around a dose is not a dose."""
+        direct publication first, then stronger evidence, then newer (a study recorded without results only when no
+        study with a finding is left): each publication's best sentence, then the best of the rest, at most
+        ``MAX_PER_DOCUMENT`` from one publication; none below the sentence floor. For a question asking for a dose
+        (``dose``), only sentences stating one: context around a dose is not a dose."""
         if not documents:
             return []
         meaning = self._relevance.settings
