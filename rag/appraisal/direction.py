@@ -45,11 +45,14 @@ _UNCERTAIN = cue(
     r"\b(?:unclear|inconclusive|controversial|conflicting|equivocal|not clear|uncertain|unknown|"
     r"remains? to be (?:determined|established|clarified|elucidated|proven|seen)|cannot be (?:determined|concluded)|"
     r"insufficient evidence|evidence (?:is|was|remains) insufficient|not enough evidence|"
+    r"(?:evidence|data)\b[^.;]{0,120}\b(?:is|are|was|were|remains?) (?:limited|sparse|scarce|lacking|inadequate)|"
+    r"limited evidence|"
     r"(?:is|are) needed to (?:determine|establish|confirm)|"
     r"depend(?:s|ing|ent)? (?:on|upon)|may or may not|not necessarily|only (?:in|for|when|if)|"
     r"in (?:some|selected|certain) (?:\w+ )?(?:patients|cases|subgroups?|circumstances|situations|settings))\b",
     "unclear inconclusive controversial conflicting equivocal not uncertain unknown remain remains cannot "
-    "insufficient needed depend depends depending dependent may only some selected certain")
+    "insufficient needed depend depends depending dependent may only some selected certain limited sparse scarce "
+    "lacking inadequate")
 _NULL = cue(
     r"\bno (?:statistically |clinically )?(?:significant |significantly |relevant |meaningful |major |measurable |"
     r"apparent |detectable |appreciable |important |substantial |additional |further |independent |added |clear )?"

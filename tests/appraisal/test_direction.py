@@ -21,6 +21,8 @@ PRP = "Does platelet-rich plasma improve acne scars?"
         (PRP, "Acne scars were worse after platelet-rich plasma than after saline.", "against"),
         (PRP, "Platelet-rich plasma is not a clinically useful treatment for acne scars.", "no_difference"),
         (PRP, "Whether platelet-rich plasma helps acne scars remains unclear.", "unclear"),
+        (PRP, "Direct evidence that platelet-rich plasma improves acne scars is limited.", "unclear"),
+        (PRP, "Platelet-rich plasma improved acne scars in patients with limited scarring.", "supports"),
         (PRP, "Microneedling devices are widely sold online.", "unclear"),
         ("Does smoking increase the risk of psoriasis?",
          "Smoking was associated with a higher risk of psoriasis.", "supports"),
