@@ -296,10 +296,10 @@ def _with_qualifiers(picked: list[Candidate], sentences: list[Candidate]) -> lis
     this group, ...", "It was ...") comes after that one (or not at all); and a result comes with the statement of
     its significance when the next sentence gives it ("The difference was not statistically significant.")."""
     by_place = {(c.source.n, c.position): c for c in sentences}
-    items: dict[int, list[int | None]] = {}
+    items = {c.source.n: list_items(c.source.text) for c in {c.source.n: c for c in picked}.values()}
     groups: list[list[Candidate]] = []
     for candidate in picked:
-        group = _statement(candidate, by_place, items.setdefault(candidate.source.n, list_items(candidate.source.text)))
+        group = _statement(candidate, by_place, items[candidate.source.n])
         if not group:
             continue
         after = by_place.get((candidate.source.n, group[-1].position + 1))
