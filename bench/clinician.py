@@ -6,7 +6,13 @@ which nothing was tuned on. Printed per split (dev, heldout), not asserted:
 - false premises corrected: a section opens with the cited correction and the premise is never restated (>= 80%);
 - required facts present (>= 80%), forbidden statements (0), lead publication right, a gold publication cited,
   the share of cited publications that are gold (padding), section abstention met, citation recall (ALCE, offline
-  judge) and answer time.
+  judge) and answer time;
+- on the starter set, what a reader would count as filler: each quoted sentence looked up in
+  evals/datasets/clinician_sentences.jsonl, where readers labelled the composer's candidate sentences (A: a clinician
+  asking would want it quoted; R: same topic, not what was asked; X: unrelated). Printed: the quoted sentences
+  labelled A, R or X, and those without a label (quoted by code newer than the labels: read them before trusting the
+  shares); the sections holding an A candidate that quote one; the sections holding none that say there is no
+  evidence.
 
     python bench/clinician.py [--corpus starter|ngc|both] [--split dev|heldout|all] [--show ID]... [--out DIR]
         [--backend extractive|openai] [--limit N] [--tag TAG]
@@ -23,6 +29,7 @@ import argparse
 import json
 import statistics
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -33,9 +40,12 @@ DATA = ROOT.parent / "shared" / "data"
 from evals.cases import EvalCase, load_cases  # noqa: E402
 from evals.runner import CaseResult, summarize  # noqa: E402
 from evals.wiring import eval_runner  # noqa: E402
+from rag.answer.lexical import answer_sentences, is_no_evidence  # noqa: E402
 from rag.config import Settings  # noqa: E402
+from rag.contract import citations_in, strip_citations  # noqa: E402
 from rag.factory import Components  # noqa: E402
 
+LABELS = ROOT / "evals" / "datasets" / "clinician_sentences.jsonl"
 CORPORA = {
     "starter": (ROOT / "evals" / "datasets" / "clinician.jsonl", [ROOT / "corpus"], "auto"),
     "ngc": (ROOT / "evals" / "datasets" / "clinician_ngc.jsonl",
@@ -81,6 +91,47 @@ def report(name: str, results: list[CaseResult], cases: dict[str, EvalCase]) -> 
               f"served by a model {len(served)}/{len(seconds)}")
 
 
+def _plain(text: str) -> str:
+    return " ".join(text.split())
+
+
+def sentence_labels(results: list[CaseResult], cases: dict[str, EvalCase]) -> None:
+    """Print, per split, how the quoted sentences were labelled by readers (see the module docstring)."""
+    labels: dict[tuple[str, str, str, str], str] = {}
+    holding: dict[tuple[str, str], bool] = {}
+    for record in map(json.loads, LABELS.read_text().splitlines()):
+        labels[(record["case"], record["section"], record["doc_id"], _plain(record["text"]))] = record["label"]
+        key = (record["case"], record["section"])
+        holding[key] = holding.get(key, False) or record["label"] == "A"
+    for split in sorted({c.tags[0] for c in cases.values() if c.tags}):
+        counts: Counter[str] = Counter()
+        for result in results:
+            if cases[result.id].tags[:1] != (split,) or not result.answer:
+                continue
+            doc_ids = {ref["n"]: ref["doc_id"] for ref in result.answer.get("references", [])}
+            for section in result.answer.get("sections", []):
+                key = (result.id, section["kind"])
+                if key not in holding:
+                    continue
+                quoted = [(_plain(strip_citations(s)), citations_in(s)) for s in answer_sentences(section["text"])
+                          if not is_no_evidence(s) and strip_citations(s)]
+                found = [labels.get((*key, doc_ids.get(numbers[0], ""), text), "unlabelled") if numbers
+                         else "unlabelled" for text, numbers in quoted]
+                counts.update(found)
+                if holding[key]:
+                    counts["holding"] += 1
+                    counts["holding quoted"] += "A" in found
+                else:
+                    counts["none"] += 1
+                    counts["none silent"] += not quoted
+        total = sum(counts[k] for k in ("A", "R", "X", "unlabelled"))
+        print(f"  {split}: quoted sentences {total}: wanted (A) {counts['A']} "
+              f"({100 * counts['A'] / max(total, 1):.0f}%), same topic not asked (R) {counts['R']}, unrelated (X) "
+              f"{counts['X']}, unlabelled {counts['unlabelled']}; sections holding an A that quote one "
+              f"{counts['holding quoted']}/{counts['holding']}; sections holding none that say no evidence "
+              f"{counts['none silent']}/{counts['none']}")
+
+
 def show(result: CaseResult, case: EvalCase) -> None:
     answer: dict[str, Any] = result.answer or {}
     print(f"\n--- {case.id} [{', '.join(case.tags)}]\n  Q: {' / '.join([*case.conversation, case.question])}")
@@ -110,6 +161,8 @@ def run(name: str, args: argparse.Namespace) -> None:
         built.close()
     cases = {c.id: c for c in chosen}
     report(name, results, cases)
+    if name == "starter" and args.backend != "openai":
+        sentence_labels(results, cases)
     for result in results:
         if result.id in args.show or "all" in args.show:
             show(result, cases[result.id])
