@@ -57,6 +57,7 @@ LIMITATION_UNSUPPORTED = "no passage of the publications the answer cites suppor
 FindingTest = Callable[[Sequence[str]], Sequence[bool]]
 """Whether each of a model's limitation sentences states a finding on the question (rag.meaning.Relevance.findings)."""
 _ALPHANUMERIC = re.compile(r"[a-z0-9]+")
+_STUDY_WORD = re.compile(r"\b(?:stud(?:y|ies)|trials?|research|evidence|data|rcts?|meta-analys[ie]s|reviews?)\b")
 _MIN_TITLE_WORDS = 4
 """A title (or its part before a colon) shorter than this is too generic to show which publication a sentence names."""
 
@@ -113,8 +114,9 @@ class Grounder:
         by_number = {s.n: s for s in sources}
         grounded = Grounded({k: [] for k in SECTION_KINDS}, [], [])
         claims = self._claims(draft, grounded)
+        addressed = _addressed_sections(addressing, by_number)
         if addressing is not None:
-            claims = self._checked_absences(claims, addressing, by_number, grounded)
+            claims = self._checked_absences(claims, addressed, grounded)
         sourced = [c for c in claims if not c.absence]
         if addressing is None:
             addressing = frozenset(by_number)
@@ -144,19 +146,18 @@ class Grounder:
         limitations = draft.limitations
         if verify_limitations and findings is not None:
             limitations = self._findings_moved(limitations, findings, sources, addressing, grounded)
-        grounded.limitations = (self._limitations(limitations, grounded, sources) if verify_limitations
+        grounded.limitations = (self._limitations(limitations, grounded, sources, addressed) if verify_limitations
                                 else limitations)
         return grounded
 
     # -- steps -------------------------------------------------------------------------------------------------
     @staticmethod
-    def _checked_absences(claims: list[Claim], addressing: frozenset[int], sources: dict[int, Source],
-                          grounded: Grounded) -> list[Claim]:
+    def _checked_absences(claims: list[Claim], addressed: frozenset[SectionKind], grounded: Grounded) -> list[Claim]:
         """The claims without the statements of missing evidence ("There are no direct studies ...") made in a
         section whose own sources address the question; those sections are recorded in ``contradicted``."""
         kept = []
         for claim in claims:
-            if claim.absence and any(sources[n].kind == SECTION_SOURCE_KIND[claim.section] for n in addressing):
+            if claim.absence and claim.section in addressed:
                 grounded.removed.append((claim.text, ABSENCE_CONTRADICTED))
                 grounded.contradicted.add(claim.section)
             else:
@@ -214,9 +215,12 @@ class Grounder:
             moved.add(claim.text)
         return " ".join(s for s in sentences if strip_citations(s) not in moved)
 
-    def _limitations(self, text: str, grounded: Grounded, sources: Sequence[Source]) -> str:
-        """The limitations that state an absence of evidence or that a retrieved passage of a publication the kept
-        answer cites supports; the others are removed, with the reason."""
+    def _limitations(self, text: str, grounded: Grounded, sources: Sequence[Source],
+                     addressed: frozenset[SectionKind]) -> str:
+        """The limitations that a retrieved passage of a publication the kept answer cites supports, or that state
+        an absence of evidence no addressing source of the kind they deny contradicts ("There are no head-to-head
+        trials" while a trial that addresses the question was retrieved: the seed's own error); the others are
+        removed, with the reason, and a contradicted section is recorded in ``contradicted``."""
         cited = {n for claim in grounded.sourced() for n in claim.sources}
         publications = {s.hit.doc_id for s in sources if s.n in cited}
         passages = [s.text for s in sources if s.hit.doc_id in publications]
@@ -226,7 +230,11 @@ class Grounder:
         supported = {s for s in checked if True in [self._supports(next(judgments), s, p) for p in passages]}
         kept = []
         for sentence in sentences:
-            if sentence in supported or is_no_evidence(sentence):
+            denied = addressed & _denied_sections(sentence) if is_no_evidence(sentence) else frozenset()
+            if denied:
+                grounded.removed.append((sentence, ABSENCE_CONTRADICTED))
+                grounded.contradicted.update(denied)
+            elif sentence in supported or is_no_evidence(sentence):
                 kept.append(sentence)
             else:
                 grounded.removed.append((sentence, LIMITATION_UNSUPPORTED if sentence in checked
@@ -370,3 +378,21 @@ def _section_of(source: Source) -> SectionKind:
     return next(kind for kind, source_kind in SECTION_SOURCE_KIND.items() if source_kind == source.kind)
 
 
+def _addressed_sections(addressing: frozenset[int] | None, sources: dict[int, Source]) -> frozenset[SectionKind]:
+    """The sections with a source whose publication addresses the question (none known: ``addressing`` None)."""
+    if addressing is None:
+        return frozenset()
+    kinds = {sources[n].kind for n in addressing if n in sources}
+    return frozenset(section for section in SECTION_KINDS if SECTION_SOURCE_KIND[section] in kinds)
+
+
+def _denied_sections(statement: str) -> frozenset[SectionKind]:
+    """The sections a statement of missing evidence speaks for: guidelines when it names guidelines, research when it
+    names studies, trials, research or evidence, both when it names neither or both."""
+    plain = statement.lower()
+    named: set[SectionKind] = set()
+    if "guideline" in plain or "recommendation" in plain:
+        named.add("guidelines")
+    if _STUDY_WORD.search(plain):
+        named.add("research")
+    return frozenset(named or SECTION_KINDS)

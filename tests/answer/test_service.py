@@ -172,22 +172,25 @@ def test_llm_condenses_follow_ups(answer_corpus: Components) -> None:
     assert cited <= {s.hit.doc_id for s in follow_request.sources}, "and its passages are retrieved for the ask"
 
 
-def test_a_models_false_claim_of_missing_evidence_is_replaced_by_the_sources(answer_corpus: Components) -> None:
-    llm = ScriptedGenerator(["## From the Guidelines\nNo exosome product is approved by the FDA [1].\n"
-                             "## From the Research\nThere are no direct studies of PRP with microneedling for acne "
-                             "scars.\n"])
+@pytest.mark.parametrize("heading", ["From the Research", "Limitations"])
+def test_a_models_false_claim_of_missing_evidence_is_replaced_by_the_sources(answer_corpus: Components,
+                                                                            heading: str) -> None:
+    claim = "There are no direct studies of PRP with microneedling for acne scars."
+    llm = ScriptedGenerator([f"## From the Guidelines\nNo exosome product is approved by the FDA [1].\n"
+                             f"## {heading}\n{claim} The trials were small.\n"])
     answer = answer_corpus.answers(llm=llm).answer("Does PRP with microneedling improve acne scars in patients?",
                                                    backend="openai")
+    assert not any("no direct studies" in text for text in [answer.limitations, *(s.text for s in answer.sections)])
     research = answer.sections[1]
-    assert research.evidence_found and "There are no direct studies" not in research.text
-    assert "62.20%" in research.text, "the trial that addresses the question is quoted instead"
-    assert ("There are no direct studies of PRP with microneedling for acne scars.", ABSENCE_CONTRADICTED) in [
-        (r.sentence, r.reason) for r in answer.grounding.removed]
+    assert research.evidence_found and "62.20%" in research.text, "the trial that addresses the question is quoted"
+    assert (claim, ABSENCE_CONTRADICTED) in [(r.sentence, r.reason) for r in answer.grounding.removed]
     assert any("From the Research" in n and "retrieved sources do" in n for n in answer.notices)
-    honest = ScriptedGenerator(["## From the Guidelines\nNo exosome product is approved by the FDA [1].\n"
-                                "## From the Research\nThere are no direct studies of exosomes for rotavirus.\n"])
+    honest = ScriptedGenerator([f"## From the Guidelines\nNo exosome product is approved by the FDA [1].\n"
+                                f"## {heading}\nThere are no direct studies of exosomes for rotavirus.\n"])
     other = answer_corpus.answers(llm=honest).answer("Is any exosome product approved by the FDA?", backend="openai")
     assert not any(r.reason == ABSENCE_CONTRADICTED for r in other.grounding.removed)
+    if heading == "Limitations":  # an absence no addressing source contradicts is kept
+        assert "There are no direct studies of exosomes for rotavirus." in other.limitations
 
 
 def test_patient_audience(answer_corpus: Components) -> None:
