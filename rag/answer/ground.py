@@ -52,11 +52,26 @@ NUMBERS_MISSING = "a number in it appears in none of the retrieved passages"
 NAMES_ANOTHER_SOURCE = "it names a publication other than the one that supports it"
 ONLY_A_TITLE = "it is a publication's title, not a finding"
 OFF_TOPIC = "the only publication supporting it does not address the question"
+DENIES_ITS_STUDY = "it denies that such studies exist while resting on a study that addresses the question"
 ABSENCE_CONTRADICTED = "retrieved sources of this section address the question"
 LIMITATION_UNSUPPORTED = "no passage of the publications the answer cites supports this limitation"
 FindingTest = Callable[[Sequence[str]], Sequence[bool]]
 """Whether each of a model's limitation sentences states a finding on the question (rag.meaning.Relevance.findings)."""
 _ALPHANUMERIC = re.compile(r"[a-z0-9]+")
+_QUALIFIER = (r"(?:(?:direct|head-to-head|randomi[sz]ed|controlled|published|comparative|clinical|prospective|"
+              r"earlier|prior|previous|other|such)\s+)*+")
+_DENIED_STUDIES = re.compile(
+    r"\b(?:(?:lack|absence|paucity|shortage) of|there (?:is|are|were|was) no|no)\s+" + _QUALIFIER
+    + r"(?:stud(?:y|ies)|trials?|comparisons?|rcts?|evidence|data)\b", re.IGNORECASE)
+"""A sentence denying that studies exist: "there is a lack of direct head-to-head studies", "no randomised trials"."""
+_SOURCES_LACK = re.compile(
+    r"(?:(?:however|additionally|moreover|also|unfortunately),?\s+)?(?:the\s+)?(?:retrieved\s+|provided\s+|available\s+"
+    r"|given\s+)?(?:guidelines?|sources|documents|passages|references)(?:\s+and\s+(?:the\s+)?(?:studies|research|"
+    r"guidelines?|sources))?\s+(?:do|does|did)\s+not\s+(?:provide|address|contain|include|mention|discuss|cover|give|"
+    r"offer|specify|state|report)\b", re.IGNORECASE)
+"""A model's statement that its sources lack something, in other words than "No guideline ..." ("The guidelines
+and studies do not provide information on whether regulators have approved exosome products")."""
+_COMPARING = re.compile(r"\b(?:compar\w*|head-to-head|versus|vs\.?)(?!\w)", re.IGNORECASE)
 _STUDY_WORD = re.compile(r"\b(?:stud(?:y|ies)|trials?|research|evidence|data|rcts?|meta-analys[ie]s|reviews?)\b")
 _MIN_TITLE_WORDS = 4
 """A title (or its part before a colon) shorter than this is too generic to show which publication a sentence names."""
@@ -113,7 +128,7 @@ class Grounder:
         sources = [s.model_copy(update={"text": blank_instructions(s.text)}) for s in sources]  # data, not evidence
         by_number = {s.n: s for s in sources}
         grounded = Grounded({k: [] for k in SECTION_KINDS}, [], [])
-        claims = self._claims(draft, grounded)
+        claims = self._claims(draft, grounded, model=verify_limitations)
         addressed = _addressed_sections(addressing, by_number)
         if addressing is not None:
             claims = self._checked_absences(claims, addressed, grounded)
@@ -134,6 +149,10 @@ class Grounder:
                 claim.sources = []
             elif _names_another_source(claim, by_number):
                 grounded.removed.append((claim.text, NAMES_ANOTHER_SOURCE))
+                claim.sources = []
+            elif _denies_its_study(claim, by_number, addressing):
+                grounded.removed.append((claim.text, DENIES_ITS_STUDY))
+                grounded.contradicted.add(claim.section)
                 claim.sources = []
             else:
                 claim.sources = [n for n in claim.sources if n in addressing]
@@ -164,8 +183,9 @@ class Grounder:
                 kept.append(claim)
         return kept
 
-    def _claims(self, draft: Draft, grounded: Grounded) -> list[Claim]:
-        """The answer's sentences as claims; absence statements, fragments and repeats are set aside here."""
+    def _claims(self, draft: Draft, grounded: Grounded, model: bool = False) -> list[Claim]:
+        """The answer's sentences as claims; absence statements (a ``model``'s also in other words: "The guidelines
+        and studies do not provide information on ..."), fragments and repeats are set aside here."""
         claims: list[Claim] = []
         seen: list[tuple[frozenset[str], frozenset[int]]] = []
         for section in SECTION_KINDS:
@@ -173,7 +193,7 @@ class Grounder:
                 text = sentence.text
                 if not text:
                     continue
-                if is_no_evidence(text):
+                if _states_absence(text, model):
                     claims.append(Claim(text, section, [], absence=True))
                     continue
                 terms = frozenset(content_terms(text))
@@ -225,16 +245,17 @@ class Grounder:
         publications = {s.hit.doc_id for s in sources if s.n in cited}
         passages = [s.text for s in sources if s.hit.doc_id in publications]
         sentences = [tidy for tidy in map(tidy, answer_sentences(text)) if tidy]
-        checked = [s for s in sentences if not is_no_evidence(s) and len(content_terms(s)) >= _MIN_CONTENT_WORDS]
+        checked = [s for s in sentences if not _states_absence(s, True)
+                   and len(content_terms(s)) >= _MIN_CONTENT_WORDS]
         judgments = iter(self._judge.judge_many([(s, p) for s in checked for p in passages]))
         supported = {s for s in checked if True in [self._supports(next(judgments), s, p) for p in passages]}
         kept = []
         for sentence in sentences:
-            denied = addressed & _denied_sections(sentence) if is_no_evidence(sentence) else frozenset()
+            denied = addressed & _denied_sections(sentence) if _states_absence(sentence, True) else frozenset()
             if denied:
                 grounded.removed.append((sentence, ABSENCE_CONTRADICTED))
                 grounded.contradicted.update(denied)
-            elif sentence in supported or is_no_evidence(sentence):
+            elif sentence in supported or _states_absence(sentence, True):
                 kept.append(sentence)
             else:
                 grounded.removed.append((sentence, LIMITATION_UNSUPPORTED if sentence in checked
@@ -396,3 +417,22 @@ def _denied_sections(statement: str) -> frozenset[SectionKind]:
     if _STUDY_WORD.search(plain):
         named.add("research")
     return frozenset(named or SECTION_KINDS)
+
+
+def _denies_its_study(claim: Claim, sources: dict[int, Source], addressing: frozenset[int]) -> bool:
+    """Whether a model's claim that no comparison was studied ("there is a lack of direct head-to-head studies
+    comparing exosomes with PRP") rests on a study that addresses the question: the study it cites is itself such a
+    comparison's evidence (the seed's own error, where the cited trial says "no earlier trial had compared exosomes
+    with PRP"). A sentence the cited passage holds word for word is the source's own statement, and stands."""
+    if not (_DENIED_STUDIES.search(claim.text) and _COMPARING.search(claim.text)):
+        return False
+    studies = [n for n in claim.sources if sources[n].kind == "study" and n in addressing]
+    return bool(studies) and not any(_plain(claim.text) in _plain(sources[n].text) for n in studies)
+
+
+def _states_absence(text: str, model: bool) -> bool:
+    """Whether a sentence states that evidence is missing: it opens as the answer's own statements do ("No
+    guideline ...", "There are no direct studies ..."), or, written by a model, it says its sources do not provide,
+    address or contain something (a source's own sentence of that form, "The guideline does not address children",
+    is a statement of its scope, quoted as such)."""
+    return is_no_evidence(text) or (model and bool(_SOURCES_LACK.match(strip_citations(text).strip())))

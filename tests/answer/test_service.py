@@ -9,7 +9,13 @@ from pathlib import Path
 import pytest
 
 from rag.answer.events import AnswerEvent, AnswerStreamEvent, DeltaEvent, SourcesEvent
-from rag.answer.ground import ABSENCE_CONTRADICTED, LIMITATION_UNSUPPORTED, NOTHING_TO_SUPPORT, OFF_TOPIC
+from rag.answer.ground import (
+    ABSENCE_CONTRADICTED,
+    DENIES_ITS_STUDY,
+    LIMITATION_UNSUPPORTED,
+    NOTHING_TO_SUPPORT,
+    OFF_TOPIC,
+)
 from rag.answer.models import Answer
 from rag.contract import EMPTY_INDEX_NOTICE, NO_GUIDELINE, NO_RESEARCH, PATIENT_DISCLAIMER
 from rag.errors import GenerationError, NotFoundError, UserError
@@ -172,15 +178,19 @@ def test_llm_condenses_follow_ups(answer_corpus: Components) -> None:
     assert cited <= {s.hit.doc_id for s in follow_request.sources}, "and its passages are retrieved for the ask"
 
 
-@pytest.mark.parametrize("heading", ["From the Research", "Limitations"])
+@pytest.mark.parametrize(("heading", "claim"), [
+    ("From the Research", "There are no direct studies of PRP with microneedling for acne scars."),
+    ("Limitations", "There are no direct studies of PRP with microneedling for acne scars."),
+    ("From the Research", "However, the guidelines and studies do not provide information on PRP with microneedling "
+                          "for acne scars."),
+])
 def test_a_models_false_claim_of_missing_evidence_is_replaced_by_the_sources(answer_corpus: Components,
-                                                                            heading: str) -> None:
-    claim = "There are no direct studies of PRP with microneedling for acne scars."
+                                                                            heading: str, claim: str) -> None:
     llm = ScriptedGenerator([f"## From the Guidelines\nNo exosome product is approved by the FDA [1].\n"
                              f"## {heading}\n{claim} The trials were small.\n"])
     answer = answer_corpus.answers(llm=llm).answer("Does PRP with microneedling improve acne scars in patients?",
                                                    backend="openai")
-    assert not any("no direct studies" in text for text in [answer.limitations, *(s.text for s in answer.sections)])
+    assert not any(claim[:-1] in text for text in [answer.limitations, *(s.text for s in answer.sections)])
     research = answer.sections[1]
     assert research.evidence_found and "62.20%" in research.text, "the trial that addresses the question is quoted"
     assert (claim, ABSENCE_CONTRADICTED) in [(r.sentence, r.reason) for r in answer.grounding.removed]
@@ -191,6 +201,26 @@ def test_a_models_false_claim_of_missing_evidence_is_replaced_by_the_sources(ans
     assert not any(r.reason == ABSENCE_CONTRADICTED for r in other.grounding.removed)
     if heading == "Limitations":  # an absence no addressing source contradicts is kept
         assert "There are no direct studies of exosomes for rotavirus." in other.limitations
+
+
+def test_a_models_denial_of_the_comparison_its_cited_trial_made_is_removed(components: Components,
+                                                                           write_doc: WriteDoc, tmp_path: Path) -> None:
+    write_doc("s/exo-prp.md", year=2025, study_design="rct", title="Exosomes versus PRP with microneedling",
+              body="## Results\nIn this split-face trial of 20 patients, exosomes and PRP, each with microneedling, "
+                   "improved photoaged skin alike. The authors note a lack of direct head-to-head studies comparing "
+                   "exosomes with PRP before theirs. Erythema was shorter on the exosome side.")
+    assert components.ingestor().run([tmp_path / "src"]).failed == []
+    question = "Are exosomes better than PRP with microneedling for photoaged skin?"
+    denial = "However, there is a lack of direct head-to-head studies comparing exosomes with PRP."
+    llm = ScriptedGenerator([f"## From the Research\n{denial[:-1]} [1].\n",
+                             "## From the Research\nThe authors note a lack of direct head-to-head studies "
+                             "comparing exosomes with PRP before theirs [1].\n"])
+    answer = components.answers(llm=llm).answer(question, backend="openai")
+    assert "there is a lack of" not in answer.sections[1].text
+    assert (denial, DENIES_ITS_STUDY) in [(r.sentence, r.reason) for r in answer.grounding.removed]
+    assert any("From the Research" in n and "retrieved sources do" in n for n in answer.notices)
+    quoted = components.answers(llm=llm).answer(question, backend="openai")
+    assert "comparing exosomes with PRP before theirs [1]" in quoted.sections[1].text, "the trial's own words stand"
 
 
 def test_patient_audience(answer_corpus: Components) -> None:
