@@ -68,11 +68,16 @@ _SOURCES_LACK = re.compile(
     r"(?:(?:however|additionally|moreover|also|unfortunately),?\s+)?(?:the\s+)?(?:retrieved\s+|provided\s+|available\s+"
     r"|given\s+)?(?:guidelines?|sources|documents|passages|references)(?:\s+and\s+(?:the\s+)?(?:studies|research|"
     r"guidelines?|sources))?\s+(?:do|does|did)\s+not\s+(?:provide|address|contain|include|mention|discuss|cover|give|"
-    r"offer|specify|state|report)\b", re.IGNORECASE)
+    r"offer|specify|state|report)\b"
+    r"|there (?:is|was) no\s+" + _QUALIFIER
+    + r"(?:evidence|data|stud(?:y|ies)|trials?|research|guidelines?|comparisons?)\b",
+    re.IGNORECASE)
 """A model's statement that its sources lack something, in other words than "No guideline ..." ("The guidelines
-and studies do not provide information on whether regulators have approved exosome products")."""
+and studies do not provide information on whether regulators have approved exosome products", "There is no direct
+evidence ...")."""
 _COMPARING = re.compile(r"\b(?:compar\w*|head-to-head|versus|vs\.?)(?!\w)", re.IGNORECASE)
-_STUDY_WORD = re.compile(r"\b(?:stud(?:y|ies)|trials?|research|evidence|data|rcts?|meta-analys[ie]s|reviews?)\b")
+_STUDY_WORD = re.compile(r"\b(?:stud(?:y|ies)|trials?|research|rcts?|meta-analys[ie]s|reviews?)\b")
+_EVIDENCE_WORD = re.compile(r"\b(?:evidence|data)\b")
 _MIN_TITLE_WORDS = 4
 """A title (or its part before a colon) shorter than this is too generic to show which publication a sentence names."""
 
@@ -408,13 +413,15 @@ def _addressed_sections(addressing: frozenset[int] | None, sources: dict[int, So
 
 
 def _denied_sections(statement: str) -> frozenset[SectionKind]:
-    """The sections a statement of missing evidence speaks for: guidelines when it names guidelines, research when it
-    names studies, trials, research or evidence, both when it names neither or both."""
+    """The sections a statement of missing evidence speaks for: guidelines when it names guidelines or
+    recommendations, research when it names studies, trials, research or reviews (or evidence or data without naming
+    guidelines: "The guidelines do not provide direct evidence" is about the guidelines), both when it names
+    neither."""
     plain = statement.lower()
     named: set[SectionKind] = set()
     if "guideline" in plain or "recommendation" in plain:
         named.add("guidelines")
-    if _STUDY_WORD.search(plain):
+    if _STUDY_WORD.search(plain) or (not named and _EVIDENCE_WORD.search(plain)):
         named.add("research")
     return frozenset(named or SECTION_KINDS)
 

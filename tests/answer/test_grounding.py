@@ -8,6 +8,7 @@ import pytest
 
 from rag.answer.assemble import assemble
 from rag.answer.ground import (
+    ABSENCE_CONTRADICTED,
     LIMITATION_UNSUPPORTED,
     NAMES_ANOTHER_SOURCE,
     NOTHING_TO_SUPPORT,
@@ -246,6 +247,23 @@ def test_a_models_limitations_are_kept_only_when_a_cited_publication_supports_th
     assert grounded.removed == [("The exosome gel trial had only 25 patients.", LIMITATION_UNSUPPORTED),
                                 ("The studies are observational.", LIMITATION_UNSUPPORTED),
                                 ("Bias.", NOTHING_TO_SUPPORT)]
+
+
+@pytest.mark.parametrize(("limitation", "denied"), [
+    ("The guidelines do not provide direct evidence on exosomes against PRP.", {"guidelines"}),
+    ("There are no trials of PRP against exosomes.", {"research"}),
+    ("There is no evidence on PRP against exosomes.", {"research"}),
+    ("The guidelines and studies do not address PRP against exosomes.", {"guidelines", "research"}),
+])
+def test_a_limitation_denying_evidence_is_held_to_the_sections_it_names(sources: list[Source], limitation: str,
+                                                                        denied: set[str]) -> None:
+    raw = f"## From the Research\nPRP with microneedling improved acne scars by 62.20% [3].\n## Limitations\n{limitation}"
+    grounder = Grounder(LexicalJudge(), VerificationSettings())
+    grounded = grounder.ground(parse_answer(raw, sources).draft(), sources, frozenset({1, 3}), verify_limitations=True)
+    assert grounded.contradicted == denied and grounded.limitations == ""
+    assert (limitation, ABSENCE_CONTRADICTED) in grounded.removed
+    unaddressed = grounder.ground(parse_answer(raw, sources).draft(), sources, frozenset(), verify_limitations=True)
+    assert unaddressed.limitations == limitation and not unaddressed.contradicted, "nothing addresses it: it stands"
 
 
 def test_a_finding_written_as_a_limitation_moves_to_its_sources_section(sources: list[Source]) -> None:
