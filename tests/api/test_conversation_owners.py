@@ -18,6 +18,7 @@ from api.app import create_app
 from api.security import hash_key
 from rag.config import ApiSettings, Settings, StoreSettings
 from rag.factory import Components
+from tests.helpers import local_http
 from tests.helpers.chroma import embedded_only
 from tests.helpers.keys import ADMIN_KEY, READ, READ_KEY
 from tests.helpers.live_server import live_server
@@ -42,25 +43,25 @@ def server(answer_corpus: Components) -> Iterator[str]:
 
 
 def test_another_key_cannot_read_extend_or_delete_a_conversation(server: str) -> None:
-    first = httpx.post(f"{server}/v1/answers", json={"question": QUESTION}, headers=READ, timeout=60)
+    first = local_http.post(f"{server}/v1/answers", json={"question": QUESTION}, headers=READ, timeout=60)
     assert first.status_code == 200, first.text
     conversation = first.json()["conversation_id"]
     url = f"{server}/v1/conversations/{conversation}"
-    unknown = httpx.get(f"{server}/v1/conversations/{'0' * 32}", headers=OTHER, timeout=10)
-    for response in (httpx.get(url, headers=OTHER, timeout=10),
-                     httpx.post(f"{server}/v1/answers", json={"question": "And what about PRP?",
+    unknown = local_http.get(f"{server}/v1/conversations/{'0' * 32}", headers=OTHER, timeout=10)
+    for response in (local_http.get(url, headers=OTHER, timeout=10),
+                     local_http.post(f"{server}/v1/answers", json={"question": "And what about PRP?",
                                                                 "conversation_id": conversation},
                                 headers=OTHER, timeout=60),
-                     httpx.delete(url, headers=OTHER, timeout=10)):
+                     local_http.delete(url, headers=OTHER, timeout=10)):
         assert response.status_code == 404, response.text
         assert response.json()["error"]["message"] == unknown.json()["error"]["message"].replace("0" * 32,
                                                                                                  conversation)
-    mine = httpx.get(url, headers=READ, timeout=10)
+    mine = local_http.get(url, headers=READ, timeout=10)
     assert mine.status_code == 200 and [t["question"] for t in mine.json()["turns"]] == [QUESTION]
     assert mine.headers["cache-control"] == "no-store"
-    assert httpx.delete(url, headers=READ, timeout=10).status_code == 204
-    assert httpx.get(url, headers=READ, timeout=10).status_code == 404
-    assert httpx.delete(url, headers=READ, timeout=10).status_code == 404
+    assert local_http.delete(url, headers=READ, timeout=10).status_code == 204
+    assert local_http.get(url, headers=READ, timeout=10).status_code == 404
+    assert local_http.delete(url, headers=READ, timeout=10).status_code == 404
 
 
 def test_chat_completions_store_nothing_unless_asked(server: str, answer_corpus: Components) -> None:
@@ -76,8 +77,8 @@ def test_chat_completions_store_nothing_unless_asked(server: str, answer_corpus:
                                             extra_body={"store": True})
     conversation = (stored.model_extra or {})["rag"]["answer"]["conversation_id"]
     assert conversation
-    assert httpx.get(f"{server}/v1/conversations/{conversation}", headers=READ, timeout=10).status_code == 200
-    assert httpx.get(f"{server}/v1/conversations/{conversation}", headers=OTHER, timeout=10).status_code == 404
+    assert local_http.get(f"{server}/v1/conversations/{conversation}", headers=READ, timeout=10).status_code == 200
+    assert local_http.get(f"{server}/v1/conversations/{conversation}", headers=OTHER, timeout=10).status_code == 404
 
 
 @embedded_only  # server mode keeps conversations in the Chroma server: there is no file
@@ -96,11 +97,11 @@ def test_expired_conversations_are_purged_on_a_timer(answer_corpus: Components) 
     components = Components(settings, embedder=answer_corpus.embedder, judge=answer_corpus.judge())
     try:
         with live_server(create_app(settings, components=components)) as base:
-            answer = httpx.post(f"{base}/v1/answers", json={"question": QUESTION}, headers=READ, timeout=60)
+            answer = local_http.post(f"{base}/v1/answers", json={"question": QUESTION}, headers=READ, timeout=60)
             url = f"{base}/v1/conversations/{answer.json()['conversation_id']}"
-            assert httpx.get(url, headers=READ, timeout=10).status_code == 200
+            assert local_http.get(url, headers=READ, timeout=10).status_code == 200
             deadline = time.monotonic() + 15
-            while httpx.get(url, headers=READ, timeout=10).status_code != 404:  # no conversation is started here
+            while local_http.get(url, headers=READ, timeout=10).status_code != 404:  # no conversation is started here
                 assert time.monotonic() < deadline, "the expired conversation was not purged"
                 time.sleep(0.3)
     finally:
@@ -122,7 +123,7 @@ def serving_with(answer_corpus: Components, **store: object) -> Iterator[str]:
 def test_a_key_has_a_quota_of_stored_turns_and_bytes(answer_corpus: Components) -> None:
     with serving_with(answer_corpus, max_stored_turns_per_owner=2) as base:
         def ask(headers: dict[str, str], **body: object) -> httpx.Response:
-            return httpx.post(f"{base}/v1/answers", json={"question": QUESTION, **body}, headers=headers, timeout=60)
+            return local_http.post(f"{base}/v1/answers", json={"question": QUESTION, **body}, headers=headers, timeout=60)
 
         first = ask(READ)
         assert first.status_code == 200 and ask(READ).status_code == 200
@@ -130,12 +131,12 @@ def test_a_key_has_a_quota_of_stored_turns_and_bytes(answer_corpus: Components) 
         assert refused.status_code == 429, refused.text
         assert "RAG_STORE__MAX_STORED_TURNS_PER_OWNER" in refused.json()["error"]["message"]
         assert ask(OTHER).status_code == 200, "another key has its own quota"
-        chat = httpx.post(f"{base}/v1/chat/completions", headers=READ, timeout=60,
+        chat = local_http.post(f"{base}/v1/chat/completions", headers=READ, timeout=60,
                           json={"model": "rag", "messages": [{"role": "user", "content": QUESTION}]})
         assert chat.status_code == 200, "a question that stores nothing is not counted against the quota"
         conversation = first.json()["conversation_id"]
-        assert httpx.delete(f"{base}/v1/conversations/{conversation}", headers=READ, timeout=10).status_code == 204
+        assert local_http.delete(f"{base}/v1/conversations/{conversation}", headers=READ, timeout=10).status_code == 204
         assert ask(READ).status_code == 200, "deleting a conversation frees its turns"
     with serving_with(answer_corpus, max_stored_mb_per_owner=0.001) as base:  # OTHER's one turn is over 1 kB
-        refused = httpx.post(f"{base}/v1/answers", json={"question": QUESTION}, headers=OTHER, timeout=60)
+        refused = local_http.post(f"{base}/v1/answers", json={"question": QUESTION}, headers=OTHER, timeout=60)
         assert refused.status_code == 429 and "RAG_STORE__MAX_STORED_MB_PER_OWNER" in refused.text

@@ -23,6 +23,7 @@ from api.security import hash_key
 from rag.config import GenerationSettings, Settings
 from rag.factory import Components
 from rag.testing import StubChatServer
+from tests.helpers import local_http
 from tests.helpers.keys import ADMIN, ADMIN_KEY, READ, READ_KEY, keyed
 from tests.helpers.live_server import live_server
 
@@ -93,12 +94,12 @@ def test_adversarial_text_does_not_stop_the_worker(answer_corpus: Components) ->
         messages = [{"role": "user", "content": text} for text in ADVERSARIAL]
         messages.append({"role": "user", "content": QUESTION + " " + "<" + " " * 1500 + "x"})
         started = time.monotonic()
-        chat = httpx.post(f"{base}/v1/chat/completions", json={"model": "rag", "messages": messages}, headers=READ,
+        chat = local_http.post(f"{base}/v1/chat/completions", json={"model": "rag", "messages": messages}, headers=READ,
                           timeout=120)
         answered_in = time.monotonic() - started
         upload = {"id": "adversarial", "kind": "study", "title": "Adversarial",
                   "sections": [{"title": "## " + " " * 5000 + "x", "text": text} for text in ADVERSARIAL]}
-        ingested = httpx.post(f"{base}/v1/documents", json=upload, headers=ADMIN, timeout=120)
+        ingested = local_http.post(f"{base}/v1/documents", json=upload, headers=ADMIN, timeout=120)
         time.sleep(0.3)
     assert chat.status_code == 200, chat.text
     assert ingested.status_code in (201, 413, 422), ingested.text
@@ -110,7 +111,7 @@ def test_oversized_history_is_refused_naming_the_cap(answer_corpus: Components) 
     settings = keyed(answer_corpus.settings)
     with serving(settings, answer_corpus) as base:
         def chat(messages: list[dict[str, str]]) -> httpx.Response:
-            return httpx.post(f"{base}/v1/chat/completions", json={"model": "rag", "messages": messages},
+            return local_http.post(f"{base}/v1/chat/completions", json={"model": "rag", "messages": messages},
                               headers=READ, timeout=60)
 
         long = chat([{"role": "user", "content": "x" * 20_001}, {"role": "user", "content": QUESTION}])
@@ -128,7 +129,7 @@ def test_bodies_are_refused_before_authentication_and_before_they_are_read(answe
     with serving(keyed(answer_corpus.settings), answer_corpus) as base:
         mib = b'{"question": "' + b" " * (1 << 20) + b'"}'
         for headers in ({}, READ):
-            response = httpx.post(f"{base}/v1/answers", content=mib,
+            response = local_http.post(f"{base}/v1/answers", content=mib,
                                   headers={**headers, "Content-Type": "application/json"}, timeout=30)
             assert response.status_code == 413, response.text
             assert "64 KiB" in response.json()["error"]["message"]
@@ -146,7 +147,7 @@ def test_bodies_are_refused_before_authentication_and_before_they_are_read(answe
                                       f"Authorization: {READ['Authorization']}\nContent-Type: application/json\n"
                                       "Transfer-Encoding: chunked\n", body)
         assert status == 413
-        upload = httpx.post(f"{base}/v1/documents", headers=ADMIN, timeout=60,
+        upload = local_http.post(f"{base}/v1/documents", headers=ADMIN, timeout=60,
                             files={"file": ("big.md", b"---\nid: big\nkind: study\ntitle: Big\n---\n"
                                             + b"Acne scars improved. " * 10_000)})
         assert upload.status_code == 201, "uploads keep the large limit (RAG_API__MAX_BODY_MB)"
@@ -160,7 +161,7 @@ def test_a_read_keys_upload_is_refused_before_its_body_is_read(answer_corpus: Co
                      "DELETE /v1/documents/doc1 HTTP/1.1\nContent-Length: 1000\n"):
             status, seconds = raw_request(base, f"{head}Host: 127.0.0.1\nAuthorization: {READ['Authorization']}\n")
             assert status == 403 and seconds < 5, head  # the promised body never comes: it was not waited for
-        listed = httpx.get(f"{base}/v1/documents", headers=READ, timeout=30)
+        listed = local_http.get(f"{base}/v1/documents", headers=READ, timeout=30)
         assert listed.status_code == 200, "reads stay open to a read key"
 
 
@@ -181,7 +182,7 @@ def test_failed_authentications_are_rate_limited_per_address(answer_corpus: Comp
     # One failure every 3 s after a burst of 3: the requests up to the last 429 have 3 s before a failure is allowed
     # again (one a second left too little on a loaded machine: a token came back among the guesses).
     settings = keyed(answer_corpus.settings, auth_failures_per_minute=20, auth_failure_burst=3)
-    with serving(settings, answer_corpus) as base, httpx.Client(base_url=base, timeout=10) as client:
+    with serving(settings, answer_corpus) as base, local_http.client(base_url=base, timeout=10) as client:
         statuses = [client.get("/v1/search", params={"q": "acne"}, headers={"X-API-Key": f"guess-{n}"}).status_code
                     for n in range(5)]
         assert statuses[:3] == [401, 401, 401] and statuses[3:] == [429, 429]
@@ -204,14 +205,14 @@ def test_a_key_cannot_run_more_answers_than_its_share_even_after_a_504(answer_co
         app = create_app(settings, components=components)
         try:
             with live_server(app) as base:
-                first = httpx.post(f"{base}/v1/answers", json={"question": QUESTION}, headers=READ, timeout=30)
+                first = local_http.post(f"{base}/v1/answers", json={"question": QUESTION}, headers=READ, timeout=30)
                 assert first.status_code == 504
-                second = httpx.post(f"{base}/v1/answers", json={"question": QUESTION}, headers=READ, timeout=30)
+                second = local_http.post(f"{base}/v1/answers", json={"question": QUESTION}, headers=READ, timeout=30)
                 assert second.status_code == 429 and "RAG_API__MAX_CONCURRENT_ANSWERS" in second.text
-                assert httpx.post(f"{base}/v1/answers", json={"question": QUESTION}, headers=ADMIN,
+                assert local_http.post(f"{base}/v1/answers", json={"question": QUESTION}, headers=ADMIN,
                                   timeout=30).status_code == 504, "another key has its own share"
                 deadline = time.monotonic() + 30
-                while (third := httpx.post(f"{base}/v1/chat/completions", headers=READ, timeout=30, json={
+                while (third := local_http.post(f"{base}/v1/chat/completions", headers=READ, timeout=30, json={
                         "model": "rag", "messages": [{"role": "user", "content": QUESTION}]})).status_code == 429:
                     assert time.monotonic() < deadline, "the slot was never freed"
                     time.sleep(0.5)

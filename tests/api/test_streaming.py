@@ -9,7 +9,6 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import httpx
 import openai
 import pytest
 from fastapi import FastAPI
@@ -22,6 +21,7 @@ from rag.config import GenerationSettings
 from rag.factory import Components
 from rag.testing import StubChatServer
 from tests.api.test_routes import parse_sse
+from tests.helpers import local_http
 from tests.helpers.keys import READ, READ_KEY, keyed
 from tests.helpers.live_server import live_server
 
@@ -52,12 +52,12 @@ def api_with_slow_llm(answer_corpus: Components, stub: StubChatServer, **api: ob
 def test_keep_alive_comments_while_the_model_is_slow(answer_corpus: Components) -> None:
     slow = {"content": ANSWER, "chunk_chars": 16, "chunk_delay": 0.1, "usage": (120, 45)}  # ~2.5 s of tokens
     with StubChatServer([slow]) as stub, api_with_slow_llm(answer_corpus, stub, sse_ping_s=0.3) as (api, _):
-        raw = httpx.post(f"{api}/v1/answers", json={"question": QUESTION, "stream": True}, headers=READ,
+        raw = local_http.post(f"{api}/v1/answers", json={"question": QUESTION, "stream": True}, headers=READ,
                          timeout=60).text
         client = openai.OpenAI(base_url=f"{api}/v1", api_key=READ_KEY, max_retries=0)
         chunks = list(client.chat.completions.create(model="rag", stream=True,
                                                      messages=[{"role": "user", "content": QUESTION}]))
-        metrics = httpx.get(f"{api}/metrics", headers=READ).text
+        metrics = local_http.get(f"{api}/metrics", headers=READ).text
     pings = [line for line in raw.split("\n") if line.startswith(": ping")]
     assert len(pings) >= 2, raw[:500]
     events = parse_sse("\n\n".join(block for block in raw.split("\n\n") if not block.startswith(":")))
@@ -95,7 +95,7 @@ def wait_for(condition: object, seconds: float = 15) -> None:
 def test_a_client_that_goes_away_stops_the_generation(answer_corpus: Components) -> None:
     slow = {"content": LONG, "chunk_chars": 16, "chunk_delay": 0.1}  # ~25 s if nobody stopped it
     with StubChatServer([slow]) as stub, api_with_slow_llm(answer_corpus, stub) as (api, app):
-        with httpx.Client(timeout=30) as client, client.stream(
+        with local_http.client(timeout=30) as client, client.stream(
                 "POST", f"{api}/v1/answers", json={"question": QUESTION, "stream": True, "llm": "openai"},
                 headers=READ) as response:
             assert response.status_code == 200
@@ -131,7 +131,7 @@ def test_an_openai_sdk_client_that_closes_its_stream_stops_the_generation(answer
 
 def test_streamed_events_keep_their_names_and_json_payloads(answer_corpus: Components) -> None:
     with StubChatServer([{"content": ANSWER}]) as stub, api_with_slow_llm(answer_corpus, stub) as (api, _):
-        raw = httpx.post(f"{api}/v1/answers", json={"question": QUESTION, "stream": True}, headers=READ,
+        raw = local_http.post(f"{api}/v1/answers", json={"question": QUESTION, "stream": True}, headers=READ,
                          timeout=60).text
     blocks = raw.split("\n\n")
     assert "\r" not in raw and blocks[-1] == ""

@@ -25,6 +25,7 @@ from api.security import hash_key
 from rag.config import Settings
 from rag.factory import Components
 from rag.testing import HashEmbedder
+from tests.helpers import local_http
 from tests.helpers.documents import WriteDoc
 from tests.helpers.keys import ADMIN, ADMIN_KEY, READ, READ_KEY
 from tests.helpers.metrics import sample, total
@@ -96,7 +97,7 @@ def readyz(client: httpx.Client, url: str) -> int:
 def new_connections(timeout: float = 30) -> httpx.Client:
     """A client that opens a new connection for every request (no keep-alive), so that the kernel spreads them over
     the workers; one client, so one TLS context (httpx loads the CA bundle for each client, ~30 ms of CPU)."""
-    return httpx.Client(timeout=timeout, limits=httpx.Limits(max_keepalive_connections=0))
+    return local_http.client(timeout=timeout, limits=httpx.Limits(max_keepalive_connections=0))
 
 
 def concurrently(send: Callable[[int], T], n: int, clients: int = 8) -> list[T]:

@@ -26,6 +26,7 @@ from api.security import hash_key
 from rag.config import Settings
 from rag.factory import Components
 from rag.testing import HashEmbedder
+from tests.helpers import local_http
 from tests.helpers.keys import ADMIN, ADMIN_KEY, READ, READ_KEY
 from tests.helpers.paths import ROOT
 from tests.helpers.servers import free_port
@@ -77,14 +78,14 @@ def rag_serve(data_dir: Path, pause: str | None = None) -> Iterator[tuple[str, s
 
 def ready(url: str) -> bool:
     try:
-        return httpx.get(f"{url}/readyz", timeout=2).status_code == 200
+        return local_http.get(f"{url}/readyz", timeout=2).status_code == 200
     except httpx.TransportError:
         return False
 
 
 def upload(url: str, path: Path) -> httpx.Response:
     with path.open("rb") as handle:
-        return httpx.post(f"{url}/v1/documents", files={"file": (path.name, handle)}, headers=ADMIN, timeout=30)
+        return local_http.post(f"{url}/v1/documents", files={"file": (path.name, handle)}, headers=ADMIN, timeout=30)
 
 
 def upload_in_background(url: str, path: Path) -> threading.Thread:
@@ -122,8 +123,8 @@ def assert_whole_or_absent(url: str, present: set[str], clean: dict[str, object]
     clean_ids: set[str] = clean["chunk_ids"]  # type: ignore[assignment]
     for doc_id, topic in TOPICS.items():
         expected = {c for c in clean_ids if c.startswith(f"{doc_id}#")}
-        document = httpx.get(f"{url}/v1/documents/{doc_id}", headers=READ, timeout=10)
-        hits = httpx.get(f"{url}/v1/search", params={"q": f"{topic} study"}, headers=READ, timeout=10).json()["hits"]
+        document = local_http.get(f"{url}/v1/documents/{doc_id}", headers=READ, timeout=10)
+        hits = local_http.get(f"{url}/v1/search", params={"q": f"{topic} study"}, headers=READ, timeout=10).json()["hits"]
         if doc_id in present:
             assert document.status_code == 200 and document.json()["chunks"] == len(expected), doc_id
             assert hits and hits[0]["doc_id"] == doc_id

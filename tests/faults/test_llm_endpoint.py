@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import httpx
 import openai
 import pytest
 from pydantic import SecretStr
@@ -22,6 +21,7 @@ from rag.config import GenerationSettings
 from rag.factory import Components
 from rag.testing import StubChatServer
 from tests.api.test_routes import parse_sse
+from tests.helpers import local_http
 from tests.helpers.keys import READ, READ_KEY, keyed
 from tests.helpers.live_server import live_server
 from tests.helpers.servers import free_port
@@ -76,7 +76,7 @@ def test_answer_falls_back_to_extractive_within_the_timeout_and_retries(answer_c
                                                                         fault: str) -> None:
     with llm_endpoint(fault) as (url, stub), api_with_llm(answer_corpus, url) as api:
         started = time.monotonic()
-        response = httpx.post(f"{api}/v1/answers", json={"question": QUESTION}, headers=READ, timeout=30)
+        response = local_http.post(f"{api}/v1/answers", json={"question": QUESTION}, headers=READ, timeout=30)
         elapsed = time.monotonic() - started
         attempts = len(stub.requests) if stub is not None else None
     assert response.status_code == 200, response.text
@@ -91,7 +91,7 @@ def test_answer_falls_back_to_extractive_within_the_timeout_and_retries(answer_c
 def test_streamed_answer_and_chat_completion_say_so_when_the_llm_is_down(answer_corpus: Components) -> None:
     reason = FAULTS["down"][1]
     with llm_endpoint("down") as (url, _), api_with_llm(answer_corpus, url) as api:
-        streamed = httpx.post(f"{api}/v1/answers", json={"question": QUESTION, "stream": True}, headers=READ,
+        streamed = local_http.post(f"{api}/v1/answers", json={"question": QUESTION, "stream": True}, headers=READ,
                               timeout=30)
         client = openai.OpenAI(base_url=f"{api}/v1", api_key=READ_KEY, max_retries=0)
         completion = client.chat.completions.create(model="rag", messages=[{"role": "user", "content": QUESTION}])

@@ -373,29 +373,36 @@ def run_attacks(specs: list[PatternSpec] | None = None, *, size: int = 1_000_000
     return results
 
 
-def _call(connection: Connection, target: str, text: str, extra: tuple[Any, ...]) -> None:
+def _calls(connection: Connection, target: str, calls: list[tuple[str, tuple[Any, ...]]]) -> None:
     module_name, _, name = target.rpartition(".")
     function = getattr(importlib.import_module(module_name), name)
-    started = time.perf_counter()
-    function(text, *extra)
-    connection.send(time.perf_counter() - started)
+    for text, extra in calls:
+        started = time.perf_counter()
+        function(text, *extra)
+        connection.send(time.perf_counter() - started)
 
 
-def time_call(target: str, text: str, *extra: Any, budget_s: float = 10.0) -> float | None:
-    """Seconds that ``target(text, *extra)`` (a dotted name) takes in a child process; None past ``budget_s``
-    (the child is killed)."""
+def time_calls(target: str, calls: list[tuple[str, tuple[Any, ...]]], budget_s: float = 10.0) -> list[float | None]:
+    """Seconds that each call ``target(text, *extra)`` (a dotted name) takes, one after the other in one child
+    process (one process start and one import of the target for them all, ~0.5 s of CPU each); None for a call
+    past ``budget_s``, whose child is killed (the calls after it are not run: None too)."""
     context = multiprocessing.get_context("spawn")
     parent, child_end = context.Pipe()
-    process = context.Process(target=_call, args=(child_end, target, text, extra), daemon=True)
+    process = context.Process(target=_calls, args=(child_end, target, calls), daemon=True)
     process.start()
     child_end.close()
+    seconds: list[float | None] = []
     try:
-        return float(parent.recv()) if parent.poll(budget_s + 30) else None  # +30: the child's imports
+        for _ in calls:  # +30: the child's imports (before the first call)
+            seconds.append(float(parent.recv()) if parent.poll(budget_s + 30) else None)
+            if seconds[-1] is None:
+                break
     except EOFError:
         raise RuntimeError(f"{target} failed in the child process") from None
     finally:
         process.kill()
         process.join()
+    return seconds + [None] * (len(calls) - len(seconds))
 
 
 def main(argv: list[str]) -> int:

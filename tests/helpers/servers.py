@@ -12,6 +12,8 @@ from pathlib import Path
 
 import httpx
 
+from tests.helpers import local_http
+
 ROOT = Path(__file__).resolve().parent.parent.parent
 
 
@@ -35,7 +37,7 @@ def start_chroma(path: Path, port: int) -> subprocess.Popen[bytes]:
     deadline = time.monotonic() + 60
     while True:
         try:
-            if httpx.get(f"{url}/api/v2/heartbeat", timeout=1).status_code == 200:
+            if local_http.get(f"{url}/api/v2/heartbeat", timeout=1).status_code == 200:
                 return process
         except httpx.TransportError:
             pass

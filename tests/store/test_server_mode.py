@@ -23,6 +23,7 @@ from rag.config import Settings
 from rag.factory import Components
 from rag.store import replica
 from rag.testing import HashEmbedder
+from tests.helpers import local_http
 from tests.helpers.documents import WriteDoc
 from tests.helpers.keys import READ, keyed
 from tests.helpers.meaning import HASH_MEANING
@@ -197,7 +198,7 @@ def test_ingestion_job_runs_while_two_api_workers_serve_answers(chroma_url: str,
     stop_load = threading.Event()
 
     def load() -> None:
-        with httpx.Client(base_url=url, timeout=30) as client:
+        with local_http.client(base_url=url, timeout=30) as client:
             while not stop_load.is_set():
                 statuses.append(client.post("/v1/answers", json={"question": QUESTION}).status_code)
 
@@ -205,7 +206,7 @@ def test_ingestion_job_runs_while_two_api_workers_serve_answers(chroma_url: str,
         deadline = time.monotonic() + 120
         while True:
             try:
-                if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                if local_http.get(f"{url}/readyz", timeout=2).status_code == 200:
                     break
             except httpx.TransportError:
                 pass
@@ -222,9 +223,9 @@ def test_ingestion_job_runs_while_two_api_workers_serve_answers(chroma_url: str,
             thread.join(timeout=60)
         assert statuses and set(statuses) == {200}, statuses
         for _ in range(4):  # both workers see the studies ingested while they were serving, beside the guidelines
-            found = httpx.get(f"{url}/v1/search", params={"q": QUESTION, "sections": "true"}, timeout=30).json()
+            found = local_http.get(f"{url}/v1/search", params={"q": QUESTION, "sections": "true"}, timeout=30).json()
             assert found["sections"]["guidelines"] and found["sections"]["studies"], found
-            answer = httpx.post(f"{url}/v1/answers", json={"question": QUESTION}, timeout=30).json()
+            answer = local_http.post(f"{url}/v1/answers", json={"question": QUESTION}, timeout=30).json()
             assert "study" in {r["kind"] for r in answer["references"]}, answer["references"]
     finally:
         stop_load.set()
