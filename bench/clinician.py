@@ -11,8 +11,8 @@ which nothing was tuned on. Printed per split (dev, heldout), not asserted:
   evals/datasets/clinician_sentences.jsonl, where readers labelled the composer's candidate sentences (A: a clinician
   asking would want it quoted; R: same topic, not what was asked; X: unrelated). Printed: the quoted sentences
   labelled A, R or X, and those without a label (quoted by code newer than the labels: read them before trusting the
-  shares); the sections holding an A candidate that quote one; the sections holding none that say there is no
-  evidence.
+  shares); the sections holding an A candidate that quote one, and that lead with one; the sections holding none
+  that say there is no evidence.
 
     python bench/clinician.py [--corpus starter|ngc|both] [--split dev|heldout|all] [--show ID]... [--out DIR]
         [--backend extractive|openai] [--limit N] [--tag TAG]
@@ -121,6 +121,7 @@ def sentence_labels(results: list[CaseResult], cases: dict[str, EvalCase]) -> No
                 if holding[key]:
                     counts["holding"] += 1
                     counts["holding quoted"] += "A" in found
+                    counts["holding led"] += found[:1] == ["A"]
                 else:
                     counts["none"] += 1
                     counts["none silent"] += not quoted
@@ -128,8 +129,8 @@ def sentence_labels(results: list[CaseResult], cases: dict[str, EvalCase]) -> No
         print(f"  {split}: quoted sentences {total}: wanted (A) {counts['A']} "
               f"({100 * counts['A'] / max(total, 1):.0f}%), same topic not asked (R) {counts['R']}, unrelated (X) "
               f"{counts['X']}, unlabelled {counts['unlabelled']}; sections holding an A that quote one "
-              f"{counts['holding quoted']}/{counts['holding']}; sections holding none that say no evidence "
-              f"{counts['none silent']}/{counts['none']}")
+              f"{counts['holding quoted']}/{counts['holding']} (lead with one {counts['holding led']}); sections "
+              f"holding none that say no evidence {counts['none silent']}/{counts['none']}")
 
 
 def show(result: CaseResult, case: EvalCase) -> None:
