@@ -250,17 +250,17 @@ class Grounder:
         publications = {s.hit.doc_id for s in sources if s.n in cited}
         passages = [s.text for s in sources if s.hit.doc_id in publications]
         sentences = [tidy for tidy in map(tidy, answer_sentences(text)) if tidy]
-        checked = [s for s in sentences if not _states_absence(s, True)
-                   and len(content_terms(s)) >= _MIN_CONTENT_WORDS]
+        absences = {s for s in sentences if _states_absence(s, True)}
+        checked = [s for s in sentences if s not in absences and len(content_terms(s)) >= _MIN_CONTENT_WORDS]
         judgments = iter(self._judge.judge_many([(s, p) for s in checked for p in passages]))
         supported = {s for s in checked if True in [self._supports(next(judgments), s, p) for p in passages]}
         kept = []
         for sentence in sentences:
-            denied = addressed & _denied_sections(sentence) if _states_absence(sentence, True) else frozenset()
+            denied = addressed & _denied_sections(sentence) if sentence in absences else frozenset()
             if denied:
                 grounded.removed.append((sentence, ABSENCE_CONTRADICTED))
                 grounded.contradicted.update(denied)
-            elif sentence in supported or _states_absence(sentence, True):
+            elif sentence in supported or sentence in absences:
                 kept.append(sentence)
             else:
                 grounded.removed.append((sentence, LIMITATION_UNSUPPORTED if sentence in checked

@@ -14,8 +14,7 @@ DATASETS = ROOT / "evals" / "datasets"
 
 
 def test_every_labelled_sentence_belongs_to_a_case_and_its_document() -> None:
-    cases = {json.loads(line)["id"]: json.loads(line) for line in
-             (DATASETS / "clinician.jsonl").read_text().splitlines()}
+    cases = {case["id"]: case for case in map(json.loads, (DATASETS / "clinician.jsonl").read_text().splitlines())}
     records = [json.loads(line) for line in (DATASETS / "clinician_sentences.jsonl").read_text().splitlines()]
     assert len(records) > 3000
     sentences: dict[str, set[str]] = {}

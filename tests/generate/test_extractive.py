@@ -29,28 +29,33 @@ def research(components: Components, question: str) -> str:
     return next(s.text for s in answer.sections if s.kind == "research")
 
 
+def research_of_one_study(components: Components, write_doc: WriteDoc, tmp_path: Path, title: str, body: str,
+                          question: str) -> str:
+    """The research section answering ``question`` from an index holding one study."""
+    write_doc("s/study.md", title=title, body=body)
+    components.ingestor().run([tmp_path / "src"])
+    return research(components, question)
+
+
 def test_a_result_is_quoted_with_its_significance(one_sentence: Components, write_doc: WriteDoc,
                                                   tmp_path: Path) -> None:
-    components = one_sentence
-    write_doc("s/trial.md", title="Microneedling with platelet-rich plasma for acne scars",
-              body="## Results\nMicroneedling with platelet-rich plasma improved acne scar scores by 62% against 45% "
-                   "with microneedling alone. The difference was not statistically significant (p = 0.21). "
-                   "Patients were followed for six months after the last session.")
-    components.ingestor().run([tmp_path / "src"])
-    text = research(components, "Does platelet-rich plasma with microneedling improve acne scar scores?")
+    text = research_of_one_study(
+        one_sentence, write_doc, tmp_path, "Microneedling with platelet-rich plasma for acne scars",
+        "## Results\nMicroneedling with platelet-rich plasma improved acne scar scores by 62% against 45% with "
+        "microneedling alone. The difference was not statistically significant (p = 0.21). Patients were followed "
+        "for six months after the last session.",
+        "Does platelet-rich plasma with microneedling improve acne scar scores?")
     assert "improved acne scar scores by 62% against 45% with microneedling alone [1]. The difference was not " \
            "statistically significant (p = 0.21) [1]." in text
 
 
 def test_a_sentence_leaning_on_its_neighbour_is_quoted_with_it(one_sentence: Components, write_doc: WriteDoc,
                                                                tmp_path: Path) -> None:
-    components = one_sentence
-    write_doc("s/cohort.md", title="Antidepressants and falls in older people",
-              body="## Results\nOlder people taking antidepressants were followed for falls and fractures. "
-                   "In this group, falls were most frequent with selective serotonin reuptake inhibitors.")
-    components.ingestor().run([tmp_path / "src"])
-    text = research(components, "In older people, are falls most frequent with selective serotonin reuptake "
-                                "inhibitors?")
+    text = research_of_one_study(
+        one_sentence, write_doc, tmp_path, "Antidepressants and falls in older people",
+        "## Results\nOlder people taking antidepressants were followed for falls and fractures. In this group, falls "
+        "were most frequent with selective serotonin reuptake inhibitors.",
+        "In older people, are falls most frequent with selective serotonin reuptake inhibitors?")
     lean = "In this group, falls were most frequent with selective serotonin reuptake inhibitors [1]."
     assert lean in text
     assert text.index("Older people taking antidepressants were followed") < text.index(lean)
@@ -137,14 +142,12 @@ def test_a_follow_up_leads_with_what_it_asks_not_with_what_was_said(tmp_path: Pa
 
 
 def test_a_list_item_is_quoted_whole(one_sentence: Components, write_doc: WriteDoc, tmp_path: Path) -> None:
-    components = one_sentence
-    write_doc("s/trial.md", title="First-line options for mild depression",
-              body="## Results\n- For mild depression, psychotherapy and antidepressant drugs were both offered as "
-                   "first-line options. No one option was favoured over the other.\n- Exercise was advised for "
-                   "everyone with mild depression.\n")
-    components.ingestor().run([tmp_path / "src"])
-    text = research(components, "For mild depression, were psychotherapy and antidepressant drugs offered as "
-                                "first-line options?")
+    text = research_of_one_study(
+        one_sentence, write_doc, tmp_path, "First-line options for mild depression",
+        "## Results\n- For mild depression, psychotherapy and antidepressant drugs were both offered as first-line "
+        "options. No one option was favoured over the other.\n- Exercise was advised for everyone with mild "
+        "depression.\n",
+        "For mild depression, were psychotherapy and antidepressant drugs offered as first-line options?")
     assert text.startswith("For mild depression, psychotherapy and antidepressant drugs were both offered as "
                            "first-line options [1]. No one option was favoured over the other [1].")
     assert "Exercise" not in text
