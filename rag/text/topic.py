@@ -30,9 +30,16 @@ def stem(word: str) -> str:
     return word.replace("-", "")[:6]
 
 
+def topic_words(text: str) -> set[str]:
+    """A text's content words, a hyphenated one also read as its parts ("FDA-approved" is "fda" and "approved",
+    "full-body" is "full" and "body"), so that a compound matches the same words written apart."""
+    words = content_terms(text)
+    return words | {part for word in words if "-" in word for part in content_terms(word.replace("-", " "))}
+
+
 def stems(text: str) -> frozenset[str]:
-    """The stems of a text's content words."""
-    return frozenset(stem(word) for word in content_terms(text))
+    """The stems of a text's content words (and of a hyphenated word's parts)."""
+    return frozenset(stem(word) for word in topic_words(text))
 
 
 FRAMING_WORDS = frozenset("""effect effects effective effectiveness efficacy efficacious comparative compare compared
@@ -81,7 +88,8 @@ class Topic:
 def question_topic(question: str, term_weights: TermWeights | None = None) -> Topic:
     """The topic of ``question``, weighted by ``term_weights`` (a word the index lacks weighs most: a passage that
     lacks the question's rarest words does not answer it)."""
-    words = {word: stem(word) for word in content_terms(question)}
+    words = {word: stem(word) for word in content_terms(question) if "-" not in word}
+    words |= {word: stem(word) for word in topic_words(question) if word not in words and "-" not in word}
     found = term_weights(sorted(words)) if term_weights is not None and words else {}
     weights: dict[str, float] = {}
     for word, word_stem in words.items():

@@ -1,8 +1,8 @@
-"""Question analysis: the premise a question takes for granted."""
+"""Question analysis: the premise a question takes for granted; the topic words a publication must hold."""
 
 from __future__ import annotations
 
-from rag.text.topic import premise_of
+from rag.text.topic import premise_of, question_topic, stems
 
 
 def test_the_premise_a_question_takes_for_granted() -> None:
@@ -16,3 +16,13 @@ def test_the_premise_a_question_takes_for_granted() -> None:
                   "In adults over 65, which antidepressant is safest?",
                   "How often should adults be screened - and at what age?"):
         assert premise_of(plain) is None, plain
+
+
+def test_a_hyphenated_word_is_read_as_its_parts_too() -> None:
+    topic = question_topic("Are exosome serums FDA-approved for full-body use?")
+    assert {"fda", "approv", "full", "body"} <= topic.topical
+    assert not any("-" in word or word in {"fdaapp", "fullbo"} for word in topic.weights)
+    # a passage writing the compound apart, or together, holds the same topic words
+    assert topic.addresses(stems("No exosome product has been approved by the FDA."))
+    assert topic.addresses(stems("The FDA-approved kits are cleared for bone graft."))
+    assert not topic.addresses(stems("The kits are sold in full."))
