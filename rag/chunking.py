@@ -54,8 +54,9 @@ class Chunker:
         self._counter = counter
 
     def fingerprint(self) -> str:
-        """Identifies the chunking rules, so that changing them re-chunks every document."""
-        return f"v2:{self._settings.max_tokens}:{self._settings.overlap_tokens}"
+        """Identifies the chunking rules, so that changing them re-chunks every document (v3: bracketed labels after
+        a full stop stay with their sentence, rag.text.sentences)."""
+        return f"v3:{self._settings.max_tokens}:{self._settings.overlap_tokens}"
 
     def chunk(self, document: Document) -> list[Chunk]:
         """The document's chunks in order, each a span of its text within one section, with ``token_count``

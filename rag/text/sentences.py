@@ -2,7 +2,10 @@
 
 Rules: a blank line, a list item or a heading always starts a new unit; inside a paragraph a sentence ends at
 '.', '!' or '?' followed by space and a capital, digit, quote or bracket, unless the word before the full stop is a
-known abbreviation ("et al.", "vs.", "e.g.", "Fig.") or a single initial ("J. Smith").
+known abbreviation ("et al.", "vs.", "e.g.", "Fig.") or a single initial ("J. Smith"). Bracketed labels right after
+a sentence's end ("... reduce alcohol misuse. (B recommendation)", "(Strong For; Reviewed, Amended)") belong to that
+sentence when a new sentence or the paragraph's end follows them: guideline summaries grade a recommendation after
+its full stop, and read as the start of the next sentence the grade would be quoted with the wrong recommendation.
 """
 
 from __future__ import annotations
@@ -15,6 +18,9 @@ _ABBREVIATIONS = frozenset(
 )
 _BLOCK_START = re.compile(r"\n[ \t]*\n|\n(?=[ \t]*(?:[-*+•]|\d{1,3}[.)])[ \t]+)|\n(?=#{1,6}[ \t])")
 _BOUNDARY = re.compile(r"[.!?][\"')\]*]*+\s++(?=(?:\*\*|__|[\"'(\[])?[A-Z0-9])")
+_LABELS = re.compile(r"\([^()\n]{1,80}\)(?:[ \t]*+\([^()\n]{1,80}\))*+")
+"""A run of short bracketed labels on one line: "(B recommendation)", "(Carryover from the 2008 CPG) (Strong For)"."""
+_SENTENCE_OPENING = re.compile(r"(?:\*\*|__|[\"'(\[])?[A-Z0-9]")
 _WORD_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz.")
 #: A list-item marker at the start of a line: "- ", "* ", "• ", "1. ", "2) ".
 BULLET = re.compile(r"^\s*(?:[-*+•]|\d{1,3}[.)])\s+")
@@ -58,12 +64,24 @@ def _split_block(text: str, start: int, end: int) -> list[tuple[int, int]]:
             start = line_end + 1
     sentence_start = start
     for match in _BOUNDARY.finditer(text, start, end):
-        if _is_abbreviation(text, sentence_start, match.start() + 1):
-            continue
-        spans.append((sentence_start, match.start() + len(match.group(0).rstrip())))
-        sentence_start = match.end()
+        if match.start() < sentence_start or _is_abbreviation(text, sentence_start, match.start() + 1):
+            continue  # a full stop inside labels already given to the sentence before
+        stop, next_start = match.start() + len(match.group(0).rstrip()), match.end()
+        labels = _LABELS.match(text, match.end(), end)
+        if labels and _opens_sentence_or_ends(text, labels.end(), end):
+            stop = next_start = labels.end()
+        spans.append((sentence_start, stop))
+        sentence_start = next_start
     spans.append((sentence_start, end))
     return [trimmed for span in spans if (trimmed := _trim(text, *span))]
+
+
+def _opens_sentence_or_ends(text: str, start: int, end: int) -> bool:
+    """Whether ``text[start:end]``, past its blanks, is empty or opens a sentence (what may follow labels that
+    close the sentence before them)."""
+    while start < end and text[start].isspace():
+        start += 1
+    return start == end or _SENTENCE_OPENING.match(text, start, end) is not None
 
 
 def _is_abbreviation(text: str, start: int, stop: int) -> bool:

@@ -38,6 +38,23 @@ def test_lowercase_after_full_stop_is_not_a_boundary() -> None:
     ]
 
 
+def test_a_grade_after_a_full_stop_stays_with_its_recommendation() -> None:
+    """Guideline summaries grade a recommendation after its full stop; read as the start of the next sentence, the
+    grade would be quoted with the wrong recommendation ("(I statement) The USPSTF recommends against ...")."""
+    text = ("The USPSTF recommends screening adults for alcohol misuse. (B recommendation) The evidence in "
+            "adolescents is insufficient. (I statement)\nAvoid nephrotoxic drugs. (Carryover modified from the 2008 "
+            "CPG.) (Strong For)\n\nReview doses. (A recommendation)")
+    assert sentences(text) == [
+        "The USPSTF recommends screening adults for alcohol misuse. (B recommendation)",
+        "The evidence in adolescents is insufficient. (I statement)",
+        "Avoid nephrotoxic drugs. (Carryover modified from the 2008 CPG.) (Strong For)",
+        "Review doses. (A recommendation)",
+    ]
+    # a bracket that opens its own sentence, or is followed by lower case, is not a label of the one before
+    assert sentences("Results were mixed. (Table 2) shows why. (B recommendation) adults aged 40 years.") == [
+        "Results were mixed.", "(Table 2) shows why.", "(B recommendation) adults aged 40 years."]
+
+
 @pytest.mark.parametrize("text", ["", "   ", "\n\n"])
 def test_empty_text_has_no_sentences(text: str) -> None:
     assert sentence_spans(text) == []
