@@ -54,9 +54,9 @@ class Chunker:
         self._counter = counter
 
     def fingerprint(self) -> str:
-        """Identifies the chunking rules, so that changing them re-chunks every document (v3: bracketed labels after
-        a full stop stay with their sentence, rag.text.sentences)."""
-        return f"v3:{self._settings.max_tokens}:{self._settings.overlap_tokens}"
+        """Identifies the chunking rules, so that changing them re-chunks every document (by rag.text.sentences, v3:
+        bracketed labels after a full stop stay with their sentence; v4: "U.S." does not end one)."""
+        return f"v4:{self._settings.max_tokens}:{self._settings.overlap_tokens}"
 
     def chunk(self, document: Document) -> list[Chunk]:
         """The document's chunks in order, each a span of its text within one section, with ``token_count``

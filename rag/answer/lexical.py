@@ -71,7 +71,7 @@ def answer_sentences(text: str) -> list[str]:
         if leading and sentences:
             sentences[-1] = f"{sentences[-1]} {leading.group(1).strip()}"
             sentence = sentence[leading.end():]
-        if sentence.strip():
+        if sentence.strip(" \t\n.!?;:,"):  # "[1]." leaves its full stop, not a sentence
             sentences.append(sentence)
     return sentences
 

@@ -2,10 +2,11 @@
 
 Rules: a blank line, a list item or a heading always starts a new unit; inside a paragraph a sentence ends at
 '.', '!' or '?' followed by space and a capital, digit, quote or bracket, unless the word before the full stop is a
-known abbreviation ("et al.", "vs.", "e.g.", "Fig.") or a single initial ("J. Smith"). Bracketed labels right after
-a sentence's end ("... reduce alcohol misuse. (B recommendation)", "(Strong For; Reviewed, Amended)") belong to that
-sentence when a new sentence or the paragraph's end follows them: guideline summaries grade a recommendation after
-its full stop, and read as the start of the next sentence the grade would be quoted with the wrong recommendation.
+known abbreviation ("et al.", "vs.", "e.g.", "Fig.", "U.S.") or a single initial ("J. Smith"). Bracketed labels
+right after a sentence's end ("... reduce alcohol misuse. (B recommendation)", "(Strong For; Reviewed, Amended)")
+belong to that sentence when a new sentence or the paragraph's end follows them: guideline summaries grade a
+recommendation after its full stop, and read as the start of the next sentence the grade would be quoted with the
+wrong recommendation.
 """
 
 from __future__ import annotations
@@ -14,12 +15,13 @@ import re
 
 _ABBREVIATIONS = frozenset(
     """al approx ca cf dr e.g eg etc fig figs i.e ie incl jr mr mrs ms no nos prof ref refs resp sr st vs viz vol jan
-    feb mar apr jun jul aug sep sept oct nov dec dept univ inc ltd co corp eq eqs ed eds est min max mg""".split()
+    feb mar apr jun jul aug sep sept oct nov dec dept univ inc ltd co corp eq eqs ed eds est min max mg u.s u.k""".split()
 )
 _BLOCK_START = re.compile(r"\n[ \t]*\n|\n(?=[ \t]*(?:[-*+•]|\d{1,3}[.)])[ \t]+)|\n(?=#{1,6}[ \t])")
 _BOUNDARY = re.compile(r"[.!?][\"')\]*]*+\s++(?=(?:\*\*|__|[\"'(\[])?[A-Z0-9])")
-_LABELS = re.compile(r"\([^()\n]{1,80}\)(?:[ \t]*+\([^()\n]{1,80}\))*+")
-"""A run of short bracketed labels on one line: "(B recommendation)", "(Carryover from the 2008 CPG) (Strong For)"."""
+_LABELS = re.compile(r"\([^()\n]{1,80}\)(?:[ \t]*+\([^()\n]{1,80}\))*+(?:[ \t]*+\[\d{1,4}\])*+[.!?]?")
+"""A run of short bracketed labels on one line: "(B recommendation)", "(Carryover from the 2008 CPG) (Strong For)",
+with the citation markers an answer writes after them ("(I statement) [3]."); a full stop of its own ends it."""
 _SENTENCE_OPENING = re.compile(r"(?:\*\*|__|[\"'(\[])?[A-Z0-9]")
 _WORD_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz.")
 #: A list-item marker at the start of a line: "- ", "* ", "• ", "1. ", "2) ".
@@ -68,7 +70,7 @@ def _split_block(text: str, start: int, end: int) -> list[tuple[int, int]]:
             continue  # a full stop inside labels already given to the sentence before
         stop, next_start = match.start() + len(match.group(0).rstrip()), match.end()
         labels = _LABELS.match(text, match.end(), end)
-        if labels and _opens_sentence_or_ends(text, labels.end(), end):
+        if labels and (text[labels.end() - 1] in ".!?" or _opens_sentence_or_ends(text, labels.end(), end)):
             stop = next_start = labels.end()
         spans.append((sentence_start, stop))
         sentence_start = next_start

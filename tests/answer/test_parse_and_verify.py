@@ -104,3 +104,9 @@ def test_citations_after_the_full_stop_belong_to_the_sentence_before() -> None:
     assert answer_sentences("First claim. [1] Second claim. [2][3] Third [4].") == [
         "First claim. [1]", "Second claim. [2][3]", "Third [4].",
     ]
+    # a graded recommendation cited after its grade stays one sentence, and a marker's full stop is not another
+    assert answer_sentences("Screen adults. (B recommendation) [1]. Fourth. [2]. Fifth [3]. (A recommendation) [4]. "
+                            "in which case [4].") == [
+        "Screen adults. (B recommendation) [1].", "Fourth. [2]", "Fifth [3]. (A recommendation) [4].",
+        "in which case [4].",
+    ]

@@ -32,6 +32,12 @@ def test_blocks_bullets_and_headings_start_new_units() -> None:
     assert items[4:] == [None, None]  # the heading and the paragraph after it are outside the list
 
 
+def test_us_is_an_abbreviation() -> None:
+    text = "Tests approved by the U.S. Food and Drug Administration. The U.S. Preventive Services Task Force agreed."
+    assert sentences(text) == ["Tests approved by the U.S. Food and Drug Administration.",
+                               "The U.S. Preventive Services Task Force agreed."]
+
+
 def test_lowercase_after_full_stop_is_not_a_boundary() -> None:
     assert sentences("The dose was 5 mg. and then stopped. Next one.") == [
         "The dose was 5 mg. and then stopped.", "Next one.",
