@@ -15,7 +15,8 @@ import re
 
 _ABBREVIATIONS = frozenset(
     """al approx ca cf dr e.g eg etc fig figs i.e ie incl jr mr mrs ms no nos prof ref refs resp sr st vs viz vol jan
-    feb mar apr jun jul aug sep sept oct nov dec dept univ inc ltd co corp eq eqs ed eds est min max mg u.s u.k""".split()
+    feb mar apr jun jul aug sep sept oct nov dec dept univ inc ltd co corp eq eqs ed eds est min max mg
+    u.s u.k""".split()
 )
 _BLOCK_START = re.compile(r"\n[ \t]*\n|\n(?=[ \t]*(?:[-*+•]|\d{1,3}[.)])[ \t]+)|\n(?=#{1,6}[ \t])")
 _BOUNDARY = re.compile(r"[.!?][\"')\]*]*+\s++(?=(?:\*\*|__|[\"'(\[])?[A-Z0-9])")
