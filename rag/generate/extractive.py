@@ -70,7 +70,12 @@ NUMBER_BONUS = 0.05
 """For a question that asks for a number (how many, how often, what dose, what share), a sentence stating one ranks
 this much higher."""
 _NUMBER = re.compile(r"\d")
-_DOSE_ASK = re.compile(r"\b(?:doses?|dosage|dosing|mg|milligrams?|mg/kg|micrograms?)\b", re.IGNORECASE)
+_DOSE_WORD = re.compile(r"\b(?:doses?|dosage|dosing|mg|milligrams?|mg/kg|micrograms?)\b", re.IGNORECASE)
+"""A dose named in a question, or a unit of one."""
+_PLACED_DOSE = re.compile(r"\b(?:between|first|second|third|fourth|final|last|next|booster|missed)\s++(?:\w++\s++)?+"
+                          r"\Z", re.IGNORECASE)
+"""What, just before "dose", places it in a series ("minimum intervals between doses", "the second dose"): the
+question asks when, not how much."""
 _DOSE = re.compile(r"\d\s?(?:mg|g|mcg|µg|ug|ml|mL|IU|units?|tablets?|capsules?|puffs?|drops?|ampoules?|vials?)"
                    r"(?!\s?/\s?(?:dL|L|l|dl|mmol)\b)\b|\b(?:single|one|two|three|daily|twice|once) (?:dose|tablet|"
                    r"capsule|injection)s?\b", re.IGNORECASE)
@@ -332,8 +337,11 @@ def _statement(candidate: Candidate, by_place: dict[tuple[int, int], Candidate],
 
 
 def asks_for_dose(question: str) -> bool:
-    """Whether the question asks for a dose (of a drug or product), which only a sentence stating one answers."""
-    return bool(_DOSE_ASK.search(question))
+    """Whether the question asks for a dose (the amount of a drug or product), which only a sentence stating one
+    answers: "what starting dose", "how many doses", "azithromycin 1 g or doxycycline 100 mg?"; not a dose placed in a
+    series ("what are the minimum intervals between doses?", "the second dose"): that asks when, not how much."""
+    return any(not _PLACED_DOSE.search(question, max(0, word.start() - 40), word.start())
+               for word in _DOSE_WORD.finditer(question))
 
 
 def asks_for_number(question: str) -> bool:

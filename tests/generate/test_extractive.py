@@ -10,6 +10,7 @@ import pytest
 from rag.config import Settings
 from rag.embedding import SentenceTransformerEmbedder
 from rag.factory import Components
+from rag.generate.extractive import asks_for_dose
 from rag.testing.fakes import HashEmbedder, LexicalJudge
 from tests.helpers.documents import WriteDoc
 
@@ -117,6 +118,23 @@ def test_a_dose_question_is_answered_only_by_a_dose(components: Components, writ
               body="## Results\nAfter severe hypoglycaemia the insulin glargine dose was reduced to 10 units daily.")
     components.ingestor().run([tmp_path / "src"])
     assert "10 units daily" in components.answers().answer(question).sections[1].text
+
+
+def test_a_dose_placed_in_a_series_is_not_a_dose_asked_for(components: Components, write_doc: WriteDoc,
+                                                           tmp_path: Path) -> None:
+    """"What are the minimum intervals between doses?" asks when, not how much: the interval answers it although no
+    sentence states an amount (the dose rule had silenced the section)."""
+    assert asks_for_dose("What starting dose of sertraline should I use?")
+    assert asks_for_dose("How many doses would he need, and is 100 mg enough?")
+    assert not asks_for_dose("Do we restart the series, and what are the minimum intervals between doses?")
+    assert not asks_for_dose("How long should I wait between the first and second dose?")
+    write_doc("s/series.md", title="Hepatitis B vaccine series in health-care personnel",
+              body="## Results\nAn interrupted hepatitis B vaccine series does not need to be restarted; the minimum "
+                   "intervals are 4 weeks between the first and second dose and 8 weeks between the second and third.")
+    components.ingestor().run([tmp_path / "src"])
+    answer = components.answers().answer("For the hepatitis B vaccine series, do we restart an interrupted series, "
+                                         "and what are the minimum intervals between doses?")
+    assert "does not need to be restarted" in answer.sections[1].text
 
 
 def test_a_follow_up_leads_with_what_it_asks_not_with_what_was_said(tmp_path: Path, write_doc: WriteDoc,
