@@ -117,14 +117,17 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int] | None:
 
 
 _EMPHASIS = re.compile(r"\*\*|__")
+_POINTER = re.compile(r"(?:See|Refer to)\b|For (?:more|further) (?:information|details)\b[^.]{0,60}?\bsee\b")
+"""A sentence that sends the reader elsewhere ("See the Clinical Considerations below for more information about
+screening intervals.", 281 of the guideline summaries' sentences): it states nothing a clinician can act on."""
 MIN_QUOTABLE_WORDS = 4
 """A shorter unit (a heading, a label, a fragment of a list) is not quoted on its own."""
 
 
 def quotable_sentences(passage: str) -> list[tuple[int, str]]:
     """The sentences of a passage that can be quoted on their own, with their positions among its units: text
-    without list marker, emphasis or line breaks; four words or more; no headings; no instruction to a model
-    (rag.text.instructions). The composer quotes these and the sentence vectors are computed for exactly these
+    without list marker, emphasis or line breaks; four words or more; no headings; no pointer elsewhere ("See the
+    Clinical Considerations below ..."); no instruction to a model (rag.text.instructions). The composer quotes these and the sentence vectors are computed for exactly these
     texts."""
     from rag.text.instructions import instruction_spans  # it splits sentences with this module
 
@@ -134,7 +137,7 @@ def quotable_sentences(passage: str) -> list[tuple[int, str]]:
         if (start, end) in addressed_to_a_model:
             continue
         text = plain(passage[start:end])
-        if len(text.split()) >= MIN_QUOTABLE_WORDS and not text.startswith("#"):
+        if len(text.split()) >= MIN_QUOTABLE_WORDS and not text.startswith("#") and not _POINTER.match(text):
             found.append((position, text))
     return found
 

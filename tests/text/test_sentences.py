@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.text.sentences import list_items, sentence_spans
+from rag.text.sentences import list_items, quotable_sentences, sentence_spans
 
 
 def sentences(text: str) -> list[str]:
@@ -70,3 +70,15 @@ def test_spans_respect_bounds_and_are_trimmed() -> None:
     text = "XXX  First one. Second one.  YYY"
     spans = sentence_spans(text, 3, len(text) - 3)
     assert [text[s:e] for s, e in spans] == ["First one.", "Second one."]
+
+
+def test_a_sentence_pointing_elsewhere_is_not_quotable() -> None:
+    passage = ("The USPSTF recommends screening for HIV in adolescents and adults aged 15 to 65 years. "
+               "See the Clinical Considerations below for more information about screening intervals. "
+               "Refer to the original guideline document for the full algorithm. "
+               "For more information on the evidence, see the Supporting Documents field. "
+               "Seeing the patient again in 4 weeks is advised.")
+    assert [text for _, text in quotable_sentences(passage)] == [
+        "The USPSTF recommends screening for HIV in adolescents and adults aged 15 to 65 years.",
+        "Seeing the patient again in 4 weeks is advised.",
+    ]
