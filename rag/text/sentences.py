@@ -127,8 +127,8 @@ MIN_QUOTABLE_WORDS = 4
 def quotable_sentences(passage: str) -> list[tuple[int, str]]:
     """The sentences of a passage that can be quoted on their own, with their positions among its units: text
     without list marker, emphasis or line breaks; four words or more; no headings; no pointer elsewhere ("See the
-    Clinical Considerations below ..."); no instruction to a model (rag.text.instructions). The composer quotes these and the sentence vectors are computed for exactly these
-    texts."""
+    Clinical Considerations below ..."); no instruction to a model (rag.text.instructions). The composer quotes
+    these and the sentence vectors are computed for exactly these texts."""
     from rag.text.instructions import instruction_spans  # it splits sentences with this module
 
     found = []
