@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import gzip
 import hashlib
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -105,6 +106,15 @@ def fit_sources(hits: Sequence[Hit], budget: int, encoding: str = "cl100k_base",
         used += count_tokens(text, encoding) + overhead_per_source
         sources.append(Source(n=len(sources) + 1, hit=hit, text=text))
     return sources, dropped
+
+
+def left_out_notice(dropped: Sequence[Hit]) -> str:
+    """What a reader is told about the retrieved passages that did not fit: how many, from which publications (each
+    named once, with its count when several of its passages were left out)."""
+    counts = Counter(hit.title for hit in dropped)
+    named = "; ".join(f"{title} ({count} passages)" if count > 1 else title for title, count in counts.items())
+    return (f"{len(dropped)} retrieved passage(s) did not fit the context budget (RAG_GENERATION__CONTEXT_TOKENS) "
+            f"and were left out: {named}")
 
 
 def _fitting_prefix(text: str, room: int, encoding: str) -> str | None:

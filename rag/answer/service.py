@@ -15,7 +15,7 @@ from functools import partial
 
 from rag.answer.appraise import Appraised, appraise_answer
 from rag.answer.assemble import assemble
-from rag.answer.budget import count_tokens, encoding_for, fit_history, fit_sources, truncate_tokens
+from rag.answer.budget import count_tokens, encoding_for, fit_history, fit_sources, left_out_notice, truncate_tokens
 from rag.answer.events import AnswerEvent, AnswerStreamEvent, DeltaEvent, NoticeEvent, SourcesEvent
 from rag.answer.ground import Grounded, Grounder
 from rag.answer.models import Answer, AnswerSection, FallbackReason, Outcome, Reference
@@ -227,8 +227,7 @@ class AnswerService:
             notices.append(f"{len(retracted)} retracted publication(s) matched the question and were left out: "
                            + "; ".join(retracted))
         if dropped:
-            notices.append(f"{len(dropped)} retrieved passage(s) did not fit the model's context and were left out: "
-                           + ", ".join(h.title for h in dropped))
+            notices.append(left_out_notice(dropped))
         if not sources and self._retriever.is_empty():  # not the same as a corpus without evidence: say so
             notices.append(EMPTY_INDEX_NOTICE)
         shown = self._shown(standalone, sources, backend, follow_up)

@@ -5,7 +5,7 @@ from pathlib import Path
 import jinja2
 import pytest
 
-from rag.answer.budget import count_tokens, encoding_for, fit_sources
+from rag.answer.budget import count_tokens, encoding_for, fit_sources, left_out_notice
 from rag.contract import NO_GUIDELINE, NO_RESEARCH, SECTION_TITLES, Source
 from rag.errors import ConfigError
 from rag.generate.prompting import Prompts, Turn, fence_safe
@@ -76,6 +76,16 @@ def test_tiktoken_works_offline_and_budget_cuts_at_sentence_ends() -> None:
     assert kept[0].text.endswith(".") and long_text.startswith(kept[0].text) and len(kept[0].text) < len(long_text)
     everything, none_dropped = fit_sources(hits, 10_000)
     assert [s.text for s in everything] == [h.text for h in hits] and none_dropped == []
+
+
+def test_passages_left_out_are_counted_per_publication() -> None:
+    """One guideline's eighteen passages were listed by title eighteen times, as not fitting "the model's context"
+    even in an answer no model wrote."""
+    dropped = [make_source(n, "guideline", "A passage.").hit.model_copy(update={"title": title})
+               for n, title in enumerate(["Breast cancer screening"] * 3 + ["Ovarian cancer screening"], 1)]
+    assert left_out_notice(dropped) == (
+        "4 retrieved passage(s) did not fit the context budget (RAG_GENERATION__CONTEXT_TOKENS) and were left out: "
+        "Breast cancer screening (3 passages); Ovarian cancer screening")
 
 
 def test_tiktoken_encodings_are_built_in_memory_as_tiktoken_defines_them(monkeypatch: pytest.MonkeyPatch,
