@@ -10,7 +10,7 @@ import pytest
 from rag.config import Settings
 from rag.embedding import SentenceTransformerEmbedder
 from rag.factory import Components
-from rag.generate.extractive import asks_for_dose
+from rag.generate.extractive import asks_for_dose, asks_for_strength
 from rag.testing.fakes import HashEmbedder, LexicalJudge
 from tests.helpers.documents import WriteDoc
 
@@ -118,6 +118,19 @@ def test_a_dose_question_is_answered_only_by_a_dose(components: Components, writ
               body="## Results\nAfter severe hypoglycaemia the insulin glargine dose was reduced to 10 units daily.")
     components.ingestor().run([tmp_path / "src"])
     assert "10 units daily" in components.answers().answer(question).sections[1].text
+
+
+def test_a_question_on_how_strong_a_recommendation_is_leads_with_its_grade(components: Components,
+                                                                          write_doc: WriteDoc, tmp_path: Path) -> None:
+    assert asks_for_strength("How strong is that recommendation?") and asks_for_strength("It got a B grade, right?")
+    assert not asks_for_strength("Should adults be screened for high blood pressure?")
+    write_doc("g/bp.md", kind="guideline", organization="USPSTF", year=2015, title="High blood pressure screening",
+              body="## Recommendation\nMost adults have their blood pressure measured at primary care visits every "
+                   "year. Screen adults aged 18 years or older for high blood pressure (A recommendation).")
+    components.ingestor().run([tmp_path / "src"])
+    answer = components.answers().answer("How strong is the recommendation that adults have their blood pressure "
+                                         "measured at primary care visits every year?")
+    assert answer.sections[0].text.startswith("Screen adults aged 18 years or older"), answer.sections[0].text
 
 
 def test_a_dose_placed_in_a_series_is_not_a_dose_asked_for(components: Components, write_doc: WriteDoc,
