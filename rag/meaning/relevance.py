@@ -23,8 +23,7 @@ from rag.config import MeaningSettings
 from rag.contract import Source
 from rag.meaning.vectors import SentenceVectors, Vectors
 from rag.text.sentences import quotable_sentences
-from rag.text.terms import content_terms
-from rag.text.topic import TermWeights, Topic, question_topic, stem, stems
+from rag.text.topic import TermWeights, Topic, question_topic, stem, stems, topic_words
 
 QueryEncoder = Callable[[str], Vectors]
 """The question's unit vector (the embedder's ``embed_query``)."""
@@ -221,12 +220,12 @@ class Relevance:
         containing it ("needling" in "microneedling"), or close to it as a word on its own (cosine >= ``WORD_MATCH``:
         "sugar" and "glucose" 0.72, "kids" and "children" 0.88; "glucagon" and "insulin" 0.26 are not)."""
         wanted: dict[str, str] = {}
-        for word in sorted(content_terms(question)):
+        for word in sorted(topic_words(question)):
             if stem(word) in topic.topical and stem(word) not in held:
                 wanted.setdefault(word, stem(word))
         if not wanted:
             return set()
-        words = sorted(content_terms(passage))
+        words = sorted(topic_words(passage))
         found = {wanted[w] for w in wanted if len(w) >= _MIN_CONTAINED and any(w in v or v in w for v in words
                                                                                   if len(v) >= _MIN_CONTAINED)}
         rest = [w for w in wanted if wanted[w] not in found]
