@@ -116,9 +116,16 @@ def ngc_record(source: str, record: dict[str, Any], options: LoadOptions) -> Doc
         part
         for key, title in _NGC_SECTIONS
         if isinstance(record.get(key), str) and record[key].strip() not in ("", "None", "None provided")
-        for part in headed_parts(title, str(record[key]))
+        for part in headed_parts(title, _EDITORS_NOTE.sub("", str(record[key])))
     ]
     return require_text(source, Document.from_sections(meta, parts, _record_source(source, doc_id)))
+
+
+_EDITORS_NOTE = re.compile(r"^[ \t]*Note from [^\n]{0,200}?National Guideline Clearinghouse[^\n]*\n?", re.MULTILINE)
+"""The Clearinghouse's own note on its summary, a line of its own ("Note from the ... and the National Guideline
+Clearinghouse (NGC): The recommendations ... are organized into 3 modules with 1 algorithm", "This summary includes
+the treatment recommendations of the guideline"): how the summary is laid out, not what the guideline says; quoted,
+it took a guideline section's first place."""
 
 
 _HEADING_WORDS = 10

@@ -176,6 +176,21 @@ def test_ngc_headings_written_as_lines_become_sections_and_grade_definitions_are
     assert first.startswith("The USPSTF recommends screening for HIV"), "the heading is not glued to the sentence"
 
 
+def test_the_clearinghouses_note_on_its_summary_is_not_guideline_text(tmp_path: Path) -> None:
+    recommendations = "\n".join([
+        "Note from the Department of Veterans Affairs and the Department of Defense (VA/DoD) and the National "
+        "Guideline Clearinghouse (NGC): The recommendations are organized into 2 modules with 2 algorithms.",
+        "The Work Group recommends against routine imaging (see the National Guideline Clearinghouse [NGC] summary "
+        "of the related guideline). (Strong Against)",
+    ])
+    ngc = tmp_path / "ngc.jsonl"
+    ngc.write_text(json.dumps({"ngc_id": 7, "title": "Concussion", "major_recommendations": recommendations}))
+    (guideline,) = load_all(ngc)
+    assert isinstance(guideline, Document)
+    assert "organized into" not in guideline.text and "Note from" not in guideline.text
+    assert guideline.text.startswith("The Work Group recommends against routine imaging (see the National Guideline")
+
+
 def test_pubmedqa_keeps_question_out_of_the_document(tmp_path: Path) -> None:
     path = tmp_path / "pqa.json"
     path.write_text(json.dumps({
