@@ -104,7 +104,8 @@ _PREMISE_OPENING = re.compile(r"^(?:since|given(?: that)?|as|because|now that|co
 _CLAUSE_BREAK = re.compile(r",[ \t]?(?:so|correct|right|true|isn't it|is that right)\b| [-–—] |;", re.IGNORECASE)
 _ASSERTING = re.compile(
     r"\b(?:is|are|was|were|has|have|had|says?|said|states?|stated|recommends?|recommended|endorses?|approved|"
-    r"allows?|allowed|gives?|shows?|showed|found|requires?|prohibits?|bans?|cleared|licensed|proves?|proved|"
+    r"allows?|allowed|gives?|gave|got|gets|received|shows?|showed|found|requires?|prohibits?|bans?|cleared|"
+    r"licensed|proves?|proved|"
     r"doesn't|don't|does not|do not|isn't|aren't|never|always)\b", re.IGNORECASE)
 _INTERROGATIVE = re.compile(r"^\s*(?:what|which|who|whom|whose|when|where|why|how|is|are|was|were|do|does|did|can|"
                             r"could|should|would|will|has|have|may|might|must)\b", re.IGNORECASE)

@@ -12,6 +12,8 @@ def test_the_premise_a_question_takes_for_granted() -> None:
         "USPSTF says one high office reading is enough to diagnose hypertension")
     assert premise_of("The 2024 AAD acne guideline recommends microneedling for scars - what protocol does it "
                       "endorse?") == "The 2024 AAD acne guideline recommends microneedling for scars"
+    assert premise_of("Vitamin E supplements got a B grade for heart disease prevention - so what dose should I "
+                      "start?") == "Vitamin E supplements got a B grade for heart disease prevention"
     for plain in ("What is the comparative efficacy of PRP versus exosomes?",
                   "In adults over 65, which antidepressant is safest?",
                   "How often should adults be screened - and at what age?"):
