@@ -13,7 +13,7 @@ import hashlib
 import re
 import secrets
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from pathlib import Path
@@ -155,10 +155,7 @@ class Prompts:
         if not (directory / "answer.j2").is_file():
             raise ConfigError(f"the prompts folder {directory} has no answer.j2")
         self._directory = directory
-        self._env = SandboxedEnvironment(
-            loader=FileSystemLoader(str(directory)), undefined=StrictUndefined, autoescape=False,
-            keep_trailing_newline=False, trim_blocks=True,
-        )
+        self._env = _environment(str(directory))
 
     def answer(self, question: str, sources: Sequence[Source], audience: Audience,
                history: Sequence[Turn] = (), output: str = "markdown") -> ChatPrompt:
@@ -225,7 +222,34 @@ def _attribute(value: str) -> str:
     return " ".join(fence_safe(value).split()).replace('"', "'").replace(">", "›")
 
 
+class _TemplateFiles(FileSystemLoader):
+    """Templates from a folder; a compiled template is reused while its file holds the same text. (Jinja's own check
+    compares modification times, which the file system records with a coarse clock: a file rewritten within a few
+    milliseconds looks unchanged.)"""
+
+    def get_source(self, environment: Any, template: str) -> tuple[str, str, Callable[[], bool]]:
+        source, filename, _ = super().get_source(environment, template)
+
+        def unchanged() -> bool:
+            try:
+                return Path(filename).read_text(encoding=self.encoding) == source
+            except OSError:
+                return False
+
+        return source, filename, unchanged
+
+
 @lru_cache(maxsize=8)
+def _environment(directory: str) -> SandboxedEnvironment:
+    """One template environment per prompts folder and process, so that a template is compiled once, not once per
+    ``Prompts`` (one is built with each set of components and each LLM judge; compiling the answer templates cost
+    ~30 ms of CPU each time). A template edited on disk is read again (:class:`_TemplateFiles`)."""
+    return SandboxedEnvironment(
+        loader=_TemplateFiles(directory), undefined=StrictUndefined, autoescape=False,
+        keep_trailing_newline=False, trim_blocks=True,
+    )
+
+
 def _audience_style(env: SandboxedEnvironment, audience: Audience) -> dict[str, str]:
     module = env.get_template(f"audience_{audience}.j2").module
     return {key: str(getattr(module, key)) for key in ("description", "guidelines", "research", "limitations")}

@@ -48,19 +48,18 @@ def run(*args: str) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
-def test_eval_writes_outputs_passes_gates_and_compares(setup: tuple[Path, Path], tmp_path: Path) -> None:
+def test_eval_writes_outputs_passes_gates_and_compares(setup: tuple[Path, Path], tmp_path: Path,
+                                                      live: tuple[dict[str, Any], Path]) -> None:
     data, dataset = setup
     gates = ["--fail-under", "citation_validity=1.0", "--fail-under", "section_routing=1.0",
              "--fail-under", "citation_recall=0.95"]
-    code, out = run("eval", str(dataset), "--data-dir", str(data), "--out", str(tmp_path / "a"), "--json", *gates)
-    summary = json.loads(out)
-    assert code == 0 and summary["gates_failed"] == [] and summary["cases"] == len(PRP_CASES)
-    for name in ("cases", "summary", "report"):
-        assert Path(summary["outputs"][name]).is_file()
-    code, out = run("eval", str(dataset), "--data-dir", str(data), "--out", str(tmp_path / "b"), "--json",
-                    "--baseline", str(tmp_path / "a" / "summary.json"), "--fail-on-regression")
+    code, out = run("eval", str(dataset), "--data-dir", str(data), "--out", str(tmp_path / "a"), "--json", *gates,
+                    "--baseline", str(live[1] / "summary.json"), "--fail-on-regression")
     again = json.loads(out)
-    assert code == 0 and set(again["deltas"].values()) == {0.0}, "two offline runs give identical numbers"
+    assert code == 0 and again["gates_failed"] == [] and again["cases"] == len(PRP_CASES)
+    for name in ("cases", "summary", "report"):
+        assert Path(again["outputs"][name]).is_file()
+    assert set(again["deltas"].values()) == {0.0}, "two offline runs (this one and the live one) give identical numbers"
     comparison = again["comparison"]
     assert comparison["newly_failing"] == comparison["newly_passing"] == comparison["changed"] == []
     assert set(comparison["differences"]) <= {"git_commit"}, "same provenance (the commit may be dirty or not)"
