@@ -114,6 +114,23 @@ class Row:
     baseline_from_model: bool
     scores: dict[str, float | None] = field(default_factory=dict)
     baseline_scores: dict[str, float | None] = field(default_factory=dict)
+    written: frozenset[str] = frozenset()
+    """The model's own sentences (its sections' and its limitations'), as :func:`_said` reads them: what counts as
+    kept (a section the grounding answered from its sources with a notice holds the composer's sentences, not the
+    model's)."""
+
+
+def _said(sentence: str) -> str:
+    return " ".join(strip_citations(sentence).lower().split()).rstrip(" .")
+
+
+def written_by_model(markdown: str) -> tuple[int, frozenset[str]]:
+    """The model's substantive sentences in its sections (how many), and every sentence it wrote that a section may
+    keep (its sections' and its limitations', which grounding may move into a section)."""
+    parsed = parse_answer(markdown, [])
+    sentences = [s for text in parsed.sections.values() for s in substantive_sentences(text)]
+    limitations = [claim for claim, _ in substantive_sentences(parsed.limitations)]
+    return len(sentences), frozenset(_said(text) for text in [*(c for c, _ in sentences), *limitations])
 
 
 def substantive_sentences(text: str) -> list[tuple[str, list[int]]]:
@@ -158,9 +175,9 @@ def row_from_log(entry: dict[str, Any]) -> Row:
     fmt = entry.get("format") or ("json" if raw and raw.lstrip().startswith(("{", "`")) else "markdown")
     generation = Generation(raw, fmt) if raw else None
     markdown = model_markdown(generation) if generation else ""
-    sentences = [s for text in parse_answer(markdown, []).sections.values() for s in substantive_sentences(text)]
-    return Row(entry["case"], entry["mode"], answer, generation, entry["generation_s"], len(sentences),
-               bool(entry.get("baseline")), entry.get("scores", {}), entry.get("baseline", {}))
+    count, written = written_by_model(markdown)
+    return Row(entry["case"], entry["mode"], answer, generation, entry["generation_s"], count,
+               bool(entry.get("baseline")), entry.get("scores", {}), entry.get("baseline", {}), written)
 
 
 def run_mode(components: Components, cases: Sequence[EvalCase], mode: str, judge: Judge, log: Any,
@@ -192,7 +209,8 @@ def run_mode(components: Components, cases: Sequence[EvalCase], mode: str, judge
         sentences = [s for text in parsed.sections.values() for s in substantive_sentences(text)]
         by_n = {s.n: s.text for s in sources}
         baseline_items = [(claim, [by_n[n] for n in numbers if n in by_n]) for claim, numbers in sentences]
-        row = Row(case.id, mode, answer, generation, seconds, len(sentences), parsed.citation_count() > 0)
+        row = Row(case.id, mode, answer, generation, seconds, len(sentences), parsed.citation_count() > 0,
+                  written=written_by_model(raw)[1])
         context = EvalContext(case, answer, resolve(answer), [], judge)
         row.scores = {**CitationValidity().evaluate(context), **CitationRecallPrecision().evaluate(context)}
         row.baseline_scores = alce(judge, baseline_items) if row.baseline_from_model else {}
@@ -234,7 +252,8 @@ def report(mode: str, rows: Sequence[Row]) -> None:
     from_model = [not r.answer.backend.startswith("extractive") for r in rows]
     dangling = sum(len([n for n in citations_in(s.text) if n not in {ref.n for ref in r.answer.references}])
                    for r in rows for s in r.answer.sections)
-    kept = [sum(bool(citations_in(sentence)) for s in r.answer.sections for sentence in answer_sentences(s.text))
+    kept = [sum(bool(citations_in(sentence)) and _said(sentence) in r.written for s in r.answer.sections
+                for sentence in answer_sentences(s.text))
             if not r.answer.backend.startswith("extractive") else 0 for r in rows]
     repeats = sum(1 for r in rows for x in r.answer.grounding.removed if x.reason == REPEATED)
     ratios = [r.answer.timings_ms["total"] / 1000 / r.generation_s for r in rows if r.generation_s > 0]

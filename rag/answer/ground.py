@@ -218,8 +218,8 @@ class Grounder:
         """The limitations without the findings among them: each finding a passage of a publication that addresses
         the question supports joins the end of that passage's section (unless the section already says it)."""
         sentences = [tidy for tidy in map(tidy, answer_sentences(text)) if tidy]
-        asked = [s for s in sentences if not is_no_evidence(strip_citations(s))
-                 and len(content_terms(s)) >= _MIN_CONTENT_WORDS]
+        asked = [s for s in sentences if not is_no_evidence(strip_citations(s)) and not _denies_comparison(s)
+                 and len(content_terms(s)) >= _MIN_CONTENT_WORDS]  # a denial is judged as an absence, below
         stated = {s for s, finding in zip(asked, findings([strip_citations(s) for s in asked]), strict=True)
                   if finding}
         if not stated:
@@ -250,7 +250,7 @@ class Grounder:
         publications = {s.hit.doc_id for s in sources if s.n in cited}
         passages = [s.text for s in sources if s.hit.doc_id in publications]
         sentences = [tidy for tidy in map(tidy, answer_sentences(text)) if tidy]
-        absences = {s for s in sentences if _states_absence(s, True)}
+        absences = {s for s in sentences if _states_absence(s, True) or _denies_comparison(s)}
         checked = [s for s in sentences if s not in absences and len(content_terms(s)) >= _MIN_CONTENT_WORDS]
         judgments = iter(self._judge.judge_many([(s, p) for s in checked for p in passages]))
         supported = {s for s in checked if True in [self._supports(next(judgments), s, p) for p in passages]}
@@ -431,10 +431,16 @@ def _denies_its_study(claim: Claim, sources: dict[int, Source], addressing: froz
     comparing exosomes with PRP") rests on a study that addresses the question: the study it cites is itself such a
     comparison's evidence (the seed's own error, where the cited trial says "no earlier trial had compared exosomes
     with PRP"). A sentence the cited passage holds word for word is the source's own statement, and stands."""
-    if not (_DENIED_STUDIES.search(claim.text) and _COMPARING.search(claim.text)):
+    if not _denies_comparison(claim.text):
         return False
     studies = [n for n in claim.sources if sources[n].kind == "study" and n in addressing]
     return bool(studies) and not any(_plain(claim.text) in _plain(sources[n].text) for n in studies)
+
+
+def _denies_comparison(text: str) -> bool:
+    """Whether a sentence denies that a comparison was studied ("limited by the lack of direct head-to-head studies
+    comparing exosomes with PRP")."""
+    return bool(_DENIED_STUDIES.search(text) and _COMPARING.search(text))
 
 
 def _states_absence(text: str, model: bool) -> bool:

@@ -223,6 +223,25 @@ def test_a_models_denial_of_the_comparison_its_cited_trial_made_is_removed(compo
     assert "comparing exosomes with PRP before theirs [1]" in quoted.sections[1].text, "the trial's own words stand"
 
 
+def test_a_models_denial_of_the_comparison_among_its_limitations_is_removed(components: Components,
+                                                                            write_doc: WriteDoc, tmp_path: Path) -> None:
+    """Found live (local model, the seed question, whole passages): "The quality, size and applicability of the
+    evidence are limited by the lack of direct head-to-head studies comparing exosomes with PRP [3]", written as a
+    limitation and cited to the head-to-head trial, was kept (moved into the research section as a finding)."""
+    write_doc("s/exo-prp.md", year=2025, study_design="rct", title="Exosomes versus PRP with microneedling",
+              body="## Results\nIn this split-face trial of 20 patients, exosomes and PRP, each with microneedling, "
+                   "improved photoaged skin alike. The authors note a lack of direct head-to-head studies comparing "
+                   "exosomes with PRP before theirs. Erythema was shorter on the exosome side.")
+    assert components.ingestor().run([tmp_path / "src"]).failed == []
+    denial = "The evidence is limited by the lack of direct head-to-head studies comparing exosomes with PRP."
+    llm = ScriptedGenerator([f"## From the Research\nExosomes and PRP improved photoaged skin alike [1].\n"
+                             f"## Limitations\n{denial[:-1]} [1].\n"])
+    answer = components.answers(llm=llm).answer("Are exosomes better than PRP with microneedling for photoaged "
+                                                "skin?", backend="openai")
+    assert "lack of direct head-to-head" not in answer.sections[1].text + answer.limitations
+    assert (denial, ABSENCE_CONTRADICTED) in [(r.sentence, r.reason) for r in answer.grounding.removed]
+
+
 def test_patient_audience(answer_corpus: Components) -> None:
     llm = ScriptedGenerator(["## From the Research\nPRP helped acne scars in a study of 50 patients [2]."])
     answer = answer_corpus.answers(llm=llm).answer(QUESTION, audience="patient", backend="openai")
