@@ -203,13 +203,18 @@ def test_a_models_false_claim_of_missing_evidence_is_replaced_by_the_sources(ans
         assert "There are no direct studies of exosomes for rotavirus." in other.limitations
 
 
-def test_a_models_denial_of_the_comparison_its_cited_trial_made_is_removed(components: Components,
-                                                                           write_doc: WriteDoc, tmp_path: Path) -> None:
+def index_head_to_head_trial(components: Components, write_doc: WriteDoc, tmp_path: Path) -> None:
+    """One trial comparing exosomes with PRP, whose authors note that none had before."""
     write_doc("s/exo-prp.md", year=2025, study_design="rct", title="Exosomes versus PRP with microneedling",
               body="## Results\nIn this split-face trial of 20 patients, exosomes and PRP, each with microneedling, "
                    "improved photoaged skin alike. The authors note a lack of direct head-to-head studies comparing "
                    "exosomes with PRP before theirs. Erythema was shorter on the exosome side.")
     assert components.ingestor().run([tmp_path / "src"]).failed == []
+
+
+def test_a_models_denial_of_the_comparison_its_cited_trial_made_is_removed(components: Components,
+                                                                           write_doc: WriteDoc, tmp_path: Path) -> None:
+    index_head_to_head_trial(components, write_doc, tmp_path)
     question = "Are exosomes better than PRP with microneedling for photoaged skin?"
     denial = "However, there is a lack of direct head-to-head studies comparing exosomes with PRP."
     llm = ScriptedGenerator([f"## From the Research\n{denial[:-1]} [1].\n",
@@ -228,11 +233,7 @@ def test_a_models_denial_of_the_comparison_among_its_limitations_is_removed(comp
     """Found live (local model, the seed question, whole passages): "The quality, size and applicability of the
     evidence are limited by the lack of direct head-to-head studies comparing exosomes with PRP [3]", written as a
     limitation and cited to the head-to-head trial, was kept (moved into the research section as a finding)."""
-    write_doc("s/exo-prp.md", year=2025, study_design="rct", title="Exosomes versus PRP with microneedling",
-              body="## Results\nIn this split-face trial of 20 patients, exosomes and PRP, each with microneedling, "
-                   "improved photoaged skin alike. The authors note a lack of direct head-to-head studies comparing "
-                   "exosomes with PRP before theirs. Erythema was shorter on the exosome side.")
-    assert components.ingestor().run([tmp_path / "src"]).failed == []
+    index_head_to_head_trial(components, write_doc, tmp_path)
     denial = "The evidence is limited by the lack of direct head-to-head studies comparing exosomes with PRP."
     llm = ScriptedGenerator([f"## From the Research\nExosomes and PRP improved photoaged skin alike [1].\n"
                              f"## Limitations\n{denial[:-1]} [1].\n"])
