@@ -109,6 +109,9 @@ class Grounded:
     limitations: str = ""
     contradicted: set[SectionKind] = field(default_factory=set)
     """Sections where a statement that evidence is missing was removed: their sources address the question."""
+    unanswered: set[SectionKind] = field(default_factory=set)
+    """Sections a model's answer keeps no sentence in although sources of theirs address the question: shown as
+    they are, they would say that no source addresses it."""
 
     def sourced(self, section: SectionKind | None = None) -> list[Claim]:
         """The kept claims that rest on sources (of one section, or of both)."""
@@ -172,6 +175,8 @@ class Grounder:
             limitations = self._findings_moved(limitations, findings, sources, addressing, grounded)
         grounded.limitations = (self._limitations(limitations, grounded, sources, addressed) if verify_limitations
                                 else limitations)
+        if verify_limitations and addressing is not None:
+            grounded.unanswered = {s for s in addressed if not grounded.sourced(s)} - grounded.contradicted
         return grounded
 
     # -- steps -------------------------------------------------------------------------------------------------

@@ -156,7 +156,7 @@ class AnswerService:
             for notice in generation.notices:
                 yield from self._notice(prepared, notice)
             grounded, draft = self._ground(generation, prepared, model=generator.is_model)
-            if grounded.contradicted and generator.is_model:
+            if generator.is_model and (grounded.contradicted or (grounded.unanswered and grounded.sourced())):
                 yield from self._answer_contradicted(grounded, prepared)
             if generator.is_model and not grounded.sourced() and prepared.sources:
                 removed = len(grounded.removed)
@@ -308,16 +308,24 @@ class AnswerService:
         return grounded, draft
 
     def _answer_contradicted(self, grounded: Grounded, prepared: _Prepared) -> Iterator[NoticeEvent]:
-        """A section where the model said evidence is missing while its sources address the question is answered
-        from those sources (the extractive composer's sentences, when the model left it empty), with a notice."""
+        """A section where the model said evidence is missing while its sources address the question, or where
+        grounding kept none of its sentences although they do, is answered from those sources (the extractive
+        composer's sentences, when the model left it empty), with a notice: left empty, it would say that no source
+        addresses the question."""
         composed: Grounded | None = None
-        for section in sorted(grounded.contradicted):
+        for section in sorted(grounded.contradicted | grounded.unanswered):
             if not grounded.sourced(section):
                 if composed is None:
                     composed, _ = self._ground(self._extractive.generate(prepared.request), prepared, model=False)
+                if section in grounded.unanswered and not composed.sourced(section):
+                    continue
                 grounded.claims[section] = composed.claims[section]
-            yield from self._notice(prepared, f"The model said no source in '{SECTION_TITLES[section]}' addresses "
-                                              "the question, but retrieved sources do; the section quotes them.")
+            title = SECTION_TITLES[section]
+            yield from self._notice(prepared, f"The model said no source in '{title}' addresses the question, but "
+                                              "retrieved sources do; the section quotes them."
+                                    if section in grounded.contradicted else
+                                    f"None of the model's sentences in '{title}' could be kept, but retrieved "
+                                    "sources address the question; the section quotes them.")
 
     @staticmethod
     def _notice(prepared: _Prepared, notice: str) -> Iterator[NoticeEvent]:

@@ -203,6 +203,20 @@ def test_a_models_false_claim_of_missing_evidence_is_replaced_by_the_sources(ans
         assert "There are no direct studies of exosomes for rotavirus." in other.limitations
 
 
+def test_a_section_left_empty_by_grounding_is_answered_from_its_sources(answer_corpus: Components) -> None:
+    """Found live (local model, side effects of exosome injections): every research sentence was removed as
+    unsupported, and the section then read "There are no direct studies in the sources that address this question"
+    beside case reports that do: our own false absence statement."""
+    llm = ScriptedGenerator(["## From the Guidelines\nNo exosome product is approved by the FDA for any use [1].\n"
+                             "## From the Research\nPRP cured every acne scar in a single session [2].\n"])
+    answer = answer_corpus.answers(llm=llm).answer(QUESTION, backend="openai")
+    assert answer.backend == "scripted" and "approved by the FDA" in answer.sections[0].text
+    research = answer.sections[1]
+    assert research.evidence_found and "62.20%" in research.text, "the trial that addresses the question is quoted"
+    assert "cured every acne scar" not in research.text
+    assert any("From the Research" in n and "None of the model's sentences" in n for n in answer.notices)
+
+
 def index_head_to_head_trial(components: Components, write_doc: WriteDoc, tmp_path: Path) -> None:
     """One trial comparing exosomes with PRP, whose authors note that none had before."""
     write_doc("s/exo-prp.md", year=2025, study_design="rct", title="Exosomes versus PRP with microneedling",
