@@ -223,8 +223,8 @@ class Grounder:
         """The limitations without the findings among them: each finding a passage of a publication that addresses
         the question supports joins the end of that passage's section (unless the section already says it)."""
         sentences = [tidy for tidy in map(tidy, answer_sentences(text)) if tidy]
-        asked = [s for s in sentences if not is_no_evidence(strip_citations(s)) and not _denies_comparison(s)
-                 and len(content_terms(s)) >= _MIN_CONTENT_WORDS]  # a denial is judged as an absence, below
+        asked = [s for s in sentences if not _absence_among_limitations(s)
+                 and len(content_terms(s)) >= _MIN_CONTENT_WORDS]  # an absence is judged as such, in _limitations
         stated = {s for s, finding in zip(asked, findings([strip_citations(s) for s in asked]), strict=True)
                   if finding}
         if not stated:
@@ -255,7 +255,7 @@ class Grounder:
         publications = {s.hit.doc_id for s in sources if s.n in cited}
         passages = [s.text for s in sources if s.hit.doc_id in publications]
         sentences = [tidy for tidy in map(tidy, answer_sentences(text)) if tidy]
-        absences = {s for s in sentences if _states_absence(s, True) or _denies_comparison(s)}
+        absences = {s for s in sentences if _absence_among_limitations(s)}
         checked = [s for s in sentences if s not in absences and len(content_terms(s)) >= _MIN_CONTENT_WORDS]
         judgments = iter(self._judge.judge_many([(s, p) for s in checked for p in passages]))
         supported = {s for s in checked if True in [self._supports(next(judgments), s, p) for p in passages]}
@@ -440,6 +440,12 @@ def _denies_its_study(claim: Claim, sources: dict[int, Source], addressing: froz
         return False
     studies = [n for n in claim.sources if sources[n].kind == "study" and n in addressing]
     return bool(studies) and not any(_plain(claim.text) in _plain(sources[n].text) for n in studies)
+
+
+def _absence_among_limitations(text: str) -> bool:
+    """Whether a model's limitation states that evidence is missing, or denies that a comparison was studied: it is
+    held to the sections it names, never moved into one as a finding."""
+    return _states_absence(text, True) or _denies_comparison(text)
 
 
 def _denies_comparison(text: str) -> bool:

@@ -203,6 +203,26 @@ def test_a_models_false_claim_of_missing_evidence_is_replaced_by_the_sources(ans
         assert "There are no direct studies of exosomes for rotavirus." in other.limitations
 
 
+def test_a_models_absence_statement_among_its_limitations_is_not_moved_as_a_finding(components: Components,
+                                                                                     write_doc: WriteDoc,
+                                                                                     tmp_path: Path) -> None:
+    """Found live (local model, JSON): "The guidelines do not provide direct evidence on the effectiveness of
+    microneedling plus PRP ..., as they focus on isotretinoin treatment [4]" stood in "From the Research", cited to a
+    trial: a limitation judged a finding was moved there before its absence was read."""
+    write_doc("s/prp.md", year=2021, study_design="rct", title="PRP with microneedling for acne scars",
+              body="## Results\nIn 40 patients, PRP with microneedling improved acne scars more than microneedling "
+                   "alone. The authors note that the guidelines do not provide direct evidence on PRP with "
+                   "microneedling for acne scars.")
+    assert components.ingestor().run([tmp_path / "src"]).failed == []
+    absence = "The guidelines do not provide direct evidence on PRP with microneedling for acne scars."
+    llm = ScriptedGenerator(["## From the Research\nIn 40 patients, PRP with microneedling improved acne scars more "
+                             "than microneedling alone [1].\n"
+                             f"## Limitations\n{absence[:-1]} [1].\n"])
+    answer = components.answers(llm=llm).answer("Does PRP with microneedling improve acne scars?", backend="openai")
+    assert "do not provide direct evidence" not in answer.sections[1].text
+    assert absence in answer.limitations, "no guideline was retrieved: the absence it states stands"
+
+
 def test_a_section_left_empty_by_grounding_is_answered_from_its_sources(answer_corpus: Components) -> None:
     """Found live (local model, side effects of exosome injections): every research sentence was removed as
     unsupported, and the section then read "There are no direct studies in the sources that address this question"
