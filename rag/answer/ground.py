@@ -32,7 +32,7 @@ from rag.contract import SECTION_KINDS, SECTION_SOURCE_KIND, SectionKind, Source
 from rag.generate.protocol import Draft
 from rag.judge import Judge, Judgment
 from rag.text.instructions import blank_instructions
-from rag.text.sentences import tidy
+from rag.text.sentences import leans_on_previous, tidy
 from rag.text.terms import content_terms, numbers
 
 _MIN_CONTENT_WORDS = 2
@@ -53,6 +53,7 @@ NAMES_ANOTHER_SOURCE = "it names a publication other than the one that supports 
 ONLY_A_TITLE = "it is a publication's title, not a finding"
 OFF_TOPIC = "the only publication supporting it does not address the question"
 DENIES_ITS_STUDY = "it denies that such studies exist while resting on a study that addresses the question"
+LEANS_ON_REMOVED = "it leans on the sentence before it, which was removed"
 ABSENCE_CONTRADICTED = "retrieved sources of this section address the question"
 LIMITATION_UNSUPPORTED = "no passage of the publications the answer cites supports this limitation"
 FindingTest = Callable[[Sequence[str]], Sequence[bool]]
@@ -175,9 +176,28 @@ class Grounder:
             limitations = self._findings_moved(limitations, findings, sources, addressing, grounded)
         grounded.limitations = (self._limitations(limitations, grounded, sources, addressed) if verify_limitations
                                 else limitations)
+        if verify_limitations:
+            self._without_orphans(draft, grounded)
         if verify_limitations and addressing is not None:
             grounded.unanswered = {s for s in addressed if not grounded.sourced(s)} - grounded.contradicted
         return grounded
+
+    @staticmethod
+    def _without_orphans(draft: Draft, grounded: Grounded) -> None:
+        """A model's kept sentence that leans on the one before it ("They also advise against ...") goes when that
+        one was removed: alone, its subject reads as the sentence kept before it, or as nothing."""
+        for section in SECTION_KINDS:
+            kept = {id(c): c for c in grounded.claims[section]}
+            by_text = {c.text: c for c in kept.values() if not c.moved}
+            before_kept = True
+            for sentence in draft.sections.get(section, ()):
+                claim = by_text.get(sentence.text)
+                if claim is not None and not before_kept and leans_on_previous(claim.text):
+                    grounded.removed.append((claim.text, LEANS_ON_REMOVED))
+                    del kept[id(claim)]
+                    claim = None
+                before_kept = claim is not None
+            grounded.claims[section] = list(kept.values())
 
     # -- steps -------------------------------------------------------------------------------------------------
     @staticmethod

@@ -39,7 +39,7 @@ from rag.generate.protocol import Draft, DraftSentence, Generation, GenerationRe
 from rag.meaning.relevance import SENTENCE_MARGIN, FollowUp, Relevance, ScoredPassage
 from rag.models import Hit
 from rag.text.sections import Role, section_role
-from rag.text.sentences import list_items, quotable_sentences, tidy
+from rag.text.sentences import leans_on_previous, list_items, quotable_sentences, tidy
 from rag.text.terms import content_terms
 from rag.text.topic import premise_of
 
@@ -105,13 +105,6 @@ _FINDING = re.compile(
 _AIM = re.compile(r"\b(?:we aimed|the aim|aims? (?:of|to)|objective (?:of|was)|was to (?:evaluate|determine|assess|"
                   r"investigate|examine|compare)|little is known|remains? unclear|is unknown)", re.IGNORECASE)
 
-_DEPENDENT = re.compile(
-    r"(?:It|They|Its|Their|He|She|Such|Both|Neither|Either|The differences?|"
-    r"(?:This|These|That|Those) (?:is|was|were|are|has|had|effect|effects|difference|differences|finding|findings|"
-    r"result|results|group|groups|patients|participants|cases|rate|rates)|"
-    r"In (?:this|these|that|those|both|either|each) (?:group|groups|patients|participants|subgroup|cases?)|"
-    r"Of (?:these|those|them)|Among (?:these|them|those)|In them)\b")
-"""A sentence that leans on the one before it for its subject."""
 _SIGNIFICANCE = re.compile(
     r"\b(?:statistically|significan\w*|p\s?[<=>]\s?0?\.\d|95% CI|confidence interval)", re.IGNORECASE)
 """A statement of whether a result is significant."""
@@ -340,7 +333,7 @@ def _statement(candidate: Candidate, by_place: dict[tuple[int, int], Candidate],
     item = items[position] if position < len(items) else None
     if item is not None:
         return [by_place[(n, p)] for p, i in enumerate(items) if i == item and (n, p) in by_place]
-    if _DEPENDENT.match(candidate.text):
+    if leans_on_previous(candidate.text):
         before = by_place.get((n, position - 1))
         return [before, candidate] if before is not None else []
     return [candidate]

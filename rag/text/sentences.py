@@ -116,6 +116,21 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int] | None:
     return (start, end) if end > start else None
 
 
+_LEANING = re.compile(
+    r"(?:It|They|Its|Their|He|She|Such|Both|Neither|Either|The differences?|"
+    r"(?:This|These|That|Those) (?:is|was|were|are|has|had|effect|effects|difference|differences|finding|findings|"
+    r"result|results|group|groups|patients|participants|cases|rate|rates)|"
+    r"In (?:this|these|that|those|both|either|each) (?:group|groups|patients|participants|subgroup|cases?)|"
+    r"Of (?:these|those|them)|Among (?:these|them|those)|In them)\b")
+"""A sentence that leans on the one before it for its subject."""
+
+
+def leans_on_previous(sentence: str) -> bool:
+    """Whether a sentence leans on the one before it for its subject ("It was ...", "In this group, ...", "These
+    patients ..."): quoted without that one, it reads as about something else."""
+    return bool(_LEANING.match(sentence))
+
+
 _EMPHASIS = re.compile(r"\*\*|__")
 _POINTER = re.compile(r"(?:See|Refer to)\b|For (?:more|further) (?:information|details)\b[^.]{0,60}?\bsee\b")
 """A sentence that sends the reader elsewhere ("See the Clinical Considerations below for more information about

@@ -12,6 +12,7 @@ from rag.answer.events import AnswerEvent, AnswerStreamEvent, DeltaEvent, Source
 from rag.answer.ground import (
     ABSENCE_CONTRADICTED,
     DENIES_ITS_STUDY,
+    LEANS_ON_REMOVED,
     LIMITATION_UNSUPPORTED,
     NOTHING_TO_SUPPORT,
     OFF_TOPIC,
@@ -221,6 +222,23 @@ def test_a_models_absence_statement_among_its_limitations_is_not_moved_as_a_find
     answer = components.answers(llm=llm).answer("Does PRP with microneedling improve acne scars?", backend="openai")
     assert "do not provide direct evidence" not in answer.sections[1].text
     assert absence in answer.limitations, "no guideline was retrieved: the absence it states stands"
+
+
+def test_a_models_sentence_leaning_on_a_removed_one_goes_with_it(answer_corpus: Components) -> None:
+    """Found live (local model): the guideline section opened "They also advise against delivering cosmetics through
+    the epidermis using microneedles [1]" once the sentence naming "they" had been removed."""
+    def guideline_section(first: str) -> tuple[str, list[tuple[str, str]]]:
+        llm = ScriptedGenerator([f"## From the Guidelines\n{first} [1]. They need premarket review as drugs or "
+                                 "biologics [1].\n## From the Research\nPRP with microneedling improved acne scars "
+                                 "by 62.20% against 45.84% [2].\n"])
+        answer = answer_corpus.answers(llm=llm).answer(QUESTION, backend="openai")
+        return answer.sections[0].text, [(r.sentence, r.reason) for r in answer.grounding.removed]
+
+    text, removed = guideline_section("The FDA approved three exosome serums for injection in 2023")
+    assert "They need premarket review" not in text
+    assert ("They need premarket review as drugs or biologics.", LEANS_ON_REMOVED) in removed
+    text, removed = guideline_section("No exosome product is approved by the FDA for any use")
+    assert "They need premarket review as drugs or biologics [1]" in text, "with the sentence it leans on, it stays"
 
 
 def test_a_section_left_empty_by_grounding_is_answered_from_its_sources(answer_corpus: Components) -> None:
