@@ -43,7 +43,7 @@ from evals.wiring import passage_resolver  # noqa: E402
 from rag.answer.ground import REPEATED  # noqa: E402
 from rag.answer.lexical import answer_sentences, is_no_evidence  # noqa: E402
 from rag.answer.models import Answer  # noqa: E402
-from rag.answer.parse import parse_answer  # noqa: E402
+from rag.answer.parse import ParsedAnswer, parse_answer  # noqa: E402
 from rag.config import Settings  # noqa: E402
 from rag.contract import Source, citations_in, strip_citations  # noqa: E402
 from rag.factory import Components  # noqa: E402
@@ -124,13 +124,12 @@ def _said(sentence: str) -> str:
     return " ".join(strip_citations(sentence).lower().split()).rstrip(" .")
 
 
-def written_by_model(markdown: str) -> tuple[int, frozenset[str]]:
-    """The model's substantive sentences in its sections (how many), and every sentence it wrote that a section may
-    keep (its sections' and its limitations', which grounding may move into a section)."""
-    parsed = parse_answer(markdown, [])
+def written_by_model(parsed: ParsedAnswer) -> tuple[list[tuple[str, list[int]]], frozenset[str]]:
+    """The model's substantive sentences in its sections (with their [n]), and every sentence it wrote that a section
+    may keep (its sections' and its limitations', which grounding may move into a section)."""
     sentences = [s for text in parsed.sections.values() for s in substantive_sentences(text)]
     limitations = [claim for claim, _ in substantive_sentences(parsed.limitations)]
-    return len(sentences), frozenset(_said(text) for text in [*(c for c, _ in sentences), *limitations])
+    return sentences, frozenset(_said(text) for text in [*(c for c, _ in sentences), *limitations])
 
 
 def substantive_sentences(text: str) -> list[tuple[str, list[int]]]:
@@ -175,8 +174,8 @@ def row_from_log(entry: dict[str, Any]) -> Row:
     fmt = entry.get("format") or ("json" if raw and raw.lstrip().startswith(("{", "`")) else "markdown")
     generation = Generation(raw, fmt) if raw else None
     markdown = model_markdown(generation) if generation else ""
-    count, written = written_by_model(markdown)
-    return Row(entry["case"], entry["mode"], answer, generation, entry["generation_s"], count,
+    sentences, written = written_by_model(parse_answer(markdown, []))
+    return Row(entry["case"], entry["mode"], answer, generation, entry["generation_s"], len(sentences),
                bool(entry.get("baseline")), entry.get("scores", {}), entry.get("baseline", {}), written)
 
 
@@ -206,11 +205,11 @@ def run_mode(components: Components, cases: Sequence[EvalCase], mode: str, judge
         sources: Sequence[Source] = request.sources if request is not None else []
         raw = model_markdown(generation) if generation else ""
         parsed = parse_answer(raw, sources)
-        sentences = [s for text in parsed.sections.values() for s in substantive_sentences(text)]
+        sentences, written = written_by_model(parsed)
         by_n = {s.n: s.text for s in sources}
         baseline_items = [(claim, [by_n[n] for n in numbers if n in by_n]) for claim, numbers in sentences]
         row = Row(case.id, mode, answer, generation, seconds, len(sentences), parsed.citation_count() > 0,
-                  written=written_by_model(raw)[1])
+                  written=written)
         context = EvalContext(case, answer, resolve(answer), [], judge)
         row.scores = {**CitationValidity().evaluate(context), **CitationRecallPrecision().evaluate(context)}
         row.baseline_scores = alce(judge, baseline_items) if row.baseline_from_model else {}

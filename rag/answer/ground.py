@@ -178,8 +178,8 @@ class Grounder:
                                 else limitations)
         if verify_limitations:
             self._without_orphans(draft, grounded)
-        if verify_limitations and addressing is not None:
-            grounded.unanswered = {s for s in addressed if not grounded.sourced(s)} - grounded.contradicted
+            if addressing is not None:
+                grounded.unanswered = {s for s in addressed if not grounded.sourced(s)} - grounded.contradicted
         return grounded
 
     @staticmethod
@@ -187,17 +187,15 @@ class Grounder:
         """A model's kept sentence that leans on the one before it ("They also advise against ...") goes when that
         one was removed: alone, its subject reads as the sentence kept before it, or as nothing."""
         for section in SECTION_KINDS:
-            kept = {id(c): c for c in grounded.claims[section]}
-            by_text = {c.text: c for c in kept.values() if not c.moved}
+            by_text = {c.text: c for c in grounded.claims[section] if not c.moved}
             before_kept = True
             for sentence in draft.sections.get(section, ()):
                 claim = by_text.get(sentence.text)
                 if claim is not None and not before_kept and leans_on_previous(claim.text):
                     grounded.removed.append((claim.text, LEANS_ON_REMOVED))
-                    del kept[id(claim)]
+                    grounded.claims[section].remove(claim)
                     claim = None
                 before_kept = claim is not None
-            grounded.claims[section] = list(kept.values())
 
     # -- steps -------------------------------------------------------------------------------------------------
     @staticmethod

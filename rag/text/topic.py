@@ -88,8 +88,7 @@ class Topic:
 def question_topic(question: str, term_weights: TermWeights | None = None) -> Topic:
     """The topic of ``question``, weighted by ``term_weights`` (a word the index lacks weighs most: a passage that
     lacks the question's rarest words does not answer it)."""
-    words = {word: stem(word) for word in content_terms(question) if "-" not in word}
-    words |= {word: stem(word) for word in topic_words(question) if word not in words and "-" not in word}
+    words = {word: stem(word) for word in topic_words(question) if "-" not in word}  # a compound as its parts
     found = term_weights(sorted(words)) if term_weights is not None and words else {}
     weights: dict[str, float] = {}
     for word, word_stem in words.items():
