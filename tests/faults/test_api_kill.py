@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import subprocess
 import sys
 import threading
@@ -18,6 +19,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 import httpx
 import pytest
@@ -88,24 +90,50 @@ def upload(url: str, path: Path) -> httpx.Response:
         return local_http.post(f"{url}/v1/documents", files={"file": (path.name, handle)}, headers=ADMIN, timeout=30)
 
 
-def upload_in_background(url: str, path: Path) -> threading.Thread:
-    """The upload whose server will be killed: its outcome is a broken connection."""
+class Upload(threading.Thread):
+    """The upload whose server will be killed: its outcome should be a broken connection. What it got instead (a
+    response, another error) is kept for the message of a test whose server never paused."""
 
-    def send() -> None:
-        with pytest.raises(httpx.TransportError):
-            upload(url, path)
+    def __init__(self, url: str, path: Path) -> None:
+        super().__init__(daemon=True)
+        self.url, self.path = url, path
+        self.outcome: str | None = None
 
-    thread = threading.Thread(target=send, daemon=True)
-    thread.start()
-    return thread
+    def run(self) -> None:
+        try:
+            response = upload(self.url, self.path)
+            self.outcome = f"HTTP {response.status_code}: {response.text[:300]}"
+        except httpx.TransportError as error:
+            self.outcome = f"broken connection ({type(error).__name__})"
 
 
-def wait_for_pause(process: subprocess.Popen[str], step: str) -> None:
+def wait_for_pause(process: subprocess.Popen[str], step: str, sender: Upload, seconds: float = 40) -> None:
+    """Until the server prints ``paused STEP``; fails, naming the upload's outcome and the server's last lines, when
+    the server ends or the pause does not come within ``seconds`` (the stream is read on a thread, so a silent server
+    cannot hold the test until the suite's timeout)."""
     assert process.stderr is not None
-    for line in process.stderr:  # the server's banner comes first
+    lines: queue.Queue[str | None] = queue.Queue()
+
+    def read(stream: IO[str]) -> None:
+        for line in stream:
+            lines.put(line)
+        lines.put(None)
+
+    threading.Thread(target=read, args=(process.stderr,), daemon=True).start()
+    seen: list[str] = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            line = lines.get(timeout=0.2)
+        except queue.Empty:
+            continue
+        if line is None:
+            break
         if line.strip() == f"paused {step}":
             return
-    raise AssertionError(f"the server ended before reaching {step}")
+        seen.append(line.rstrip())
+    raise AssertionError(f"the server did not pause at {step}; the upload: {sender.outcome or 'still waiting'}; "
+                         "the server's last lines:\n" + "\n".join(seen[-15:]))
 
 
 def clean_state(path: Path, data_dir: Path) -> dict[str, object]:
@@ -142,11 +170,13 @@ def test_kill_9_during_an_upload_leaves_each_document_whole_or_absent(step: str,
     clean = clean_state(path, tmp_path / "clean")
     data_dir = tmp_path / "data"
     with rag_serve(data_dir, pause=f"{step}:2") as (url, server):
-        sender = upload_in_background(url, path)
-        wait_for_pause(server, step)
+        sender = Upload(url, path)
+        sender.start()
+        wait_for_pause(server, step, sender)
         server.kill()  # SIGKILL: no clean-up of any kind
         server.wait(timeout=30)
         sender.join(timeout=30)
+        assert sender.outcome and sender.outcome.startswith("broken connection"), sender.outcome
     with rag_serve(data_dir) as (url, _):
         assert_whole_or_absent(url, PRESENT_AFTER[step], clean, data_dir)
         again = upload(url, path)
