@@ -4,8 +4,8 @@ each serious concern found - imprecision, inconsistency, indirectness - lowers i
 Start: systematic reviews, meta-analyses and randomised trials "high"; non-randomised trials and observational
 studies "low"; case series, case reports, narrative reviews and studies of unknown design "very low".
 Concerns: every cited record leaves the risk of bias unknown (allocation and blinding not described, or written
-from a news or company summary; "no serious concern" is never said of a record that cannot show one, nor without
-saying so of a record whose notes say it leaves out some of the study's data); fewer than
+from a news or company summary; "no serious concern" is never said when a cited record cannot show one, or when
+its notes say it leaves out some of the study's data: the line says "not downgraded, but" and why); fewer than
 ``small_sample`` participants in total where reported, or no primary study reporting its size
 (imprecision); for a yes/no question, some cited publications support it and others found no difference or the
 opposite (inconsistency: "supports" has no meaning for an open question); the cited passages miss most of the
@@ -131,8 +131,9 @@ def _risk_of_bias(appraisals: Sequence[SourceAppraisal]) -> str | None:
 
 
 def _unjudged(appraisals: Sequence[SourceAppraisal]) -> str | None:
-    """Instead of "no serious concern found" when some cited records cannot show one: their risk of bias cannot be
-    judged, or they leave out some of the study's data (the notes say what)."""
+    """Instead of "no serious concern found" when some cited records cannot show one (their risk of bias cannot be
+    judged, or they leave out some of the study's data: the notes say what): the level was not lowered, and why it
+    could not be judged; "no serious concern" is never said of them."""
     unclear = sum(1 for appraisal in appraisals if _UNCLEAR_RECORD & set(appraisal.flags))
     incomplete = sum(1 for appraisal in appraisals if "data_missing" in appraisal.flags)
     if not unclear and not incomplete:
@@ -142,7 +143,7 @@ def _unjudged(appraisals: Sequence[SourceAppraisal]) -> str | None:
         buts.append(f"the risk of bias of {_of_them(unclear, appraisals)} cannot be judged from our record")
     if incomplete:
         buts.append(f"our record of {_of_them(incomplete, appraisals)} leaves out some of its data")
-    return "no serious concern found, but " + " and ".join(buts)
+    return "not downgraded, but " + " and ".join(buts)
 
 
 def _of_them(count: int, appraisals: Sequence[SourceAppraisal]) -> str:

@@ -44,6 +44,8 @@ _CLAUSE_BREAK = re.compile(r"[;,]\s+|\s(?:but|whereas|while|although|though|howe
 _UNCERTAIN = cue(
     r"\b(?:unclear|inconclusive|controversial|conflicting|equivocal|not clear|uncertain|unknown|"
     r"remains? to be (?:determined|established|clarified|elucidated|proven|seen)|cannot be (?:determined|concluded)|"
+    r"(?:may|might|could|do|does|did|cannot|can't) not (?:be )?(?:generali[sz]e|appl(?:y|ies)|extrapolated?|"
+    r"transfer|representative)|generali[sz]ability|applicability|"
     r"insufficient evidence|evidence (?:is|was|remains) insufficient|not enough evidence|"
     r"(?:evidence|data)\b[^.;]{0,120}\b(?:is|are|was|were|remains?) (?:limited|sparse|scarce|lacking|inadequate)|"
     r"limited evidence|"

@@ -24,6 +24,10 @@ PRP = "Does platelet-rich plasma improve acne scars?"
         (PRP, "Direct evidence that platelet-rich plasma improves acne scars is limited.", "unclear"),
         (PRP, "Platelet-rich plasma improved acne scars in patients with limited scarring.", "supports"),
         (PRP, "Microneedling devices are widely sold online.", "unclear"),
+        # whom a result applies to is not a finding of no difference
+        (PRP, "The platelet-rich plasma results for acne scars may not generalise to patients with darker skin.",
+         "unclear"),
+        (PRP, "Whether platelet-rich plasma improves acne scars in older patients does not apply here.", "unclear"),
         ("Does smoking increase the risk of psoriasis?",
          "Smoking was associated with a higher risk of psoriasis.", "supports"),
         ("Does smoking increase the risk of psoriasis?",

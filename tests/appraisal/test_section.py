@@ -141,13 +141,14 @@ def test_no_serious_concern_is_never_said_of_a_record_that_cannot_show_one() -> 
     unclear = source("rct", 400, flags=["bias_unclear"])
     some = research_certainty([source("rct", 400), unclear], QUESTION, [DIRECT, DIRECT])
     assert some is not None and some.level == "high"
-    assert some.reason.endswith("no serious concern found, but the risk of bias of one of them cannot be judged "
+    assert "no serious concern" not in some.reason
+    assert some.reason.endswith("not downgraded, but the risk of bias of one of them cannot be judged "
                                 "from our record.")
     every = research_certainty([unclear, source("rct", 350, flags=["secondhand"])], QUESTION, [DIRECT, DIRECT])
     assert every is not None and every.level == "moderate" and "downgraded for risk of bias" in every.reason
     incomplete = research_certainty([source("rct", 214, flags=["data_missing"])], QUESTION, [DIRECT])
     assert incomplete is not None and incomplete.level == "high"
-    assert incomplete.reason.endswith("no serious concern found, but our record of it leaves out some of its data.")
+    assert incomplete.reason.endswith("not downgraded, but our record of it leaves out some of its data.")
     both = research_certainty([unclear, source("rct", 300, flags=["data_missing"])], QUESTION, [DIRECT, DIRECT])
     assert both is not None and both.reason.endswith(
         "but the risk of bias of one of them cannot be judged from our record and our record of one of them leaves "
