@@ -2,7 +2,8 @@
 each serious concern found - imprecision, inconsistency, indirectness - lowers it one level.
 
 Start: systematic reviews, meta-analyses and randomised trials "high"; non-randomised trials and observational
-studies "low"; case series, case reports, narrative reviews and studies of unknown design "very low".
+studies "low"; case series, case reports, narrative reviews and studies of unknown design "very low"; a record whose
+evidence level is weaker than its design's (a systematic review of case reports, level 4) starts at its level's.
 Concerns: every cited record leaves the risk of bias unknown (allocation and blinding not described, or written
 from a news or company summary; "no serious concern" is never said when a cited record cannot show one, or when
 its notes say it leaves out some of the study's data: the line says "not downgraded, but" and why); fewer than
@@ -67,7 +68,7 @@ def research_certainty(
         return None
     head_to_head = _head_to_head(frame, appraisals, passages)
     rated = head_to_head if head_to_head and len(head_to_head) < len(cited) else cited
-    start = min(_START.get(appraisal.design or "", _UNKNOWN_START) for appraisal in rated)
+    start = min(_start(appraisal) for appraisal in rated)
     concerns = [concern for concern in (
         _risk_of_bias(cited),
         _imprecision(cited, options.small_sample),
@@ -76,10 +77,36 @@ def research_certainty(
     ) if concern]
     level = CERTAINTY_LEVELS[min(start + len(concerns), len(CERTAINTY_LEVELS) - 1)]
     detail = "; ".join(concerns) if concerns else _unjudged(cited) or "no serious concern found"
-    compared = _direct_comparisons(frame, passages)
+    compared = _direct_comparisons(frame, passages) + _recorded_level(rated, start)
     if rated is not cited:
         compared += ", which set the rating" if len(rated) > 1 else ", which sets the rating"
     return Certainty(level=level, reason=f"{level.capitalize()}: {describe(cited)}{compared}; {detail}.")
+
+
+_START_BY_LEVEL: dict[int, int] = {1: 0, 2: 0, 3: 2, 4: 3, 5: 3}
+"""The start an evidence level gives (our scale, 1 strongest): a record whose level is weaker than its design's usual
+one (a systematic review that collected individual case reports is level 4, not 1) starts where its level does, as
+GRADE rates a review by the studies it includes."""
+
+
+def _start(appraisal: SourceAppraisal) -> int:
+    """Where a publication starts: its design's start, or its recorded evidence level's when that level is weaker
+    than the design's usual one (a cross-sectional study at its usual level 4 still starts "low")."""
+    by_design = _START.get(appraisal.design or "", _UNKNOWN_START)
+    usual = LEVEL_BY_DESIGN.get(appraisal.design or "")
+    if appraisal.level is None or usual is None or appraisal.level <= usual:
+        return by_design
+    return max(by_design, _START_BY_LEVEL.get(appraisal.level, by_design))
+
+
+def _recorded_level(rated: Sequence[SourceAppraisal], start: int) -> str:
+    """", rated by its recorded evidence level (4)" when the publications that set the start do so by a level weaker
+    than their design's, which the reader could not otherwise tell from "one systematic review"."""
+    setting = [a for a in rated if _start(a) == start]
+    if all(_START.get(a.design or "", _UNKNOWN_START) < start for a in setting):
+        levels = sorted({a.level for a in setting if a.level is not None})
+        return f", rated by its recorded evidence level ({', '.join(map(str, levels))})" if levels else ""
+    return ""
 
 
 def describe(appraisals: Sequence[SourceAppraisal]) -> str:

@@ -155,6 +155,22 @@ def test_no_serious_concern_is_never_said_of_a_record_that_cannot_show_one() -> 
         "out some of its data.")
 
 
+def test_a_review_of_case_reports_starts_where_its_evidence_level_does() -> None:
+    """A systematic review that collected 15 individual cases is recorded at level 4: it is rated from there, not
+    as a review of trials ("Moderate: one systematic review of 15 participants" before)."""
+    of_cases = research_certainty([source("systematic-review", 15, level=4)], QUESTION, [DIRECT])
+    assert of_cases is not None and of_cases.level == "very low"
+    assert "rated by its recorded evidence level (4)" in of_cases.reason
+    of_trials = research_certainty([source("systematic-review", 900, level=1)], QUESTION, [DIRECT])
+    assert of_trials is not None and of_trials.level == "high" and "recorded evidence level" not in of_trials.reason
+    beside_a_trial = research_certainty([source("systematic-review", 15, level=4), source("rct", 400, level=2)],
+                                        QUESTION, [DIRECT, DIRECT])
+    assert beside_a_trial is not None and beside_a_trial.level == "high"
+    assert "recorded evidence level" not in beside_a_trial.reason
+    usual = research_certainty([source("cross-sectional", 400, level=4)], QUESTION, [DIRECT])  # its usual level
+    assert usual is not None and usual.level == "low" and "recorded evidence level" not in usual.reason
+
+
 def test_a_narrative_review_is_not_downgraded_for_a_size_it_cannot_have() -> None:
     found = research_certainty([source("narrative-review", None)], QUESTION, [DIRECT])
     assert found is not None and found.level == "very low" and "imprecision" not in found.reason
