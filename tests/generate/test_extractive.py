@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -150,26 +150,51 @@ def test_a_dose_placed_in_a_series_is_not_a_dose_asked_for(components: Component
     assert "does not need to be restarted" in answer.sections[1].text
 
 
+TRIAL_RESULTS = ("Exosome microneedling improved wrinkles and elasticity more than saline at 12 weeks.",
+                 "Exosome microneedling also improved pigmentation and hydration more than saline at 12 weeks.",
+                 "Exosome microneedling also improved skin texture and pore size more than saline at 12 weeks.")
+
+
+def research_leads(tmp_path: Path, write_doc: WriteDoc, encoder: SentenceTransformerEmbedder, results: Sequence[str],
+                   questions: Sequence[str]) -> list[str]:
+    """The research section of each turn of one conversation over one trial reporting ``results``, each section
+    quoting one sentence."""
+    settings = Settings(data_dir=tmp_path / "data", generation={"research_sentences": 1})  # type: ignore[arg-type]
+    built = Components(settings, embedder=encoder, judge=LexicalJudge())
+    try:
+        write_doc("s/trial.md", title="Exosome microneedling for facial ageing, a split-face trial",
+                  body="## Results\n" + " ".join(results))
+        built.ingestor().run([tmp_path / "src"])
+        service = built.answers()
+        first = service.answer(questions[0])
+        answers = [first] + [service.answer(q, conversation_id=first.conversation_id) for q in questions[1:]]
+    finally:
+        built.close()
+    return [answer.sections[1].text for answer in answers]
+
+
 def test_a_follow_up_leads_with_what_it_asks_not_with_what_was_said(tmp_path: Path, write_doc: WriteDoc,
                                                                      packaged_encoder: SentenceTransformerEmbedder
                                                                      ) -> None:
     """"What else did it improve?" after the trial's wrinkle result: the result quoted the turn before is not said
     first again; the other finding leads."""
-    settings = Settings(data_dir=tmp_path / "data", generation={"research_sentences": 1})  # type: ignore[arg-type]
-    built = Components(settings, embedder=packaged_encoder, judge=LexicalJudge())
-    try:
-        write_doc("s/trial.md", title="Exosome microneedling for facial ageing, a split-face trial",
-                  body="## Results\nExosome microneedling improved wrinkles and elasticity more than saline at 12 "
-                       "weeks. Exosome microneedling also improved pigmentation and hydration more than saline at 12 "
-                       "weeks.")
-        built.ingestor().run([tmp_path / "src"])
-        service = built.answers()
-        first = service.answer("Did exosome microneedling improve wrinkles and elasticity?")
-        assert first.sections[1].text.startswith("Exosome microneedling improved wrinkles")
-        follow = service.answer("What else did it improve?", conversation_id=first.conversation_id)
-    finally:
-        built.close()
-    assert follow.sections[1].text.startswith("Exosome microneedling also improved pigmentation")
+    first, follow = research_leads(tmp_path, write_doc, packaged_encoder, TRIAL_RESULTS[:2],
+                                   ["Did exosome microneedling improve wrinkles and elasticity?",
+                                    "What else did it improve?"])
+    assert first.startswith("Exosome microneedling improved wrinkles")
+    assert follow.startswith("Exosome microneedling also improved pigmentation")
+
+
+def test_a_third_turn_does_not_repeat_what_the_first_said(tmp_path: Path, write_doc: WriteDoc,
+                                                          packaged_encoder: SentenceTransformerEmbedder) -> None:
+    """Three turns on one trial, one sentence each: what any earlier answer quoted ranks lower, not only the last
+    answer's (the third turn had led with the first turn's sentence again)."""
+    sections = research_leads(tmp_path, write_doc, packaged_encoder, TRIAL_RESULTS,
+                              ["Did exosome microneedling improve wrinkles and elasticity?",
+                               "What else did it improve?", "And what else?"])
+    leads = [text.split(" more than saline")[0] for text in sections]
+    assert leads[0] == "Exosome microneedling improved wrinkles and elasticity"
+    assert len(set(leads)) == 3, leads  # each turn says something no earlier turn said
 
 
 def test_a_list_item_is_quoted_whole(one_sentence: Components, write_doc: WriteDoc, tmp_path: Path) -> None:
