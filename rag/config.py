@@ -139,7 +139,9 @@ class GenerationSettings(_Group):
         "with its source numbers; text: the Markdown contract with [n] markers; auto: JSON, and text from then on "
         "when the endpoint rejects or ignores the schema.")
     temperature: float = Field(0.0, ge=0, le=2)
-    timeout_s: float = Field(60.0, gt=0, description="Per-request timeout.")
+    timeout_s: float = Field(
+        60.0, gt=0, description="How long to wait for the endpoint: for its response, and for each piece of an "
+        "answer's stream (answers are always streamed, so that a model that starts repeating itself can be stopped).")
     max_retries: int = Field(2, ge=0, le=10, description="Retries with exponential backoff on timeouts and 5xx.")
     stream_usage: bool = Field(True, description="Ask streams for their token usage (stream_options.include_usage; "
                                "an endpoint that refuses it is asked without it from then on).")

@@ -130,16 +130,15 @@ class AnswerService:
         generating = stages.open("generate")
         generating.set_attribute("generator", generator.name)
         try:
-            if deltas:
-                # closed at once when the reader stops early (a client gone): the model is asked for no more
-                with _closed_after(generator.stream(prepared.request)) as pieces:
-                    for piece in pieces:
-                        if isinstance(piece, Generation):
-                            generation = piece
-                        elif piece:
-                            yield DeltaEvent(piece)
-            else:
-                generation = generator.generate(prepared.request)
+            # streamed even when no deltas are wanted: a model that starts repeating itself is stopped as it
+            # loops (no more tokens asked for), which a whole-response call cannot do; closed at once when the
+            # reader stops early (a client gone)
+            with _closed_after(generator.stream(prepared.request)) as pieces:
+                for piece in pieces:
+                    if isinstance(piece, Generation):
+                        generation = piece
+                    elif piece and deltas:
+                        yield DeltaEvent(piece)
             if generation is None:
                 raise GenerationError("the model's stream ended without an answer", "empty")
         except GenerationError as error:

@@ -91,3 +91,21 @@ def test_the_answer_says_the_model_was_stopped(answer_corpus: Components) -> Non
     assert REPEATED in answer.notices and answer.backend == "openai:stub-model"
     assert answer.sections[0].text.startswith("No exosome product is approved by the FDA [1]")
 
+
+
+def test_an_answer_asked_without_deltas_stops_the_looping_model_too(answer_corpus: Components) -> None:
+    """``answer()`` (rag ask, POST /v1/answers, the evals) reads the model's stream as the streamed API does, so a
+    loop is stopped while the model writes it: it had asked for the whole response and cut the repeats afterwards,
+    after the model had spent its whole token budget on them."""
+    content = HEAD + LOOP * 40
+    chunk = 16
+    with StubChatServer([{"content": content, "chunk_chars": chunk, "chunk_delay": 0.002}]) as server:
+        answer = answer_corpus.answers(llm=generator(server.base_url)).answer(
+            "Is any exosome product approved by the FDA?", backend="openai")
+        deadline = time.monotonic() + 5
+        while server.disconnects == 0 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert server.disconnects == 1 and all(request.get("stream") for request in server.requests)
+        written = len(server.chunks_written)
+    assert REPEATED in answer.notices
+    assert written < len(content) / chunk / 4
