@@ -20,7 +20,7 @@ import json
 import statistics
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Generator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,7 @@ from rag.config import GenerationSettings, Settings  # noqa: E402
 from rag.factory import Components  # noqa: E402
 from rag.generate.json_answer import JsonAnswerView  # noqa: E402
 from rag.generate.openai_chat import OpenAIChatGenerator, _Usage  # noqa: E402
+from rag.generate.protocol import Generation  # noqa: E402
 from rag.generate.repetition import RepetitionGuard  # noqa: E402
 
 ISSUE_QUESTION = "Have regulators approved any exosome products for cosmetic use?"
@@ -72,13 +73,13 @@ class Unguarded(OpenAIChatGenerator):
         self.streams: list[Stream] = []
         self.question = ""
 
-    def _stream_text(self, chunks: Any) -> Iterator[str]:  # type: ignore[override]
+    def _stream_text(self, chunks: Any) -> Generator[str, None, Generation]:
         return self._timed(chunks, "text")
 
-    def _stream_json(self, chunks: Any) -> Iterator[str]:  # type: ignore[override]
+    def _stream_json(self, chunks: Any) -> Generator[str, None, Generation]:
         return self._timed(chunks, "json")
 
-    def _timed(self, chunks: Any, mode: str) -> Any:
+    def _timed(self, chunks: Any, mode: str) -> Generator[str, None, Generation]:
         start = time.monotonic()
         usage = _Usage()
         view = JsonAnswerView()
@@ -143,7 +144,7 @@ def main() -> None:
     results: list[Outcome] = []
     for mode in args.modes.split(","):
         settings = Settings(data_dir=args.cache / "clinician-starter",
-                            generation={"backend": "openai", "base_url": args.base_url, "model": args.model,  # type: ignore[arg-type]
+                            generation={"backend": "openai", "base_url": args.base_url, "model": args.model,
                                         "api_key": "none", "timeout_s": 900, "output": mode})
         built = Components(settings)
         try:
@@ -155,7 +156,8 @@ def main() -> None:
                 before = len(generator.streams)
                 answer = service.answer(question)
                 if len(generator.streams) == before:
-                    print(f"  [{mode}] not served by the model ({answer.backend}): {question}")
+                    print(f"  [{mode}] not served by the model ({answer.backend}; {' '.join(answer.notices)}): "
+                          f"{question}")
                     continue
                 found = outcome(generator.streams[-1])
                 results.append(found)
