@@ -63,6 +63,10 @@ class Outcome:
     stopped_at_s: float | None
     saved_s: float
     saved_share: float
+    text: str
+    """What the model wrote, to its end."""
+    kept: str
+    """What the guard keeps (all of it when it does not fire)."""
 
 
 class Unguarded(OpenAIChatGenerator):
@@ -110,13 +114,14 @@ class Unguarded(OpenAIChatGenerator):
 def outcome(stream: Stream) -> Outcome:
     """Where the guard would have stopped this stream, and what that saves."""
     guard = RepetitionGuard()
+    text = "".join(shown for _, shown in stream.pieces)
     for arrived, shown in stream.pieces:
         if guard.feed(shown):
             saved = max(0.0, stream.seconds - arrived)
             return Outcome(stream.question, stream.mode, stream.seconds, stream.completion_tokens, stream.finish,
-                           True, arrived, saved, saved / stream.seconds if stream.seconds else 0.0)
+                           True, arrived, saved, saved / stream.seconds if stream.seconds else 0.0, text, guard.kept)
     return Outcome(stream.question, stream.mode, stream.seconds, stream.completion_tokens, stream.finish, False,
-                   None, 0.0, 0.0)
+                   None, 0.0, 0.0, text, text)
 
 
 def questions(args: argparse.Namespace) -> list[str]:
@@ -138,7 +143,8 @@ def main() -> None:
     parser.add_argument("--split", default="dev", choices=["dev", "heldout"])
     parser.add_argument("--limit", type=int, default=6)
     parser.add_argument("--cache", type=Path, default=ROOT / "bench" / ".cache")
-    parser.add_argument("--out", type=Path, help="write each stream's outcome here (JSON lines)")
+    parser.add_argument("--out", type=Path, help="write each stream's outcome here (JSON lines, with what the model "
+                        "wrote and what the guard keeps)")
     args = parser.parse_args()
     asked = questions(args)
     results: list[Outcome] = []
