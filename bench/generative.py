@@ -97,7 +97,20 @@ class Recording:
         return generation
 
     def stream(self, request: GenerationRequest) -> Iterator[str | Generation]:
-        yield self.generate(request)
+        """A live model's stream, as the service reads it (a looping model is stopped); a replayed run's whole
+        generation."""
+        if isinstance(self.inner, Replayed):
+            yield self.generate(request)
+            return
+        started = time.perf_counter()
+        generation: Generation | None = None
+        try:
+            for piece in self.inner.stream(request):
+                if isinstance(piece, Generation):
+                    generation = piece
+                yield piece
+        finally:
+            self.last = (generation, time.perf_counter() - started, request)
 
     def complete(self, prompt: Any) -> str:
         return self.inner.complete(prompt)
