@@ -20,10 +20,8 @@ import json
 import statistics
 import sys
 import time
-from collections.abc import Generator
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -31,9 +29,7 @@ sys.path.insert(0, str(ROOT))
 from evals.cases import load_cases  # noqa: E402
 from rag.config import GenerationSettings, Settings  # noqa: E402
 from rag.factory import Components  # noqa: E402
-from rag.generate.json_answer import JsonAnswerView  # noqa: E402
-from rag.generate.openai_chat import OpenAIChatGenerator, _Usage  # noqa: E402
-from rag.generate.protocol import Generation  # noqa: E402
+from rag.generate.openai_chat import OpenAIChatGenerator  # noqa: E402
 from rag.generate.repetition import RepetitionGuard  # noqa: E402
 
 ISSUE_QUESTION = "Have regulators approved any exosome products for cosmetic use?"
@@ -41,24 +37,11 @@ ISSUE_QUESTION = "Have regulators approved any exosome products for cosmetic use
 
 
 @dataclass
-class Stream:
-    """One generation streamed to its end: what the guard would read, with the second each piece arrived."""
-
-    question: str
-    mode: str
-    pieces: list[tuple[float, str]]
-    seconds: float
-    completion_tokens: int | None
-    finish: str | None
-
-
-@dataclass
 class Outcome:
     question: str
     mode: str
     seconds: float
-    completion_tokens: int | None
-    finish: str | None
+    finish: str
     fired: bool
     stopped_at_s: float | None
     saved_s: float
@@ -69,59 +52,50 @@ class Outcome:
     """What the guard keeps (all of it when it does not fire)."""
 
 
+class Timing(RepetitionGuard):
+    """Reads a stream as the guard does, but never stops it: each piece is kept with the second it arrived."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.started = time.monotonic()
+        self.pieces: list[tuple[float, str]] = []
+        self._all = ""
+
+    @property
+    def text(self) -> str:
+        return self._all
+
+    def feed(self, piece: str) -> bool:
+        self.pieces.append((time.monotonic() - self.started, piece))
+        self._all += piece
+        return False
+
+
 class Unguarded(OpenAIChatGenerator):
-    """The service's generator, except that a looping stream is read to its end, each piece timed (``streams``)."""
+    """The service's generator, except that a looping stream is read to its end, each piece timed (``guards``: one
+    per stream)."""
 
     def __init__(self, settings: GenerationSettings) -> None:
         super().__init__(settings)
-        self.streams: list[Stream] = []
-        self.question = ""
+        self.guards: list[Timing] = []
 
-    def _stream_text(self, chunks: Any) -> Generator[str, None, Generation]:
-        return self._timed(chunks, "text")
-
-    def _stream_json(self, chunks: Any) -> Generator[str, None, Generation]:
-        return self._timed(chunks, "json")
-
-    def _timed(self, chunks: Any, mode: str) -> Generator[str, None, Generation]:
-        start = time.monotonic()
-        usage = _Usage()
-        view = JsonAnswerView()
-        raw: list[str] = []
-        shown_pieces: list[tuple[float, str]] = []
-        passthrough: bool | None = None if mode == "json" else True
-        finish = None
-        for piece, reason in self._pieces(chunks, usage):
-            finish = reason or finish
-            raw.append(piece)
-            if passthrough is None and "".join(raw).strip():
-                passthrough = not "".join(raw).lstrip().startswith(("{", "`"))
-                shown = "".join(raw) if passthrough else view.feed(piece)
-            elif passthrough:
-                shown = piece
-            else:
-                shown = view.feed(piece) if passthrough is False else ""
-            shown_pieces.append((time.monotonic() - start, shown))
-            if shown:
-                yield shown
-        tokens = usage.tokens[1] if usage.tokens else None
-        self.streams.append(Stream(self.question, mode, shown_pieces, time.monotonic() - start, tokens, finish))
-        text = "".join(raw)
-        return self._finished(text, "json" if mode == "json" and not passthrough else "markdown", finish,
-                              usage.tokens)
+    def _guard(self) -> RepetitionGuard:
+        self.guards.append(Timing())
+        return self.guards[-1]
 
 
-def outcome(stream: Stream) -> Outcome:
-    """Where the guard would have stopped this stream, and what that saves."""
+def outcome(question: str, mode: str, pieces: list[tuple[float, str]], finish: str) -> Outcome:
+    """Where the guard would have stopped a stream read to its end (``pieces``: each with the second it arrived),
+    and what that saves."""
     guard = RepetitionGuard()
-    text = "".join(shown for _, shown in stream.pieces)
-    for arrived, shown in stream.pieces:
-        if guard.feed(shown):
-            saved = max(0.0, stream.seconds - arrived)
-            return Outcome(stream.question, stream.mode, stream.seconds, stream.completion_tokens, stream.finish,
-                           True, arrived, saved, saved / stream.seconds if stream.seconds else 0.0, text, guard.kept)
-    return Outcome(stream.question, stream.mode, stream.seconds, stream.completion_tokens, stream.finish, False,
-                   None, 0.0, 0.0, text, text)
+    seconds = pieces[-1][0] if pieces else 0.0
+    text = "".join(piece for _, piece in pieces)
+    for arrived, piece in pieces:
+        if guard.feed(piece):
+            saved = seconds - arrived
+            return Outcome(question, mode, seconds, finish, True, arrived, saved, saved / seconds if seconds else 0.0,
+                           text, guard.kept)
+    return Outcome(question, mode, seconds, finish, False, None, 0.0, 0.0, text, text)
 
 
 def questions(args: argparse.Namespace) -> list[str]:
@@ -158,16 +132,16 @@ def main() -> None:
             generator = Unguarded(settings.generation)
             service = built.answers(llm=generator)
             for question in asked:
-                generator.question = question
-                before = len(generator.streams)
+                before = len(generator.guards)
                 answer = service.answer(question)
-                if len(generator.streams) == before:
+                if len(generator.guards) == before:
                     print(f"  [{mode}] not served by the model ({answer.backend}; {' '.join(answer.notices)}): "
                           f"{question}")
                     continue
-                found = outcome(generator.streams[-1])
+                cut = any("token limit" in notice for notice in answer.notices)
+                found = outcome(question, mode, generator.guards[-1].pieces, "length" if cut else "stop")
                 results.append(found)
-                print(f"  [{mode}] {found.seconds:6.1f} s, {found.completion_tokens} tokens, finish {found.finish}; "
+                print(f"  [{mode}] {found.seconds:6.1f} s, finish {found.finish}; "
                       + (f"guard stops at {found.stopped_at_s:.1f} s, saving {found.saved_s:.1f} s "
                          f"({100 * found.saved_share:.0f}%)" if found.fired else "no loop") + f": {question}",
                       flush=True)

@@ -89,10 +89,14 @@ one (a systematic review that collected individual case reports is level 4, not 
 GRADE rates a review by the studies it includes."""
 
 
+def _design_start(appraisal: SourceAppraisal) -> int:
+    return _START.get(appraisal.design or "", _UNKNOWN_START)
+
+
 def _start(appraisal: SourceAppraisal) -> int:
     """Where a publication starts: its design's start, or its recorded evidence level's when that level is weaker
     than the design's usual one (a cross-sectional study at its usual level 4 still starts "low")."""
-    by_design = _START.get(appraisal.design or "", _UNKNOWN_START)
+    by_design = _design_start(appraisal)
     usual = LEVEL_BY_DESIGN.get(appraisal.design or "")
     if appraisal.level is None or usual is None or appraisal.level <= usual:
         return by_design
@@ -103,7 +107,7 @@ def _recorded_level(rated: Sequence[SourceAppraisal], start: int) -> str:
     """", rated by its recorded evidence level (4)" when the publications that set the start do so by a level weaker
     than their design's, which the reader could not otherwise tell from "one systematic review"."""
     setting = [a for a in rated if _start(a) == start]
-    if all(_START.get(a.design or "", _UNKNOWN_START) < start for a in setting):
+    if all(_design_start(a) < start for a in setting):
         levels = sorted({a.level for a in setting if a.level is not None})
         return f", rated by its recorded evidence level ({', '.join(map(str, levels))})" if levels else ""
     return ""

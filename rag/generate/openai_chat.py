@@ -189,7 +189,7 @@ class OpenAIChatGenerator:
         """Shows the items of a streamed JSON answer as they complete; text that is not JSON is shown as it is. A
         model that starts repeating itself is stopped: the answer is then the readable text before the repeats."""
         view = JsonAnswerView()
-        guard = RepetitionGuard()
+        guard = self._guard()
         raw: list[str] = []
         passthrough: bool | None = None
         finish = None
@@ -214,7 +214,7 @@ class OpenAIChatGenerator:
         return self._finished("".join(raw), "json", finish, usage.tokens)
 
     def _stream_text(self, chunks: Any) -> Stream[str, None, Generation]:
-        guard = RepetitionGuard()
+        guard = self._guard()
         finish = None
         usage = _Usage()
         pieces = self._pieces(chunks, usage)
@@ -226,6 +226,11 @@ class OpenAIChatGenerator:
                 pieces.close()  # no more tokens asked for
                 return self._repeated(guard, "markdown", usage)
         return self._finished(guard.text, "markdown", finish, usage.tokens)
+
+    def _guard(self) -> RepetitionGuard:
+        """What reads a streamed answer's readable text for loops, one per stream (bench/loop_stop.py times what it
+        reads instead of stopping)."""
+        return RepetitionGuard()
 
     @staticmethod
     def _repeated(guard: RepetitionGuard, fmt: OutputFormat, usage: _Usage) -> Generation:
