@@ -37,7 +37,10 @@ STEPS: dict[str, tuple[type, str, bool]] = {  # step: (class, method, pause afte
 
 
 def wait(step: str) -> None:
-    print(f"paused {step}", file=sys.stderr, flush=True)
+    # One write straight to the descriptor: ``print`` writes the text and its newline apart, and a log record written
+    # by another thread between the two joined the next line ("paused embedINFO api: ..."), so the test never saw it.
+    sys.stderr.flush()
+    os.write(2, f"paused {step}\n".encode())
     resume = os.environ.get("FAKE_RESUME")
     while resume is None or not Path(resume).exists():
         time.sleep(0.02)
