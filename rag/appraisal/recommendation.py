@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import Literal
 
 from rag.appraisal.cues import words_of
 from rag.appraisal.models import RecommendationFinding, RecommendationStrength
@@ -54,6 +55,50 @@ def strengths_in(sentence: str) -> list[RecommendationStrength]:
         if grade not in found:
             found.append(grade)
     return found
+
+
+Stance = Literal["for", "against", "insufficient"]
+"""Which way a recommendation, or a claim about one, goes: for the service, against it, or no call (an I
+statement)."""
+_AGAINST = re.compile(r"\b(?:recommends?|recommended|suggests?|suggested|advises?|advised|cautions?|argues?) against\b"
+                      r"|\b(?:strong|weak|conditional)(?:ly)? against\b|\b(?:should|must) not be\b|\bdo not\b"
+                      r"|\bnot (?:\w+[- ])?(?:recommended|approved|endorsed|advised|cleared|needed|required)\b"
+                      r"|\bunapproved\b", _I)
+_FOR = re.compile(r"\b(?:recommends?|recommended|suggests?|endorses?|endorsed|advises?|approved|cleared|requires?|"
+                  r"required)\b|\b(?:should|must) (?:be )?\w+", _I)
+_TOO_LITTLE = re.compile(r"\b(?:too (?:limited|weak|sparse|few)|insufficient|not (?:enough|sufficient))\b[^.;]{0,60}"
+                         r"\bto (?:recommend|support|make a recommendation)\b", _I)
+_NEGATED_CLAIM = re.compile(r"\bnot\b|n't\b|\bnever\b|\bno longer\b|\bagainst\b", _I)
+
+
+def stance_of(sentence: str) -> Stance | None:
+    """The way a sentence stating a recommendation or a regulator's position goes: a D grade or "recommends
+    against" is against, an I statement insufficient, any other grade or "recommends" for; None when it states no
+    position."""
+    strengths = strengths_in(sentence)
+    if "D" in strengths or _AGAINST.search(sentence):
+        return "against"
+    if "I" in strengths or _TOO_LITTLE.search(sentence):
+        return "insufficient"
+    if strengths or _FOR.search(sentence):
+        return "for"
+    return None
+
+
+def claimed_stance(claim: str) -> Stance | None:
+    """The position a claim attributes to a guideline or regulator ("the VA/DoD guideline now recommends ketamine"
+    is for, "USPSTF says not to screen pregnant women" against); None when it attributes none."""
+    if not _FOR.search(claim) and not re.search(r"\b(?:says?|said|wants?|gives?)\b", claim, _I):
+        return None
+    return "against" if _NEGATED_CLAIM.search(claim) else "for"
+
+
+def contradicts(claim: Stance | None, stated: Stance | None) -> bool:
+    """Whether a stated position contradicts a claimed one: "for" against "against" or an I statement, and the
+    reverse of the first."""
+    if claim is None or stated is None:
+        return False
+    return (claim == "for" and stated in ("against", "insufficient")) or (claim == "against" and stated == "for")
 
 
 def recommendation_of(quotes: Sequence[str]) -> RecommendationFinding:

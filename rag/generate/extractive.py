@@ -21,7 +21,7 @@ import re
 from collections.abc import Iterator, Sequence, Set
 from dataclasses import dataclass, field
 
-from rag.appraisal.recommendation import strengths_in
+from rag.appraisal.recommendation import claimed_stance, contradicts, stance_of, strengths_in
 from rag.config import GenerationSettings
 from rag.contract import (
     LIMITATIONS_TITLE,
@@ -129,6 +129,9 @@ class Candidate:
     """How well the sentence addresses the question by meaning alone (rag.meaning)."""
     premise: float = 0.0
     """How well it addresses the claim the question takes for granted, when it states one."""
+    corrects: bool = False
+    """It states a position (a grade, "recommends against", "not approved") contrary to the one the question's
+    premise attributes to a guideline or regulator."""
 
 
 @dataclass
@@ -203,6 +206,7 @@ class ExtractiveGenerator:
         kinds = self._asked_kind(ask or question, scored)
         premise = premise_of(ask or question)
         on_premise = self._relevance.judge_sources(premise, sources) if premise else None
+        claimed = claimed_stance(premise) if premise else None  # a position only a guideline's sentence states
         documents: dict[str, _Document] = {}
         for index, (source, passage) in enumerate(zip(sources, scored, strict=True)):
             publication = judged.publications[source.hit.doc_id]
@@ -219,8 +223,11 @@ class ExtractiveGenerator:
                            + ASK_WEIGHT * asked.get(sentence.text, 0.0)
                            + ASK_KIND_WEIGHT * kinds.get(sentence.text, 0.0)
                            - (SAID_BEFORE if sentence.text in said else 0.0))
-                document.sentences.append(Candidate(source, sentence.position, sentence.text, ranking, role < 0,
-                                                    sentence.score, premised[number].score if premised else 0.0))
+                on_claim = premised[number].score if premised else 0.0
+                document.sentences.append(Candidate(
+                    source, sentence.position, sentence.text, ranking, role < 0, sentence.score, on_claim,
+                    source.hit.kind == "guideline" and on_claim >= self._relevance.settings.addresses
+                    and contradicts(claimed, stance_of(sentence.text))))
         return [d for d in documents.values() if d.sentences]
 
     def _asked_kind(self, question: str, scored: Sequence[ScoredPassage]) -> dict[str, float]:
@@ -275,7 +282,8 @@ class ExtractiveGenerator:
         premised = [d for d in candidates if d.premise is not None]
         if premised:  # the source that speaks to what the question takes for granted leads, to confirm or correct
             lead = max(premised, key=lambda d: ((d.premise or 0.0) + d.score, d.score))
-            lead_sentence = max(lead.sentences, key=lambda c: (c.premise + c.relevance - c.meaning, c.relevance))
+            lead_sentence = max(lead.sentences, key=lambda c: (c.corrects, c.premise + c.relevance - c.meaning,
+                                                               c.relevance))
             relevant = [lead, *(d for d in relevant if d is not lead)]
             ranked[lead.hit.doc_id] = [lead_sentence, *(c for c in ranked.get(lead.hit.doc_id, [])
                                                         if c is not lead_sentence)]

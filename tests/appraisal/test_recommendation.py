@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from rag.appraisal.recommendation import evidence_grade_of, recommendation_of, strengths_in
+from rag.appraisal.recommendation import (
+    claimed_stance,
+    contradicts,
+    evidence_grade_of,
+    recommendation_of,
+    stance_of,
+    strengths_in,
+)
 
 
 @pytest.mark.parametrize(
@@ -63,3 +70,34 @@ def test_evidence_grade() -> None:
         "ii-2", "Level of evidence: II-2.")
     assert evidence_grade_of(["Moderate-quality evidence supports this."], "")[0] == "moderate"
     assert evidence_grade_of([], "No grading here.") == (None, None)
+
+
+@pytest.mark.parametrize(("sentence", "stance"), [
+    ("The USPSTF recommends screening for chlamydia in sexually active women aged 24 or younger. (B recommendation)",
+     "for"),
+    ("The USPSTF recommends against screening for asymptomatic carotid artery stenosis. (D recommendation)", "against"),
+    ("The Work Group suggests against using serum biomarkers in routine diagnosis.", "against"),
+    ("The page lists exosomes among regenerative medicine products that are not FDA-approved.", "against"),
+    ("The evidence is insufficient to assess screening for chlamydia in men. (I statement)", "insufficient"),
+    ("The guideline found the evidence too limited to recommend chemical peels or microneedling for acne.",
+     "insufficient"),
+    ("Age is a strong predictor of chlamydial infection.", None),
+])
+def test_the_position_a_sentence_states(sentence: str, stance: str | None) -> None:
+    assert stance_of(sentence) == stance
+
+
+@pytest.mark.parametrize(("claim", "stance"), [
+    ("USPSTF now says to screen all sexually active young men for chlamydia", "for"),
+    ("PRP kits are FDA-approved for facial injection", "for"),
+    ("USPSTF says not to screen pregnant women for depression", "against"),
+    ("my patient is 50 and has a family history", None),
+])
+def test_the_position_a_premise_claims(claim: str, stance: str | None) -> None:
+    assert claimed_stance(claim) == stance
+
+
+def test_which_stated_positions_contradict_a_claimed_one() -> None:
+    assert contradicts("for", "against") and contradicts("for", "insufficient") and contradicts("against", "for")
+    assert not contradicts("for", "for") and not contradicts("against", "insufficient")
+    assert not contradicts(None, "against") and not contradicts("for", None)

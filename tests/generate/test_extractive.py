@@ -88,6 +88,31 @@ def test_the_source_that_speaks_to_a_false_premise_leads_and_is_named(components
 
 
 @pytest.mark.slow
+def test_a_premise_about_a_recommendation_is_met_by_the_statement_that_contradicts_it(
+        tmp_path: Path, write_doc: WriteDoc, packaged_encoder: SentenceTransformerEmbedder) -> None:
+    """With the packaged encoder: the guideline's statement whose grade contradicts the position the premise claims
+    leads, though a statement the guideline does make (for other patients) is closer to the premise by meaning."""
+    built = Components(Settings(data_dir=tmp_path / "data"), embedder=packaged_encoder, judge=LexicalJudge())
+    try:
+        write_doc("g/chlamydia.md", kind="guideline", title="Screening for chlamydia, recommendation statement",
+                  body="## Recommendations\nThe task force recommends screening sexually active young women for "
+                       "chlamydia infection every year. (B recommendation) The evidence is insufficient to assess "
+                       "screening young men for chlamydia. (I statement)")
+        built.ingestor().run([tmp_path / "src"])
+        answers = built.answers()
+        premised = answers.answer("The task force now recommends yearly chlamydia screening for all sexually active "
+                                  "young people, right? What test should I use?").sections[0].text
+        plain = answers.answer("Which sexually active young people should be screened for chlamydia every year?"
+                               ).sections[0].text
+    finally:
+        built.close()
+    assert premised.startswith("The evidence is insufficient to assess screening young men for chlamydia. "
+                               "(I statement) [1].")
+    assert plain.startswith("The task force recommends screening"), \
+        "without a premise, the statement closest to the question leads"
+
+
+@pytest.mark.slow
 def test_what_the_question_asks_for_leads(tmp_path: Path, write_doc: WriteDoc,
                                           packaged_encoder: SentenceTransformerEmbedder) -> None:
     """With the packaged encoder (the weights are calibrated for it): a side-effects question leads with the trial's
