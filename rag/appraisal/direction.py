@@ -154,7 +154,7 @@ def sentence_direction(frame: QuestionFrame, sentence: str) -> DirectionFinding:
     """The direction one sentence gives: a graded recommendation's by its grade where the grade says it (an I
     statement or a C grade is unclear, a D grade against), else judged on its most relevant clause that carries a
     cue."""
-    if not frame.is_about(sentence) or not frame.names_both_arms(sentence):
+    if not frame.is_about(sentence) or not frame.names_both_arms(sentence) or not frame.names_outcome(sentence):
         return DirectionFinding()
     graded = [_GRADE_DIRECTION[strength] for strength in strengths_in(sentence) if strength in _GRADE_DIRECTION]
     if graded:

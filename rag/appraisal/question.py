@@ -11,7 +11,7 @@ from typing import Literal
 
 from rag.appraisal.cues import words_of
 from rag.text.terms import content_terms, normalise
-from rag.text.topic import FRAMING_WORDS
+from rag.text.topic import FRAMING_WORDS, stem
 
 Movement = Literal["up", "down"]
 MAX_QUESTION_CHARS = 2000
@@ -40,6 +40,12 @@ _EQUIVALENCE = re.compile(r"\bas (?:[\w-]+ ){1,2}as\b|\b(?:equally|equivalent|no
                           r"same|interchangeable|alternative to|substitute for|replace)\b", re.IGNORECASE)
 _NEGATED = re.compile(r"\bnot\b|n't\b|\bunnecessary\b|\bobsolete\b|\bfutile\b|\bno (?:longer|need|benefit|"
                       r"difference|effect|role|advantage|value|association)\b", re.IGNORECASE)
+_MOVED_OUTCOME = re.compile(r"\b(?:more|less|higher|lower|greater|fewer|worse)\s+(?P<outcome>[A-Za-z][\w-]*"
+                            r"(?:\s+[A-Za-z][\w-]*){0,2})", re.IGNORECASE)
+"""The words a question's movement qualifies ("more painful", "higher mortality", "greater NIH funding success"):
+what must move; read up to the first word that is not a topic word."""
+_NOT_OUTCOMES = frozenset("likely unlikely often frequently common commonly than and or the a an of in to".split())
+_MIN_ROOT = 4
 _SAFETY = re.compile(r"\bsafe(?:ly|ty|r|st)?\b|\bwell tolerated\b|\btolerab\w+", re.IGNORECASE)
 _ACRONYM = re.compile(r"\b[A-Z][A-Za-z]?[A-Z]{1,5}s?\b")
 _WORDS = re.compile(r"[A-Za-z][A-Za-z]*")
@@ -64,6 +70,9 @@ class QuestionFrame:
     acronyms: frozenset[str] = frozenset()
     forms: tuple[tuple[str, frozenset[str]], ...] = ()
     arm_acronyms: tuple[frozenset[str], frozenset[str]] = (frozenset(), frozenset())
+    outcomes: frozenset[str] = frozenset()
+    """The words the question's movement qualifies ("painful" in "Is X more painful than Y?"), as crude stems: a
+    finding that names none of them says nothing of which way that outcome went."""
 
     def overlap(self, text: str, lowered: str | None = None, words: frozenset[str] | None = None) -> int:
         """How many topic words of the question a text mentions (in any of their plural/singular forms); when it
@@ -80,6 +89,14 @@ class QuestionFrame:
         """True when a text mentions a topic word or acronym of the question; a question without topic words is
         about anything."""
         return not self.topic or self.overlap(text) > 0
+
+    def names_outcome(self, text: str) -> bool:
+        """Whether a text names the outcome the question asks to move (any word sharing its crude stem: "pain" for
+        "painful"); True when the question names none."""
+        if not self.outcomes:
+            return True
+        stems = {stem(word) for word in content_terms(text)}
+        return any(_same_root(outcome, found) for outcome in self.outcomes for found in stems)
 
     def names_both_arms(self, text: str) -> bool:
         """For a comparison question, whether a text names both of its sides (a word of each in any plural/singular
@@ -113,7 +130,27 @@ def frame_question(question: str) -> QuestionFrame:
         yes_no=is_yes_no_question(question),
         acronyms=_acronyms(question),
         forms=tuple((term, _forms(term)) for term in sorted(topic_terms(question))),
+        outcomes=frozenset(word for match in _MOVED_OUTCOME.finditer(question)
+                           for word in _outcome_words(match.group("outcome"))),
     )
+
+
+def _outcome_words(phrase: str) -> list[str]:
+    """The crude stems of the topic words that open ``phrase``, up to the first other word ("painful than
+    microneedling" -> painfu)."""
+    found: list[str] = []
+    for word in phrase.split():
+        if word.lower() in _NOT_OUTCOMES or not topic_terms(word):
+            break
+        found.extend(stem(term) for term in content_terms(word))
+    return found
+
+
+def _same_root(one: str, other: str) -> bool:
+    """Crude stems of one root: the same, or one begins the other and the shorter has at least four letters ("pain"
+    and "painfu", "fall" and "falls")."""
+    short, long = sorted((one, other), key=len)
+    return short == long or (len(short) >= _MIN_ROOT and long.startswith(short))
 
 
 def topic_terms(text: str) -> frozenset[str]:

@@ -147,3 +147,23 @@ SCREEN = "Should clinicians screen adults for skin cancer with a visual skin exa
 def test_a_graded_recommendation_is_read_by_its_grade(sentence: str, direction: str) -> None:
     """An I statement's or a C grade's "should" or "reduces" does not make it support the question."""
     assert direction_of(SCREEN, [sentence]).direction == direction
+
+
+PAINFUL = "Is microneedling with platelet-rich plasma more painful than microneedling alone?"
+
+
+@pytest.mark.parametrize(
+    ("sentence", "direction"),
+    [
+        # a finding on another outcome says nothing of which way pain went, whatever its "more" or "higher"
+        ("Patient satisfaction was higher with microneedling plus platelet-rich plasma than with microneedling "
+         "alone.", "unclear"),
+        ("Microneedling plus platelet-rich plasma made a good response more likely than microneedling alone.",
+         "unclear"),
+        ("Pain was greater with microneedling plus platelet-rich plasma than with microneedling alone.", "supports"),
+        ("Pain scores did not differ between microneedling plus platelet-rich plasma and microneedling alone.",
+         "no_difference"),
+    ],
+)
+def test_a_finding_must_name_the_outcome_the_question_asks_to_move(sentence: str, direction: str) -> None:
+    assert direction_of(PAINFUL, [sentence]).direction == direction

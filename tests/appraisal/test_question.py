@@ -59,3 +59,16 @@ def test_acronyms_of_question_words_count_as_the_topic() -> None:
     frame = frame_question("Is small for gestational age a risk factor for retinopathy of prematurity?")
     assert frame.is_about("SGA infants had more ROP.")
     assert not frame.is_about("Birth weight was recorded.")
+
+
+def test_the_outcome_a_question_asks_to_move() -> None:
+    painful = frame_question("Is microneedling with PRP more painful than microneedling alone?")
+    assert painful.outcomes == {"painfu"}
+    assert painful.names_outcome("Patients reported less pain on the PRP side.")
+    assert not painful.names_outcome("Patient satisfaction was higher on the PRP side.")
+    assert frame_question("Do ART patients face higher C-section rates?").names_outcome(
+        "Patients after ART had higher C-section rates."), "a hyphenated outcome matches itself"
+    assert frame_question("Is the h-index predictive of greater NIH funding success?").names_outcome(
+        "Having an NIH grant was associated with a higher h-index."), "any word of the phrase; a short one exactly"
+    for question in ("Does X make Y more likely?", "Is X more effective than Y?", "Does X increase the risk of Y?"):
+        assert frame_question(question).outcomes == frozenset(), question
