@@ -68,6 +68,7 @@ _FOR = re.compile(r"\b(?:recommends?|recommended|suggests?|endorses?|endorsed|ad
                   r"required)\b|\b(?:should|must) (?:be )?\w+", _I)
 _TOO_LITTLE = re.compile(r"\b(?:too (?:limited|weak|sparse|few)|insufficient|not (?:enough|sufficient))\b[^.;]{0,60}"
                          r"\bto (?:recommend|support|make a recommendation)\b", _I)
+_SAYS = re.compile(r"\b(?:says?|said|wants?|gives?)\b", _I)
 _NEGATED_CLAIM = re.compile(r"\bnot\b|n't\b|\bnever\b|\bno longer\b|\bagainst\b", _I)
 
 
@@ -88,7 +89,7 @@ def stance_of(sentence: str) -> Stance | None:
 def claimed_stance(claim: str) -> Stance | None:
     """The position a claim attributes to a guideline or regulator ("the VA/DoD guideline now recommends ketamine"
     is for, "USPSTF says not to screen pregnant women" against); None when it attributes none."""
-    if not _FOR.search(claim) and not re.search(r"\b(?:says?|said|wants?|gives?)\b", claim, _I):
+    if not _FOR.search(claim) and not _SAYS.search(claim):
         return None
     return "against" if _NEGATED_CLAIM.search(claim) else "for"
 
