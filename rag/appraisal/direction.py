@@ -29,7 +29,7 @@ from rag.appraisal.cues import Cue, cue, word_cue, words_of
 from rag.appraisal.models import Direction, DirectionFinding
 from rag.appraisal.passages import sentence_texts
 from rag.appraisal.question import QuestionFrame, frame_question
-from rag.appraisal.recommendation import strengths_in
+from rag.appraisal.recommendation import ADVISED_AGAINST, strengths_in
 
 _GRADE_DIRECTION: dict[str, tuple[Direction, tuple[str, ...]]] = {
     "I": ("unclear", ("insufficient evidence (I statement)",)),
@@ -79,10 +79,6 @@ _NULL = cue(
     "no not t cannot there nor poor poorly fail failed fails unable neither insignificant nonsignificant non "
     "unrelated unaffected unchanged ineffective independent none inadequate insufficient unnecessary disappointing "
     "doubtful questionable unreliable inaccurate unjustified cast casts casting limited little minimal")
-#: Advice against the intervention, as guidelines word it.
-_ADVISED_AGAINST = cue(r"\b(?:recommends?|recommended|recommendation|advises?|advised|cautions?) against\b"
-                       r"|\b(?:should|must) not be (?:used|offered|given|performed|prescribed|done|routinely)\b"
-                       r"|\bdo not (?:use|offer|give|perform|prescribe|routinely)\b", "against not")
 #: Advice for the intervention, as guidelines word it ("clinicians should screen", "should be offered").
 _ADVISED_FOR = cue(r"\b(?:should|must) (?:be )?(?:use|used|offer|offered|give|given|screen|screened|consider|"
                    r"considered|perform|performed|prescribe|prescribed|provide|provided|counsel|counseled|counselled|"
@@ -177,7 +173,7 @@ def _clause_reading(frame: QuestionFrame, clause: str) -> _Reading | None:
     overlap = frame.overlap(clause, lowered, words)
     if uncertain := _found(_UNCERTAIN, lowered, words):
         return _Reading("unclear", uncertain, overlap)
-    if advised_against := _found(_ADVISED_AGAINST, lowered, words):
+    if advised_against := _found(ADVISED_AGAINST, lowered, words):
         return _Reading("against", advised_against, overlap)
     negated, effect = _effects(lowered, words)
     null = _found(_NULL, lowered, words) + negated + _p_values(lowered, words, significant=False)

@@ -44,7 +44,8 @@ _MOVED_OUTCOME = re.compile(r"\b(?:more|less|higher|lower|greater|fewer|worse)\s
                             r"(?:\s+[A-Za-z][\w-]*){0,2})", re.IGNORECASE)
 """The words a question's movement qualifies ("more painful", "higher mortality", "greater NIH funding success"):
 what must move; read up to the first word that is not a topic word."""
-_NOT_OUTCOMES = frozenset("likely unlikely often frequently common commonly than and or the a an of in to".split())
+_NOT_OUTCOMES = frozenset("likely unlikely often frequently common commonly".split())
+"""Topic words after "more" that say how often, not what ("more likely", "more often")."""
 _MIN_ROOT = 4
 _SAFETY = re.compile(r"\bsafe(?:ly|ty|r|st)?\b|\bwell tolerated\b|\btolerab\w+", re.IGNORECASE)
 _ACRONYM = re.compile(r"\b[A-Z][A-Za-z]?[A-Z]{1,5}s?\b")
@@ -140,9 +141,10 @@ def _outcome_words(phrase: str) -> list[str]:
     microneedling" -> painfu)."""
     found: list[str] = []
     for word in phrase.split():
-        if word.lower() in _NOT_OUTCOMES or not topic_terms(word):
+        terms = topic_terms(word)
+        if not terms or word.lower() in _NOT_OUTCOMES:
             break
-        found.extend(stem(term) for term in content_terms(word))
+        found.extend(stem(term) for term in terms)
     return found
 
 

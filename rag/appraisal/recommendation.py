@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from typing import Literal
 
-from rag.appraisal.cues import words_of
+from rag.appraisal.cues import cue, words_of
 from rag.appraisal.models import RecommendationFinding, RecommendationStrength
 from rag.appraisal.passages import DEFAULT_BUDGET, sentence_texts, text_sentences
 
@@ -60,10 +60,16 @@ def strengths_in(sentence: str) -> list[RecommendationStrength]:
 Stance = Literal["for", "against", "insufficient"]
 """Which way a recommendation, or a claim about one, goes: for the service, against it, or no call (an I
 statement)."""
-_AGAINST = re.compile(r"\b(?:recommends?|recommended|suggests?|suggested|advises?|advised|cautions?|argues?) against\b"
-                      r"|\b(?:strong|weak|conditional)(?:ly)? against\b|\b(?:should|must) not be\b|\bdo not\b"
+#: Advice against the intervention, as guidelines word it (the direction of a finding reads it too).
+ADVISED_AGAINST = cue(r"\b(?:recommends?|recommended|recommendation|advises?|advised|cautions?) against\b"
+                      r"|\b(?:should|must) not be (?:used|offered|given|performed|prescribed|done|routinely)\b"
+                      r"|\bdo not (?:use|offer|give|perform|prescribe|routinely)\b", "against not")
+_AGAINST = re.compile(r"\b(?:suggests?|suggested|argues?) against\b|\b(?:strong|weak|conditional)(?:ly)? against\b"
+                      r"|\b(?:should|must) not be\b|\bdo not\b"
                       r"|\bnot (?:\w+[- ])?(?:recommended|approved|endorsed|advised|cleared|needed|required)\b"
                       r"|\bunapproved\b", _I)
+"""Positions against that a finding's direction does not read as advice: the VA/DoD's "suggests against", a
+regulator's "not FDA-approved"."""
 _FOR = re.compile(r"\b(?:recommends?|recommended|suggests?|endorses?|endorsed|advises?|approved|cleared|requires?|"
                   r"required)\b|\b(?:should|must) (?:be )?\w+", _I)
 _TOO_LITTLE = re.compile(r"\b(?:too (?:limited|weak|sparse|few)|insufficient|not (?:enough|sufficient))\b[^.;]{0,60}"
@@ -77,7 +83,8 @@ def stance_of(sentence: str) -> Stance | None:
     against" is against, an I statement insufficient, any other grade or "recommends" for; None when it states no
     position."""
     strengths = strengths_in(sentence)
-    if "D" in strengths or _AGAINST.search(sentence):
+    lowered = sentence.lower()
+    if "D" in strengths or ADVISED_AGAINST.search(lowered, words_of(lowered)) or _AGAINST.search(sentence):
         return "against"
     if "I" in strengths or _TOO_LITTLE.search(sentence):
         return "insufficient"
