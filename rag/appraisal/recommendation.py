@@ -57,9 +57,9 @@ def strengths_in(sentence: str) -> list[RecommendationStrength]:
     return found
 
 
-Stance = Literal["for", "against", "insufficient"]
-"""Which way a recommendation, or a claim about one, goes: for the service, against it, or no call (an I
-statement)."""
+Stance = Literal["for", "selective", "against", "insufficient"]
+"""Which way a recommendation, or a claim about one, goes: for the service, for some patients only (a C grade: offer
+it selectively), against it, or no call (an I statement)."""
 #: Advice against the intervention, as guidelines word it (the direction of a finding reads it too).
 ADVISED_AGAINST = cue(r"\b(?:recommends?|recommended|recommendation|advises?|advised|cautions?) against\b"
                       r"|\b(?:should|must) not be (?:used|offered|given|performed|prescribed|done|routinely)\b"
@@ -80,14 +80,16 @@ _NEGATED_CLAIM = re.compile(r"\bnot\b|n't\b|\bnever\b|\bno longer\b|\bagainst\b"
 
 def stance_of(sentence: str) -> Stance | None:
     """The way a sentence stating a recommendation or a regulator's position goes: a D grade or "recommends
-    against" is against, an I statement insufficient, any other grade or "recommends" for; None when it states no
-    position."""
+    against" is against, an I statement insufficient, a C grade selective, any other grade or "recommends" for; None
+    when it states no position."""
     strengths = strengths_in(sentence)
     lowered = sentence.lower()
     if "D" in strengths or ADVISED_AGAINST.search(lowered, words_of(lowered)) or _AGAINST.search(sentence):
         return "against"
     if "I" in strengths or _TOO_LITTLE.search(sentence):
         return "insufficient"
+    if "C" in strengths:
+        return "selective"
     if strengths or _FOR.search(sentence):
         return "for"
     return None
@@ -102,11 +104,12 @@ def claimed_stance(claim: str) -> Stance | None:
 
 
 def contradicts(claim: Stance | None, stated: Stance | None) -> bool:
-    """Whether a stated position contradicts a claimed one: "for" against "against" or an I statement, and the
-    reverse of the first."""
+    """Whether a stated position contradicts a claimed one: a claimed "for" by "against", an I statement or a C
+    grade's "selectively" (the claim is a recommendation to offer it), a claimed "against" by "for"."""
     if claim is None or stated is None:
         return False
-    return (claim == "for" and stated in ("against", "insufficient")) or (claim == "against" and stated == "for")
+    return (claim == "for" and stated in ("against", "insufficient", "selective")) or (claim == "against"
+                                                                                      and stated == "for")
 
 
 def recommendation_of(quotes: Sequence[str]) -> RecommendationFinding:

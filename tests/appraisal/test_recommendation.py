@@ -81,6 +81,8 @@ def test_evidence_grade() -> None:
     ("The evidence is insufficient to assess screening for chlamydia in men. (I statement)", "insufficient"),
     ("The guideline found the evidence too limited to recommend chemical peels or microneedling for acne.",
      "insufficient"),
+    ("C recommendation, adults older than 24 years with fair skin: offer UV-minimising counselling selectively.",
+     "selective"),
     ("Age is a strong predictor of chlamydial infection.", None),
 ])
 def test_the_position_a_sentence_states(sentence: str, stance: str | None) -> None:
@@ -99,5 +101,6 @@ def test_the_position_a_premise_claims(claim: str, stance: str | None) -> None:
 
 def test_which_stated_positions_contradict_a_claimed_one() -> None:
     assert contradicts("for", "against") and contradicts("for", "insufficient") and contradicts("against", "for")
+    assert contradicts("for", "selective"), "offered selectively is not a recommendation for everyone"
     assert not contradicts("for", "for") and not contradicts("against", "insufficient")
     assert not contradicts(None, "against") and not contradicts("for", None)
