@@ -313,15 +313,18 @@ class AnswerService:
         addresses the question."""
         composed: Grounded | None = None
         for section in sorted(grounded.contradicted | grounded.unanswered):
-            if not grounded.sourced(section):
+            kept = grounded.sourced(section)
+            if not kept:
                 if composed is None:
                     composed, _ = self._ground(self._extractive.generate(prepared.request), prepared, model=False)
                 if section in grounded.unanswered and not composed.sourced(section):
                     continue
                 grounded.claims[section] = composed.claims[section]
             title = SECTION_TITLES[section]
+            # the section quotes the sources only when the model left it empty; else its own kept sentences stand
+            then = "that statement was removed." if kept else "the section quotes them."
             yield from self._notice(prepared, f"The model said no source in '{title}' addresses the question, but "
-                                              "retrieved sources do; the section quotes them."
+                                              f"retrieved sources do; {then}"
                                     if section in grounded.contradicted else
                                     f"None of the model's sentences in '{title}' could be kept, but retrieved "
                                     "sources address the question; the section quotes them.")

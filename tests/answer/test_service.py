@@ -255,6 +255,19 @@ def test_a_section_left_empty_by_grounding_is_answered_from_its_sources(answer_c
     assert any("From the Research" in n and "None of the model's sentences" in n for n in answer.notices)
 
 
+def test_a_false_claim_of_missing_evidence_beside_kept_findings_is_removed_and_the_notice_says_so(
+        answer_corpus: Components) -> None:
+    finding = "In a split-face trial, PRP with microneedling improved acne scars by 62.20% [1]."
+    llm = ScriptedGenerator([f"## From the Research\nThere are no direct studies of PRP with microneedling for acne "
+                             f"scars. {finding}\n"])
+    answer = answer_corpus.answers(llm=llm).answer("Does PRP with microneedling improve acne scars in patients?",
+                                                   backend="openai")
+    assert answer.sections[1].text == finding, "the model's own kept finding stands; nothing is quoted in its place"
+    assert [n for n in answer.notices if "From the Research" in n] == [
+        "The model said no source in 'From the Research' addresses the question, but retrieved sources do; that "
+        "statement was removed."]
+
+
 def index_head_to_head_trial(components: Components, write_doc: WriteDoc, tmp_path: Path) -> None:
     """One trial comparing exosomes with PRP, whose authors note that none had before."""
     write_doc("s/exo-prp.md", year=2025, study_design="rct", title="Exosomes versus PRP with microneedling",
