@@ -27,6 +27,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from rag.answer.lexical import answer_sentences, is_no_evidence, support
+from rag.appraisal import finds_no_difference_in
 from rag.config import VerificationSettings
 from rag.contract import SECTION_KINDS, SECTION_SOURCE_KIND, SectionKind, Source, strip_citations
 from rag.generate.protocol import Draft
@@ -54,6 +55,7 @@ ONLY_A_TITLE = "it is a publication's title, not a finding"
 OFF_TOPIC = "the only publication supporting it does not address the question"
 DENIES_ITS_STUDY = "it denies that such studies exist while resting on a study that addresses the question"
 LEANS_ON_REMOVED = "it leans on the sentence before it, which was removed"
+NO_DIFFERENCE_FOUND = "it states a difference in an outcome its cited passages found no difference in"
 ABSENCE_CONTRADICTED = "retrieved sources of this section address the question"
 LIMITATION_UNSUPPORTED = "no passage of the publications the answer cites supports this limitation"
 FindingTest = Callable[[Sequence[str]], Sequence[bool]]
@@ -162,6 +164,9 @@ class Grounder:
             elif _denies_its_study(claim, by_number, addressing):
                 grounded.removed.append((claim.text, DENIES_ITS_STUDY))
                 grounded.contradicted.add(claim.section)
+                claim.sources = []
+            elif verify_limitations and finds_no_difference_in(claim.text, [_joined(by_number, claim.sources)]):
+                grounded.removed.append((claim.text, NO_DIFFERENCE_FOUND))  # a model made a null result an effect
                 claim.sources = []
             else:
                 claim.sources = [n for n in claim.sources if n in addressing]

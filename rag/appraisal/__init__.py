@@ -8,7 +8,7 @@ See docs/APPRAISAL.md for how each judgment is decided and where it fails.
 from rag.appraisal.certainty import research_certainty
 from rag.appraisal.consensus import consensus, disagreements
 from rag.appraisal.design import design_from_text, design_of
-from rag.appraisal.direction import direction_of
+from rag.appraisal.direction import direction_of, finds_no_difference_in
 from rag.appraisal.models import (
     AppraisalOptions,
     Certainty,
@@ -47,6 +47,7 @@ __all__ = [
     "design_of",
     "direction_of",
     "disagreements",
+    "finds_no_difference_in",
     "is_yes_no_question",
     "recommendation_of",
     "research_certainty",

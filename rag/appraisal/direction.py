@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from rag.appraisal.cues import Cue, cue, word_cue, words_of
 from rag.appraisal.models import Direction, DirectionFinding
 from rag.appraisal.passages import sentence_texts
-from rag.appraisal.question import QuestionFrame, frame_question
+from rag.appraisal.question import QuestionFrame, compares, frame_question, moved_outcomes, names_any
 from rag.appraisal.recommendation import ADVISED_AGAINST, strengths_in
 
 _GRADE_DIRECTION: dict[str, tuple[Direction, tuple[str, ...]]] = {
@@ -79,6 +79,12 @@ _NULL = cue(
     "no not t cannot there nor poor poorly fail failed fails unable neither insignificant nonsignificant non "
     "unrelated unaffected unchanged ineffective independent none inadequate insufficient unnecessary disappointing "
     "doubtful questionable unreliable inaccurate unjustified cast casts casting limited little minimal")
+#: A null result between groups, as a study words it: what a claim of an effect on the same outcome contradicts.
+_NO_DIFFERENCE = cue(r"\b(?:did|do|does) not (?:significantly |statistically )?differ\b|\bno (?:statistically )?"
+                     r"(?:significant )?differences?\b|\bnot (?:statistically )?significant(?:ly different)?\b"
+                     r"|\b(?:similar|comparable)\b", "not no similar comparable")
+_COMPARED_DIFFERENCE = cue(r"\bsignificantly (?:higher|lower|more|less|fewer|greater|better|worse|reduced|increased|"
+                           r"improved)\b", "significantly")
 #: Advice for the intervention, as guidelines word it ("clinicians should screen", "should be offered").
 _ADVISED_FOR = cue(r"\b(?:should|must) (?:be )?(?:use|used|offer|offered|give|given|screen|screened|consider|"
                    r"considered|perform|performed|prescribe|prescribed|provide|provided|counsel|counseled|counselled|"
@@ -144,6 +150,32 @@ def direction_of(question: str, sentences: Sequence[str]) -> DirectionFinding:
     best = max(votes.values())
     sentence, reading = next(pair for pair in decided if votes[pair[1].direction] == best)
     return DirectionFinding(direction=reading.direction, quote=sentence, words=reading.words)
+
+
+def finds_no_difference_in(claim: str, passages: Sequence[str]) -> bool:
+    """Whether a claim says an outcome moved ("fewer severe erythema and edema than microneedling alone") where the
+    passages it rests on name one such outcome only in sentences that found no difference between groups ("Severe
+    erythema (odds ratio 1.59, P=0.24) ... did not differ"): a model's summary that turned a null result into an
+    effect. False when the claim compares nothing ("lower calyceal lithiasis" is a place), reads as no difference or
+    names no moved outcome, or when any sentence naming the outcome states no such null result (a negation of
+    something else, "no adverse events", is not one) or a significant difference."""
+    outcomes = moved_outcomes(claim) if compares(claim) else []
+    if not outcomes or sentence_direction(frame_question(""), claim).direction == "no_difference":
+        return False
+    sentences = sentence_texts(passages)
+    for outcome in outcomes:
+        naming = [sentence for sentence in sentences if names_any(outcome, sentence)]
+        if naming and all(_no_difference_between_groups(sentence) for sentence in naming):
+            return True
+    return False
+
+
+def _no_difference_between_groups(sentence: str) -> bool:
+    lowered = sentence.lower()
+    words = words_of(lowered)
+    significant = _p_values(lowered, words, significant=True) or _found(_COMPARED_DIFFERENCE, lowered, words)
+    return not significant and bool(_found(_NO_DIFFERENCE, lowered, words)
+                                    or _p_values(lowered, words, significant=False))
 
 
 def sentence_direction(frame: QuestionFrame, sentence: str) -> DirectionFinding:

@@ -40,12 +40,15 @@ _EQUIVALENCE = re.compile(r"\bas (?:[\w-]+ ){1,2}as\b|\b(?:equally|equivalent|no
                           r"same|interchangeable|alternative to|substitute for|replace)\b", re.IGNORECASE)
 _NEGATED = re.compile(r"\bnot\b|n't\b|\bunnecessary\b|\bobsolete\b|\bfutile\b|\bno (?:longer|need|benefit|"
                       r"difference|effect|role|advantage|value|association)\b", re.IGNORECASE)
-_MOVED_OUTCOME = re.compile(r"\b(?:more|less|higher|lower|greater|fewer|worse)\s+(?P<outcome>[A-Za-z][\w-]*"
-                            r"(?:\s+[A-Za-z][\w-]*){0,2})", re.IGNORECASE)
+_MOVED_OUTCOME = re.compile(r"\b(?:more|less|higher|lower|greater|fewer|worse)\s+(?=(?P<outcome>[A-Za-z][\w-]*"
+                            r"(?:\s+[A-Za-z][\w-]*){0,2}))", re.IGNORECASE)
 """The words a question's movement qualifies ("more painful", "higher mortality", "greater NIH funding success"):
-what must move; read up to the first word that is not a topic word."""
-_NOT_OUTCOMES = frozenset("likely unlikely often frequently common commonly".split())
-"""Topic words after "more" that say how often, not what ("more likely", "more often")."""
+what must move; read up to the first word that is not a topic word, and looked ahead of, so that "higher
+satisfaction and fewer severe erythema" holds two."""
+_NOT_OUTCOMES = frozenset("""likely unlikely often frequently common commonly among amongst across within without
+    relative following per toward towards around beyond despite via""".split())
+"""Words after "more" or "lower" that say how often ("more likely", "more often") or begin a phrase of place or
+relation ("lower among the Sami"), not what moved; the stopwords end the phrase already."""
 _MIN_ROOT = 4
 _SAFETY = re.compile(r"\bsafe(?:ly|ty|r|st)?\b|\bwell tolerated\b|\btolerab\w+", re.IGNORECASE)
 _ACRONYM = re.compile(r"\b[A-Z][A-Za-z]?[A-Z]{1,5}s?\b")
@@ -94,10 +97,7 @@ class QuestionFrame:
     def names_outcome(self, text: str) -> bool:
         """Whether a text names the outcome the question asks to move (any word sharing its crude stem: "pain" for
         "painful"); True when the question names none."""
-        if not self.outcomes:
-            return True
-        stems = {stem(word) for word in content_terms(text)}
-        return any(_same_root(outcome, found) for outcome in self.outcomes for found in stems)
+        return not self.outcomes or names_any(self.outcomes, text)
 
     def names_both_arms(self, text: str) -> bool:
         """For a comparison question, whether a text names both of its sides (a word of each in any plural/singular
@@ -131,9 +131,26 @@ def frame_question(question: str) -> QuestionFrame:
         yes_no=is_yes_no_question(question),
         acronyms=_acronyms(question),
         forms=tuple((term, _forms(term)) for term in sorted(topic_terms(question))),
-        outcomes=frozenset(word for match in _MOVED_OUTCOME.finditer(question)
-                           for word in _outcome_words(match.group("outcome"))),
+        outcomes=frozenset().union(*moved_outcomes(question)),
     )
+
+
+def moved_outcomes(text: str) -> list[frozenset[str]]:
+    """Each outcome a text says moved, as the crude stems of its words ("higher satisfaction and fewer severe
+    erythema" -> {satisf}, {severe, erythe})."""
+    return [words for match in _MOVED_OUTCOME.finditer(text)
+            if (words := frozenset(_outcome_words(match.group("outcome"))))]
+
+
+def compares(text: str) -> bool:
+    """Whether a text sets one thing against another ("than", "compared with", "versus", "between")."""
+    return _ARMS.search(text) is not None
+
+
+def names_any(outcome: frozenset[str], text: str) -> bool:
+    """Whether a text names a word of ``outcome`` (crude stems): the same root, "pain" for "painful"."""
+    stems = {stem(word) for word in content_terms(text)}
+    return any(_same_root(wanted, found) for wanted in outcome for found in stems)
 
 
 def _outcome_words(phrase: str) -> list[str]:

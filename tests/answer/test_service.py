@@ -14,6 +14,7 @@ from rag.answer.ground import (
     DENIES_ITS_STUDY,
     LEANS_ON_REMOVED,
     LIMITATION_UNSUPPORTED,
+    NO_DIFFERENCE_FOUND,
     NOTHING_TO_SUPPORT,
     OFF_TOPIC,
 )
@@ -266,6 +267,21 @@ def test_a_false_claim_of_missing_evidence_beside_kept_findings_is_removed_and_t
     assert [n for n in answer.notices if "From the Research" in n] == [
         "The model said no source in 'From the Research' addresses the question, but retrieved sources do; that "
         "statement was removed."]
+
+
+def test_a_models_effect_where_its_cited_trial_found_no_difference_is_removed(components: Components,
+                                                                             write_doc: WriteDoc, tmp_path: Path) -> None:
+    write_doc("s/split.md", year=2022, study_design="rct", title="PRP with microneedling for acne scars",
+              body="## Results\nAcne scar scores improved by 62% with PRP and microneedling against 45% with "
+                   "microneedling alone (p = 0.01). Severe erythema (P=0.24) did not differ between PRP with "
+                   "microneedling and microneedling alone.")
+    assert components.ingestor().run([tmp_path / "src"]).failed == []
+    turned = "PRP with microneedling caused less severe erythema than microneedling alone [1]."
+    kept = "Acne scar scores improved by 62% with PRP and microneedling against 45% with microneedling alone [1]."
+    llm = ScriptedGenerator([f"## From the Research\n{kept} {turned}\n"])
+    answer = components.answers(llm=llm).answer("Does PRP with microneedling improve acne scars?", backend="openai")
+    assert answer.sections[1].text == kept
+    assert (turned[:-5] + ".", NO_DIFFERENCE_FOUND) in [(r.sentence, r.reason) for r in answer.grounding.removed]
 
 
 def index_head_to_head_trial(components: Components, write_doc: WriteDoc, tmp_path: Path) -> None:

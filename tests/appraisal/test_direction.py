@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.appraisal.direction import direction_of
+from rag.appraisal.direction import direction_of, finds_no_difference_in
 
 PRP = "Does platelet-rich plasma improve acne scars?"
 
@@ -167,3 +167,27 @@ PAINFUL = "Is microneedling with platelet-rich plasma more painful than micronee
 )
 def test_a_finding_must_name_the_outcome_the_question_asks_to_move(sentence: str, direction: str) -> None:
     assert direction_of(PAINFUL, [sentence]).direction == direction
+
+
+META = ("Microneedling plus PRP made a good response more likely than microneedling alone (odds ratio 2.97). Patient "
+        "satisfaction was higher with microneedling plus PRP (odds ratio 4.15). Severe erythema (odds ratio 1.59, "
+        "P=0.24) and severe edema (odds ratio 1.14, P=0.77) did not differ between microneedling plus PRP and "
+        "microneedling alone.")
+
+
+@pytest.mark.parametrize(("claim", "found"), [
+    ("The meta-analysis found a better response, with higher satisfaction and fewer severe erythema and edema "
+     "than with microneedling alone.", True),
+    ("Microneedling plus PRP gave higher patient satisfaction than microneedling alone.", False),
+    ("Severe erythema did not differ between the two treatments.", False),
+    ("Microneedling plus PRP caused less bleeding than microneedling alone.", False),  # nothing names bleeding
+])
+def test_a_claim_that_makes_a_null_result_an_effect(claim: str, found: bool) -> None:
+    assert finds_no_difference_in(claim, [META]) is found
+
+
+def test_only_a_null_result_between_groups_contradicts_a_claimed_effect() -> None:
+    claim = "Parental satisfaction was greater on the short-stay ward."
+    assert not finds_no_difference_in(claim, ["There were no adverse events, with parental satisfaction high."])
+    assert not finds_no_difference_in(claim, ["Parental satisfaction was significantly greater on the ward "
+                                              "(p = 0.01), though length of stay was similar."])
