@@ -185,6 +185,8 @@ def test_llm_condenses_follow_ups(answer_corpus: Components) -> None:
     ("Limitations", "There are no direct studies of PRP with microneedling for acne scars."),
     ("From the Research", "However, the guidelines and studies do not provide information on PRP with microneedling "
                           "for acne scars."),
+    ("From the Research", "The guidelines and studies are based on a limited number of patients and do not provide "
+                          "direct evidence for PRP with microneedling for acne scars."),  # live, local model
 ])
 def test_a_models_false_claim_of_missing_evidence_is_replaced_by_the_sources(answer_corpus: Components,
                                                                             heading: str, claim: str) -> None:
