@@ -27,12 +27,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from rag.answer.lexical import answer_sentences, is_no_evidence, support
-from rag.appraisal import finds_no_difference_in
+from rag.appraisal import finds_no_difference_in, states_result
 from rag.config import VerificationSettings
 from rag.contract import SECTION_KINDS, SECTION_SOURCE_KIND, SectionKind, Source, strip_citations
 from rag.generate.protocol import Draft
 from rag.judge import Judge, Judgment
 from rag.text.instructions import blank_instructions
+from rag.text.sections import describes
 from rag.text.sentences import leans_on_previous, tidy
 from rag.text.terms import content_terms, numbers
 
@@ -56,6 +57,7 @@ OFF_TOPIC = "the only publication supporting it does not address the question"
 DENIES_ITS_STUDY = "it denies that such studies exist while resting on a study that addresses the question"
 LEANS_ON_REMOVED = "it leans on the sentence before it, which was removed"
 NO_DIFFERENCE_FOUND = "it states a difference in an outcome its cited passages found no difference in"
+NO_RESULT_CITED = "it reports a result, and its cited passages only describe the study"
 ABSENCE_CONTRADICTED = "retrieved sources of this section address the question"
 LIMITATION_UNSUPPORTED = "no passage of the publications the answer cites supports this limitation"
 FindingTest = Callable[[Sequence[str]], Sequence[bool]]
@@ -169,6 +171,9 @@ class Grounder:
                 claim.sources = []
             elif verify_limitations and finds_no_difference_in(claim.text, [_joined(by_number, claim.sources)]):
                 grounded.removed.append((claim.text, NO_DIFFERENCE_FOUND))  # a model made a null result an effect
+                claim.sources = []
+            elif verify_limitations and _result_without_one(claim, by_number):
+                grounded.removed.append((claim.text, NO_RESULT_CITED))  # "found that ..." of a trial with no results
                 claim.sources = []
             else:
                 claim.sources = [n for n in claim.sources if n in addressing]
@@ -465,6 +470,17 @@ def _denies_its_study(claim: Claim, sources: dict[int, Source], addressing: froz
         return False
     studies = [n for n in claim.sources if sources[n].kind == "study" and n in addressing]
     return bool(studies) and not any(_plain(claim.text) in _plain(sources[n].text) for n in studies)
+
+
+def _result_without_one(claim: Claim, sources: dict[int, Source]) -> bool:
+    """A model's sentence reporting a result ("The trial found that both groups improved [1]") where every retrieved
+    passage of the publications it cites comes from a section that only describes the study (design, methods,
+    background): a record whose results were not recorded gives its design alone, and the judge, reading shared
+    words, finds it supported. A publication with a results passage among the sources is left to the judge: a model
+    often cites the design passage of a study whose results it read in the next one."""
+    cited = {sources[n].hit.doc_id for n in claim.sources}
+    passages = [source for source in sources.values() if source.hit.doc_id in cited]
+    return all(describes(source.hit.section) for source in passages) and states_result(claim.text)
 
 
 def _absence_among_limitations(text: str) -> bool:

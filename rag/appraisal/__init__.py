@@ -8,7 +8,7 @@ See docs/APPRAISAL.md for how each judgment is decided and where it fails.
 from rag.appraisal.certainty import research_certainty
 from rag.appraisal.consensus import consensus, disagreements
 from rag.appraisal.design import design_from_text, design_of
-from rag.appraisal.direction import direction_of, finds_no_difference_in
+from rag.appraisal.direction import direction_of, finds_no_difference_in, states_result
 from rag.appraisal.models import (
     AppraisalOptions,
     Certainty,
@@ -53,4 +53,5 @@ __all__ = [
     "research_certainty",
     "sample_size_from_text",
     "sample_size_of",
+    "states_result",
 ]

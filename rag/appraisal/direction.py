@@ -152,6 +152,12 @@ def direction_of(question: str, sentences: Sequence[str]) -> DirectionFinding:
     return DirectionFinding(direction=reading.direction, quote=sentence, words=reading.words)
 
 
+def states_result(sentence: str) -> bool:
+    """Whether a sentence reports a result (an effect, a null finding, advice for or against), read with no question
+    in mind: "both groups improved" does, "100 patients were randomised to PRP or saline" does not."""
+    return sentence_direction(frame_question(""), sentence).direction != "unclear"
+
+
 def finds_no_difference_in(claim: str, passages: Sequence[str]) -> bool:
     """Whether a claim says an outcome moved ("fewer severe erythema and edema than microneedling alone") where the
     passages it rests on name one such outcome only in sentences that found no difference between groups ("Severe

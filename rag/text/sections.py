@@ -37,3 +37,8 @@ def section_role(title: str) -> Role | None:
 def states_findings(title: str) -> bool:
     """A section of results, conclusions or recommendations."""
     return section_role(title) in ("conclusion", "result")
+
+
+def describes(title: str) -> bool:
+    """A section of methods or background: it describes the study, and states no result."""
+    return section_role(title) in ("method", "background")

@@ -15,6 +15,7 @@ from rag.answer.ground import (
     LEANS_ON_REMOVED,
     LIMITATION_UNSUPPORTED,
     NO_DIFFERENCE_FOUND,
+    NO_RESULT_CITED,
     NOTHING_TO_SUPPORT,
     OFF_TOPIC,
 )
@@ -284,6 +285,29 @@ def test_a_models_effect_where_its_cited_trial_found_no_difference_is_removed(co
     answer = components.answers(llm=llm).answer("Does PRP with microneedling improve acne scars?", backend="openai")
     assert answer.sections[1].text == kept
     assert (turned[:-5] + ".", NO_DIFFERENCE_FOUND) in [(r.sentence, r.reason) for r in answer.grounding.removed]
+
+
+def test_a_models_result_for_a_study_recorded_without_results_is_removed(components: Components,
+                                                                         write_doc: WriteDoc, tmp_path: Path) -> None:
+    """Found live (local model): "The randomised trial ... found that both groups improved [1]", cited to a record
+    whose results were not recorded; the judge, reading shared words, found its design passage support enough."""
+    design = ("## Design\nWazir and colleagues randomised 100 patients with acne scars to PRP with microneedling or "
+              "microneedling alone, 50 to each arm.")
+    write_doc("s/trial.md", year=2024, study_design="rct", title="PRP with microneedling for acne scars", body=design)
+    assert components.ingestor().run([tmp_path / "src"]).failed == []
+    claim = "The trial of 100 patients found that acne scars improved more with PRP and microneedling [1]."
+    llm = ScriptedGenerator([f"## From the Research\n{claim}\n"] * 2)
+    question = "Does PRP with microneedling improve acne scars?"
+    answer = components.answers(llm=llm).answer(question, backend="openai")
+    assert (claim[:-5] + ".", NO_RESULT_CITED) in [(r.sentence, r.reason) for r in answer.grounding.removed]
+    assert "100 patients found" not in answer.sections[1].text
+    write_doc("s/trial.md", year=2024, study_design="rct", title="PRP with microneedling for acne scars",
+              body=design + "\n\n## Results\nAcne scars improved more with PRP and microneedling than with "
+                            "microneedling alone.")
+    assert components.ingestor().run([tmp_path / "src"]).failed == []
+    recorded = components.answers(llm=llm).answer(question, backend="openai")
+    assert NO_RESULT_CITED not in [r.reason for r in recorded.grounding.removed], \
+        "a study whose results passage was retrieved is left to the judge, whichever of its passages is cited"
 
 
 def index_head_to_head_trial(components: Components, write_doc: WriteDoc, tmp_path: Path) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.appraisal.direction import direction_of, finds_no_difference_in
+from rag.appraisal.direction import direction_of, finds_no_difference_in, states_result
 
 PRP = "Does platelet-rich plasma improve acne scars?"
 
@@ -191,3 +191,9 @@ def test_only_a_null_result_between_groups_contradicts_a_claimed_effect() -> Non
     assert not finds_no_difference_in(claim, ["There were no adverse events, with parental satisfaction high."])
     assert not finds_no_difference_in(claim, ["Parental satisfaction was significantly greater on the ward "
                                               "(p = 0.01), though length of stay was similar."])
+
+
+def test_a_sentence_that_reports_a_result() -> None:
+    assert states_result("Acne scars improved in both groups.")
+    assert states_result("Severe erythema did not differ between the groups (P=0.24).")
+    assert not states_result("Wazir and colleagues randomised 100 patients with acne scars to two arms.")
