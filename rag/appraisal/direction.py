@@ -83,8 +83,6 @@ _NULL = cue(
 _NO_DIFFERENCE = cue(r"\b(?:did|do|does) not (?:significantly |statistically )?differ\b|\bno (?:statistically )?"
                      r"(?:significant )?differences?\b|\bnot (?:statistically )?significant(?:ly different)?\b"
                      r"|\b(?:similar|comparable)\b", "not no similar comparable")
-_COMPARED_DIFFERENCE = cue(r"\bsignificantly (?:higher|lower|more|less|fewer|greater|better|worse|reduced|increased|"
-                           r"improved)\b", "significantly")
 #: Advice for the intervention, as guidelines word it ("clinicians should screen", "should be offered").
 _ADVISED_FOR = cue(r"\b(?:should|must) (?:be )?(?:use|used|offer|offered|give|given|screen|screened|consider|"
                    r"considered|perform|performed|prescribe|prescribed|provide|provided|counsel|counseled|counselled|"
@@ -179,7 +177,8 @@ def finds_no_difference_in(claim: str, passages: Sequence[str]) -> bool:
 def _no_difference_between_groups(sentence: str) -> bool:
     lowered = sentence.lower()
     words = words_of(lowered)
-    significant = _p_values(lowered, words, significant=True) or _found(_COMPARED_DIFFERENCE, lowered, words)
+    _, asserted = _effects(lowered, words)  # "significantly higher", not "no significant difference"
+    significant = _p_values(lowered, words, significant=True) or {"significant", "significantly"} & set(asserted)
     return not significant and bool(_found(_NO_DIFFERENCE, lowered, words)
                                     or _p_values(lowered, words, significant=False))
 
