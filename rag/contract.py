@@ -31,6 +31,9 @@ SECTION_SOURCE_KIND: dict[SectionKind, Kind] = {"guidelines": "guideline", "rese
 #: Said when a section has no evidence. The generator may name the topic after these words.
 NO_GUIDELINE = "No guideline in the sources addresses this question."
 NO_RESEARCH = "There are no direct studies in the sources that address this question."
+UNNAMED_TERMS_NOTICE = "No retrieved source names {terms}, so none was quoted for the question."
+"""Said when every section abstains and the question names specialist terms (drug names, procedures: "latanoprost",
+"timolol") that no retrieved passage names (rag.meaning): the sources found share its topic, not its subject."""
 PREMISE_NOTICE = ("The question takes for granted that {premise}; the sources cited below may not bear that out, "
                   "so check it against them before relying on it.")
 """Said when a question states an assumption before asking ("Since the FDA approved exosome serums, ..."): an

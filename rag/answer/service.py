@@ -29,6 +29,7 @@ from rag.contract import (
     PREMISE_NOTICE,
     PREMISE_QUOTE_NOTICE,
     SECTION_TITLES,
+    UNNAMED_TERMS_NOTICE,
     Audience,
     Backend,
     SectionKind,
@@ -350,6 +351,8 @@ class AnswerService:
         premise = premise_of(prepared.question)
         if premise and any(section.evidence_found for section in sections):
             prepared.notices.append(self._premise_notice(premise, appraised.references))
+        if not any(section.evidence_found for section in sections) and (unnamed := self._unnamed(prepared)):
+            prepared.notices.append(UNNAMED_TERMS_NOTICE.format(terms=_either(sorted(unnamed))))
         prepared.timings["total"] = _ms(prepared.started)
         answer = Answer(
             question=prepared.question, audience=prepared.audience, conversation_id=prepared.conversation_id,
@@ -401,6 +404,13 @@ class AnswerService:
                 n, text = quoted[best]
                 return PREMISE_QUOTE_NOTICE.format(premise=f'"{premise}"', n=n, quote=tidy(plain(text)))
         return PREMISE_NOTICE.format(premise=f'"{premise}"')
+
+    def _unnamed(self, prepared: _Prepared) -> frozenset[str]:
+        """The question's specialist terms that no retrieved passage names (rag.meaning), said when nothing was
+        quoted: the reason the sources on its topic were not."""
+        if self._relevance is None or not prepared.sources:
+            return frozenset()
+        return self._relevance.judge_sources(prepared.standalone, prepared.sources, prepared.request.follow_up).unnamed
 
     def _encoding(self) -> str:
         return encoding_for(self._settings.generation.model or "")
@@ -457,6 +467,11 @@ def _cited_and_quoted(answer_json: str) -> tuple[tuple[str, ...], tuple[str, ...
         return cited, quoted
     except (ValueError, AttributeError, TypeError):
         return (), ()
+
+
+def _either(terms: Sequence[str]) -> str:
+    """'a', 'a or b', 'a, b or c'."""
+    return terms[0] if len(terms) == 1 else ", ".join(terms[:-1]) + " or " + terms[-1]
 
 
 def _draft(generation: Generation, sources: Sequence[Source]) -> Draft:

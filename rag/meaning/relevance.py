@@ -23,6 +23,7 @@ from rag.config import MeaningSettings
 from rag.contract import Source
 from rag.meaning.vectors import SentenceVectors, Vectors
 from rag.text.sentences import quotable_sentences
+from rag.text.specialist import acronyms, specialist_terms
 from rag.text.topic import TermWeights, Topic, question_topic, stem, stems, topic_words
 
 QueryEncoder = Callable[[str], Vectors]
@@ -36,7 +37,12 @@ WORD_MATCH = 0.7
 clinician dev half: at 0.5 single-word cosines are loose ("failure" and "loss" 0.54, "hospitalisation" and
 "clinician" 0.54) and off-corpus questions were answered again; at 0.7 required facts 68 -> 71%, gold cited
 88 -> 91%, off-corpus abstention unchanged (50%)."""
+SPECIALIST_MATCH = 0.6
+"""Two rare words this close as words on their own name the same thing ("postnatal" and "postpartum" 0.62,
+"hypoglycaemia" and "hypoglycemia" 0.79; "glucagon" and "insulin" 0.25, "mastitis" and "lactational" 0.41): lower
+than ``WORD_MATCH``, as the encoder reads a rare word as pieces and its synonyms score lower than common words'."""
 _MIN_CONTAINED = 5
+_MIN_PREFIX = 3
 IDENTIFIER_MARGIN = 0.25
 """A publication scoring up to this far below ``addresses`` still addresses a question that names an identifier
 (a word of letters and digits: MISEV2023, HbA1c) its passages hold: the encoder reads such a word as noise ("What did
@@ -104,6 +110,8 @@ class Judged:
 
     passages: list[ScoredPassage]
     publications: dict[str, Publication]
+    unnamed: frozenset[str] = frozenset()
+    """The question's specialist terms that no passage names (rag.text.specialist)."""
 
     def addressing(self) -> set[str]:
         """The ids of the publications that address the question."""
@@ -172,7 +180,7 @@ class Relevance:
             best = max(scored[i].best for i in earlier if passages[i][0] == doc_id)
             before = publications[doc_id]
             publications[doc_id] = Publication(before.score, before.names_topic, best >= self._settings.addresses)
-        return Judged(scored, publications)
+        return Judged(scored, publications, judged.unnamed)
 
     def excerpts(self, question: str, sources: Sequence[Source], follow_up: FollowUp | None = None) -> list[Source]:
         """The sources of publications that address the question, each cut to its sentences that do (in reading
@@ -209,11 +217,45 @@ class Relevance:
             held = stems(text) & topic.weights.keys()
             names[doc_id] = topic.addresses(held) or topic.addresses(held | self._held_by_meaning(
                 question, topic, held, text))
+        specialist, unnamed = self._naming_specialist_terms(question, passages)
         publications = {}
         for doc_id, score in best.items():
             named = names.get(doc_id, False)  # held the topic words in the band, or the identifier below it
-            publications[doc_id] = Publication(score, named, named or score >= self._settings.clearly)
-        return Judged(scored, publications)
+            addresses = (named or score >= self._settings.clearly) and (specialist is None or doc_id in specialist)
+            publications[doc_id] = Publication(score, named, addresses)
+        return Judged(scored, publications, unnamed)
+
+    def _naming_specialist_terms(self, question: str, passages: Sequence[tuple[str, str, Vectors | None]]
+                                 ) -> tuple[set[str] | None, frozenset[str]]:
+        """The question's specialist terms (rag.text.specialist) that no passage names, and, when there are any, the
+        publications whose passages name one of its other specialist terms or one of its acronyms (None when every
+        term is named somewhere: a publication lacking one may use a synonym the others do not, and the encoder's
+        judgment stands). A term is named in letters, as part of a longer word or the start of one ("hypo" in
+        "hypoglycaemia", "hep" in "hepatitis"), or by a word close to it as a word on its own
+        (``SPECIALIST_MATCH``: "hypoglycemia" for "hypoglycaemia")."""
+        required = sorted(specialist_terms(question))
+        if not required:
+            return None, frozenset()
+        texts: dict[str, list[str]] = {}
+        for doc_id, text, _ in passages:
+            texts.setdefault(doc_id, []).append(text)
+        words = {doc_id: topic_words(" ".join(parts)) for doc_id, parts in texts.items()}
+        held = {doc_id: {term for term in required if _holds(term, found)} for doc_id, found in words.items()}
+        candidates = sorted(set().union(*words.values()))
+        if candidates and any(len(terms) < len(required) for terms in held.values()):
+            vectors = self._vectors.get([*required, *candidates])
+            close = vectors[: len(required)] @ vectors[len(required):].T >= SPECIALIST_MATCH
+            for term, row in zip(required, close, strict=True):
+                matched = {word for word, hit in zip(candidates, row, strict=True) if hit}
+                for doc_id, found in words.items():
+                    if found & matched:
+                        held[doc_id].add(term)
+        unnamed = frozenset(required) - set().union(*held.values())
+        if not unnamed:
+            return None, unnamed
+        named = acronyms(question)
+        return {doc_id for doc_id, terms in held.items()
+                if terms or named & acronyms(" ".join(texts[doc_id]))}, unnamed
 
     def _held_by_meaning(self, question: str, topic: Topic, held: Set[str], passage: str) -> set[str]:
         """The question's topic words a passage lacks in letters but holds in meaning: a word of the passage
@@ -280,6 +322,15 @@ class Relevance:
         if not texts:
             return []
         return [float(c) for c in self._vectors.get(list(texts)) @ question]
+
+
+def _holds(term: str, words: Set[str]) -> bool:
+    """Whether ``words`` hold ``term``: itself, a word containing it or contained in it (both ``_MIN_CONTAINED``
+    letters or more), or a word it begins (``_MIN_PREFIX`` letters or more: "hep" for "hepatitis")."""
+    if term in words:
+        return True
+    return any((len(term) >= _MIN_CONTAINED and len(word) >= _MIN_CONTAINED and (term in word or word in term))
+               or (len(term) >= _MIN_PREFIX and word.startswith(term)) for word in words)
 
 
 def _identifiers(text: str) -> set[str]:

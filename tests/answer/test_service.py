@@ -20,7 +20,7 @@ from rag.answer.ground import (
     OFF_TOPIC,
 )
 from rag.answer.models import Answer
-from rag.contract import EMPTY_INDEX_NOTICE, NO_GUIDELINE, NO_RESEARCH, PATIENT_DISCLAIMER
+from rag.contract import EMPTY_INDEX_NOTICE, NO_GUIDELINE, NO_RESEARCH, PATIENT_DISCLAIMER, UNNAMED_TERMS_NOTICE
 from rag.errors import GenerationError, NotFoundError, UserError
 from rag.factory import Components
 from rag.generate.protocol import Generation
@@ -308,6 +308,26 @@ def test_a_models_result_for_a_study_recorded_without_results_is_removed(compone
     recorded = components.answers(llm=llm).answer(question, backend="openai")
     assert NO_RESULT_CITED not in [r.reason for r in recorded.grounding.removed], \
         "a study whose results passage was retrieved is left to the judge, whichever of its passages is cited"
+
+
+def test_sources_that_name_none_of_the_questions_specialist_terms_are_not_quoted_and_the_notice_says_why(
+        components: Components, write_doc: WriteDoc, tmp_path: Path) -> None:
+    """A glaucoma screening statement shares the question's words but names neither drug it asks about."""
+    write_doc("g/glaucoma.md", kind="guideline", organization="USPSTF", year=2022, title="Glaucoma screening",
+              body="## Recommendation\nFor adults with newly diagnosed or undiagnosed open-angle glaucoma, the "
+                   "evidence on screening is insufficient to say whether the first-line approach is better.")
+    write_doc("s/timolol.md", year=2019, study_design="rct", title="Timolol in glaucoma",
+              body="## Results\nIn adults with open-angle glaucoma, timolol drops lowered eye pressure.")
+    assert components.ingestor().run([tmp_path / "src"]).failed == []
+    service = components.answers()
+    question = "Newly diagnosed open-angle glaucoma: is latanoprost the better first-line drop?"
+    answer = service.answer(question)
+    assert [s.evidence_found for s in answer.sections] == [False, False], answer.sections
+    assert UNNAMED_TERMS_NOTICE.format(terms="latanoprost") in answer.notices
+    both = service.answer("Newly diagnosed open-angle glaucoma: is latanoprost or timolol the better first drop?")
+    assert both.sections[1].evidence_found and "timolol" in both.sections[1].text
+    assert both.sections[0].text == NO_GUIDELINE
+    assert not any("No retrieved source names" in notice for notice in both.notices)
 
 
 def index_head_to_head_trial(components: Components, write_doc: WriteDoc, tmp_path: Path) -> None:

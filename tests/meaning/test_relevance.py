@@ -163,3 +163,47 @@ def test_a_follow_up_is_answered_by_the_publication_cited_before(encoder: Senten
     assert judged.publications["trial"] == alone.publications["trial"], "only what was cited before is re-judged"
     elsewhere = FollowUp("How many patients did the systematic review collect?", frozenset({"trial"}))
     assert not judge.judge_sources(question, [review, trial], elsewhere).publications["review"].addresses
+
+
+def test_a_publication_naming_none_of_the_questions_specialist_terms_does_not_address_it(
+        encoder: SentenceTransformerEmbedder, tmp_path: Path) -> None:
+    """The encoder reads "latanoprost" and "timolol" as word pieces: a glaucoma screening statement scores as if it
+    answered which drop to start (0.56 over the second corpus); it names neither drug nor their class."""
+    judge = relevance(encoder, tmp_path)
+    question = ("Newly diagnosed open-angle glaucoma - is a prostaglandin analog like latanoprost or timolol the "
+                "better first-line drop?")
+    screening, drops = judged(judge, question, [
+        "The USPSTF concludes that the evidence is insufficient to assess the balance of benefits and harms of "
+        "screening for primary open-angle glaucoma in adults.",
+        "In newly diagnosed open-angle glaucoma, latanoprost lowered intraocular pressure more than timolol.",
+    ])
+    assert not screening.addresses
+    assert drops.addresses
+    assert screening.score >= judge.settings.addresses, "the encoder alone would have quoted it"
+
+
+def test_a_specialist_term_is_named_by_its_clipped_form_spelling_or_synonym(
+        encoder: SentenceTransformerEmbedder, tmp_path: Path) -> None:
+    judge = relevance(encoder, tmp_path)
+    hepatitis, = judged(judge, "A nurse only got 2 of her hep B shots years ago. Do we restart the series?", [
+        "Health care personnel with an incomplete hepatitis B vaccine series should complete it without restarting."])
+    assert hepatitis.addresses
+    postnatal, = judged(judge, "Did antenatal exercise classes lower the risk of postpartum depression?", [
+        "Women in the exercise group had a lower risk of postnatal depression three months after birth."])
+    assert postnatal.addresses
+    american, = judged(judge, "How common is severe hypoglycaemia on basal insulin?", [
+        "Severe hypoglycemia occurred in 1.00 per 100 person-years on basal insulin glargine."])
+    assert american.addresses
+
+
+def test_a_term_named_by_another_publication_does_not_set_aside_one_that_uses_a_synonym(
+        encoder: SentenceTransformerEmbedder, tmp_path: Path) -> None:
+    """Only a term no passage names says the sources hold something else: an abstract saying "diabetes" answers a
+    question on "diabetes mellitus" even when another retrieved abstract writes "mellitus"."""
+    judge = relevance(encoder, tmp_path)
+    question = "Can gastric bypass surgery provide a lasting remission of diabetes mellitus?"
+    plain, named = judged(judge, question, [
+        "After gastric bypass surgery, diabetes remitted in most patients and stayed in remission for five years.",
+        "Type 2 diabetes mellitus is common in adults with obesity.",
+    ])
+    assert plain.addresses and not named.addresses

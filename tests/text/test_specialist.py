@@ -1,0 +1,37 @@
+"""Which words of a question are specialist terms: rare in general English, written in lower case, not framing."""
+
+from __future__ import annotations
+
+from rag.text.specialist import acronyms, specialist_terms
+
+
+def test_drug_and_condition_names_are_specialist_terms_and_everyday_words_are_not() -> None:
+    question = ("Newly diagnosed open-angle glaucoma - is a prostaglandin analog like latanoprost or timolol the "
+                "better first-line drop?")
+    assert specialist_terms(question) == {"prostaglandin", "latanoprost", "timolol"}
+    assert specialist_terms("Breastfeeding mom with lactational mastitis - which antibiotic do you choose?") == {
+        "lactational", "mastitis"}
+    assert specialist_terms("How big are the trials, and did the patients want to keep going?") == frozenset()
+
+
+def test_acronyms_identifiers_numbers_and_framing_words_are_not_specialist_terms() -> None:
+    assert specialist_terms("Is TDF/FTC PrEP with HbA1c monitoring at 3 months enough for SGLT2 users?") == frozenset()
+    assert acronyms("Is TDF/FTC PrEP with HbA1c monitoring at 3 months enough for SGLT2 users?") == {
+        "tdf", "ftc", "prep", "hba1c", "sglt2"}
+    assert "efficacy" not in specialist_terms("What is the comparative efficacy of exosomes?")
+
+
+def test_a_specialist_term_is_normalised_and_a_word_rare_only_as_a_plural_is_common() -> None:
+    assert specialist_terms("Are severe hypos on basal insulin linked to cardiovascular death?") == {"hypo"}
+    assert "serum" not in specialist_terms("Since exosome serums are now approved, what concentration?")
+    assert specialist_terms("Since exosome serums are now approved, what concentration?") == {"exosome"}
+
+
+def test_contractions_are_skipped_and_a_possessive_is_read_as_its_word() -> None:
+    question = "Which patients shouldn't get donepezil for Alzheimer's dementia, and aren't trials ramped up?"
+    assert specialist_terms(question) == {"donepezil", "alzheimer"}
+
+
+def test_an_inflection_of_a_common_word_is_not_a_specialist_term() -> None:
+    assert specialist_terms("Are beneficiaries getting sicker since campaigns ramped up?") == frozenset()
+    assert specialist_terms("Was the dermaroller or the nebulizer titrated?") == {"dermaroller", "nebulizer", "titrated"}
