@@ -38,6 +38,10 @@ PREMISE_NOTICE = ("The question takes for granted that {premise}; the sources ci
                   "so check it against them before relying on it.")
 """Said when a question states an assumption before asking ("Since the FDA approved exosome serums, ..."): an
 extractive answer quotes what its sources say on it first, but quotes do not say whether it holds."""
+PREMISE_CONTRADICTED_NOTICE = ("The question takes for granted that {premise}, but the sources state otherwise: "
+                               "[{n}] \"{quote}\"")
+"""Said when a cited guideline sentence addressing the assumption states the contrary position (a grade, "recommends
+against", an I statement, "not FDA-approved"; rag.appraisal.recommendation)."""
 PREMISE_QUOTE_NOTICE = ("The question takes for granted that {premise}; the cited sentence closest to it is [{n}]: "
                         "\"{quote}\" Check the assumption against the sources before relying on it.")
 """:data:`PREMISE_NOTICE` when a cited sentence addresses the assumption by meaning: that sentence, which may well

@@ -193,6 +193,6 @@ EVALUATORS = (CitationValidity(), CitationRecallPrecision(), SectionRouting(), U
 METRICS = ("citation_validity", "citation_recall", "citation_precision", "section_routing", "uncited_rate",
            "abstention_correct", "retrieval_recall@10", "retrieval_ndcg@10", "retrieval_mrr", "label_accuracy",
            "appraised_references", "disagreements", "required_facts", "forbidden_statements", "lead_correct",
-           "gold_cited", "gold_precision", "premise_corrected", "answer_correctness")
+           "gold_cited", "gold_precision", "premise_corrected", "premise_confirmed", "answer_correctness")
 #: Metrics where lower is better (the gate then means "fail above").
 LOWER_IS_BETTER = frozenset({"uncited_rate", "forbidden_statements"})

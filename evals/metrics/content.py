@@ -1,7 +1,7 @@
 """What an answer says, against what a clinician needs it to say: the case's required facts (``gold.must_say``), its
 forbidden statements (``gold.must_not_say``), which publication leads each section (``gold.lead``), whether a gold
 publication is cited in its section, and, for a question built on a false premise, whether a section opens with the
-correction.
+correction (for one built on a true premise, whether a section opens with what bears it out).
 
 Phrases are matched on normalised text: case, ``**``, citation markers and runs of blanks are ignored, and hyphens
 and dashes read as spaces ("micro-needling" matches "micro needling", not "microneedling": a case lists such variants
@@ -21,6 +21,8 @@ Scores = dict[str, float | None]
 
 _DASHES = re.compile(r"[-‐‑‒–—]")
 FALSE_PREMISE = "false-premise"
+TRUE_PREMISE = "true-premise"
+_QUOTED = re.compile(r'"[^"]*+"')
 
 
 def normalised(text: str) -> str:
@@ -68,14 +70,15 @@ class RequiredFacts:
 
 @dataclass(frozen=True)
 class ForbiddenStatements:
-    """How many of the case's forbidden phrases the answer states (its sections and limitations)."""
+    """How many of the case's forbidden phrases the answer states (its sections, limitations and notices: a reader
+    reads the notice that calls a premise false as the answer's own word)."""
 
     def evaluate(self, ctx: EvalContext) -> Scores:
         """The count of ``gold.must_not_say`` phrases present (None when the case lists none)."""
         phrases = ctx.case.gold.must_not_say
         if not phrases:
             return {"forbidden_statements": None}
-        text = normalised(" ".join([*(s.text for s in ctx.answer.sections), ctx.answer.limitations]))
+        text = _stated(ctx)
         said = [phrase for phrase in phrases if says(text, phrase)]
         for phrase in said:
             ctx.failures.append({"check": "forbidden_statements", "sentence": f"states: {phrase!r}"})
@@ -117,18 +120,30 @@ class LeadAndCitedGold:
 
 @dataclass(frozen=True)
 class PremiseCorrected:
-    """For a question built on a false premise (tag ``false-premise``): 1 when a section opens with a sentence
-    stating a required fact (the correction), cited, and no forbidden phrase is stated; else 0."""
+    """For a question built on a false premise (tag ``false-premise``), ``premise_corrected``: 1 when a section opens
+    with a sentence stating a required fact (the correction), cited, and no forbidden phrase is stated; else 0. For
+    one built on a true premise (tag ``true-premise``), ``premise_confirmed``, by the same test: a section opens with
+    what bears the premise out (a required fact), and nothing forbidden is said (such as a notice that the sources
+    state otherwise)."""
 
     def evaluate(self, ctx: EvalContext) -> Scores:
-        """Whether the false premise is corrected up front (None for other cases)."""
-        if FALSE_PREMISE not in ctx.case.tags or not ctx.case.gold.must_say:
-            return {"premise_corrected": None}
+        """Whether the premise is met up front (None for other cases)."""
+        metric = ("premise_corrected" if FALSE_PREMISE in ctx.case.tags
+                  else "premise_confirmed" if TRUE_PREMISE in ctx.case.tags else None)
+        if metric is None or not ctx.case.gold.must_say:
+            return {"premise_corrected": None, "premise_confirmed": None}
         leading = [s for s in _first_sentences(ctx) if citations_in(s)]
-        corrected = any(says(normalised(s), fact) for s in leading for fact in ctx.case.gold.must_say)
-        text = normalised(" ".join([*(s.text for s in ctx.answer.sections), ctx.answer.limitations]))
+        met = any(says(normalised(s), fact) for s in leading for fact in ctx.case.gold.must_say)
+        text = _stated(ctx)
         repeated = any(says(text, phrase) for phrase in ctx.case.gold.must_not_say)
-        if not corrected:
-            ctx.failures.append({"check": "premise_corrected", "sentence": "no section opens with the correction"})
-        return {"premise_corrected": float(corrected and not repeated)}
+        if not met:
+            ctx.failures.append({"check": metric, "sentence": "no section opens with "
+                                 + ("the correction" if metric == "premise_corrected" else "what bears it out")})
+        return {"premise_corrected": None, "premise_confirmed": None, metric: float(met and not repeated)}
 
+
+def _stated(ctx: EvalContext) -> str:
+    """What the answer states, normalised: its sections, limitations and notices, less what a notice quotes (the
+    question's premise, a source's sentence)."""
+    return normalised(" ".join([*(s.text for s in ctx.answer.sections), ctx.answer.limitations,
+                                *(_QUOTED.sub(" ", notice) for notice in ctx.answer.notices)]))

@@ -20,12 +20,14 @@ from rag.answer.events import AnswerEvent, AnswerStreamEvent, DeltaEvent, Notice
 from rag.answer.ground import Grounded, Grounder
 from rag.answer.models import Answer, AnswerSection, FallbackReason, Outcome, Reference
 from rag.answer.parse import json_draft, parse_answer
+from rag.appraisal.recommendation import claimed_stance, contradicted, stance_of
 from rag.config import Settings
 from rag.contract import (
     AUDIENCES,
     DISCLAIMER,
     EMPTY_INDEX_NOTICE,
     PATIENT_DISCLAIMER,
+    PREMISE_CONTRADICTED_NOTICE,
     PREMISE_NOTICE,
     PREMISE_QUOTE_NOTICE,
     SECTION_TITLES,
@@ -389,19 +391,26 @@ class AnswerService:
                                patient=prepared.audience == "patient", direct=direct)
 
     def _premise_notice(self, premise: str, references: Sequence[Reference]) -> str:
-        """The notice naming what the question takes for granted, with the cited sentence closest to it by meaning
-        when one addresses it (at least ``addresses``): a guideline's before a study's, since an assumption states
-        what a guideline or regulator said or allowed ("the VA/DoD guideline now recommends ketamine"), and a trial
-        near its words says nothing of that."""
+        """The notice naming what the question takes for granted. When the cited guideline sentences addressing it
+        by meaning (at least ``addresses``) state a position contrary to the one it claims, and none the one it claims
+        ("the USPSTF endorses carotid ultrasound screening" against "recommends against screening"), the notice says
+        the sources state otherwise and quotes the closest; else it names the cited sentence closest to it, a
+        guideline's before a study's (an assumption states what a guideline or regulator said), or none."""
         if self._relevance is None:
             return PREMISE_NOTICE.format(premise=f'"{premise}"')
         vector = self._relevance.question_vector(premise)
+        floor = self._settings.meaning.addresses
+        claimed = claimed_stance(premise)
         for kind in ("guideline", "study"):
             quoted = [(r.n, q.text) for r in references if r.kind == kind for q in r.quotes]
             scores = self._relevance.sentences(vector, [text for _, text in quoted])
-            best = max(range(len(quoted)), key=lambda i: scores[i], default=None)
-            if best is not None and scores[best] >= self._settings.meaning.addresses:
-                n, text = quoted[best]
+            addressing = sorted((i for i in range(len(quoted)) if scores[i] >= floor), key=lambda i: -scores[i])
+            stances = [stance_of(quoted[i][1]) for i in addressing]
+            if kind == "guideline" and contradicted(claimed, stances):
+                n, text = quoted[next(i for i, s in zip(addressing, stances, strict=True) if s is not None)]
+                return PREMISE_CONTRADICTED_NOTICE.format(premise=f'"{premise}"', n=n, quote=tidy(plain(text)))
+            if addressing:
+                n, text = quoted[addressing[0]]
                 return PREMISE_QUOTE_NOTICE.format(premise=f'"{premise}"', n=n, quote=tidy(plain(text)))
         return PREMISE_NOTICE.format(premise=f'"{premise}"')
 

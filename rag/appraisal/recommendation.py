@@ -65,8 +65,9 @@ ADVISED_AGAINST = cue(r"\b(?:recommends?|recommended|recommendation|advises?|adv
                       r"|\b(?:should|must) not be (?:used|offered|given|performed|prescribed|done|routinely)\b"
                       r"|\bdo not (?:use|offer|give|perform|prescribe|routinely)\b", "against not")
 _AGAINST = re.compile(r"\b(?:suggests?|suggested|argues?) against\b|\b(?:strong|weak|conditional)(?:ly)? against\b"
-                      r"|\b(?:should|must) not be\b|\bdo not\b"
+                      r"|\b(?:should|must) not be\b"
                       r"|\bnot (?:\w+[- ])?(?:recommended|approved|endorsed|advised|cleared|needed|required)\b"
+                      r"|\bno (?:\w+[- ]){0,4}(?:approved|cleared|licensed)\b"
                       r"|\bunapproved\b", _I)
 """Positions against that a finding's direction does not read as advice: the VA/DoD's "suggests against", a
 regulator's "not FDA-approved"."""
@@ -75,7 +76,7 @@ _FOR = re.compile(r"\b(?:recommends?|recommended|suggests?|endorses?|endorsed|ad
 _TOO_LITTLE = re.compile(r"\b(?:too (?:limited|weak|sparse|few)|insufficient|not (?:enough|sufficient))\b[^.;]{0,60}"
                          r"\bto (?:recommend|support|make a recommendation)\b", _I)
 _SAYS = re.compile(r"\b(?:says?|said|wants?|gives?)\b", _I)
-_NEGATED_CLAIM = re.compile(r"\bnot\b|n't\b|\bnever\b|\bno longer\b|\bagainst\b", _I)
+_NEGATED_CLAIM = re.compile(r"\bnot\b|n't\b|\bnever\b|\bno\b|\bagainst\b", _I)
 
 
 def stance_of(sentence: str) -> Stance | None:
@@ -110,6 +111,14 @@ def contradicts(claim: Stance | None, stated: Stance | None) -> bool:
         return False
     return (claim == "for" and stated in ("against", "insufficient", "selective")) or (claim == "against"
                                                                                       and stated == "for")
+
+
+def contradicted(claim: Stance | None, stated: Sequence[Stance | None]) -> bool:
+    """Whether the sentences addressing a claim contradict it: one states a position contrary to it
+    (:func:`contradicts`) and none states the position it claims. One that does means the sources hold the claim
+    for some patients ("counsel young fair-skinned people" has a B grade for ages 6 months to 24 years beside the C
+    grade for older adults), so the contrary one is not a correction."""
+    return claim is not None and claim not in stated and any(contradicts(claim, stance) for stance in stated)
 
 
 def recommendation_of(quotes: Sequence[str]) -> RecommendationFinding:

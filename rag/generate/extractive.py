@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence, Set
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from rag.appraisal.recommendation import claimed_stance, contradicts, stance_of, strengths_in
+from rag.appraisal.recommendation import Stance, claimed_stance, contradicted, contradicts, stance_of, strengths_in
 from rag.config import GenerationSettings
 from rag.contract import (
     LIMITATIONS_TITLE,
@@ -228,7 +228,8 @@ class ExtractiveGenerator:
                     source, sentence.position, sentence.text, ranking, role < 0, sentence.score, on_claim,
                     source.hit.kind == "guideline" and on_claim >= self._relevance.settings.addresses
                     and contradicts(claimed, stance_of(sentence.text))))
-        return [d for d in documents.values() if d.sentences]
+        return [_corrections_if_contradicted(d, claimed, self._relevance.settings.addresses)
+                for d in documents.values() if d.sentences]
 
     def _asked_kind(self, question: str, scored: Sequence[ScoredPassage]) -> dict[str, float]:
         """When the question asks for a kind of finding (harms, accuracy, a protocol, a duration, who should get
@@ -297,6 +298,17 @@ class ExtractiveGenerator:
         for candidate in rest[: max(0, limit - chosen)]:
             picks[candidate.source.hit.doc_id].append(candidate)
         return [c for d in relevant for c in _with_qualifiers(picks[d.hit.doc_id], d.sentences)]
+
+
+def _corrections_if_contradicted(document: _Document, claimed: Stance | None, floor: float) -> _Document:
+    """``document`` with its sentences' ``corrects`` cleared when one of its sentences addressing the premise (at
+    least ``floor``) states the position the premise claims (rag.appraisal.recommendation.contradicted): a guideline
+    that holds the claim for some patients ("screen sexually active women aged 24 or younger" beside an I statement
+    for men) does not correct it, and its contrary sentence must not lead."""
+    if any(c.corrects for c in document.sentences) and not contradicted(
+            claimed, [stance_of(c.text) for c in document.sentences if c.premise >= floor]):
+        document.sentences = [replace(c, corrects=False) for c in document.sentences]
+    return document
 
 
 def _said_before(request: GenerationRequest) -> frozenset[str]:

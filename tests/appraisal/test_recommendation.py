@@ -6,6 +6,7 @@ import pytest
 
 from rag.appraisal.recommendation import (
     claimed_stance,
+    contradicted,
     contradicts,
     evidence_grade_of,
     recommendation_of,
@@ -84,6 +85,9 @@ def test_evidence_grade() -> None:
     ("C recommendation, adults older than 24 years with fair skin: offer UV-minimising counselling selectively.",
      "selective"),
     ("Age is a strong predictor of chlamydial infection.", None),
+    ("The US FDA stated that there are no FDA-approved exosome products.", "against"),
+    ("It applies to adults aged 40 to 70 years who do not have symptoms of diabetes and are overweight. "
+     "(B recommendation)", "for"),
 ])
 def test_the_position_a_sentence_states(sentence: str, stance: str | None) -> None:
     assert stance_of(sentence) == stance
@@ -94,6 +98,7 @@ def test_the_position_a_sentence_states(sentence: str, stance: str | None) -> No
     ("PRP kits are FDA-approved for facial injection", "for"),
     ("USPSTF says not to screen pregnant women for depression", "against"),
     ("my patient is 50 and has a family history", None),
+    ("no exosome product is FDA-approved", "against"),
 ])
 def test_the_position_a_premise_claims(claim: str, stance: str | None) -> None:
     assert claimed_stance(claim) == stance
@@ -104,3 +109,10 @@ def test_which_stated_positions_contradict_a_claimed_one() -> None:
     assert contradicts("for", "selective"), "offered selectively is not a recommendation for everyone"
     assert not contradicts("for", "for") and not contradicts("against", "insufficient")
     assert not contradicts(None, "against") and not contradicts("for", None)
+
+
+def test_a_claim_is_contradicted_only_when_no_stated_position_agrees_with_it() -> None:
+    assert contradicted("for", ["against", None, "insufficient"])
+    assert not contradicted("for", ["selective", "for"]), "a B grade for the young beside a C grade for older adults"
+    assert contradicted("against", ["selective", "for"])
+    assert not contradicted("for", [None, None]) and not contradicted(None, ["against"])

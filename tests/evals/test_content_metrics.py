@@ -60,14 +60,33 @@ def test_premise_corrected_only_when_a_section_opens_with_the_cited_correction()
     premise = dict(must_say=["no exosome product is approved"], must_not_say=["exosomes are approved"])
     opens = answer("No exosome product is approved by the FDA [1]. It warns of infections [1].",
                    "There are no direct studies.", {1: "guideline"})
-    assert PremiseCorrected().evaluate(context(opens, case(("false-premise",), **premise))) == {
-        "premise_corrected": 1.0}
+    corrected = {"premise_corrected": 1.0, "premise_confirmed": None}
+    assert PremiseCorrected().evaluate(context(opens, case(("false-premise",), **premise))) == corrected
     buried = answer("It warns of infections [1]. No exosome product is approved by the FDA [1].",
                     "There are no direct studies.", {1: "guideline"})
-    assert PremiseCorrected().evaluate(context(buried, case(("false-premise",), **premise))) == {
-        "premise_corrected": 0.0}
+    assert PremiseCorrected().evaluate(context(buried, case(("false-premise",), **premise)))[
+        "premise_corrected"] == 0.0
     repeats = answer("No exosome product is approved by the FDA [1].", "Exosomes are approved in Korea [2].",
                      {1: "guideline", 2: "study"})
-    assert PremiseCorrected().evaluate(context(repeats, case(("false-premise",), **premise))) == {
-        "premise_corrected": 0.0}
-    assert PremiseCorrected().evaluate(context(opens, case(**premise))) == {"premise_corrected": None}
+    assert PremiseCorrected().evaluate(context(repeats, case(("false-premise",), **premise)))[
+        "premise_corrected"] == 0.0
+    assert PremiseCorrected().evaluate(context(opens, case(**premise))) == {"premise_corrected": None,
+                                                                           "premise_confirmed": None}
+
+
+def test_a_true_premise_is_met_up_front_and_never_called_false_even_in_a_notice() -> None:
+    premise = dict(must_say=["screen adults aged 15 to 65"], must_not_say=["sources state otherwise"])
+    met = answer("The USPSTF recommends that clinicians screen adults aged 15 to 65 for HIV [1].",
+                 "There are no direct studies.", {1: "guideline"})
+    assert PremiseCorrected().evaluate(context(met, case(("true-premise",), **premise))) == {
+        "premise_corrected": None, "premise_confirmed": 1.0}
+    met.notices.append('The question takes for granted that "the USPSTF says to screen everyone aged 15 to 65", but '
+                       'the sources state otherwise: [1] "The evidence is insufficient to set intervals."')
+    ctx = context(met, case(("true-premise",), **premise))
+    assert PremiseCorrected().evaluate(ctx)["premise_confirmed"] == 0.0
+    assert ForbiddenStatements().evaluate(ctx) == {"forbidden_statements": 1.0}
+    quoting = answer("The USPSTF recommends that clinicians screen adults aged 15 to 65 for HIV [1].",
+                     "There are no direct studies.", {1: "guideline"})
+    quoting.notices.append('The question takes for granted that "exosomes are approved"; check it.')
+    assert ForbiddenStatements().evaluate(context(quoting, case(must_not_say=["exosomes are approved"]))) == {
+        "forbidden_statements": 0.0}, "what a notice quotes is not the answer's own statement"

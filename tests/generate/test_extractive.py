@@ -71,7 +71,7 @@ def test_a_question_nothing_addresses_gets_no_quote(components: Components, writ
     assert [s.evidence_found for s in answer.sections] == [False, False] and answer.references == []
 
 
-def test_the_source_that_speaks_to_a_false_premise_leads_and_is_named(components: Components, write_doc: WriteDoc,
+def test_the_source_that_speaks_to_a_false_premise_leads_and_says_it_is_false(components: Components, write_doc: WriteDoc,
                                                          tmp_path: Path) -> None:
     write_doc("g/fda.md", kind="guideline", title="FDA consumer alert on exosome products",
               body="## Alert\nClinics advertise exosome facials with storage in a freezer at minus 20 degrees. "
@@ -80,36 +80,66 @@ def test_the_source_that_speaks_to_a_false_premise_leads_and_is_named(components
     answer = components.answers().answer("Since the FDA approved exosome products, should clinics store exosome "
                                          "products in a freezer?")
     assert answer.sections[0].text.startswith("No exosome product is approved by the FDA for any use [1].")
-    assert answer.notices == ['The question takes for granted that "the FDA approved exosome products"; the cited '
-                              'sentence closest to it is [1]: "No exosome product is approved by the FDA for any use." '
-                              "Check the assumption against the sources before relying on it."]
+    assert answer.notices == ['The question takes for granted that "the FDA approved exosome products", but the '
+                              'sources state otherwise: [1] "No exosome product is approved by the FDA for any use."']
+    true = components.answers().answer("Since no exosome product is approved by the FDA, should clinics store exosome "
+                                       "products in a freezer?")
+    assert true.notices == ['The question takes for granted that "no exosome product is approved by the FDA"; the '
+                            'cited sentence closest to it is [1]: "No exosome product is approved by the FDA for any '
+                            'use." Check the assumption against the sources before relying on it.']
     plain = components.answers().answer("Should clinics store exosome products in a freezer?")
     assert not plain.notices, "a question that assumes nothing gets no such notice"
+
+
+def test_a_premise_the_guideline_also_holds_is_not_called_false(components: Components, write_doc: WriteDoc,
+                                                                 tmp_path: Path) -> None:
+    """A C grade for older adults contradicts "recommends counselling", but the B grade for the young states it: the
+    sources do not say otherwise, whatever the composer leads with."""
+    write_doc("g/sun.md", kind="guideline", title="Counselling about sun protection, recommendation statement",
+              body="## Recommendations\nThe task force recommends counselling children and young adults with fair "
+                   "skin about sun protection. (B recommendation) For adults older than 24 years with fair skin, "
+                   "clinicians should offer sun protection counselling selectively. (C recommendation)")
+    components.ingestor().run([tmp_path / "src"])
+    answer = components.answers().answer("Since the task force recommends counselling young adults with fair skin "
+                                         "about sun protection, from what age should we start?")
+    notice, = answer.notices
+    assert "takes for granted" in notice and "state otherwise" not in notice
+    false = components.answers().answer("Since the task force recommends against counselling young adults with fair "
+                                        "skin about sun protection, what should we do instead?")
+    assert "but the sources state otherwise: [1]" in false.notices[0]
 
 
 @pytest.mark.slow
 def test_a_premise_about_a_recommendation_is_met_by_the_statement_that_contradicts_it(
         tmp_path: Path, write_doc: WriteDoc, packaged_encoder: SentenceTransformerEmbedder) -> None:
     """With the packaged encoder: the guideline's statement whose grade contradicts the position the premise claims
-    leads, though a statement the guideline does make (for other patients) is closer to the premise by meaning."""
+    leads, though a statement of the guideline's background is closer to the premise by meaning; but when the
+    guideline also states the position the premise claims, for some patients, the premise is not corrected: that
+    statement leads and the contrary one follows."""
     built = Components(Settings(data_dir=tmp_path / "data"), embedder=packaged_encoder, judge=LexicalJudge())
     try:
+        write_doc("g/carotid.md", kind="guideline", title="Screening for carotid artery stenosis",
+                  body="## Recommendations\nCarotid ultrasound screening of adults finds stenosis in about 1 in 100 "
+                       "adults over 65. The task force recommends against screening for asymptomatic carotid artery "
+                       "stenosis in adults. (D recommendation)")
         write_doc("g/chlamydia.md", kind="guideline", title="Screening for chlamydia, recommendation statement",
                   body="## Recommendations\nThe task force recommends screening sexually active young women for "
                        "chlamydia infection every year. (B recommendation) The evidence is insufficient to assess "
                        "screening young men for chlamydia. (I statement)")
         built.ingestor().run([tmp_path / "src"])
         answers = built.answers()
-        premised = answers.answer("The task force now recommends yearly chlamydia screening for all sexually active "
-                                  "young people, right? What test should I use?").sections[0].text
-        plain = answers.answer("Which sexually active young people should be screened for chlamydia every year?"
-                               ).sections[0].text
+        corrected = answers.answer("Since the task force endorses carotid ultrasound screening for adults over 65, "
+                                   "how often should it be repeated?")
+        partly = answers.answer("The task force now recommends yearly chlamydia screening for all sexually active "
+                                "young people, right? What test should I use?")
     finally:
         built.close()
-    assert premised.startswith("The evidence is insufficient to assess screening young men for chlamydia. "
-                               "(I statement) [1].")
-    assert plain.startswith("The task force recommends screening"), \
-        "without a premise, the statement closest to the question leads"
+    assert corrected.sections[0].text.startswith("The task force recommends against screening for asymptomatic")
+    assert "but the sources state otherwise" in corrected.notices[0]
+    text = partly.sections[0].text
+    assert text.startswith("The task force recommends screening sexually active young women")
+    assert "The evidence is insufficient to assess screening young men" in text
+    assert "state otherwise" not in partly.notices[0]
 
 
 @pytest.mark.slow
