@@ -104,6 +104,16 @@ def claimed_stance(claim: str) -> Stance | None:
     return "against" if _NEGATED_CLAIM.search(claim) else "for"
 
 
+def claimed_object(claim: str) -> str:
+    """What a claim says a guideline or regulator took a position on: its words after the first word stating the
+    position ("carotid ultrasound screening for asymptomatic adults over 65" in "USPSTF endorses carotid ultrasound
+    screening for asymptomatic adults over 65"); the whole claim when no such word is found. A sentence states a
+    position on the claim only when it holds one of these words: "the USPSTF recommends the use of aspirin" states
+    none on carotid screening."""
+    found = [match for pattern in (_FOR, _SAYS, _NEGATED_CLAIM) if (match := pattern.search(claim))]
+    return claim[min(match.end() for match in found):] if found else claim
+
+
 def contradicts(claim: Stance | None, stated: Stance | None) -> bool:
     """Whether a stated position contradicts a claimed one: a claimed "for" by "against", an I statement or a C
     grade's "selectively" (the claim is a recommendation to offer it), a claimed "against" by "for"."""

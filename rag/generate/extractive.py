@@ -21,7 +21,8 @@ import re
 from collections.abc import Iterator, Sequence, Set
 from dataclasses import dataclass, field, replace
 
-from rag.appraisal.recommendation import Stance, claimed_stance, contradicted, contradicts, stance_of, strengths_in
+from rag.appraisal.question import frame_question
+from rag.appraisal.recommendation import claimed_object, claimed_stance, contradicts, stance_of, strengths_in
 from rag.config import GenerationSettings
 from rag.contract import (
     LIMITATIONS_TITLE,
@@ -132,6 +133,8 @@ class Candidate:
     corrects: bool = False
     """It states a position (a grade, "recommends against", "not approved") contrary to the one the question's
     premise attributes to a guideline or regulator."""
+    confirms: bool = False
+    """It states the position the question's premise attributes to a guideline or regulator."""
 
 
 @dataclass
@@ -207,6 +210,7 @@ class ExtractiveGenerator:
         premise = premise_of(ask or question)
         on_premise = self._relevance.judge_sources(premise, sources) if premise else None
         claimed = claimed_stance(premise) if premise else None  # a position only a guideline's sentence states
+        on_object = frame_question(claimed_object(premise) if premise else "")  # what the position is on
         documents: dict[str, _Document] = {}
         for index, (source, passage) in enumerate(zip(sources, scored, strict=True)):
             publication = judged.publications[source.hit.doc_id]
@@ -224,12 +228,12 @@ class ExtractiveGenerator:
                            + ASK_KIND_WEIGHT * kinds.get(sentence.text, 0.0)
                            - (SAID_BEFORE if sentence.text in said else 0.0))
                 on_claim = premised[number].score if premised else 0.0
+                stated = stance_of(sentence.text) if source.hit.kind == "guideline" and claimed and \
+                    on_claim >= self._relevance.settings.addresses and on_object.is_about(sentence.text) else None
                 document.sentences.append(Candidate(
                     source, sentence.position, sentence.text, ranking, role < 0, sentence.score, on_claim,
-                    source.hit.kind == "guideline" and on_claim >= self._relevance.settings.addresses
-                    and contradicts(claimed, stance_of(sentence.text))))
-        return [_corrections_if_contradicted(d, claimed, self._relevance.settings.addresses)
-                for d in documents.values() if d.sentences]
+                    contradicts(claimed, stated), stated is not None and stated == claimed))
+        return [_corrections_if_contradicted(d) for d in documents.values() if d.sentences]
 
     def _asked_kind(self, question: str, scored: Sequence[ScoredPassage]) -> dict[str, float]:
         """When the question asks for a kind of finding (harms, accuracy, a protocol, a duration, who should get
@@ -300,13 +304,11 @@ class ExtractiveGenerator:
         return [c for d in relevant for c in _with_qualifiers(picks[d.hit.doc_id], d.sentences)]
 
 
-def _corrections_if_contradicted(document: _Document, claimed: Stance | None, floor: float) -> _Document:
-    """``document`` with its sentences' ``corrects`` cleared when one of its sentences addressing the premise (at
-    least ``floor``) states the position the premise claims (rag.appraisal.recommendation.contradicted): a guideline
-    that holds the claim for some patients ("screen sexually active women aged 24 or younger" beside an I statement
-    for men) does not correct it, and its contrary sentence must not lead."""
-    if any(c.corrects for c in document.sentences) and not contradicted(
-            claimed, [stance_of(c.text) for c in document.sentences if c.premise >= floor]):
+def _corrections_if_contradicted(document: _Document) -> _Document:
+    """``document`` with its sentences' ``corrects`` cleared when one of them also states the position the premise
+    claims (``confirms``): a guideline that holds the claim for some patients ("screen sexually active women aged 24
+    or younger" beside an I statement for men) does not correct it, and its contrary sentence must not lead."""
+    if any(c.corrects for c in document.sentences) and any(c.confirms for c in document.sentences):
         document.sentences = [replace(c, corrects=False) for c in document.sentences]
     return document
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rag.appraisal.recommendation import (
+    claimed_object,
     claimed_stance,
     contradicted,
     contradicts,
@@ -116,3 +117,10 @@ def test_a_claim_is_contradicted_only_when_no_stated_position_agrees_with_it() -
     assert not contradicted("for", ["selective", "for"]), "a B grade for the young beside a C grade for older adults"
     assert contradicted("against", ["selective", "for"])
     assert not contradicted("for", [None, None]) and not contradicted(None, ["against"])
+
+
+def test_what_a_claim_takes_a_position_on() -> None:
+    assert claimed_object("USPSTF endorses carotid ultrasound screening for adults over 65").strip() == \
+        "carotid ultrasound screening for adults over 65"
+    assert claimed_object("USPSTF says not to screen pregnant women").strip() == "not to screen pregnant women"
+    assert claimed_object("my patient is 50") == "my patient is 50"

@@ -113,15 +113,17 @@ def test_a_premise_the_guideline_also_holds_is_not_called_false(components: Comp
 def test_a_premise_about_a_recommendation_is_met_by_the_statement_that_contradicts_it(
         tmp_path: Path, write_doc: WriteDoc, packaged_encoder: SentenceTransformerEmbedder) -> None:
     """With the packaged encoder: the guideline's statement whose grade contradicts the position the premise claims
-    leads, though a statement of the guideline's background is closer to the premise by meaning; but when the
-    guideline also states the position the premise claims, for some patients, the premise is not corrected: that
-    statement leads and the contrary one follows."""
+    leads, though a statement of the guideline's background is closer to the premise by meaning, and a position
+    on another service (aspirin) is not one on the premise's; but when the guideline also states the position the
+    premise claims, for some patients, the premise is not corrected: that statement leads and the contrary one
+    follows."""
     built = Components(Settings(data_dir=tmp_path / "data"), embedder=packaged_encoder, judge=LexicalJudge())
     try:
         write_doc("g/carotid.md", kind="guideline", title="Screening for carotid artery stenosis",
                   body="## Recommendations\nCarotid ultrasound screening of adults finds stenosis in about 1 in 100 "
                        "adults over 65. The task force recommends against screening for asymptomatic carotid artery "
-                       "stenosis in adults. (D recommendation)")
+                       "stenosis in adults. (D recommendation) In addition, the task force recommends aspirin for "
+                       "adults over 65 at increased risk for cardiovascular disease.")
         write_doc("g/chlamydia.md", kind="guideline", title="Screening for chlamydia, recommendation statement",
                   body="## Recommendations\nThe task force recommends screening sexually active young women for "
                        "chlamydia infection every year. (B recommendation) The evidence is insufficient to assess "
