@@ -386,7 +386,7 @@ class AnswerService:
         if self._relevance is not None:
             judged = self._relevance.judge_sources(prepared.standalone, prepared.sources,
                                                    prepared.request.follow_up).publications
-            direct = {doc_id: p.score >= self._settings.meaning.clearly for doc_id, p in judged.items()}
+            direct = {doc_id: p.best >= self._settings.meaning.clearly for doc_id, p in judged.items()}
         return appraise_answer(prepared.standalone, sections, references, cited, documents, passages, date.today(),
                                self._settings.appraisal, [s.hit for s in prepared.sources],
                                patient=prepared.audience == "patient", direct=direct)

@@ -102,6 +102,14 @@ class Publication:
     score: float
     names_topic: bool
     addresses: bool
+    on_ask: float | None = None
+    """In a follow-up, for a publication cited before, the score of its best sentence on the follow-up's own ask
+    (``FollowUp``); None otherwise."""
+
+    @property
+    def best(self) -> float:
+        """Its better score: on the question, or on a follow-up's own ask."""
+        return self.score if self.on_ask is None else max(self.score, self.on_ask)
 
 
 @dataclass(frozen=True)
@@ -179,7 +187,8 @@ class Relevance:
         for doc_id in asks:
             best = max(scored[i].best for i in earlier if passages[i][0] == doc_id)
             before = publications[doc_id]
-            publications[doc_id] = Publication(before.score, before.names_topic, best >= self._settings.addresses)
+            publications[doc_id] = Publication(before.score, before.names_topic, best >= self._settings.addresses,
+                                               best)
         return Judged(scored, publications, judged.unnamed)
 
     def excerpts(self, question: str, sources: Sequence[Source], follow_up: FollowUp | None = None) -> list[Source]:

@@ -160,6 +160,10 @@ def test_a_follow_up_is_answered_by_the_publication_cited_before(encoder: Senten
     judged = judge.judge_sources(question, [review, trial], follow_up)
     assert judged.publications["review"].addresses
     assert judged.publications["review"].score == alone.publications["review"].score, "it does not outrank others"
+    rescued = judged.publications["review"]
+    assert rescued.on_ask is not None and rescued.best == rescued.on_ask > rescued.score + 0.2, \
+        "the evidence line judges it on the ask it answers, not on the condensed question"
+    assert judged.publications["trial"].on_ask is None
     assert judged.publications["trial"] == alone.publications["trial"], "only what was cited before is re-judged"
     elsewhere = FollowUp("How many patients did the systematic review collect?", frozenset({"trial"}))
     assert not judge.judge_sources(question, [review, trial], elsewhere).publications["review"].addresses
