@@ -42,6 +42,10 @@ PREMISE_CONTRADICTED_NOTICE = ("The question takes for granted that {premise}, b
                                "[{n}] \"{quote}\"")
 """Said when a cited guideline sentence addressing the assumption states the contrary position (a grade, "recommends
 against", an I statement, "not FDA-approved"; rag.appraisal.recommendation)."""
+PREMISE_CORRECTION_ADDED_NOTICE = ("A guideline contradicts what the question takes for granted and the model's answer "
+                                   "did not say so; its sentence was put first in 'From the Guidelines'.")
+"""Said when a model's answer to a question built on a false premise left out the guideline sentence the extractive
+composer leads with to correct it, and that sentence was added."""
 PREMISE_QUOTE_NOTICE = ("The question takes for granted that {premise}; the cited sentence closest to it is [{n}]: "
                         "\"{quote}\" Check the assumption against the sources before relying on it.")
 """:data:`PREMISE_NOTICE` when a cited sentence addresses the assumption by meaning: that sentence, which may well

@@ -29,6 +29,7 @@ from rag.contract import (
     EMPTY_INDEX_NOTICE,
     PATIENT_DISCLAIMER,
     PREMISE_CONTRADICTED_NOTICE,
+    PREMISE_CORRECTION_ADDED_NOTICE,
     PREMISE_NOTICE,
     PREMISE_QUOTE_NOTICE,
     SECTION_TITLES,
@@ -49,10 +50,13 @@ from rag.judge import Judge
 from rag.meaning.relevance import FollowUp, Relevance
 from rag.retrieve import Retriever
 from rag.text.sentences import plain, tidy
+from rag.text.terms import content_terms
 from rag.text.topic import premise_of
 from rag.tracing import Stages
 
 logger = logging.getLogger(__name__)
+_SAME_SENTENCE = 0.6
+"""A model's sentence holding this share of a source sentence's content words, cited to it, states it."""
 
 
 @dataclass
@@ -161,6 +165,8 @@ class AnswerService:
             grounded, draft = self._ground(generation, prepared, model=generator.is_model)
             if generator.is_model and (grounded.contradicted or (grounded.unanswered and grounded.sourced())):
                 yield from self._answer_contradicted(grounded, prepared)
+            if generator.is_model and grounded.sourced():
+                yield from self._premise_corrected(grounded, prepared)
             if generator.is_model and not grounded.sourced() and prepared.sources:
                 removed = len(grounded.removed)
                 yield from self._notice(prepared, self._fallback_notice(
@@ -332,6 +338,29 @@ class AnswerService:
                                     if section in grounded.contradicted else
                                     f"None of the model's sentences in '{title}' could be kept, but retrieved "
                                     "sources address the question; the section quotes them.")
+
+    def _premise_corrected(self, grounded: Grounded, prepared: _Prepared) -> Iterator[NoticeEvent]:
+        """A model's answer to a question whose premise a guideline contradicts leads with that guideline's sentence
+        (the extractive composer's correction) when the model did not write it: left out, the answer would leave the
+        false premise standing (the local model answered "USPSTF endorses carotid ultrasound screening ..., how
+        often?" with blood pressure rescreening intervals)."""
+        if premise_of(prepared.standalone) is None:
+            return
+        composed = self._extractive.generate(prepared.request).draft
+        correction = composed.correction if composed is not None else None
+        if correction is None:
+            return
+        claims = grounded.claims["guidelines"]
+        wanted = content_terms(correction.text)
+        if any(set(correction.sources) & set(c.sources) and len(wanted & content_terms(c.text)) >= _SAME_SENTENCE
+               * len(wanted) for c in claims):
+            return
+        checked, _ = self._ground(Generation("", draft=Draft({"guidelines": [correction], "research": []})),
+                                  prepared, model=False)
+        lead = checked.sourced("guidelines")[:1]
+        if lead:
+            grounded.claims["guidelines"] = [*lead, *(c for c in claims if not c.absence)]
+            yield from self._notice(prepared, PREMISE_CORRECTION_ADDED_NOTICE)
 
     @staticmethod
     def _notice(prepared: _Prepared, notice: str) -> Iterator[NoticeEvent]:

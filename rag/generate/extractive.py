@@ -179,19 +179,22 @@ class ExtractiveGenerator:
         pieces: list[str] = []
         drafted: dict[SectionKind, list[DraftSentence]] = {}
         chosen_all: list[Candidate] = []
+        correction: DraftSentence | None = None
         for section, limit in limits.items():
             chosen = self._choose([d for d in documents if d.hit.kind == SECTION_SOURCE_KIND[section]], limit,
                                   asks_for_dose(own_ask(request.question) or request.question))
             chosen_all.extend(chosen)
             drafted[section] = [DraftSentence(tidy(strip_citations(c.text)), (c.source.n,)) for c in chosen] or \
                 [DraftSentence(NO_EVIDENCE_STATEMENTS[section])]
+            if chosen and chosen[0].corrects:
+                correction = drafted[section][0]
             body = " ".join(cite(c.text, c.source.n) for c in chosen) or NO_EVIDENCE_STATEMENTS[section]
             pieces.append(f"## {SECTION_TITLES[section]}\n{body}\n\n")
             yield pieces[-1]
         stated = limitations(chosen_all, request.audience == "patient")
         pieces.append(f"## {LIMITATIONS_TITLE}\n{stated}\n")
         yield pieces[-1]
-        yield Generation("".join(pieces), draft=Draft(drafted, stated))
+        yield Generation("".join(pieces), draft=Draft(drafted, stated, correction=correction))
 
     def _documents(self, question: str, sources: Sequence[Source], follow_up: FollowUp | None = None,
                    said: Set[str] = frozenset()) -> list[_Document]:

@@ -47,6 +47,9 @@ class Draft:
     sections: Mapping[SectionKind, Sequence[DraftSentence]]
     limitations: str = ""
     dangling: tuple[int, ...] = ()
+    correction: DraftSentence | None = None
+    """A guideline's sentence that contradicts what the question takes for granted, when the extractive composer
+    leads with one: a model's answer that does not state it gets it first."""
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,14 @@ from rag.answer.ground import (
     OFF_TOPIC,
 )
 from rag.answer.models import Answer
-from rag.contract import EMPTY_INDEX_NOTICE, NO_GUIDELINE, NO_RESEARCH, PATIENT_DISCLAIMER, UNNAMED_TERMS_NOTICE
+from rag.contract import (
+    EMPTY_INDEX_NOTICE,
+    NO_GUIDELINE,
+    NO_RESEARCH,
+    PATIENT_DISCLAIMER,
+    PREMISE_CORRECTION_ADDED_NOTICE,
+    UNNAMED_TERMS_NOTICE,
+)
 from rag.errors import GenerationError, NotFoundError, UserError
 from rag.factory import Components
 from rag.generate.protocol import Generation
@@ -328,6 +335,34 @@ def test_sources_that_name_none_of_the_questions_specialist_terms_are_not_quoted
     assert both.sections[1].evidence_found and "timolol" in both.sections[1].text
     assert both.sections[0].text == NO_GUIDELINE
     assert not any("No retrieved source names" in notice for notice in both.notices)
+
+
+def test_a_models_answer_that_leaves_a_false_premise_standing_gets_the_guidelines_correction_first(
+        components: Components, write_doc: WriteDoc, tmp_path: Path) -> None:
+    """The local model answered "USPSTF endorses carotid ultrasound screening ..., how often?" with rescreening
+    intervals for blood pressure: true, cited, and silent on the D recommendation against the premise."""
+    write_doc("g/carotid.md", kind="guideline", organization="USPSTF", year=2014, title="Carotid artery stenosis",
+              body="## Recommendations\nThe task force recommends against screening for asymptomatic carotid artery "
+                   "stenosis in adults. (D recommendation) Adults aged 18 to 39 with normal blood pressure should be "
+                   "rescreened every 3 to 5 years.")
+    assert components.ingestor().run([tmp_path / "src"]).failed == []
+    question = ("Since the task force endorses screening adults for asymptomatic carotid artery stenosis, how often "
+                "should adults be rescreened?")
+    silent = ScriptedGenerator(["## From the Guidelines\nAdults aged 18 to 39 with normal blood pressure should be "
+                                "rescreened every 3 to 5 years [1].\n## From the Research\nThere are no direct studies "
+                                "in the sources that address this question.\n## Limitations\nNone."])
+    answer = components.answers(llm=silent).answer(question, backend="openai")
+    text = answer.sections[0].text
+    assert text.startswith("The task force recommends against screening for asymptomatic carotid artery stenosis")
+    assert "rescreened every 3 to 5 years" in text and PREMISE_CORRECTION_ADDED_NOTICE in answer.notices
+    assert answer.grounding.verified
+    stated = ScriptedGenerator(["## From the Guidelines\nThe task force recommends against screening for "
+                                "asymptomatic carotid artery stenosis in adults (D recommendation) [1].\n"
+                                "## From the Research\nThere are no direct studies in the sources that address this "
+                                "question.\n## Limitations\nNone."])
+    again = components.answers(llm=stated).answer(question, backend="openai")
+    assert PREMISE_CORRECTION_ADDED_NOTICE not in again.notices
+    assert again.sections[0].text.count("recommends against screening") == 1
 
 
 def index_head_to_head_trial(components: Components, write_doc: WriteDoc, tmp_path: Path) -> None:
