@@ -66,6 +66,11 @@ def validate_query(query: str, k: int, settings: RetrievalSettings) -> str:
     return stripped
 
 
+FINDINGS_PER_DOCUMENT = 8
+"""At most this many result, conclusion or recommendation passages are added after a publication's retrieved ones
+(:meth:`Retriever.with_findings`), in reading order."""
+
+
 class Retriever:
     """Searches one index; ``mode`` picks hybrid (default), dense only or BM25 only."""
 
@@ -96,7 +101,7 @@ class Retriever:
         stored = self._index.chunks(wanted) if wanted else {}
         extra: dict[str, list[Hit]] = {}
         for chunk in sorted(stored.values(), key=lambda c: (c.doc_id, c.start)):
-            if states_findings(chunk.section):
+            if states_findings(chunk.section) and len(extra.get(chunk.doc_id, ())) < FINDINGS_PER_DOCUMENT:
                 extra.setdefault(chunk.doc_id, []).append(to_hit(chunk, score=0.0))
         out: list[Hit] = []
         for index, hit in enumerate(hits):

@@ -9,6 +9,7 @@ import pytest
 from rag.errors import UserError
 from rag.factory import Components
 from rag.filters import Filters
+from rag.retrieve.retriever import FINDINGS_PER_DOCUMENT
 from rag.store.filtering import chroma_where
 from rag.testing import KeywordReranker
 from tests.helpers.chroma import embedded_only
@@ -279,3 +280,21 @@ def test_one_retriever_per_process_unless_a_reranker_is_passed(components: Compo
     own = components.retriever(KeywordReranker())
     assert own is not shared and components.retriever() is shared
     own.close()
+
+
+def test_a_publications_findings_are_added_after_it_in_reading_order_up_to_a_cap(
+        components: Components, write_doc: WriteDoc, tmp_path: Path) -> None:
+    """A guideline summary can hold a hundred recommendation passages: all of them after its retrieved one filled
+    the context budget and told every reader that passages were left out."""
+    results = "".join(f"## Results {k}\nFinding number {k} of the zebrafish trial was recorded here.\n\n"
+                      for k in range(1, 13))
+    write_doc("s/long.md", title="A long zebrafish trial",
+              body="## Methods\nZebrafish larvae were randomised to tank water or saline.\n\n" + results)
+    components.ingestor().run([tmp_path / "src"])
+    retriever = components.retriever()
+    hits = retriever.search("How were zebrafish larvae randomised?", k=1)
+    assert len(hits) == 1 and hits[0].section == "Methods"
+    added = retriever.with_findings(hits)[1:]
+    assert len(added) == FINDINGS_PER_DOCUMENT < 12
+    assert [h.section for h in added] == [f"Results {k}" for k in range(1, FINDINGS_PER_DOCUMENT + 1)]
+    assert all(h.score == 0.0 and h.doc_id == hits[0].doc_id for h in added)
