@@ -170,7 +170,9 @@ export function evidenceLine(appraisal) {
     parts.push(appraisal.age_years === 1 ? "1 year old" : `${appraisal.age_years} years old`);
   }
   if (appraisal.direction && appraisal.direction !== "unclear") parts.push(`finding: ${DIRECTIONS[appraisal.direction]}`);
-  if (appraisal.recommendation_strength) parts.push(`recommendation ${appraisal.recommendation_strength}`);
+  if (appraisal.recommendation_strength) {
+    parts.push(["recommendation", appraisal.recommendation_strength, appraisal.recommendation_direction].filter(Boolean).join(" "));
+  }
   for (const flag of appraisal.flags ?? []) parts.push(flag.replace("_", " "));
   return parts.join(" · ");
 }

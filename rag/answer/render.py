@@ -96,7 +96,8 @@ def evidence_line(appraisal: SourceAppraisal) -> str:
         words = ", ".join(f"“{w}”" for w in appraisal.direction_words[:2])
         parts.append(_DIRECTIONS[appraisal.direction] + (f" ({words})" if words else ""))
     if appraisal.recommendation_strength:
-        parts.append(f"recommendation {appraisal.recommendation_strength}")
+        parts.append(" ".join(filter(None, ("recommendation", appraisal.recommendation_strength,
+                                            appraisal.recommendation_direction))))
     parts += [flag.replace("_", " ") for flag in appraisal.flags]
     return " · ".join(parts)
 

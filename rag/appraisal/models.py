@@ -80,6 +80,9 @@ class SourceAppraisal(_Frozen):
     direction_words: tuple[str, ...] = ()
     recommendation_strength: RecommendationStrength | None = None
     recommendation_quote: str | None = None
+    recommendation_direction: Literal["for", "against"] | None = Field(
+        None, description="Which way the quoted recommendation goes, for a strength that does not say it (GRADE's "
+                          "strong or conditional): 'Strong against ketamine' is strong, against.")
     evidence_grade: str | None = Field(None, description="A level or quality of evidence the guideline states, as "
                                                          "written ('ii-2', 'moderate'), lowercased.")
     evidence_grade_quote: str | None = None

@@ -131,6 +131,16 @@ def contradicted(claim: Stance | None, stated: Sequence[Stance | None]) -> bool:
     return claim is not None and claim not in stated and any(contradicts(claim, stance) for stance in stated)
 
 
+def direction_of_recommendation(strength: RecommendationStrength | None, sentence: str | None
+                                ) -> Literal["for", "against"] | None:
+    """Which way a quoted recommendation of a GRADE-style strength goes ("Strong against ketamine ...": against);
+    None for a letter grade or an I statement, whose grade says it, and when the sentence states no position."""
+    if strength not in ("strong", "conditional") or sentence is None:
+        return None
+    stance = stance_of(sentence)
+    return stance if stance in ("for", "against") else None
+
+
 def recommendation_of(quotes: Sequence[str]) -> RecommendationFinding:
     """The strength the cited quotes state, with its sentence: a strength is shown for the recommendation quoted,
     never borrowed from elsewhere in the document (the USPSTF's "A" is not the grade of its advice on how to measure

@@ -18,7 +18,7 @@ from rag.appraisal.models import (
     SampleSizeFinding,
     SourceAppraisal,
 )
-from rag.appraisal.recommendation import evidence_grade_of, recommendation_of
+from rag.appraisal.recommendation import direction_of_recommendation, evidence_grade_of, recommendation_of
 from rag.appraisal.sample_size import sample_size_of
 from rag.models import DocumentMeta, Section
 from rag.text.terms import content_terms
@@ -82,6 +82,7 @@ def appraise_source(
         year=meta.year, age_years=age,
         direction=direction.direction, direction_quote=direction.quote, direction_words=direction.words,
         recommendation_strength=recommendation.strength, recommendation_quote=recommendation.quote,
+        recommendation_direction=direction_of_recommendation(recommendation.strength, recommendation.quote),
         evidence_grade=grade, evidence_grade_quote=grade_quote,
         issuer=meta.source_name, flags=tuple(reasons), flag_reasons=reasons,
     )

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import pytest
 
+from rag.answer.render import evidence_line
+from rag.appraisal.models import SourceAppraisal
 from rag.appraisal.recommendation import (
     claimed_object,
     claimed_stance,
     contradicted,
     contradicts,
+    direction_of_recommendation,
     evidence_grade_of,
     recommendation_of,
     stance_of,
@@ -124,3 +127,18 @@ def test_what_a_claim_takes_a_position_on() -> None:
         "carotid ultrasound screening for adults over 65"
     assert claimed_object("USPSTF says not to screen pregnant women").strip() == "not to screen pregnant women"
     assert claimed_object("my patient is 50") == "my patient is 50"
+
+
+def test_which_way_a_graded_recommendation_goes() -> None:
+    against = recommendation_of(["Strong against ketamine and deep brain stimulation outside research settings."])
+    assert direction_of_recommendation(against.strength, against.quote) == "against"
+    keep = recommendation_of(["Strong for: continue the antidepressant for at least six months after remission."])
+    assert direction_of_recommendation(keep.strength, keep.quote) == "for"
+    graded = recommendation_of(["The USPSTF recommends against screening for carotid stenosis. (D recommendation)"])
+    assert direction_of_recommendation(graded.strength, graded.quote) is None, "a letter grade says it already"
+
+
+def test_the_evidence_line_shows_which_way_a_strong_recommendation_goes() -> None:
+    appraisal = SourceAppraisal(recommendation_strength="strong", recommendation_direction="against")
+    assert evidence_line(appraisal) == "recommendation strong against"
+    assert evidence_line(SourceAppraisal(recommendation_strength="B")) == "recommendation B"
