@@ -17,9 +17,11 @@ _PHRASES: dict[Direction, str] = {
     "supports": "found what the question asks about",
     "no_difference": "found no difference",
     "against": "found the opposite",
-    "unclear": "were unclear or not about the question",
+    "unclear": "stated no finding read as for or against",
 }
-_SINGULAR: dict[Direction, str] = {"unclear": "was unclear or not about the question"}
+""""unclear" says what the reading found, not that a publication is off the question: a source that answers "Does
+the FDA ask for an IND number?" states a fact, not an effect (a reader took "was unclear or not about the question"
+for a claim that it did not answer)."""
 
 
 def consensus(directions: Sequence[Direction], noun: tuple[str, str] = ("study", "studies")) -> Consensus:
@@ -46,15 +48,11 @@ def _summary(counts: Counter[Direction], noun: tuple[str, str]) -> str:
         return f"No {noun[1]} cited."
     present = [(direction, counts[direction]) for direction in _PHRASES if counts[direction]]
     if total == 1:
-        return f"The one {noun[0]} {_phrase(*present[0])}."
+        return f"The one {noun[0]} {_PHRASES[present[0][0]]}."
     (first, first_count), rest = present[0], present[1:]
-    parts = [f"{first_count} of {total} {noun[1]} {_phrase(first, first_count)}"]
-    parts.extend(f"{count} {_phrase(direction, count)}" for direction, count in rest)
+    parts = [f"{first_count} of {total} {noun[1]} {_PHRASES[first]}"]
+    parts.extend(f"{count} {_PHRASES[direction]}" for direction, count in rest)
     return "; ".join(parts) + "."
-
-
-def _phrase(direction: Direction, count: int) -> str:
-    return _SINGULAR.get(direction, _PHRASES[direction]) if count == 1 else _PHRASES[direction]
 
 
 def disagreements(directions: Mapping[int, Direction]) -> list[Disagreement]:

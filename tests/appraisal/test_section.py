@@ -91,6 +91,8 @@ def test_consensus_labels_and_summary() -> None:
     assert (mixed.supports, mixed.no_difference, mixed.against, mixed.unclear) == (2, 1, 0, 0)
     assert mixed.summary == "2 of 3 studies found what the question asks about; 1 found no difference."
     assert consensus(["against"], ("guideline", "guidelines")).summary == "The one guideline found the opposite."
+    assert consensus(["unclear", "supports"]).summary == ("1 of 2 studies found what the question asks about; 1 "
+                                                          "stated no finding read as for or against.")
 
 
 def test_disagreements_group_conflicting_references() -> None:
