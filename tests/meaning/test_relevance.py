@@ -211,3 +211,13 @@ def test_a_term_named_by_another_publication_does_not_set_aside_one_that_uses_a_
         "Type 2 diabetes mellitus is common in adults with obesity.",
     ])
     assert plain.addresses and not named.addresses
+
+
+def test_a_misspelt_specialist_term_is_named_by_its_spelling(encoder: SentenceTransformerEmbedder,
+                                                            tmp_path: Path) -> None:
+    """The encoder puts "hypertention" 0.28 from "hypertension": a typo must not set the answering source aside."""
+    judge = relevance(encoder, tmp_path)
+    home, = judged(judge, "How accurate is home monitoring for diagnosing hypertention?", [
+        "Home blood pressure monitoring diagnosed hypertension with a sensitivity of 81% against ambulatory "
+        "monitoring."])
+    assert home.addresses
