@@ -20,8 +20,7 @@ from rag.answer.events import AnswerEvent, AnswerStreamEvent, DeltaEvent, Notice
 from rag.answer.ground import Grounded, Grounder
 from rag.answer.models import Answer, AnswerSection, FallbackReason, Outcome, Reference
 from rag.answer.parse import json_draft, parse_answer
-from rag.appraisal.question import frame_question
-from rag.appraisal.recommendation import claimed_object, claimed_stance, contradicted, stance_of
+from rag.appraisal.recommendation import claimed_stance, contradicted, speaks_to, stance_of
 from rag.config import Settings
 from rag.contract import (
     AUDIENCES,
@@ -431,12 +430,11 @@ class AnswerService:
         vector = self._relevance.question_vector(premise)
         floor = self._settings.meaning.addresses
         claimed = claimed_stance(premise)
-        on_object = frame_question(claimed_object(premise))
         for kind in ("guideline", "study"):
             quoted = [(r.n, q.text) for r in references if r.kind == kind for q in r.quotes]
             scores = self._relevance.sentences(vector, [text for _, text in quoted])
             addressing = sorted((i for i in range(len(quoted)) if scores[i] >= floor), key=lambda i: -scores[i])
-            stances = [stance_of(quoted[i][1]) if on_object.is_about(quoted[i][1]) else None for i in addressing]
+            stances = [stance_of(quoted[i][1]) if speaks_to(premise, quoted[i][1]) else None for i in addressing]
             if kind == "guideline" and contradicted(claimed, stances):
                 n, text = quoted[next(i for i, s in zip(addressing, stances, strict=True) if s is not None)]
                 return PREMISE_CONTRADICTED_NOTICE.format(premise=f'"{premise}"', n=n, quote=tidy(plain(text)))

@@ -15,6 +15,7 @@ from typing import Literal
 from rag.appraisal.cues import cue, words_of
 from rag.appraisal.models import RecommendationFinding, RecommendationStrength
 from rag.appraisal.passages import DEFAULT_BUDGET, sentence_texts, text_sentences
+from rag.appraisal.question import frame_question
 
 _I = re.IGNORECASE
 _STRENGTH_CUES: tuple[tuple[re.Pattern[str], RecommendationStrength], ...] = (
@@ -75,6 +76,9 @@ _FOR = re.compile(r"\b(?:recommends?|recommended|suggests?|endorses?|endorsed|ad
                   r"required)\b|\b(?:should|must) (?:be )?\w+", _I)
 _TOO_LITTLE = re.compile(r"\b(?:too (?:limited|weak|sparse|few)|insufficient|not (?:enough|sufficient))\b[^.;]{0,60}"
                          r"\bto (?:recommend|support|make a recommendation)\b", _I)
+_SEX_WORDS = {"male": frozenset("men man male males boys boy".split()),
+              "female": frozenset("women woman female females girls girl".split())}
+"""Words naming one sex: a position on one says nothing of the other."""
 _SAYS = re.compile(r"\b(?:says?|said|wants?|gives?)\b", _I)
 _NEGATED_CLAIM = re.compile(r"\bnot\b|n't\b|\bnever\b|\bno\b|\bagainst\b", _I)
 
@@ -112,6 +116,21 @@ def claimed_object(claim: str) -> str:
     none on carotid screening."""
     found = [match for pattern in (_FOR, _SAYS, _NEGATED_CLAIM) if (match := pattern.search(claim))]
     return claim[min(match.end() for match in found):] if found else claim
+
+
+def speaks_to(claim: str, sentence: str) -> bool:
+    """Whether a sentence can state a position on what a claim is about: it holds a word of the claim's object
+    (:func:`claimed_object`), and it does not name only the other sex than the claim does (the B recommendation for
+    "sexually active women" says nothing of "screen all sexually active young men")."""
+    if not frame_question(claimed_object(claim)).is_about(sentence):
+        return False
+    claimed, stated = _sexes(claim), _sexes(sentence)
+    return not (claimed and stated and claimed.isdisjoint(stated))
+
+
+def _sexes(text: str) -> frozenset[str]:
+    words = words_of(text.lower())
+    return frozenset(sex for sex, names in _SEX_WORDS.items() if not names.isdisjoint(words))
 
 
 def contradicts(claim: Stance | None, stated: Stance | None) -> bool:

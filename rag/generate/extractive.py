@@ -21,8 +21,7 @@ import re
 from collections.abc import Iterator, Sequence, Set
 from dataclasses import dataclass, field, replace
 
-from rag.appraisal.question import frame_question
-from rag.appraisal.recommendation import claimed_object, claimed_stance, contradicts, stance_of, strengths_in
+from rag.appraisal.recommendation import claimed_stance, contradicts, speaks_to, stance_of, strengths_in
 from rag.config import GenerationSettings
 from rag.contract import (
     LIMITATIONS_TITLE,
@@ -213,7 +212,6 @@ class ExtractiveGenerator:
         premise = premise_of(ask or question)
         on_premise = self._relevance.judge_sources(premise, sources) if premise else None
         claimed = claimed_stance(premise) if premise else None  # a position only a guideline's sentence states
-        on_object = frame_question(claimed_object(premise) if premise else "")  # what the position is on
         documents: dict[str, _Document] = {}
         for index, (source, passage) in enumerate(zip(sources, scored, strict=True)):
             publication = judged.publications[source.hit.doc_id]
@@ -231,8 +229,8 @@ class ExtractiveGenerator:
                            + ASK_KIND_WEIGHT * kinds.get(sentence.text, 0.0)
                            - (SAID_BEFORE if sentence.text in said else 0.0))
                 on_claim = premised[number].score if premised else 0.0
-                stated = stance_of(sentence.text) if source.hit.kind == "guideline" and claimed and \
-                    on_claim >= self._relevance.settings.addresses and on_object.is_about(sentence.text) else None
+                stated = stance_of(sentence.text) if source.hit.kind == "guideline" and premise and claimed and \
+                    on_claim >= self._relevance.settings.addresses and speaks_to(premise, sentence.text) else None
                 document.sentences.append(Candidate(
                     source, sentence.position, sentence.text, ranking, role < 0, sentence.score, on_claim,
                     contradicts(claimed, stated), stated is not None and stated == claimed))

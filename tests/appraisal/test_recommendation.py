@@ -14,6 +14,7 @@ from rag.appraisal.recommendation import (
     direction_of_recommendation,
     evidence_grade_of,
     recommendation_of,
+    speaks_to,
     stance_of,
     strengths_in,
 )
@@ -142,3 +143,13 @@ def test_the_evidence_line_shows_which_way_a_strong_recommendation_goes() -> Non
     appraisal = SourceAppraisal(recommendation_strength="strong", recommendation_direction="against")
     assert evidence_line(appraisal) == "recommendation strong against"
     assert evidence_line(SourceAppraisal(recommendation_strength="B")) == "recommendation B"
+
+
+def test_a_sentence_speaks_to_a_claim_on_its_object_and_its_sex() -> None:
+    claim = "USPSTF now says to screen all sexually active young men for chlamydia"
+    assert speaks_to(claim, "The evidence is insufficient to assess screening men for chlamydia. (I statement)")
+    assert not speaks_to(claim, "The USPSTF recommends screening for chlamydia in sexually active females aged 24.")
+    assert speaks_to("the task force recommends chlamydia screening for young people",
+                     "The USPSTF recommends screening for chlamydia in sexually active females aged 24.")
+    assert not speaks_to("USPSTF endorses carotid ultrasound screening for adults over 65",
+                         "The USPSTF recommends the use of aspirin for persons at increased cardiovascular risk.")

@@ -134,6 +134,8 @@ def test_a_premise_about_a_recommendation_is_met_by_the_statement_that_contradic
                                    "how often should it be repeated?")
         partly = answers.answer("The task force now recommends yearly chlamydia screening for all sexually active "
                                 "young people, right? What test should I use?")
+        men = answers.answer("The task force now recommends yearly chlamydia screening for sexually active young "
+                             "men, right? What test should I use?")
     finally:
         built.close()
     assert corrected.sections[0].text.startswith("The task force recommends against screening for asymptomatic")
@@ -142,6 +144,9 @@ def test_a_premise_about_a_recommendation_is_met_by_the_statement_that_contradic
     assert text.startswith("The task force recommends screening sexually active young women")
     assert "The evidence is insufficient to assess screening young men" in text
     assert "state otherwise" not in partly.notices[0]
+    assert men.sections[0].text.startswith("The evidence is insufficient to assess screening young men"), \
+        "the recommendation for women states no position on men"
+    assert "but the sources state otherwise" in men.notices[0]
 
 
 @pytest.mark.slow
