@@ -5,8 +5,11 @@ scores at least ``MeaningSettings.addresses`` and, unless it scores ``clearly`` 
 whatever words it uses: "doctor" and "physician", "blood sugar" and "glucose"), it holds one of the question's
 distinctive words (rag.text.topic). Measured on the clinician set's dev half, that word rule in the band between the
 two thresholds halves the off-corpus questions answered with unrelated quotes ("Do SGLT2 inhibitors help heart
-failure?" against diabetes trials); below ``addresses`` no shared word makes a passage quotable. The composer quotes by
-this judgment, abstains by it, and grounding holds a model's sentences to the same publications.
+failure?" against diabetes trials); below ``addresses`` no shared word makes a passage quotable. When the question
+names a specialist term (rag.text.specialist: a drug, a procedure) that no retrieved passage names, only the
+publications naming another of its terms or one of its acronyms address it, whatever their score: the encoder reads
+"latanoprost" as word pieces and scores glaucoma screening as if it answered "latanoprost or timolol first?". The
+composer quotes by this judgment, abstains by it, and grounding holds a model's sentences to the same publications.
 """
 
 from __future__ import annotations
@@ -341,7 +344,7 @@ def _holds(term: str, words: Set[str]) -> bool:
     """Whether ``words`` hold ``term``: itself, a word containing it or contained in it (both ``_MIN_CONTAINED``
     letters or more), a word it begins (``_MIN_PREFIX`` letters or more: "hep" for "hepatitis"), or the word it
     misspells (both ``_MIN_MISSPELT`` letters or more, the same first letters, ``_SPELLING`` alike: "hypertention"
-    for "hypertension", which the encoder puts 0.28 apart; "valacyclovir" and "acyclovir", 0.86, are two drugs)."""
+    for "hypertension", which the encoder puts 0.28 apart; "latanoprost" and "bimatoprost", 0.64, are two drugs)."""
     if term in words:
         return True
     return any((len(term) >= _MIN_CONTAINED and len(word) >= _MIN_CONTAINED and (term in word or word in term))
