@@ -34,6 +34,7 @@ _LETTER = re.compile(
     r"|\(([ABCD]) [Rr]ecommendation\)"
     r"|(?<![\w-])([ABCD]) [Rr]ecommendation(?=[,:;.)*]|\s*$)"
     r"|\b(?:[Ss]trength of [Rr]ecommendation|SOR|[Rr]ecommendation [Gg]rade):? ([ABCD])\b"
+    r"|\b(?:an?|the) ([ABCD]) grade\b"
 )
 _TRIGGERS = frozenset("strong strongly conditional conditionally weak weakly recommendation recommendations statement "
                       "insufficient grade sor".split())
@@ -103,6 +104,8 @@ def stance_of(sentence: str) -> Stance | None:
 def claimed_stance(claim: str) -> Stance | None:
     """The position a claim attributes to a guideline or regulator ("the VA/DoD guideline now recommends ketamine"
     is for, "USPSTF says not to screen pregnant women" against); None when it attributes none."""
+    if strengths_in(claim):  # "got a B grade", "gives ... a D grade": the grade says which way
+        return stance_of(claim)
     if not _FOR.search(claim) and not _SAYS.search(claim):
         return None
     return "against" if _NEGATED_CLAIM.search(claim) else "for"

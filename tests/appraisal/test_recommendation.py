@@ -104,6 +104,8 @@ def test_the_position_a_sentence_states(sentence: str, stance: str | None) -> No
     ("USPSTF says not to screen pregnant women for depression", "against"),
     ("my patient is 50 and has a family history", None),
     ("no exosome product is FDA-approved", "against"),
+    ("Vitamin E supplements got a B grade for heart disease prevention", "for"),
+    ("routine PSA screening got a D grade", "against"),
 ])
 def test_the_position_a_premise_claims(claim: str, stance: str | None) -> None:
     assert claimed_stance(claim) == stance
