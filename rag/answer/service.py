@@ -71,6 +71,9 @@ class _Prepared:
     timings: dict[str, float]
     started: float
     stages: Stages
+    composed: Generation | None = None
+    """The extractive composer's answer to the request, once asked for (the fallback, a section a model left
+    empty, a premise's correction): composed at most once per answer."""
 
 
 class AnswerService:
@@ -175,7 +178,7 @@ class AnswerService:
                 grounded, why = None, "unsupported"
         if grounded is None:
             used = f"extractive (fallback from {generator.name})" if generator.is_model else generator.name
-            fallback = self._extractive.generate(prepared.request)
+            fallback = self._composed(prepared)
             if deltas and generator.is_model:
                 yield DeltaEvent(fallback.text)
             grounded, draft = self._ground(fallback, prepared, model=False)
@@ -325,7 +328,7 @@ class AnswerService:
             kept = grounded.sourced(section)
             if not kept:
                 if composed is None:
-                    composed, _ = self._ground(self._extractive.generate(prepared.request), prepared, model=False)
+                    composed, _ = self._ground(self._composed(prepared), prepared, model=False)
                 if section in grounded.unanswered and not composed.sourced(section):
                     continue
                 grounded.claims[section] = composed.claims[section]
@@ -345,7 +348,7 @@ class AnswerService:
         often?" with blood pressure rescreening intervals)."""
         if premise_of(prepared.standalone) is None:
             return
-        composed = self._extractive.generate(prepared.request).draft
+        composed = self._composed(prepared).draft
         correction = composed.correction if composed is not None else None
         if correction is None:
             return
@@ -360,6 +363,12 @@ class AnswerService:
         if lead:
             grounded.claims["guidelines"] = [*lead, *(c for c in claims if not c.absence)]
             yield from self._notice(prepared, PREMISE_CORRECTION_ADDED_NOTICE)
+
+    def _composed(self, prepared: _Prepared) -> Generation:
+        """The extractive composer's answer to the prepared request, composed on first use."""
+        if prepared.composed is None:
+            prepared.composed = self._extractive.generate(prepared.request)
+        return prepared.composed
 
     @staticmethod
     def _notice(prepared: _Prepared, notice: str) -> Iterator[NoticeEvent]:
