@@ -136,15 +136,18 @@ def headed_parts(title: str, text: str) -> list[tuple[str, str]]:
     """A summary field cut at the headings written as lines of their own ("Summary of Recommendations and Evidence",
     "Screening Interval"), each piece titled "<field>: <heading>", so that a heading is never read as the start of
     the sentence after it and each piece's role (rag.text.sections) comes from its heading. A heading line has at
-    most ten words, no closing punctuation, no list marker, starts with a capital and is not the field's last line; a
-    one-word heading needs five letters ("Costs"; not a grade letter or "High"). From a heading of boilerplate
-    ("Grade Definitions", "Levels of Certainty") to the end of the field is one piece: its grade letters and levels
-    are definitions, not recommendations."""
+    most ten words, no closing punctuation, no list marker, starts with a capital and is followed by a line that does
+    not start in lower case (a sentence wrapped after "interventions to support breastfeeding" goes on "increase the
+    duration ..."); a one-word heading needs five letters ("Costs"; not a grade letter or "High"). From a heading of
+    boilerplate ("Grade Definitions", "Levels of Certainty") to the end of the field is one piece: its grade letters
+    and levels are definitions, not recommendations."""
     lines = text.splitlines()
     parts: list[tuple[str, list[str]]] = [(title, [])]
     for number, line in enumerate(lines):
         stripped = line.strip()
-        if _is_heading(stripped) and number < len(lines) - 1 and not _BOILERPLATE.search(parts[-1][0]):
+        following = next((later.strip() for later in lines[number + 1:] if later.strip()), "")
+        if _is_heading(stripped) and following and not following[0].islower() and \
+                not _BOILERPLATE.search(parts[-1][0]):
             parts.append((f"{title}: {stripped}", []))
         else:
             parts[-1][1].append(line)

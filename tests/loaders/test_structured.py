@@ -176,6 +176,20 @@ def test_ngc_headings_written_as_lines_become_sections_and_grade_definitions_are
     assert first.startswith("The USPSTF recommends screening for HIV"), "the heading is not glued to the sentence"
 
 
+def test_a_sentence_wrapped_across_lines_is_not_cut_at_a_heading(tmp_path: Path) -> None:
+    """"Adequate evidence indicates that interventions to support breastfeeding" looks like a heading line; the line
+    after it, "increase the duration ...", says it is the first half of a sentence."""
+    benefits = "\n".join(["Adequate evidence indicates that interventions to support breastfeeding",
+                          "increase the duration and rates of breastfeeding.", "Other Benefits", "None were found."])
+    ngc = tmp_path / "ngc.jsonl"
+    ngc.write_text(json.dumps({"ngc_id": 7, "title": "Breastfeeding support", "potential_benefits": benefits,
+                               "major_recommendations": "The USPSTF recommends support. (B recommendation)"}))
+    (guideline,) = load_all(ngc)
+    assert isinstance(guideline, Document)
+    assert [s.title for s in guideline.sections] == ["Recommendations", "Benefits", "Benefits: Other Benefits"]
+    assert "support breastfeeding increase the duration" in " ".join(guideline.text.split())
+
+
 def test_the_clearinghouses_note_on_its_summary_is_not_guideline_text(tmp_path: Path) -> None:
     recommendations = "\n".join([
         "Note from the Department of Veterans Affairs and the Department of Defense (VA/DoD) and the National "
