@@ -59,6 +59,8 @@ LEANS_ON_REMOVED = "it leans on the sentence before it, which was removed"
 NO_DIFFERENCE_FOUND = "it states a difference in an outcome its cited passages found no difference in"
 NO_RESULT_CITED = "it reports a result, and its cited passages only describe the study"
 ABSENCE_CONTRADICTED = "retrieved sources of this section address the question"
+RESTATES_FALSE_PREMISE = "it restates what the question takes for granted, which a guideline contradicts"
+ASKS_A_QUESTION = "it asks a question instead of stating what a source says"
 LIMITATION_UNSUPPORTED = "no passage of the publications the answer cites supports this limitation"
 FindingTest = Callable[[Sequence[str]], Sequence[bool]]
 """Whether each of a model's limitation sentences states a finding on the question (rag.meaning.Relevance.findings)."""
@@ -235,6 +237,9 @@ class Grounder:
                     continue
                 if _states_absence(text, model):
                     claims.append(Claim(text, section, [], absence=True))
+                    continue
+                if model and strip_citations(text).rstrip().endswith("?"):
+                    grounded.removed.append((text, ASKS_A_QUESTION))  # an echo of the question, or one back
                     continue
                 terms = frozenset(content_terms(text))
                 if len(terms) < _MIN_CONTENT_WORDS:

@@ -17,10 +17,10 @@ from rag.answer.appraise import Appraised, appraise_answer
 from rag.answer.assemble import assemble
 from rag.answer.budget import count_tokens, encoding_for, fit_history, fit_sources, left_out_notice, truncate_tokens
 from rag.answer.events import AnswerEvent, AnswerStreamEvent, DeltaEvent, NoticeEvent, SourcesEvent
-from rag.answer.ground import Grounded, Grounder
+from rag.answer.ground import RESTATES_FALSE_PREMISE, Grounded, Grounder
 from rag.answer.models import Answer, AnswerSection, FallbackReason, Outcome, Reference
 from rag.answer.parse import json_draft, parse_answer
-from rag.appraisal.recommendation import claimed_stance, contradicted, speaks_to, stance_of
+from rag.appraisal.recommendation import claimed_stance, contradicted, position_on
 from rag.config import Settings
 from rag.contract import (
     AUDIENCES,
@@ -346,12 +346,17 @@ class AnswerService:
         (the extractive composer's correction) when the model did not write it: left out, the answer would leave the
         false premise standing (the local model answered "USPSTF endorses carotid ultrasound screening ..., how
         often?" with blood pressure rescreening intervals)."""
-        if premise_of(prepared.standalone) is None:
+        premise = premise_of(prepared.standalone)
+        if premise is None:
             return
         composed = self._composed(prepared).draft
         correction = composed.correction if composed is not None else None
         if correction is None:
             return
+        for kept in grounded.claims.values():
+            for claim in [c for c in kept if c.sources and _restates(premise, c.text)]:
+                kept.remove(claim)
+                grounded.removed.append((claim.text, RESTATES_FALSE_PREMISE))
         claims = grounded.claims["guidelines"]
         wanted = content_terms(correction.text)
         if any(set(correction.sources) & set(c.sources) and len(wanted & content_terms(c.text)) >= _SAME_SENTENCE
@@ -443,7 +448,7 @@ class AnswerService:
             quoted = [(r.n, q.text) for r in references if r.kind == kind for q in r.quotes]
             scores = self._relevance.sentences(vector, [text for _, text in quoted])
             addressing = sorted((i for i in range(len(quoted)) if scores[i] >= floor), key=lambda i: -scores[i])
-            stances = [stance_of(quoted[i][1]) if speaks_to(premise, quoted[i][1]) else None for i in addressing]
+            stances = [position_on(premise, quoted[i][1]) for i in addressing]
             if kind == "guideline" and contradicted(claimed, stances):
                 n, text = quoted[next(i for i, s in zip(addressing, stances, strict=True) if s is not None)]
                 return PREMISE_CONTRADICTED_NOTICE.format(premise=f'"{premise}"', n=n, quote=tidy(plain(text)))
@@ -542,3 +547,12 @@ def _closed_after(pieces: Iterator[str | Generation]) -> Iterator[Iterator[str |
 
 def _ms(started: float) -> float:
     return (time.perf_counter() - started) * 1000
+
+
+def _restates(premise: str, sentence: str) -> bool:
+    """Whether a model's sentence states the question's premise as its own: it holds ``_SAME_SENTENCE`` of the
+    premise's content words and takes the position the premise claims ("The USPSTF recommends one-time AAA
+    ultrasound screening for women who have ever smoked", echoed from the question)."""
+    wanted = content_terms(premise)
+    return (len(wanted & content_terms(sentence)) >= _SAME_SENTENCE * len(wanted)
+            and position_on(premise, sentence) == claimed_stance(premise) is not None)

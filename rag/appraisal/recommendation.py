@@ -15,7 +15,9 @@ from typing import Literal
 from rag.appraisal.cues import cue, words_of
 from rag.appraisal.models import RecommendationFinding, RecommendationStrength
 from rag.appraisal.passages import DEFAULT_BUDGET, sentence_texts, text_sentences
-from rag.appraisal.question import frame_question
+from rag.appraisal.question import frame_question, names_any
+from rag.text.specialist import most_specific
+from rag.text.topic import stem
 
 _I = re.IGNORECASE
 _STRENGTH_CUES: tuple[tuple[re.Pattern[str], RecommendationStrength], ...] = (
@@ -73,8 +75,11 @@ _AGAINST = re.compile(r"\b(?:suggests?|suggested|argues?) against\b|\b(?:strong|
                       r"|\bunapproved\b", _I)
 """Positions against that a finding's direction does not read as advice: the VA/DoD's "suggests against", a
 regulator's "not FDA-approved"."""
-_FOR = re.compile(r"\b(?:recommends?|recommended|suggests?|endorses?|endorsed|advises?|approved|cleared|requires?|"
-                  r"required)\b|\b(?:should|must) (?:be )?\w+", _I)
+_ADVISED = re.compile(r"\b(?:recommends?|recommended|suggests?|endorses?|endorsed|advises?|approved|cleared|requires?|"
+                      r"required)\b", _I)
+"""Words stating that a guideline or regulator took a position for something."""
+_FOR = re.compile(rf"{_ADVISED.pattern}|\b(?:should|must) (?:be )?\w+", _I)
+"""A position for something, as advice ("recommends") or as a modal ("should be screened")."""
 _TOO_LITTLE = re.compile(r"\b(?:too (?:limited|weak|sparse|few)|insufficient|not (?:enough|sufficient))\b[^.;]{0,60}"
                          r"\bto (?:recommend|support|make a recommendation)\b", _I)
 _SEX_WORDS = {"male": frozenset("men man male males boys boy".split()),
@@ -84,10 +89,11 @@ _SAYS = re.compile(r"\b(?:says?|said|wants?|gives?)\b", _I)
 _NEGATED_CLAIM = re.compile(r"\bnot\b|n't\b|\bnever\b|\bno\b|\bagainst\b", _I)
 
 
-def stance_of(sentence: str) -> Stance | None:
+def stance_of(sentence: str, advised: bool = False) -> Stance | None:
     """The way a sentence stating a recommendation or a regulator's position goes: a D grade or "recommends
     against" is against, an I statement insufficient, a C grade selective, any other grade or "recommends" for; None
-    when it states no position."""
+    when it states no position. A bare modal ("should be screened") is for, unless ``advised`` asks for the advice
+    itself (a grade, "recommends", "approved")."""
     strengths = strengths_in(sentence)
     lowered = sentence.lower()
     if "D" in strengths or ADVISED_AGAINST.search(lowered, words_of(lowered)) or _AGAINST.search(sentence):
@@ -96,7 +102,7 @@ def stance_of(sentence: str) -> Stance | None:
         return "insufficient"
     if "C" in strengths:
         return "selective"
-    if strengths or _FOR.search(sentence):
+    if strengths or (_ADVISED if advised else _FOR).search(sentence):
         return "for"
     return None
 
@@ -125,10 +131,24 @@ def speaks_to(claim: str, sentence: str) -> bool:
     """Whether a sentence can state a position on what a claim is about: it holds a word of the claim's object
     (:func:`claimed_object`), and it does not name only the other sex than the claim does (the B recommendation for
     "sexually active women" says nothing of "screen all sexually active young men")."""
-    if not frame_question(claimed_object(claim)).is_about(sentence):
+    framed = frame_question(claimed_object(claim))
+    if not framed.is_about(sentence):
+        return False
+    specific = most_specific(term for term, _ in framed.forms)
+    if specific and not names_any(frozenset(stem(term) for term in specific), sentence):
         return False
     claimed, stated = _sexes(claim), _sexes(sentence)
     return not (claimed and stated and claimed.isdisjoint(stated))
+
+
+def position_on(claim: str, sentence: str) -> Stance | None:
+    """The position a guideline sentence states on what a claim is about (None when it cannot speak to it,
+    :func:`speaks_to`). Against a claimed recommendation, only stated advice confirms it: "clinicians considering
+    ultrasonography ... should consider the harms" does not bear out "USPSTF endorses carotid ultrasound screening"
+    beside a D grade, while "should be screened" still answers a claim that a guideline advised against."""
+    if not speaks_to(claim, sentence):
+        return None
+    return stance_of(sentence, advised=claimed_stance(claim) == "for")
 
 
 def _sexes(text: str) -> frozenset[str]:

@@ -21,7 +21,7 @@ import re
 from collections.abc import Iterator, Sequence, Set
 from dataclasses import dataclass, field, replace
 
-from rag.appraisal.recommendation import claimed_stance, contradicts, speaks_to, stance_of, strengths_in
+from rag.appraisal.recommendation import claimed_stance, contradicts, position_on, strengths_in
 from rag.config import GenerationSettings
 from rag.contract import (
     LIMITATIONS_TITLE,
@@ -229,8 +229,8 @@ class ExtractiveGenerator:
                            + ASK_KIND_WEIGHT * kinds.get(sentence.text, 0.0)
                            - (SAID_BEFORE if sentence.text in said else 0.0))
                 on_claim = premised[number].score if premised else 0.0
-                stated = stance_of(sentence.text) if source.hit.kind == "guideline" and premise and claimed and \
-                    on_claim >= self._relevance.settings.addresses and speaks_to(premise, sentence.text) else None
+                stated = position_on(premise, sentence.text) if source.hit.kind == "guideline" and premise and \
+                    claimed and on_claim >= self._relevance.settings.addresses else None
                 document.sentences.append(Candidate(
                     source, sentence.position, sentence.text, ranking, role < 0, sentence.score, on_claim,
                     contradicts(claimed, stated), stated is not None and stated == claimed))

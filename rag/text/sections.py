@@ -24,13 +24,24 @@ _ROLES: tuple[tuple[Role, re.Pattern[str]], ...] = (
 @lru_cache(maxsize=512)
 def section_role(title: str) -> Role | None:
     """The role of a section named ``title`` (the first role whose words it contains; in "<field>: <heading>" the
-    heading's first, then the field's), or None. Definitions of grades and rating schemes are background, whatever
-    else their title names ("Rating scheme for the strength of the recommendations")."""
+    heading's first, then the field's), or None. Under a field that states findings, a heading whose words read as
+    methods ("Patients Who Refuse Care", "Screening Methods") names the topic of its findings: the field's role holds.
+    Definitions of grades and rating schemes are background, whatever else their title names ("Rating scheme for the
+    strength of the recommendations")."""
     field, _, heading = title[:200].rpartition(": ")
-    for part in (heading, field) if field else (heading,):
-        for role, pattern in _ROLES:
-            if pattern.search(part):
-                return role
+    own = _role(heading)
+    if not field:
+        return own
+    given = _role(field)
+    if own == "method" and given in ("conclusion", "result"):
+        return given  # "Recommendations: Interventions for Tobacco Cessation" names a topic, not a methods section
+    return own or given
+
+
+def _role(part: str) -> Role | None:
+    for role, pattern in _ROLES:
+        if pattern.search(part):
+            return role
     return None
 
 

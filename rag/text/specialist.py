@@ -10,6 +10,7 @@ rag.meaning asks a publication to name one of them, or one of the question's acr
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from functools import lru_cache
 
 from wordfreq import zipf_frequency
@@ -56,6 +57,17 @@ def acronyms(text: str) -> frozenset[str]:
     return frozenset(word.lower() for word in _ACRONYM.findall(text)
                      if len(word) > 1 and (sum(c.isupper() for c in word) >= _CAPITALS
                                            or any(c.isdigit() for c in word)))
+
+
+def most_specific(words: Iterable[str]) -> frozenset[str]:
+    """The words of ``words`` general English seldom uses (below ``COMMON_ZIPF``), or, when none is, the one it uses
+    least: what a phrase is most specifically about ("chlamydia" in "screen all sexually active young men for
+    chlamydia"; "serology" and "hsv-2" in "type-specific HSV-2 serology for all pregnant women")."""
+    words = sorted(set(words))
+    rare = frozenset(word for word in words if _rare(word))
+    if rare or not words:
+        return rare
+    return frozenset({min(words, key=lambda word: zipf_frequency(word, "en", wordlist="small"))})
 
 
 def _bases(word: str) -> set[str]:

@@ -11,6 +11,7 @@ import pytest
 from rag.answer.events import AnswerEvent, AnswerStreamEvent, DeltaEvent, SourcesEvent
 from rag.answer.ground import (
     ABSENCE_CONTRADICTED,
+    ASKS_A_QUESTION,
     DENIES_ITS_STUDY,
     LEANS_ON_REMOVED,
     LIMITATION_UNSUPPORTED,
@@ -18,6 +19,7 @@ from rag.answer.ground import (
     NO_RESULT_CITED,
     NOTHING_TO_SUPPORT,
     OFF_TOPIC,
+    RESTATES_FALSE_PREMISE,
 )
 from rag.answer.models import Answer
 from rag.contract import (
@@ -341,13 +343,8 @@ def test_a_models_answer_that_leaves_a_false_premise_standing_gets_the_guideline
         components: Components, write_doc: WriteDoc, tmp_path: Path) -> None:
     """The local model answered "USPSTF endorses carotid ultrasound screening ..., how often?" with rescreening
     intervals for blood pressure: true, cited, and silent on the D recommendation against the premise."""
-    write_doc("g/carotid.md", kind="guideline", organization="USPSTF", year=2014, title="Carotid artery stenosis",
-              body="## Recommendations\nThe task force recommends against screening for asymptomatic carotid artery "
-                   "stenosis in adults. (D recommendation) Adults aged 18 to 39 with normal blood pressure should be "
-                   "rescreened every 3 to 5 years.")
-    assert components.ingestor().run([tmp_path / "src"]).failed == []
-    question = ("Since the task force endorses screening adults for asymptomatic carotid artery stenosis, how often "
-                "should adults be rescreened?")
+    index_carotid_guideline(components, write_doc, tmp_path)
+    question = CAROTID_PREMISE
     silent = ScriptedGenerator(["## From the Guidelines\nAdults aged 18 to 39 with normal blood pressure should be "
                                 "rescreened every 3 to 5 years [1].\n## From the Research\nThere are no direct studies "
                                 "in the sources that address this question.\n## Limitations\nNone."])
@@ -363,6 +360,48 @@ def test_a_models_answer_that_leaves_a_false_premise_standing_gets_the_guideline
     again = components.answers(llm=stated).answer(question, backend="openai")
     assert PREMISE_CORRECTION_ADDED_NOTICE not in again.notices
     assert again.sections[0].text.count("recommends against screening") == 1
+
+
+def test_a_models_echo_of_a_false_premise_and_its_questions_are_removed(
+        components: Components, write_doc: WriteDoc, tmp_path: Path) -> None:
+    """The local model answered "Since the USPSTF recommends one-time AAA screening for women who have ever smoked,
+    at what age ...?" by restating the premise as a cited sentence, and grounding kept it: the judge read shared
+    words as support."""
+    index_carotid_guideline(components, write_doc, tmp_path)
+    question = CAROTID_PREMISE
+    echo = "The task force endorses screening adults for asymptomatic carotid artery stenosis"
+    asked = "How often should adults with asymptomatic carotid artery stenosis be rescreened"
+    llm = ScriptedGenerator([f"## From the Guidelines\n{echo} [1]. {asked} [1]? Adults aged 18 to 39 with normal "
+                             "blood pressure should be rescreened every 3 to 5 years [1].\n## From the Research\n"
+                             "There are no direct studies in the sources that address this question.\n"
+                             "## Limitations\nNone."])
+    answer = components.answers(llm=llm).answer(question, backend="openai")
+    removed = {r.reason for r in answer.grounding.removed if r.sentence.startswith((echo, asked))}
+    assert removed == {RESTATES_FALSE_PREMISE, ASKS_A_QUESTION}, answer.grounding.removed
+    text = answer.sections[0].text
+    assert "endorses" not in text and "?" not in text
+    assert text.startswith("The task force recommends against screening") and "every 3 to 5 years" in text
+    true_premise = ScriptedGenerator(["## From the Guidelines\nThe task force recommends against screening adults "
+                                      "for asymptomatic carotid artery stenosis (D recommendation) [1].\n## From the "
+                                      "Research\nThere are no direct studies in the sources that address this "
+                                      "question.\n## Limitations\nNone."])
+    held = components.answers(llm=true_premise).answer(
+        "Since the task force recommends against screening adults for asymptomatic carotid artery stenosis, what "
+        "should I do instead?", backend="openai")
+    assert "recommends against screening adults" in held.sections[0].text, "a premise the guideline holds stays"
+
+
+CAROTID_PREMISE = ("Since the task force endorses screening adults for asymptomatic carotid artery stenosis, how often "
+                   "should adults be rescreened?")
+
+
+def index_carotid_guideline(components: Components, write_doc: WriteDoc, tmp_path: Path) -> None:
+    """A guideline whose D recommendation contradicts CAROTID_PREMISE, beside a rescreening interval."""
+    write_doc("g/carotid.md", kind="guideline", organization="USPSTF", year=2014, title="Carotid artery stenosis",
+              body="## Recommendations\nThe task force recommends against screening for asymptomatic carotid artery "
+                   "stenosis in adults. (D recommendation) Adults aged 18 to 39 with normal blood pressure should be "
+                   "rescreened every 3 to 5 years.")
+    assert components.ingestor().run([tmp_path / "src"]).failed == []
 
 
 def index_head_to_head_trial(components: Components, write_doc: WriteDoc, tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ from rag.appraisal.recommendation import (
     contradicts,
     direction_of_recommendation,
     evidence_grade_of,
+    position_on,
     recommendation_of,
     speaks_to,
     stance_of,
@@ -155,3 +156,27 @@ def test_a_sentence_speaks_to_a_claim_on_its_object_and_its_sex() -> None:
                      "The USPSTF recommends screening for chlamydia in sexually active females aged 24.")
     assert not speaks_to("USPSTF endorses carotid ultrasound screening for adults over 65",
                          "The USPSTF recommends the use of aspirin for persons at increased cardiovascular risk.")
+
+
+def test_a_sentence_speaks_to_a_claim_only_when_it_names_what_the_claim_is_most_specifically_about() -> None:
+    claim = "USPSTF now says to screen all sexually active young men for chlamydia"
+    assert not speaks_to(claim, "The USPSTF recommends high-intensity behavioral counseling for sexually active "
+                                "young adults with recent STIs.")
+    assert not speaks_to("The USPSTF endorses an annual screening pelvic exam for all adult women",
+                         "The USPSTF recommends against screening for ovarian cancer in women. (D recommendation)")
+    assert speaks_to("the task force recommends type-specific HSV-2 serology for all pregnant women",
+                     "The USPSTF recommends against routine serologic screening for genital herpes in pregnant "
+                     "women. (D recommendation)"), "the same root ('serolo') names it"
+
+
+def test_only_stated_advice_bears_out_a_claimed_recommendation() -> None:
+    claimed_for = "USPSTF endorses carotid ultrasound screening for asymptomatic adults over 65"
+    modal = ("Clinicians considering ultrasonography to characterize carotid plaque should consider that the "
+             "evidence for asymptomatic adults is weak.")
+    assert stance_of(modal) == "for"
+    assert position_on(claimed_for, modal) is None
+    assert position_on(claimed_for, "The USPSTF recommends against screening for asymptomatic carotid artery "
+                                    "stenosis. (D recommendation)") == "against"
+    claimed_against = "USPSTF says not to screen adolescents for HIV"
+    assert position_on(claimed_against, "Adolescents at increased risk for HIV should also be screened.") == "for"
+    assert position_on(claimed_against, "Adults over 65 should have their blood pressure checked.") is None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rag.text.specialist import acronyms, specialist_terms
+from rag.text.specialist import acronyms, most_specific, specialist_terms
 
 
 def test_drug_and_condition_names_are_specialist_terms_and_everyday_words_are_not() -> None:
@@ -35,3 +35,10 @@ def test_contractions_are_skipped_and_a_possessive_is_read_as_its_word() -> None
 def test_an_inflection_of_a_common_word_is_not_a_specialist_term() -> None:
     assert specialist_terms("Are beneficiaries getting sicker since campaigns ramped up?") == frozenset()
     assert specialist_terms("Was the dermaroller or the nebulizer titrated?") == {"dermaroller", "nebulizer", "titrated"}
+
+
+def test_the_most_specific_words_of_a_phrase_are_its_rare_ones_or_else_its_rarest() -> None:
+    assert most_specific(["screen", "sexually", "active", "young", "men", "chlamydia"]) == {"chlamydia"}
+    assert most_specific(["annual", "screening", "pelvic", "exam", "adult", "women"]) == {"pelvic"}
+    assert most_specific(["hsv-2", "serology", "pregnant", "women"]) == {"hsv-2", "serology"}
+    assert most_specific([]) == frozenset()
