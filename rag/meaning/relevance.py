@@ -26,7 +26,7 @@ import numpy as np
 from rag.config import MeaningSettings
 from rag.contract import Source
 from rag.meaning.vectors import SentenceVectors, Vectors
-from rag.text.sentences import quotable_sentences
+from rag.text.sentences import quotable_sentences, sentence_spans
 from rag.text.specialist import acronyms, specialist_terms
 from rag.text.topic import TermWeights, Topic, question_topic, stem, stems, topic_words
 
@@ -45,6 +45,11 @@ SPECIALIST_MATCH = 0.6
 """Two rare words this close as words on their own name the same thing ("postnatal" and "postpartum" 0.62,
 "hypoglycaemia" and "hypoglycemia" 0.79; "glucagon" and "insulin" 0.25, "mastitis" and "lactational" 0.41): lower
 than ``WORD_MATCH``, as the encoder reads a rare word as pieces and its synonyms score lower than common words'."""
+_MIN_PREFIX_SHARED = 4
+_SAME_STEM = 6
+REST_MATCH = 0.3
+"""Two words close as vectors (``SPECIALIST_MATCH``) that share their first ``_MIN_PREFIX_SHARED`` letters name the
+same thing only when what follows is this close too (rag.meaning ``_not_by_prefix``)."""
 _MIN_CONTAINED = 5
 _MIN_PREFIX = 3
 _MIN_MISSPELT = 7
@@ -262,16 +267,36 @@ class Relevance:
             vectors = self._vectors.get([*required, *candidates])
             close = vectors[: len(required)] @ vectors[len(required):].T >= SPECIALIST_MATCH
             for term, row in zip(required, close, strict=True):
-                matched = {word for word, hit in zip(candidates, row, strict=True) if hit}
+                matched = self._not_by_prefix(term, {word for word, hit in zip(candidates, row, strict=True) if hit})
                 for doc_id, found in words.items():
                     if found & matched:
                         held[doc_id].add(term)
         unnamed = frozenset(required) - set().union(*held.values())
         if not unnamed:
             return None, unnamed
-        named = acronyms(question)
+        asks = [question[start:end] for start, end in sentence_spans(question)]
+        beside = [sentence for sentence in asks if unnamed & specialist_terms(sentence)] or [question]
+        wanted = set().union(*(specialist_terms(sentence) for sentence in beside)) - unnamed
+        named = set().union(*(acronyms(sentence) for sentence in beside))
         return {doc_id for doc_id, terms in held.items()
-                if terms or named & acronyms(" ".join(texts[doc_id]))}, unnamed
+                if terms & wanted or named & acronyms(" ".join(texts[doc_id]))}, unnamed
+
+    def _not_by_prefix(self, term: str, words: set[str]) -> set[str]:
+        """The words close to ``term`` as vectors that are not close only by the start they share with it: the encoder
+        reads a rare word as pieces, and a shared first piece makes two words close whatever follows ("hypoglossal"
+        and "hypopnea" 0.77, "nephropathy" and "nephritis" 0.80). Words sharing their first ``_MIN_PREFIX_SHARED``
+        letters, and not the six of a crude stem ("serology" and "serologic"), stay close when what follows is close
+        too (``REST_MATCH``: "natal" and "partum" 0.34 for "postnatal" and "postpartum"; "glossal" and "pnea" 0.14)."""
+        kept = {word for word in words if not _MIN_PREFIX_SHARED <= _shared_start(term, word) < _SAME_STEM}
+        rests = {word: (term[_shared_start(term, word):], word[_shared_start(term, word):])
+                 for word in words - kept}
+        rests = {word: pair for word, pair in rests.items() if all(pair)}
+        if rests:
+            pieces = sorted({piece for pair in rests.values() for piece in pair})
+            vectors = dict(zip(pieces, self._vectors.get(pieces), strict=True))
+            kept |= {word for word, (one, other) in rests.items()
+                     if float(vectors[one] @ vectors[other]) >= REST_MATCH}
+        return kept
 
     def _held_by_meaning(self, question: str, topic: Topic, held: Set[str], passage: str) -> set[str]:
         """The question's topic words a passage lacks in letters but holds in meaning: a word of the passage
@@ -349,6 +374,11 @@ def _holds(term: str, words: Set[str]) -> bool:
         return True
     return any((len(term) >= _MIN_CONTAINED and len(word) >= _MIN_CONTAINED and (term in word or word in term))
                or (len(term) >= _MIN_PREFIX and word.startswith(term)) or _misspells(term, word) for word in words)
+
+
+def _shared_start(one: str, other: str) -> int:
+    """How many letters two words share at their start."""
+    return next((i for i, (a, b) in enumerate(zip(one, other, strict=False)) if a != b), min(len(one), len(other)))
 
 
 def _misspells(term: str, word: str) -> bool:

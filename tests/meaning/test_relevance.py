@@ -221,3 +221,21 @@ def test_a_misspelt_specialist_term_is_named_by_its_spelling(encoder: SentenceTr
         "Home blood pressure monitoring diagnosed hypertension with a sensitivity of 81% against ambulatory "
         "monitoring."])
     assert home.addresses
+
+
+def test_a_term_is_not_named_by_a_word_sharing_only_its_start_and_context_does_not_stand_in_for_it(
+        encoder: SentenceTransformerEmbedder, tmp_path: Path) -> None:
+    """Asked about hypoglossal nerve stimulation, the sleep apnea screening statement was quoted: "hypopnea" is 0.77
+    from "hypoglossal" as a vector (the shared piece "hypo"), and the question's acronyms (OSA, CPAP) are named by
+    it, though they only set the scene in a sentence of their own."""
+    judge = relevance(encoder, tmp_path)
+    question = ("My patient with moderate OSA can't tolerate CPAP. What are the candidacy criteria for hypoglossal "
+                "nerve stimulation?")
+    screening, = judged(judge, question, [
+        "In adults with OSA, CPAP lowered the apnea-hypopnea index to normal levels, and some patients stopped "
+        "using CPAP because of nasal dryness."])
+    assert screening.score >= judge.settings.addresses, "the encoder alone would have quoted it"
+    assert not screening.addresses
+    stimulation, = judged(judge, question, [
+        "Hypoglossal nerve stimulation was offered to adults with moderate OSA who could not tolerate CPAP."])
+    assert stimulation.addresses
