@@ -85,6 +85,11 @@ _TOO_LITTLE = re.compile(r"\b(?:too (?:limited|weak|sparse|few)|insufficient|not
 _SEX_WORDS = {"male": frozenset("men man male males boys boy".split()),
               "female": frozenset("women woman female females girls girl".split())}
 """Words naming one sex: a position on one says nothing of the other."""
+_POLARITY = re.compile(r"\b(?P<signs>(?:(?:never|ever|without|with)\s+(?:or|and)\s+)?(?:never|ever|without|with))"
+                       r"\s+(?:a\s+|an\s+|any\s+)?(?P<word>[a-z]{4,})\b", _I)
+_NON = re.compile(r"\bnon-?(?P<word>[a-z]{4,})\b", _I)
+"""Populations told apart by having or not having something ("women who have ever smoked" and "women who have never
+smoked"): the encoder reads them as one, 0.79 apart from a claim about the other."""
 _SAYS = re.compile(r"\b(?:says?|said|wants?|gives?)\b", _I)
 _NEGATED_CLAIM = re.compile(r"\bnot\b|n't\b|\bnever\b|\bno\b|\bagainst\b", _I)
 
@@ -129,8 +134,10 @@ def claimed_object(claim: str) -> str:
 
 def speaks_to(claim: str, sentence: str) -> bool:
     """Whether a sentence can state a position on what a claim is about: it holds a word of the claim's object
-    (:func:`claimed_object`), and it does not name only the other sex than the claim does (the B recommendation for
-    "sexually active women" says nothing of "screen all sexually active young men")."""
+    (:func:`claimed_object`) and one of its most specific words, it does not name only the other sex than the claim
+    does (the B recommendation for "sexually active women" says nothing of "screen all sexually active young men"),
+    and it does not name only the other side of a qualifier ("women who have never smoked" says nothing of "women
+    who have ever smoked"; "nonsmokers" of "smokers")."""
     framed = frame_question(claimed_object(claim))
     if not framed.is_about(sentence):
         return False
@@ -138,7 +145,22 @@ def speaks_to(claim: str, sentence: str) -> bool:
     if specific and not names_any(frozenset(stem(term) for term in specific), sentence):
         return False
     claimed, stated = _sexes(claim), _sexes(sentence)
-    return not (claimed and stated and claimed.isdisjoint(stated))
+    if claimed and stated and claimed.isdisjoint(stated):
+        return False
+    return not _opposed(claim, sentence)
+
+
+def _opposed(claim: str, sentence: str) -> bool:
+    """Whether a sentence names only the other side of a qualifier the claim names (:func:`_polarities`; a word the
+    other text negates counts as had where it stands bare: "smokers" against "nonsmokers")."""
+    claimed, stated = _polarities(claim), _polarities(sentence)
+    claimed |= {(word, True) for word, sign in stated if not sign and _bare(word, claim)}
+    stated |= {(word, True) for word, sign in claimed if not sign and _bare(word, sentence)}
+    return any((word, not sign) in stated and (word, sign) not in stated for word, sign in claimed)
+
+
+def _bare(word: str, text: str) -> bool:
+    return re.search(rf"(?<![\w-]){re.escape(word)}\b", text, _I) is not None
 
 
 def position_on(claim: str, sentence: str) -> Stance | None:
@@ -149,6 +171,16 @@ def position_on(claim: str, sentence: str) -> Stance | None:
     if not speaks_to(claim, sentence):
         return None
     return stance_of(sentence, advised=claimed_stance(claim) == "for")
+
+
+def _polarities(text: str) -> frozenset[tuple[str, bool]]:
+    """The words a text qualifies as had or not had, each with True or False: "ever smoked" (smoked, True), "never
+    smoked" (smoked, False), "ever or never smoked" both, "with diabetes" / "without diabetes", "smokers" /
+    "nonsmokers"."""
+    found = {(match["word"].lower(), sign in ("ever", "with")) for match in _POLARITY.finditer(text)
+             for sign in match["signs"].lower().split() if sign not in ("or", "and")}
+    found |= {(match["word"].lower(), False) for match in _NON.finditer(text)}
+    return frozenset(found)
 
 
 def _sexes(text: str) -> frozenset[str]:

@@ -22,6 +22,8 @@ COMMON_ZIPF = 3.0
 """A word at least this frequent in general English (log10 of its frequency per billion words: 3.0 is once in a
 million) is common, whatever a corpus makes of it. wordfreq's small English list holds exactly the words at or above
 it, so nothing larger is loaded."""
+UNCOMMON_ZIPF = 4.0
+"""Below this (once in a hundred thousand words) a word is uncommon: "ultrasound", "pelvic", "smoked"."""
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*+(?:['’][A-Za-z]++)?+")
 """A word, with what follows an apostrophe in it ("shouldn't", "Alzheimer's")."""
 _ACRONYM = re.compile(r"[A-Za-z][A-Za-z0-9]*+")
@@ -60,14 +62,17 @@ def acronyms(text: str) -> frozenset[str]:
 
 
 def most_specific(words: Iterable[str]) -> frozenset[str]:
-    """The words of ``words`` general English seldom uses (below ``COMMON_ZIPF``), or, when none is, the one it uses
-    least: what a phrase is most specifically about ("chlamydia" in "screen all sexually active young men for
-    chlamydia"; "serology" and "hsv-2" in "type-specific HSV-2 serology for all pregnant women")."""
+    """The words of ``words`` general English seldom uses (below ``COMMON_ZIPF``); when none is, those below
+    ``UNCOMMON_ZIPF``; when none is either, the one it uses least: what a phrase is most specifically about
+    ("chlamydia" in "screen all sexually active young men for chlamydia"; "serology" and "hsv-2" in "type-specific
+    HSV-2 serology for all pregnant women"; "aaa", "ultrasound" and "smoked" in "one-time AAA ultrasound screening
+    for women who have ever smoked")."""
     words = sorted(set(words))
     rare = frozenset(word for word in words if _rare(word))
     if rare or not words:
         return rare
-    return frozenset({min(words, key=lambda word: zipf_frequency(word, "en", wordlist="small"))})
+    uncommon = frozenset(word for word in words if zipf_frequency(word, "en", wordlist="small") < UNCOMMON_ZIPF)
+    return uncommon or frozenset({min(words, key=lambda word: zipf_frequency(word, "en", wordlist="small"))})
 
 
 def _bases(word: str) -> set[str]:

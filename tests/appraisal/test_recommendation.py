@@ -180,3 +180,17 @@ def test_only_stated_advice_bears_out_a_claimed_recommendation() -> None:
     claimed_against = "USPSTF says not to screen adolescents for HIV"
     assert position_on(claimed_against, "Adolescents at increased risk for HIV should also be screened.") == "for"
     assert position_on(claimed_against, "Adults over 65 should have their blood pressure checked.") is None
+
+
+def test_a_sentence_on_the_other_side_of_a_qualifier_does_not_speak_to_a_claim() -> None:
+    """Not in any eval set: "Since the USPSTF recommends one-time AAA ultrasound screening for women who have ever
+    smoked, ..." was corrected with the D recommendation for women who have never smoked, 0.79 from it by meaning."""
+    claim = "the USPSTF recommends one-time AAA ultrasound screening for women who have ever smoked"
+    assert not speaks_to(claim, "The USPSTF recommends against routine screening for AAA in women who have never "
+                                "smoked. (D recommendation)")
+    assert speaks_to(claim, "The evidence is insufficient to assess screening for AAA in women aged 65 to 75 years "
+                            "who have ever smoked. (I statement)"), "AAA is named though 'ultrasound' is not"
+    assert speaks_to(claim, "Screening for AAA in women who have ever or never smoked is not recommended.")
+    assert not speaks_to("USPSTF recommends AAA screening in smokers", "AAA screening is not advised in nonsmokers.")
+    assert not speaks_to("the task force recommends HbA1c screening for adults without diabetes",
+                         "Adults with diabetes should have their HbA1c measured every 3 months.")

@@ -41,4 +41,7 @@ def test_the_most_specific_words_of_a_phrase_are_its_rare_ones_or_else_its_rares
     assert most_specific(["screen", "sexually", "active", "young", "men", "chlamydia"]) == {"chlamydia"}
     assert most_specific(["annual", "screening", "pelvic", "exam", "adult", "women"]) == {"pelvic"}
     assert most_specific(["hsv-2", "serology", "pregnant", "women"]) == {"hsv-2", "serology"}
+    assert most_specific(["one-time", "aaa", "ultrasound", "screening", "women", "ever", "smoked"]) == {
+        "aaa", "ultrasound", "smoked"}, "none is rare: the uncommon ones"
+    assert most_specific(["all", "adults", "every", "year"]) == {"adults"}, "none is uncommon: the rarest"
     assert most_specific([]) == frozenset()
