@@ -20,6 +20,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence, Set
 from dataclasses import dataclass
 from difflib import SequenceMatcher
+from itertools import pairwise
 
 import numpy as np
 
@@ -276,7 +277,8 @@ class Relevance:
             return None, unnamed
         asks = [question[start:end] for start, end in sentence_spans(question)]
         beside = [sentence for sentence in asks if unnamed & specialist_terms(sentence)] or [question]
-        wanted = set().union(*(specialist_terms(sentence) for sentence in beside)) - unnamed
+        wanted = set().union(*(specialist_terms(sentence) for sentence in beside)) - unnamed - _modifiers(question,
+                                                                                                      unnamed)
         named = set().union(*(acronyms(sentence) for sentence in beside))
         return {doc_id for doc_id, terms in held.items()
                 if terms & wanted or named & acronyms(" ".join(texts[doc_id]))}, unnamed
@@ -374,6 +376,13 @@ def _holds(term: str, words: Set[str]) -> bool:
         return True
     return any((len(term) >= _MIN_CONTAINED and len(word) >= _MIN_CONTAINED and (term in word or word in term))
                or (len(term) >= _MIN_PREFIX and word.startswith(term)) or _misspells(term, word) for word in words)
+
+
+def _modifiers(question: str, unnamed: Set[str]) -> set[str]:
+    """The specialist terms written just before an unnamed one ("lactational" in "lactational mastitis"): they say
+    which kind of the unnamed thing is asked about, and a source naming them ("lactation") need not name it."""
+    words = [max(specialist_terms(word), default="") for word in question.split()]
+    return {word for word, following in pairwise(words) if word and following in unnamed}
 
 
 def _shared_start(one: str, other: str) -> int:

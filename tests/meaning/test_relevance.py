@@ -239,3 +239,16 @@ def test_a_term_is_not_named_by_a_word_sharing_only_its_start_and_context_does_n
     stimulation, = judged(judge, question, [
         "Hypoglossal nerve stimulation was offered to adults with moderate OSA who could not tolerate CPAP."])
     assert stimulation.addresses
+
+
+def test_a_term_written_before_an_unnamed_one_does_not_stand_in_for_it(encoder: SentenceTransformerEmbedder,
+                                                                       tmp_path: Path) -> None:
+    """"Lactational" says which mastitis is asked about: breastfeeding guidance naming "lactation" is not about it."""
+    judge = relevance(encoder, tmp_path)
+    question = "Breastfeeding mom with lactational mastitis - which antibiotic do you choose?"
+    support, = judged(judge, question, [
+        "Interventions during pregnancy and after birth support breastfeeding through lactation, and breastfeeding "
+        "mothers chose them."])
+    assert not support.addresses
+    mastitis, = judged(judge, question, ["In lactational mastitis, dicloxacillin was the antibiotic chosen most."])
+    assert mastitis.addresses
