@@ -17,9 +17,10 @@ import re
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from logging.handlers import QueueHandler, QueueListener
+from types import TracebackType
 from typing import Any
 
 from rag.config import LogSettings
@@ -171,13 +172,24 @@ class _Enqueue(QueueHandler):
         self.listener = _Listener(records, direct)
         self._listening = False
         self._listening_lock = threading.Lock()
+        self._excepthook: tuple[_ExceptHook | None, _ExceptHook] = (None, sys.excepthook)
 
     def listen(self) -> None:
-        """Start the listener thread; at exit, :meth:`shutdown` writes what is still queued."""
+        """Start the listener thread; at exit, :meth:`shutdown` writes what is still queued. A process dying of an
+        uncaught exception writes it before its traceback is printed: written by the listener meanwhile, the two
+        interleaved on one stream (a piece of the traceback landed inside a log line)."""
         with self._listening_lock:
             self.listener.start()
             self._listening = True
         atexit.register(self.shutdown)
+        previous = sys.excepthook
+
+        def drain_first(kind: type[BaseException], value: BaseException, trace: TracebackType | None) -> None:
+            self.shutdown()
+            previous(kind, value, trace)
+
+        sys.excepthook = drain_first
+        self._excepthook = (drain_first, previous)
 
     def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
         """A copy of the record whose message is final; unlike ``QueueHandler.prepare`` nothing is formatted and
@@ -203,10 +215,16 @@ class _Enqueue(QueueHandler):
         with _QUEUE_LOCK:
             self.step_aside(logging.getLogger())
         atexit.unregister(self.shutdown)
+        ours, previous = self._excepthook
+        if sys.excepthook is ours:
+            sys.excepthook = previous
         with self._listening_lock:
             if self._listening:
                 self.listener.stop()
                 self._listening = False
+
+
+_ExceptHook = Callable[[type[BaseException], BaseException, TracebackType | None], Any]
 
 
 def _queued(root: logging.Logger) -> _Enqueue | None:
