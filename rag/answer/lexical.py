@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from rag.contract import CITATION, NO_EVIDENCE_PREFIXES
-from rag.text.sentences import BULLET, sentence_spans
+from rag.text.sentences import BULLET, sentence_spans, statement_spans
 from rag.text.terms import content_terms, numbers
 
 
@@ -50,7 +50,7 @@ def _profile(passage: str) -> _Profile:
     """A passage's content words and numbers, and each sentence's span (after any bullet), words and numbers:
     computed once per passage text, not once per answer sentence that cites it."""
     sentences = []
-    for start, end in sentence_spans(passage):
+    for start, end, _ in statement_spans(passage):  # a list's opening reaches its items
         sentence = passage[start:end]
         bullet = BULLET.match(sentence)
         sentences.append((start + (bullet.end() if bullet else 0), end, frozenset(content_terms(sentence)),

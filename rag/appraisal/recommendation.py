@@ -87,6 +87,7 @@ _SEX_WORDS = {"male": frozenset("men man male males boys boy".split()),
 """Words naming one sex: a position on one says nothing of the other."""
 _POLARITY = re.compile(r"\b(?P<signs>(?:(?:never|ever|without|with)\s+(?:or|and)\s+)?(?:never|ever|without|with))"
                        r"\s+(?:a\s+|an\s+|any\s+)?(?P<word>[a-z]{4,})\b", _I)
+_MAYBE_NON = re.compile(r"(?<![\w-])(?P<non>non-?)?(?P<word>[a-z]++)", _I)
 _NON = re.compile(r"\bnon-?(?P<word>[a-z]{4,})\b", _I)
 """Populations told apart by having or not having something ("women who have ever smoked" and "women who have never
 smoked"): the encoder reads them as one, 0.79 apart from a claim about the other."""
@@ -160,7 +161,8 @@ def _opposed(claim: str, sentence: str) -> bool:
 
 
 def _bare(word: str, text: str) -> bool:
-    return re.search(rf"(?<![\w-]){re.escape(word)}\b", text, _I) is not None
+    """Whether ``text`` writes ``word`` without "non" before it."""
+    return any(not match["non"] and match["word"].lower() == word for match in _MAYBE_NON.finditer(text))
 
 
 def position_on(claim: str, sentence: str) -> Stance | None:

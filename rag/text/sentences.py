@@ -23,6 +23,16 @@ _BOUNDARY = re.compile(r"[.!?][\"')\]*]*+\s++(?=(?:\*\*|__|[\"'(\[])?[A-Z0-9])")
 _LABELS = re.compile(r"\([^()\n]{1,80}\)(?:[ \t]*+\([^()\n]{1,80}\))*+(?:[ \t]*+\[\d{1,4}\])*+[.!?]?")
 """A run of short bracketed labels on one line: "(B recommendation)", "(Carryover from the 2008 CPG) (Strong For)",
 with the citation markers an answer writes after them ("(I statement) [3]."); a full stop of its own ends it."""
+_LIST_ENTRY_WORDS = 8
+"""A list item of fewer words is an entry of its list ("P2: up to 750×10³/µL."), even when it ends with a full stop; a
+longer one that ends with one is a sentence of its own, unless it opens on a label ("P1: a platelet count at or
+below the baseline count.")."""
+_ENTRY_LABEL = re.compile(r"\A[\w'-]++(?: [\w'-]++)?+: ")
+_COUNTED = re.compile(r"\b(?P<n>two|three|four|five|six|seven|eight|nine|ten)\s++(?:[\w-]++\s++){0,5}?[\w-]++:$",
+                      re.IGNORECASE)
+"""An opening that says how many items follow ("... on three axes:", "four categories on the platelet axis:")."""
+_LABEL_CHARS = 80
+_NUMBER_WORDS = {word: n for n, word in enumerate("two three four five six seven eight nine ten".split(), start=2)}
 _SENTENCE_OPENING = re.compile(r"(?:\*\*|__|[\"'(\[])?[A-Z0-9]")
 _WORD_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz.")
 #: A list-item marker at the start of a line: "- ", "* ", "• ", "1. ", "2) ".
@@ -147,14 +157,66 @@ def quotable_sentences(passage: str) -> list[tuple[int, str]]:
     from rag.text.instructions import instruction_spans  # it splits sentences with this module
 
     found = []
-    addressed_to_a_model = set(instruction_spans(passage))
-    for position, (start, end) in enumerate(sentence_spans(passage)):
-        if (start, end) in addressed_to_a_model:
+    addressed_to_a_model = {start for start, _ in instruction_spans(passage)}
+    for position, (start, _, text) in enumerate(statement_spans(passage)):
+        if start in addressed_to_a_model:
             continue
-        text = plain(passage[start:end])
         if len(text.split()) >= MIN_QUOTABLE_WORDS and not text.startswith("#") and not _POINTER.match(text):
             found.append((position, text))
     return found
+
+
+def statement_spans(passage: str) -> list[tuple[int, int, str]]:
+    """Each unit of ``passage`` (as :func:`sentence_spans` numbers them) with its span and its text as it reads
+    (:func:`plain`). A unit ending in a colon ("... recommends against using the following tests:") is read with the
+    list items after it that are not sentences of their own ("Neuroimaging", "Serum biomarkers", "P2: up to
+    750×10³/µL."), joined by semicolons, up to the labels that close the list ("(Strong Against; Reviewed,
+    New-replaced)"), its span reaching the list's end. Its text is empty when no such item follows, or when the
+    passage ends inside the list (its items may go on in the next passage) unless the opening said how many follow
+    ("... on three axes:"): read alone, it announces advice it does not give."""
+    spans = sentence_spans(passage)
+    items = list_items(passage)
+    texts = [plain(passage[start:end]) for start, end in spans]
+    found = []
+    for position, (start, end) in enumerate(spans):
+        text = texts[position]
+        if text.endswith(":"):
+            text, last = _with_its_list(text, texts[position + 1:], items[position + 1:])
+            end = spans[position + last][1] if text else end
+        found.append((start, end, text))
+    return found
+
+
+def _with_its_list(opening: str, texts: list[str], items: list[int | None]) -> tuple[str, int]:
+    """``opening`` with the list items among ``texts`` that follow it (see :func:`statement_spans`), and how many
+    units it then reaches past itself; ("", 0) when it cannot be read with a list."""
+    listed: list[str] = []
+    for number, (text, item) in enumerate(zip(texts, items, strict=True), start=1):
+        bare = _without_closing_labels(text)
+        if not bare:  # labels on a line of their own close the list
+            return (f"{opening} {'; '.join(listed)} {text}", number) if listed else ("", 0)
+        if item is None or (bare.endswith((".", "!", "?")) and len(bare.split()) >= _LIST_ENTRY_WORDS
+                            and not _ENTRY_LABEL.match(bare)):
+            return (f"{opening} {'; '.join(listed)}.", number - 1) if listed else ("", 0)
+        listed.append(text.rstrip(" ,;."))
+        if bare != text:  # the item's own labels close the list
+            return f"{opening} {'; '.join(listed)}", number
+    counted = _COUNTED.search(opening)  # the passage ends: whole only if the opening said how many follow
+    if counted and _NUMBER_WORDS.get(counted["n"].lower(), 0) == len(listed):
+        return f"{opening} {'; '.join(listed)}.", len(listed)
+    return "", 0
+
+
+def _without_closing_labels(text: str) -> str:
+    """``text`` without the bracketed labels that end it ("... ImPACT (Strong Against; Reviewed, New-replaced)"),
+    each of at most 80 characters on one line, read from the end."""
+    while (text := text.rstrip()).endswith(")"):
+        opening = text.rfind("(")
+        inside = text[opening + 1:-1]
+        if opening < 0 or not 0 < len(inside) <= _LABEL_CHARS or any(c in inside for c in "()\n"):
+            break
+        text = text[:opening]
+    return text
 
 
 def plain(text: str) -> str:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.text.sentences import list_items, quotable_sentences, sentence_spans
+from rag.text.sentences import list_items, quotable_sentences, sentence_spans, statement_spans
 
 
 def sentences(text: str) -> list[str]:
@@ -82,3 +82,27 @@ def test_a_sentence_pointing_elsewhere_is_not_quotable() -> None:
         "The USPSTF recommends screening for HIV in adolescents and adults aged 15 to 65 years.",
         "Seeing the patient again in 4 weeks is advised.",
     ]
+
+
+def test_an_opening_that_ends_in_a_colon_is_quoted_with_its_list_or_not_at_all() -> None:
+    """"... the Work Group recommends against using the following tests:" was quoted alone, announcing advice it did
+    not give; its tests are list items that are not sentences of their own."""
+    closed = ("- The Work Group recommends against using the following tests in routine care of mTBI:\n"
+              " - Comprehensive neuropsychological testing, including ANAM or ImPACT\n"
+              " (Strong Against; Reviewed, New-replaced)\n"
+              " - For new symptoms, the Work Group suggests a focused work-up. (Weak For; Not reviewed)")
+    texts = [text for _, text in quotable_sentences(closed)]
+    assert texts[0] == ("The Work Group recommends against using the following tests in routine care of mTBI: "
+                        "Comprehensive neuropsychological testing, including ANAM or ImPACT (Strong Against; "
+                        "Reviewed, New-replaced)")
+    start, end, _ = statement_spans(closed)[0]
+    assert closed[start:end].endswith("New-replaced)"), "the quote's span reaches the end of the list"
+    cut = "- The Work Group suggests against using the following tests to diagnose mTBI:\n - Neuroimaging"
+    assert quotable_sentences(cut) == [], "the passage ends inside the list: its items go on in the next passage"
+    counted = ("A review tabulates four categories on the platelet axis:\n\n- P1: at or below the baseline count.\n"
+               "- P2: up to 750×10³/µL.\n- P3: 750-1,250×10³/µL.\n- P4: above 1,250×10³/µL.")
+    assert quotable_sentences(counted)[0][1] == (
+        "A review tabulates four categories on the platelet axis: P1: at or below the baseline count; P2: up to "
+        "750×10³/µL; P3: 750-1,250×10³/µL; P4: above 1,250×10³/µL."), "the opening said how many follow"
+    prose = "The trial had two arms:\n\n- The first arm received PRP with microneedling over four monthly sessions."
+    assert "The trial had two arms:" not in [text for _, text in quotable_sentences(prose)]
