@@ -449,7 +449,7 @@ class AnswerService:
             scores = self._relevance.sentences(vector, [text for _, text in quoted])
             addressing = sorted((i for i in range(len(quoted)) if scores[i] >= floor), key=lambda i: -scores[i])
             stances = [position_on(premise, quoted[i][1]) for i in addressing]
-            if kind == "guideline" and contradicted(claimed, stances):
+            if kind == "guideline" and contradicted(claimed, stances, [scores[i] for i in addressing]):
                 n, text = quoted[next(i for i, s in zip(addressing, stances, strict=True) if s is not None)]
                 return PREMISE_CONTRADICTED_NOTICE.format(premise=f'"{premise}"', n=n, quote=tidy(plain(text)))
             if addressing:

@@ -199,12 +199,30 @@ def contradicts(claim: Stance | None, stated: Stance | None) -> bool:
                                                                                       and stated == "for")
 
 
-def contradicted(claim: Stance | None, stated: Sequence[Stance | None]) -> bool:
+CONFIRMING_MARGIN = 0.1
+"""A sentence stating the claimed position keeps a contrary one from correcting a claim only when it addresses the
+claim nearly as closely (its cosine with the claim at most this much lower): "the Dietary Guidelines suggest that
+nutrients come primarily from foods" (0.50 from "Vitamin E supplements got a B grade for heart disease prevention")
+does not outweigh the D recommendation against vitamin E (0.66). On the 26 dev premises, where both kinds of sentence
+addressed one, confirming minus contrary was -0.16 for the two false premises and +0.005 to +0.20 for the four true
+ones."""
+
+
+def contradicted(claim: Stance | None, stated: Sequence[Stance | None],
+                 closeness: Sequence[float] | None = None) -> bool:
     """Whether the sentences addressing a claim contradict it: one states a position contrary to it
     (:func:`contradicts`) and none states the position it claims. One that does means the sources hold the claim
     for some patients ("counsel young fair-skinned people" has a B grade for ages 6 months to 24 years beside the C
-    grade for older adults), so the contrary one is not a correction."""
-    return claim is not None and claim not in stated and any(contradicts(claim, stance) for stance in stated)
+    grade for older adults), so the contrary one is not a correction; given each sentence's ``closeness`` to the
+    claim, only when it is within ``CONFIRMING_MARGIN`` of the closest contrary one."""
+    if claim is None:
+        return False
+    near = list(closeness) if closeness is not None else [0.0] * len(stated)
+    contrary = [score for stance, score in zip(stated, near, strict=True) if contradicts(claim, stance)]
+    if not contrary:
+        return False
+    return not any(stance == claim and score >= max(contrary) - CONFIRMING_MARGIN
+                   for stance, score in zip(stated, near, strict=True))
 
 
 def direction_of_recommendation(strength: RecommendationStrength | None, sentence: str | None

@@ -21,7 +21,14 @@ import re
 from collections.abc import Iterator, Sequence, Set
 from dataclasses import dataclass, field, replace
 
-from rag.appraisal.recommendation import claimed_stance, contradicts, position_on, strengths_in
+from rag.appraisal.recommendation import (
+    Stance,
+    claimed_stance,
+    contradicted,
+    contradicts,
+    position_on,
+    strengths_in,
+)
 from rag.config import GenerationSettings
 from rag.contract import (
     LIMITATIONS_TITLE,
@@ -307,9 +314,12 @@ class ExtractiveGenerator:
 
 def _corrections_if_contradicted(document: _Document) -> _Document:
     """``document`` with its sentences' ``corrects`` cleared when one of them also states the position the premise
-    claims (``confirms``): a guideline that holds the claim for some patients ("screen sexually active women aged 24
-    or younger" beside an I statement for men) does not correct it, and its contrary sentence must not lead."""
-    if any(c.corrects for c in document.sentences) and any(c.confirms for c in document.sentences):
+    claims (``confirms``) and addresses it nearly as closely as the contrary ones (rag.appraisal.recommendation
+    ``contradicted``): a guideline that holds the claim for some patients does not correct it, and its contrary
+    sentence must not lead."""
+    addressing = [c for c in document.sentences if c.corrects or c.confirms]
+    as_stated: list[Stance | None] = ["for" if c.confirms else "against" for c in addressing]  # the claim as "for"
+    if any(c.corrects for c in addressing) and not contradicted("for", as_stated, [c.premise for c in addressing]):
         document.sentences = [replace(c, corrects=False) for c in document.sentences]
     return document
 

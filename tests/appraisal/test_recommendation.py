@@ -194,3 +194,12 @@ def test_a_sentence_on_the_other_side_of_a_qualifier_does_not_speak_to_a_claim()
     assert not speaks_to("USPSTF recommends AAA screening in smokers", "AAA screening is not advised in nonsmokers.")
     assert not speaks_to("the task force recommends HbA1c screening for adults without diabetes",
                          "Adults with diabetes should have their HbA1c measured every 3 months.")
+
+
+def test_a_position_far_less_close_to_the_claim_does_not_keep_a_contrary_one_from_correcting_it() -> None:
+    """"Vitamin E supplements got a B grade": the Dietary Guidelines' "suggest that nutrients come primarily from
+    foods" (0.50) was read as bearing the claim out beside the D recommendation against vitamin E (0.66)."""
+    assert contradicted("for", ["against", "for"], [0.66, 0.50])
+    assert not contradicted("for", ["against", "for"], [0.69, 0.69]), "the B grade beside the C grade stays"
+    assert not contradicted("for", ["against", "for"], [0.66, 0.58]), "within the margin, the claim is held"
+    assert not contradicted("for", ["for"], [0.9]) and not contradicted(None, ["against"], [0.9])
