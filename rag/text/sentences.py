@@ -176,30 +176,31 @@ def statement_spans(passage: str) -> list[tuple[int, int, str]]:
     ("... on three axes:"): read alone, it announces advice it does not give."""
     spans = sentence_spans(passage)
     items = list_items(passage)
-    texts = [plain(passage[start:end]) for start, end in spans]
+    units = [passage[start:end] for start, end in spans]
+    texts = [plain(unit) for unit in units]
     found = []
     for position, (start, end) in enumerate(spans):
         text = texts[position]
         if text.endswith(":"):
-            text, last = _with_its_list(text, texts[position + 1:], items[position + 1:])
+            text, last = _with_its_list(text, units[position + 1:], items[position + 1:])
             end = spans[position + last][1] if text else end
         found.append((start, end, text))
     return found
 
 
-def _with_its_list(opening: str, texts: list[str], items: list[int | None]) -> tuple[str, int]:
-    """``opening`` with the list items among ``texts`` that follow it (see :func:`statement_spans`), and how many
-    units it then reaches past itself; ("", 0) when it cannot be read with a list."""
+def _with_its_list(opening: str, units: list[str], items: list[int | None]) -> tuple[str, int]:
+    """``opening`` with the list items among ``units`` (as written) that follow it (see :func:`statement_spans`), and
+    how many units it then reaches past itself; ("", 0) when it cannot be read with a list."""
     listed: list[str] = []
-    for number, (text, item) in enumerate(zip(texts, items, strict=True), start=1):
-        bare = _without_closing_labels(text)
+    for number, (unit, item) in enumerate(zip(units, items, strict=True), start=1):
+        text, bare = plain(unit), plain(_without_closing_labels(unit))
         if not bare:  # labels on a line of their own close the list
             return (f"{opening} {'; '.join(listed)} {text}", number) if listed else ("", 0)
         if item is None or (bare.endswith((".", "!", "?")) and len(bare.split()) >= _LIST_ENTRY_WORDS
                             and not _ENTRY_LABEL.match(bare)):
             return (f"{opening} {'; '.join(listed)}.", number - 1) if listed else ("", 0)
         listed.append(text.rstrip(" ,;."))
-        if bare != text:  # the item's own labels close the list
+        if bare != text:  # the labels on the item's last line close the list
             return f"{opening} {'; '.join(listed)}", number
     counted = _COUNTED.search(opening)  # the passage ends: whole only if the opening said how many follow
     if counted and _NUMBER_WORDS.get(counted["n"].lower(), 0) == len(listed):
@@ -207,16 +208,19 @@ def _with_its_list(opening: str, texts: list[str], items: list[int | None]) -> t
     return "", 0
 
 
-def _without_closing_labels(text: str) -> str:
-    """``text`` without the bracketed labels that end it ("... ImPACT (Strong Against; Reviewed, New-replaced)"),
-    each of at most 80 characters on one line, read from the end."""
-    while (text := text.rstrip()).endswith(")"):
-        opening = text.rfind("(")
-        inside = text[opening + 1:-1]
-        if opening < 0 or not 0 < len(inside) <= _LABEL_CHARS or any(c in inside for c in "()\n"):
+def _without_closing_labels(unit: str) -> str:
+    """``unit`` (as written) without the bracketed labels that end it on a line of their own ("... ImPACT\n
+    (Strong Against; Reviewed, New-replaced)"), each of at most 80 characters, read from the end. A bracket on the
+    item's own line is its content ("Age (males >35 and females >45)")."""
+    while (unit := unit.rstrip()).endswith(")"):
+        opening = unit.rfind("(")
+        inside = unit[opening + 1:-1]
+        before = unit[:max(opening, 0)].rstrip(" \t")
+        if opening < 0 or not 0 < len(inside) <= _LABEL_CHARS or any(c in inside for c in "()\n") or \
+                (before and not before.endswith("\n") and not before.endswith(")")):
             break
-        text = text[:opening]
-    return text
+        unit = before
+    return unit
 
 
 def plain(text: str) -> str:

@@ -104,5 +104,9 @@ def test_an_opening_that_ends_in_a_colon_is_quoted_with_its_list_or_not_at_all()
     assert quotable_sentences(counted)[0][1] == (
         "A review tabulates four categories on the platelet axis: P1: at or below the baseline count; P2: up to "
         "750×10³/µL; P3: 750-1,250×10³/µL; P4: above 1,250×10³/µL."), "the opening said how many follow"
+    bracketed = ("- Patients considered for statins are assessed for other risk factors, including the following:\n"
+                 " - Age (males >35 and females >45)\n - Family history of premature CVD")
+    assert [text for _, text in quotable_sentences(bracketed)] == [
+        "Age (males >35 and females >45)", "Family history of premature CVD"], "a bracket on an item's line is content"
     prose = "The trial had two arms:\n\n- The first arm received PRP with microneedling over four monthly sessions."
     assert "The trial had two arms:" not in [text for _, text in quotable_sentences(prose)]
