@@ -116,9 +116,10 @@ _AIM = re.compile(r"\b(?:we aimed|the aim|aims? (?:of|to)|objective (?:of|was)|w
 _SIGNIFICANCE = re.compile(
     r"\b(?:statistically|significan\w*|p\s?[<=>]\s?0?\.\d|95% CI|confidence interval)", re.IGNORECASE)
 """A statement of whether a result is significant."""
-_LEADING_PRONOUN = re.compile(r"(?:It|They|This|These|Those|Its|Their|He|She|Such)\b")
+_LEADING_PRONOUN = re.compile(r"(?:It|They|This|These|Those|Its|Their|He|She|Such)\b"
+                              r"(?! (?:recommendations?|statements?|guidelines?)\b)")
 """A sentence opening on a pronoun leans on the one before it, which the answer may not quote ("It had previously
-found that ...")."""
+found that ..."); "This recommendation applies to ..." names what it is about (the guideline's own recommendation)."""
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import pytest
 from rag.config import Settings
 from rag.embedding import SentenceTransformerEmbedder
 from rag.factory import Components
-from rag.generate.extractive import asks_for_dose, asks_for_strength
+from rag.generate.extractive import _wording_bonus, asks_for_dose, asks_for_strength
 from rag.testing.fakes import HashEmbedder, LexicalJudge
 from tests.helpers.documents import WriteDoc
 
@@ -285,3 +285,13 @@ def test_a_study_recorded_without_results_gives_way_to_one_with_results(
     components.ingestor().run([tmp_path / "src"])
     text = research(components, question)  # the newer design-only record scores as high: a finding leads anyway
     assert "(p = 0.01)" in text and "30 patients" not in text
+
+
+def test_a_sentence_opening_on_the_recommendation_it_is_about_does_not_lean_on_another() -> None:
+    """"This recommendation applies to ... adults at high risk for HBV infection (including those ... vaccinated before
+    being screened)" answers who is covered; read as leaning on the sentence before it, it ranked below three others."""
+    assert _wording_bonus("This recommendation applies to adults at high risk, including those vaccinated before "
+                          "being screened.") >= 0
+    assert _wording_bonus("These statements cover adolescents and adults.") >= 0
+    assert _wording_bonus("This was the largest trial of the three.") < 0
+    assert _wording_bonus("These were small and unblinded.") < 0
