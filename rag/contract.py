@@ -46,6 +46,10 @@ PREMISE_CORRECTION_ADDED_NOTICE = ("A guideline contradicts what the question ta
                                    "did not say so; its sentence was put first in 'From the Guidelines'.")
 """Said when a model's answer to a question built on a false premise left out the guideline sentence the extractive
 composer leads with to correct it, and that sentence was added."""
+PREMISE_CORRECTION_MOVED_NOTICE = ("A guideline contradicts what the question takes for granted; the model's answer "
+                                   "said so further down, and that sentence was put first in 'From the Guidelines'.")
+"""Said when a model's answer to a question built on a false premise stated the guideline sentence that corrects it,
+but not first, and that sentence was moved to lead its section."""
 PREMISE_QUOTE_NOTICE = ("The question takes for granted that {premise}; the cited sentence closest to it is [{n}]: "
                         "\"{quote}\" Check the assumption against the sources before relying on it.")
 """:data:`PREMISE_NOTICE` when a cited sentence addresses the assumption by meaning: that sentence, which may well

@@ -29,6 +29,7 @@ from rag.contract import (
     PATIENT_DISCLAIMER,
     PREMISE_CONTRADICTED_NOTICE,
     PREMISE_CORRECTION_ADDED_NOTICE,
+    PREMISE_CORRECTION_MOVED_NOTICE,
     PREMISE_NOTICE,
     PREMISE_QUOTE_NOTICE,
     SECTION_TITLES,
@@ -343,9 +344,9 @@ class AnswerService:
 
     def _premise_corrected(self, grounded: Grounded, prepared: _Prepared) -> Iterator[NoticeEvent]:
         """A model's answer to a question whose premise a guideline contradicts leads with that guideline's sentence
-        (the extractive composer's correction) when the model did not write it: left out, the answer would leave the
-        false premise standing (the local model answered "USPSTF endorses carotid ultrasound screening ..., how
-        often?" with blood pressure rescreening intervals)."""
+        (the extractive composer's correction): added when the model did not write it (left out, the answer would
+        leave the false premise standing: the local model answered "USPSTF endorses carotid ultrasound screening ...,
+        how often?" with blood pressure rescreening intervals), moved first when it wrote it further down."""
         premise = premise_of(prepared.standalone)
         if premise is None:
             return
@@ -359,8 +360,13 @@ class AnswerService:
                 grounded.removed.append((claim.text, RESTATES_FALSE_PREMISE))
         claims = grounded.claims["guidelines"]
         wanted = content_terms(correction.text)
-        if any(set(correction.sources) & set(c.sources) and len(wanted & content_terms(c.text)) >= _SAME_SENTENCE
-               * len(wanted) for c in claims):
+        stating = [c for c in claims if set(correction.sources) & set(c.sources)
+                   and len(wanted & content_terms(c.text)) >= _SAME_SENTENCE * len(wanted)]
+        if stating:  # the model wrote it: it leads (it had come fifth, after the B grade for women)
+            if claims[0] is not stating[0]:
+                claims.remove(stating[0])
+                claims.insert(0, stating[0])
+                yield from self._notice(prepared, PREMISE_CORRECTION_MOVED_NOTICE)
             return
         checked, _ = self._ground(Generation("", draft=Draft({"guidelines": [correction], "research": []})),
                                   prepared, model=False)

@@ -28,6 +28,7 @@ from rag.contract import (
     NO_RESEARCH,
     PATIENT_DISCLAIMER,
     PREMISE_CORRECTION_ADDED_NOTICE,
+    PREMISE_CORRECTION_MOVED_NOTICE,
     UNNAMED_TERMS_NOTICE,
 )
 from rag.errors import GenerationError, NotFoundError, UserError
@@ -360,6 +361,15 @@ def test_a_models_answer_that_leaves_a_false_premise_standing_gets_the_guideline
     again = components.answers(llm=stated).answer(question, backend="openai")
     assert PREMISE_CORRECTION_ADDED_NOTICE not in again.notices
     assert again.sections[0].text.count("recommends against screening") == 1
+    later = ScriptedGenerator(["## From the Guidelines\nAdults aged 18 to 39 with normal blood pressure should be "
+                               "rescreened every 3 to 5 years [1]. The task force recommends against screening for "
+                               "asymptomatic carotid artery stenosis in adults (D recommendation) [1].\n"
+                               "## From the Research\nThere are no direct studies in the sources that address this "
+                               "question.\n## Limitations\nNone."])
+    moved = components.answers(llm=later).answer(question, backend="openai")
+    assert moved.sections[0].text.startswith("The task force recommends against screening"), "written fifth, it leads"
+    assert moved.sections[0].text.count("recommends against screening") == 1
+    assert PREMISE_CORRECTION_MOVED_NOTICE in moved.notices and PREMISE_CORRECTION_ADDED_NOTICE not in moved.notices
 
 
 def test_a_models_echo_of_a_false_premise_and_its_questions_are_removed(
