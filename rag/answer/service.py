@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence, Set
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -360,8 +360,7 @@ class AnswerService:
                 grounded.removed.append((claim.text, RESTATES_FALSE_PREMISE))
         claims = grounded.claims["guidelines"]
         wanted = content_terms(correction.text)
-        stating = [c for c in claims if set(correction.sources) & set(c.sources)
-                   and len(wanted & content_terms(c.text)) >= _SAME_SENTENCE * len(wanted)]
+        stating = [c for c in claims if set(correction.sources) & set(c.sources) and _holds_most_of(wanted, c.text)]
         if stating:  # the model wrote it: it leads (it had come fifth, after the B grade for women)
             if claims[0] is not stating[0]:
                 claims.remove(stating[0])
@@ -559,6 +558,10 @@ def _restates(premise: str, sentence: str) -> bool:
     """Whether a model's sentence states the question's premise as its own: it holds ``_SAME_SENTENCE`` of the
     premise's content words and takes the position the premise claims ("The USPSTF recommends one-time AAA
     ultrasound screening for women who have ever smoked", echoed from the question)."""
-    wanted = content_terms(premise)
-    return (len(wanted & content_terms(sentence)) >= _SAME_SENTENCE * len(wanted)
+    return (_holds_most_of(content_terms(premise), sentence)
             and position_on(premise, sentence) == claimed_stance(premise) is not None)
+
+
+def _holds_most_of(wanted: Set[str], sentence: str) -> bool:
+    """Whether ``sentence`` holds ``_SAME_SENTENCE`` of the content words ``wanted``."""
+    return len(wanted & content_terms(sentence)) >= _SAME_SENTENCE * len(wanted)

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Literal
 
 from rag.appraisal.cues import cue, words_of
 from rag.appraisal.models import RecommendationFinding, RecommendationStrength
 from rag.appraisal.passages import DEFAULT_BUDGET, sentence_texts, text_sentences
-from rag.appraisal.question import frame_question, names_any
+from rag.appraisal.question import QuestionFrame, frame_question, names_any
 from rag.text.specialist import most_specific
 from rag.text.topic import stem
 
@@ -87,10 +88,11 @@ _SEX_WORDS = {"male": frozenset("men man male males boys boy".split()),
 """Words naming one sex: a position on one says nothing of the other."""
 _POLARITY = re.compile(r"\b(?P<signs>(?:(?:never|ever|without|with)\s+(?:or|and)\s+)?(?:never|ever|without|with))"
                        r"\s+(?:a\s+|an\s+|any\s+)?(?P<word>[a-z]{4,})\b", _I)
-_MAYBE_NON = re.compile(r"(?<![\w-])(?P<non>non-?)?(?P<word>[a-z]++)", _I)
-_NON = re.compile(r"\bnon-?(?P<word>[a-z]{4,})\b", _I)
 """Populations told apart by having or not having something ("women who have ever smoked" and "women who have never
 smoked"): the encoder reads them as one, 0.79 apart from a claim about the other."""
+_MAYBE_NON = re.compile(r"(?<![\w-])(?P<non>non-?)?(?P<word>[a-z]++)", _I)
+"""A word, with the "non" it may open on ("nonsmokers", "non-smokers")."""
+_MIN_NEGATED = 4
 _SAYS = re.compile(r"\b(?:says?|said|wants?|gives?)\b", _I)
 _NEGATED_CLAIM = re.compile(r"\bnot\b|n't\b|\bnever\b|\bno\b|\bagainst\b", _I)
 
@@ -139,16 +141,21 @@ def speaks_to(claim: str, sentence: str) -> bool:
     does (the B recommendation for "sexually active women" says nothing of "screen all sexually active young men"),
     and it does not name only the other side of a qualifier ("women who have never smoked" says nothing of "women
     who have ever smoked"; "nonsmokers" of "smokers")."""
-    framed = frame_question(claimed_object(claim))
-    if not framed.is_about(sentence):
-        return False
-    specific = most_specific(term for term, _ in framed.forms)
-    if specific and not names_any(frozenset(stem(term) for term in specific), sentence):
+    framed, specific = _about(claim)
+    if not framed.is_about(sentence) or (specific and not names_any(specific, sentence)):
         return False
     claimed, stated = _sexes(claim), _sexes(sentence)
     if claimed and stated and claimed.isdisjoint(stated):
         return False
     return not _opposed(claim, sentence)
+
+
+@lru_cache(maxsize=64)
+def _about(claim: str) -> tuple[QuestionFrame, frozenset[str]]:
+    """What a claim takes a position on (:func:`claimed_object`, framed), and the crude stems of its most specific
+    words: read once per claim, not once per sentence weighed against it."""
+    framed = frame_question(claimed_object(claim))
+    return framed, frozenset(stem(term) for term in most_specific(term for term, _ in framed.forms))
 
 
 def _opposed(claim: str, sentence: str) -> bool:
@@ -181,7 +188,8 @@ def _polarities(text: str) -> frozenset[tuple[str, bool]]:
     "nonsmokers"."""
     found = {(match["word"].lower(), sign in ("ever", "with")) for match in _POLARITY.finditer(text)
              for sign in match["signs"].lower().split() if sign not in ("or", "and")}
-    found |= {(match["word"].lower(), False) for match in _NON.finditer(text)}
+    found |= {(match["word"].lower(), False) for match in _MAYBE_NON.finditer(text)
+              if match["non"] and len(match["word"]) >= _MIN_NEGATED}
     return frozenset(found)
 
 

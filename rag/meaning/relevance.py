@@ -277,9 +277,8 @@ class Relevance:
             return None, unnamed
         asks = [question[start:end] for start, end in sentence_spans(question)]
         beside = [sentence for sentence in asks if unnamed & specialist_terms(sentence)] or [question]
-        wanted = set().union(*(specialist_terms(sentence) for sentence in beside)) - unnamed - _modifiers(question,
-                                                                                                      unnamed)
-        named = set().union(*(acronyms(sentence) for sentence in beside))
+        wanted = set().union(*map(specialist_terms, beside)) - unnamed - _modifiers(question, unnamed)
+        named = set().union(*map(acronyms, beside))
         return {doc_id for doc_id, terms in held.items()
                 if terms & wanted or named & acronyms(" ".join(texts[doc_id]))}, unnamed
 
@@ -289,10 +288,10 @@ class Relevance:
         and "hypopnea" 0.77, "nephropathy" and "nephritis" 0.80). Words sharing their first ``_MIN_PREFIX_SHARED``
         letters, and not the six of a crude stem ("serology" and "serologic"), stay close when what follows is close
         too (``REST_MATCH``: "natal" and "partum" 0.34 for "postnatal" and "postpartum"; "glossal" and "pnea" 0.14)."""
-        kept = {word for word in words if not _MIN_PREFIX_SHARED <= _shared_start(term, word) < _SAME_STEM}
-        rests = {word: (term[_shared_start(term, word):], word[_shared_start(term, word):])
-                 for word in words - kept}
-        rests = {word: pair for word, pair in rests.items() if all(pair)}
+        shared = {word: _shared_start(term, word) for word in words}
+        kept = {word for word in words if not _MIN_PREFIX_SHARED <= shared[word] < _SAME_STEM}
+        rests = {word: (term[shared[word]:], word[shared[word]:]) for word in words - kept
+                 if term[shared[word]:] and word[shared[word]:]}
         if rests:
             pieces = sorted({piece for pair in rests.values() for piece in pair})
             vectors = dict(zip(pieces, self._vectors.get(pieces), strict=True))

@@ -175,9 +175,9 @@ def statement_spans(passage: str) -> list[tuple[int, int, str]]:
     passage ends inside the list (its items may go on in the next passage) unless the opening said how many follow
     ("... on three axes:"): read alone, it announces advice it does not give."""
     spans = sentence_spans(passage)
-    items = list_items(passage)
     units = [passage[start:end] for start, end in spans]
     texts = [plain(unit) for unit in units]
+    items = list_items(passage) if any(text.endswith(":") for text in texts) else []
     found = []
     for position, (start, end) in enumerate(spans):
         text = texts[position]

@@ -71,8 +71,8 @@ def most_specific(words: Iterable[str]) -> frozenset[str]:
     rare = frozenset(word for word in words if _rare(word))
     if rare or not words:
         return rare
-    uncommon = frozenset(word for word in words if zipf_frequency(word, "en", wordlist="small") < UNCOMMON_ZIPF)
-    return uncommon or frozenset({min(words, key=lambda word: zipf_frequency(word, "en", wordlist="small"))})
+    uncommon = frozenset(word for word in words if _zipf(word) < UNCOMMON_ZIPF)
+    return uncommon or frozenset({min(words, key=_zipf)})
 
 
 def _bases(word: str) -> set[str]:
@@ -92,6 +92,10 @@ def _bases(word: str) -> set[str]:
     return found
 
 
-@lru_cache(maxsize=4096)
 def _rare(word: str) -> bool:
-    return zipf_frequency(word, "en", wordlist="small") < COMMON_ZIPF
+    return _zipf(word) < COMMON_ZIPF
+
+
+@lru_cache(maxsize=4096)
+def _zipf(word: str) -> float:
+    return float(zipf_frequency(word, "en", wordlist="small"))
