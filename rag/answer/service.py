@@ -20,7 +20,7 @@ from rag.answer.events import AnswerEvent, AnswerStreamEvent, DeltaEvent, Notice
 from rag.answer.ground import RESTATES_FALSE_PREMISE, Grounded, Grounder
 from rag.answer.models import Answer, AnswerSection, FallbackReason, Outcome, Reference
 from rag.answer.parse import json_draft, parse_answer
-from rag.appraisal.recommendation import claimed_stance, contradicted, position_on
+from rag.appraisal.recommendation import claimed_stance, contradicted, position_on, premise_of
 from rag.config import Settings
 from rag.contract import (
     AUDIENCES,
@@ -51,7 +51,6 @@ from rag.meaning.relevance import FollowUp, Relevance
 from rag.retrieve import Retriever
 from rag.text.sentences import plain, tidy
 from rag.text.terms import content_terms
-from rag.text.topic import premise_of
 from rag.tracing import Stages
 
 logger = logging.getLogger(__name__)

@@ -93,8 +93,8 @@ smoked"): the encoder reads them as one, 0.79 apart from a claim about the other
 _MAYBE_NON = re.compile(r"(?<![\w-])(?P<non>non-?)?(?P<word>[a-z]++)", _I)
 """A word, with the "non" it may open on ("nonsmokers", "non-smokers")."""
 _MIN_NEGATED = 4
-_SAYS = re.compile(r"\b(?:says?|said|wants?|gives?)\b", _I)
-_NEGATED_CLAIM = re.compile(r"\bnot\b|n't\b|\bnever\b|\bno\b|\bagainst\b", _I)
+_SAYS = re.compile(r"\b(?:says?|said|wants?|gives?|per|according to)\b", _I)
+_NEGATED_CLAIM = re.compile(r"\bnot\b|n't\b|\bnever\b|\bno\b|\bagainst\b|\btoo late\b", _I)
 
 
 def stance_of(sentence: str, advised: bool = False) -> Stance | None:
@@ -115,9 +115,33 @@ def stance_of(sentence: str, advised: bool = False) -> Stance | None:
     return None
 
 
+_PREMISE_OPENING = re.compile(r"^(?:since|given(?: that)?|as|because|now that|considering(?: that)?|seeing that) "
+                              r"(?P<premise>[^\s,;?][^,;?]{11,}),", _I)
+_CLAUSE_BREAK = re.compile(r",[ \t]?(?:so|correct|right|true|isn't it|is that right)\b| [-–—] |;", _I)
+_ASSERTING = re.compile(
+    r"\b(?:is|are|was|were|has|have|had|says?|said|states?|stated|recommends?|recommended|endorses?|approved|"
+    r"allows?|allowed|gives?|gave|got|gets|received|shows?|showed|found|requires?|prohibits?|bans?|cleared|"
+    r"licensed|proves?|proved|"
+    r"doesn't|don't|does not|do not|isn't|aren't|never|always|(?:it|that|there|this)'s)\b", _I)
+_INTERROGATIVE = re.compile(r"^\s*(?:what|which|who|whom|whose|when|where|why|how|is|are|was|were|do|does|did|can|"
+                            r"could|should|would|will|has|have|may|might|must)\b", _I)
+_SCENARIO = re.compile(r"^(?:an?|my|our|this) (?:[\w-]+ ){0,3}?(?:patient|woman|man|girl|boy|child|infant|baby|"
+                       r"toddler|teen|teenager|adolescent|adult|veteran|person|mother|father|smoker)s?\b", _I)
+"""A clause introducing the patient ("A woman shows up in active labor ...", "My patient with moderate OSA ..."):
+it sets the scene; it is not a claim a source could confirm or correct."""
+
+
+def _asserted(claim: str) -> str:
+    """A premise without the patient's scene that opens it: what it claims a source said."""
+    if _SCENARIO.match(claim) and len(parts := _CLAUSE_BREAK.split(claim)) > 1:
+        return parts[-1].strip()
+    return claim
+
+
 def claimed_stance(claim: str) -> Stance | None:
     """The position a claim attributes to a guideline or regulator ("the VA/DoD guideline now recommends ketamine"
     is for, "USPSTF says not to screen pregnant women" against); None when it attributes none."""
+    claim = _asserted(claim)
     if strengths_in(claim):  # "got a B grade", "gives ... a D grade": the grade says which way
         return stance_of(claim)
     if not _FOR.search(claim) and not _SAYS.search(claim):
@@ -131,8 +155,28 @@ def claimed_object(claim: str) -> str:
     screening for asymptomatic adults over 65"); the whole claim when no such word is found. A sentence states a
     position on the claim only when it holds one of these words: "the USPSTF recommends the use of aspirin" states
     none on carotid screening."""
+    claim = _asserted(claim)
     found = [match for pattern in (_FOR, _SAYS, _NEGATED_CLAIM) if (match := pattern.search(claim))]
     return claim[min(match.end() for match in found):] if found else claim
+
+def premise_of(question: str) -> str | None:
+    """The claim a question takes for granted, when it states one before asking ("Since the FDA approved exosome
+    serums, what concentration ...?", "USPSTF says one high reading is enough, correct?"): a source that addresses
+    the claim (to confirm or to correct it) should lead the answer. Of the clauses before the ask, the first that
+    attributes a position (:func:`claimed_stance`: "... too late for HIV screening to matter per USPSTF") is the
+    premise, after the patient's scene it refers to when there is one; else the first that asserts anything other
+    than the patient's scene. None for a question that assumes nothing."""
+    opening = _PREMISE_OPENING.match(question.strip())
+    if opening:
+        return opening.group("premise").strip()
+    clauses = [part.strip() for part in _CLAUSE_BREAK.split(question)[:-1]]
+    claims = [clause for clause in clauses
+              if len(clause.split()) >= 4 and not _INTERROGATIVE.match(clause) and _ASSERTING.search(clause)]
+    attributed = next((i for i, claim in enumerate(claims) if claimed_stance(claim) is not None), None)
+    if attributed is not None:  # with the scene it follows: "at that point" is "in active labor"
+        scene = [clause for clause in claims[:attributed] if _SCENARIO.match(clause)][:1]
+        return " - ".join([*scene, claims[attributed]])
+    return next((claim for claim in claims if not _SCENARIO.match(claim)), None)
 
 
 def speaks_to(claim: str, sentence: str) -> bool:

@@ -27,6 +27,7 @@ from rag.appraisal.recommendation import (
     contradicted,
     contradicts,
     position_on,
+    premise_of,
     strengths_in,
 )
 from rag.config import GenerationSettings
@@ -48,7 +49,6 @@ from rag.models import Hit
 from rag.text.sections import Role, section_role
 from rag.text.sentences import leans_on_previous, list_items, quotable_sentences, tidy
 from rag.text.terms import content_terms
-from rag.text.topic import premise_of
 
 MAX_PER_DOCUMENT = 3
 ASK_WEIGHT = 0.6

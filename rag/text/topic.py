@@ -8,7 +8,6 @@ model's sentence resting only on such a publication, so both answer the same que
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -96,31 +95,3 @@ def question_topic(question: str, term_weights: TermWeights | None = None) -> To
     topical = frozenset(weights.keys() - FRAMING) or frozenset(weights)
     ranked = sorted(topical, key=lambda t: (-weights[t], t))
     return Topic(weights, topical, frozenset(ranked[: max(1, math.ceil(len(ranked) / 2))]))
-
-
-_PREMISE_OPENING = re.compile(r"^(?:since|given(?: that)?|as|because|now that|considering(?: that)?|seeing that) "
-                              r"(?P<premise>[^\s,;?][^,;?]{11,}),", re.IGNORECASE)
-_CLAUSE_BREAK = re.compile(r",[ \t]?(?:so|correct|right|true|isn't it|is that right)\b| [-–—] |;", re.IGNORECASE)
-_ASSERTING = re.compile(
-    r"\b(?:is|are|was|were|has|have|had|says?|said|states?|stated|recommends?|recommended|endorses?|approved|"
-    r"allows?|allowed|gives?|gave|got|gets|received|shows?|showed|found|requires?|prohibits?|bans?|cleared|"
-    r"licensed|proves?|proved|"
-    r"doesn't|don't|does not|do not|isn't|aren't|never|always)\b", re.IGNORECASE)
-_INTERROGATIVE = re.compile(r"^\s*(?:what|which|who|whom|whose|when|where|why|how|is|are|was|were|do|does|did|can|"
-                            r"could|should|would|will|has|have|may|might|must)\b", re.IGNORECASE)
-
-
-def premise_of(question: str) -> str | None:
-    """The claim a question takes for granted, when it states one before asking ("Since the FDA approved exosome
-    serums, what concentration ...?", "USPSTF says one high reading is enough, correct?"): a source that addresses
-    the claim (to confirm or to correct it) should lead the answer. None for a question that assumes nothing."""
-    opening = _PREMISE_OPENING.match(question.strip())
-    if opening:
-        return opening.group("premise").strip()
-    parts = _CLAUSE_BREAK.split(question, maxsplit=1)
-    if len(parts) < 2:
-        return None
-    claim = parts[0].strip()
-    if len(claim.split()) < 4 or _INTERROGATIVE.match(claim) or not _ASSERTING.search(claim):
-        return None
-    return claim

@@ -14,6 +14,7 @@ from rag.appraisal.recommendation import (
     direction_of_recommendation,
     evidence_grade_of,
     position_on,
+    premise_of,
     recommendation_of,
     speaks_to,
     stance_of,
@@ -203,3 +204,30 @@ def test_a_position_far_less_close_to_the_claim_does_not_keep_a_contrary_one_fro
     assert not contradicted("for", ["against", "for"], [0.69, 0.69]), "the B grade beside the C grade stays"
     assert not contradicted("for", ["against", "for"], [0.66, 0.58]), "within the margin, the claim is held"
     assert not contradicted("for", ["for"], [0.9]) and not contradicted(None, ["against"], [0.9])
+
+
+def test_the_premise_a_question_takes_for_granted() -> None:
+    assert premise_of("Since exosome serums are now FDA-approved for skin rejuvenation, what concentration should I "
+                      "apply?") == "exosome serums are now FDA-approved for skin rejuvenation"
+    assert premise_of("USPSTF says one high office reading is enough to diagnose hypertension, correct?") == (
+        "USPSTF says one high office reading is enough to diagnose hypertension")
+    assert premise_of("The 2024 AAD acne guideline recommends microneedling for scars - what protocol does it "
+                      "endorse?") == "The 2024 AAD acne guideline recommends microneedling for scars"
+    assert premise_of("Vitamin E supplements got a B grade for heart disease prevention - so what dose should I "
+                      "start?") == "Vitamin E supplements got a B grade for heart disease prevention"
+    for plain in ("What is the comparative efficacy of PRP versus exosomes?",
+                  "In adults over 65, which antidepressant is safest?",
+                  "How often should adults be screened - and at what age?"):
+        assert premise_of(plain) is None, plain
+    # the clause attributing a position is the premise, not the patient's scene before it
+    assert premise_of("A woman shows up in active labor with no prenatal care and unknown HIV status - at that point "
+                      "it's too late for HIV screening to matter per USPSTF, isn't it?") == (
+        "A woman shows up in active labor with no prenatal care and unknown HIV status - at that point it's too late "
+        "for HIV screening to matter per USPSTF")
+    assert premise_of("A veteran hospitalised after a suicide attempt is being discharged next week - what should the "
+                      "discharge plan include?") is None
+
+
+def test_a_premise_attributed_with_per_is_read_as_a_position() -> None:
+    assert claimed_stance("it's too late for HIV screening to matter per USPSTF") == "against"
+    assert claimed_stance("according to the FDA, exosome serums are approved") == "for"
