@@ -16,7 +16,7 @@ from typing import Protocol
 from rag.config import ChunkSettings
 from rag.errors import ConfigError
 from rag.models import Chunk, Document, Section
-from rag.text.sentences import sentence_spans
+from rag.text.sentences import sentence_spans, statement_spans
 
 SPECIAL_TOKENS = 2  # [CLS] and [SEP] for BERT-style embedders
 _MAX_TITLE_SHARE = 3  # the title prefix may take at most a third of the budget
@@ -43,7 +43,8 @@ class _Piece:
 
 
 class Chunker:
-    """Turns a document into chunks of at most ``settings.max_tokens`` word pieces (prefix and specials included)."""
+    """Turns a document into chunks of at most ``settings.max_tokens`` word pieces (prefix and specials included),
+    except that a list kept whole with its opening may reach what the embedder reads."""
 
     def __init__(self, settings: ChunkSettings, counter: TokenCounter) -> None:
         if settings.max_tokens > counter.max_tokens:
@@ -55,8 +56,9 @@ class Chunker:
 
     def fingerprint(self) -> str:
         """Identifies the chunking rules, so that changing them re-chunks every document (by rag.text.sentences, v3:
-        bracketed labels after a full stop stay with their sentence; v4: "U.S." does not end one)."""
-        return f"v4:{self._settings.max_tokens}:{self._settings.overlap_tokens}"
+        bracketed labels after a full stop stay with their sentence; v4: "U.S." does not end one; v5: a list stays
+        with its opening)."""
+        return f"v5:{self._settings.max_tokens}:{self._settings.overlap_tokens}"
 
     def chunk(self, document: Document) -> list[Chunk]:
         """The document's chunks in order, each a span of its text within one section, with ``token_count``
@@ -65,10 +67,10 @@ class Chunker:
         title = self._short_title(document.meta.title)
         for section in document.sections:
             prefix = f"{title} | {section.title}\n"
-            budget = self._settings.max_tokens - SPECIAL_TOKENS - self._counter.count_tokens([prefix])[0]
-            if budget < 16:
-                budget = 16
-            for start, end in self._pack(document.text, section, budget):
+            prefix_tokens = self._counter.count_tokens([prefix])[0]
+            budget = max(16, self._settings.max_tokens - SPECIAL_TOKENS - prefix_tokens)
+            readable = max(budget, self._counter.max_tokens - SPECIAL_TOKENS - prefix_tokens)
+            for start, end in self._pack(document.text, section, budget, readable):
                 text = document.text[start:end]
                 chunks.append(self._make(document, len(chunks), section, start, end, prefix + text))
         counts = self._counter.count_tokens([c.embed_text for c in chunks])
@@ -81,9 +83,11 @@ class Chunker:
             words = words[: max(1, len(words) * 3 // 4)] if len(words) > 1 else []
         return " ".join(words)
 
-    def _pack(self, text: str, section: Section, budget: int) -> list[tuple[int, int]]:
-        """Greedy packing of sentence pieces into windows, repeating trailing sentences up to the overlap."""
-        pieces = self._pieces(text, section, budget)
+    def _pack(self, text: str, section: Section, budget: int, readable: int) -> list[tuple[int, int]]:
+        """Greedy packing of sentence pieces into windows, repeating trailing sentences up to the overlap; a list
+        with its opening longer than ``budget`` is a window of its own when the embedder reads it whole
+        (``readable``)."""
+        pieces = self._pieces(text, section, budget, readable)
         windows: list[tuple[int, int]] = []
         i = 0
         while i < len(pieces):
@@ -106,7 +110,10 @@ class Chunker:
             k -= 1
         return k
 
-    def _pieces(self, text: str, section: Section, budget: int) -> list[_Piece]:
+    def _pieces(self, text: str, section: Section, budget: int, readable: int) -> list[_Piece]:
+        """The section's sentences as pieces, a list with the opening that announces it as one piece when it fits
+        (:func:`rag.text.sentences.statement_spans`): cut between them, the opening is quoted nowhere and the items
+        without the advice they belong to."""
         spans = sentence_spans(text, section.start, section.end)
         counts = self._counter.count_tokens([text[s:e] for s, e in spans])
         pieces: list[_Piece] = []
@@ -115,7 +122,24 @@ class Chunker:
                 pieces.append(_Piece(start, end, tokens))
             else:
                 pieces.extend(self._split_long(text, start, end, budget))
-        return pieces
+        return self._with_lists(text, section, pieces, readable)
+
+    def _with_lists(self, text: str, section: Section, pieces: list[_Piece], readable: int) -> list[_Piece]:
+        """``pieces`` with those a list and its opening span merged into one, when the embedder reads it whole."""
+        lists = [(section.start + start, section.start + end)
+                 for start, end, _ in statement_spans(text[section.start:section.end])]
+        lists = [(start, end) for start, end in lists if any(start < p.start < end for p in pieces)]
+        if not lists:
+            return pieces
+        tokens = dict(zip(lists, self._counter.count_tokens([text[s:e] for s, e in lists]), strict=True))
+        merged: list[_Piece] = []
+        ends = {start: end for start, end in lists if tokens[(start, end)] <= readable}
+        for piece in pieces:
+            if merged and merged[-1].start in ends and piece.end <= ends[merged[-1].start]:
+                last = merged.pop()
+                piece = _Piece(last.start, piece.end, tokens[(last.start, ends[last.start])])
+            merged.append(piece)
+        return merged
 
     def _split_long(self, text: str, start: int, end: int, budget: int) -> list[_Piece]:
         """A sentence longer than the budget is cut between words into budget-sized pieces."""

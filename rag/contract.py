@@ -42,6 +42,11 @@ PREMISE_CONTRADICTED_NOTICE = ("The question takes for granted that {premise}, b
                                "[{n}] \"{quote}\"")
 """Said when a cited guideline sentence addressing the assumption states the contrary position (a grade, "recommends
 against", an I statement, "not FDA-approved"; rag.appraisal.recommendation)."""
+PREMISE_CONFIRMED_NOTICE = ("The question takes for granted that {premise}; the cited guideline states the same "
+                            "position: [{n}] \"{quote}\" Check that it covers the same patients.")
+"""Said when cited guideline sentences addressing the assumption state the position it claims and none states the
+contrary: the claim's direction is borne out; whether the guideline's population, ages and intervals are the ones
+the question means is for the reader to check against the quote."""
 PREMISE_CORRECTION_ADDED_NOTICE = ("A guideline contradicts what the question takes for granted and the model's answer "
                                    "did not say so; its sentence was put first in 'From the Guidelines'.")
 """Said when a model's answer to a question built on a false premise left out the guideline sentence the extractive

@@ -89,3 +89,24 @@ def test_long_title_prefix_is_counted_and_shortened(tokenizer: SentenceTransform
 def test_chunk_size_above_the_model_limit_is_refused(tokenizer: SentenceTransformerEmbedder) -> None:
     with pytest.raises(ConfigError, match="exceeds"):
         Chunker(ChunkSettings(max_tokens=512, overlap_tokens=10), tokenizer)
+
+
+def test_a_list_stays_with_its_opening_up_to_what_the_embedder_reads(tokenizer: SentenceTransformerEmbedder) -> None:
+    opening = ("Excluding patients with indicators for immediate referral, the Work Group suggests against using the "
+               "following tests to establish the diagnosis or direct the care of patients with a history of mTBI:")
+    items = ["Neuroimaging", "Serum biomarkers, including S100-B, GFAP, UCH-L1, NSE and AMPAR peptide",
+             "Electroencephalogram (EEG)"]
+    before = " ".join(f"- Recommendation {i} says to evaluate patients who present with symptoms." for i in range(4))
+    body = before + "\n- " + opening + "\n" + "".join(f" - {item}\n" for item in items) + " (Weak Against)\n" + \
+        "- The Work Group recommends against comprehensive testing during the first 30 days."
+    whole = body[body.index("- Excluding") + 2: body.index("(Weak Against)") + len("(Weak Against)")]
+    chunker = Chunker(ChunkSettings(max_tokens=64, overlap_tokens=0), tokenizer)
+    chunks = chunker.chunk(make_doc([("Recommendations", body)]))
+    holding = [c for c in chunks if "following tests" in c.text]
+    assert len(holding) == 1 and holding[0].text.strip(" -") == whole.strip()
+    assert 64 < holding[0].token_count <= tokenizer.max_tokens  # longer than the budget, read whole by the model
+    assert all(c.token_count <= 64 for c in chunks if c is not holding[0])
+    # a list the model cannot read whole is packed as before: sentence by sentence within the budget
+    long_items = "".join(f" - Item {i} is a test named here with several words in it\n" for i in range(40))
+    cut = chunker.chunk(make_doc([("Recommendations", "- " + opening + "\n" + long_items)]))
+    assert len(cut) > 3 and all(c.token_count <= 64 for c in cut)

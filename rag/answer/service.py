@@ -27,6 +27,7 @@ from rag.contract import (
     DISCLAIMER,
     EMPTY_INDEX_NOTICE,
     PATIENT_DISCLAIMER,
+    PREMISE_CONFIRMED_NOTICE,
     PREMISE_CONTRADICTED_NOTICE,
     PREMISE_CORRECTION_ADDED_NOTICE,
     PREMISE_CORRECTION_MOVED_NOTICE,
@@ -456,6 +457,10 @@ class AnswerService:
             if kind == "guideline" and contradicted(claimed, stances, [scores[i] for i in addressing]):
                 n, text = quoted[next(i for i, s in zip(addressing, stances, strict=True) if s is not None)]
                 return PREMISE_CONTRADICTED_NOTICE.format(premise=f'"{premise}"', n=n, quote=tidy(plain(text)))
+            stated = {s for s in stances if s is not None}
+            if kind == "guideline" and claimed is not None and stated == {claimed}:
+                n, text = quoted[next(i for i, s in zip(addressing, stances, strict=True) if s is not None)]
+                return PREMISE_CONFIRMED_NOTICE.format(premise=f'"{premise}"', n=n, quote=tidy(plain(text)))
             if addressing:
                 n, text = quoted[addressing[0]]
                 return PREMISE_QUOTE_NOTICE.format(premise=f'"{premise}"', n=n, quote=tidy(plain(text)))

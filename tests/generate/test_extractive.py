@@ -85,8 +85,8 @@ def test_the_source_that_speaks_to_a_false_premise_leads_and_says_it_is_false(co
     true = components.answers().answer("Since no exosome product is approved by the FDA, should clinics store exosome "
                                        "products in a freezer?")
     assert true.notices == ['The question takes for granted that "no exosome product is approved by the FDA"; the '
-                            'cited sentence closest to it is [1]: "No exosome product is approved by the FDA for any '
-                            'use." Check the assumption against the sources before relying on it.']
+                            'cited guideline states the same position: [1] "No exosome product is approved by the FDA '
+                            'for any use." Check that it covers the same patients.']
     plain = components.answers().answer("Should clinics store exosome products in a freezer?")
     assert not plain.notices, "a question that assumes nothing gets no such notice"
 
@@ -104,6 +104,7 @@ def test_a_premise_the_guideline_also_holds_is_not_called_false(components: Comp
                                          "about sun protection, from what age should we start?")
     notice, = answer.notices
     assert "takes for granted" in notice and "state otherwise" not in notice
+    assert "same position" not in notice, "a guideline holding the claim for some patients only does not confirm it"
     false = components.answers().answer("Since the task force recommends against counselling young adults with fair "
                                         "skin about sun protection, what should we do instead?")
     assert "but the sources state otherwise: [1]" in false.notices[0]
