@@ -28,6 +28,7 @@ from rag.appraisal.recommendation import (
     contradicts,
     position_on,
     premise_of,
+    stance_of,
     strengths_in,
 )
 from rag.config import GenerationSettings
@@ -364,7 +365,8 @@ def _with_qualifiers(picked: list[Candidate], sentences: list[Candidate]) -> lis
 def _statement(candidate: Candidate, by_place: dict[tuple[int, int], Candidate],
                items: list[int | None]) -> list[Candidate]:
     """The sentences ``candidate`` is quoted with, in reading order: its list item's, else the one before it when
-    it leans on that one (none when that one cannot be quoted), else itself."""
+    it leans on that one (none when that one cannot be quoted), else the recommendation before it that "this
+    recommendation" refers to, else itself."""
     n, position = candidate.source.n, candidate.position
     item = items[position] if position < len(items) else None
     if item is not None:
@@ -372,7 +374,24 @@ def _statement(candidate: Candidate, by_place: dict[tuple[int, int], Candidate],
     if leans_on_previous(candidate.text):
         before = by_place.get((n, position - 1))
         return [before, candidate] if before is not None else []
+    if _THIS_RECOMMENDATION.search(candidate.text) and not strengths_in(candidate.text):
+        stating = next((by_place[(n, p)] for p in range(position - 1, -1, -1)
+                        if (n, p) in by_place and _states_advice(by_place[(n, p)].text)), None)
+        return [stating, candidate] if stating is not None else [candidate]
     return [candidate]
+
+
+_THIS_RECOMMENDATION = re.compile(r"\b(?:this|these|the above) (?:recommendations?|statements?)\b", re.IGNORECASE)
+"""A sentence about "this recommendation" ("Although pregnant women are included, this recommendation is related to
+decreasing risky drinking ...") is read after the recommendation it refers to when its passage states one before it:
+beside another recommendation (the I statement for adolescents) it reads as about that one. When its passage holds
+none (the recommendation is in another passage), it is quoted alone, as before: "This recommendation applies to
+asymptomatic adults (18 years and older)" still says whom the guideline's statement covers."""
+
+
+def _states_advice(sentence: str) -> bool:
+    """Whether a sentence states a recommendation: a grade, or advice ("recommends", "endorses")."""
+    return bool(strengths_in(sentence)) or stance_of(sentence, advised=True) is not None
 
 
 def asks_for_dose(question: str) -> bool:

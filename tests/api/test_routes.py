@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import time
+from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from rag.factory import Components
@@ -148,11 +151,19 @@ def test_malformed_upload_is_a_clear_4xx_and_loses_nothing(client: TestClient, a
     assert answer_corpus.index.catalog.document("fda").meta.title == "FDA exosome notice"  # type: ignore[union-attr]
 
 
-def test_an_answer_past_the_timeout_is_a_504(answer_corpus: Components) -> None:
+def test_an_answer_past_the_timeout_is_a_504(answer_corpus: Components, monkeypatch: pytest.MonkeyPatch) -> None:
     from api.app import create_app
+    from rag.answer.service import AnswerService
     from tests.helpers.keys import keyed
 
-    app = create_app(keyed(answer_corpus.settings, answer_timeout_s=0.001), components=answer_corpus)
+    prepare = AnswerService._prepare
+
+    def slow_prepare(*args: Any, **kwargs: Any) -> Any:  # every answer takes longer than the timeout, even on an
+        time.sleep(0.5)  # idle machine (a loaded one once let a 9 ms answer beat a 1 ms timeout)
+        return prepare(*args, **kwargs)
+
+    monkeypatch.setattr(AnswerService, "_prepare", slow_prepare)
+    app = create_app(keyed(answer_corpus.settings, answer_timeout_s=0.05), components=answer_corpus)
     with TestClient(app, client=("127.0.0.1", 40000), raise_server_exceptions=False) as slow:
         for path, body in (("/v1/answers", {"question": "Does PRP improve acne scars?"}),
                            ("/v1/answers", {"question": "Does PRP improve acne scars?", "stream": True}),

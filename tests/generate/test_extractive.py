@@ -62,6 +62,28 @@ def test_a_sentence_leaning_on_its_neighbour_is_quoted_with_it(one_sentence: Com
     assert text.index("Older people taking antidepressants were followed") < text.index(lean)
 
 
+def test_a_sentence_about_this_recommendation_comes_after_the_recommendation_it_refers_to(
+        settings: Settings, embedder: HashEmbedder, write_doc: WriteDoc, tmp_path: Path) -> None:
+    """Quoted alone beside the adolescents' I statement, "this recommendation" reads as about that one."""
+    generation = settings.generation.model_copy(update={"guideline_sentences": 1})
+    built = Components(settings.model_copy(update={"generation": generation}), embedder=embedder,
+                       judge=LexicalJudge())
+    try:
+        write_doc("g/alcohol.md", kind="guideline", title="Screening for alcohol misuse, recommendation statement",
+                  body="## Recommendations\nThe task force recommends screening adults aged 18 years or older "
+                       "for alcohol misuse. (B recommendation) Adolescents were not studied enough to assess. "
+                       "Although pregnant women are included, this recommendation is related to decreasing risky "
+                       "drinking in pregnant women, not to abstinence.")
+        built.ingestor().run([tmp_path / "src"])
+        answer = built.answers().answer("Does the alcohol counselling for risky drinking cover pregnant women?")
+    finally:
+        built.close()
+    text = answer.sections[0].text
+    assert text.startswith("The task force recommends screening adults aged 18 years or older for alcohol misuse. "
+                           "(B recommendation) [1]. Although pregnant women are included, this recommendation"), text
+    assert "Adolescents" not in text
+
+
 def test_a_question_nothing_addresses_gets_no_quote(components: Components, write_doc: WriteDoc,
                                                     tmp_path: Path) -> None:
     write_doc("s/trial.md", title="Microneedling with platelet-rich plasma for acne scars",
