@@ -124,7 +124,7 @@ def _flag_reasons(meta: DocumentMeta, age: int | None, conflict: str | None, des
         reasons["design_conflict"] = f"The front matter's design is kept: {conflict}."
     if design_unknown:
         reasons["design_unknown"] = "Neither metadata nor the text state this study's own design."
-    if meta.kind == "study" and meta.notes and _SECONDHAND.search(meta.notes):
+    if meta.notes and _SECONDHAND.search(meta.notes):  # a guideline known from press accounts too
         reasons["secondhand"] = "Our record was written from an account of the publication (a news, press or " \
                                 "company summary), not from the publication."
     if meta.kind == "study" and meta.notes and any(_BIAS_UNCLEAR.search(m.group(0))

@@ -116,3 +116,10 @@ def test_a_record_written_from_a_summary_or_silent_on_allocation_is_flagged() ->
                  "but not the scores or adverse events.") == ("bias_unclear", "data_missing")
     assert flags("The record does not list the included studies or give heterogeneity statistics.") == (
         "data_missing",)
+
+
+def test_a_guideline_known_only_from_press_accounts_is_flagged_secondhand() -> None:
+    notes = "Every point is a press account (trade news or a lawyer's column); the documents were not reviewed."
+    assert "secondhand" in appraise_source(guideline(year=2025, notes=notes), "", [], QUESTION, TODAY).flags
+    assert "secondhand" not in appraise_source(guideline(year=2025, notes="The title is descriptive."), "", [],
+                                               QUESTION, TODAY).flags
