@@ -63,6 +63,11 @@ judged."""
 EMPTY_INDEX_NOTICE = ("The index holds no documents yet, so nothing could be cited: the missing evidence "
                       "says nothing about the literature. Ingest a corpus first.")
 NO_EVIDENCE_STATEMENTS: dict[SectionKind, str] = {"guidelines": NO_GUIDELINE, "research": NO_RESEARCH}
+NOT_AS_CLOSE_STATEMENTS: dict[SectionKind, str] = {
+    "guidelines": "No guideline in the sources addresses this question as closely as the research below.",
+    "research": "No study in the sources addresses this question as closely as the guidelines above."}
+"""An offline section that quotes nothing because its sources on the topic score well below the other section's
+(rag.generate.extractive): they exist, and were set aside rather than quoted in front of the answer."""
 #: Prefixes that mark a section's text as a "no evidence" statement (LLM wording may continue after them).
 NO_EVIDENCE_PREFIXES = ("no guideline", "there are no", "no studies", "no study", "no direct", "no research")
 

@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from rag.cli import main
+from rag.contract import NOT_AS_CLOSE_STATEMENTS
 from tests.helpers.paths import ROOT
 
 pytestmark = pytest.mark.slow
@@ -162,13 +163,15 @@ def test_ask_answers_the_seed_question_with_grounded_citations(data_dir: Path) -
     assert code == 0, out
     answer = json.loads(out)
     assert [s["title"] for s in answer["sections"]] == ["From the Guidelines", "From the Research"]
-    assert all(s["evidence_found"] for s in answer["sections"]) and answer["grounding"]["verified"]
+    assert answer["sections"][1]["evidence_found"] and answer["grounding"]["verified"]
     kinds = {r["n"]: r["kind"] for r in answer["references"]}
     import re
 
     for section, kind in zip(answer["sections"], ("guideline", "study"), strict=True):
         cited = {int(n) for n in re.findall(r"\[(\d+)\]", section["text"])}
-        assert cited and {kinds[n] for n in cited} == {kind}
+        # a guideline section well below the research by meaning says so instead of quoting (rag.generate.extractive)
+        assert (cited and {kinds[n] for n in cited} == {kind}) if section["evidence_found"] else (
+            section["text"] == NOT_AS_CLOSE_STATEMENTS["guidelines"] and not cited)
     assert any(r["doc_id"] == "estupinan-2025-exosomes-vs-prp-photoaged-skin" for r in answer["references"])
     follow = run("ask", "What about their safety?", "--conversation", answer["conversation_id"], "--data-dir",
                  str(data_dir), "--json")

@@ -35,6 +35,7 @@ from rag.config import GenerationSettings
 from rag.contract import (
     LIMITATIONS_TITLE,
     NO_EVIDENCE_STATEMENTS,
+    NOT_AS_CLOSE_STATEMENTS,
     SECTION_SOURCE_KIND,
     SECTION_TITLES,
     SectionKind,
@@ -188,15 +189,20 @@ class ExtractiveGenerator:
         drafted: dict[SectionKind, list[DraftSentence]] = {}
         chosen_all: list[Candidate] = []
         correction: DraftSentence | None = None
+        best = max((d.score for d in documents if d.addresses), default=None)
+        guidance = asks_for_guidance(request.question)
         for section, limit in limits.items():
-            chosen = self._choose([d for d in documents if d.hit.kind == SECTION_SOURCE_KIND[section]], limit,
-                                  asks_for_dose(own_ask(request.question) or request.question))
+            own = [d for d in documents if d.hit.kind == SECTION_SOURCE_KIND[section]]
+            chosen = self._choose(own, limit, asks_for_dose(own_ask(request.question) or request.question))
+            none = NO_EVIDENCE_STATEMENTS[section]
+            if chosen and best is not None and not self._holds_its_own(section, own, best, guidance):
+                chosen, none = [], NOT_AS_CLOSE_STATEMENTS[section]
             chosen_all.extend(chosen)
             drafted[section] = [DraftSentence(tidy(strip_citations(c.text)), (c.source.n,)) for c in chosen] or \
-                [DraftSentence(NO_EVIDENCE_STATEMENTS[section])]
+                [DraftSentence(none)]
             if chosen and chosen[0].corrects:
                 correction = drafted[section][0]
-            body = " ".join(cite(c.text, c.source.n) for c in chosen) or NO_EVIDENCE_STATEMENTS[section]
+            body = " ".join(cite(c.text, c.source.n) for c in chosen) or none
             pieces.append(f"## {SECTION_TITLES[section]}\n{body}\n\n")
             yield pieces[-1]
         stated = limitations(chosen_all, request.audience == "patient")
@@ -265,6 +271,18 @@ class ExtractiveGenerator:
         texts = list(dict.fromkeys(s.text for passage in scored for s in passage.sentences))
         vector = self._relevance.question_vector(ask)
         return dict(zip(texts, self._relevance.sentences(vector, texts), strict=True))
+
+    def _holds_its_own(self, section: SectionKind, documents: list[_Document], best: float, guidance: bool) -> bool:
+        """Whether a section's publications are close enough to the answer's best publication (``best``, whichever
+        section holds it) to be quoted: its best addressing one within ``section_floor`` of it (0.05, as
+        ``relative_floor`` within a section).
+        A guideline 0.15 below the case report that answers the question is padding in front of the answer. A
+        section speaking to the question's premise, and the guideline section of a question asking what a guideline,
+        regulator or consensus says, are answered whatever the other section holds."""
+        if any(d.premise is not None for d in documents) or (section == "guidelines" and guidance):
+            return True
+        own = max((d.score for d in documents if d.addresses), default=None)
+        return own is not None and own >= best - self._relevance.settings.section_floor
 
     def _choose(self, documents: list[_Document], limit: int, dose: bool = False) -> list[Candidate]:
         """Sentences of the publications that address the question and score close to the best one, the most
@@ -400,6 +418,16 @@ def asks_for_dose(question: str) -> bool:
     series ("what are the minimum intervals between doses?", "the second dose"): that asks when, not how much."""
     return any(not _PLACED_DOSE.search(question, max(0, word.start() - 40), word.start())
                for word in _DOSE_WORD.finditer(question))
+
+
+def asks_for_guidance(question: str) -> bool:
+    """Whether the question asks what a guideline, regulator or consensus says ("Does the USPSTF recommend ...?",
+    "Is it FDA-approved?"): its guideline section answers it even when a study is closer by meaning."""
+    return bool(_GUIDANCE_ASK.search(question))
+
+
+_GUIDANCE_ASK = re.compile(r"\b(?:guidelines?|recommend\w*|uspstf|task force|fda|va/dod|cdc|approv\w*|consensus|"
+                           r"grade[ds]?|regulat\w*)\b", re.IGNORECASE)
 
 
 def asks_for_strength(question: str) -> bool:

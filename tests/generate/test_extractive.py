@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from rag.config import Settings
+from rag.contract import NOT_AS_CLOSE_STATEMENTS
 from rag.embedding import SentenceTransformerEmbedder
 from rag.factory import Components
 from rag.generate.extractive import _wording_bonus, asks_for_dose, asks_for_strength
@@ -82,6 +83,37 @@ def test_a_sentence_about_this_recommendation_comes_after_the_recommendation_it_
     assert text.startswith("The task force recommends screening adults aged 18 years or older for alcohol misuse. "
                            "(B recommendation) [1]. Although pregnant women are included, this recommendation"), text
     assert "Adolescents" not in text
+
+
+def test_a_section_well_below_the_other_says_so_instead_of_quoting(settings: Settings, embedder: HashEmbedder,
+                                                                    write_doc: WriteDoc, tmp_path: Path) -> None:
+    """A guideline on the topic but far from the ask is not quoted in front of the study that answers it, unless the
+    question asks what a guideline or regulator says, or the floor is turned off."""
+    def answers(floor: float, *questions: str) -> list[str]:
+        meaning = settings.meaning.model_copy(update={"section_floor": floor})
+        built = Components(settings.model_copy(update={"meaning": meaning}), embedder=embedder, judge=LexicalJudge())
+        try:
+            return [built.answers().answer(q).sections[0].text for q in questions]
+        finally:
+            built.close()
+
+    write_doc("s/trial.md", title="Exosome gel after fractional laser, split-face trial",
+              body="## Results\nExosome gel after fractional laser shortened redness by two days against the control "
+                   "gel in a split-face trial.")
+    write_doc("g/fda.md", kind="guideline", title="FDA notice on exosome products",
+              body="## Notice\nThe FDA reported serious adverse events with unapproved exosome gel products used "
+                   "after fractional laser.")
+    ingesting = Components(settings, embedder=embedder, judge=LexicalJudge())
+    try:
+        ingesting.ingestor().run([tmp_path / "src"])
+    finally:
+        ingesting.close()
+    asked = "Does exosome gel after fractional laser shorten redness in a split-face trial?"
+    named = "Does the FDA say anything about exosome gel after fractional laser for redness?"
+    floored, by_name = answers(0.05, asked, named)
+    assert floored == NOT_AS_CLOSE_STATEMENTS["guidelines"]
+    assert by_name.startswith("The FDA reported serious adverse events"), "asked what the FDA says"
+    assert answers(1.0, asked)[0].startswith("The FDA reported serious adverse events"), "the floor turned off"
 
 
 def test_a_question_nothing_addresses_gets_no_quote(components: Components, write_doc: WriteDoc,
