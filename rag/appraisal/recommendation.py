@@ -73,7 +73,7 @@ _AGAINST = re.compile(r"\b(?:suggests?|suggested|argues?) against\b|\b(?:strong|
                       r"|\b(?:should|must) not be\b"
                       r"|\bnot (?:\w+[- ])?(?:recommended|approved|endorsed|advised|cleared|needed|required)\b"
                       r"|\bno (?:\w+[- ]){0,4}(?:approved|cleared|licensed)\b"
-                      r"|\bunapproved\b", _I)
+                      r"|\bunapproved\b|\boff-label\b", _I)
 """Positions against that a finding's direction does not read as advice: the VA/DoD's "suggests against", a
 regulator's "not FDA-approved"."""
 _ADVISED = re.compile(r"\b(?:recommends?|recommended|suggests?|endorses?|endorsed|advises?|approved|cleared|requires?|"
@@ -154,10 +154,27 @@ def claimed_object(claim: str) -> str:
     position ("carotid ultrasound screening for asymptomatic adults over 65" in "USPSTF endorses carotid ultrasound
     screening for asymptomatic adults over 65"); the whole claim when no such word is found. A sentence states a
     position on the claim only when it holds one of these words: "the USPSTF recommends the use of aspirin" states
-    none on carotid screening."""
+    none on carotid screening. An approval is of what comes before it as well: "exosome serums" in "exosome serums
+    are now FDA-approved for skin rejuvenation" (the FDA's "there are no FDA-approved exosome products" speaks to it,
+    though it says nothing of rejuvenation)."""
     claim = _asserted(claim)
+    first = _position_word(claim)
+    if first is None:
+        return claim
+    if _APPROVAL.fullmatch(first.group(0)):
+        return f"{claim[:first.start()]} {claim[first.end():]}"
+    return claim[first.end():]
+
+
+def _position_word(claim: str) -> re.Match[str] | None:
+    """The first word of a claim stating a position ("recommends", "says", "approved", "not"), if any."""
     found = [match for pattern in (_FOR, _SAYS, _NEGATED_CLAIM) if (match := pattern.search(claim))]
-    return claim[min(match.end() for match in found):] if found else claim
+    return min(found, key=lambda match: match.end()) if found else None
+
+
+_APPROVAL = re.compile(r"approved|cleared|licensed", _I)
+"""Position words that say what a regulator allowed: the thing allowed is named before them."""
+
 
 def premise_of(question: str) -> str | None:
     """The claim a question takes for granted, when it states one before asking ("Since the FDA approved exosome
@@ -221,9 +238,21 @@ def position_on(claim: str, sentence: str) -> Stance | None:
     :func:`speaks_to`). Against a claimed recommendation, only stated advice confirms it: "clinicians considering
     ultrasonography ... should consider the harms" does not bear out "USPSTF endorses carotid ultrasound screening"
     beside a D grade, while "should be screened" still answers a claim that a guideline advised against."""
-    if not speaks_to(claim, sentence):
+    if not speaks_to(claim, sentence) or (_approves(claim) and not _REGULATORY.search(sentence)):
         return None
     return stance_of(sentence, advised=claimed_stance(claim) == "for")
+
+
+def _approves(claim: str) -> bool:
+    """Whether a claim is that a regulator approved something ("PRP kits are FDA-approved for facial injection"): only
+    a sentence on approval speaks to it, not the authors' advice on the same product."""
+    first = _position_word(_asserted(claim))
+    return first is not None and bool(_APPROVAL.fullmatch(first.group(0)))
+
+
+_REGULATORY = re.compile(r"\b(?:approv\w*|unapproved|clear(?:ed|ance)|licen[sc]\w*|authori[sz]\w*|off-label|"
+                         r"regulat\w*|exempt\w*)\b", _I)
+"""Words a sentence on a regulator's allowing something uses."""
 
 
 def _polarities(text: str) -> frozenset[tuple[str, bool]]:

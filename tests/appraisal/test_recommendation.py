@@ -231,3 +231,15 @@ def test_the_premise_a_question_takes_for_granted() -> None:
 def test_a_premise_attributed_with_per_is_read_as_a_position() -> None:
     assert claimed_stance("it's too late for HIV screening to matter per USPSTF") == "against"
     assert claimed_stance("according to the FDA, exosome serums are approved") == "for"
+
+
+def test_an_approval_is_of_what_comes_before_it_and_only_a_sentence_on_approval_speaks_to_it() -> None:
+    claim = "exosome serums are now FDA-approved for skin rejuvenation"
+    assert "exosome serums" in claimed_object(claim) and "rejuvenation" in claimed_object(claim)
+    assert position_on(claim, "The US FDA stated that there are no FDA-approved exosome products.") == "against"
+    kits = "PRP kits are FDA-approved for facial injection"
+    assert position_on(kits, "Injecting PRP in the office is therefore off-label use.") == "against"
+    assert position_on(kits, "The authors advise clinicians who inject PRP to be well informed.") is None, \
+        "advice on the product is not a position on its approval"
+    assert claimed_object("USPSTF endorses carotid ultrasound screening for adults") == (
+        " carotid ultrasound screening for adults"), "a recommendation is of what follows it"
