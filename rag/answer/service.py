@@ -431,9 +431,13 @@ class AnswerService:
         documents = self._retriever.documents([r.doc_id for r in references])
         direct = None
         if self._relevance is not None:
-            judged = self._relevance.judge_sources(prepared.standalone, prepared.sources,
-                                                   prepared.request.follow_up).publications
-            direct = {doc_id: p.best >= self._settings.meaning.clearly for doc_id, p in judged.items()}
+            follow_up = prepared.request.follow_up
+            judged = self._relevance.judge_sources(prepared.standalone, prepared.sources, follow_up).publications
+            # in a follow-up, a publication cited before that addresses the new ask is direct: the earlier turn set
+            # its population and intervention, and a short ask ("And weight gain?") scores lower than a question
+            direct = {doc_id: p.best >= self._settings.meaning.clearly
+                      or (follow_up is not None and doc_id in follow_up.earlier and p.addresses)
+                      for doc_id, p in judged.items()}
         return appraise_answer(prepared.standalone, sections, references, cited, documents, passages, date.today(),
                                self._settings.appraisal, [s.hit for s in prepared.sources],
                                patient=prepared.audience == "patient", direct=direct)

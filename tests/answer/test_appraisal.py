@@ -99,3 +99,19 @@ def test_a_finding_has_a_direction_only_when_its_publication_clearly_addresses_t
     answer = answer_corpus.answers().answer(YES_NO)
     prp = reference(answer, "prp")
     assert prp.appraisal.direction == "unclear" and prp.appraisal.direction_quote is None  # type: ignore[attr-defined]
+
+
+def test_in_a_follow_up_a_publication_cited_before_that_addresses_the_ask_is_direct(
+        answer_corpus: Components) -> None:
+    """A short follow-up ("And the scar scores?") scores lower by meaning than a whole question; the publication the
+    earlier turn cited, addressing the new ask, is not downgraded for indirectness."""
+    settings = answer_corpus.settings
+    answer_corpus.settings = settings.model_copy(update={"meaning": settings.meaning.model_copy(
+        update={"clearly": 0.99})})  # no score is clear: only the follow-up rule can make a publication direct
+    service = answer_corpus.answers()
+    first = service.answer(YES_NO)
+    assert "clearly addresses" in first.sections[1].certainty.reason  # type: ignore[union-attr]
+    follow = service.answer("And did the scar scores improve with PRP?", conversation_id=first.conversation_id)
+    assert follow.standalone_question is not None and reference(follow, "prp")
+    certainty = follow.sections[1].certainty
+    assert certainty is not None and "clearly addresses" not in certainty.reason, certainty.reason
