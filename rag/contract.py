@@ -32,6 +32,12 @@ SECTION_SOURCE_KIND: dict[SectionKind, Kind] = {"guidelines": "guideline", "rese
 NO_GUIDELINE = "No guideline in the sources addresses this question."
 NO_RESEARCH = "There are no direct studies in the sources that address this question."
 UNNAMED_TERMS_NOTICE = "No retrieved source names {terms}, so none was quoted for the question."
+UNNAMED_AND_NO_DOSE_NOTICE = ("No retrieved source names {terms}, and none states a dose, so none was quoted for the "
+                              "question.")
+NO_DOSE_NOTICE = "No retrieved source states a dose, so none was quoted for the question."
+"""Said when nothing was quoted for a question asking for a dose although sources address its topic: the offline
+answer quotes only sentences stating a dose (rag.generate.extractive). With unnamed terms too,
+:data:`UNNAMED_AND_NO_DOSE_NOTICE` names both reasons."""
 """Said when every section abstains and the question names specialist terms (drug names, procedures: "latanoprost",
 "timolol") that no retrieved passage names (rag.meaning): the sources found share its topic, not its subject."""
 PREMISE_NOTICE = ("The question takes for granted that {premise}; the sources cited below may not bear that out, "

@@ -26,6 +26,7 @@ from rag.contract import (
     AUDIENCES,
     DISCLAIMER,
     EMPTY_INDEX_NOTICE,
+    NO_DOSE_NOTICE,
     PATIENT_DISCLAIMER,
     PREMISE_CONFIRMED_NOTICE,
     PREMISE_CONTRADICTED_NOTICE,
@@ -34,6 +35,7 @@ from rag.contract import (
     PREMISE_NOTICE,
     PREMISE_QUOTE_NOTICE,
     SECTION_TITLES,
+    UNNAMED_AND_NO_DOSE_NOTICE,
     UNNAMED_TERMS_NOTICE,
     Audience,
     Backend,
@@ -41,9 +43,10 @@ from rag.contract import (
     Source,
     check_backend,
 )
-from rag.conversation import FOLLOWING, Conversation, Conversations, condense_by_rule
+from rag.conversation import FOLLOWING, Conversation, Conversations, condense_by_rule, own_ask
 from rag.errors import GenerationError, QuotaExceeded, UserError
 from rag.filters import Filters
+from rag.generate.extractive import asks_for_dose
 from rag.generate.json_answer import read_answer
 from rag.generate.prompting import Prompts, Turn, normalise_untrusted
 from rag.generate.protocol import Draft, Generation, GenerationRequest, Generator, ModelGenerator
@@ -401,8 +404,8 @@ class AnswerService:
         premise = premise_of(prepared.question)
         if premise and any(section.evidence_found for section in sections):
             prepared.notices.append(self._premise_notice(premise, appraised.references))
-        if not any(section.evidence_found for section in sections) and (unnamed := self._unnamed(prepared)):
-            prepared.notices.append(UNNAMED_TERMS_NOTICE.format(terms=_either(sorted(unnamed))))
+        if not any(section.evidence_found for section in sections) and (why := self._why_nothing(prepared)):
+            prepared.notices.append(why)
         prepared.timings["total"] = _ms(prepared.started)
         answer = Answer(
             question=prepared.question, audience=prepared.audience, conversation_id=prepared.conversation_id,
@@ -470,12 +473,19 @@ class AnswerService:
                 return PREMISE_QUOTE_NOTICE.format(premise=f'"{premise}"', n=n, quote=tidy(plain(text)))
         return PREMISE_NOTICE.format(premise=f'"{premise}"')
 
-    def _unnamed(self, prepared: _Prepared) -> frozenset[str]:
-        """The question's specialist terms that no retrieved passage names (rag.meaning), said when nothing was
-        quoted: the reason the sources on its topic were not."""
+    def _why_nothing(self, prepared: _Prepared) -> str | None:
+        """Why nothing was quoted, when sources on the question's topic were retrieved: its specialist terms that no
+        retrieved passage names (rag.meaning), and a dose asked for that no quotable sentence states (the offline
+        answer quotes only sentences stating one). The isotretinoin dose question was told only "No retrieved source
+        names nodular" beside the acne guideline that addresses it and gives no dose."""
         if self._relevance is None or not prepared.sources:
-            return frozenset()
-        return self._relevance.judge_sources(prepared.standalone, prepared.sources, prepared.request.follow_up).unnamed
+            return None
+        judged = self._relevance.judge_sources(prepared.standalone, prepared.sources, prepared.request.follow_up)
+        dose = asks_for_dose(own_ask(prepared.standalone) or prepared.standalone)
+        if judged.unnamed:
+            notice = UNNAMED_AND_NO_DOSE_NOTICE if dose else UNNAMED_TERMS_NOTICE
+            return notice.format(terms=_either(sorted(judged.unnamed)))
+        return NO_DOSE_NOTICE if dose and any(p.addresses for p in judged.publications.values()) else None
 
     def _encoding(self) -> str:
         return encoding_for(self._settings.generation.model or "")

@@ -24,11 +24,13 @@ from rag.answer.ground import (
 from rag.answer.models import Answer
 from rag.contract import (
     EMPTY_INDEX_NOTICE,
+    NO_DOSE_NOTICE,
     NO_GUIDELINE,
     NO_RESEARCH,
     PATIENT_DISCLAIMER,
     PREMISE_CORRECTION_ADDED_NOTICE,
     PREMISE_CORRECTION_MOVED_NOTICE,
+    UNNAMED_AND_NO_DOSE_NOTICE,
     UNNAMED_TERMS_NOTICE,
 )
 from rag.errors import GenerationError, NotFoundError, UserError
@@ -338,6 +340,11 @@ def test_sources_that_name_none_of_the_questions_specialist_terms_are_not_quoted
     assert both.sections[1].evidence_found and "timolol" in both.sections[1].text
     assert both.sections[0].text == NO_GUIDELINE
     assert not any("No retrieved source names" in notice for notice in both.notices)
+    dose = service.answer("Newly diagnosed open-angle glaucoma: what starting dose of timolol drops?")
+    assert [s.evidence_found for s in dose.sections] == [False, False], dose.sections
+    assert NO_DOSE_NOTICE in dose.notices, "the study on timolol states no dose: that, not a missing term, is why"
+    unnamed_dose = service.answer("Newly diagnosed open-angle glaucoma: what starting dose of latanoprost drops?")
+    assert UNNAMED_AND_NO_DOSE_NOTICE.format(terms="latanoprost") in unnamed_dose.notices
 
 
 def test_a_models_answer_that_leaves_a_false_premise_standing_gets_the_guidelines_correction_first(
