@@ -319,9 +319,11 @@ def direction_of_recommendation(strength: RecommendationStrength | None, sentenc
 def recommendation_of(quotes: Sequence[str]) -> RecommendationFinding:
     """The strength the cited quotes state, with its sentence: a strength is shown for the recommendation quoted,
     never borrowed from elsewhere in the document (the USPSTF's "A" is not the grade of its advice on how to measure
-    blood pressure). Quotes that state several strengths give none, flagged ``several``."""
+    blood pressure). Quotes that state several strengths, or one strength in opposite directions ("Strong for" and
+    "Strong against"), give none, flagged ``several``."""
     stated = [(strength, sentence) for sentence in sentence_texts(quotes) for strength in strengths_in(sentence)]
-    distinct = {strength for strength, _ in stated}
+    # "Strong for" CBT beside "Strong against" ketamine are two recommendations, not one strong one
+    distinct = {(strength, direction_of_recommendation(strength, sentence)) for strength, sentence in stated}
     if len(distinct) == 1:
         return RecommendationFinding(strength=stated[0][0], quote=stated[0][1])
     if len(distinct) > 1:

@@ -71,6 +71,11 @@ def test_a_strength_is_never_borrowed_from_the_rest_of_the_document() -> None:
 def test_quotes_stating_several_strengths_give_none() -> None:
     found = recommendation_of(["Children: B recommendation.", "Adults older than 24: C recommendation."])
     assert found.strength is None and found.quote is None and found.several
+    opposite = recommendation_of(["Strong for, patients with mild MDD: CBT or IPT.",
+                                  "Strong against ketamine outside research settings."])
+    assert opposite.strength is None and opposite.several, "one strength, two directions: two recommendations"
+    same = recommendation_of(["Strong for, patients with mild MDD: CBT or IPT.", "Strong for: screen with the PHQ-2."])
+    assert same.strength == "strong" and not same.several
 
 
 def test_evidence_grade() -> None:
