@@ -26,7 +26,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from rag.answer.lexical import answer_sentences, is_no_evidence, support
+from rag.answer.lexical import answer_sentences, is_no_evidence, support, swaps_a_letter
 from rag.appraisal import finds_no_difference_in, states_result
 from rag.config import VerificationSettings
 from rag.contract import SECTION_KINDS, SECTION_SOURCE_KIND, SectionKind, Source, strip_citations
@@ -381,7 +381,7 @@ class Grounder:
 
     def _supports(self, judgment: Judgment, claim: str, passage: str) -> bool:
         return (judgment.supported and judgment.score >= self._settings.attribution_min_score
-                and numbers(claim) <= numbers(passage))
+                and numbers(claim) <= numbers(passage) and not swaps_a_letter(claim, passage))
 
 
 def _joined(sources: dict[int, Source], numbers_: Sequence[int]) -> str:

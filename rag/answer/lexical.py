@@ -9,7 +9,7 @@ from functools import lru_cache
 
 from rag.contract import CITATION, NO_EVIDENCE_PREFIXES
 from rag.text.sentences import BULLET, sentence_spans, statement_spans
-from rag.text.terms import content_terms, numbers
+from rag.text.terms import content_terms, designated, numbers
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,20 @@ def support(claim: str, passage: str) -> Support:
         if overlap > best:
             best, best_span = overlap, (start, end)
     return Support(recall, numbers_ok, *best_span)
+
+
+def swaps_a_letter(claim: str, passage: str) -> bool:
+    """Whether the passage sentence that best supports ``claim`` names another member of a lettered family than the
+    claim does ("vitamin D" where the claim says "vitamin E", "hepatitis C" for "hepatitis B"): a one-letter change a
+    judge of overlapping words cannot see (the local model wrote "The USPSTF recommends vitamin E supplements for
+    older persons at risk for falling" from "The USPSTF also recommends vitamin D supplements ...")."""
+    claimed = designated(CITATION.sub("", claim))
+    if not claimed:
+        return False
+    found = support(claim, passage)
+    stated = designated(passage[found.start:found.end])
+    families = {family for family, _ in stated}
+    return any(family in families and (family, letter) not in stated for family, letter in claimed)
 
 
 _Profile = tuple[frozenset[str], frozenset[str], tuple[tuple[int, int, frozenset[str], frozenset[str]], ...]]

@@ -46,3 +46,17 @@ def numbers(text: str) -> set[str]:
         value = value.replace(",", "") if _THOUSANDS.fullmatch(value) else value.replace(",", ".")
         found.add(value)
     return found
+
+
+_DESIGNATED = re.compile(r"\b(?P<noun>(?i:vitamin|hepatitis))(?i:s?)\s+(?P<letters>[A-K]\d{0,2}+"
+                         r"(?:(?:\s*,\s*|\s+(?:and|or)\s+)[A-K]\d{0,2}+)*+)\b")
+_LETTER = re.compile(r"[A-K]\d{0,2}+")
+
+
+def designated(text: str) -> frozenset[tuple[str, str]]:
+    """The lettered members of a family a text names, as (family, letter): "vitamin D" ("vitamin", "D"), "vitamins A
+    and D" both, "hepatitis B". One letter for another changes the claim entirely ("recommends vitamin E" against the
+    source's "recommends vitamin D"), yet leaves every other word of the sentence in place."""
+    return frozenset((match["noun"].lower(), letter) for match in _DESIGNATED.finditer(text)
+                     for letter in _LETTER.findall(match["letters"]))
+

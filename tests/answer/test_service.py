@@ -299,6 +299,25 @@ def test_a_models_effect_where_its_cited_trial_found_no_difference_is_removed(co
     assert (turned[:-5] + ".", NO_DIFFERENCE_FOUND) in [(r.sentence, r.reason) for r in answer.grounding.removed]
 
 
+def test_a_models_sentence_naming_another_lettered_vitamin_than_its_source_is_removed(
+        components: Components, write_doc: WriteDoc, tmp_path: Path) -> None:
+    """Found live (local model, "Vitamin E supplements got a B grade ..."): "The USPSTF recommends vitamin E
+    supplements for older persons at risk for falling [1]" was kept, written from "... recommends vitamin D
+    supplements ...": every other word is the source's."""
+    write_doc("g/vitamins.md", kind="guideline", year=2014, title="Vitamin supplements for prevention",
+              body="## Recommendations\nThe task force recommends against vitamin E supplements for the prevention of "
+                   "cardiovascular disease. (D recommendation) The task force also recommends vitamin D supplements "
+                   "for older persons at risk for falling.")
+    assert components.ingestor().run([tmp_path / "src"]).failed == []
+    kept = "The task force recommends against vitamin E supplements for the prevention of cardiovascular disease [1]."
+    swapped = "The task force recommends vitamin E supplements for older persons at risk for falling [1]."
+    llm = ScriptedGenerator([f"## From the Guidelines\n{kept} {swapped}\n"])
+    answer = components.answers(llm=llm).answer("Does the task force recommend vitamin E supplements?",
+                                                backend="openai")
+    assert answer.sections[0].text == kept, answer.sections[0].text
+    assert swapped[:-5] + "." in [r.sentence for r in answer.grounding.removed]
+
+
 def test_a_models_result_for_a_study_recorded_without_results_is_removed(components: Components,
                                                                          write_doc: WriteDoc, tmp_path: Path) -> None:
     """Found live (local model): "The randomised trial ... found that both groups improved [1]", cited to a record
