@@ -284,17 +284,22 @@ def test_a_false_claim_of_missing_evidence_beside_kept_findings_is_removed_and_t
         "statement was removed."]
 
 
+def answered_by_model(components: Components, tmp_path: Path, text: str, question: str) -> Answer:
+    """The documents written under ``tmp_path`` ingested, and ``question`` answered by a model that writes ``text``."""
+    assert components.ingestor().run([tmp_path / "src"]).failed == []
+    return components.answers(llm=ScriptedGenerator([text])).answer(question, backend="openai")
+
+
 def test_a_models_effect_where_its_cited_trial_found_no_difference_is_removed(components: Components,
                                                                              write_doc: WriteDoc, tmp_path: Path) -> None:
     write_doc("s/split.md", year=2022, study_design="rct", title="PRP with microneedling for acne scars",
               body="## Results\nAcne scar scores improved by 62% with PRP and microneedling against 45% with "
                    "microneedling alone (p = 0.01). Severe erythema (P=0.24) did not differ between PRP with "
                    "microneedling and microneedling alone.")
-    assert components.ingestor().run([tmp_path / "src"]).failed == []
     turned = "PRP with microneedling caused less severe erythema than microneedling alone [1]."
     kept = "Acne scar scores improved by 62% with PRP and microneedling against 45% with microneedling alone [1]."
-    llm = ScriptedGenerator([f"## From the Research\n{kept} {turned}\n"])
-    answer = components.answers(llm=llm).answer("Does PRP with microneedling improve acne scars?", backend="openai")
+    answer = answered_by_model(components, tmp_path, f"## From the Research\n{kept} {turned}\n",
+                               "Does PRP with microneedling improve acne scars?")
     assert answer.sections[1].text == kept
     assert (turned[:-5] + ".", NO_DIFFERENCE_FOUND) in [(r.sentence, r.reason) for r in answer.grounding.removed]
 
@@ -308,12 +313,10 @@ def test_a_models_sentence_naming_another_lettered_vitamin_than_its_source_is_re
               body="## Recommendations\nThe task force recommends against vitamin E supplements for the prevention of "
                    "cardiovascular disease. (D recommendation) The task force also recommends vitamin D supplements "
                    "for older persons at risk for falling.")
-    assert components.ingestor().run([tmp_path / "src"]).failed == []
     kept = "The task force recommends against vitamin E supplements for the prevention of cardiovascular disease [1]."
     swapped = "The task force recommends vitamin E supplements for older persons at risk for falling [1]."
-    llm = ScriptedGenerator([f"## From the Guidelines\n{kept} {swapped}\n"])
-    answer = components.answers(llm=llm).answer("Does the task force recommend vitamin E supplements?",
-                                                backend="openai")
+    answer = answered_by_model(components, tmp_path, f"## From the Guidelines\n{kept} {swapped}\n",
+                               "Does the task force recommend vitamin E supplements?")
     assert answer.sections[0].text == kept, answer.sections[0].text
     assert swapped[:-5] + "." in [r.sentence for r in answer.grounding.removed]
 
