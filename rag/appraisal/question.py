@@ -53,7 +53,7 @@ _MIN_ROOT = 4
 _SAFETY = re.compile(r"\bsafe(?:ly|ty|r|st)?\b|\bwell tolerated\b|\btolerab\w+", re.IGNORECASE)
 _ACRONYM = re.compile(r"\b[A-Z][A-Za-z]?[A-Z]{1,5}s?\b")
 _WORDS = re.compile(r"[A-Za-z][A-Za-z]*")
-_ARMS = re.compile(r"\b(?:versus|vs\.?|compared (?:with|to)|than)(?:\s|$)|\bbetween\b", re.IGNORECASE)
+_ARMS = re.compile(r"\b(?:versus|vs\.?|compared (?:with|to)|(?:rather )?than)(?:\s|$)|\bbetween\b", re.IGNORECASE)
 _LEFT_START = re.compile(r"\b(?:of|is|are|does|do|did|can|should|was|were|with|using|between)\s", re.IGNORECASE)
 _RIGHT_END = re.compile(r"\s(?:for|in|among|on|at|during|after|before|when|regarding|to (?!\w+ing)\w+|\?)",
                         re.IGNORECASE)

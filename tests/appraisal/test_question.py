@@ -44,6 +44,8 @@ def test_frame_of_a_comparison() -> None:
     assert frame.arms == (frozenset({"prp"}), frozenset({"exosome"}))
     assert {"prp", "exosome", "micro-needling", "facial", "skin"} <= frame.topic
     assert "efficacy" not in frame.topic and not frame.yes_no
+    rather = frame_question("Is there evidence for adding bedtime NPH rather than switching to insulin alone?")
+    assert rather.arms is not None and "rather" not in rather.arms[0], "'rather than' is the comparator, whole"
 
 
 def test_frame_movement_equivalence_negation_safety() -> None:
