@@ -78,11 +78,11 @@ _ASK_KINDS = (
      "which patients should or should not receive it, and its contraindications"),
 )
 STRENGTH_BONUS = 0.2
-"""For a question that asks how strong a recommendation is, or takes a grade for granted ("Since the USPSTF gives
-annual skin exams a B grade, ..."), a sentence stating a strength (rag.appraisal.recommendation) ranks this much
-higher: the grade answers it, or corrects it. Chosen on the two dev halves (3 such questions): at 0.05 and 0.1
-nothing moved; at 0.2 the skin-exam premise is corrected by the I statement (starter dev premises 75% -> 88%) and
-nothing else moved."""
+"""For a question that asks how strong a recommendation is, or what to do (:func:`asks_for_decision`), or takes a
+grade for granted ("Since the USPSTF gives annual skin exams a B grade, ..."), a sentence stating a strength
+(rag.appraisal.recommendation) ranks this much higher: the grade answers it, or corrects it. Chosen on the two dev
+halves (3 such questions): at 0.05 and 0.1 nothing moved; at 0.2 the skin-exam premise is corrected by the I
+statement (starter dev premises 75% -> 88%) and nothing else moved."""
 _STRENGTH_ASK = re.compile(r"\b(?:grades?|graded|how strong(?:ly)?|strength|level of evidence)\b", re.IGNORECASE)
 NUMBER_BONUS = 0.05
 """For a question that asks for a number (how many, how often, what dose, what share), a sentence stating one ranks
@@ -221,7 +221,7 @@ class ExtractiveGenerator:
         scored = judged.passages
         ask = own_ask(question)
         numeric = asks_for_number(ask or question)
-        graded = asks_for_strength(ask or question)
+        graded = asks_for_strength(ask or question) or asks_for_decision(ask or question)
         asked = self._asked(ask, scored)
         kinds = self._asked_kind(ask or question, scored)
         premise = premise_of(ask or question)
@@ -428,6 +428,17 @@ def asks_for_guidance(question: str) -> bool:
 
 _GUIDANCE_ASK = re.compile(r"\b(?:guidelines?|recommend\w*|uspstf|task force|fda|va/dod|cdc|approv\w*|consensus|"
                            r"grade[ds]?|regulat\w*)\b", re.IGNORECASE)
+
+
+def asks_for_decision(question: str) -> bool:
+    """Whether the question asks what to do ("Should I check a TSH ...?", "Do we need to ...?", "Does the USPSTF
+    recommend ...?"): a guideline's stated advice (its grade, an I statement) answers it, and ranks with the strength
+    bonus above sentences that share more of its words (the TSH thresholds above the I statement on screening)."""
+    return bool(_DECISION_ASK.match(question.lstrip()))
+
+
+_DECISION_ASK = re.compile(r"(?:should (?:i|we|you)|do (?:i|we) (?:need|have) to|is it (?:worth|recommended)|"
+                           r"does (?:the )?(?:uspstf|task force|guideline|va/dod) recommend)\b", re.IGNORECASE)
 
 
 def asks_for_strength(question: str) -> bool:

@@ -11,7 +11,7 @@ from rag.config import Settings
 from rag.contract import NOT_AS_CLOSE_STATEMENTS
 from rag.embedding import SentenceTransformerEmbedder
 from rag.factory import Components
-from rag.generate.extractive import _wording_bonus, asks_for_dose, asks_for_strength
+from rag.generate.extractive import _wording_bonus, asks_for_decision, asks_for_dose, asks_for_strength
 from rag.testing.fakes import HashEmbedder, LexicalJudge
 from tests.helpers.documents import WriteDoc
 
@@ -235,6 +235,28 @@ def test_a_dose_question_is_answered_only_by_a_dose(components: Components, writ
               body="## Results\nAfter severe hypoglycaemia the insulin glargine dose was reduced to 10 units daily.")
     components.ingestor().run([tmp_path / "src"])
     assert "10 units daily" in components.answers().answer(question).sections[1].text
+
+
+def test_a_question_asking_what_to_do_leads_with_the_guidelines_stated_advice(
+        settings: Settings, embedder: HashEmbedder, write_doc: WriteDoc, tmp_path: Path) -> None:
+    """Found on a question no set holds: "Should I check a TSH ...?" was answered with TSH thresholds, and the I
+    statement on screening, which answers it, ranked below them."""
+    assert asks_for_decision("Should I check a TSH on a 50-year-old woman?")
+    assert asks_for_decision("Does the USPSTF recommend screening for thyroid dysfunction?")
+    assert not asks_for_decision("What TSH level is considered overt hyperthyroidism?")
+    generation = settings.generation.model_copy(update={"guideline_sentences": 1})
+    built = Components(settings.model_copy(update={"generation": generation}), embedder=embedder,
+                       judge=LexicalJudge())
+    try:
+        write_doc("g/thyroid.md", kind="guideline", title="Screening for thyroid dysfunction",
+                  body="## Recommendations\nA TSH level above 10 mIU/L is the usual threshold to treat. The "
+                       "evidence is insufficient to assess screening for thyroid dysfunction in asymptomatic adults "
+                       "(I statement).")
+        built.ingestor().run([tmp_path / "src"])
+        answer = built.answers().answer("Should I check a TSH level in a woman without symptoms?")
+    finally:
+        built.close()
+    assert answer.sections[0].text.startswith("The evidence is insufficient to assess screening"), answer.sections[0]
 
 
 def test_a_question_on_how_strong_a_recommendation_is_leads_with_its_grade(components: Components,
