@@ -126,8 +126,10 @@ class Chunker:
 
     def _with_lists(self, text: str, section: Section, pieces: list[_Piece], readable: int) -> list[_Piece]:
         """``pieces`` with those a list and its opening span merged into one, when the embedder reads it whole."""
-        lists = [(section.start + start, section.start + end)
-                 for start, end, _ in statement_spans(text[section.start:section.end])]
+        own = text[section.start:section.end]
+        if ":" not in own:  # no opening to read a list with: the sentences are not split again
+            return pieces
+        lists = [(section.start + start, section.start + end) for start, end, _ in statement_spans(own)]
         lists = [(start, end) for start, end in lists if any(start < p.start < end for p in pieces)]
         if not lists:
             return pieces

@@ -243,6 +243,7 @@ def position_on(claim: str, sentence: str) -> Stance | None:
     return stance_of(sentence, advised=claimed_stance(claim) == "for")
 
 
+@lru_cache(maxsize=64)
 def _approves(claim: str) -> bool:
     """Whether a claim is that a regulator approved something ("PRP kits are FDA-approved for facial injection"): only
     a sentence on approval speaks to it, not the authors' advice on the same product."""

@@ -393,8 +393,8 @@ def _statement(candidate: Candidate, by_place: dict[tuple[int, int], Candidate],
         before = by_place.get((n, position - 1))
         return [before, candidate] if before is not None else []
     if _THIS_RECOMMENDATION.search(candidate.text) and not strengths_in(candidate.text):
-        stating = next((by_place[(n, p)] for p in range(position - 1, -1, -1)
-                        if (n, p) in by_place and _states_advice(by_place[(n, p)].text)), None)
+        stating = next((by_place[(n, p)] for p in range(position - 1, -1, -1)  # a grade, or stated advice
+                        if (n, p) in by_place and stance_of(by_place[(n, p)].text, advised=True)), None)
         return [stating, candidate] if stating is not None else [candidate]
     return [candidate]
 
@@ -405,11 +405,6 @@ decreasing risky drinking ...") is read after the recommendation it refers to wh
 beside another recommendation (the I statement for adolescents) it reads as about that one. When its passage holds
 none (the recommendation is in another passage), it is quoted alone, as before: "This recommendation applies to
 asymptomatic adults (18 years and older)" still says whom the guideline's statement covers."""
-
-
-def _states_advice(sentence: str) -> bool:
-    """Whether a sentence states a recommendation: a grade, or advice ("recommends", "endorses")."""
-    return bool(strengths_in(sentence)) or stance_of(sentence, advised=True) is not None
 
 
 def asks_for_dose(question: str) -> bool:

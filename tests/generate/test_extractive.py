@@ -63,23 +63,29 @@ def test_a_sentence_leaning_on_its_neighbour_is_quoted_with_it(one_sentence: Com
     assert text.index("Older people taking antidepressants were followed") < text.index(lean)
 
 
-def test_a_sentence_about_this_recommendation_comes_after_the_recommendation_it_refers_to(
-        settings: Settings, embedder: HashEmbedder, write_doc: WriteDoc, tmp_path: Path) -> None:
-    """Quoted alone beside the adolescents' I statement, "this recommendation" reads as about that one."""
+def first_guideline_sentences(settings: Settings, embedder: HashEmbedder, tmp_path: Path, question: str) -> str:
+    """The guideline section, quoting one sentence (with what it needs), answering ``question`` over the documents
+    written under ``tmp_path``."""
     generation = settings.generation.model_copy(update={"guideline_sentences": 1})
     built = Components(settings.model_copy(update={"generation": generation}), embedder=embedder,
                        judge=LexicalJudge())
     try:
-        write_doc("g/alcohol.md", kind="guideline", title="Screening for alcohol misuse, recommendation statement",
-                  body="## Recommendations\nThe task force recommends screening adults aged 18 years or older "
-                       "for alcohol misuse. (B recommendation) Adolescents were not studied enough to assess. "
-                       "Although pregnant women are included, this recommendation is related to decreasing risky "
-                       "drinking in pregnant women, not to abstinence.")
         built.ingestor().run([tmp_path / "src"])
-        answer = built.answers().answer("Does the alcohol counselling for risky drinking cover pregnant women?")
+        return built.answers().answer(question).sections[0].text
     finally:
         built.close()
-    text = answer.sections[0].text
+
+
+def test_a_sentence_about_this_recommendation_comes_after_the_recommendation_it_refers_to(
+        settings: Settings, embedder: HashEmbedder, write_doc: WriteDoc, tmp_path: Path) -> None:
+    """Quoted alone beside the adolescents' I statement, "this recommendation" reads as about that one."""
+    write_doc("g/alcohol.md", kind="guideline", title="Screening for alcohol misuse, recommendation statement",
+              body="## Recommendations\nThe task force recommends screening adults aged 18 years or older "
+                   "for alcohol misuse. (B recommendation) Adolescents were not studied enough to assess. "
+                   "Although pregnant women are included, this recommendation is related to decreasing risky "
+                   "drinking in pregnant women, not to abstinence.")
+    text = first_guideline_sentences(settings, embedder, tmp_path,
+                                     "Does the alcohol counselling for risky drinking cover pregnant women?")
     assert text.startswith("The task force recommends screening adults aged 18 years or older for alcohol misuse. "
                            "(B recommendation) [1]. Although pregnant women are included, this recommendation"), text
     assert "Adolescents" not in text
@@ -244,19 +250,13 @@ def test_a_question_asking_what_to_do_leads_with_the_guidelines_stated_advice(
     assert asks_for_decision("Should I check a TSH on a 50-year-old woman?")
     assert asks_for_decision("Does the USPSTF recommend screening for thyroid dysfunction?")
     assert not asks_for_decision("What TSH level is considered overt hyperthyroidism?")
-    generation = settings.generation.model_copy(update={"guideline_sentences": 1})
-    built = Components(settings.model_copy(update={"generation": generation}), embedder=embedder,
-                       judge=LexicalJudge())
-    try:
-        write_doc("g/thyroid.md", kind="guideline", title="Screening for thyroid dysfunction",
-                  body="## Recommendations\nA TSH level above 10 mIU/L is the usual threshold to treat. The "
-                       "evidence is insufficient to assess screening for thyroid dysfunction in asymptomatic adults "
-                       "(I statement).")
-        built.ingestor().run([tmp_path / "src"])
-        answer = built.answers().answer("Should I check a TSH level in a woman without symptoms?")
-    finally:
-        built.close()
-    assert answer.sections[0].text.startswith("The evidence is insufficient to assess screening"), answer.sections[0]
+    write_doc("g/thyroid.md", kind="guideline", title="Screening for thyroid dysfunction",
+              body="## Recommendations\nA TSH level above 10 mIU/L is the usual threshold to treat. The "
+                   "evidence is insufficient to assess screening for thyroid dysfunction in asymptomatic adults "
+                   "(I statement).")
+    text = first_guideline_sentences(settings, embedder, tmp_path,
+                                     "Should I check a TSH level in a woman without symptoms?")
+    assert text.startswith("The evidence is insufficient to assess screening"), text
 
 
 def test_a_question_on_how_strong_a_recommendation_is_leads_with_its_grade(components: Components,
