@@ -26,8 +26,8 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from rag.answer.lexical import answer_sentences, is_no_evidence, support, swaps_a_letter
-from rag.appraisal import finds_no_difference_in, states_result
+from rag.answer.lexical import answer_sentences, is_no_evidence, support, supporting_sentence, swaps_a_letter
+from rag.appraisal import finds_no_difference_in, misstates_position, states_result
 from rag.config import VerificationSettings
 from rag.contract import SECTION_KINDS, SECTION_SOURCE_KIND, SectionKind, Source, strip_citations
 from rag.generate.protocol import Draft
@@ -380,8 +380,14 @@ class Grounder:
         return [item[3] for item in scored[: self._settings.max_attribution_candidates]]
 
     def _supports(self, judgment: Judgment, claim: str, passage: str) -> bool:
-        return (judgment.supported and judgment.score >= self._settings.attribution_min_score
-                and numbers(claim) <= numbers(passage) and not swaps_a_letter(claim, passage))
+        """The judge's verdict, unless the claim holds a number the passage does not, or its best supporting sentence
+        names another lettered vitamin or virus, or states another position than the claim says it does (an I
+        statement written up as "does not recommend": words a judge of overlap reads as the same)."""
+        if not (judgment.supported and judgment.score >= self._settings.attribution_min_score
+                and numbers(claim) <= numbers(passage)):
+            return False
+        sentence = supporting_sentence(claim, passage)
+        return not swaps_a_letter(claim, sentence) and not misstates_position(claim, sentence)
 
 
 def _joined(sources: dict[int, Source], numbers_: Sequence[int]) -> str:

@@ -42,16 +42,22 @@ def support(claim: str, passage: str) -> Support:
     return Support(recall, numbers_ok, *best_span)
 
 
-def swaps_a_letter(claim: str, passage: str) -> bool:
-    """Whether the passage sentence that best supports ``claim`` names another member of a lettered family than the
-    claim does ("vitamin D" where the claim says "vitamin E", "hepatitis C" for "hepatitis B"): a one-letter change a
-    judge of overlapping words cannot see (the local model wrote "The USPSTF recommends vitamin E supplements for
-    older persons at risk for falling" from "The USPSTF also recommends vitamin D supplements ...")."""
+def supporting_sentence(claim: str, passage: str) -> str:
+    """The sentence of ``passage`` that best supports ``claim`` (:func:`support`)."""
+    found = support(claim, passage)
+    return passage[found.start:found.end]
+
+
+def swaps_a_letter(claim: str, sentence: str) -> bool:
+    """Whether ``sentence`` (the passage sentence that best supports ``claim``: :func:`supporting_sentence`) names
+    another member of a lettered family than the claim does ("vitamin D" where the claim says "vitamin E", "hepatitis
+    C" for "hepatitis B"): a one-letter change a judge of overlapping words cannot see (the local model wrote "The
+    USPSTF recommends vitamin E supplements for older persons at risk for falling" from "The USPSTF also recommends
+    vitamin D supplements ...")."""
     claimed = designated(CITATION.sub("", claim))
     if not claimed:
         return False
-    found = support(claim, passage)
-    stated = designated(passage[found.start:found.end])
+    stated = designated(sentence)
     families = {family for family, _ in stated}
     return any(family in families and (family, letter) not in stated for family, letter in claimed)
 

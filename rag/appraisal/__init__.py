@@ -22,7 +22,7 @@ from rag.appraisal.models import (
     SourceAppraisal,
 )
 from rag.appraisal.question import is_yes_no_question
-from rag.appraisal.recommendation import recommendation_of
+from rag.appraisal.recommendation import misstates_position, recommendation_of
 from rag.appraisal.sample_size import sample_size_from_text, sample_size_of
 from rag.appraisal.section import SectionAppraisal, appraise_section
 from rag.appraisal.source import age_in_years, appraise_source
@@ -49,6 +49,7 @@ __all__ = [
     "disagreements",
     "finds_no_difference_in",
     "is_yes_no_question",
+    "misstates_position",
     "recommendation_of",
     "research_certainty",
     "sample_size_from_text",

@@ -73,6 +73,7 @@ _AGAINST = re.compile(r"\b(?:suggests?|suggested|argues?) against\b|\b(?:strong|
                       r"|\b(?:should|must) not be\b"
                       r"|\bnot (?:\w+[- ])?(?:recommended|approved|endorsed|advised|cleared|needed|required)\b"
                       r"|\bno (?:\w+[- ]){0,4}(?:approved|cleared|licensed)\b"
+                      r"|\b(?:does|do|did)(?: not|n't) (?:\w+ )?(?:recommend|endorse|advise)\b(?! for or against)"
                       r"|\bunapproved\b|\boff-label\b", _I)
 """Positions against that a finding's direction does not read as advice: the VA/DoD's "suggests against", a
 regulator's "not FDA-approved"."""
@@ -82,7 +83,8 @@ _ADVISED = re.compile(r"\b(?:recommends?|recommended|suggests?|endorses?|endorse
 _FOR = re.compile(rf"{_ADVISED.pattern}|\b(?:should|must) (?:be )?\w+", _I)
 """A position for something, as advice ("recommends") or as a modal ("should be screened")."""
 _TOO_LITTLE = re.compile(r"\b(?:too (?:limited|weak|sparse|few)|insufficient|not (?:enough|sufficient))\b[^.;]{0,60}"
-                         r"\bto (?:recommend|support|make a recommendation)\b", _I)
+                         r"\bto (?:recommend|support|make a recommendation)\b"
+                         r"|\b(?:not|no) (?:\w+ )?recommend\w* for or against\b", _I)
 _SEX_WORDS = {"male": frozenset("men man male males boys boy".split()),
               "female": frozenset("women woman female females girls girl".split())}
 """Words naming one sex: a position on one says nothing of the other."""
@@ -279,6 +281,21 @@ def contradicts(claim: Stance | None, stated: Stance | None) -> bool:
         return False
     return (claim == "for" and stated in ("against", "insufficient", "selective")) or (claim == "against"
                                                                                       and stated == "for")
+
+
+_OFFERED: dict[Stance, str] = {"for": "offer", "selective": "offer", "against": "against",
+                               "insufficient": "insufficient"}
+"""What a position tells a clinician to do: offer it (to all or to some), do not, or no call."""
+
+
+def misstates_position(claim: str, sentence: str) -> bool:
+    """Whether a claim that states a guideline's or regulator's position (a grade, "recommends", "does not
+    recommend") says another thing to do than the source sentence it rests on: "The USPSTF does not recommend screening
+    for thyroid dysfunction" written from the I statement that the evidence is insufficient (the local model wrote
+    it; the support judge, reading shared words, kept it). A C grade's "selectively offer" and a "recommends" both
+    offer, so they are not told apart; a claim or a sentence stating no position is never a misstatement."""
+    claimed, stated = stance_of(claim, advised=True), stance_of(sentence, advised=True)
+    return claimed is not None and stated is not None and _OFFERED[claimed] != _OFFERED[stated]
 
 
 CONFIRMING_MARGIN = 0.1

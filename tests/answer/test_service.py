@@ -17,6 +17,7 @@ from rag.answer.ground import (
     LIMITATION_UNSUPPORTED,
     NO_DIFFERENCE_FOUND,
     NO_RESULT_CITED,
+    NOT_SUPPORTED_AS_CITED,
     NOTHING_TO_SUPPORT,
     OFF_TOPIC,
     RESTATES_FALSE_PREMISE,
@@ -321,6 +322,27 @@ def test_a_models_sentence_naming_another_lettered_vitamin_than_its_source_is_re
     assert swapped[:-5] + "." in [r.sentence for r in answer.grounding.removed]
 
 
+def test_a_models_sentence_stating_another_position_than_its_guideline_sentence_is_removed(
+        components: Components, write_doc: WriteDoc, tmp_path: Path) -> None:
+    """Found live (local model, "Should I check a TSH ...?"): "The USPSTF does not recommend screening for thyroid
+    dysfunction in nonpregnant, asymptomatic adults [1]" was kept, written from the I statement: an insufficient-evidence
+    statement is not a recommendation against, and every word but the position is the source's."""
+    write_doc("g/thyroid.md", kind="guideline", organization="USPSTF", year=2015, title="Thyroid dysfunction screening",
+              body="## Recommendation\nThe USPSTF concludes that the current evidence is insufficient to assess the "
+                   "balance of benefits and harms of screening for thyroid dysfunction in nonpregnant, asymptomatic "
+                   "adults. (I statement) Subclinical hypothyroidism is defined by a raised TSH with a normal free T4.")
+    kept = "Subclinical hypothyroidism is defined by a raised TSH with a normal free T4 [1]."
+    turned = "The USPSTF does not recommend screening for thyroid dysfunction in nonpregnant, asymptomatic adults [1]."
+    question = "Should I check a TSH in an adult without thyroid symptoms?"
+    answer = answered_by_model(components, tmp_path, f"## From the Guidelines\n{turned} {kept}\n", question)
+    assert answer.sections[0].text == kept, answer.sections[0].text
+    assert turned[:-5] + "." in [r.sentence for r in answer.grounding.removed]
+    stated = "The USPSTF found the evidence insufficient to recommend screening for thyroid dysfunction [1]."
+    faithful = components.answers(llm=ScriptedGenerator([f"## From the Guidelines\n{stated}\n"])).answer(
+        question, backend="openai")
+    assert faithful.sections[0].text == stated, "the same position in other words stands"
+
+
 def test_a_models_result_for_a_study_recorded_without_results_is_removed(components: Components,
                                                                          write_doc: WriteDoc, tmp_path: Path) -> None:
     """Found live (local model): "The randomised trial ... found that both groups improved [1]", cited to a record
@@ -405,7 +427,8 @@ def test_a_models_echo_of_a_false_premise_and_its_questions_are_removed(
         components: Components, write_doc: WriteDoc, tmp_path: Path) -> None:
     """The local model answered "Since the USPSTF recommends one-time AAA screening for women who have ever smoked,
     at what age ...?" by restating the premise as a cited sentence, and grounding kept it: the judge read shared
-    words as support."""
+    words as support. An echo resting on a sentence that states the opposite position is unsupported; one resting on
+    a sentence that states none is removed as restating the premise."""
     index_carotid_guideline(components, write_doc, tmp_path)
     question = CAROTID_PREMISE
     echo = "The task force endorses screening adults for asymptomatic carotid artery stenosis"
@@ -416,7 +439,11 @@ def test_a_models_echo_of_a_false_premise_and_its_questions_are_removed(
                              "## Limitations\nNone."])
     answer = components.answers(llm=llm).answer(question, backend="openai")
     removed = {r.reason for r in answer.grounding.removed if r.sentence.startswith((echo, asked))}
-    assert removed == {RESTATES_FALSE_PREMISE, ASKS_A_QUESTION}, answer.grounding.removed
+    assert removed == {NOT_SUPPORTED_AS_CITED, ASKS_A_QUESTION}, "the D recommendation it rests on states the opposite"
+    tied = f"{echo} and rescreening them every 3 to 5 years"  # rests on the interval, which states no position
+    echoed = components.answers(llm=ScriptedGenerator([f"## From the Guidelines\n{tied} [1].\n"])).answer(
+        question, backend="openai")
+    assert (tied + ".", RESTATES_FALSE_PREMISE) in [(r.sentence, r.reason) for r in echoed.grounding.removed]
     text = answer.sections[0].text
     assert "endorses" not in text and "?" not in text
     assert text.startswith("The task force recommends against screening") and "every 3 to 5 years" in text

@@ -100,6 +100,9 @@ def test_evidence_grade() -> None:
     ("The US FDA stated that there are no FDA-approved exosome products.", "against"),
     ("It applies to adults aged 40 to 70 years who do not have symptoms of diabetes and are overweight. "
      "(B recommendation)", "for"),
+    ("The USPSTF does not recommend routine screening for ovarian cancer.", "against"),
+    ("Given inconsistent evidence, the guideline panel does not recommend for or against the routine use of it.",
+     "insufficient"),
 ])
 def test_the_position_a_sentence_states(sentence: str, stance: str | None) -> None:
     assert stance_of(sentence) == stance
