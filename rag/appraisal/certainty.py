@@ -215,8 +215,9 @@ def _indirectness(frame: QuestionFrame, passages: Sequence[str], direct: Sequenc
     elif frame.topic and len(frame.topic & found) / len(frame.topic) < _MIN_COVERAGE:
         missing = ", ".join(sorted(frame.topic - found)[:4])
         return f"downgraded for indirectness (the cited passages do not mention {missing})"
-    if frame.arms and not any(frame.names_both_arms(passage) for passage in passages):
-        left, right = (" ".join(sorted(arm)) for arm in frame.arms)
+    if frame.arms and frame.sides[0] and not any(frame.names_both_arms(passage) or frame.compares_a_side(passage)
+                                                 for passage in passages):
+        left, right = frame.sides
         return f"downgraded for indirectness (no cited passage compares {left} with {right} directly)"
     return None
 

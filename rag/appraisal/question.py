@@ -54,7 +54,18 @@ _SAFETY = re.compile(r"\bsafe(?:ly|ty|r|st)?\b|\bwell tolerated\b|\btolerab\w+",
 _ACRONYM = re.compile(r"\b[A-Z][A-Za-z]?[A-Z]{1,5}s?\b")
 _WORDS = re.compile(r"[A-Za-z][A-Za-z]*")
 _ARMS = re.compile(r"\b(?:versus|vs\.?|compared (?:with|to)|(?:rather )?than)(?:\s|$)|\bbetween\b", re.IGNORECASE)
-_LEFT_START = re.compile(r"\b(?:of|is|are|does|do|did|can|should|was|were|with|using|between)\s", re.IGNORECASE)
+_LEFT_START = re.compile(r"\b(?:of|is|are|does|do|did|can|should|was|were|with|using|between|wants?|prefers?|"
+                         r"(?:evidence|data|support) for)\s", re.IGNORECASE)
+_CLAUSE_END = re.compile(r"[.:;?!]\s|[,;:?!]")
+"""Where a side of a comparison ends at the latest: a sentence or a clause break ("meds. Any guideline ...")."""
+_COMPARING = re.compile(rf"{_ARMS.pattern}|\bas (?:[\w-]+ ){{1,2}}as\b|\bcompar(?:ed|ing|isons?)\b", re.IGNORECASE)
+"""A sentence setting one thing against another: a comparator, "as effective as", "the trials that compared them"."""
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s")
+_LEADING_WITH = re.compile(r"^\s*(?:with|to)\s")
+_COMPARATIVE_END = re.compile(r"\s(?:(?:better|worse|superior|inferior|preferable|(?:more|less) \w+|\w{3,}er)"
+                              r"(?: results?| outcomes?)?|been|being|be)\s*$", re.IGNORECASE)
+_CHANGE_END = re.compile(r"\s(?:go(?:es)? (?:up|down)|rises?|falls?|drops?|changes?|increases?|decreases?)\s*$",
+                         re.IGNORECASE)
 _RIGHT_END = re.compile(r"\s(?:for|in|among|on|at|during|after|before|when|regarding|to (?!\w+ing)\w+|\?)",
                         re.IGNORECASE)
 
@@ -74,6 +85,9 @@ class QuestionFrame:
     acronyms: frozenset[str] = frozenset()
     forms: tuple[tuple[str, frozenset[str]], ...] = ()
     arm_acronyms: tuple[frozenset[str], frozenset[str]] = (frozenset(), frozenset())
+    sides: tuple[str, str] = ("", "")
+    """The two sides of a comparison as the question writes them ("adding bedtime NPH", "switching"), for saying
+    which comparison no passage makes; empty without one."""
     outcomes: frozenset[str] = frozenset()
     """The words the question's movement qualifies ("painful" in "Is X more painful than Y?"), as crude stems: a
     finding that names none of them says nothing of which way that outcome went."""
@@ -99,17 +113,33 @@ class QuestionFrame:
         "painful"); True when the question names none."""
         return not self.outcomes or names_any(self.outcomes, text)
 
+    def compares_a_side(self, text: str) -> bool:
+        """Whether a sentence of ``text`` sets one of the comparison's sides against something ("nonwhite patients had
+        thicker melanomas than white patients" for "darker skin compared with white patients"): a passage may name the
+        other side in words the question does not use, so only a passage with no such sentence shows that no
+        comparison was made. False when the question compares nothing."""
+        if self.arms is None:
+            return False
+        sides = [(arm, known) for arm, known in zip(self.arms, self.arm_acronyms, strict=True)]
+        return any(_COMPARING.search(sentence) and any(_names(arm, known, sentence) for arm, known in sides)
+                   for sentence in _SENTENCE_BREAK.split(text))
+
     def names_both_arms(self, text: str) -> bool:
         """For a comparison question, whether a text names both of its sides (a word of each in any plural/singular
         form, or an acronym of its words: "SBK" for "sub-Bowman's keratomileusis"): only such a text can say which
         side is better; True when the question compares nothing."""
         if self.arms is None:
             return True
-        lowered = text.lower()
-        words = frozenset(normalise(word) for word in words_of(lowered))
-        acronyms = {token.lower().removesuffix("s") for token in _ACRONYM.findall(text)}
-        return all(any(term in lowered if "-" in term else term in words for term in arm) or bool(acronyms & known)
-                   for arm, known in zip(self.arms, self.arm_acronyms, strict=True))
+        return all(_names(arm, known, text) for arm, known in zip(self.arms, self.arm_acronyms, strict=True))
+
+
+def _names(arm: frozenset[str], acronyms: frozenset[str], text: str) -> bool:
+    """Whether a text names a side of a comparison: a word of it in any plural/singular form, or one of its
+    acronyms."""
+    lowered = text.lower()
+    words = frozenset(normalise(word) for word in words_of(lowered))
+    found = {token.lower().removesuffix("s") for token in _ACRONYM.findall(text)}
+    return any(term in lowered if "-" in term else term in words for term in arm) or bool(found & acronyms)
 
 
 @lru_cache(maxsize=256)
@@ -124,6 +154,7 @@ def frame_question(question: str) -> QuestionFrame:
         topic=topic_terms(question),
         arms=_arms(phrases),
         arm_acronyms=_arm_acronyms(phrases),
+        sides=phrases[:2] if phrases is not None and phrases[2] and _arms(phrases) is not None else ("", ""),
         movement="up" if up and not down else "down" if down and not up else None,
         equivalence=bool(_EQUIVALENCE.search(question)),
         negated=bool(_NEGATED.search(question)),
@@ -231,7 +262,7 @@ def _acronyms(question: str) -> frozenset[str]:
     return frozenset(found)
 
 
-def _arms(phrases: tuple[str, str] | None) -> tuple[frozenset[str], frozenset[str]] | None:
+def _arms(phrases: tuple[str, str, bool] | None) -> tuple[frozenset[str], frozenset[str]] | None:
     """The words naming each side of a comparison (its ``phrases``, see :func:`_arm_phrases`), each side without the
     words both share."""
     if phrases is None:
@@ -241,23 +272,43 @@ def _arms(phrases: tuple[str, str] | None) -> tuple[frozenset[str], frozenset[st
     return (left, right) if left and right else None
 
 
-def _arm_acronyms(phrases: tuple[str, str] | None) -> tuple[frozenset[str], frozenset[str]]:
+def _arm_acronyms(phrases: tuple[str, str, bool] | None) -> tuple[frozenset[str], frozenset[str]]:
     """The acronyms each side of a comparison may go by (see :func:`_acronyms`); empty sets without one."""
     if phrases is None:
         return frozenset(), frozenset()
     return _acronyms(phrases[0]), _acronyms(phrases[1])
 
 
-def _arm_phrases(question: str) -> tuple[str, str] | None:
-    """The two sides of a comparison as written: the noun phrase just before the comparator and just after it."""
-    match = _ARMS.search(question)
-    if match is None:
-        return None
-    before, after = question[: match.start()], question[match.end():]
-    if match.group(0).lower() == "between":
-        before, _, after = after.partition(" and ")
-    elif starts := list(_LEFT_START.finditer(before)):
-        before = before[starts[-1].end():]
-    if end := _RIGHT_END.search(after):
-        after = after[: end.start()]
-    return before, after
+def _arm_phrases(question: str) -> tuple[str, str, bool] | None:
+    """The two sides of a comparison as written, and whether they are named plainly enough to be quoted back: the
+    phrase just before the comparator and just after it, each within its clause ("white patients", not "white
+    patients: where, and"), the left without the comparative that calls for "than" ("injecting PRP intradermally",
+    not "... better"). A left side that states an outcome ("will patients get more severe redness or swelling than
+    with needling alone") names its treatment elsewhere: the whole sentence before the comparator is read, and not
+    quoted. None when the left side ends on a change ("her risk of low sodium go up compared with periods off
+    antidepressants"), or for a bare "than" before a number ("more than 50%", "older than 65")."""
+    for match in _ARMS.finditer(question):
+        before, after = question[: match.start()], question[match.end():]
+        comparator = match.group(0).strip().lower()
+        if comparator == "between":
+            before, _, after = after.partition(" and ")
+        after = _CLAUSE_END.split(after)[0]
+        end = _RIGHT_END.search(after)
+        if end and end.group(0).lower().startswith(" to") and after[: end.start()].rstrip().endswith("ing"):
+            end = _RIGHT_END.search(after, end.end())  # "switching to insulin alone": what the switch is to
+        if end:
+            after = after[: end.start()]
+        after = _LEADING_WITH.sub("", after).strip()
+        if comparator == "than" and after[:1].isdigit():
+            continue
+        if comparator == "between":
+            return before.strip(), after, True
+        clause = _CLAUSE_END.split(before)[-1]
+        if _CHANGE_END.search(clause):
+            return None
+        plain = not moved_outcomes(clause)
+        left = _COMPARATIVE_END.sub("", clause) if plain else before
+        if starts := list(_LEFT_START.finditer(left)):
+            left = left[starts[-1].end():]
+        return left.strip(), after, plain
+    return None

@@ -46,6 +46,28 @@ def test_frame_of_a_comparison() -> None:
     assert "efficacy" not in frame.topic and not frame.yes_no
     rather = frame_question("Is there evidence for adding bedtime NPH rather than switching to insulin alone?")
     assert rather.arms is not None and "rather" not in rather.arms[0], "'rather than' is the comparator, whole"
+    assert rather.sides == ("adding bedtime NPH", "switching to insulin alone")
+
+
+@pytest.mark.parametrize(("question", "sides"), [
+    ("How does melanoma present in patients with darker skin compared with white patients: where, and at what "
+     "stage?", ("darker skin", "white patients")),
+    ("Patient with mild depression wants acupuncture rather than meds. Any guideline or trial support?",
+     ("acupuncture", "meds")),
+    ("For acne scars, is injecting PRP intradermally better than just applying it on the skin after microneedling?",
+     ("injecting PRP intradermally", "just applying it")),
+    ("In the study of intradermal PRP versus 50% TCA CROSS for atrophic acne scars, what were the scar scores?",
+     ("intradermal PRP", "50% TCA CROSS")),
+    ("What was the pooled odds ratio for more than 50% improvement with PRP versus microneedling alone?",
+     ("PRP", "microneedling alone")),
+    # a side stated as an outcome, or a change, is not quoted back; "older than 65" is a threshold
+    ("If I add PRP to microneedling, will patients get more severe redness than with needling alone?", ("", "")),
+    ("If I start an SSRI, how much does her risk of low sodium go up compared with periods off antidepressants?",
+     ("", "")),
+    ("Are women older than 65 screened for osteoporosis?", ("", "")),
+])
+def test_the_sides_of_a_comparison_as_the_question_writes_them(question: str, sides: tuple[str, str]) -> None:
+    assert frame_question(question).sides == sides
 
 
 def test_frame_movement_equivalence_negation_safety() -> None:

@@ -130,6 +130,25 @@ def test_indirectness_by_meaning_when_it_is_judged() -> None:
     assert unclear is not None and "no cited publication clearly addresses the question" in unclear.reason
 
 
+def test_a_missing_comparison_is_named_as_asked_and_only_when_no_passage_compares_a_side() -> None:
+    """The eighth reading found "no cited passage compares adding bedtime nph rather with switching directly" beside
+    a trial of bedtime NPH with oral agents against insulin alone, and "compares darker skin with white" beside a
+    series setting nonwhite against white patients: the sides were sorted word sets, and a passage naming a side in
+    other words counted as no comparison."""
+    question = "For acne scars, is injecting PRP intradermally better than just applying it on the skin?"
+    elsewhere = "Acne scars improved after intradermal PRP in 30 patients."
+    missing = research_certainty([source("rct", 400)], question, [elsewhere], direct=[True])
+    assert missing is not None
+    assert "(no cited passage compares injecting PRP intradermally with just applying it directly)" in missing.reason
+    melanoma = "How does melanoma present in patients with darker skin compared with white patients: where?"
+    other_words = "Nonwhite patients had thicker melanomas than white patients at diagnosis."
+    compared = research_certainty([source("case-series", 357)], melanoma, [other_words], direct=[True])
+    assert compared is not None and "compares" not in compared.reason
+    not_compared = research_certainty([source("case-series", 357)], melanoma, ["Melanoma is rarer in nonwhite "
+                                                                               "people."], direct=[True])
+    assert not_compared is not None and "compares darker skin with white patients directly" in not_compared.reason
+
+
 def test_a_reviews_pooled_participants_are_not_added_to_its_trials() -> None:
     review_and_trials = describe([source("meta-analysis", 472), source("rct", 30), source("rct", 100)])
     assert review_and_trials == ("one meta-analysis and two randomised trials (130 participants in the primary "
