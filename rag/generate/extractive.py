@@ -21,6 +21,7 @@ import re
 from collections.abc import Iterator, Sequence, Set
 from dataclasses import dataclass, field, replace
 
+from rag.appraisal.counts import counts_in
 from rag.appraisal.recommendation import (
     Stance,
     claimed_stance,
@@ -193,7 +194,8 @@ class ExtractiveGenerator:
         guidance = asks_for_guidance(request.question)
         for section, limit in limits.items():
             own = [d for d in documents if d.hit.kind == SECTION_SOURCE_KIND[section]]
-            chosen = self._choose(own, limit, asks_for_dose(own_ask(request.question) or request.question))
+            ask = own_ask(request.question) or request.question
+            chosen = self._choose(own, limit, asks_for_dose(ask), asks_for_size(ask))
             none = NO_EVIDENCE_STATEMENTS[section]
             if chosen and best is not None and not self._holds_its_own(section, own, best, guidance):
                 chosen, none = [], NOT_AS_CLOSE_STATEMENTS[section]
@@ -284,12 +286,15 @@ class ExtractiveGenerator:
         own = max((d.score for d in documents if d.addresses), default=None)
         return own is not None and own >= best - self._relevance.settings.section_floor
 
-    def _choose(self, documents: list[_Document], limit: int, dose: bool = False) -> list[Candidate]:
+    def _choose(self, documents: list[_Document], limit: int, dose: bool = False, size: bool = False
+                ) -> list[Candidate]:
         """Sentences of the publications that address the question and score close to the best one, the most
         direct publication first, then stronger evidence, then newer (a study recorded without results only when no
         study with a finding is left): each publication's best sentence, then the best of the rest, at most
         ``MAX_PER_DOCUMENT`` from one publication; none below the sentence floor. For a question asking for a dose
-        (``dose``), only sentences stating one: context around a dose is not a dose."""
+        (``dose``), only sentences stating one: context around a dose is not a dose. For a question asking how large
+        the studies are (``size``), each publication's first pick is its best sentence counting the people it studied
+        (rag.appraisal.counts), and a study recorded without results adds that sentence beyond the limit."""
         if not documents:
             return []
         meaning = self._relevance.settings
@@ -311,7 +316,12 @@ class ExtractiveGenerator:
         ranked = {d.hit.doc_id: [c for c in _ranked_sentences(d.sentences) if c.meaning >= sentence_floor
                                  and (not dose or _DOSE.search(c.text))] for d in relevant}
         relevant = [d for d in relevant if ranked[d.hit.doc_id]]
+        counting = {d.hit.doc_id: found for d in relevant
+                    if (found := next((c for c in ranked[d.hit.doc_id] if counts_in(c.text)), None))} if size else {}
+        described = [d for d in relevant if d.design_only and d.hit.doc_id in counting]
         relevant = [d for d in relevant if not d.design_only] or relevant
+        for doc_id, found in counting.items():  # each publication leads with its count of the people it studied
+            ranked[doc_id] = [found, *(c for c in ranked[doc_id] if c is not found)]
         premised = [d for d in candidates if d.premise is not None]
         if premised:  # the source that speaks to what the question takes for granted leads, to confirm or correct
             lead = max(premised, key=lambda d: ((d.premise or 0.0) + d.score, d.score))
@@ -329,7 +339,11 @@ class ExtractiveGenerator:
         rest = sorted((c for d in relevant for c in ranked[d.hit.doc_id][1:cap]), key=lambda c: -c.relevance)
         for candidate in rest[: max(0, limit - chosen)]:
             picks[candidate.source.hit.doc_id].append(candidate)
-        return [c for d in relevant for c in _with_qualifiers(picks[d.hit.doc_id], d.sentences)]
+        # "randomised 100 patients" answers "how big are the trials?" though its record gives no results: beyond
+        # the limit, so that it displaces no finding
+        extra = [d for d in described if d not in relevant]
+        picks.update({d.hit.doc_id: [counting[d.hit.doc_id]] for d in extra})
+        return [c for d in [*relevant, *extra] for c in _with_qualifiers(picks[d.hit.doc_id], d.sentences)]
 
 
 def _corrections_if_contradicted(document: _Document) -> _Document:
@@ -413,6 +427,17 @@ def asks_for_dose(question: str) -> bool:
     series ("what are the minimum intervals between doses?", "the second dose"): that asks when, not how much."""
     return any(not _PLACED_DOSE.search(question, max(0, word.start() - 40), word.start())
                for word in _DOSE_WORD.finditer(question))
+
+
+def asks_for_size(question: str) -> bool:
+    """Whether the question asks how large the studies are ("How big are the randomised trials ...?", "how many
+    patients did it enrol?", "what sample size"): a record describing a study's design states its size, even when it
+    gives no results."""
+    return bool(_SIZE_ASK.search(question))
+
+
+_SIZE_ASK = re.compile(r"\bhow (?:big|large)\b|\bsample sizes?\b|\bhow many (?:patients|participants|people|subjects|"
+                       r"women|men|children|adults|infants|persons|veterans)\b", re.IGNORECASE)
 
 
 def asks_for_guidance(question: str) -> bool:

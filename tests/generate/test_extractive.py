@@ -11,7 +11,13 @@ from rag.config import Settings
 from rag.contract import NOT_AS_CLOSE_STATEMENTS
 from rag.embedding import SentenceTransformerEmbedder
 from rag.factory import Components
-from rag.generate.extractive import _wording_bonus, asks_for_decision, asks_for_dose, asks_for_strength
+from rag.generate.extractive import (
+    _wording_bonus,
+    asks_for_decision,
+    asks_for_dose,
+    asks_for_size,
+    asks_for_strength,
+)
 from rag.testing.fakes import HashEmbedder, LexicalJudge
 from tests.helpers.documents import WriteDoc
 
@@ -372,3 +378,29 @@ def test_a_sentence_opening_on_the_recommendation_it_is_about_does_not_lean_on_a
     assert _wording_bonus("These statements cover adolescents and adults.") >= 0
     assert _wording_bonus("This was the largest trial of the three.") < 0
     assert _wording_bonus("These were small and unblinded.") < 0
+
+
+def test_a_question_on_how_large_the_studies_are_gets_each_ones_count(
+        settings: Settings, embedder: HashEmbedder, write_doc: WriteDoc, tmp_path: Path,
+        request: pytest.FixtureRequest) -> None:
+    """"How big are the randomised trials ...?" was answered from the meta-analysis's findings alone: the trial
+    recorded without results, which states its size, gave way to it. Asked for size, each publication's count of the
+    people it studied is its first pick, and a record without results adds its count beyond the section's limit."""
+    generation = settings.generation.model_copy(update={"research_sentences": 1})
+    meaning = settings.meaning.model_copy(update={"relative_floor": 0.2})  # both publications are close enough
+    components = Components(settings.model_copy(update={"generation": generation, "meaning": meaning}),
+                            embedder=embedder, judge=LexicalJudge())
+    request.addfinalizer(components.close)
+    write_doc("s/design.md", title="Microneedling with platelet-rich plasma for acne scars (design only)", year=2024,
+              body="## Design\nThe trial of microneedling with platelet-rich plasma for acne scars randomised 30 "
+                   "patients.")
+    write_doc("s/results.md", title="Platelet-rich plasma with microneedling for acne scars", year=2010,
+              body="## Results\nScars improved more with platelet-rich plasma and microneedling (p = 0.01). Sixty "
+                   "patients with acne scars were enrolled for microneedling and platelet-rich plasma in the trial.")
+    components.ingestor().run([tmp_path / "src"])
+    findings = research(components, "Does microneedling with platelet-rich plasma improve acne scars?")
+    assert "30 patients" not in findings, "asked for an effect, the record without results gives way"
+    sizes = research(components, "How big are the trials of microneedling with platelet-rich plasma for acne scars?")
+    assert sizes.startswith("Sixty patients with acne scars were enrolled"), sizes
+    assert "randomised 30 patients" in sizes
+    assert not asks_for_size("Did the trials of PRP for acne scars report how long the benefit lasted?")
