@@ -454,9 +454,13 @@ def asks_for_decision(question: str) -> bool:
     """Whether the question asks what to do ("Should I check a TSH ...?", "Do we need to ...?", "Does the USPSTF
     recommend ...?"): a guideline's stated advice (its grade, an I statement) answers it, and ranks with the strength
     bonus above sentences that share more of its words (the TSH thresholds above the I statement on screening)."""
-    return bool(_DECISION_ASK.match(question.lstrip()))
+    return bool(_DECISION_ASK.match(question.lstrip()) or _DECISION_CLAUSE.search(question))
 
 
+_DECISION_CLAUSE = re.compile(r"(?:[:;,]|\s[-\u2013\u2014])\s(?:so |and |then |but )?should (?:i|we)\b"
+                              r"|\bwhat should (?:i|we) (?:be )?(?:do|doing|offer|offering)\b", re.IGNORECASE)
+"""An ask for what to do after the case is told ("A 72-year-old with mild depression: should I start an SSRI or
+refer?"), or put as "what should I do/offer"."""
 _DECISION_ASK = re.compile(r"(?:should (?:i|we|you)|do (?:i|we) (?:need|have) to|is it (?:worth|recommended)|"
                            r"does (?:the )?(?:uspstf|task force|guideline|va/dod) recommend)\b", re.IGNORECASE)
 

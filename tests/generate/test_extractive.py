@@ -256,6 +256,13 @@ def test_a_question_asking_what_to_do_leads_with_the_guidelines_stated_advice(
     assert asks_for_decision("Should I check a TSH on a 50-year-old woman?")
     assert asks_for_decision("Does the USPSTF recommend screening for thyroid dysfunction?")
     assert not asks_for_decision("What TSH level is considered overt hyperthyroidism?")
+    # the ask after the case, or "what should I do": the fluoride question had been answered with the rationale
+    assert asks_for_decision("What should I be doing in well-child visits for caries prevention - varnish, both?")
+    assert asks_for_decision("A 72-year-old with mild depression: should I start an SSRI or refer for therapy?")
+    assert asks_for_decision("The USPSTF endorses an annual pelvic exam, so should I still do one at 30?")
+    assert not asks_for_decision("What starting dose of sertraline should I use?"), "a dose, not what to do"
+    assert not asks_for_decision("Since USPSTF recommends screening everyone 15 to 65 for HIV, how often should I "
+                                 "rescreen?")
     write_doc("g/thyroid.md", kind="guideline", title="Screening for thyroid dysfunction",
               body="## Recommendations\nA TSH level above 10 mIU/L is the usual threshold to treat. The "
                    "evidence is insufficient to assess screening for thyroid dysfunction in asymptomatic adults "
