@@ -119,6 +119,12 @@ _AIM = re.compile(r"\b(?:we aimed|the aim|aims? (?:of|to)|objective (?:of|was)|w
 _SIGNIFICANCE = re.compile(
     r"\b(?:statistically|significan\w*|p\s?[<=>]\s?0?\.\d|95% CI|confidence interval)", re.IGNORECASE)
 """A statement of whether a result is significant."""
+_CAUTION = re.compile(r"\b(?:confound\w*|(?:channel+ing|selection|residual|recall|publication) bias|"
+                      r"interpret\w* (?:\w+ )?with caution|confirmation is needed|cannot (?:establish|prove|show) "
+                      r"caus\w*|may not generali[sz]e)\b", re.IGNORECASE)
+"""A study's own caution on reading its findings: confounding, a named bias, the need for confirmation, limits on
+whom they apply to. Quoted findings of an observational study read as effects without it (a reading found "SSRIs had
+the highest adjusted hazard ratios for falls" quoted without "open to confounding by indication")."""
 _LEADING_PRONOUN = re.compile(r"(?:It|They|This|These|Those|Its|Their|He|She|Such)\b"
                               r"(?! (?:recommendations?|statements?|guidelines?)\b)")
 """A sentence opening on a pronoun leans on the one before it, which the answer may not quote ("It had previously
@@ -370,8 +376,10 @@ def _with_qualifiers(picked: list[Candidate], sentences: list[Candidate]) -> lis
     """A publication's chosen sentences, its best first and the others in reading order, each with what it needs to
     be read right: a sentence of a list item comes with the item's other sentences (a recommendation with the caveat
     its item adds, "No one option is favoured." with the options); a sentence that leans on the one before it ("In
-    this group, ...", "It was ...") comes after that one (or not at all); and a result comes with the statement of
-    its significance when the next sentence gives it ("The difference was not statistically significant.")."""
+    this group, ...", "It was ...") comes after that one (or not at all); a result comes with the statement of
+    its significance when the next sentence gives it ("The difference was not statistically significant."); and a
+    publication's findings end with its authors' caution on reading them, when a retrieved sentence states one ("the
+    design is observational and open to confounding by indication ...; confirmation is needed")."""
     by_place = {(c.source.n, c.position): c for c in sentences}
     items = {c.source.n: list_items(c.source.text) for c in {c.source.n: c for c in picked}.values()}
     groups: list[list[Candidate]] = []
@@ -391,6 +399,9 @@ def _with_qualifiers(picked: list[Candidate], sentences: list[Candidate]) -> lis
         if (candidate.source.n, candidate.position) not in seen:
             seen.add((candidate.source.n, candidate.position))
             result.append(candidate)
+    caution = next((c for c in sentences if _CAUTION.search(c.text) and (c.source.n, c.position) not in seen), None)
+    if caution is not None and any(not c.describes for c in result):
+        result.append(caution)
     return result
 
 

@@ -411,3 +411,16 @@ def test_a_question_on_how_large_the_studies_are_gets_each_ones_count(
     assert sizes.startswith("Sixty patients with acne scars were enrolled"), sizes
     assert "randomised 30 patients" in sizes
     assert not asks_for_size("Did the trials of PRP for acne scars report how long the benefit lasted?")
+
+
+def test_a_studys_findings_end_with_its_authors_caution(one_sentence: Components, write_doc: WriteDoc,
+                                                         tmp_path: Path) -> None:
+    """A reading found "SSRIs had the highest adjusted hazard ratios for falls" quoted without the cohort's "open to
+    confounding by indication": an association read as an effect."""
+    text = research_of_one_study(
+        one_sentence, write_doc, tmp_path, "Antidepressants and falls in older people",
+        "## Results\nFalls were more common on SSRIs than off antidepressants in older people (hazard ratio 1.66).\n\n"
+        "## Limitations\nThe design is observational and open to confounding by indication; confirmation is needed.",
+        "Do SSRIs raise the risk of falls in older people?")
+    assert text == ("Falls were more common on SSRIs than off antidepressants in older people (hazard ratio 1.66) [1]. "
+                    "The design is observational and open to confounding by indication; confirmation is needed [1].")
