@@ -330,7 +330,8 @@ class ExtractiveGenerator:
             ranked[doc_id] = [found, *(c for c in ranked[doc_id] if c is not found)]
         premised = [d for d in candidates if d.premise is not None]
         if premised:  # the source that speaks to what the question takes for granted leads, to confirm or correct
-            lead = max(premised, key=lambda d: ((d.premise or 0.0) + d.score, d.score))
+            lead = max(premised, key=lambda d: (any(c.corrects for c in d.sentences), (d.premise or 0.0) + d.score,
+                                                d.score))
             lead_sentence = max(lead.sentences, key=lambda c: (c.corrects, c.premise + c.relevance - c.meaning,
                                                                c.relevance))
             relevant = [lead, *(d for d in relevant if d is not lead)]

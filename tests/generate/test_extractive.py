@@ -157,6 +157,22 @@ def test_the_source_that_speaks_to_a_false_premise_leads_and_says_it_is_false(co
     assert not plain.notices, "a question that assumes nothing gets no such notice"
 
 
+def test_a_guideline_correcting_the_premise_leads_over_one_closer_to_its_words(
+        components: Components, write_doc: WriteDoc, tmp_path: Path) -> None:
+    """Found by the eighth reading: "Since the FDA has approved exosome serums for use after microneedling, what dose
+    ...?" was led by a Korean advertising rule naming exosomes and microneedles, closer to the premise's words, while
+    the FDA notice stating that no exosome product is approved came after it."""
+    write_doc("g/ads.md", kind="guideline", title="Cosmetic advertising rule on exosome serums and microneedles",
+              body="## Rule\nThe advertising rule bans calling exosome serums fit for use after microneedling with "
+                   "microneedles.")
+    write_doc("g/fda.md", kind="guideline", title="FDA notice on exosome products",
+              body="## Notice\nNo exosome product is approved by the FDA.")
+    components.ingestor().run([tmp_path / "src"])
+    question = "Since the FDA has approved exosome serums for use after microneedling, what dose should I apply?"
+    answer = components.answers().answer(question)
+    assert answer.sections[0].text.startswith("No exosome product is approved by the FDA ["), answer.sections[0].text
+
+
 def test_a_premise_the_guideline_also_holds_is_not_called_false(components: Components, write_doc: WriteDoc,
                                                                  tmp_path: Path) -> None:
     """A C grade for older adults contradicts "recommends counselling", but the B grade for the young states it: the
