@@ -6,8 +6,9 @@ only sources of the other section's kind) is attributed to the retrieved passage
 best support is a source of the other kind moves to that section; a sentence no passage supports, a repeated
 sentence (near-identical, or one whose words but one an earlier sentence with the same citations holds), a fragment
 with nothing to support, a publication's title written as a sentence, a sentence that names another retrieved
-publication than the one supporting it ("The VA/DoD guideline states ..." resting on a USPSTF statement), and a
-sentence resting only on a publication that does not address the question (rag.meaning: the judgment the offline
+publication than the one supporting it ("The VA/DoD guideline states ..." resting on a USPSTF statement), a sentence
+stating another position than the passage it rests on ("does not recommend" for an I statement), and a sentence
+resting only on a publication that does not address the question (rag.meaning: the judgment the offline
 composer quotes by) are removed, each with its reason. Statements that the sources lack evidence ("There are no
 direct studies ...") stay, uncited, unless (given which publications address the question) a source of their own
 section does: then they are false and removed, and the section is marked ``contradicted``. A passage's sentences
@@ -52,6 +53,7 @@ REPEATED = "it repeats an earlier sentence"
 NOTHING_TO_SUPPORT = "it states nothing a source could support"
 NUMBERS_MISSING = "a number in it appears in none of the retrieved passages"
 NAMES_ANOTHER_SOURCE = "it names a publication other than the one that supports it"
+MISSTATES_POSITION = "it states another position than the passage it rests on (a grade, for, against or no call)"
 ONLY_A_TITLE = "it is a publication's title, not a finding"
 OFF_TOPIC = "the only publication supporting it does not address the question"
 DENIES_ITS_STUDY = "it denies that such studies exist while resting on a study that addresses the question"
@@ -105,6 +107,8 @@ class Claim:
     """A statement that the sources lack evidence: kept uncited, in its place."""
     from_limitations: bool = False
     """A finding the model wrote among its limitations, moved to its source's section."""
+    misstates: bool = False
+    """A passage it cites, or the one sharing most of its words, supports it but for the position it states."""
 
 
 @dataclass
@@ -325,6 +329,8 @@ class Grounder:
             if self._supports(judgment, claim.text, _joined(sources, claim.cited)):
                 claim.sources = claim.cited
                 results[index] = True
+            else:
+                claim.misstates = self._misstates(judgment, claim.text, _joined(sources, claim.cited))
         self._prune(claims, sources)
         return results
 
@@ -343,6 +349,9 @@ class Grounder:
         most of its words, preferring its own section's kind and then publications that address the question; a
         claim only the other kind supports moves there."""
         for claim, found in zip(claims, self._supporting(claims, sources), strict=True):
+            if claim.misstates:  # not attributed elsewhere: it is about what its passage says, and says it wrongly
+                grounded.removed.append((claim.text, MISSTATES_POSITION))
+                continue
             if not found:
                 if not _numbers_anywhere(claim.text, sources):
                     reason = NUMBERS_MISSING
@@ -365,8 +374,14 @@ class Grounder:
                                                                                        strict=True) for s in found]))
         supporting = []
         for claim, found in zip(claims, candidates, strict=True):
-            supporting.append([(judgment.score, source) for source in found
-                               if self._supports(judgment := next(judgments), claim.text, source.text)])
+            kept = []
+            for place, source in enumerate(found):
+                judgment = next(judgments)
+                if self._supports(judgment, claim.text, source.text):
+                    kept.append((judgment.score, source))
+                elif place == 0 and not claim.cited:  # the passage sharing the most of its words
+                    claim.misstates = self._misstates(judgment, claim.text, source.text)
+            supporting.append(kept)
         return supporting
 
     def _candidates(self, claim: str, sources: Sequence[Source]) -> list[Source]:
@@ -383,11 +398,19 @@ class Grounder:
         """The judge's verdict, unless the claim holds a number the passage does not, or its best supporting sentence
         names another lettered vitamin or virus, or states another position than the claim says it does (an I
         statement written up as "does not recommend": words a judge of overlap reads as the same)."""
-        if not (judgment.supported and judgment.score >= self._settings.attribution_min_score
-                and numbers(claim) <= numbers(passage)):
+        if not self._judged(judgment, claim, passage):
             return False
         sentence = supporting_sentence(claim, passage)
         return not swaps_a_letter(claim, sentence) and not misstates_position(claim, sentence)
+
+    def _misstates(self, judgment: Judgment, claim: str, passage: str) -> bool:
+        """Whether the passage would support the claim but for the position the claim states."""
+        return self._judged(judgment, claim, passage) and misstates_position(claim, supporting_sentence(claim, passage))
+
+    def _judged(self, judgment: Judgment, claim: str, passage: str) -> bool:
+        """The judge's verdict, with every number of the claim in the passage."""
+        return (judgment.supported and judgment.score >= self._settings.attribution_min_score
+                and numbers(claim) <= numbers(passage))
 
 
 def _joined(sources: dict[int, Source], numbers_: Sequence[int]) -> str:

@@ -15,9 +15,9 @@ from rag.answer.ground import (
     DENIES_ITS_STUDY,
     LEANS_ON_REMOVED,
     LIMITATION_UNSUPPORTED,
+    MISSTATES_POSITION,
     NO_DIFFERENCE_FOUND,
     NO_RESULT_CITED,
-    NOT_SUPPORTED_AS_CITED,
     NOTHING_TO_SUPPORT,
     OFF_TOPIC,
     RESTATES_FALSE_PREMISE,
@@ -336,7 +336,11 @@ def test_a_models_sentence_stating_another_position_than_its_guideline_sentence_
     question = "Should I check a TSH in an adult without thyroid symptoms?"
     answer = answered_by_model(components, tmp_path, f"## From the Guidelines\n{turned} {kept}\n", question)
     assert answer.sections[0].text == kept, answer.sections[0].text
-    assert turned[:-5] + "." in [r.sentence for r in answer.grounding.removed]
+    assert (turned[:-5] + ".", MISSTATES_POSITION) in [(r.sentence, r.reason) for r in answer.grounding.removed]
+    uncited = components.answers(llm=ScriptedGenerator([f"## From the Guidelines\n{turned[:-5]}.\n"])).answer(
+        question, backend="openai")
+    assert (turned[:-5] + ".", MISSTATES_POSITION) in [(r.sentence, r.reason) for r in uncited.grounding.removed], \
+        "written without a citation, it is not attributed to a passage stating that position on something else"
     stated = "The USPSTF found the evidence insufficient to recommend screening for thyroid dysfunction [1]."
     faithful = components.answers(llm=ScriptedGenerator([f"## From the Guidelines\n{stated}\n"])).answer(
         question, backend="openai")
@@ -439,7 +443,7 @@ def test_a_models_echo_of_a_false_premise_and_its_questions_are_removed(
                              "## Limitations\nNone."])
     answer = components.answers(llm=llm).answer(question, backend="openai")
     removed = {r.reason for r in answer.grounding.removed if r.sentence.startswith((echo, asked))}
-    assert removed == {NOT_SUPPORTED_AS_CITED, ASKS_A_QUESTION}, "the D recommendation it rests on states the opposite"
+    assert removed == {MISSTATES_POSITION, ASKS_A_QUESTION}, "the D recommendation it rests on states the opposite"
     tied = f"{echo} and rescreening them every 3 to 5 years"  # rests on the interval, which states no position
     echoed = components.answers(llm=ScriptedGenerator([f"## From the Guidelines\n{tied} [1].\n"])).answer(
         question, backend="openai")
