@@ -119,7 +119,7 @@ class Answer(BaseModel):
 
 FallbackReason = FailureKind | Literal["unsupported"]
 """Why the extractive answer replaced the model's: the endpoint's failure (rag.errors.FailureKind), or
-``unsupported`` (nothing the model wrote could be matched to a retrieved passage)."""
+``unsupported`` (nothing the model wrote could be kept: unsupported, misstated, off the question)."""
 FALLBACK_REASONS: tuple[str, ...] = (*get_args(FailureKind), "unsupported")
 
 

@@ -176,7 +176,7 @@ class AnswerService:
             if generator.is_model and not grounded.sourced() and prepared.sources:
                 removed = len(grounded.removed)
                 yield from self._notice(prepared, self._fallback_notice(
-                    f"none of the {removed} sentence(s) it wrote could be matched to a retrieved passage"
+                    f"none of the {removed} sentence(s) it wrote could be kept: each is listed with the reason"
                     if removed else "its answer held no sentence"))
                 discarded = grounded.removed
                 grounded, why = None, "unsupported"

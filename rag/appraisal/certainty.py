@@ -192,7 +192,7 @@ def _imprecision(appraisals: Sequence[SourceAppraisal], small_sample: int) -> st
         return None  # a narrative review has no participants to count; its design already rates it very low
     sizes = [appraisal.sample_size for appraisal in primary if appraisal.sample_size is not None]
     if not sizes:
-        return "downgraded for imprecision (no study reports its size)"
+        return "downgraded for imprecision (no participant count found in the cited records)"
     if sum(sizes) < small_sample:
         return f"downgraded for imprecision (fewer than {small_sample} participants in total)"
     return None

@@ -60,7 +60,7 @@ def test_reviews_are_not_downgraded_for_unknown_size_but_primary_studies_are() -
     review = research_certainty([source("meta-analysis", None)], QUESTION, [DIRECT])
     unsized = research_certainty([source("rct", None)], QUESTION, [DIRECT])
     assert review is not None and review.level == "high"
-    assert unsized is not None and unsized.level == "moderate" and "no study reports its size" in unsized.reason
+    assert unsized is not None and unsized.level == "moderate" and "no participant count found in the cited records" in unsized.reason
 
 
 def test_unknown_design_is_very_low_and_threshold_is_an_option() -> None:
