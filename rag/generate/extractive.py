@@ -23,6 +23,7 @@ from dataclasses import dataclass, field, replace
 
 from rag.appraisal.counts import counts_in
 from rag.appraisal.recommendation import (
+    CONFIRMING_MARGIN,
     Stance,
     claimed_stance,
     contradicted,
@@ -330,10 +331,12 @@ class ExtractiveGenerator:
             ranked[doc_id] = [found, *(c for c in ranked[doc_id] if c is not found)]
         premised = [d for d in candidates if d.premise is not None]
         if premised:  # the source that speaks to what the question takes for granted leads, to confirm or correct
-            lead = max(premised, key=lambda d: (any(c.corrects for c in d.sentences), (d.premise or 0.0) + d.score,
-                                                d.score))
-            lead_sentence = max(lead.sentences, key=lambda c: (c.corrects, c.premise + c.relevance - c.meaning,
-                                                               c.relevance))
+            closest = max(d.premise or 0.0 for d in premised)  # a correction leads if about as close as the closest
+            lead = max(premised, key=lambda d: (any(c.corrects for c in d.sentences)
+                                                and (d.premise or 0.0) >= closest - CONFIRMING_MARGIN,
+                                                (d.premise or 0.0) + d.score, d.score))
+            lead_sentence = max(lead.sentences, key=lambda c: (  # a correction: the one closest to the premise
+                c.corrects, c.premise + (0.0 if c.corrects else c.relevance - c.meaning), c.relevance))
             relevant = [lead, *(d for d in relevant if d is not lead)]
             ranked[lead.hit.doc_id] = [lead_sentence, *(c for c in ranked.get(lead.hit.doc_id, [])
                                                         if c is not lead_sentence)]

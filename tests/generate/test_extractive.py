@@ -166,11 +166,17 @@ def test_a_guideline_correcting_the_premise_leads_over_one_closer_to_its_words(
               body="## Rule\nThe advertising rule bans calling exosome serums fit for use after microneedling with "
                    "microneedles.")
     write_doc("g/fda.md", kind="guideline", title="FDA notice on exosome products",
-              body="## Notice\nNo exosome product is approved by the FDA.")
+              body="## Notice\nNo exosome product is approved by the FDA for use on skin.")
     components.ingestor().run([tmp_path / "src"])
     question = "Since the FDA has approved exosome serums for use after microneedling, what dose should I apply?"
     answer = components.answers().answer(question)
-    assert answer.sections[0].text.startswith("No exosome product is approved by the FDA ["), answer.sections[0].text
+    assert answer.sections[0].text.startswith("No exosome product is approved by the FDA for use on skin ["), \
+        answer.sections[0].text
+    write_doc("g/fda.md", kind="guideline", title="FDA notice on exosome products",
+              body="## Notice\nNo exosome serum is approved by the FDA.")  # now much further from the premise
+    components.ingestor().run([tmp_path / "src"])
+    farther = components.answers().answer(question)
+    assert farther.sections[0].text.startswith("The advertising rule"), "a correction far below the closest waits"
 
 
 def test_a_premise_the_guideline_also_holds_is_not_called_false(components: Components, write_doc: WriteDoc,
