@@ -158,13 +158,17 @@ def _is_loopback(host: str) -> bool:
 class ChromaVectorStore:
     """A Chroma collection of chunk vectors (cosine space); see :class:`rag.store.protocols.VectorStore`."""
 
-    def __init__(self, client: ClientAPI, collection: str, embedding_function: RagEmbeddingFunction) -> None:
+    def __init__(self, client: ClientAPI, collection: str, embedding_function: RagEmbeddingFunction,
+                 ef_search: int = 400) -> None:
         try:
             self._collection: Collection = client.get_or_create_collection(
                 collection,
                 embedding_function=embedding_function,  # type: ignore[arg-type]
-                configuration={"hnsw": {"space": "cosine"}},
+                configuration={"hnsw": {"space": "cosine", "ef_search": ef_search}},
             )
+            hnsw = (self._collection.configuration or {}).get("hnsw") or {}
+            if hnsw.get("ef_search") != ef_search:  # a collection created before, or with another breadth
+                self._collection.modify(configuration={"hnsw": {"ef_search": ef_search}})
         except CHROMA_ERRORS as exc:
             raise StoreError(f"cannot open the Chroma collection {collection!r}: {exc}") from exc
 

@@ -329,7 +329,7 @@ def open_index(settings: Settings, embedding_function: RagEmbeddingFunction | No
     function = embedding_function or RagEmbeddingFunction(model_path=model_path)
     access = ServerAccess(settings.chroma_auth_token, settings.store.chroma_auth_header, settings.store.chroma_ca_file)
     client = open_client(data_dir, settings.chroma_url, access)
-    vectors = ChromaVectorStore(client, settings.store.collection, function)
+    vectors = ChromaVectorStore(client, settings.store.collection, function, settings.store.hnsw_ef_search)
     shared = SharedRecords(client, settings.store.collection) if settings.chroma_url else None
     index = Index(catalog, vectors, SqliteLexicalIndex(
         catalog, settings.retrieval.lexical_max_df, settings.retrieval.lexical_prune_from,

@@ -31,3 +31,24 @@ class TestChromaEmbedded(ChromaStores):
 
 class TestChromaServer(ChromaStores):
     server = True
+
+
+class TestSearchBreadth(ChromaClientPerClass):
+    """Chroma's default search breadth (ef_search 100) returned a different set of the 160 nearest chunks in about
+    half the processes, so the same question got different sources between runs: the store sets its own breadth on
+    every collection it opens, new or old."""
+
+    server = False
+
+    def test_the_collection_is_searched_with_the_configured_breadth(self) -> None:
+        function = RagEmbeddingFunction(embedder=HashEmbedder())
+        name = f"breadth-{uuid.uuid4().hex}"
+        self.client.get_or_create_collection(name, embedding_function=function,  # type: ignore[arg-type]
+                                             configuration={"hnsw": {"space": "cosine"}})  # as before: Chroma's 100
+        assert self.client.get_collection(name).configuration["hnsw"]["ef_search"] == 100
+        store = ChromaVectorStore(self.client, name, function, ef_search=400)
+        store.upsert(["a"], [[1.0] + [0.0] * 383], ["a passage"], [{"kind": "study"}])
+        assert self.client.get_collection(name).configuration["hnsw"]["ef_search"] == 400
+        fresh = f"breadth-{uuid.uuid4().hex}"
+        ChromaVectorStore(self.client, fresh, function, ef_search=250)
+        assert self.client.get_collection(fresh).configuration["hnsw"]["ef_search"] == 250
