@@ -33,12 +33,10 @@ class TestChromaServer(ChromaStores):
     server = True
 
 
-class TestSearchBreadth(ChromaClientPerClass):
+class SearchBreadth(ChromaClientPerClass):
     """Chroma's default search breadth (ef_search 100) returned a different set of the 160 nearest chunks in about
     half the processes, so the same question got different sources between runs: the store sets its own breadth on
     every collection it opens, new or old."""
-
-    server = False
 
     def test_the_collection_is_searched_with_the_configured_breadth(self) -> None:
         function = RagEmbeddingFunction(embedder=HashEmbedder())
@@ -52,3 +50,12 @@ class TestSearchBreadth(ChromaClientPerClass):
         fresh = f"breadth-{uuid.uuid4().hex}"
         ChromaVectorStore(self.client, fresh, function, ef_search=250)
         assert self.client.get_collection(fresh).configuration["hnsw"]["ef_search"] == 250
+
+
+class TestSearchBreadthEmbedded(SearchBreadth):
+    server = False
+
+
+class TestSearchBreadthServer(SearchBreadth):
+    server = True
+
