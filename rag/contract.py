@@ -45,11 +45,13 @@ PREMISE_NOTICE = ("The question takes for granted that {premise}; the sources ci
 """Said when a question states an assumption before asking ("Since the FDA approved exosome serums, ..."): an
 extractive answer quotes what its sources say on it first, but quotes do not say whether it holds."""
 PREMISE_CONTRADICTED_NOTICE = ("The question takes for granted that {premise}, but the sources state otherwise: "
-                               "[{n}] \"{quote}\"")
+                               "[{n}]{dated} \"{quote}\"")
 """Said when a cited guideline sentence addressing the assumption states the contrary position (a grade, "recommends
-against", an I statement, "not FDA-approved"; rag.appraisal.recommendation)."""
+against", an I statement, "not FDA-approved"; rag.appraisal.recommendation). ``dated`` is " (2016):" with the source's
+year, so that a premise about what a guideline "now" says is seen against the date of the statement that answers it
+(a reader took a 2016 "Strong against ketamine" for the current position); empty when the year is unknown."""
 PREMISE_CONFIRMED_NOTICE = ("The question takes for granted that {premise}; the cited guideline states the same "
-                            "position: [{n}] \"{quote}\" Check that it covers the same patients.")
+                            "position: [{n}]{dated} \"{quote}\" Check that it covers the same patients.")
 """Said when cited guideline sentences addressing the assumption state the position it claims and none states the
 contrary: the claim's direction is borne out; whether the guideline's population, ages and intervals are the ones
 the question means is for the reader to check against the quote."""

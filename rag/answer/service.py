@@ -456,6 +456,11 @@ class AnswerService:
         vector = self._relevance.question_vector(premise)
         floor = self._settings.meaning.addresses
         claimed = claimed_stance(premise)
+        years = {r.n: r.year for r in references}
+
+        def dated(n: int) -> str:
+            return f" ({years[n]}):" if years.get(n) else ""
+
         for kind in ("guideline", "study"):
             quoted = [(r.n, q.text) for r in references if r.kind == kind for q in r.quotes]
             scores = self._relevance.sentences(vector, [text for _, text in quoted])
@@ -463,11 +468,13 @@ class AnswerService:
             stances = [position_on(premise, quoted[i][1]) for i in addressing]
             if kind == "guideline" and contradicted(claimed, stances, [scores[i] for i in addressing]):
                 n, text = quoted[next(i for i, s in zip(addressing, stances, strict=True) if s is not None)]
-                return PREMISE_CONTRADICTED_NOTICE.format(premise=f'"{premise}"', n=n, quote=tidy(plain(text)))
+                return PREMISE_CONTRADICTED_NOTICE.format(premise=f'"{premise}"', n=n, dated=dated(n),
+                                                          quote=tidy(plain(text)))
             stated = {s for s in stances if s is not None}
             if kind == "guideline" and claimed is not None and stated == {claimed}:
                 n, text = quoted[next(i for i, s in zip(addressing, stances, strict=True) if s is not None)]
-                return PREMISE_CONFIRMED_NOTICE.format(premise=f'"{premise}"', n=n, quote=tidy(plain(text)))
+                return PREMISE_CONFIRMED_NOTICE.format(premise=f'"{premise}"', n=n, dated=dated(n),
+                                                       quote=tidy(plain(text)))
             if addressing:
                 n, text = quoted[addressing[0]]
                 return PREMISE_QUOTE_NOTICE.format(premise=f'"{premise}"', n=n, quote=tidy(plain(text)))

@@ -139,7 +139,7 @@ def test_a_question_nothing_addresses_gets_no_quote(components: Components, writ
 
 def test_the_source_that_speaks_to_a_false_premise_leads_and_says_it_is_false(components: Components, write_doc: WriteDoc,
                                                          tmp_path: Path) -> None:
-    write_doc("g/fda.md", kind="guideline", title="FDA consumer alert on exosome products",
+    write_doc("g/fda.md", kind="guideline", title="FDA consumer alert on exosome products", year=2019,
               body="## Alert\nClinics advertise exosome facials with storage in a freezer at minus 20 degrees. "
                    "No exosome product is approved by the FDA for any use.")
     components.ingestor().run([tmp_path / "src"])
@@ -147,12 +147,13 @@ def test_the_source_that_speaks_to_a_false_premise_leads_and_says_it_is_false(co
                                          "products in a freezer?")
     assert answer.sections[0].text.startswith("No exosome product is approved by the FDA for any use [1].")
     assert answer.notices == ['The question takes for granted that "the FDA approved exosome products", but the '
-                              'sources state otherwise: [1] "No exosome product is approved by the FDA for any use."']
+                              'sources state otherwise: [1] (2019): "No exosome product is approved by the FDA for any '
+                              'use."'], "with the year of the statement, to be seen against a premise about 'now'"
     true = components.answers().answer("Since no exosome product is approved by the FDA, should clinics store exosome "
                                        "products in a freezer?")
     assert true.notices == ['The question takes for granted that "no exosome product is approved by the FDA"; the '
-                            'cited guideline states the same position: [1] "No exosome product is approved by the FDA '
-                            'for any use." Check that it covers the same patients.']
+                            'cited guideline states the same position: [1] (2019): "No exosome product is approved by '
+                            'the FDA for any use." Check that it covers the same patients.']
     plain = components.answers().answer("Should clinics store exosome products in a freezer?")
     assert not plain.notices, "a question that assumes nothing gets no such notice"
 
