@@ -192,7 +192,7 @@ def sentence_direction(frame: QuestionFrame, sentence: str) -> DirectionFinding:
     graded = [_GRADE_DIRECTION[strength] for strength in strengths_in(sentence) if strength in _GRADE_DIRECTION]
     if graded:
         direction, words = graded[0]
-        return DirectionFinding(direction=direction, quote=sentence, words=words)
+        return DirectionFinding(direction=_relative(frame, direction), quote=sentence, words=words)
     readings = [reading for clause in _CLAUSE_BREAK.split(sentence) if (reading := _clause_reading(frame, clause))]
     if not readings:
         return DirectionFinding()

@@ -39,7 +39,10 @@ _DOWN = re.compile(r"\b(?:reduce[sd]?|reducing|reduction|decrease[sd]?|decreasin
 _EQUIVALENCE = re.compile(r"\bas (?:[\w-]+ ){1,2}as\b|\b(?:equally|equivalent|non-?inferior|comparable|similar|"
                           r"same|interchangeable|alternative to|substitute for|replace)\b", re.IGNORECASE)
 _NEGATED = re.compile(r"\bnot\b|n't\b|\bunnecessary\b|\bobsolete\b|\bfutile\b|\bno (?:longer|need|benefit|"
-                      r"difference|effect|role|advantage|value|association)\b", re.IGNORECASE)
+                      r"difference|effect|role|advantage|value|association)\b"
+                      r"|\btoo (?:young|old|early|late|soon)\b", re.IGNORECASE)
+"""A question asking whether something should not be done: "Is she too young for glucose screening?" is answered no
+by a recommendation to screen her (the ninth reading found a "yes" consensus there)."""
 _MOVED_OUTCOME = re.compile(r"\b(?:more|less|higher|lower|greater|fewer|worse)\s+(?=(?P<outcome>[A-Za-z][\w-]*"
                             r"(?:\s+[A-Za-z][\w-]*){0,2}))", re.IGNORECASE)
 """The words a question's movement qualifies ("more painful", "higher mortality", "greater NIH funding success"):

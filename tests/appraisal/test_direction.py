@@ -149,6 +149,18 @@ def test_a_graded_recommendation_is_read_by_its_grade(sentence: str, direction: 
     assert direction_of(SCREEN, [sentence]).direction == direction
 
 
+def test_a_question_asking_whether_not_to_is_answered_the_other_way() -> None:
+    """The ninth reading found a "yes" consensus on "Is she too young for glucose screening?" beside the
+    recommendation to screen her: a recommendation for screening answers it no, and one against answers it yes,
+    graded or not."""
+    too_young = "Is a 32-year-old woman with prior gestational diabetes too young for glucose screening?"
+    assert direction_of(too_young, ["The USPSTF recommends glucose screening for women with prior gestational "
+                                    "diabetes."]).direction == "against"
+    unneeded = "Is visual skin examination to screen adults for skin cancer unnecessary?"
+    assert direction_of(unneeded, ["D recommendation: clinicians should screen adults for skin cancer with a visual "
+                                   "skin examination only in research settings."]).direction == "supports"
+
+
 PAINFUL = "Is microneedling with platelet-rich plasma more painful than microneedling alone?"
 
 

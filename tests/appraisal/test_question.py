@@ -76,6 +76,8 @@ def test_frame_movement_equivalence_negation_safety() -> None:
     assert frame_question("Does PRP improve scars?").movement is None
     assert frame_question("Is exosome as effective as PRP?").equivalence
     assert frame_question("Is routine radiography unnecessary?").negated
+    assert frame_question("Is she too young for glucose screening?").negated
+    assert not frame_question("Is it too hard to tell?").negated
     assert frame_question("Is laser treatment safe in pregnancy?").safety
 
 
