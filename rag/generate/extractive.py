@@ -439,9 +439,11 @@ asymptomatic adults (18 years and older)" still says whom the guideline's statem
 def asks_for_dose(question: str) -> bool:
     """Whether the question asks for a dose (the amount of a drug or product), which only a sentence stating one
     answers: "what starting dose", "how many doses", "azithromycin 1 g or doxycycline 100 mg?"; not a dose placed in a
-    series ("what are the minimum intervals between doses?", "the second dose"): that asks when, not how much."""
+    series ("what are the minimum intervals between doses?", "the second dose"): that asks when, not how much; nor the
+    end of a compound naming a test or product ("low-dose CT", "low-dose aspirin"): "Should I order a low-dose CT?"
+    had been met with "No retrieved source states a dose"."""
     return any(not _PLACED_DOSE.search(question, max(0, word.start() - 40), word.start())
-               for word in _DOSE_WORD.finditer(question))
+               and question[word.start() - 1:word.start()] != "-" for word in _DOSE_WORD.finditer(question))
 
 
 def asks_for_size(question: str) -> bool:

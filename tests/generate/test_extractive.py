@@ -314,6 +314,9 @@ def test_a_dose_placed_in_a_series_is_not_a_dose_asked_for(components: Component
     sentence states an amount (the dose rule had silenced the section)."""
     assert asks_for_dose("What starting dose of sertraline should I use?")
     assert asks_for_dose("How many doses would he need, and is 100 mg enough?")
+    # the end of a compound names a test or a product: "low-dose CT" had been read as a dose asked for
+    assert not asks_for_dose("A 62-year-old quit smoking 18 years ago. Should I order a low-dose CT for lung cancer?")
+    assert asks_for_dose("Is low-dose aspirin enough, or what dose should she take?")
     assert not asks_for_dose("Do we restart the series, and what are the minimum intervals between doses?")
     assert not asks_for_dose("How long should I wait between the first and second dose?")
     write_doc("s/series.md", title="Hepatitis B vaccine series in health-care personnel",
