@@ -26,6 +26,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 from rag.answer.lexical import answer_sentences, is_no_evidence, support, supporting_sentence, swaps_a_letter
 from rag.appraisal import finds_no_difference_in, misstates_position, states_result
@@ -52,6 +53,8 @@ NOT_SUPPORTED_AS_CITED = "the passages it cites do not support it, and no other 
 REPEATED = "it repeats an earlier sentence"
 NOTHING_TO_SUPPORT = "it states nothing a source could support"
 NUMBERS_MISSING = "a number in it appears in none of the retrieved passages"
+Verdict = Literal["supported", "misstated", "unsupported"]
+"""What a passage makes of a claim (:meth:`Grounder._verdict`)."""
 NAMES_ANOTHER_SOURCE = "it names a publication other than the one that supports it"
 MISSTATES_POSITION = "it states another position than the passage it rests on (a grade, for, against or no call)"
 ONLY_A_TITLE = "it is a publication's title, not a finding"
@@ -326,11 +329,11 @@ class Grounder:
         results = [False] * len(claims)
         for index, judgment in zip(asked, self._judge.judge_many(pairs), strict=True):
             claim = claims[index]
-            if self._supports(judgment, claim.text, _joined(sources, claim.cited)):
+            verdict = self._verdict(judgment, claim.text, _joined(sources, claim.cited))
+            if verdict == "supported":
                 claim.sources = claim.cited
                 results[index] = True
-            else:
-                claim.misstates = self._misstates(judgment, claim.text, _joined(sources, claim.cited))
+            claim.misstates = verdict == "misstated"
         self._prune(claims, sources)
         return results
 
@@ -377,10 +380,11 @@ class Grounder:
             kept = []
             for place, source in enumerate(found):
                 judgment = next(judgments)
-                if self._supports(judgment, claim.text, source.text):
+                verdict = self._verdict(judgment, claim.text, source.text)
+                if verdict == "supported":
                     kept.append((judgment.score, source))
                 elif place == 0 and not claim.cited:  # the passage sharing the most of its words
-                    claim.misstates = self._misstates(judgment, claim.text, source.text)
+                    claim.misstates = verdict == "misstated"
             supporting.append(kept)
         return supporting
 
@@ -395,22 +399,20 @@ class Grounder:
         return [item[3] for item in scored[: self._settings.max_attribution_candidates]]
 
     def _supports(self, judgment: Judgment, claim: str, passage: str) -> bool:
+        return self._verdict(judgment, claim, passage) == "supported"
+
+    def _verdict(self, judgment: Judgment, claim: str, passage: str) -> Verdict:
         """The judge's verdict, unless the claim holds a number the passage does not, or its best supporting sentence
-        names another lettered vitamin or virus, or states another position than the claim says it does (an I
-        statement written up as "does not recommend": words a judge of overlap reads as the same)."""
-        if not self._judged(judgment, claim, passage):
-            return False
+        names another lettered vitamin or virus ("unsupported"), or states another position than the claim says it
+        does ("misstated": an I statement written up as "does not recommend", words a judge of overlap reads as the
+        same)."""
+        if not (judgment.supported and judgment.score >= self._settings.attribution_min_score
+                and numbers(claim) <= numbers(passage)):
+            return "unsupported"
         sentence = supporting_sentence(claim, passage)
-        return not swaps_a_letter(claim, sentence) and not misstates_position(claim, sentence)
-
-    def _misstates(self, judgment: Judgment, claim: str, passage: str) -> bool:
-        """Whether the passage would support the claim but for the position the claim states."""
-        return self._judged(judgment, claim, passage) and misstates_position(claim, supporting_sentence(claim, passage))
-
-    def _judged(self, judgment: Judgment, claim: str, passage: str) -> bool:
-        """The judge's verdict, with every number of the claim in the passage."""
-        return (judgment.supported and judgment.score >= self._settings.attribution_min_score
-                and numbers(claim) <= numbers(passage))
+        if swaps_a_letter(claim, sentence):
+            return "unsupported"
+        return "misstated" if misstates_position(claim, sentence) else "supported"
 
 
 def _joined(sources: dict[int, Source], numbers_: Sequence[int]) -> str:

@@ -10,6 +10,7 @@ from functools import lru_cache
 from typing import Literal
 
 from rag.appraisal.cues import words_of
+from rag.appraisal.passages import text_sentences
 from rag.text.terms import content_terms, normalise
 from rag.text.topic import FRAMING_WORDS, stem
 
@@ -63,7 +64,6 @@ _CLAUSE_END = re.compile(r"[.:;?!]\s|[,;:?!]")
 """Where a side of a comparison ends at the latest: a sentence or a clause break ("meds. Any guideline ...")."""
 _COMPARING = re.compile(rf"{_ARMS.pattern}|\bas (?:[\w-]+ ){{1,2}}as\b|\bcompar(?:ed|ing|isons?)\b", re.IGNORECASE)
 """A sentence setting one thing against another: a comparator, "as effective as", "the trials that compared them"."""
-_SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s")
 _LEADING_WITH = re.compile(r"^\s*(?:with|to)\s")
 _COMPARATIVE_END = re.compile(r"\s(?:(?:better|worse|superior|inferior|preferable|(?:more|less) \w+|\w{3,}er)"
                               r"(?: results?| outcomes?)?|been|being|be)\s*$", re.IGNORECASE)
@@ -123,9 +123,9 @@ class QuestionFrame:
         comparison was made. False when the question compares nothing."""
         if self.arms is None:
             return False
-        sides = [(arm, known) for arm, known in zip(self.arms, self.arm_acronyms, strict=True)]
+        sides = list(zip(self.arms, self.arm_acronyms, strict=True))
         return any(_COMPARING.search(sentence) and any(_names(arm, known, sentence) for arm, known in sides)
-                   for sentence in _SENTENCE_BREAK.split(text))
+                   for sentence in text_sentences(text))
 
     def names_both_arms(self, text: str) -> bool:
         """For a comparison question, whether a text names both of its sides (a word of each in any plural/singular
@@ -152,12 +152,13 @@ def frame_question(question: str) -> QuestionFrame:
     question = question[:MAX_QUESTION_CHARS]
     up, down = bool(_UP.search(question)), bool(_DOWN.search(question))
     phrases = _arm_phrases(question)
+    arms = _arms(phrases)
     return QuestionFrame(
         text=question,
         topic=topic_terms(question),
-        arms=_arms(phrases),
+        arms=arms,
         arm_acronyms=_arm_acronyms(phrases),
-        sides=phrases[:2] if phrases is not None and phrases[2] and _arms(phrases) is not None else ("", ""),
+        sides=phrases[:2] if phrases is not None and phrases[2] and arms is not None else ("", ""),
         movement="up" if up and not down else "down" if down and not up else None,
         equivalence=bool(_EQUIVALENCE.search(question)),
         negated=bool(_NEGATED.search(question)),

@@ -351,7 +351,8 @@ class ExtractiveGenerator:
             picks[candidate.source.hit.doc_id].append(candidate)
         # "randomised 100 patients" answers "how big are the trials?" though its record gives no results: beyond
         # the limit, so that it displaces no finding
-        extra = [d for d in described if d not in relevant]
+        quoted = {d.hit.doc_id for d in relevant}
+        extra = [d for d in described if d.hit.doc_id not in quoted]
         picks.update({d.hit.doc_id: [counting[d.hit.doc_id]] for d in extra})
         return [c for d in [*relevant, *extra] for c in _with_qualifiers(picks[d.hit.doc_id], d.sentences)]
 
