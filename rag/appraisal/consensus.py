@@ -24,14 +24,25 @@ the FDA ask for an IND number?" states a fact, not an effect (a reader took "was
 for a claim that it did not answer)."""
 
 
-def consensus(directions: Sequence[Direction], noun: tuple[str, str] = ("study", "studies")) -> Consensus:
+_OUTSIDE = "gave advice for a population the question's patient is outside"
+"""What the line says of a publication whose quoted advice excludes the patient (rag.appraisal.applicability) and
+that gave no direction otherwise: "no finding read as for or against" would hide why."""
+
+
+def consensus(directions: Sequence[Direction], noun: tuple[str, str] = ("study", "studies"),
+              outside: Sequence[bool] = ()) -> Consensus:
     """Counts of publications by direction, the yes/no/maybe they add up to, and a line a person reads:
-    "2 of 3 studies found what the question asks about; 1 found no difference"."""
+    "2 of 3 studies found what the question asks about; 1 found no difference". ``outside``, one per direction:
+    whether that publication's quoted advice is for a population the question's patient is outside; such a one with
+    no direction is counted as unclear and named as outside in the line."""
     counts = Counter(directions)
     decided = counts["supports"] + counts["no_difference"] + counts["against"]
+    excluded = list(outside) or [False] * len(directions)
+    phrased: Counter[str] = Counter(_OUTSIDE if direction == "unclear" and out else _PHRASES[direction]
+                                    for direction, out in zip(directions, excluded, strict=True))
     return Consensus(
         supports=counts["supports"], no_difference=counts["no_difference"], against=counts["against"],
-        unclear=counts["unclear"], label=_label(counts["supports"], decided), summary=_summary(counts, noun),
+        unclear=counts["unclear"], label=_label(counts["supports"], decided), summary=_summary(phrased, noun),
     )
 
 
@@ -42,16 +53,16 @@ def _label(supports: int, decided: int) -> ConsensusLabel:
     return "yes" if share >= _YES_SHARE else "no" if share <= _NO_SHARE else "maybe"
 
 
-def _summary(counts: Counter[Direction], noun: tuple[str, str]) -> str:
+def _summary(counts: Counter[str], noun: tuple[str, str]) -> str:
     total = sum(counts.values())
     if total == 0:
         return f"No {noun[1]} cited."
-    present = [(direction, counts[direction]) for direction in _PHRASES if counts[direction]]
+    present = [(phrase, counts[phrase]) for phrase in (*_PHRASES.values(), _OUTSIDE) if counts[phrase]]
     if total == 1:
-        return f"The one {noun[0]} {_PHRASES[present[0][0]]}."
+        return f"The one {noun[0]} {present[0][0]}."
     (first, first_count), rest = present[0], present[1:]
-    parts = [f"{first_count} of {total} {noun[1]} {_PHRASES[first]}"]
-    parts.extend(f"{count} {_PHRASES[direction]}" for direction, count in rest)
+    parts = [f"{first_count} of {total} {noun[1]} {first}"]
+    parts.extend(f"{count} {phrase}" for phrase, count in rest)
     return "; ".join(parts) + "."
 
 

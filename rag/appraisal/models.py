@@ -21,7 +21,8 @@ CertaintyLevel = Literal["high", "moderate", "low", "very low"]
 CERTAINTY_LEVELS: tuple[CertaintyLevel, ...] = ("high", "moderate", "low", "very low")
 ConsensusLabel = Literal["yes", "no", "maybe"]
 Flag = Literal["retracted", "outdated", "superseded", "design_conflict", "design_unknown", "several_recommendations",
-               "secondhand", "bias_unclear", "data_missing"]
+               "secondhand", "bias_unclear", "data_missing", "outside_population",
+               "partly_outside_population"]
 
 
 class _Frozen(BaseModel):

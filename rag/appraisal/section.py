@@ -49,6 +49,8 @@ def appraise_section(
         certainty=research_certainty(list(cited.values()), question, passages, options,
                                      [direct.get(ref, False) for ref in cited] if direct is not None else None)
         if kind == "research" else None,
-        consensus=consensus([a.direction for a in cited.values()], noun) if is_yes_no_question(question) else None,
+        consensus=consensus([a.direction for a in cited.values()], noun,
+                            ["outside_population" in a.flags for a in cited.values()])
+        if is_yes_no_question(question) else None,
         disagreements=tuple(disagreements({ref: appraisal.direction for ref, appraisal in cited.items()})),
     )

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from datetime import date
 from functools import lru_cache
 
+from rag.appraisal.applicability import describe, gives_advice, mismatches, patient_of
 from rag.appraisal.design import design_of
 from rag.appraisal.direction import direction_of
 from rag.appraisal.models import (
@@ -18,6 +19,7 @@ from rag.appraisal.models import (
     SampleSizeFinding,
     SourceAppraisal,
 )
+from rag.appraisal.passages import sentence_texts
 from rag.appraisal.recommendation import direction_of_recommendation, evidence_grade_of, recommendation_of
 from rag.appraisal.sample_size import sample_size_of
 from rag.models import DocumentMeta, Section
@@ -67,15 +69,35 @@ def appraise_source(
     ``options.max_text_chars`` characters are read for design and sample size. ``sections`` are the document's
     section spans, which tell methods from background. ``quotes`` are the cited sentences: they decide the
     direction and, for guidelines, which recommendation's strength is reported. ``today`` dates the source.
+
+    A quoted sentence about a population the question's patient is outside of (rag.appraisal.applicability: "adults
+    aged 40 to 75 years" for an 80-year-old) sets no direction; when it gives advice, the reference is flagged
+    ``outside_population`` (all its quoted advice excludes the patient) or ``partly_outside_population`` (some does),
+    saying which bound the patient misses, and the strength reported is that of the advice not excluding the
+    patient, when one is quoted.
     """
     budget = options.max_text_chars
     design, conflict, sample = _document_findings(meta, text, sections, budget)
     is_guideline = meta.kind == "guideline"
-    recommendation = recommendation_of(quotes) if is_guideline else RecommendationFinding()
+    patient = patient_of(question)
+    sentences = sentence_texts(quotes) if patient else []
+    missed = {sentence: found for sentence in sentences if (found := mismatches(patient, sentence))}
+    including = [sentence for sentence in sentences if sentence not in missed] if missed else list(quotes)
+    advice = [sentence for sentence in sentences if gives_advice(sentence)] if missed else []
+    excluding = [m for sentence in advice for m in missed.get(sentence, ())]
+    recommendation = RecommendationFinding()
+    if is_guideline:
+        recommendation = recommendation_of(including)
+        recommendation = recommendation if recommendation.strength else recommendation_of(quotes)
     grade, grade_quote = evidence_grade_of(quotes, text, budget) if is_guideline else (None, None)
-    direction = direction_of(question, quotes)
+    direction = direction_of(question, including)
     age = age_in_years(meta.year, today)
     reasons = _flag_reasons(meta, age, conflict, design.design is None and not is_guideline, recommendation, options)
+    if excluding and all(sentence in missed for sentence in advice):
+        reasons["outside_population"] = f"Its quoted advice is for {describe(excluding)}."
+    elif excluding:
+        reasons["partly_outside_population"] = (f"Some of its quoted advice is for {describe(excluding)}; its other "
+                                                "quoted advice states no bound the patient is outside.")
     return SourceAppraisal(
         design=design.design, level=design.level, design_source=design.source, design_quote=design.quote,
         sample_size=sample.value, sample_size_source=sample.source, sample_size_quote=sample.quote,

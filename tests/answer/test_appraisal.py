@@ -115,3 +115,26 @@ def test_in_a_follow_up_a_publication_cited_before_that_addresses_the_ask_is_dir
     assert follow.standalone_question is not None and reference(follow, "prp")
     certainty = follow.sections[1].certainty
     assert certainty is not None and "clearly addresses" not in certainty.reason, certainty.reason
+
+
+def test_a_patient_outside_the_recommendations_population_is_told_so(answer_corpus: Components, write_doc: WriteDoc,
+                                                                     tmp_path: Path) -> None:
+    write_doc("g/lung.md", kind="guideline", organization="Task Force", year=2021,
+              title="\"Lung cancer: screening with low-dose computed tomography\"",
+              body="## Recommendation\nThe Task Force recommends annual screening for lung cancer with low-dose "
+                   "computed tomography in adults aged 50 to 80 years who have a 20 pack-year smoking history and "
+                   "currently smoke or have quit within the past 15 years.")
+    assert answer_corpus.ingestor().run([tmp_path / "src"]).failed == []
+    service = answer_corpus.answers()
+    eligible = service.answer("Should I order low-dose computed tomography to screen a 66-year-old for lung "
+                              "cancer? She has a 40 pack-year history and quit 3 years ago.")
+    lung = reference(eligible, "lung")
+    assert lung.appraisal.direction == "supports" and not lung.appraisal.flags  # type: ignore[attr-defined]
+    answer = service.answer("Should I order low-dose computed tomography to screen a 66-year-old for lung cancer? "
+                            "She has a 40 pack-year history and quit 20 years ago.")
+    lung = reference(answer, "lung")
+    assert lung.appraisal.direction == "unclear"  # type: ignore[attr-defined]
+    assert f'Reference [{lung.n}] may not apply to this patient. Its quoted advice is for "quit within the past ' \
+           f'15 years" while the question\'s patient is "quit 20 years ago".' in answer.limitations  # type: ignore
+    guidelines = answer.sections[0]
+    assert guidelines.consensus is not None and "the question's patient is outside" in guidelines.consensus.summary

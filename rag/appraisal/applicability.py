@@ -1,0 +1,207 @@
+"""Whether a recommendation's stated population includes the patient a question describes.
+
+A question about one patient ("A 62-year-old woman ... quit 18 years ago. Should I order a low-dose CT?") is answered
+by a recommendation for a population ("adults aged 55 to 80 years who ... have quit within the past 15 years"). When
+the patient's stated age, years since quitting smoking, pack-years or body mass index falls outside every range the
+recommendation gives for that measure, the recommendation does not speak for this patient: its direction must not be
+read as the answer ("yes, screen her"), and the reader is told which criterion the patient misses.
+
+Only numbers are compared, and only measures both sides state; a sentence that also names an unnumbered age group
+("females aged 24 years or younger and ... older women who are at increased risk") gives no age range, since the
+patient may belong to that group.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from rag.appraisal.recommendation import stance_of
+
+Measure = Literal["age", "quit", "pack_years", "bmi"]
+Patient = dict[Measure, tuple[float, str]]
+"""What a question states of one patient: per measure, the value (years, pack-years, kg/m2) and the words."""
+_I = re.IGNORECASE
+_INF = math.inf
+_WORDS = {"a": 1.0, "an": 1.0, "one": 1.0, "half a": 0.5, "two": 2.0, "three": 3.0}
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    """A criterion of a recommendation the patient misses: the measure, the sentence's words stating the criterion
+    (verbatim) and the patient's value as the question gives it."""
+
+    measure: Measure
+    stated: str
+    patient: str
+
+
+def patient_of(question: str) -> Patient:
+    """The measures a question states of its patient, each with its words ("62-year-old"): an age, years since
+    quitting smoking, pack-years, a body mass index. A measure stated with two different values (two patients) is
+    left out, and so is an age beside a person named by an age group ("a teenager ... What about a 40-year-old?")."""
+    found: dict[Measure, set[tuple[float, str]]] = {}
+    for measure, pattern, value in _PATIENT:
+        for match in pattern.finditer(question):
+            found.setdefault(measure, set()).add((value(match), match.group(0)))
+    if "age" in found and _AGE_GROUP.search(_AGE_PATIENT_AND_NOUN.sub(" ", question)):
+        del found["age"]  # "a fair-skinned teenager ... What about a fair-skinned 40-year-old?": two patients
+    return {measure: next(iter(values)) for measure, values in found.items()
+            if len({value for value, _ in values}) == 1}
+
+
+def mismatches(patient: Patient, sentence: str) -> list[Mismatch]:
+    """The criteria of a sentence that the patient (:func:`patient_of`) misses: for each measure both state, when
+    the patient's value lies outside every range the sentence gives for it. Advice ("recommends screening adults aged
+    55 to 80 years") and findings ("a program that screens adults aged 55 to 80 years ... is projected to have a
+    reasonable balance") alike: neither speaks for a patient outside its population."""
+    if not patient:
+        return []
+    ranges = population_of(sentence)
+    missed = []
+    for measure, (value, words) in patient.items():
+        stated = ranges.get(measure)
+        if stated and not any(low <= value <= high for low, high, _ in stated):
+            missed.append(Mismatch(measure, "; ".join(dict.fromkeys(text for _, _, text in stated)), words))
+    return missed
+
+
+def gives_advice(sentence: str) -> bool:
+    """Whether a sentence advises: states a recommendation or position (rag.appraisal.recommendation), or opens on
+    an instruction ("Consider screening earlier (younger age or lower body mass index) in people with ...")."""
+    return stance_of(sentence) is not None or bool(_INSTRUCTION.match(sentence.lstrip()))
+
+
+_INSTRUCTION = re.compile(r"(?:consider|offer|screen|avoid|refer|use|start|stop|give|do not|don't|test|treat|counsel|"
+                          r"discuss|provide|assess|evaluate|prescribe|recommend|repeat)\b", _I)
+
+
+def population_of(sentence: str) -> dict[Measure, list[tuple[float, float, str]]]:
+    """The ranges a sentence states for each measure, as (low, high, its words); a person in any range of a measure
+    is in the population for it. Strict bounds ("older than 65") are read as inclusive of the next whole year. Where
+    two readings overlap ("younger than 15 years and older than 65"), the earlier pattern of ``_POPULATION`` wins."""
+    taken: list[tuple[int, int]] = []
+    found: dict[Measure, list[tuple[float, float, str]]] = {}
+    for measure, pattern, bounds in _POPULATION:
+        for match in pattern.finditer(sentence):
+            start, end = match.span()
+            if any(start < other_end and other_start < end for other_start, other_end in taken):
+                continue
+            taken.append((start, end))
+            low, high = bounds(match)
+            if low <= high:
+                found.setdefault(measure, []).append((low, high, match.group(0).strip()))
+    rest = "".join(char for index, char in enumerate(sentence)
+                   if not any(start <= index < end for start, end in taken))
+    if "age" in found and _UNNUMBERED_AGE.search(rest):
+        del found["age"]  # "... and older women who are at increased risk": a group with no bound
+    return found
+
+
+def _years(number: str, unit: str | None) -> float:
+    return float(number) / 12 if unit and unit.lower().startswith("month") else float(number)
+
+
+def _packs(match: re.Match[str]) -> float:
+    packs = match.group("packs").lower()
+    per_day = _WORDS.get(packs) or float(packs)
+    return per_day * float(match.group("years"))
+
+
+_AGE_PATIENT = re.compile(r"\b(?P<n>\d{1,3})[- ](?P<unit>years?|yrs?|months?)[- ]old\b|\b(?P<yo>\d{1,3}) ?(?:yo|y/o)\b",
+                          _I)
+_AGE_PATIENT_AND_NOUN = re.compile(f"(?:{_AGE_PATIENT.pattern})" + r"(?:[ -]\w+){0,2}", _I)
+"""A patient's age with the words after it ("2-year-old child"), which name the same patient."""
+_AGE_GROUP = re.compile(r"\b(?:teens?|teenagers?|adolescents?|child|children|kids?|infants?|bab(?:y|ies)|toddlers?|"
+                        r"newborns?|neonates?|preschoolers?|elderly)\b", _I)
+"""A person named by an age group rather than a number: beside a numbered age, a second patient."""
+_QUIT_PATIENT = re.compile(r"\b(?:quit|stopped|gave up)(?: smoking)? (?P<n>\d{1,2}) years? ago\b"
+                           r"|\bha(?:s|ve)(?: not|n't) smoked (?:in|for) (?P<m>\d{1,2}) years\b", _I)
+_PACK_PATIENT = re.compile(r"\b(?P<n>\d{1,3})[- ]pack[- ]years?\b"
+                           r"|\b(?P<packs>an?|one|half a|two|three|\d(?:\.\d)?) packs? (?:a|per) day for "
+                           r"(?P<years>\d{1,2}) years\b", _I)
+_BMI_PATIENT = re.compile(r"\b(?:BMI|body mass index)(?: is| of|:|=)? ?(?P<n>\d{2}(?:\.\d)?)\b(?! ?(?:kg/m\S*)? ?(?:or|"
+                          r"and) (?:greater|higher|more|above|over|less|lower|below))", _I)
+
+
+def _age_value(match: re.Match[str]) -> float:
+    if match.group("yo"):
+        return float(match.group("yo"))
+    return _years(match.group("n"), match.group("unit"))
+
+
+_PATIENT: tuple[tuple[Measure, re.Pattern[str], Callable[[re.Match[str]], float]], ...] = (
+    ("age", _AGE_PATIENT, _age_value),
+    ("quit", _QUIT_PATIENT, lambda m: float(m.group("n") or m.group("m"))),
+    ("pack_years", _PACK_PATIENT, lambda m: float(m.group("n")) if m.group("n") else _packs(m)),
+    ("bmi", _BMI_PATIENT, lambda m: float(m.group("n"))),
+)
+
+_UNIT = r"(?: (?P<unit>years?|months?))?"
+_AGE_RANGE = re.compile(r"\b(?:aged?|ages)(?: from)? (?P<a>\d{1,3})(?: (?P<unit_a>years?|months?))? ?"
+                        r"(?:to|through|-|–) ?(?P<b>\d{1,3})" + _UNIT + r"\b"
+                        r"|\bbetween (?:the )?ages? (?:of )?(?P<c>\d{1,3}) and (?P<d>\d{1,3})"
+                        r"(?: (?P<unit_c>years?|months?))?\b", _I)
+_AGE_OPEN = re.compile(r"\b(?:aged? )?(?P<n>\d{1,3}) (?P<unit>years?|months?)(?: of age)? (?:or|and) "
+                       r"(?P<side>older|over|above|younger|under|less)\b", _I)
+_AGE_THAN = re.compile(r"\b(?P<side>older|younger) than (?:age )?(?P<n>\d{1,3})" + _UNIT + r"\b", _I)
+_AGE_FROM = re.compile(r"\b(?:(?:starting|beginning|begin|begins|start|starts|initiated|initiate) at|after|from) "
+                       r"age (?P<n>\d{1,3})" + _UNIT + r"\b", _I)
+_AGE_UNTIL = re.compile(r"\b(?P<side>until|through|before|prior to|up to) age (?P<n>\d{1,3})" + _UNIT + r"\b", _I)
+_UNNUMBERED_AGE = re.compile(r"\b(?:older|younger|elderly)\b", _I)
+_QUIT_WITHIN = re.compile(r"\bquit (?:smoking )?within the (?:past|last|previous|preceding) (?P<n>\d{1,2}) years\b"
+                          r"|\b(?:discontinued|stopped) once (?:a person|the person|they|patients?|persons?) "
+                          r"ha(?:s|ve) not smoked for (?P<m>\d{1,2}) years\b", _I)
+_PACKS_AT_LEAST = re.compile(r"\b(?:at least )?(?:an? )?(?P<n>\d{1,3})[- ]pack[- ]years?\b(?! or (?:less|fewer))", _I)
+_BMI_AT_LEAST = re.compile(r"\b(?:BMI|body mass index)(?: \(BMI\))?(?: of)? (?P<n>\d{2}(?:\.\d)?)(?: ?kg/m(?:2|²))? or "
+                           r"(?:greater|higher|more|above)\b"
+                           r"|\b(?:BMI|body mass index) ?(?:≥|>=) ?(?P<m>\d{2}(?:\.\d)?)", _I)
+
+
+def _range_bounds(match: re.Match[str]) -> tuple[float, float]:
+    if match.group("a") is not None:
+        unit = match.group("unit") or match.group("unit_a")
+        return _years(match.group("a"), match.group("unit_a") or unit), _years(match.group("b"), unit)
+    return _years(match.group("c"), match.group("unit_c")), _years(match.group("d"), match.group("unit_c"))
+
+
+def _open_bounds(match: re.Match[str]) -> tuple[float, float]:
+    age = _years(match.group("n"), match.group("unit"))
+    return (age, _INF) if match.group("side").lower() in {"older", "over", "above"} else (0.0, age)
+
+
+def _than_bounds(match: re.Match[str]) -> tuple[float, float]:
+    age = _years(match.group("n"), match.group("unit"))
+    return (age + 1, _INF) if match.group("side").lower() == "older" else (0.0, age - 1)
+
+
+def _until_bounds(match: re.Match[str]) -> tuple[float, float]:
+    age = _years(match.group("n"), match.group("unit"))
+    return (0.0, age - 1) if match.group("side").lower() in {"before", "prior to"} else (0.0, age)
+
+
+_POPULATION: tuple[tuple[Measure, re.Pattern[str], Callable[[re.Match[str]], tuple[float, float]]], ...] = (
+    ("age", _AGE_RANGE, _range_bounds),
+    ("age", _AGE_THAN, _than_bounds),
+    ("age", _AGE_FROM, lambda m: (_years(m.group("n"), m.group("unit")), _INF)),
+    ("age", _AGE_UNTIL, _until_bounds),
+    ("age", _AGE_OPEN, _open_bounds),
+    ("quit", _QUIT_WITHIN, lambda m: (0.0, float(m.group("n") or m.group("m")) - (0 if m.group("n") else 1))),
+    ("pack_years", _PACKS_AT_LEAST, lambda m: (float(m.group("n")), _INF)),
+    ("bmi", _BMI_AT_LEAST, lambda m: (float(m.group("n") or m.group("m")), _INF)),
+)
+
+
+def describe(found: Sequence[Mismatch]) -> str:
+    """The bounds a patient misses, for a reader, grouped by what the question says of the patient: '"aged 55 to 80
+    years" while the question's patient is "85-year-old"'."""
+    by_patient: dict[str, list[str]] = {}
+    for mismatch in found:
+        by_patient.setdefault(mismatch.patient, [])
+        if mismatch.stated not in by_patient[mismatch.patient]:
+            by_patient[mismatch.patient].append(mismatch.stated)
+    return "; ".join(" and ".join(f'"{stated}"' for stated in bounds) + f' while the question\'s patient is "{patient}"'
+                     for patient, bounds in by_patient.items())
