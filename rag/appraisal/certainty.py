@@ -6,7 +6,8 @@ studies "low"; case series, case reports, narrative reviews and studies of unkno
 evidence level is weaker than its design's (a systematic review of case reports, level 4) starts at its level's.
 Concerns: every cited record leaves the risk of bias unknown (allocation and blinding not described, or written
 from a news or company summary; "no serious concern" is never said when a cited record cannot show one, or when
-its notes say it leaves out some of the study's data: the line says "not downgraded, but" and why); fewer than
+its notes say it leaves out some of the study's data, or when a cited passage states its authors' own caution,
+"confounding" or a named bias: the line says "not downgraded, but" and why); fewer than
 ``small_sample`` participants in total where reported, or no primary study reporting its size
 (imprecision); for a yes/no question, some cited publications support it and others found no difference or the
 opposite (inconsistency: "supports" has no meaning for an open question); the cited passages miss most of the
@@ -20,6 +21,7 @@ reference, and restating it on our scale would invent precision.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Sequence
 
@@ -49,6 +51,13 @@ _NAMES: dict[str, tuple[str, str]] = {
     "other": ("other study", "other studies"),
 }
 _UNKNOWN_NAME = ("study of unstated design", "studies of unstated design")
+_CAUTION = re.compile(r"\b(?:confound\w*|(?:channel+ing|selection|residual|recall|publication) bias|"
+                      r"interpret\w* (?:\w+ )?with caution|confirmation is needed|cannot (?:establish|prove|show) "
+                      r"caus\w*|may not generali[sz]e)\b", re.IGNORECASE)
+"""A study's own caution on reading its findings: confounding, a named bias, the need for confirmation, limits on
+whom they apply to. Quoted findings of an observational study read as effects without it (a reading found "SSRIs had
+the highest adjusted hazard ratios for falls" quoted without "open to confounding by indication"), and a certainty
+line saying "no serious concern found" beside it reads as if the authors had none."""
 _NUMBER_WORDS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
 _MIN_COVERAGE = 0.5
 
@@ -76,7 +85,11 @@ def research_certainty(
         _indirectness(frame, passages, direct),
     ) if concern]
     level = CERTAINTY_LEVELS[min(start + len(concerns), len(CERTAINTY_LEVELS) - 1)]
-    detail = "; ".join(concerns) if concerns else _unjudged(cited) or "no serious concern found"
+    caution = _caution(passages, cited)
+    if concerns:
+        detail = "; ".join([*concerns, *([caution] if caution else [])])
+    else:
+        detail = _unjudged(cited, caution) or "no serious concern found"
     compared = _direct_comparisons(frame, passages) + _recorded_level(rated, start)
     if rated is not cited:
         compared += ", which set the rating" if len(rated) > 1 else ", which sets the rating"
@@ -161,20 +174,42 @@ def _risk_of_bias(appraisals: Sequence[SourceAppraisal]) -> str | None:
     return None
 
 
-def _unjudged(appraisals: Sequence[SourceAppraisal]) -> str | None:
+def _unjudged(appraisals: Sequence[SourceAppraisal], caution: str | None = None) -> str | None:
     """Instead of "no serious concern found" when some cited records cannot show one (their risk of bias cannot be
-    judged, or they leave out some of the study's data: the notes say what): the level was not lowered, and why it
-    could not be judged; "no serious concern" is never said of them."""
+    judged, or they leave out some of the study's data: the notes say what), or their authors caution on reading
+    them (``caution``): the level was not lowered, and why that is not the whole story; "no serious concern" is never
+    said of them."""
     unclear = sum(1 for appraisal in appraisals if _UNCLEAR_RECORD & set(appraisal.flags))
     incomplete = sum(1 for appraisal in appraisals if "data_missing" in appraisal.flags)
-    if not unclear and not incomplete:
-        return None
     buts = []
     if unclear:
         buts.append(f"the risk of bias of {_of_them(unclear, appraisals)} cannot be judged from our record")
     if incomplete:
         buts.append(f"our record of {_of_them(incomplete, appraisals)} leaves out some of its data")
-    return "not downgraded, but " + " and ".join(buts)
+    if caution:
+        buts.append(caution)
+    return "not downgraded, but " + " and ".join(buts) if buts else None
+
+
+def _caution(passages: Sequence[str], appraisals: Sequence[SourceAppraisal]) -> str | None:
+    """'its authors caution on reading its findings ("confounding")', 'the authors of two of them caution ...': when
+    cited passages state their study's own caution (:func:`states_caution`), beside whatever the level says. Counted per
+    publication when the passages are given one per publication, else as one."""
+    words = [found for passage in passages if (found := states_caution(passage))]
+    if not words:
+        return None
+    quoted = ", ".join(f'"{w}"' for w in dict.fromkeys(words))
+    if len(appraisals) == 1:
+        return f"its authors caution on reading its findings ({quoted})"
+    who = _of_them(len(words), appraisals) if len(passages) == len(appraisals) else "some of them"
+    return f"the authors of {who} caution on reading their findings ({quoted})"
+
+
+def states_caution(text: str) -> str | None:
+    """The words of a study's own caution on reading its findings ("confounding", "selection bias", "confirmation
+    is needed") when ``text`` states one, else None."""
+    found = _CAUTION.search(text)
+    return found.group(0).lower() if found else None
 
 
 def _of_them(count: int, appraisals: Sequence[SourceAppraisal]) -> str:

@@ -21,6 +21,7 @@ import re
 from collections.abc import Iterator, Sequence, Set
 from dataclasses import dataclass, field, replace
 
+from rag.appraisal.certainty import states_caution
 from rag.appraisal.counts import counts_in
 from rag.appraisal.recommendation import (
     CONFIRMING_MARGIN,
@@ -120,12 +121,6 @@ _AIM = re.compile(r"\b(?:we aimed|the aim|aims? (?:of|to)|objective (?:of|was)|w
 _SIGNIFICANCE = re.compile(
     r"\b(?:statistically|significan\w*|p\s?[<=>]\s?0?\.\d|95% CI|confidence interval)", re.IGNORECASE)
 """A statement of whether a result is significant."""
-_CAUTION = re.compile(r"\b(?:confound\w*|(?:channel+ing|selection|residual|recall|publication) bias|"
-                      r"interpret\w* (?:\w+ )?with caution|confirmation is needed|cannot (?:establish|prove|show) "
-                      r"caus\w*|may not generali[sz]e)\b", re.IGNORECASE)
-"""A study's own caution on reading its findings: confounding, a named bias, the need for confirmation, limits on
-whom they apply to. Quoted findings of an observational study read as effects without it (a reading found "SSRIs had
-the highest adjusted hazard ratios for falls" quoted without "open to confounding by indication")."""
 _LEADING_PRONOUN = re.compile(r"(?:It|They|This|These|Those|Its|Their|He|She|Such)\b"
                               r"(?! (?:recommendations?|statements?|guidelines?)\b)")
 """A sentence opening on a pronoun leans on the one before it, which the answer may not quote ("It had previously
@@ -404,7 +399,7 @@ def _with_qualifiers(picked: list[Candidate], sentences: list[Candidate]) -> lis
         if (candidate.source.n, candidate.position) not in seen:
             seen.add((candidate.source.n, candidate.position))
             result.append(candidate)
-    caution = next((c for c in sentences if _CAUTION.search(c.text) and (c.source.n, c.position) not in seen), None)
+    caution = next((c for c in sentences if states_caution(c.text) and (c.source.n, c.position) not in seen), None)
     if caution is not None and any(not c.describes for c in result):
         result.append(caution)
     return result

@@ -206,3 +206,23 @@ def test_head_to_head_is_the_test_direction_uses_word_forms_and_all() -> None:
     found = research_certainty([source("rct", 200), source("cohort", 300)], question, [trial, cohort])
     assert found is not None and "one of them head to head, which sets the rating" in found.reason
     assert found.level == "high"
+
+
+def test_a_studys_own_caution_is_said_beside_the_level() -> None:
+    """A cohort's authors warning of confounding by indication: "no serious concern found" beside it read as if they
+    had none (a clinician reading). The level is not lowered (an observational start already counts confounding)."""
+    cohort = [source("cohort", 60746)]
+    warned = research_certainty(cohort, QUESTION, [DIRECT + " The design is observational and open to confounding "
+                                                   "by indication; confirmation is needed."])
+    assert warned is not None and warned.level == "low"
+    assert warned.reason.endswith('not downgraded, but its authors caution on reading its findings ("confounding").')
+    plain = research_certainty(cohort, QUESTION, [DIRECT])
+    assert plain is not None and plain.reason.endswith("no serious concern found.")
+    two = research_certainty([source("rct", 400), source("rct", 20)], QUESTION,
+                             [DIRECT, DIRECT + " Selection bias may remain."])
+    assert two is not None and "downgraded for" not in two.reason
+    assert 'the authors of one of them caution on reading their findings ("selection bias")' in two.reason
+    small = research_certainty([source("rct", 20)], QUESTION, [DIRECT + " Confirmation is needed."])
+    assert small is not None and small.reason.endswith(
+        'downgraded for imprecision (fewer than 100 participants in total); its authors caution on reading its '
+        'findings ("confirmation is needed").')
