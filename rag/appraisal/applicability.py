@@ -111,8 +111,10 @@ def _packs(match: re.Match[str]) -> float:
     return per_day * float(match.group("years"))
 
 
-_AGE_PATIENT = re.compile(r"\b(?P<n>\d{1,3})[- ](?P<unit>years?|yrs?|months?)[- ]old\b|\b(?P<yo>\d{1,3}) ?(?:yo|y/o)\b",
-                          _I)
+_AGE_PATIENT = re.compile(r"\b(?P<n>\d{1,3})[- ](?P<unit>years?|yrs?|months?)[- ]old\b|\b(?P<yo>\d{1,3}) ?(?:yo|y/o)\b"
+                          r"|\b(?:patient|man|woman|he|she|mother|father|wife|husband)(?: is|'s)(?: now)? "
+                          r"(?P<is>\d{1,3})\b(?! ?(?:%|percent|kg|lb|mg|cm|pack|cigarettes|weeks|months))"
+                          r"(?!\.\d)", _I)
 _AGE_PATIENT_AND_NOUN = re.compile(f"(?:{_AGE_PATIENT.pattern})" + r"(?:[ -]\w+){0,2}", _I)
 """A patient's age with the words after it ("2-year-old child"), which name the same patient."""
 _AGE_GROUP = re.compile(r"\b(?:teens?|teenagers?|adolescents?|child|children|kids?|infants?|bab(?:y|ies)|toddlers?|"
@@ -128,8 +130,8 @@ _BMI_PATIENT = re.compile(r"\b(?:BMI|body mass index)(?: is| of|:|=)? ?(?P<n>\d{
 
 
 def _age_value(match: re.Match[str]) -> float:
-    if match.group("yo"):
-        return float(match.group("yo"))
+    if match.group("yo") or match.group("is"):
+        return float(match.group("yo") or match.group("is"))
     return _years(match.group("n"), match.group("unit"))
 
 
@@ -147,6 +149,10 @@ _AGE_RANGE = re.compile(r"\b(?:aged?|ages)(?: from)? (?P<a>\d{1,3})(?: (?P<unit_
                         r"(?: (?P<unit_c>years?|months?))?\b", _I)
 _AGE_OPEN = re.compile(r"\b(?:aged? )?(?P<n>\d{1,3}) (?P<unit>years?|months?)(?: of age)? (?:or|and) "
                        r"(?P<side>older|over|above|younger|under|less)\b", _I)
+_AGE_FROM_UNTIL = re.compile(r"\b(?:starting|beginning|begin|start) at age (?P<a>\d{1,3})(?: years)? and (?:continuing|"
+                             r"continue|ending|end|stopping|stop) (?:until|through|to|at) age (?P<b>\d{1,3})"
+                             r"(?: years)?\b", _I)
+"""A start and an end stated apart ("starting at age 50 years and continuing until age 75 years"): one range."""
 _AGE_THAN = re.compile(r"\b(?P<side>older|younger) than (?:age )?(?P<n>\d{1,3})" + _UNIT + r"\b", _I)
 _AGE_FROM = re.compile(r"\b(?:(?:starting|beginning|begin|begins|start|starts|initiated|initiate) at|after|from) "
                        r"age (?P<n>\d{1,3})" + _UNIT + r"\b", _I)
@@ -185,6 +191,7 @@ def _until_bounds(match: re.Match[str]) -> tuple[float, float]:
 
 _POPULATION: tuple[tuple[Measure, re.Pattern[str], Callable[[re.Match[str]], tuple[float, float]]], ...] = (
     ("age", _AGE_RANGE, _range_bounds),
+    ("age", _AGE_FROM_UNTIL, lambda m: (float(m.group("a")), float(m.group("b")))),
     ("age", _AGE_THAN, _than_bounds),
     ("age", _AGE_FROM, lambda m: (_years(m.group("n"), m.group("unit")), _INF)),
     ("age", _AGE_UNTIL, _until_bounds),

@@ -40,6 +40,8 @@ def test_a_questions_patient_is_read_from_its_numbers() -> None:
         "age": (45.0, "45 yo"), "pack_years": (20.0, "20-pack-year"), "bmi": (31.5, "BMI of 31.5")}
     assert patient_of("An 18-month-old with a fever")["age"][0] == pytest.approx(1.5)
     assert patient_of("Should my 3-year-old child get a vision screen?")["age"][0] == 3.0  # one patient, named twice
+    assert patient_of("My patient is 78 and not on a statin.") == {"age": (78.0, "patient is 78")}
+    assert patient_of("The patient is 30% over her weight; she is 5 weeks pregnant.") == {}
     assert patient_of("two packs a day for 10 years")["pack_years"][0] == 20.0
 
 
@@ -61,6 +63,8 @@ def test_no_patient_is_read_where_the_question_describes_none(question: str) -> 
     ("Screen adults 65 years or older.", [(65.0, float("inf"), "65 years or older")]),
     ("Screen girls 24 years or younger.", [(0.0, 24.0, "24 years or younger")]),
     ("Screening could begin at age 15 years.", [(15.0, float("inf"), "begin at age 15 years")]),
+    ("The USPSTF recommends screening starting at age 50 years and continuing until age 75 years.",
+     [(50.0, 75.0, "starting at age 50 years and continuing until age 75 years")]),
     ("Screening women prior to age 50 years should be an individual decision.",
      [(0.0, 49.0, "prior to age 50 years")]),
     # "younger than 15 years and older than 65 years": two groups, not "15 years and older"
