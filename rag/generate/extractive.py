@@ -52,7 +52,7 @@ from rag.generate.protocol import Draft, DraftSentence, Generation, GenerationRe
 from rag.meaning.relevance import SENTENCE_MARGIN, FollowUp, Relevance, ScoredPassage
 from rag.models import Hit
 from rag.text.sections import Role, section_role
-from rag.text.sentences import leans_on_previous, list_items, quotable_sentences, tidy
+from rag.text.sentences import leans_on_previous, list_items, quotable_sentences, sentence_spans, tidy
 from rag.text.terms import content_terms
 
 MAX_PER_DOCUMENT = 3
@@ -465,9 +465,10 @@ _GUIDANCE_ASK = re.compile(r"\b(?:guidelines?|recommend\w*|uspstf|task force|fda
 
 def asks_for_decision(question: str) -> bool:
     """Whether the question asks what to do ("Should I check a TSH ...?", "Do we need to ...?", "Does the USPSTF
-    recommend ...?"): a guideline's stated advice (its grade, an I statement) answers it, and ranks with the strength
+    recommend ...?"), in any of its sentences ("My patient is 78 ... . Should I screen her ...?"): a guideline's stated advice (its grade, an I statement) answers it, and ranks with the strength
     bonus above sentences that share more of its words (the TSH thresholds above the I statement on screening)."""
-    return bool(_DECISION_ASK.match(question.lstrip()) or _DECISION_CLAUSE.search(question))
+    return any(_DECISION_ASK.match(question[start:end]) for start, end in sentence_spans(question)) \
+        or bool(_DECISION_CLAUSE.search(question))
 
 
 _DECISION_CLAUSE = re.compile(r"(?:[:;,]|\s[-\u2013\u2014])\s(?:so |and |then |but )?should (?:i|we)\b"

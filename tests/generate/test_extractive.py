@@ -283,6 +283,9 @@ def test_a_question_asking_what_to_do_leads_with_the_guidelines_stated_advice(
     assert asks_for_decision("What should I be doing in well-child visits for caries prevention - varnish, both?")
     assert asks_for_decision("A 72-year-old with mild depression: should I start an SSRI or refer for therapy?")
     assert asks_for_decision("The USPSTF endorses an annual pelvic exam, so should I still do one at 30?")
+    # the ask as a sentence of its own after the case: the I statement on cognitive screening had not been quoted
+    assert asks_for_decision("My patient is 78 and has no memory complaints. Should I screen her for dementia?")
+    assert not asks_for_decision("My patient is 78 and has no memory complaints. What does she need?")
     assert not asks_for_decision("What starting dose of sertraline should I use?"), "a dose, not what to do"
     assert not asks_for_decision("Since USPSTF recommends screening everyone 15 to 65 for HIV, how often should I "
                                  "rescreen?")
