@@ -465,8 +465,9 @@ _GUIDANCE_ASK = re.compile(r"\b(?:guidelines?|recommend\w*|uspstf|task force|fda
 
 def asks_for_decision(question: str) -> bool:
     """Whether the question asks what to do ("Should I check a TSH ...?", "Do we need to ...?", "Does the USPSTF
-    recommend ...?"), in any of its sentences ("My patient is 78 ... . Should I screen her ...?"): a guideline's stated advice (its grade, an I statement) answers it, and ranks with the strength
-    bonus above sentences that share more of its words (the TSH thresholds above the I statement on screening)."""
+    recommend ...?"), in any of its sentences ("My patient is 78 ... . Should I screen her ...?"): a guideline's
+    stated advice (its grade, an I statement) answers it, and ranks with the strength bonus above sentences that
+    share more of its words (the TSH thresholds above the I statement on screening)."""
     return any(_DECISION_ASK.match(question[start:end]) for start, end in sentence_spans(question)) \
         or bool(_DECISION_CLAUSE.search(question))
 
