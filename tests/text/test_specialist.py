@@ -37,6 +37,12 @@ def test_an_inflection_of_a_common_word_is_not_a_specialist_term() -> None:
     assert specialist_terms("Was the dermaroller or the nebulizer titrated?") == {"dermaroller", "nebulizer", "titrated"}
 
 
+def test_a_verb_closed_with_its_particle_is_not_a_specialist_term() -> None:
+    """"At his checkup" had every guideline on childhood depression vetoed for not naming "checkup"."""
+    assert specialist_terms("Should he be screened for depression at his checkup or with a handout?") == frozenset()
+    assert specialist_terms("Is biofeedback or latanoprost better?") == {"biofeedback", "latanoprost"}
+
+
 def test_the_most_specific_words_of_a_phrase_are_its_rare_ones_or_else_its_rarest() -> None:
     assert most_specific(["screen", "sexually", "active", "young", "men", "chlamydia"]) == {"chlamydia"}
     assert most_specific(["annual", "screening", "pelvic", "exam", "adult", "women"]) == {"pelvic"}
