@@ -29,7 +29,11 @@ _CLAUSE = re.compile(r"[:;,]\s*|\s-\s")
 #: "than" does not follow within 40. Found from the preference words (:func:`_offers_choice`): one pattern trying
 #: every gap length after every "or" cost 80 alternations per "or".
 _OR = re.compile(r"\bor\b", re.IGNORECASE)
-_PREFERENCE = re.compile(r"\b(?:better|best|preferable|preferred|superior|first)\b", re.IGNORECASE)
+_PREFERENCE = re.compile(r"\b(?:better|best|preferable|preferred|superior|first|bigger|biggest|larger|largest|greater|"
+                         r"greatest|more|most|higher|highest|lower|lowest|smaller|smallest|stronger|longer|shorter|"
+                         r"faster|safer|safest)\b", re.IGNORECASE)
+"""Words that ask which of two options wins: "Is A or B better?", "did A or B show the bigger reduction?" (a reader
+found "1 found the opposite" and "the cited findings disagree" under such a choice, read as a yes/no question)."""
 _THAN = re.compile(r"\bthan\b", re.IGNORECASE)
 _CHOICE_GAP, _THAN_GAP = 80, 40
 _UP = re.compile(r"\b(?:increase[sd]?|increasing|higher|raises?|raised|elevates?|elevated|more|greater|worsens?|"

@@ -17,6 +17,8 @@ from rag.appraisal.question import frame_question, is_yes_no_question
         "Prostate-specific antigen: a reliable marker?",
         "Can exosomes replace PRP",
         "And does it last?",
+        "Does adding PRP cause more redness or swelling than needling alone?",  # "than": whether, not which
+        "Does PRP improve acne scars or not?",
     ],
 )
 def test_yes_no_questions(question: str) -> None:
@@ -30,6 +32,9 @@ def test_yes_no_questions(question: str) -> None:
         "How effective is PRP for acne scars?",
         "In children, which antibiotic is preferred?",
         "Is PRP or exosome microneedling better for acne scars?",
+        # a choice put with a comparative: a reader found "1 found the opposite" under it
+        "Did intradermal PRP or topical PRP show the bigger Goodman-Baron reduction?",
+        "Does glargine or bedtime NPH cause more hypoglycaemia?",
         "Treatment of acne scars",
         "",
     ],
