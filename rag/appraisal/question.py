@@ -25,6 +25,7 @@ _AUXILIARY = re.compile(r"(?:is|are|was|were|do|does|did|can|could|should|would|
 _WH = re.compile(r"(?:what|which|how|why|when|where|who|whom|whose|to what extent|in what)\b", re.IGNORECASE)
 _LEADING_FILLER = re.compile(r"(?:and|so|but|then|also|or)\s+", re.IGNORECASE)
 _CLAUSE = re.compile(r"[:;,]\s*|\s-\s")
+_SENTENCE_END = re.compile(r"(?<=[.?!])\s+")
 #: A choice ("X or Y: which is better?"): "or", then within 80 characters (no "?" between) a word of preference that
 #: "than" does not follow within 40. Found from the preference words (:func:`_offers_choice`): one pattern trying
 #: every gap length after every "or" cost 80 alternations per "or".
@@ -218,8 +219,15 @@ def topic_terms(text: str) -> frozenset[str]:
 
 def is_yes_no_question(question: str) -> bool:
     """True for questions a yes, a no or a maybe answers: "Does X reduce Y?", "In adults, is X safe?", "X: a risk
-    factor for Y?". False for open questions ("What is...", "How effective...") and choices ("Is X or Y better?")."""
+    factor for Y?". False for open questions ("What is...", "How effective...") and choices ("Is X or Y better?").
+    A told case before an open question does not make it yes/no ("84-year-old with ... maybe 3 years to live. What
+    HbA1c range does the VA/DoD suggest?"): of several sentences, when every one ending on "?" opens on "what",
+    "how" and the like, the question is open."""
     question = question[:MAX_QUESTION_CHARS]
+    sentences = [part for part in _SENTENCE_END.split(question.strip()) if part]
+    asked = [sentence for sentence in sentences if sentence.endswith("?")]
+    if len(sentences) > 1 and asked and all(_WH.match(_LEADING_FILLER.sub("", s, count=1)) for s in asked):
+        return False  # the case told, then an open question
     clauses = [_LEADING_FILLER.sub("", clause.strip(), count=1) for clause in _CLAUSE.split(question.strip())]
     clauses = [clause for clause in clauses if clause]
     if not clauses or any(_WH.match(clause) for clause in clauses):

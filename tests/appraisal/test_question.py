@@ -19,6 +19,8 @@ from rag.appraisal.question import frame_question, is_yes_no_question
         "And does it last?",
         "Does adding PRP cause more redness or swelling than needling alone?",  # "than": whether, not which
         "Does PRP improve acne scars or not?",
+        "A 62-year-old quit smoking 18 years ago. Should I order a low-dose CT?",  # the case, then whether
+        "Is severe hypoglycaemia linked to cardiovascular death? How strong was the association?",
     ],
 )
 def test_yes_no_questions(question: str) -> None:
@@ -35,6 +37,8 @@ def test_yes_no_questions(question: str) -> None:
         # a choice put with a comparative: a reader found "1 found the opposite" under it
         "Did intradermal PRP or topical PRP show the bigger Goodman-Baron reduction?",
         "Does glargine or bedtime NPH cause more hypoglycaemia?",
+        # the case told, then an open question: "supports ('greater')" had been shown under it
+        "84-year-old with type 2 diabetes and maybe 3 years to live. What HbA1c range does the VA/DoD suggest?",
         "Treatment of acne scars",
         "",
     ],
