@@ -26,10 +26,16 @@ from rag.models import DocumentMeta, Section
 from rag.text.terms import content_terms
 
 DEFAULT_OPTIONS = AppraisalOptions()
-_SECONDHAND = re.compile(r"\b(?:news summary|press (?:account|report|release)s?|trade news|research story|vendor|"
-                         r"company(?:'s)? (?:summary|story|page)|third-party summary)\b", re.IGNORECASE)
-"""The record's notes say its facts come from someone's account of the publication, not the publication. A
-"third-party repost" of the PubMed record or the article is the publication's own text, copied: not an account."""
+_ACCOUNT = (r"(?:news summary|press (?:account|report|release)s?|trade news|research story|vendor|"
+            r"company(?:'s)? (?:summary|story|page)|third-party summary)")
+_TAKEN_FROM = re.compile(r"\b(?:recorded|written|taken|drawn|comes?|came|based|known)\s+(?:only\s+)?(?:from|on|through)"
+                         r"\s+(?:an?\s+|the\s+)?(?:[\w'-]+\s+){0,3}?" + _ACCOUNT
+                         + r"|\b(?:every|each|all)\s+(?:points?|facts?|findings?)\s+(?:is|are|was|were)\s+(?:an?\s+)?"
+                         + _ACCOUNT, re.IGNORECASE)
+"""The record's notes say that its facts come from such an account ("The findings were recorded from a news summary
+of the paper", "Every point is a press account"), not merely that an account added a detail the record keeps apart
+("Secondary press reports, not the notification, said that fewer than 5 people became seriously ill": two readings
+counted `secondhand` on the FDA's own notification as an error)."""
 _BIAS_UNCLEAR = re.compile(r"\b(?:random(?:ised|ized|ly)?|at random|allocat(?:ed|ion)|blind(?:ed|ing)?)\b",
                            re.IGNORECASE)
 _NOT_SAID = re.compile(r"\b(?:does not (?:say|state|describe|give)|did not (?:say|state|describe)|not (?:recorded|"
@@ -120,6 +126,13 @@ def _document_findings(meta: DocumentMeta, text: str, sections: tuple[Section, .
     return design, conflict, sample
 
 
+def _secondhand(notes: str) -> bool:
+    """Whether the notes say the record's facts were taken from someone's account of the publication (a news, press
+    or company summary). A "third-party repost" of the PubMed record or the article is the publication's own text,
+    copied: not an account."""
+    return bool(_TAKEN_FROM.search(notes))
+
+
 def _data_missing(notes: str) -> bool:
     """Whether the notes say the record lacks some of the study's data ("does not give the scores, p-values or
     adverse events"), not merely a part of its citation ("gives no year, authors or journal")."""
@@ -146,7 +159,7 @@ def _flag_reasons(meta: DocumentMeta, age: int | None, conflict: str | None, des
         reasons["design_conflict"] = f"The front matter's design is kept: {conflict}."
     if design_unknown:
         reasons["design_unknown"] = "Neither metadata nor the text state this study's own design."
-    if meta.notes and _SECONDHAND.search(meta.notes):  # a guideline known from press accounts too
+    if meta.notes and _secondhand(meta.notes):  # a guideline known from press accounts too
         reasons["secondhand"] = "Our record was written from an account of the publication (a news, press or " \
                                 "company summary), not from the publication."
     if meta.kind == "study" and meta.notes and any(_BIAS_UNCLEAR.search(m.group(0))

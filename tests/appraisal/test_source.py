@@ -123,3 +123,8 @@ def test_a_guideline_known_only_from_press_accounts_is_flagged_secondhand() -> N
     assert "secondhand" in appraise_source(guideline(year=2025, notes=notes), "", [], QUESTION, TODAY).flags
     assert "secondhand" not in appraise_source(guideline(year=2025, notes="The title is descriptive."), "", [],
                                                QUESTION, TODAY).flags
+    # an account that added details the record keeps apart does not make the record an account (the FDA notice,
+    # counted an error by two readings)
+    detail = ("Secondary press reports, not the notification, said that fewer than 5 people became seriously ill "
+              "and that the product came from placentas collected at caesarean delivery.")
+    assert "secondhand" not in appraise_source(guideline(year=2019, notes=detail), "", [], QUESTION, TODAY).flags
