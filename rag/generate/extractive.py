@@ -147,6 +147,9 @@ class Candidate:
     premise attributes to a guideline or regulator."""
     confirms: bool = False
     """It states the position the question's premise attributes to a guideline or regulator."""
+    reverses: bool = False
+    """Of the corrections, it states the opposite position (against where the premise claims for, or for where it
+    claims against), not only a weaker one (an I statement, a C grade)."""
 
 
 @dataclass
@@ -252,7 +255,8 @@ class ExtractiveGenerator:
                     claimed and on_claim >= self._relevance.settings.addresses else None
                 document.sentences.append(Candidate(
                     source, sentence.position, sentence.text, ranking, role < 0, sentence.score, on_claim,
-                    contradicts(claimed, stated), stated is not None and stated == claimed))
+                    contradicts(claimed, stated), stated is not None and stated == claimed,
+                    {claimed, stated} == {"for", "against"}))
         return [_corrections_if_contradicted(d) for d in documents.values() if d.sentences]
 
     def _asked_kind(self, question: str, scored: Sequence[ScoredPassage]) -> dict[str, float]:
@@ -330,8 +334,9 @@ class ExtractiveGenerator:
             lead = max(premised, key=lambda d: (any(c.corrects for c in d.sentences)
                                                 and (d.premise or 0.0) >= closest - CONFIRMING_MARGIN,
                                                 (d.premise or 0.0) + d.score, d.score))
-            lead_sentence = max(lead.sentences, key=lambda c: (  # a correction: the one closest to the premise
-                c.corrects, c.premise + (0.0 if c.corrects else c.relevance - c.meaning), c.relevance))
+            lead_sentence = max(lead.sentences, key=lambda c: (  # a correction: the opposite position first, then
+                c.corrects, c.corrects and c.reverses,        # the one closest to the premise
+                c.premise + (0.0 if c.corrects else c.relevance - c.meaning), c.relevance))
             relevant = [lead, *(d for d in relevant if d is not lead)]
             ranked[lead.hit.doc_id] = [lead_sentence, *(c for c in ranked.get(lead.hit.doc_id, [])
                                                         if c is not lead_sentence)]

@@ -180,6 +180,21 @@ def test_a_guideline_correcting_the_premise_leads_over_one_closer_to_its_words(
     assert farther.sections[0].text.startswith("The advertising rule"), "a correction far below the closest waits"
 
 
+def test_the_opposite_position_leads_a_correction_over_a_weaker_one(components: Components, write_doc: WriteDoc,
+                                                                    tmp_path: Path) -> None:
+    """'Since the USPSTF gives carotid ultrasound screening ... a B grade, ...?' was led by the statement's aside that
+    an older review found insufficient evidence for another test, a shade closer to the premise, instead of its D
+    recommendation against screening."""
+    write_doc("g/carotid.md", kind="guideline", title="Screening for carotid artery stenosis",
+              body="## Recommendation\nThe task force recommends against screening for carotid artery stenosis. (D "
+                   "recommendation) An older task force review found insufficient evidence on carotid ultrasound "
+                   "screening of the general adult population to grade it for heart risk.")
+    components.ingestor().run([tmp_path / "src"])
+    answer = components.answers().answer("Since the task force gives carotid ultrasound screening of the general "
+                                         "adult population a B grade, at what age should I start it?")
+    assert answer.sections[0].text.startswith("The task force recommends against screening"), answer.sections[0].text
+
+
 def test_a_premise_the_guideline_also_holds_is_not_called_false(components: Components, write_doc: WriteDoc,
                                                                  tmp_path: Path) -> None:
     """A C grade for older adults contradicts "recommends counselling", but the B grade for the young states it: the
