@@ -147,11 +147,27 @@ _POINTER = re.compile(r"(?:See|Refer to)\b|For (?:more|further) (?:information|d
 screening intervals.", 281 of the guideline summaries' sentences): it states nothing a clinician can act on."""
 MIN_QUOTABLE_WORDS = 4
 """A shorter unit (a heading, a label, a fragment of a list) is not quoted on its own."""
+_TITLE_WORD = re.compile(r"[A-Za-z][A-Za-z-]{3,}")
+_PARENTHESES = re.compile(r"\([^()]*\)")
+_ENDS_A_SENTENCE = re.compile(r"[.?!:;][)\]\"'’”]*$")
+
+
+def is_heading(text: str) -> bool:
+    """Whether a unit is a heading written as a line of its own: no closing punctuation, and every word of four
+    letters or more outside brackets capitalised ("Management of Pharmacotherapy for Secondary Prevention (patients
+    with a history of ASCVD or ACS)", "Screening in Women Aged 65 to 75 Years Who Have Ever Smoked"). Quoted, it
+    reads as a claim the source never made; "Behavioral couples therapy for alcohol use disorder", an item of a
+    list, is not one."""
+    if _ENDS_A_SENTENCE.search(text.strip()):
+        return False
+    words = _TITLE_WORD.findall(_PARENTHESES.sub(" ", text))
+    return bool(words) and all(word[0].isupper() for word in words)
 
 
 def quotable_sentences(passage: str) -> list[tuple[int, str]]:
     """The sentences of a passage that can be quoted on their own, with their positions among its units: text
-    without list marker, emphasis or line breaks; four words or more; no headings; no pointer elsewhere ("See the
+    without list marker, emphasis or line breaks; four words or more; no headings (marked, or written as a line of
+    title-case words: :func:`is_heading`); no pointer elsewhere ("See the
     Clinical Considerations below ..."); no instruction to a model (rag.text.instructions). The composer quotes
     these and the sentence vectors are computed for exactly these texts."""
     from rag.text.instructions import instruction_spans  # it splits sentences with this module
@@ -161,7 +177,8 @@ def quotable_sentences(passage: str) -> list[tuple[int, str]]:
     for position, (start, _, text) in enumerate(statement_spans(passage)):
         if start in addressed_to_a_model:
             continue
-        if len(text.split()) >= MIN_QUOTABLE_WORDS and not text.startswith("#") and not _POINTER.match(text):
+        if len(text.split()) >= MIN_QUOTABLE_WORDS and not text.startswith("#") and not _POINTER.match(text) \
+                and not is_heading(text):
             found.append((position, text))
     return found
 

@@ -110,3 +110,15 @@ def test_an_opening_that_ends_in_a_colon_is_quoted_with_its_list_or_not_at_all()
         "Age (males >35 and females >45)", "Family history of premature CVD"], "a bracket on an item's line is content"
     prose = "The trial had two arms:\n\n- The first arm received PRP with microneedling over four monthly sessions."
     assert "The trial had two arms:" not in [text for _, text in quotable_sentences(prose)]
+
+
+def test_a_heading_written_as_a_line_of_its_own_is_not_quotable() -> None:
+    """A guideline summary's heading lines have no closing punctuation: quoted, "Screening in Women Aged 65 to 75
+    Years Who Have Ever Smoked [1]" led an answer about a woman who never smoked, as if the source said it."""
+    passage = ("Screening in Women Aged 65 to 75 Years Who Have Ever Smoked\n\n"
+               "The task force recommends against routine screening for AAA in women who have never smoked.\n\n"
+               "Behavioral couples therapy for alcohol use disorder\n\n"
+               "Management of Pharmacotherapy for Secondary Prevention (patients with a history of ASCVD or ACS)\n")
+    assert [text for _, text in quotable_sentences(passage)] == [
+        "The task force recommends against routine screening for AAA in women who have never smoked.",
+        "Behavioral couples therapy for alcohol use disorder"]
