@@ -272,6 +272,26 @@ def test_what_the_question_asks_for_leads(tmp_path: Path, write_doc: WriteDoc,
     assert text.startswith("Exosome microneedling caused no serious adverse events")
 
 
+@pytest.mark.slow
+def test_a_question_asking_which_test_leads_with_the_test(tmp_path: Path, write_doc: WriteDoc,
+                                                           packaged_encoder: SentenceTransformerEmbedder) -> None:
+    """With the packaged encoder: "which test ..., and is urine acceptable?" leads with the sentence naming the test
+    and the specimen, not with the screening recommendation that shares more of the question's words."""
+    settings = Settings(data_dir=tmp_path / "data", generation={"guideline_sentences": 1})  # type: ignore[arg-type]
+    built = Components(settings, embedder=packaged_encoder, judge=LexicalJudge())
+    try:
+        write_doc("g/chlamydia.md", kind="guideline", title="Screening for chlamydia, recommendation statement",
+                  body="## Recommendations\nThe task force recommends screening for chlamydia in sexually active "
+                       "women aged 24 years or younger. (B recommendation) Chlamydia should be diagnosed with nucleic "
+                       "acid amplification tests, and urine samples are as sensitive as cervical swabs.")
+        built.ingestor().run([tmp_path / "src"])
+        text = built.answers().answer("Which test should I use to screen young women for chlamydia, and is a "
+                                      "urine sample acceptable?").sections[0].text
+    finally:
+        built.close()
+    assert text.startswith("Chlamydia should be diagnosed with nucleic acid amplification tests"), text
+
+
 def test_a_dose_question_is_answered_only_by_a_dose(components: Components, write_doc: WriteDoc,
                                                     tmp_path: Path) -> None:
     write_doc("s/origin.md", title="Insulin glargine and severe hypoglycaemia",
