@@ -82,6 +82,19 @@ def first_guideline_sentences(settings: Settings, embedder: HashEmbedder, tmp_pa
         built.close()
 
 
+def test_a_sentence_going_on_with_the_list_comes_with_it(settings: Settings, embedder: HashEmbedder,
+                                                          write_doc: WriteDoc, tmp_path: Path) -> None:
+    """The tenth reading: three of seven harms quoted, "The USPSTF also found adequate evidence of other moderate
+    harms, such as ..." left out though it is the next sentence."""
+    write_doc("g/hrt.md", kind="guideline", title="Hormone therapy for the prevention of chronic conditions",
+              body="## Harms\nThe task force found that combined hormone therapy increases the risk of breast cancer "
+                   "and venous thromboembolism. The task force also found adequate evidence of other moderate harms, "
+                   "such as stroke, dementia and gallbladder disease. Benefits include fewer fractures.")
+    text = first_guideline_sentences(settings, embedder, tmp_path,
+                                     "What harms of combined hormone therapy did the task force find?")
+    assert "The task force also found adequate evidence of other moderate harms" in text, text
+
+
 def test_a_sentence_about_this_recommendation_comes_after_the_recommendation_it_refers_to(
         settings: Settings, embedder: HashEmbedder, write_doc: WriteDoc, tmp_path: Path) -> None:
     """Quoted alone beside the adolescents' I statement, "this recommendation" reads as about that one."""
