@@ -124,8 +124,8 @@ _AIM = re.compile(r"\b(?:we aimed|the aim|aims? (?:of|to)|objective (?:of|was)|w
 _SIGNIFICANCE = re.compile(
     r"\b(?:statistically|significan\w*|p\s?[<=>]\s?0?\.\d|95% CI|confidence interval)", re.IGNORECASE)
 """A statement of whether a result is significant."""
-_CONTINUES = re.compile(r"(?:In addition|Additionally|Moreover|Furthermore)\b|(?:\S+ ){1,6}?also (?:found|reported|"
-                        r"noted|observed|identified) (?:\S+ ){0,8}?other\b", re.IGNORECASE)
+_CONTINUES = re.compile(r"\A(?:(?:In addition|Additionally|Moreover|Furthermore)\b|(?:\S++ ){1,6}?also (?:found|"
+                        r"reported|noted|observed|identified) (?:\S++ ){0,8}?other\b)", re.IGNORECASE)
 """A sentence that goes on with the list the one before it began ("The USPSTF also found adequate evidence of other
 moderate harms, such as ... stroke, dementia ..."): a reader found three of seven harms quoted, the rest in the
 sentence after."""
@@ -401,9 +401,9 @@ def _with_qualifiers(picked: list[Candidate], sentences: list[Candidate]) -> lis
         if not group:
             continue
         after = by_place.get((candidate.source.n, group[-1].position + 1))
-        if after is not None and (_SIGNIFICANCE.search(after.text) and not any(_SIGNIFICANCE.search(c.text)
-                                                                               for c in group)
-                                  or _CONTINUES.match(after.text)):
+        significance = after is not None and bool(_SIGNIFICANCE.search(after.text)) and not any(
+            _SIGNIFICANCE.search(c.text) for c in group)
+        if after is not None and (significance or _CONTINUES.match(after.text)):
             group.append(after)
         groups.append(group)
     ordered = groups[:1] + sorted(groups[1:], key=lambda g: (g[0].source.n, g[0].position))
