@@ -128,9 +128,9 @@ def _limitations(sections: Sequence[AnswerSection], references: Sequence[Referen
         elif appraisal is not None and "outdated" in appraisal.flags:
             lines.append(f"Reference [{reference.n}] was issued in {appraisal.year}, {appraisal.age_years} years ago; "
                          "newer guidance may exist.")
-        for flag in ("outside_population", "partly_outside_population"):
-            if appraisal is not None and flag in appraisal.flags:
-                lines.append(f"Reference [{reference.n}] may not apply to this patient. {appraisal.flag_reasons[flag]}"
-                             if flag == "outside_population" else
-                             f"Reference [{reference.n}]: {appraisal.flag_reasons[flag]}")
+        if appraisal is not None and "outside_population" in appraisal.flags:
+            lines.append(f"Reference [{reference.n}] may not apply to this patient. "
+                         f"{appraisal.flag_reasons['outside_population']}")
+        elif appraisal is not None and "partly_outside_population" in appraisal.flags:
+            lines.append(f"Reference [{reference.n}]: {appraisal.flag_reasons['partly_outside_population']}")
     return lines
