@@ -124,11 +124,13 @@ _AIM = re.compile(r"\b(?:we aimed|the aim|aims? (?:of|to)|objective (?:of|was)|w
 _SIGNIFICANCE = re.compile(
     r"\b(?:statistically|significan\w*|p\s?[<=>]\s?0?\.\d|95% CI|confidence interval)", re.IGNORECASE)
 """A statement of whether a result is significant."""
-_CONTINUES = re.compile(r"\A(?:(?:In addition|Additionally|Moreover|Furthermore)\b|(?:\S++ ){1,6}?also (?:found|"
-                        r"reported|noted|observed|identified) (?:\S++ ){0,8}?other\b)", re.IGNORECASE)
-"""A sentence that goes on with the list the one before it began ("The USPSTF also found adequate evidence of other
-moderate harms, such as ... stroke, dementia ..."): a reader found three of seven harms quoted, the rest in the
-sentence after."""
+_CONTINUES = re.compile(r"\A(?:(?:In addition|Additionally|Moreover|Furthermore),|(?:\S++ ){1,6}?also (?:found|"
+                        r"reported|noted|observed|identified) (?:\S++ ){0,8}?other\b|(?:\S++ ){1,12}?(?:should|may|"
+                        r"must|can) also be\b)", re.IGNORECASE)
+"""A sentence that goes on with the one before it: the list it began ("The USPSTF also found adequate evidence of
+other moderate harms, such as ... stroke, dementia ...": a reader found three of seven harms quoted, the rest in the
+sentence after), or the population it named ("Younger adolescents and older adults who are at increased risk should
+also be screened. (A recommendation)" after the statement for ages 15 to 65, which then reads as the whole of it)."""
 _LEADING_PRONOUN = re.compile(r"(?:It|They|This|These|Those|Its|Their|He|She|Such)\b"
                               r"(?! (?:recommendations?|statements?|guidelines?)\b)")
 """A sentence opening on a pronoun leans on the one before it, which the answer may not quote ("It had previously

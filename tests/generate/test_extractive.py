@@ -93,6 +93,13 @@ def test_a_sentence_going_on_with_the_list_comes_with_it(settings: Settings, emb
     text = first_guideline_sentences(settings, embedder, tmp_path,
                                      "What harms of combined hormone therapy did the task force find?")
     assert "The task force also found adequate evidence of other moderate harms" in text, text
+    write_doc("g/hiv.md", kind="guideline", title="Screening for HIV infection",
+              body="## Recommendations\nThe task force recommends screening for HIV infection in adolescents and "
+                   "adults aged 15 to 65 years. Younger adolescents and older adults who are at increased risk should "
+                   "also be screened. (A recommendation) Rescreening intervals are uncertain.")
+    text = first_guideline_sentences(settings, embedder, tmp_path,
+                                     "Which ages does the task force want screened for HIV infection?")
+    assert "older adults who are at increased risk should also be screened" in text, "the population it goes on with"
 
 
 def test_a_sentence_about_this_recommendation_comes_after_the_recommendation_it_refers_to(
