@@ -4,6 +4,7 @@ references that disagree; and the sentences these add to the limitations. The ju
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -19,6 +20,7 @@ from rag.appraisal import (
 )
 from rag.contract import SectionKind
 from rag.models import Document, DocumentMeta, Hit
+from rag.text.stopwords import STOPWORDS
 from rag.text.terms import content_terms
 
 """Share of title words two guidelines of one body must share to be on the same topic."""
@@ -93,12 +95,23 @@ def _superseded_by(reference: Reference, retrieved: Sequence[Hit]) -> Hit | None
     screening" against "...: skin cancer prevention: behavioral counseling") is another topic."""
     if reference.year is None or not reference.source:
         return None
-    words = content_terms(reference.title)
+    words = _title_words(reference.title)
     newer = [hit for hit in retrieved
              if hit.kind == "guideline" and hit.doc_id != reference.doc_id and hit.year and hit.year > reference.year
              and (hit.source or "").lower() == reference.source.lower() and words
-             and words <= content_terms(hit.title)]
+             and words <= _title_words(hit.title)]
     return max(newer, key=lambda hit: hit.year or 0, default=None)
+
+
+def _title_words(title: str) -> set[str]:
+    """A title's content words with its short names of one or two letters or digits ("C" in "Screening for hepatitis
+    C virus infection", "2" in "type 2"), which content words leave out: without them the hepatitis C statement read
+    as superseded by the newer hepatitis B one."""
+    return content_terms(title) | {token.lower() for token in _SHORT_NAME.findall(title)
+                                   if token.lower() not in STOPWORDS}
+
+
+_SHORT_NAME = re.compile(r"\b[A-Za-z0-9]{1,2}\b")
 
 
 def _appraise(reference: Reference, document: Document | None, question: str, today: date,

@@ -91,6 +91,25 @@ def test_a_newer_statement_on_another_topic_of_the_same_body_supersedes_nothing(
     assert "superseded" not in screen.appraisal.flags
 
 
+def test_a_statement_on_another_lettered_virus_supersedes_nothing(answer_corpus: Components, write_doc: WriteDoc,
+                                                                  tmp_path: Path) -> None:
+    """Held out: the hepatitis C screening statement (2013) was flagged superseded by the hepatitis B one (2014):
+    the titles differ only by the letter, which content words leave out."""
+    write_doc("g/hcv.md", kind="guideline", organization="Task Force", year=2013,
+              title="\"Screening for hepatitis C virus infection in adults\"",
+              body="## Recommendation\nThe task force recommends screening for hepatitis C virus infection in adults "
+                   "at high risk.")
+    write_doc("g/hbv.md", kind="guideline", organization="Task Force", year=2014,
+              title="\"Screening for hepatitis B virus infection in nonpregnant adolescents and adults\"",
+              body="## Recommendation\nThe task force recommends screening for hepatitis B virus infection in persons "
+                   "at high risk.")
+    assert answer_corpus.ingestor().run([tmp_path / "src"]).failed == []
+    answer = answer_corpus.answers().answer("Should adults at high risk be screened for hepatitis C virus infection?")
+    hcv = next((r for r in answer.references if r.doc_id == "hcv"), None)
+    assert hcv is not None and hcv.appraisal is not None, answer.references
+    assert "superseded" not in hcv.appraisal.flags, hcv.appraisal.flag_reasons
+
+
 def test_a_finding_has_a_direction_only_when_its_publication_clearly_addresses_the_question(
         answer_corpus: Components) -> None:
     settings = answer_corpus.settings
