@@ -14,6 +14,7 @@ composer quotes by this judgment, abstains by it, and grounding holds a model's 
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from collections import OrderedDict
@@ -31,6 +32,7 @@ from rag.text.sentences import quotable_sentences, sentence_spans
 from rag.text.specialist import acronyms, specialist_terms
 from rag.text.topic import TermWeights, Topic, question_topic, stem, stems, topic_words
 
+logger = logging.getLogger(__name__)
 QueryEncoder = Callable[[str], Vectors]
 """The question's unit vector (the embedder's ``embed_query``)."""
 SENTENCE_MARGIN = 0.10
@@ -166,6 +168,10 @@ class Relevance:
                 self._recent.move_to_end(key)
                 return self._recent[key]
         stored = self._passage_vectors([s.hit.chunk_id for s in sources]) if self._passage_vectors and sources else {}
+        if self._passage_vectors and (missing := sorted({s.hit.chunk_id for s in sources} - stored.keys())):
+            # a sentence's score is 0.4 its passage's cosine: without it, a publication may fall below the floor
+            logger.warning("no stored vector for %d of %d passages (first: %s); their sentences are judged without "
+                           "their passage", len(missing), len(sources), missing[0])
         passages = [(s.hit.doc_id, s.text, stored.get(s.hit.chunk_id)) for s in sources]
         judged = self.judge(question, passages)
         if follow_up is not None and any(doc_id in follow_up.earlier for doc_id, _, _ in passages):

@@ -252,3 +252,20 @@ def test_a_term_written_before_an_unnamed_one_does_not_stand_in_for_it(encoder: 
     assert not support.addresses
     mastitis, = judged(judge, question, ["In lactational mastitis, dicloxacillin was the antibiotic chosen most."])
     assert mastitis.addresses
+
+
+def test_a_passage_without_its_stored_vector_is_reported(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A passage whose stored vector is not found is scored on its sentences alone, which can move a publication
+    below the floor: an answer that differs between two runs of the same code should leave a trace."""
+    encoder = HashEmbedder()
+    judge = Relevance(SentenceVectors(encoder, tmp_path / "v.sqlite3"), encoder.embed_query, MeaningSettings(),
+                      passage_vectors=lambda ids: {ids[0]: encoder.embed_query("x")})
+    first = source(1, "a", "A trial", "Acne scars improved more with PRP added to microneedling.")
+    second = source(2, "b", "Another trial", "Redness lasted two days after microneedling.")
+    with caplog.at_level("WARNING", logger="rag.meaning.relevance"):
+        judge.judge_sources("Does PRP help acne scars?", [first, second])
+    assert "no stored vector for 1 of 2 passages (first: b:0)" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="rag.meaning.relevance"):
+        judge.judge_sources("Does PRP help acne scars?", [first])
+    assert "no stored vector" not in caplog.text
