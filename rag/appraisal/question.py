@@ -11,6 +11,7 @@ from typing import Literal
 
 from rag.appraisal.cues import words_of
 from rag.appraisal.passages import text_sentences
+from rag.text.sentences import sentence_spans
 from rag.text.terms import content_terms, normalise
 from rag.text.topic import FRAMING_WORDS, stem
 
@@ -25,7 +26,6 @@ _AUXILIARY = re.compile(r"(?:is|are|was|were|do|does|did|can|could|should|would|
 _WH = re.compile(r"(?:what|which|how|why|when|where|who|whom|whose|to what extent|in what)\b", re.IGNORECASE)
 _LEADING_FILLER = re.compile(r"(?:and|so|but|then|also|or)\s+", re.IGNORECASE)
 _CLAUSE = re.compile(r"[:;,]\s*|\s-\s")
-_SENTENCE_END = re.compile(r"(?<=[.?!])\s+")
 #: A choice ("X or Y: which is better?"): "or", then within 80 characters (no "?" between) a word of preference that
 #: "than" does not follow within 40. Found from the preference words (:func:`_offers_choice`): one pattern trying
 #: every gap length after every "or" cost 80 alternations per "or".
@@ -224,7 +224,7 @@ def is_yes_no_question(question: str) -> bool:
     HbA1c range does the VA/DoD suggest?"): of several sentences, when every one ending on "?" opens on "what",
     "how" and the like, the question is open."""
     question = question[:MAX_QUESTION_CHARS]
-    sentences = [part for part in _SENTENCE_END.split(question.strip()) if part]
+    sentences = [question[start:end].strip() for start, end in sentence_spans(question)]
     asked = [sentence for sentence in sentences if sentence.endswith("?")]
     if len(sentences) > 1 and asked and all(_WH.match(_LEADING_FILLER.sub("", s, count=1)) for s in asked):
         return False  # the case told, then an open question
