@@ -2,9 +2,10 @@
 
 A question about one patient ("A 62-year-old woman ... quit 18 years ago. Should I order a low-dose CT?") is answered
 by a recommendation for a population ("adults aged 55 to 80 years who ... have quit within the past 15 years"). When
-the patient's stated age, years since quitting smoking, pack-years or body mass index falls outside every range the
-recommendation gives for that measure, the recommendation does not speak for this patient: its direction must not be
-read as the answer ("yes, screen her"), and the reader is told which criterion the patient misses.
+the patient's stated age, years since quitting smoking, pack-years, body mass index or life expectancy falls outside
+every range the recommendation gives for that measure, the recommendation does not speak for this patient: its
+direction must not be read as the answer ("yes, screen her"), and the reader is told which criterion the patient
+misses. When a range holds the patient, that advice is the patient's (the composer leads with it).
 
 Only numbers are compared, and only measures both sides state; a sentence that also names an unnumbered age group
 ("females aged 24 years or younger and ... older women who are at increased risk") gives no age range, since the
@@ -20,10 +21,12 @@ from dataclasses import dataclass
 from typing import Literal
 
 from rag.appraisal.recommendation import stance_of
+from rag.text.sentences import sentence_spans
 
-Measure = Literal["age", "quit", "pack_years", "bmi"]
-Patient = dict[Measure, tuple[float, str]]
-"""What a question states of one patient: per measure, the value (years, pack-years, kg/m2) and the words."""
+Measure = Literal["age", "quit", "pack_years", "bmi", "life_expectancy"]
+Patient = dict[Measure, tuple[float, float, str]]
+"""What a question states of one patient: per measure, the values it may take (years, pack-years, kg/m2; low and
+high, equal for a number: "62-year-old", apart for a bound: "life expectancy is under 5 years") and the words."""
 _I = re.IGNORECASE
 _INF = math.inf
 _WORDS = {"a": 1.0, "an": 1.0, "one": 1.0, "half a": 0.5, "two": 2.0, "three": 3.0}
@@ -41,16 +44,43 @@ class Mismatch:
 
 def patient_of(question: str) -> Patient:
     """The measures a question states of its patient, each with its words ("62-year-old"): an age, years since
-    quitting smoking, pack-years, a body mass index. A measure stated with two different values (two patients) is
-    left out, and so is an age beside a person named by an age group ("a teenager ... What about a 40-year-old?")."""
-    found: dict[Measure, set[tuple[float, str]]] = {}
-    for measure, pattern, value in _PATIENT:
+    quitting smoking, pack-years, a body mass index, a life expectancy. A measure stated with two different values is
+    the patient's as the question's asked sentence (the last ending on "?") states it ("VA/DoD suggests ... for life
+    expectancy over 10-15 years. What range do they suggest when life expectancy is under 5 years?"), and is left out
+    when that sentence does not settle it (two patients); so is an age beside a person named by an age group ("a
+    teenager ... What about a 40-year-old?")."""
+    found: dict[Measure, dict[tuple[float, float], tuple[str, int]]] = {}
+    for measure, pattern, read in _PATIENT:
         for match in pattern.finditer(question):
-            found.setdefault(measure, set()).add((value(match), match.group(0)))
+            low, high = read(match)
+            found.setdefault(measure, {}).setdefault((low, high), (match.group(0), match.start()))
     if "age" in found and _AGE_GROUP.search(_AGE_PATIENT_AND_NOUN.sub(" ", question)):
         del found["age"]  # "a fair-skinned teenager ... What about a fair-skinned 40-year-old?": two patients
-    return {measure: next(iter(values)) for measure, values in found.items()
-            if len({value for value, _ in values}) == 1}
+    asked = _asked_start(question)
+    patient: Patient = {}
+    for measure, stated in found.items():
+        if len(stated) > 1:
+            stated = {bounds: words for bounds, words in stated.items() if words[1] >= asked}
+        if len(stated) == 1:
+            (low, high), (words, _) = next(iter(stated.items()))
+            patient[measure] = (low, high, words)
+    return patient
+
+
+def _asked_start(question: str) -> int:
+    """Where the question's asked sentence (the last ending on "?") starts; 0 when none ends on "?"."""
+    asked = [start for start, end in sentence_spans(question) if question[start:end].rstrip().endswith("?")]
+    return asked[-1] if asked else 0
+
+
+def includes(patient: Patient, sentence: str) -> bool:
+    """Whether a sentence's population includes the patient: it states a range for one of the patient's measures
+    that holds the patient's value ("life expectancy <5 years" for "maybe 3 years to live"), and no range the
+    patient misses."""
+    ranges = population_of(sentence) if patient else {}
+    stated = [(bounds, ranges[measure]) for measure, bounds in patient.items() if measure in ranges]
+    return bool(stated) and all(any(low <= value_low and value_high <= high for low, high, _ in given)
+                                for (value_low, value_high, _), given in stated)
 
 
 def mismatches(patient: Patient, sentence: str) -> list[Mismatch]:
@@ -62,9 +92,9 @@ def mismatches(patient: Patient, sentence: str) -> list[Mismatch]:
         return []
     ranges = population_of(sentence)
     missed = []
-    for measure, (value, words) in patient.items():
+    for measure, (value_low, value_high, words) in patient.items():
         stated = ranges.get(measure)
-        if stated and not any(low <= value <= high for low, high, _ in stated):
+        if stated and not any(value_low <= high and low <= value_high for low, high, _ in stated):
             missed.append(Mismatch(measure, "; ".join(dict.fromkeys(text for _, _, text in stated)), words))
     return missed
 
@@ -135,11 +165,46 @@ def _age_value(match: re.Match[str]) -> float:
     return _years(match.group("n"), match.group("unit"))
 
 
-_PATIENT: tuple[tuple[Measure, re.Pattern[str], Callable[[re.Match[str]], float]], ...] = (
-    ("age", _AGE_PATIENT, _age_value),
-    ("quit", _QUIT_PATIENT, lambda m: float(m.group("n") or m.group("m"))),
-    ("pack_years", _PACK_PATIENT, lambda m: float(m.group("n")) if m.group("n") else _packs(m)),
-    ("bmi", _BMI_PATIENT, lambda m: float(m.group("n"))),
+_BELOW = r"under|less than|fewer than|below|shorter than|<"
+_ABOVE = r"over|more than|greater than|longer than|above|at least|>|≥"
+_ABOUT = r"about|around|roughly|approximately|maybe|perhaps|probably|likely|only|estimated at"
+_LIFE_PATIENT = re.compile(rf"\b(?:(?P<q1>{_BELOW}|{_ABOVE}|{_ABOUT}) )?(?P<n>\d{{1,2}}) (?:more )?years? (?:left )?"
+                           r"to live\b"
+                           rf"|\blife expectancy (?:is |of )?(?:(?P<q2>{_BELOW}|{_ABOVE}|{_ABOUT}) ?)?(?P<a>\d{{1,2}})"
+                           r"(?: ?(?:to|-|–) ?(?P<b>\d{1,2}))? years\b"
+                           rf"|\bexpected to live (?:for )?(?:(?P<q3>{_BELOW}|{_ABOVE}|{_ABOUT}) )?(?P<c>\d{{1,2}}) "
+                           r"(?:more )?years\b", _I)
+"""A patient's life expectancy: "maybe 3 years to live", "life expectancy is under 5 years", "expected to live
+about 2 years"."""
+_ABOUT_WORD = re.compile(rf"(?:{_ABOUT})\Z", _I)
+_BELOW_WORD = re.compile(rf"(?:{_BELOW})\Z", _I)
+_JUST_BELOW = 1e-6
+""""Under 5 years" ends just below 5: outside "5 to 10 years", inside "<5 years"."""
+
+
+def _point(match: re.Match[str]) -> tuple[float, float]:
+    return float(match.group("n")), float(match.group("n"))
+
+
+def _life_values(match: re.Match[str]) -> tuple[float, float]:
+    """A stated life expectancy as the values it may take: a number, a range, or a bound ("under 5 years")."""
+    number = float(match.group("n") or match.group("a") or match.group("c"))
+    if match.group("b"):
+        return number, float(match.group("b"))
+    qualifier = (match.group("q1") or match.group("q2") or match.group("q3") or "").lower()
+    if _BELOW_WORD.match(qualifier):
+        return 0.0, number - _JUST_BELOW
+    if qualifier in {"at least", "≥"}:
+        return number, _INF
+    return (number + _JUST_BELOW, _INF) if qualifier and not _ABOUT_WORD.match(qualifier) else (number, number)
+
+
+_PATIENT: tuple[tuple[Measure, re.Pattern[str], Callable[[re.Match[str]], tuple[float, float]]], ...] = (
+    ("age", _AGE_PATIENT, lambda m: (_age_value(m), _age_value(m))),
+    ("quit", _QUIT_PATIENT, lambda m: (float(m.group("n") or m.group("m")),) * 2),
+    ("pack_years", _PACK_PATIENT, lambda m: (float(m.group("n")) if m.group("n") else _packs(m),) * 2),
+    ("bmi", _BMI_PATIENT, _point),
+    ("life_expectancy", _LIFE_PATIENT, _life_values),
 )
 
 _UNIT = r"(?: (?P<unit>years?|months?))?"
@@ -165,6 +230,19 @@ _PACKS_AT_LEAST = re.compile(r"\b(?:at least )?(?:an? )?(?P<n>\d{1,3})[- ]pack[-
 _BMI_AT_LEAST = re.compile(r"\b(?:BMI|body mass index)(?: \(BMI\))?(?: of)? (?P<n>\d{2}(?:\.\d)?)(?: ?kg/m(?:2|²))? or "
                            r"(?:greater|higher|more|above)\b"
                            r"|\b(?:BMI|body mass index) ?(?:≥|>=) ?(?P<m>\d{2}(?:\.\d)?)", _I)
+
+_LIFE_RANGE = re.compile(r"\b(?P<a>\d{1,2}) ?(?:to|-|–) ?(?P<b>\d{1,2}) years(?:'|’)? (?:of )?life expectancy\b"
+                         r"|\blife expectancy (?:of )?(?P<c>\d{1,2}) ?(?:to|-|–) ?(?P<d>\d{1,2}) years\b", _I)
+_LIFE_BOUND = re.compile(rf"\blife expectancy (?:of )?(?P<side>{_BELOW}|{_ABOVE}) ?(?P<n>\d{{1,2}})"
+                         r"(?: ?(?:to|-|–) ?\d{1,2})? years\b", _I)
+"""A bound on life expectancy ("life expectancy <5 years"; "greater than 10 to 15 years" from its lower end)."""
+
+
+def _life_bound(match: re.Match[str]) -> tuple[float, float]:
+    number = float(match.group("n"))
+    if _BELOW_WORD.match(match.group("side")):
+        return 0.0, number - _JUST_BELOW
+    return number, _INF
 
 
 def _range_bounds(match: re.Match[str]) -> tuple[float, float]:
@@ -199,6 +277,9 @@ _POPULATION: tuple[tuple[Measure, re.Pattern[str], Callable[[re.Match[str]], tup
     ("quit", _QUIT_WITHIN, lambda m: (0.0, float(m.group("n") or m.group("m")) - (0 if m.group("n") else 1))),
     ("pack_years", _PACKS_AT_LEAST, lambda m: (float(m.group("n")), _INF)),
     ("bmi", _BMI_AT_LEAST, lambda m: (float(m.group("n") or m.group("m")), _INF)),
+    ("life_expectancy", _LIFE_RANGE, lambda m: (float(m.group("a") or m.group("c")),
+                                                 float(m.group("b") or m.group("d")))),
+    ("life_expectancy", _LIFE_BOUND, _life_bound),
 )
 
 

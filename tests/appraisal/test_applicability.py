@@ -3,12 +3,13 @@ when it does not: no direction from it, a flag naming the bound the patient miss
 
 from __future__ import annotations
 
+import math
 from datetime import date
 
 import pytest
 
 from rag.appraisal import appraise_source
-from rag.appraisal.applicability import describe, mismatches, patient_of, population_of
+from rag.appraisal.applicability import describe, includes, mismatches, patient_of, population_of
 from rag.appraisal.consensus import consensus
 from rag.models import DocumentMeta
 
@@ -34,15 +35,39 @@ def guideline() -> DocumentMeta:
 
 
 def test_a_questions_patient_is_read_from_its_numbers() -> None:
-    assert patient_of(LUNG) == {"age": (62.0, "62-year-old"), "quit": (18.0, "quit 18 years ago"),
-                                "pack_years": (35.0, "a pack a day for 35 years")}
+    assert patient_of(LUNG) == {"age": (62.0, 62.0, "62-year-old"), "quit": (18.0, 18.0, "quit 18 years ago"),
+                                "pack_years": (35.0, 35.0, "a pack a day for 35 years")}
     assert patient_of("45 yo, 20-pack-year history, BMI of 31.5") == {
-        "age": (45.0, "45 yo"), "pack_years": (20.0, "20-pack-year"), "bmi": (31.5, "BMI of 31.5")}
+        "age": (45.0, 45.0, "45 yo"), "pack_years": (20.0, 20.0, "20-pack-year"), "bmi": (31.5, 31.5, "BMI of 31.5")}
     assert patient_of("An 18-month-old with a fever")["age"][0] == pytest.approx(1.5)
     assert patient_of("Should my 3-year-old child get a vision screen?")["age"][0] == 3.0  # one patient, named twice
-    assert patient_of("My patient is 78 and not on a statin.") == {"age": (78.0, "patient is 78")}
+    assert patient_of("My patient is 78 and not on a statin.") == {"age": (78.0, 78.0, "patient is 78")}
     assert patient_of("The patient is 30% over her weight; she is 5 weeks pregnant.") == {}
     assert patient_of("two packs a day for 10 years")["pack_years"][0] == 20.0
+
+
+def test_a_life_expectancy_is_read_as_a_number_or_a_bound() -> None:
+    assert patient_of("84-year-old, advanced complications and maybe 3 years to live. What HbA1c range?")[
+        "life_expectancy"] == (3.0, 3.0, "maybe 3 years to live")
+    low, high, words = patient_of("A frail diabetic with a life expectancy under 5 years")["life_expectancy"]
+    assert (low, words) == (0.0, "life expectancy under 5 years") and 4.99 < high < 5.0
+    assert patient_of("She is expected to live more than 10 years.")["life_expectancy"][:2] == (10.0 + 1e-6, math.inf)
+    targets = {"short": "HbA1c 8.0% to 9.0% for patients with life expectancy <5 years.",
+               "middle": "HbA1c 7.0% to 8.5% for most patients with 5 to 10 years life expectancy.",
+               "long": "HbA1c 6.0% to 7.0% for patients with a life expectancy greater than 10 to 15 years."}
+    for patient in (patient_of("maybe 3 years to live"), patient_of("life expectancy is under 5 years")):
+        assert [name for name, sentence in targets.items() if includes(patient, sentence)] == ["short"]
+        assert [name for name, sentence in targets.items() if mismatches(patient, sentence)] == ["middle", "long"]
+    assert not includes(patient_of("maybe 3 years to live"), "Screen adults aged 40 to 70 years.")  # states none
+
+
+def test_of_two_values_the_asked_sentences_is_the_patients() -> None:
+    """A premise states one population's value, the question asks about the patient's: "VA/DoD suggests ... for life
+    expectancy over 10-15 years. What range do they suggest when life expectancy is under 5 years?"."""
+    premise = ("VA/DoD suggests an HbA1c of 6.0-7.0% for life expectancy over 10-15 years. What range do they suggest "
+               "when life expectancy is under 5 years?")
+    assert patient_of(premise)["life_expectancy"][2] == "life expectancy is under 5 years"
+    assert "age" not in patient_of("Her sister is 60-year-old. Should I screen the 45-year-old and 50-year-old?")
 
 
 @pytest.mark.parametrize("question", [

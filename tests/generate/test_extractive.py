@@ -353,6 +353,21 @@ def test_a_question_asking_what_to_do_leads_with_the_guidelines_stated_advice(
     assert text.startswith("The evidence is insufficient to assess screening"), text
 
 
+def test_the_advice_for_the_patient_the_question_describes_leads(settings: Settings, embedder: HashEmbedder,
+                                                                  write_doc: WriteDoc, tmp_path: Path) -> None:
+    """A second-corpus dev question ("... what range do they suggest when life expectancy is under 5 years?") had led
+    with the target for 5 to 10 years; the target for the patient's life expectancy now leads."""
+    write_doc("g/a1c.md", kind="guideline", title="Type 2 diabetes in primary care",
+              body="## Recommendations\nWe suggest a target HbA1c range of 6.0% to 7.0% for patients with type 2 "
+                   "diabetes and a life expectancy greater than 10 to 15 years. We recommend an HbA1c range of 7.0% "
+                   "to 8.5% for patients with type 2 diabetes and 5 to 10 years life expectancy. We suggest a "
+                   "target HbA1c range of 8.0% to 9.0% for patients with type 2 diabetes with life expectancy <5 "
+                   "years.")
+    question = "A patient with type 2 diabetes has maybe 3 years to live. What HbA1c range is suggested?"
+    text = first_guideline_sentences(settings, embedder, tmp_path, question)
+    assert text.startswith("We suggest a target HbA1c range of 8.0% to 9.0%"), text
+
+
 def test_a_question_on_how_strong_a_recommendation_is_leads_with_its_grade(components: Components,
                                                                           write_doc: WriteDoc, tmp_path: Path) -> None:
     assert asks_for_strength("How strong is that recommendation?") and asks_for_strength("It got a B grade, right?")
