@@ -12,6 +12,12 @@ shares most topic words with the question and carries a cue decides. Cues, in or
    question asks for an increase and the clause reports only a decrease (or the reverse), or the clause reports a
    worse result for a question about benefit -> against.
 
+Words that look like cues but describe are not read: a population "at increased risk", "risk factors" in an
+intervention's description (unless the question asks about risk factors), "significant" or "the same" naming a thing
+("significant relationship distress", "the same threshold"), "recommends" a thing sharing no topic word with the
+question. More of a harm ("associated with a doubling of disability") goes against a question asking whether to do
+something, and supports one asking whether the two go together ("Is X associated with disability?").
+
 A sentence sharing no topic word with the question is not about it (unclear), nor, for a comparison ("Are SSRIs safer
 than tricyclic antidepressants?"), is one that does not name both sides: "treating depression with antidepressants
 reduces morbidity" says nothing of which is safer. A negatively phrased question ("Is X unnecessary?", "Does X
@@ -113,14 +119,32 @@ _COMPARATIVE = frozenset("significant significantly superior better more effecti
 _NEGATION_BEFORE = re.compile(r"\b(?:not|no|never|cannot|\w+n't|neither|nor|without|lack of|fail(?:ed|s)? to)\b"
                               r"(?:\W+\w+){0,3}?\W+$")
 _UP = word_cue("increase increased increases increasing higher greater more elevated raised rise rose excess worse "
-               "worsened longer doubled tripled exacerbated exacerbates")
+               "worsened longer doubled tripled doubling tripling twofold two-fold threefold exacerbated exacerbates")
 _DOWN = word_cue("reduce reduced reduces reducing reduction decrease decreased decreases decreasing lower lowered less "
                  "fewer diminished diminishes declined decline shorter prevent prevented prevents protective protected "
                  "protects attenuated attenuates alleviated alleviates relieved relieves")
 _WORSE = word_cue("worse worsened worsening inferior harmful detrimental less_effective poorer deleterious")
 _HARMS = word_cue("complication complications adverse side_effect side_effects side-effects toxicity toxicities "
                   "morbidity mortality death deaths bleeding haemorrhage hemorrhage infection infections harm harms "
-                  "event events injury injuries failure failures")
+                  "event events injury injuries failure failures disability disabilities")
+_AT_RISK = re.compile(r"\bat (?:an? )?(?:increased|high|higher|elevated|greater|average|low|lower|highest) risk\b")
+"""Who a sentence is about ("older adults who are at increased risk should also be screened"), not a finding."""
+_RISK_FACTOR = re.compile(r"\b(?:risk factors?|risk_factors?)\b")
+_SIGNIFICANT_THING = re.compile(
+    r"\bsignificant (?!(?:differences?|improvements?|reductions?|increases?|decreases?|effects?|associations?|"
+    r"correlations?|benefits?|changes?|predictors?|risks?|relationships? (?:between|with)|gains?|impacts?|"
+    r"influences?|rise|fall|declines?|advantages?|interactions?|trends?|results?|findings?|predictive|"
+    r"differen\w*|and|or|in|at|for|between|when|after|with|only|to|of|on|by|than|as|from|among|over|across|during|"
+    r"because|compared|statistically|but|whereas)\b)(?=[a-z])")
+""""Significant" describing a thing ("significant relationship distress", "significant comorbid conditions"), not a
+result: a result is a significant difference, change, association or the like, or is "significant in ..."."""
+_SAME_THING = re.compile(r"\bthe same (?!(?:as|in|for|between|across|among|with|over|after|at|regardless|"
+                         r"whether)\b)(?=[a-z])")
+""""The same" naming a thing ("against the same ambulatory threshold"), not a finding of sameness ("the same as",
+"the same in both groups")."""
+_RECOMMENDING = re.compile(r"\brecommend(?:s|ed)?\b")
+_OBJECT_REACH = 80
+"""How far after "recommends" (or around "recommended") the recommended thing is looked for."""
 _P_VALUE = cue(r"\bp\s?(?:value\s?)?(?P<op>[<>=≤≥])\s?(?P<value>0?\.\d{1,4})\b", "p")
 
 
@@ -205,7 +229,7 @@ def sentence_direction(frame: QuestionFrame, sentence: str) -> DirectionFinding:
 
 
 def _clause_reading(frame: QuestionFrame, clause: str) -> _Reading | None:
-    lowered = clause.lower()
+    lowered = _descriptions_blanked(frame, clause.lower())
     words = words_of(lowered)
     overlap = frame.overlap(clause, lowered, words)
     if uncertain := _found(_UNCERTAIN, lowered, words):
@@ -226,6 +250,30 @@ def _clause_reading(frame: QuestionFrame, clause: str) -> _Reading | None:
     if effect or up or down:
         return _effect_reading(frame, (lowered, words), effect, (up, down), overlap)
     return None
+
+
+def _descriptions_blanked(frame: QuestionFrame, lowered: str) -> str:
+    """A clause with the words that look like cues but describe rather than find blanked out: a population "at
+    increased risk"; "risk factors" where the question asks of none ("coronary risk factors" in an intervention's
+    description); "significant" or "the same" naming a thing; and "recommends" whose recommended thing shares no
+    topic word with the question ("strongly recommends isotretinoin for acne that ..." in answer to whether scar
+    scales capture colour)."""
+    blanked = _AT_RISK.sub(_blank, lowered)
+    if not _RISK_FACTOR.search(frame.text.lower()):
+        blanked = _RISK_FACTOR.sub(_blank, blanked)
+    blanked = _SIGNIFICANT_THING.sub(_blank, _SAME_THING.sub(_blank, blanked))
+    if frame.topic:
+        for match in _RECOMMENDING.finditer(blanked):
+            after = blanked[match.end(): match.end() + _OBJECT_REACH]
+            before = blanked[max(0, match.start() - _OBJECT_REACH): match.start()] if match.group(0).endswith(
+                "ed") else ""
+            if not frame.overlap(after) and not frame.overlap(before):
+                blanked = blanked[: match.start()] + _blank(match) + blanked[match.end():]
+    return blanked
+
+
+def _blank(match: re.Match[str]) -> str:
+    return " " * len(match.group(0))
 
 
 def _outweighs_equivalence(frame: QuestionFrame, effect: tuple[str, ...]) -> bool:
@@ -273,6 +321,9 @@ def _effect_reading(frame: QuestionFrame, clause: tuple[str, frozenset[str]], ef
     worse = _found(_WORSE, lowered, words)
     if worse and frame.movement is None and not frame.safety:
         return _Reading("against", worse, overlap)
+    if up and frame.movement is None and not frame.safety and not frame.associative and (
+            harms := _found(_HARMS, lowered, words)):
+        return _Reading("against", up + harms, overlap)  # "... associated with a doubling of disability"
     if frame.safety and _HARMS.search(lowered, words) and (up or effect):
         return _Reading("against", up + effect, overlap)
     if not effect and not (up or down):

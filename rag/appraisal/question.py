@@ -44,6 +44,13 @@ _DOWN = re.compile(r"\b(?:reduce[sd]?|reducing|reduction|decrease[sd]?|decreasin
                    r"alleviates?|relieves?)\b", re.IGNORECASE)
 _EQUIVALENCE = re.compile(r"\bas (?:[\w-]+ ){1,2}as\b|\b(?:equally|equivalent|non-?inferior|comparable|similar|"
                           r"same|interchangeable|alternative to|substitute for|replace)\b", re.IGNORECASE)
+_ASSOCIATIVE = re.compile(r"\b(?:associat\w*|affects?|affected|predict\w*|risk factors?|influenc\w*|impact\w*|"
+                          r"related|relationship|correlat\w*|linked|link|causes?|caused|leads? to|risk of|"
+                          r"determinants?|markers?)\b", re.IGNORECASE)
+"""A question asking whether something goes with an outcome ("Is obesity associated with mortality?"), which a
+finding of more of a harm answers yes; asked whether to do something, that finding answers no."""
+_PERSON_CLAUSE = re.compile(r"\b(?:who|whom|whose)\b[^,;?]{0,80}+", re.IGNORECASE)
+"""A clause describing people ("women who didn't exercise before pregnancy"), whose negation is not the question's."""
 _NEGATED = re.compile(r"\bnot\b|n't\b|\bunnecessary\b|\bobsolete\b|\bfutile\b|\bno (?:longer|need|benefit|"
                       r"difference|effect|role|advantage|value|association)\b"
                       r"|\btoo (?:young|old|early|late|soon)\b", re.IGNORECASE)
@@ -96,6 +103,8 @@ class QuestionFrame:
     sides: tuple[str, str] = ("", "")
     """The two sides of a comparison as the question writes them ("adding bedtime NPH", "switching"), for saying
     which comparison no passage makes; empty without one."""
+    associative: bool = False
+    """Whether the question asks if something goes with an outcome (``_ASSOCIATIVE``)."""
     outcomes: frozenset[str] = frozenset()
     """The words the question's movement qualifies ("painful" in "Is X more painful than Y?"), as crude stems: a
     finding that names none of them says nothing of which way that outcome went."""
@@ -166,7 +175,8 @@ def frame_question(question: str) -> QuestionFrame:
         sides=phrases[:2] if phrases is not None and phrases[2] and arms is not None else ("", ""),
         movement="up" if up and not down else "down" if down and not up else None,
         equivalence=bool(_EQUIVALENCE.search(question)),
-        negated=bool(_NEGATED.search(question)),
+        negated=bool(_NEGATED.search(_PERSON_CLAUSE.sub(" ", question))),
+        associative=bool(_ASSOCIATIVE.search(question)),
         safety=bool(_SAFETY.search(question)),
         yes_no=is_yes_no_question(question),
         acronyms=_acronyms(question),

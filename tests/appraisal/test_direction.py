@@ -209,3 +209,52 @@ def test_a_sentence_that_reports_a_result() -> None:
     assert states_result("Acne scars improved in both groups.")
     assert states_result("Severe erythema did not differ between the groups (P=0.24).")
     assert not states_result("Wazir and colleagues randomised 100 patients with acne scars to two arms.")
+
+
+OPIOIDS_FIRST = "Should adults with chronic low back pain be given opioids first?"
+OPIOID_DISABILITY = ("In the setting of low back injuries, a prescription for more than seven days of opioids is "
+                     "associated with an approximate doubling of disability one year later.")
+
+
+def test_more_of_a_harm_answers_whether_to_do_it_no_and_whether_it_goes_with_the_harm_yes() -> None:
+    """A pain guideline's cohort finding had read as "found what the question asks about" for giving opioids first:
+    "associated with" alone set "supports"."""
+    assert direction_of(OPIOIDS_FIRST, [OPIOID_DISABILITY]).direction == "against"
+    assert direction_of("Is early opioid prescribing associated with disability after back injury?",
+                        [OPIOID_DISABILITY]).direction == "supports"
+    assert direction_of("Does opioid therapy improve function in chronic low back pain?",
+                        ["Opioid therapy reduced disability scores in chronic low back pain."]).direction == "supports"
+
+
+@pytest.mark.parametrize(("question", "sentence"), [
+    # who a recommendation is for, not a finding of an increase
+    ("Should I screen a 70-year-old man for HIV?",
+     "Older adults who are at increased risk for HIV infection should also be screened."),
+    # risk factors named in an intervention's description, where the question asks of none
+    ("Does integrated collaborative care improve quality of life in depressed patients with diabetes?",
+     "The intervention combined collaborative care for depression with a programme for diabetes and coronary risk "
+     "factors."),
+    # "significant" describing a thing, not a result
+    ("Any concerns with St John's wort for mild depression?",
+     "Weak for: couples therapy for patients with mild depression and significant relationship distress."),
+    # "the same" naming a thing, not a finding of sameness
+    ("Is one office reading enough to diagnose hypertension?",
+     "Against the same ambulatory threshold, office readings for hypertension had a sensitivity of 74.6%."),
+    # a recommendation of something else than the question's topic
+    ("Should I order a lumbar MRI for acute low back pain?",
+     "For patients with low back pain, the Work Group recommends that clinicians take a history and examine."),
+])
+def test_words_that_describe_rather_than_find_set_no_direction(question: str, sentence: str) -> None:
+    assert direction_of(question, [sentence]).direction == "unclear", direction_of(question, [sentence])
+
+
+def test_a_negation_describing_the_people_asked_about_is_not_the_questions() -> None:
+    """"For women who didn't exercise before pregnancy, did ... lower their risk of depression?" had been read as
+    asking whether it did not, and the trial's p = 0.25 then "supported" it."""
+    question = ("For women who didn't exercise before pregnancy, did a supervised exercise class lower their risk of "
+                "postnatal depression?")
+    found = direction_of(question, ["Postnatal depression occurred in 1.2% of the exercise group and 2.4% of the "
+                                    "control group (p=0.25)."])
+    assert found.direction == "no_difference", found
+    assert direction_of("Is exercise not helpful for postnatal depression?", [
+        "Exercise did not reduce postnatal depression (p=0.25)."]).direction == "supports"  # a negated question
