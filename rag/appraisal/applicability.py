@@ -67,6 +67,17 @@ def patient_of(question: str) -> Patient:
     return patient
 
 
+def narrows_to(claim: str, sentence: str) -> bool:
+    """Whether a sentence speaks of the population a claim names by its numbers: for a measure both state, every
+    range of the sentence lies within one of the claim's ("patients less than 30 years of age" for "chronic pain
+    patients under 30"; not "adults 18 years or older")."""
+    claimed = population_of(claim)
+    stated = population_of(sentence) if claimed else {}
+    shared = [measure for measure in claimed if measure in stated]
+    return bool(shared) and all(any(low <= s_low and s_high <= high for low, high, _ in claimed[measure])
+                                for measure in shared for s_low, s_high, _ in stated[measure])
+
+
 def _asked_start(question: str) -> int:
     """Where the question's asked sentence (the last ending on "?") starts; 0 when none ends on "?"."""
     asked = [start for start, end in sentence_spans(question) if question[start:end].rstrip().endswith("?")]
@@ -219,6 +230,11 @@ _AGE_FROM_UNTIL = re.compile(r"\b(?:starting|beginning|begin|start) at age (?P<a
                              r"(?: years)?\b", _I)
 """A start and an end stated apart ("starting at age 50 years and continuing until age 75 years"): one range."""
 _AGE_THAN = re.compile(r"\b(?P<side>older|younger) than (?:age )?(?P<n>\d{1,3})" + _UNIT + r"\b", _I)
+_AGE_OF_PEOPLE = re.compile(r"\b(?:patients|persons|people|adults|women|men|children|adolescents|individuals|those)"
+                            r"(?: aged)? (?P<side>under|below|less than|younger than|over|above|more than|older than) "
+                            r"(?:age )?(?P<n>\d{1,3})(?: (?P<unit>years?|months?))?(?: of age)?\b", _I)
+"""People named by an age bound without "age" ("chronic pain patients under 30", "patients less than 30 years of
+age"): a strict bound, as "younger than"."""
 _AGE_FROM = re.compile(r"\b(?:(?:starting|beginning|begin|begins|start|starts|initiated|initiate) at|after|from) "
                        r"age (?P<n>\d{1,3})" + _UNIT + r"\b", _I)
 _AGE_UNTIL = re.compile(r"\b(?P<side>until|through|before|prior to|up to) age (?P<n>\d{1,3})" + _UNIT + r"\b", _I)
@@ -262,6 +278,12 @@ def _than_bounds(match: re.Match[str]) -> tuple[float, float]:
     return (age + 1, _INF) if match.group("side").lower() == "older" else (0.0, age - 1)
 
 
+def _people_bounds(match: re.Match[str]) -> tuple[float, float]:
+    age = _years(match.group("n"), match.group("unit"))
+    return (age + 1, _INF) if match.group("side").lower() in {"over", "above", "more than", "older than"} else \
+        (0.0, age - 1)
+
+
 def _until_bounds(match: re.Match[str]) -> tuple[float, float]:
     age = _years(match.group("n"), match.group("unit"))
     return (0.0, age - 1) if match.group("side").lower() in {"before", "prior to"} else (0.0, age)
@@ -271,6 +293,7 @@ _POPULATION: tuple[tuple[Measure, re.Pattern[str], Callable[[re.Match[str]], tup
     ("age", _AGE_RANGE, _range_bounds),
     ("age", _AGE_FROM_UNTIL, lambda m: (float(m.group("a")), float(m.group("b")))),
     ("age", _AGE_THAN, _than_bounds),
+    ("age", _AGE_OF_PEOPLE, _people_bounds),
     ("age", _AGE_FROM, lambda m: (_years(m.group("n"), m.group("unit")), _INF)),
     ("age", _AGE_UNTIL, _until_bounds),
     ("age", _AGE_OPEN, _open_bounds),

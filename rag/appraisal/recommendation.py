@@ -242,7 +242,15 @@ def position_on(claim: str, sentence: str) -> Stance | None:
     beside a D grade, while "should be screened" still answers a claim that a guideline advised against."""
     if not speaks_to(claim, sentence) or (_approves(claim) and not _REGULATORY.search(sentence)):
         return None
-    return stance_of(sentence, advised=claimed_stance(claim) == "for")
+    stance = stance_of(sentence, advised=claimed_stance(claim) == "for")
+    if stance != "for":
+        return stance
+    if _PRESUPPOSING.search(sentence.split(",", 1)[0]):
+        return None  # "If prescribing opioid therapy, ... recommends a short duration": advice once it is given
+    framed, _ = _about(claim)
+    if any(framed.is_about(match.group("thing")) for match in _PREFERRED_TO.finditer(sentence)):
+        return "against"  # "recommends alternatives to opioid therapy", "non-opioids over opioids"
+    return stance
 
 
 @lru_cache(maxsize=64)
@@ -253,6 +261,14 @@ def _approves(claim: str) -> bool:
     return first is not None and bool(_APPROVAL.fullmatch(first.group(0)))
 
 
+_PRESUPPOSING = re.compile(r"\b(?:if|when|once|while|whenever)\b|\b(?:currently|already) (?:on|taking|prescribed|"
+                           r"receiving|using)\b|\b(?:before|upon) (?:initiating|starting|prescribing)\b", _I)
+"""An opening clause taking the thing as given ("If prescribing opioid therapy", "For patients less than 30 years of
+age currently on long-term opioid therapy"): what follows advises how, not whether."""
+_PREFERRED_TO = re.compile(r"\b(?:alternatives? to|rather than|instead of|in place of|over|non-?)\s*"
+                           r"(?P<thing>[\w-]++(?: [\w-]++)?)", _I)
+"""What a recommendation puts after another ("alternatives to opioid therapy", "non-opioids over opioids"): a
+recommendation of something in its place is a position against it."""
 _REGULATORY = re.compile(r"\b(?:approv\w*|unapproved|clear(?:ed|ance)|licen[sc]\w*|authori[sz]\w*|off-label|"
                          r"regulat\w*|exempt\w*)\b", _I)
 """Words a sentence on a regulator's allowing something uses."""

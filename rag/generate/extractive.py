@@ -21,7 +21,7 @@ import re
 from collections.abc import Iterator, Sequence, Set
 from dataclasses import dataclass, field, replace
 
-from rag.appraisal.applicability import Patient, gives_advice, includes, patient_of
+from rag.appraisal.applicability import Patient, gives_advice, includes, narrows_to, patient_of
 from rag.appraisal.certainty import states_caution
 from rag.appraisal.counts import counts_in
 from rag.appraisal.recommendation import (
@@ -168,6 +168,9 @@ class Candidate:
     reverses: bool = False
     """Of the corrections, it states the opposite position (against where the premise claims for, or for where it
     claims against), not only a weaker one (an I statement, a C grade)."""
+    on_population: bool = False
+    """It speaks of the population the premise names by its numbers (rag.appraisal.applicability ``narrows_to``:
+    "patients less than 30 years of age" for a claim about "patients under 30")."""
 
 
 @dataclass
@@ -276,7 +279,8 @@ class ExtractiveGenerator:
                 document.sentences.append(Candidate(
                     source, sentence.position, sentence.text, ranking, role < 0, sentence.score, on_claim,
                     contradicts(claimed, stated), stated is not None and stated == claimed,
-                    {claimed, stated} == {"for", "against"}))
+                    {claimed, stated} == {"for", "against"}, stated is not None and premise is not None
+                    and narrows_to(premise, sentence.text)))
         return [_corrections_if_contradicted(d) for d in documents.values() if d.sentences]
 
     def _asked_kind(self, question: str, scored: Sequence[ScoredPassage]) -> dict[str, float]:
@@ -353,9 +357,11 @@ class ExtractiveGenerator:
             closest = max(d.premise or 0.0 for d in premised)  # a correction leads if about as close as the closest
             lead = max(premised, key=lambda d: (any(c.corrects for c in d.sentences)
                                                 and (d.premise or 0.0) >= closest - CONFIRMING_MARGIN,
+                                                any(c.corrects and c.on_population for c in d.sentences),
                                                 (d.premise or 0.0) + d.score, d.score))
             lead_sentence = max(lead.sentences, key=lambda c: (  # a correction: the opposite position first, then
                 c.corrects, c.corrects and c.reverses,        # the one closest to the premise
+                c.corrects and c.on_population,
                 c.premise + (0.0 if c.corrects else c.relevance - c.meaning), c.relevance))
             relevant = [lead, *(d for d in relevant if d is not lead)]
             ranked[lead.hit.doc_id] = [lead_sentence, *(c for c in ranked.get(lead.hit.doc_id, [])
@@ -383,6 +389,9 @@ def _corrections_if_contradicted(document: _Document) -> _Document:
     ``contradicted``): a guideline that holds the claim for some patients does not correct it, and its contrary
     sentence must not lead."""
     addressing = [c for c in document.sentences if c.corrects or c.confirms]
+    if any(c.corrects and c.on_population for c in addressing) and not any(c.confirms and c.on_population
+                                                                            for c in addressing):
+        return document  # it contradicts the claim for the very patients the claim names
     as_stated: list[Stance | None] = ["for" if c.confirms else "against" for c in addressing]  # the claim as "for"
     if any(c.corrects for c in addressing) and not contradicted("for", as_stated, [c.premise for c in addressing]):
         document.sentences = [replace(c, corrects=False) for c in document.sentences]

@@ -9,7 +9,7 @@ from datetime import date
 import pytest
 
 from rag.appraisal import appraise_source
-from rag.appraisal.applicability import describe, includes, mismatches, patient_of, population_of
+from rag.appraisal.applicability import describe, includes, mismatches, narrows_to, patient_of, population_of
 from rag.appraisal.consensus import consensus
 from rag.models import DocumentMeta
 
@@ -68,6 +68,15 @@ def test_of_two_values_the_asked_sentences_is_the_patients() -> None:
                "when life expectancy is under 5 years?")
     assert patient_of(premise)["life_expectancy"][2] == "life expectancy is under 5 years"
     assert "age" not in patient_of("Her sister is 60-year-old. Should I screen the 45-year-old and 50-year-old?")
+
+
+def test_a_sentence_narrows_to_the_population_a_claim_names() -> None:
+    claim = "VA/DoD says long-term opioid therapy is fine for chronic pain patients under 30"
+    assert population_of(claim)["age"] == [(0.0, 29.0, "patients under 30")]
+    assert narrows_to(claim, "The Work Group recommends against long-term opioid therapy for patients less than 30 "
+                             "years of age.")
+    assert not narrows_to(claim, "Screen adults 18 years or older.")  # wider than the claim's
+    assert not narrows_to(claim, "The Work Group recommends against initiation of long-term opioid therapy.")
 
 
 @pytest.mark.parametrize("question", [

@@ -191,6 +191,25 @@ def test_only_stated_advice_bears_out_a_claimed_recommendation() -> None:
     assert position_on(claimed_against, "Adults over 65 should have their blood pressure checked.") is None
 
 
+def test_advice_on_how_to_give_a_thing_or_what_to_give_instead_is_no_endorsement_of_it() -> None:
+    """The VA/DoD opioid guideline's "If prescribing opioid therapy ..., recommends a short duration" and "recommends
+    alternatives to opioid therapy" had read as holding the claim that long-term opioid therapy is fine, so its
+    "recommends against long-term opioid therapy for patients less than 30 years of age" did not correct it."""
+    claim = "VA/DoD says long-term opioid therapy is fine for chronic pain patients"
+    assert position_on(claim, "If prescribing opioid therapy for patients with chronic pain, the Work Group "
+                              "recommends a short duration. (Strong for)") is None
+    assert position_on(claim, "For patients currently on long-term opioid therapy, the Work Group recommends ongoing "
+                              "risk mitigation. (Strong for)") is None
+    assert position_on(claim, "The Work Group recommends alternatives to opioid therapy such as self-management "
+                              "strategies for chronic pain. (Strong for)") == "against"
+    assert position_on(claim, "When pharmacologic therapies are used for chronic pain, the Work Group recommends "
+                              "non-opioids over opioids. (Strong for)") is None  # "when": how, not whether
+    assert position_on(claim, "The Work Group recommends non-opioids over opioid therapy for chronic pain. (Strong "
+                              "for)") == "against"
+    assert position_on(claim, "The Work Group recommends long-term opioid therapy for chronic pain patients with "
+                              "cancer. (Strong for)") == "for"
+
+
 def test_a_sentence_on_the_other_side_of_a_qualifier_does_not_speak_to_a_claim() -> None:
     """Not in any eval set: "Since the USPSTF recommends one-time AAA ultrasound screening for women who have ever
     smoked, ..." was corrected with the D recommendation for women who have never smoked, 0.79 from it by meaning."""

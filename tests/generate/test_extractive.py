@@ -234,6 +234,24 @@ def test_a_premise_the_guideline_also_holds_is_not_called_false(components: Comp
     assert "but the sources state otherwise: [1]" in false.notices[0]
 
 
+def test_a_correction_for_the_very_patients_the_premise_names_stands(components: Components, write_doc: WriteDoc,
+                                                                     tmp_path: Path) -> None:
+    """Advice endorsing the claim's thing for other patients does not cancel a guideline's statement against it for
+    the patients the claim names: "long-term opioid therapy is fine for patients under 30" had been left standing."""
+    write_doc("g/opioids.md", kind="guideline", title="Opioid therapy for chronic pain",
+              body="## Recommendations\nThe Work Group recommends evaluating the benefits of continued opioid therapy "
+                   "for chronic pain every 3 months. (Strong for) Consideration of opioid therapy for chronic pain "
+                   "beyond 90 days requires re-evaluation with patients. (Strong for) The Work Group recommends "
+                   "against long-term opioid therapy for chronic pain in patients less than 30 years of age. (Strong "
+                   "against)")
+    components.ingestor().run([tmp_path / "src"])
+    answer = components.answers().answer("Given the Work Group says long-term opioid therapy for chronic pain is fine "
+                                         "for patients under 30, what dose ceiling applies?")
+    assert answer.sections[0].text.startswith("The Work Group recommends against long-term opioid therapy"), \
+        answer.sections[0].text
+    assert "state otherwise" in answer.notices[0], answer.notices
+
+
 @pytest.mark.slow
 def test_a_premise_about_a_recommendation_is_met_by_the_statement_that_contradicts_it(
         tmp_path: Path, write_doc: WriteDoc, packaged_encoder: SentenceTransformerEmbedder) -> None:
