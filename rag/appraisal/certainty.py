@@ -108,18 +108,32 @@ def _design_start(appraisal: SourceAppraisal) -> int:
 
 def _start(appraisal: SourceAppraisal) -> int:
     """Where a publication starts: its design's start, or its recorded evidence level's when that level is weaker
-    than the design's usual one (a cross-sectional study at its usual level 4 still starts "low")."""
+    than the design's usual one (a cross-sectional study at its usual level 4 still starts "low"); a review whose
+    record says most of the studies it pooled were not randomised starts where they do ("low"), as GRADE rates a
+    body of evidence by the studies in it."""
     by_design = _design_start(appraisal)
+    if _mostly_non_randomised(appraisal):
+        return max(by_design, _START["non-randomized-trial"])
     usual = LEVEL_BY_DESIGN.get(appraisal.design or "")
     if appraisal.level is None or usual is None or appraisal.level <= usual:
         return by_design
     return max(by_design, _START_BY_LEVEL.get(appraisal.level, by_design))
 
 
+def _mostly_non_randomised(appraisal: SourceAppraisal) -> bool:
+    share = appraisal.randomised_included
+    return appraisal.design in _REVIEWS and share is not None and 2 * share[0] < share[1]
+
+
 def _recorded_level(rated: Sequence[SourceAppraisal], start: int) -> str:
     """", rated by its recorded evidence level (4)" when the publications that set the start do so by a level weaker
-    than their design's, which the reader could not otherwise tell from "one systematic review"."""
+    than their design's, which the reader could not otherwise tell from "one systematic review"; ", rated by the
+    studies it pooled (4 of 14 randomised)" when a review of mostly non-randomised studies sets it."""
     setting = [a for a in rated if _start(a) == start]
+    pooled = [a.randomised_included for a in setting if _mostly_non_randomised(a) and a.randomised_included]
+    if pooled and len(pooled) == len(setting):
+        shares = ", ".join(f"{m} of {n} randomised" for m, n in pooled)
+        return f", rated by the studies {'it' if len(pooled) == 1 else 'they'} pooled ({shares})"
     if all(_design_start(a) < start for a in setting):
         levels = sorted({a.level for a in setting if a.level is not None})
         return f", rated by its recorded evidence level ({', '.join(map(str, levels))})" if levels else ""

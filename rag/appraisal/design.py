@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from rag.appraisal.cues import Cue, cue, words_of
 from rag.appraisal.models import DesignFinding, DesignSource
-from rag.appraisal.passages import DEFAULT_BUDGET, Role, Sentence, sentences_of
+from rag.appraisal.passages import DEFAULT_BUDGET, Role, Sentence, sentences_of, text_sentences
 from rag.evidence import LEVEL_BY_DESIGN, design_from_publication_types
 from rag.models import DocumentMeta, Section, StudyDesign
 
@@ -193,3 +193,22 @@ def design_of(meta: DocumentMeta, text: str, sections: tuple[Section, ...] = (),
     if found.design is None and meta.evidence_level is not None:
         return DesignFinding(level=meta.evidence_level, source="metadata"), None
     return found, None
+
+
+_INCLUDED = re.compile(
+    r"\b(?:pooled|included|includes|analy[sz]ed|identified|reviewed|examined|collected) (?P<n>\d{1,4}) (?:studies|"
+    r"trials|articles|papers|reports)\b[^.;:]{0,40}?[,(]\s?(?:of which |including |with )?(?P<m>\d{1,4}) "
+    r"(?:of them |were |are )?(?:randomi[sz]ed|RCTs?\b)", re.IGNORECASE)
+"""How many of the studies a review pooled were randomised, as a record states it ("pooled 14 studies, 4 of them
+randomised", "included 12 trials (5 RCTs)")."""
+
+
+def included_randomised(text: str, budget: int = DEFAULT_BUDGET) -> tuple[int, int, str] | None:
+    """How many of the studies a review says it pooled were randomised: (randomised, pooled, the sentence), read from
+    the first ``budget`` characters; None when the text does not say, or says nonsense (more randomised than
+    pooled)."""
+    for sentence in text_sentences(text[:budget]):
+        if (found := _INCLUDED.search(sentence)) and 0 <= int(found["m"]) <= int(found["n"]):
+            return int(found["m"]), int(found["n"]), sentence.strip()
+    return None
+

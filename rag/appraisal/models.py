@@ -74,6 +74,11 @@ class SourceAppraisal(_Frozen):
     sample_size: int | None = None
     sample_size_source: SampleSizeSource | None = None
     sample_size_quote: str | None = None
+    randomised_included: tuple[int, int] | None = Field(
+        None, description="For a review: how many of the studies it pooled were randomised, and how many it pooled, "
+                          "as its record states (4 of 14); a review of mostly non-randomised studies is rated as "
+                          "they are.")
+    randomised_included_quote: str | None = None
     year: int | None = None
     age_years: int | None = None
     direction: Direction = "unclear"

@@ -9,7 +9,7 @@ from datetime import date
 from functools import lru_cache
 
 from rag.appraisal.applicability import describe, gives_advice, mismatches, patient_of
-from rag.appraisal.design import design_of
+from rag.appraisal.design import design_of, included_randomised
 from rag.appraisal.direction import direction_of
 from rag.appraisal.models import (
     AppraisalOptions,
@@ -26,6 +26,7 @@ from rag.models import DocumentMeta, Section
 from rag.text.terms import content_terms
 
 DEFAULT_OPTIONS = AppraisalOptions()
+_REVIEWS = frozenset({"systematic-review", "meta-analysis"})
 _ACCOUNT = (r"(?:news summary|press (?:account|report|release)s?|trade news|research story|vendor|"
             r"company(?:'s)? (?:summary|story|page)|third-party summary)")
 _TAKEN_FROM = re.compile(r"\b(?:recorded|written|taken|drawn|comes?|came|based|known)\s+(?:only\s+)?(?:from|on|through)"
@@ -84,6 +85,7 @@ def appraise_source(
     """
     budget = options.max_text_chars
     design, conflict, sample = _document_findings(meta, text, sections, budget)
+    included = included_randomised(text, budget) if design.design in _REVIEWS else None
     is_guideline = meta.kind == "guideline"
     patient = patient_of(question)
     sentences = sentence_texts(quotes) if patient else []
@@ -107,6 +109,8 @@ def appraise_source(
     return SourceAppraisal(
         design=design.design, level=design.level, design_source=design.source, design_quote=design.quote,
         sample_size=sample.value, sample_size_source=sample.source, sample_size_quote=sample.quote,
+        randomised_included=included[:2] if included else None, randomised_included_quote=included[2] if included
+        else None,
         year=meta.year, age_years=age,
         direction=direction.direction, direction_quote=direction.quote, direction_words=direction.words,
         recommendation_strength=recommendation.strength, recommendation_quote=recommendation.quote,

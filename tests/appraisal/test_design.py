@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.appraisal.design import design_from_text, design_of
+from rag.appraisal.design import design_from_text, design_of, included_randomised
 from rag.models import DocumentMeta, Section
 
 
@@ -101,3 +101,15 @@ def test_text_is_read_only_when_metadata_is_silent() -> None:
 def test_metadata_level_without_design_is_kept() -> None:
     found, _ = design_of(meta(evidence_level=4), "Nothing about design here.")
     assert found.design is None and found.level == 4 and found.source == "metadata"
+
+
+def test_how_many_of_a_reviews_studies_were_randomised() -> None:
+    kang = ("Kang and Lu (Front Med 2022) pooled 14 studies, 4 of them randomised, with 472 patients in total. The "
+            "pooled odds ratio was 2.97.")
+    assert included_randomised(kang) == (4, 14, "Kang and Lu (Front Med 2022) pooled 14 studies, 4 of them "
+                                                "randomised, with 472 patients in total.")
+    found = included_randomised("We included 12 trials (5 RCTs) of acupuncture.")
+    assert found is not None and found[:2] == (5, 12)
+    assert included_randomised("Nine randomised trials were examined.") is None  # a count, not a share
+    assert included_randomised("We pooled 3 studies, 5 of them randomised.") is None  # more than pooled: misread
+

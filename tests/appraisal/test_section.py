@@ -29,6 +29,16 @@ def test_large_consistent_direct_trials_are_high() -> None:
                             "concern found.")
 
 
+def test_a_review_of_mostly_non_randomised_studies_is_rated_as_they_are() -> None:
+    """The tenth reading: "High" for a meta-analysis whose record says it pooled 14 studies, 4 of them randomised."""
+    mostly = research_certainty([source("meta-analysis", 472, randomised_included=(4, 14))], QUESTION, [DIRECT])
+    assert mostly is not None and mostly.level == "low"
+    assert "rated by the studies it pooled (4 of 14 randomised)" in mostly.reason
+    mainly = research_certainty([source("meta-analysis", 472, randomised_included=(9, 14))], QUESTION, [DIRECT])
+    unknown = research_certainty([source("meta-analysis", 472)], QUESTION, [DIRECT])
+    assert mainly is not None and unknown is not None and mainly.level == unknown.level == "high"
+
+
 def test_observational_evidence_starts_low_and_inconsistency_lowers_it() -> None:
     found = research_certainty([source("cohort", 500), source("cohort", 800, "no_difference")], QUESTION,
                                [DIRECT, DIRECT])

@@ -128,3 +128,11 @@ def test_a_guideline_known_only_from_press_accounts_is_flagged_secondhand() -> N
     detail = ("Secondary press reports, not the notification, said that fewer than 5 people became seriously ill "
               "and that the product came from placentas collected at caesarean delivery.")
     assert "secondhand" not in appraise_source(guideline(year=2019, notes=detail), "", [], QUESTION, TODAY).flags
+
+
+def test_a_review_says_how_many_of_its_studies_were_randomised() -> None:
+    text = "Kang and Lu pooled 14 studies, 4 of them randomised, with 472 patients in total."
+    review = appraise_source(study(study_design="meta-analysis"), text, [text], "Does PRP help acne scars?", TODAY)
+    assert review.randomised_included == (4, 14) and review.randomised_included_quote == text
+    trial = appraise_source(study(study_design="rct"), text, [text], "Does PRP help acne scars?", TODAY)
+    assert trial.randomised_included is None  # only a review pools studies
