@@ -260,6 +260,20 @@ def _life_bound(match: re.Match[str]) -> tuple[float, float]:
         return 0.0, number - _JUST_BELOW
     return number, _INF
 
+_PEOPLE = r"(?:patients|adults|persons|people|individuals|children|adolescents|women|men|veterans)"
+_BMI_CLASS = re.compile(rf"\b(?P<class>obese|overweight)(?: or (?P<other>obese|overweight))? {_PEOPLE}\b"
+                        rf"|\b{_PEOPLE} (?:who are |with )(?P<class2>obesity|obese|overweight)(?: or "
+                        r"(?P<other2>obesity|obese|overweight))?\b", _I)
+"""People named by a weight class ("obese patients", "adults who are overweight or obese"): overweight is a body mass
+index of 25 to 29.9 kg/m2, obesity 30 or more (the WHO and NIH classes)."""
+_BMI_OF_CLASS = {"overweight": (25.0, 29.9), "obese": (30.0, _INF), "obesity": (30.0, _INF)}
+
+
+def _bmi_class_bounds(match: re.Match[str]) -> tuple[float, float]:
+    named = [_BMI_OF_CLASS[word.lower()] for word in (match["class"] or match["class2"], match["other"] or
+                                                        match["other2"]) if word]
+    return min(low for low, _ in named), max(high for _, high in named)
+
 
 def _range_bounds(match: re.Match[str]) -> tuple[float, float]:
     if match.group("a") is not None:
@@ -300,6 +314,7 @@ _POPULATION: tuple[tuple[Measure, re.Pattern[str], Callable[[re.Match[str]], tup
     ("quit", _QUIT_WITHIN, lambda m: (0.0, float(m.group("n") or m.group("m")) - (0 if m.group("n") else 1))),
     ("pack_years", _PACKS_AT_LEAST, lambda m: (float(m.group("n")), _INF)),
     ("bmi", _BMI_AT_LEAST, lambda m: (float(m.group("n") or m.group("m")), _INF)),
+    ("bmi", _BMI_CLASS, _bmi_class_bounds),
     ("life_expectancy", _LIFE_RANGE, lambda m: (float(m.group("a") or m.group("c")),
                                                  float(m.group("b") or m.group("d")))),
     ("life_expectancy", _LIFE_BOUND, _life_bound),

@@ -80,8 +80,8 @@ _ASK_KINDS = (
     (re.compile(r"\b(?:who should|which patients|eligible|contraindicat\w*|shouldn't|should not|avoid)\b",
                 re.IGNORECASE),
      "which patients should or should not receive it, and its contraindications"),
-    (re.compile(r"\b(?:which|what|preferred) (?:\w+ )?(?:tests?|assays?|specimens?|samples?)\b|\bspecimens?\b|"
-                r"\bnext step\b|\bwhat (?:should|do) (?:i|we) (?:order|test|send)\b", re.IGNORECASE),
+    (re.compile(r"\b(?:which|what|preferred) (?:\w+ )?(?:tests?|assays?|specimens?|samples?|labs?)\b|\bspecimens?\b|"
+                r"\bnext step\b|\bwhat (?:should|do) (?:i|we) (?:\w+ )?(?:order|test|send)\b", re.IGNORECASE),
      "the test, assay or specimen to use and what to do after its result"),
 )
 STRENGTH_BONUS = 0.2

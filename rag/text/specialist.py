@@ -24,8 +24,9 @@ million) is common, whatever a corpus makes of it. wordfreq's small English list
 it, so nothing larger is loaded."""
 UNCOMMON_ZIPF = 4.0
 """Below this (once in a hundred thousand words) a word is uncommon: "ultrasound", "pelvic", "smoked"."""
-_WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*+(?:['’][A-Za-z]++)?+")
-"""A word, with what follows an apostrophe in it ("shouldn't", "Alzheimer's")."""
+_WORD = re.compile(r"(?<![%A-Za-z0-9])[A-Za-z][A-Za-z0-9]*+(?:['’][A-Za-z]++)?+")
+"""A word, with what follows an apostrophe in it ("shouldn't", "Alzheimer's"); not the end of a symbol's reading
+("%ile", percentile, had been the specialist term "ile" that no source names, and the question went unanswered)."""
 _ACRONYM = re.compile(r"[A-Za-z][A-Za-z0-9]*+")
 _CAPITALS = 2
 """A word with at least this many capitals is an acronym ("PrEP", "tTG", "USPSTF"), not a specialist word."""

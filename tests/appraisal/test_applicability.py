@@ -70,6 +70,19 @@ def test_of_two_values_the_asked_sentences_is_the_patients() -> None:
     assert "age" not in patient_of("Her sister is 60-year-old. Should I screen the 45-year-old and 50-year-old?")
 
 
+def test_a_weight_class_is_a_body_mass_index_range() -> None:
+    """A second-corpus dev question: a 47-year-old with BMI 34 and sleep apnea; the obesity guideline offers "obese
+    patients" a lifestyle intervention (A) and finds the evidence insufficient for "overweight patients" (I)."""
+    patient = patient_of("47M BMI 34, OSA on CPAP. Should I offer him a weight-loss program?")
+    obese = "Offer obese patients comprehensive lifestyle intervention for weight loss to reduce harms of sleep apnea."
+    overweight = "Evidence is insufficient to recommend lifestyle intervention to overweight patients with sleep apnea."
+    assert population_of(obese)["bmi"] == [(30.0, math.inf, "obese patients")]
+    assert includes(patient, obese) and not includes(patient, overweight)
+    assert [m.stated for m in mismatches(patient, overweight)] == ["overweight patients"]
+    assert population_of("Screen adults who are overweight or obese.")["bmi"][0][:2] == (25.0, math.inf)
+    assert "bmi" not in population_of("The USPSTF recommends screening for obesity in adults.")  # a condition asked
+
+
 def test_a_sentence_narrows_to_the_population_a_claim_names() -> None:
     claim = "VA/DoD says long-term opioid therapy is fine for chronic pain patients under 30"
     assert population_of(claim)["age"] == [(0.0, 29.0, "patients under 30")]

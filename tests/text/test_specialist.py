@@ -51,3 +51,9 @@ def test_the_most_specific_words_of_a_phrase_are_its_rare_ones_or_else_its_rares
         "aaa", "ultrasound", "smoked"}, "none is rare: the uncommon ones"
     assert most_specific(["all", "adults", "every", "year"]) == {"adults"}, "none is uncommon: the rarest"
     assert most_specific([]) == frozenset()
+
+
+def test_the_end_of_a_symbols_reading_is_not_a_word() -> None:
+    """"9yo at >95th %ile" had given the specialist term "ile", which no source names: the question abstained."""
+    assert specialist_terms("9yo at >95th %ile - how many contact hrs?") == frozenset()
+    assert specialist_terms("BMI >95th %ile, on metformin") == {"metformin"}
