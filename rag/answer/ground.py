@@ -79,7 +79,8 @@ _DENIED_STUDIES = re.compile(
 _SOURCES_LACK = re.compile(
     r"(?:(?:however|additionally|moreover|also|unfortunately),?\s+)?(?:the\s+)?(?:retrieved\s+|provided\s+|available\s+"
     r"|given\s+)?(?:guidelines?|sources|documents|passages|references)(?:\s+and\s+(?:the\s+)?(?:studies|research|"
-    r"guidelines?|sources))?\s+(?:(?:are|is|were|was)\s[^.;]{0,80}?\s+and\s+)?(?:do|does|did)\s+not\s+"
+    r"guidelines?|sources))?\s+(?:(?:are|is|were|was)\s[^.;]{0,80}?\s+and\s+|[^.;,\s][^.;,]{0,80}+,\s++but\s++(?:they|it)\s++)?"
+    r"(?:do|does|did)\s+not\s+"
     r"(?:provide|address|contain|include|mention|discuss|cover|give|"
     r"offer|specify|state|report)\b"
     r"|there (?:is|was) no\s+" + _QUALIFIER
@@ -87,8 +88,9 @@ _SOURCES_LACK = re.compile(
     re.IGNORECASE)
 """A model's statement that its sources lack something, in other words than "No guideline ..." ("The guidelines
 and studies do not provide information on whether regulators have approved exosome products", "The guidelines and
-studies are based on a limited number of patients and do not provide direct evidence ...", "There is no direct
-evidence ...")."""
+studies are based on a limited number of patients and do not provide direct evidence ...", "The guidelines provide
+general recommendations, but they do not specify the exact HbA1c range for patients ... with a life expectancy of
+less than 5 years", "There is no direct evidence ...")."""
 _COMPARING = re.compile(r"\b(?:compar\w*|head-to-head|versus|vs\.?)(?!\w)", re.IGNORECASE)
 _STUDY_WORD = re.compile(r"\b(?:stud(?:y|ies)|trials?|research|rcts?|meta-analys[ie]s|reviews?)\b")
 _EVIDENCE_WORD = re.compile(r"\b(?:evidence|data)\b")

@@ -256,7 +256,10 @@ class Relevance:
     def _naming_specialist_terms(self, question: str, passages: Sequence[tuple[str, str, Vectors | None]]
                                  ) -> tuple[set[str] | None, frozenset[str]]:
         """The question's specialist terms (rag.text.specialist) that no passage names, and, when there are any, the
-        publications whose passages name one of its other specialist terms or one of its acronyms (None when every
+        publications whose passages name one of its other specialist terms or one of its acronyms, of the asked
+        sentence (the last ending on "?") when that sentence holds an unnamed term, else of the sentences that do: the
+        case told before the ask ("central apneas ..., not OSA. Is adaptive servo-ventilation ok?") does not stand in
+        for what is asked (None when every
         term is named somewhere: a publication lacking one may use a synonym the others do not, and the encoder's
         judgment stands). A term is named in letters, as part of a longer word or the start of one ("hypo" in
         "hypoglycaemia", "hep" in "hepatitis"), or by a word close to it as a word on its own
@@ -281,8 +284,10 @@ class Relevance:
         unnamed = frozenset(required) - set().union(*held.values())
         if not unnamed:
             return None, unnamed
-        asks = [question[start:end] for start, end in sentence_spans(question)]
-        beside = [sentence for sentence in asks if unnamed & specialist_terms(sentence)] or [question]
+        sentences = [question[start:end] for start, end in sentence_spans(question)]
+        asked = [sentence for sentence in sentences if sentence.rstrip().endswith("?")][-1:]
+        beside = [sentence for sentence in asked if unnamed & specialist_terms(sentence)] or \
+            [sentence for sentence in sentences if unnamed & specialist_terms(sentence)] or [question]
         wanted = set().union(*map(specialist_terms, beside)) - unnamed - _modifiers(question, unnamed)
         named = set().union(*map(acronyms, beside))
         return {doc_id for doc_id, terms in held.items()

@@ -30,8 +30,10 @@ _WORD = re.compile(r"(?<![%A-Za-z0-9])[A-Za-z][A-Za-z0-9]*+(?:['’][A-Za-z]++)?
 _ACRONYM = re.compile(r"[A-Za-z][A-Za-z0-9]*+")
 _CAPITALS = 2
 """A word with at least this many capitals is an acronym ("PrEP", "tTG", "USPSTF"), not a specialist word."""
-_NOT_TOPIC = frozenset(FRAMING_WORDS) | {"randomised", "randomized", "nonrandomised", "nonrandomized", "blinded"}
-"""Framing words, and the design words general English seldom uses: what kind of study, not what it studied."""
+_NOT_TOPIC = frozenset(FRAMING_WORDS) | {"randomised", "randomized", "nonrandomised", "nonrandomized", "blinded",
+                                         "contraindicated", "contraindication", "contraindications"}
+"""Framing words, the design words general English seldom uses (what kind of study, not what it studied), and words
+asking whether something may be given ("contraindicated"), which say what is asked, not about what."""
 _CONTRACTIONS = ("n't", "n’t")
 """The ending of a negative contraction ("shouldn't", "aren't"), whose stem general English seldom writes apart."""
 _MIN_BASE = 3

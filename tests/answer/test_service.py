@@ -201,6 +201,8 @@ def test_llm_condenses_follow_ups(answer_corpus: Components) -> None:
                           "for acne scars."),
     ("From the Research", "The guidelines and studies are based on a limited number of patients and do not provide "
                           "direct evidence for PRP with microneedling for acne scars."),  # live, local model
+    ("From the Research", "The sources give general recommendations, but they do not specify the effect of PRP "
+                          "with microneedling on acne scars."),  # live, local model: "... but they do not specify"
 ])
 def test_a_models_false_claim_of_missing_evidence_is_replaced_by_the_sources(answer_corpus: Components,
                                                                             heading: str, claim: str) -> None:

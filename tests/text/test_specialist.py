@@ -57,3 +57,5 @@ def test_the_end_of_a_symbols_reading_is_not_a_word() -> None:
     """"9yo at >95th %ile" had given the specialist term "ile", which no source names: the question abstained."""
     assert specialist_terms("9yo at >95th %ile - how many contact hrs?") == frozenset()
     assert specialist_terms("BMI >95th %ile, on metformin") == {"metformin"}
+    assert specialist_terms("Is dapsone contraindicated in pregnancy?") == {"dapsone"}  # the ask, not its topic
+
