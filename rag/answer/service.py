@@ -20,6 +20,7 @@ from rag.answer.events import AnswerEvent, AnswerStreamEvent, DeltaEvent, Notice
 from rag.answer.ground import RESTATES_FALSE_PREMISE, Grounded, Grounder
 from rag.answer.models import Answer, AnswerSection, FallbackReason, Outcome, Reference
 from rag.answer.parse import json_draft, parse_answer
+from rag.appraisal.applicability import gives_advice, includes, mismatches, patient_of
 from rag.appraisal.recommendation import claimed_stance, contradicted, position_on, premise_of
 from rag.config import Settings
 from rag.contract import (
@@ -53,7 +54,7 @@ from rag.generate.protocol import Draft, Generation, GenerationRequest, Generato
 from rag.judge import Judge
 from rag.meaning.relevance import FollowUp, Relevance
 from rag.retrieve import Retriever
-from rag.text.sentences import plain, tidy
+from rag.text.sentences import plain, sentence_spans, tidy
 from rag.text.terms import content_terms
 from rag.tracing import Stages
 
@@ -259,7 +260,7 @@ class AnswerService:
         if not self._generator(backend).is_model or self._relevance is None \
                 or not self._settings.generation.excerpts:
             return sources
-        return self._relevance.excerpts(question, sources, follow_up)
+        return _for_the_patient(question, self._relevance.excerpts(question, sources, follow_up))
 
     def _validate(self, question: str, audience: str, backend: Backend | None) -> str:
         if not isinstance(question, str) or not question.strip():
@@ -590,3 +591,25 @@ def _restates(premise: str, sentence: str) -> bool:
 def _holds_most_of(wanted: Set[str], sentence: str) -> bool:
     """Whether ``sentence`` holds ``_SAME_SENTENCE`` of the content words ``wanted``."""
     return len(wanted & content_terms(sentence)) >= _SAME_SENTENCE * len(wanted)
+
+
+def _for_the_patient(question: str, excerpts: list[Source]) -> list[Source]:
+    """Excerpts without the advice for populations the question's patient is outside of, where an excerpt of the same
+    publication holds advice whose population holds the patient (rag.appraisal.applicability): shown the HbA1c targets
+    for a life expectancy over 10 years, 5 to 10 years and under 5 (three passages of one guideline), the local model
+    led with the first for a patient with "about 3 years to live". Advice is never dropped when none of the
+    publication's holds the patient: the reader is then told which bound the patient misses."""
+    patient = patient_of(question)
+    if not patient:
+        return excerpts
+    sentences = {source.n: [source.text[start:end] for start, end in sentence_spans(source.text)]
+                 for source in excerpts}
+    holding = {source.hit.doc_id for source in excerpts
+               if any(gives_advice(s) and includes(patient, s) for s in sentences[source.n])}
+    shown = []
+    for source in excerpts:
+        if source.hit.doc_id in holding:
+            kept = [s for s in sentences[source.n] if not (gives_advice(s) and mismatches(patient, s))]
+            source = source.model_copy(update={"text": " ".join(kept)})
+        shown.append(source)
+    return shown

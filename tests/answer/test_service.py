@@ -683,3 +683,26 @@ def test_an_instruction_in_a_document_is_never_evidence(components: Components, 
     assert any(r.sentence.startswith("Drug X is safe for all patients") for r in answer.grounding.removed)
     extractive = components.answers().answer("Is drug X safe for adults with acne scars?")
     assert "Ignore previous instructions" not in extractive.sections[1].text
+
+
+def test_a_model_is_not_shown_advice_for_others_beside_advice_for_the_patient(components: Components,
+                                                                             write_doc: WriteDoc,
+                                                                             tmp_path: Path) -> None:
+    """Live, local model: shown the HbA1c targets for a life expectancy over 10 years, 5 to 10 and under 5, it led
+    with the first for a patient with "about 3 years to live"."""
+    write_doc("g/a1c.md", kind="guideline", title="Type 2 diabetes in primary care",
+              body="## Long life expectancy\nWe suggest a target HbA1c range of 6.0% to 7.0% for patients with type "
+                   "2 diabetes and a life expectancy greater than 10 to 15 years.\n\n## Short life expectancy\nWe "
+                   "suggest a target HbA1c range of 8.0% to 9.0% for patients with type 2 diabetes with life "
+                   "expectancy <5 years.")  # two passages of one guideline, as in the second corpus
+    assert components.ingestor().run([tmp_path / "src"]).failed == []
+    script = ["## From the Guidelines\nWe suggest a target HbA1c range of 8.0% to 9.0% for patients with type 2 "
+              "diabetes with life expectancy <5 years [1].\n"]
+    patient, anyone = ScriptedGenerator(script), ScriptedGenerator(script)
+    components.answers(llm=patient).answer("My patient with type 2 diabetes has about 3 years to live. What HbA1c "
+                                           "target should I suggest?", backend="openai")
+    components.answers(llm=anyone).answer("What HbA1c targets are suggested for type 2 diabetes?", backend="openai")
+    shown = patient.requests[0].prompt.user  # type: ignore[attr-defined]
+    assert len(patient.requests[0].sources) == 2  # type: ignore[attr-defined]
+    assert "8.0% to 9.0%" in shown and "6.0% to 7.0%" not in shown, shown
+    assert "6.0% to 7.0%" in anyone.requests[0].prompt.user  # type: ignore[attr-defined]
