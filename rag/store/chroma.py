@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import os
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -39,6 +40,25 @@ _BATCH = 4000  # below Chroma's maximum batch size
 
 #: What a Chroma call can raise: its own errors, bad arguments, and (server mode) a failed or refused connection.
 CHROMA_ERRORS = (ChromaError, ValueError, OSError, httpx.HTTPError)
+_LOCKED = "database is locked"
+LOCK_WAITS_S = (0.05, 0.1, 0.2, 0.4, 0.8)
+"""How long to wait before each retry of an embedded Chroma call that found its SQLite database locked (another
+writer, or Chroma's own background work: a contract test once failed opening a collection so). Past the last wait
+the error stands."""
+
+
+def when_unlocked(call: Any) -> Any:
+    """``call()``, retried after each of ``LOCK_WAITS_S`` while Chroma reports its database locked; other errors
+    are raised at once."""
+    for wait in LOCK_WAITS_S:
+        try:
+            return call()
+        except CHROMA_ERRORS as exc:
+            if _LOCKED not in str(exc):
+                raise
+            logger.warning("Chroma's database is locked; retrying in %.2f s", wait)
+            time.sleep(wait)
+    return call()
 
 
 @register_embedding_function
@@ -161,14 +181,14 @@ class ChromaVectorStore:
     def __init__(self, client: ClientAPI, collection: str, embedding_function: RagEmbeddingFunction,
                  ef_search: int = 400) -> None:
         try:
-            self._collection: Collection = client.get_or_create_collection(
+            self._collection: Collection = when_unlocked(lambda: client.get_or_create_collection(
                 collection,
                 embedding_function=embedding_function,  # type: ignore[arg-type]
                 configuration={"hnsw": {"space": "cosine", "ef_search": ef_search}},
-            )
+            ))
             hnsw = (self._collection.configuration or {}).get("hnsw") or {}
             if hnsw.get("ef_search") != ef_search:  # a collection created before, or with another breadth
-                self._collection.modify(configuration={"hnsw": {"ef_search": ef_search}})
+                when_unlocked(lambda: self._collection.modify(configuration={"hnsw": {"ef_search": ef_search}}))
         except CHROMA_ERRORS as exc:
             raise StoreError(f"cannot open the Chroma collection {collection!r}: {exc}") from exc
 
@@ -252,7 +272,7 @@ class ChromaVectorStore:
     @staticmethod
     def _call(method: Any, **kwargs: Any) -> Any:
         try:
-            return method(**kwargs)
+            return when_unlocked(lambda: method(**kwargs))
         except CHROMA_ERRORS as exc:
             if "Nothing found on disk" in str(exc):
                 raise VectorIndexNotReady("the vector index is still being written by an ingest") from exc
