@@ -139,6 +139,11 @@ _CONTINUES = re.compile(r"\A(?:(?:In addition|Additionally|Moreover|Furthermore)
 other moderate harms, such as ... stroke, dementia ...": a reader found three of seven harms quoted, the rest in the
 sentence after), or the population it named ("Younger adolescents and older adults who are at increased risk should
 also be screened. (A recommendation)" after the statement for ages 15 to 65, which then reads as the whole of it)."""
+_ANNOUNCES = re.compile(r"\b(?:several|various|a number of|numerous|multiple|many|different)\s++(?:\w++\s++){0,2}?"
+                        r"(?:instruments|tools|tests|options|strategies|interventions|methods|approaches|treatments|"
+                        r"regimens|measures|questionnaires|scales|ways|drugs|medications)\b", re.IGNORECASE)
+"""A sentence naming a set without its members ("Several screening instruments can be used to screen women for
+IPV."): the next sentence, when it leans on it ("Those with the highest ... are HITS; ..."), names them."""
 _LEADING_PRONOUN = re.compile(r"(?:It|They|This|These|Those|Its|Their|He|She|Such)\b"
                               r"(?! (?:recommendations?|statements?|guidelines?)\b)")
 """A sentence opening on a pronoun leans on the one before it, which the answer may not quote ("It had previously
@@ -424,7 +429,9 @@ def _with_qualifiers(picked: list[Candidate], sentences: list[Candidate]) -> lis
         after = by_place.get((candidate.source.n, group[-1].position + 1))
         significance = after is not None and bool(_SIGNIFICANCE.search(after.text)) and not any(
             _SIGNIFICANCE.search(c.text) for c in group)
-        if after is not None and (significance or _CONTINUES.match(after.text)):
+        announced = after is not None and bool(_ANNOUNCES.search(group[-1].text)) and bool(
+            _LEADING_PRONOUN.match(after.text))
+        if after is not None and (significance or announced or _CONTINUES.match(after.text)):
             group.append(after)
         groups.append(group)
     ordered = groups[:1] + sorted(groups[1:], key=lambda g: (g[0].source.n, g[0].position))

@@ -100,6 +100,15 @@ def test_a_sentence_going_on_with_the_list_comes_with_it(settings: Settings, emb
     text = first_guideline_sentences(settings, embedder, tmp_path,
                                      "Which ages does the task force want screened for HIV infection?")
     assert "older adults who are at increased risk should also be screened" in text, "the population it goes on with"
+    # the eleventh reading: "Several screening instruments can be used ..." quoted without the next sentence naming them
+    write_doc("g/ipv.md", kind="guideline", title="Screening for intimate partner violence",
+              body="## Clinical considerations\nSeveral screening instruments can be used to screen women for "
+                   "intimate partner violence. Those with the highest sensitivity are HITS, STaT and HARK. Referral "
+                   "services vary by region.")
+    text = first_guideline_sentences(settings, embedder, tmp_path,
+                                     "Which screening instruments can be used to screen women for intimate partner "
+                                     "violence?")
+    assert "Those with the highest sensitivity are HITS, STaT and HARK" in text, "the members of the set it names"
 
 
 def test_a_sentence_about_this_recommendation_comes_after_the_recommendation_it_refers_to(
