@@ -20,7 +20,7 @@ from rag.answer.events import AnswerEvent, AnswerStreamEvent, DeltaEvent, Notice
 from rag.answer.ground import RESTATES_FALSE_PREMISE, Grounded, Grounder
 from rag.answer.models import Answer, AnswerSection, FallbackReason, Outcome, Reference
 from rag.answer.parse import json_draft, parse_answer
-from rag.appraisal.applicability import gives_advice, includes, mismatches, patient_of
+from rag.appraisal.applicability import advises, gives_advice, mismatches, patient_of
 from rag.appraisal.recommendation import claimed_stance, contradicted, position_on, premise_of
 from rag.config import Settings
 from rag.contract import (
@@ -605,7 +605,7 @@ def _for_the_patient(question: str, excerpts: list[Source]) -> list[Source]:
     sentences = {source.n: [source.text[start:end] for start, end in sentence_spans(source.text)]
                  for source in excerpts}
     holding = {source.hit.doc_id for source in excerpts
-               if any(gives_advice(s) and includes(patient, s) for s in sentences[source.n])}
+               if any(advises(patient, s) for s in sentences[source.n])}
     shown = []
     for source in excerpts:
         if source.hit.doc_id in holding:

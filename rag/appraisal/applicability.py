@@ -110,6 +110,11 @@ def mismatches(patient: Patient, sentence: str) -> list[Mismatch]:
     return missed
 
 
+def advises(patient: Patient, sentence: str) -> bool:
+    """Whether a sentence gives advice whose stated population holds the patient (:func:`includes`)."""
+    return includes(patient, sentence) and gives_advice(sentence)
+
+
 def gives_advice(sentence: str) -> bool:
     """Whether a sentence advises: states a recommendation or position (rag.appraisal.recommendation), or opens on
     an instruction ("Consider screening earlier (younger age or lower body mass index) in people with ...")."""
@@ -230,7 +235,9 @@ _AGE_FROM_UNTIL = re.compile(r"\b(?:starting|beginning|begin|start) at age (?P<a
                              r"(?: years)?\b", _I)
 """A start and an end stated apart ("starting at age 50 years and continuing until age 75 years"): one range."""
 _AGE_THAN = re.compile(r"\b(?P<side>older|younger) than (?:age )?(?P<n>\d{1,3})" + _UNIT + r"\b", _I)
-_AGE_OF_PEOPLE = re.compile(r"\b(?:patients|persons|people|adults|women|men|children|adolescents|individuals|those)"
+_PEOPLE = r"(?:patients|adults|persons|people|individuals|children|adolescents|women|men|veterans|those)"
+"""Words naming the people a sentence's advice is for."""
+_AGE_OF_PEOPLE = re.compile(rf"\b{_PEOPLE}"
                             r"(?: aged)? (?P<side>under|below|less than|younger than|over|above|more than|older than) "
                             r"(?:age )?(?P<n>\d{1,3})(?: (?P<unit>years?|months?))?(?: of age)?\b", _I)
 """People named by an age bound without "age" ("chronic pain patients under 30", "patients less than 30 years of
@@ -260,7 +267,6 @@ def _life_bound(match: re.Match[str]) -> tuple[float, float]:
         return 0.0, number - _JUST_BELOW
     return number, _INF
 
-_PEOPLE = r"(?:patients|adults|persons|people|individuals|children|adolescents|women|men|veterans)"
 _BMI_CLASS = re.compile(rf"\b(?P<class>obese|overweight)(?: or (?P<other>obese|overweight))? {_PEOPLE}\b"
                         rf"|\b{_PEOPLE} (?:who are |with )(?P<class2>obesity|obese|overweight)(?: or "
                         r"(?P<other2>obesity|obese|overweight))?\b", _I)

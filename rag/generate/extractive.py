@@ -21,7 +21,7 @@ import re
 from collections.abc import Iterator, Sequence, Set
 from dataclasses import dataclass, field, replace
 
-from rag.appraisal.applicability import Patient, gives_advice, includes, narrows_to, patient_of
+from rag.appraisal.applicability import advises, narrows_to, patient_of
 from rag.appraisal.certainty import states_caution
 from rag.appraisal.counts import counts_in
 from rag.appraisal.recommendation import (
@@ -274,7 +274,7 @@ class ExtractiveGenerator:
                 ranking = (sentence.score + role + _wording_bonus(sentence.text)
                            + (NUMBER_BONUS if numeric and _NUMBER.search(sentence.text) else 0.0)
                            + (STRENGTH_BONUS if graded and strengths_in(sentence.text) else 0.0)
-                           + (POPULATION_BONUS if patient and _advises_the_patient(patient, sentence.text) else 0.0)
+                           + (POPULATION_BONUS if patient and advises(patient, sentence.text) else 0.0)
                            + ASK_WEIGHT * asked.get(sentence.text, 0.0)
                            + ASK_KIND_WEIGHT * kinds.get(sentence.text, 0.0)
                            - (SAID_BEFORE if sentence.text in said else 0.0))
@@ -543,10 +543,6 @@ def _ranked_sentences(sentences: list[Candidate]) -> list[Candidate]:
             ranked.append(candidate)
     return ranked
 
-
-
-def _advises_the_patient(patient: Patient, sentence: str) -> bool:
-    return includes(patient, sentence) and gives_advice(sentence)
 
 
 def _role_bonus(section: str) -> float:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rag.answer.models import Answer
+from rag.answer.models import Answer, Reference
 from rag.factory import Components
 from tests.helpers.documents import WriteDoc
 
@@ -14,6 +14,16 @@ YES_NO = "Does PRP with microneedling improve acne scars?"
 
 def reference(answer: Answer, doc_id: str) -> object:
     return next(r for r in answer.references if r.doc_id == doc_id)
+
+
+def appraised(components: Components, tmp_path: Path, question: str, doc_id: str) -> tuple[Answer, Reference]:
+    """The answer to ``question`` over the documents written under ``tmp_path``, and its appraised reference to
+    ``doc_id``."""
+    assert components.ingestor().run([tmp_path / "src"]).failed == []
+    answer = components.answers().answer(question)
+    found = next((r for r in answer.references if r.doc_id == doc_id), None)
+    assert found is not None and found.appraisal is not None, answer.references
+    return answer, found
 
 
 def test_references_and_sections_are_appraised(answer_corpus: Components) -> None:
@@ -63,12 +73,9 @@ def test_a_guideline_is_superseded_by_a_newer_one_of_the_same_body_and_topic(ans
               title="\"Screening for depression in adults, updated recommendation statement\"",
               body="## Recommendation\nThe Task Force recommends screening for depression in the general adult "
                    "population, including pregnant and postpartum women.")
-    assert answer_corpus.ingestor().run([tmp_path / "src"]).failed == []
-    answer = answer_corpus.answers().answer("Should adults be screened for depression when staff-assisted "
-                                            "depression care supports are in place?")
-    old = next((r for r in answer.references if r.doc_id == "old"), None)
-    assert old is not None and old.appraisal is not None, answer.references
-    assert "superseded" in old.appraisal.flags and "(2016)" in old.appraisal.flag_reasons["superseded"]
+    answer, old = appraised(answer_corpus, tmp_path, "Should adults be screened for depression when staff-assisted "
+                                                     "depression care supports are in place?", "old")
+    assert old.appraisal is not None and "superseded" in old.appraisal.flags and "(2016)" in old.appraisal.flag_reasons["superseded"]
     assert f"Reference [{old.n}]: A newer statement" in answer.limitations
     new = next((r for r in answer.references if r.doc_id == "new"), None)
     assert new is None or "superseded" not in (new.appraisal.flags if new.appraisal else ())
@@ -84,11 +91,8 @@ def test_a_newer_statement_on_another_topic_of_the_same_body_supersedes_nothing(
               title="\"Final recommendation statement, skin cancer prevention, behavioral counseling\"",
               body="## Recommendation\nClinicians should counsel fair-skinned young adults about skin cancer "
                    "prevention.")
-    assert answer_corpus.ingestor().run([tmp_path / "src"]).failed == []
-    answer = answer_corpus.answers().answer("Is skin cancer screening by clinicians recommended?")
-    screen = next((r for r in answer.references if r.doc_id == "screen"), None)
-    assert screen is not None and screen.appraisal is not None, answer.references
-    assert "superseded" not in screen.appraisal.flags
+    _, screen = appraised(answer_corpus, tmp_path, "Is skin cancer screening by clinicians recommended?", "screen")
+    assert screen.appraisal is not None and "superseded" not in screen.appraisal.flags
 
 
 def test_a_statement_on_another_lettered_virus_supersedes_nothing(answer_corpus: Components, write_doc: WriteDoc,
@@ -103,11 +107,9 @@ def test_a_statement_on_another_lettered_virus_supersedes_nothing(answer_corpus:
               title="\"Screening for hepatitis B virus infection in nonpregnant adolescents and adults\"",
               body="## Recommendation\nThe task force recommends screening for hepatitis B virus infection in persons "
                    "at high risk.")
-    assert answer_corpus.ingestor().run([tmp_path / "src"]).failed == []
-    answer = answer_corpus.answers().answer("Should adults at high risk be screened for hepatitis C virus infection?")
-    hcv = next((r for r in answer.references if r.doc_id == "hcv"), None)
-    assert hcv is not None and hcv.appraisal is not None, answer.references
-    assert "superseded" not in hcv.appraisal.flags, hcv.appraisal.flag_reasons
+    _, hcv = appraised(answer_corpus, tmp_path, "Should adults at high risk be screened for hepatitis C virus "
+                                                "infection?", "hcv")
+    assert hcv.appraisal is not None and "superseded" not in hcv.appraisal.flags, hcv.appraisal.flag_reasons
 
 
 def test_a_finding_has_a_direction_only_when_its_publication_clearly_addresses_the_question(

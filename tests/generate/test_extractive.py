@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from rag.answer.models import Answer
 from rag.config import Settings
 from rag.contract import NOT_AS_CLOSE_STATEMENTS
 from rag.embedding import SentenceTransformerEmbedder
@@ -35,6 +36,12 @@ def one_sentence(settings: Settings, embedder: HashEmbedder) -> Iterator[Compone
 def research(components: Components, question: str) -> str:
     answer = components.answers().answer(question)
     return next(s.text for s in answer.sections if s.kind == "research")
+
+
+def ingested_answer(components: Components, tmp_path: Path, question: str) -> Answer:
+    """The answer to ``question`` once the documents written under ``tmp_path`` are ingested."""
+    components.ingestor().run([tmp_path / "src"])
+    return components.answers().answer(question)
 
 
 def research_of_one_study(components: Components, write_doc: WriteDoc, tmp_path: Path, title: str, body: str,
@@ -161,8 +168,8 @@ def test_a_question_nothing_addresses_gets_no_quote(components: Components, writ
                                                     tmp_path: Path) -> None:
     write_doc("s/trial.md", title="Microneedling with platelet-rich plasma for acne scars",
               body="## Results\nMicroneedling with platelet-rich plasma improved acne scar scores by 62%.")
-    components.ingestor().run([tmp_path / "src"])
-    answer = components.answers().answer("Which vaccine schedule is recommended for infant rotavirus immunisation?")
+    answer = ingested_answer(components, tmp_path,
+                             "Which vaccine schedule is recommended for infant rotavirus immunisation?")
     assert [s.evidence_found for s in answer.sections] == [False, False] and answer.references == []
 
 
@@ -171,9 +178,9 @@ def test_the_source_that_speaks_to_a_false_premise_leads_and_says_it_is_false(co
     write_doc("g/fda.md", kind="guideline", title="FDA consumer alert on exosome products", year=2019,
               body="## Alert\nClinics advertise exosome facials with storage in a freezer at minus 20 degrees. "
                    "No exosome product is approved by the FDA for any use.")
-    components.ingestor().run([tmp_path / "src"])
-    answer = components.answers().answer("Since the FDA approved exosome products, should clinics store exosome "
-                                         "products in a freezer?")
+    answer = ingested_answer(components, tmp_path,
+                             "Since the FDA approved exosome products, should clinics store exosome "
+                             "products in a freezer?")
     assert answer.sections[0].text.startswith("No exosome product is approved by the FDA for any use [1].")
     assert answer.notices == ['The question takes for granted that "the FDA approved exosome products", but the '
                               'sources state otherwise: [1] (2019): "No exosome product is approved by the FDA for any '
@@ -204,8 +211,7 @@ def test_a_guideline_correcting_the_premise_leads_over_one_closer_to_its_words(
         answer.sections[0].text
     write_doc("g/fda.md", kind="guideline", title="FDA notice on exosome products",
               body="## Notice\nNo exosome serum is approved by the FDA.")  # now much further from the premise
-    components.ingestor().run([tmp_path / "src"])
-    farther = components.answers().answer(question)
+    farther = ingested_answer(components, tmp_path, question)
     assert farther.sections[0].text.startswith("The advertising rule"), "a correction far below the closest waits"
 
 
@@ -218,9 +224,9 @@ def test_the_opposite_position_leads_a_correction_over_a_weaker_one(components: 
               body="## Recommendation\nThe task force recommends against screening for carotid artery stenosis. (D "
                    "recommendation) An older task force review found insufficient evidence on carotid ultrasound "
                    "screening of the general adult population to grade it for heart risk.")
-    components.ingestor().run([tmp_path / "src"])
-    answer = components.answers().answer("Since the task force gives carotid ultrasound screening of the general "
-                                         "adult population a B grade, at what age should I start it?")
+    answer = ingested_answer(components, tmp_path,
+                             "Since the task force gives carotid ultrasound screening of the general "
+                             "adult population a B grade, at what age should I start it?")
     assert answer.sections[0].text.startswith("The task force recommends against screening"), answer.sections[0].text
 
 
@@ -232,9 +238,9 @@ def test_a_premise_the_guideline_also_holds_is_not_called_false(components: Comp
               body="## Recommendations\nThe task force recommends counselling children and young adults with fair "
                    "skin about sun protection. (B recommendation) For adults older than 24 years with fair skin, "
                    "clinicians should offer sun protection counselling selectively. (C recommendation)")
-    components.ingestor().run([tmp_path / "src"])
-    answer = components.answers().answer("Since the task force recommends counselling young adults with fair skin "
-                                         "about sun protection, from what age should we start?")
+    answer = ingested_answer(components, tmp_path,
+                             "Since the task force recommends counselling young adults with fair skin "
+                             "about sun protection, from what age should we start?")
     notice, = answer.notices
     assert "takes for granted" in notice and "state otherwise" not in notice
     assert "same position" not in notice, "a guideline holding the claim for some patients only does not confirm it"
@@ -253,9 +259,9 @@ def test_a_correction_for_the_very_patients_the_premise_names_stands(components:
                    "beyond 90 days requires re-evaluation with patients. (Strong for) The Work Group recommends "
                    "against long-term opioid therapy for chronic pain in patients less than 30 years of age. (Strong "
                    "against)")
-    components.ingestor().run([tmp_path / "src"])
-    answer = components.answers().answer("Given the Work Group says long-term opioid therapy for chronic pain is fine "
-                                         "for patients under 30, what dose ceiling applies?")
+    answer = ingested_answer(components, tmp_path,
+                             "Given the Work Group says long-term opioid therapy for chronic pain is fine "
+                             "for patients under 30, what dose ceiling applies?")
     assert answer.sections[0].text.startswith("The Work Group recommends against long-term opioid therapy"), \
         answer.sections[0].text
     assert "state otherwise" in answer.notices[0], answer.notices
@@ -405,9 +411,9 @@ def test_a_question_on_how_strong_a_recommendation_is_leads_with_its_grade(compo
     write_doc("g/bp.md", kind="guideline", organization="USPSTF", year=2015, title="High blood pressure screening",
               body="## Recommendation\nMost adults have their blood pressure measured at primary care visits every "
                    "year. Screen adults aged 18 years or older for high blood pressure (A recommendation).")
-    components.ingestor().run([tmp_path / "src"])
-    answer = components.answers().answer("How strong is the recommendation that adults have their blood pressure "
-                                         "measured at primary care visits every year?")
+    answer = ingested_answer(components, tmp_path,
+                             "How strong is the recommendation that adults have their blood pressure "
+                             "measured at primary care visits every year?")
     assert answer.sections[0].text.startswith("Screen adults aged 18 years or older"), answer.sections[0].text
 
 
@@ -425,9 +431,9 @@ def test_a_dose_placed_in_a_series_is_not_a_dose_asked_for(components: Component
     write_doc("s/series.md", title="Hepatitis B vaccine series in health-care personnel",
               body="## Results\nAn interrupted hepatitis B vaccine series does not need to be restarted; the minimum "
                    "intervals are 4 weeks between the first and second dose and 8 weeks between the second and third.")
-    components.ingestor().run([tmp_path / "src"])
-    answer = components.answers().answer("For the hepatitis B vaccine series, do we restart an interrupted series, "
-                                         "and what are the minimum intervals between doses?")
+    answer = ingested_answer(components, tmp_path,
+                             "For the hepatitis B vaccine series, do we restart an interrupted series, "
+                             "and what are the minimum intervals between doses?")
     assert "does not need to be restarted" in answer.sections[1].text
 
 
